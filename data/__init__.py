@@ -1,0 +1,1 @@
+"""Datasets for Long-Tail Studio: images, labels and class counts. No Qt, no training logic."""

@@ -1,0 +1,1 @@
+"""The Long-Tail Studio engine: training, methods, metrics and checkpoints. No Qt."""

@@ -1,0 +1,199 @@
+"""Run configuration: dataclasses with the LDAM-DRW defaults, JSON round-trip and validation.
+
+Defaults follow the CIFAR-LT protocol of LDAM-DRW (Cao et al., NeurIPS 2019,
+github.com/kaidic/LDAM-DRW): ResNet-32, SGD momentum 0.9, weight decay 2e-4, lr 0.1,
+batch 128, 200 epochs, 5 linear warm-up epochs, lr ×0.01 after epoch 160 and ×0.0001
+after epoch 180. The decay points are stored as fractions of the run (0.8, 0.9) so that a
+shorter run keeps the same shape; for 200 epochs they are exactly epochs 160 and 180.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
+DATASETS = ("demo", "cifar10", "cifar100", "folder")
+IMBALANCE_TYPES = ("exp", "step", "none")
+TRAIN_RULES = ("none", "resample", "reweight", "drw")
+FREEZE_MODES = ("none", "features", "all")
+SCHEDULES = ("step", "cosine")
+BEST_METRICS = ("test_hm", "test_gm", "test_lr", "test_top1", "test_mean_recall")
+
+
+class ConfigError(ValueError):
+    """A configuration value a user must fix; the message names the field and the fix."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field_name = field_name
+        self.message = message
+
+
+def normalise_imbalance(value: float) -> float:
+    """Return the imbalance *ratio* n_max / n_min (≥ 1) from either convention.
+
+    LDAM-DRW writes the imbalance factor as n_min / n_max (0.01); many papers write the
+    ratio (100). Both mean the same long tail, so 0.01 and 100 both return 100.0.
+    """
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError("imbalance", f"must be a positive number such as 100 or 0.01, got {value}")
+    return 1.0 / value if value < 1 else float(value)
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "cifar100"
+    root: str = ""  # dataset folder; "" means the workspace's datasets/ folder
+    imbalance_type: str = "exp"
+    imbalance_ratio: float = 100.0  # n_max / n_min; 0.01 is accepted and normalised to 100
+    image_size: int = 32
+    holdout_fraction: float = 0.2  # image folders without a test/ sub-folder
+    augment: bool = True  # random crop (4-pixel padding) + horizontal flip
+
+    def validate(self) -> None:
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("imbalance_type", self.imbalance_type, IMBALANCE_TYPES)
+        self.imbalance_ratio = normalise_imbalance(float(self.imbalance_ratio))
+        if self.imbalance_ratio > 10_000:
+            raise ConfigError("imbalance", "ratios above 10000 leave classes with no image at all")
+        _range("image_size", self.image_size, 8, 512)
+        _range("holdout_fraction", self.holdout_fraction, 0.05, 0.9)
+        if self.dataset == "folder" and not self.root:
+            raise ConfigError("root", "choose the image folder to train on")
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "resnet32"
+    pretrained: str = ""  # checkpoint to start from ("" = random initialisation)
+    freeze: str = "none"  # none | features (train the classifier only) | all (evaluate only)
+
+    def validate(self) -> None:
+        _choice("arch", self.arch, ARCHITECTURES)
+        _choice("freeze", self.freeze, FREEZE_MODES)
+        if self.freeze != "none" and not self.pretrained:
+            raise ConfigError("pretrained", "freezing needs a pretrained checkpoint to start from")
+        if self.pretrained and not Path(self.pretrained).is_file():
+            raise ConfigError("pretrained", f"no checkpoint file at {self.pretrained}")
+
+
+@dataclass
+class MethodConfig:
+    loss: str = "ce"
+    params: dict[str, float] = field(default_factory=dict)  # overrides of the method's defaults
+    train_rule: str = "none"
+    reweight_beta: float = 0.9999  # effective-number β for Reweight and DRW
+
+    def validate(self) -> None:
+        from engine.methods import available_methods
+
+        _choice("loss", self.loss, tuple(available_methods()))
+        _choice("train_rule", self.train_rule, TRAIN_RULES)
+        _range("reweight_beta", self.reweight_beta, 0.0, 0.999999)
+
+
+@dataclass
+class OptimConfig:
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    schedule: str = "step"  # step (LDAM-DRW) | cosine
+    warmup_epochs: int = 5
+    decay_at: tuple[float, float] = (0.8, 0.9)  # fractions of the run: epochs 160, 180 of 200
+    decay_factors: tuple[float, float] = (0.01, 0.0001)
+
+    def validate(self) -> None:
+        _range("epochs", self.epochs, 1, 10_000)
+        _range("batch_size", self.batch_size, 1, 65_536)
+        _range("lr", self.lr, 1e-7, 10.0)
+        _range("momentum", self.momentum, 0.0, 0.999)
+        _range("weight_decay", self.weight_decay, 0.0, 0.1)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _range("warmup_epochs", self.warmup_epochs, 0, max(0, self.epochs - 1))
+        self.decay_at = tuple(float(x) for x in self.decay_at)
+        self.decay_factors = tuple(float(x) for x in self.decay_factors)
+        if len(self.decay_at) != len(self.decay_factors):
+            raise ConfigError("decay_at", "needs one decay factor per decay point")
+        if any(not 0 < x < 1 for x in self.decay_at) or list(self.decay_at) != sorted(self.decay_at):
+            raise ConfigError("decay_at", "decay points are increasing fractions of the run, e.g. 0.8, 0.9")
+
+    def decay_epochs(self) -> list[int]:
+        """1-based epochs after which each decay applies (160 and 180 for a 200-epoch run)."""
+        return [int(round(f * self.epochs)) for f in self.decay_at]
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    workers: int = 0  # kept for the seed's option; the tensor pipeline needs no loader workers
+    experiment: str = ""  # run label; the run folder is <runs>/<timestamp>-<experiment>
+    runs_dir: str = ""  # "" means the workspace's runs/ folder
+    save_model: bool = True
+    best_metric: str = "test_hm"
+    amp: bool = True  # mixed precision, used on CUDA only
+
+    def validate(self) -> RunConfig:
+        """Check every field; raise ConfigError naming the first bad one. Returns self."""
+        self.data.validate()
+        self.model.validate()
+        self.method.validate()
+        self.optim.validate()
+        _range("seed", self.seed, 0, 2**32 - 1)
+        _range("workers", self.workers, 0, 64)
+        _choice("best_metric", self.best_metric, BEST_METRICS)
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ConfigError("device", f"use auto, cpu, cuda or cuda:N, not {self.device!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        return _from_dict(cls, raw)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        return cls.from_dict(json.loads(text))
+
+
+def _from_dict(kind: type, raw: dict[str, Any]):
+    known = {f.name: f for f in fields(kind)}
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], f"unknown setting in {kind.__name__}")
+    values = {}
+    for name, value in raw.items():
+        default = getattr(kind(), name)
+        if is_dataclass(default):
+            values[name] = _from_dict(type(default), value)
+        elif isinstance(default, tuple):
+            values[name] = tuple(value)
+        else:
+            values[name] = value
+    return kind(**values)
+
+
+def _choice(name: str, value: Any, options: tuple) -> None:
+    if value not in options:
+        raise ConfigError(name, f"{value!r} is not one of {', '.join(map(str, options))}")
+
+
+def _range(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(name, f"must be a number, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(name, f"{value} is outside the sensible range {low} to {high}")

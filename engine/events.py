@@ -1,0 +1,69 @@
+"""What long tasks report while they run. Plain data: the CLI prints it, the GUI plots it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Union
+
+from engine.metrics import Metrics
+
+
+@dataclass
+class Progress:
+    """A batch finished. ``epoch`` is 1-based; ``stage`` is "train", "eval" or a task's own word."""
+
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    stage: str = "train"
+
+
+@dataclass
+class EpochEnd:
+    """An epoch finished: its learning rate, running train metrics and test metrics."""
+
+    epoch: int
+    epochs: int
+    lr: float
+    train: Metrics
+    test: Metrics
+    seconds: float
+    is_best: bool = False
+
+
+@dataclass
+class Message:
+    """A line for the log pane or the terminal."""
+
+    text: str
+    level: str = "info"  # info | warning
+
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) run leaves behind."""
+
+    run_dir: Path | None
+    stopped: bool
+    epochs_done: int
+    best_epoch: int | None = None
+    best: dict = field(default_factory=dict)  # summary metrics of the best epoch
+    final: Metrics | None = None
+
+
+Event = Union[Progress, EpochEnd, Message]
+EventSink = Callable[[Event], None]
+StopFlag = Callable[[], bool]
+
+
+def ignore_event(_event: Event) -> None:
+    """The default sink."""
+
+
+def never_stop() -> bool:
+    return False
+
+
+class RunStopped(Exception):
+    """Raised inside a task when its stop flag was set; the task cleans up and returns."""

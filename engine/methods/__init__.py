@@ -1,0 +1,25 @@
+"""Losses and methods, one module each, found by name.
+
+Importing this package imports every method module so that each registers itself.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from engine.methods import base
+from engine.methods.base import Method, method_class, register  # noqa: F401 (re-exported)
+
+# One import per method module; each registers its class on import.
+from engine.methods import ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml  # noqa: E402,F401
+
+
+def available_methods() -> dict[str, type[Method]]:
+    """Name → class, for every registered method."""
+    return base.registered()
+
+
+def build_method(name: str, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
+                 total_epochs: int = 200) -> Method:
+    return method_class(name)(class_counts, params, total_epochs)

@@ -1,0 +1,36 @@
+"""Shared test set-up: offscreen Qt, a temporary workspace, few CPU threads."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+SHARED_CHECKPOINTS = ROOT.parent / "shared" / "checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own empty workspace, so nothing touches the user's files."""
+    root = tmp_path_factory.mktemp("workspace")
+    monkeypatch.setenv("LTS_WORKSPACE", str(root))
+    return root
+
+
+@pytest.fixture
+def shared_checkpoint():
+    """Path to one of the earlier project's real checkpoints (skips if ../shared is absent)."""
+    def get(name: str) -> Path:
+        path = SHARED_CHECKPOINTS / name
+        if not path.exists():
+            pytest.skip(f"{path} not available")
+        return path
+    return get
