@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from data.errors import UserError
+
 ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
 DATASETS = ("demo", "cifar10", "cifar100", "folder")
 IMBALANCE_TYPES = ("exp", "step", "none")
@@ -23,7 +25,7 @@ SCHEDULES = ("step", "cosine")
 BEST_METRICS = ("test_hm", "test_gm", "test_lr", "test_top1", "test_mean_recall")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value a user must fix; the message names the field and the fix."""
 
     def __init__(self, field_name: str, message: str):

@@ -13,6 +13,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from data.errors import UserError
 from models import build_model
 
 _REGISTRY: dict[str, type[Method]] = {}
@@ -31,6 +32,7 @@ class Method:
     title: ClassVar[str]
     citation: ClassVar[str] = ""
     head: ClassVar[str] = "linear"  # "linear" or "cosine"
+    logit_scale: float = 1.0  # multiplies the head's output at evaluation (LDAM's s on cosines)
     defaults: ClassVar[dict[str, float]] = {}
     param_help: ClassVar[dict[str, str]] = {}
 
@@ -40,7 +42,7 @@ class Method:
         unknown = set(params) - set(self.defaults)
         if unknown:
             known = ", ".join(self.defaults) or "none"
-            raise ValueError(f"{self.title} has no hyperparameter {sorted(unknown)[0]!r} (it has: {known})")
+            raise UserError(f"{self.title} has no hyperparameter {sorted(unknown)[0]!r} (it has: {known})")
         self.params: dict[str, float] = {**self.defaults, **{k: float(v) for k, v in params.items()}}
         self.class_counts = class_counts.to(torch.float32)
         self.total_epochs = total_epochs
@@ -72,8 +74,8 @@ class Method:
         return self.criterion(logits, labels, features), logits
 
     def logits(self, model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-        """What evaluation and inference rank classes by."""
-        return model(images)
+        """What evaluation and inference rank classes by (and take the softmax of)."""
+        return self.logit_scale * model(images)
 
 
 def register(cls: type[Method]) -> type[Method]:
@@ -88,7 +90,7 @@ def method_class(name: str) -> type[Method]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(sorted(_REGISTRY))}") from None
+        raise UserError(f"unknown loss {name!r}; choose one of {', '.join(sorted(_REGISTRY))}") from None
 
 
 def registered() -> dict[str, type[Method]]:
