@@ -9,6 +9,15 @@ from engine.metrics import Metrics
 
 
 @dataclass
+class DatasetReady:
+    """The data is loaded: class names and training counts, in the model's class order."""
+
+    name: str
+    class_names: list[str]
+    class_counts: list[int]
+
+
+@dataclass
 class Progress:
     """A batch finished. ``epoch`` is 1-based; ``stage`` is "train", "eval" or a task's own word."""
 
@@ -52,7 +61,7 @@ class RunResult:
     final: Metrics | None = None
 
 
-Event = Union[Progress, EpochEnd, Message]
+Event = Union[DatasetReady, Progress, EpochEnd, Message]
 EventSink = Callable[[Event], None]
 StopFlag = Callable[[], bool]
 
