@@ -106,7 +106,12 @@ def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: f
     )
 
 
+def topk_hits(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> torch.Tensor:
+    """How many labels are among the ``k`` highest logits, as a tensor (no device sync)."""
+    k = min(k, logits.shape[1])
+    return (logits.topk(k, dim=1).indices == labels[:, None]).any(dim=1).sum()
+
+
 def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> int:
     """How many labels are among the ``k`` highest logits (k is capped at the class count)."""
-    k = min(k, logits.shape[1])
-    return int((logits.topk(k, dim=1).indices == labels[:, None]).any(dim=1).sum())
+    return int(topk_hits(logits, labels, k))

@@ -43,6 +43,10 @@ class Method:
         if unknown:
             known = ", ".join(self.defaults) or "none"
             raise UserError(f"{self.title} has no hyperparameter {sorted(unknown)[0]!r} (it has: {known})")
+        if (class_counts < 1).any():
+            empty = int(torch.nonzero(class_counts < 1)[0])
+            raise UserError(f"class {empty} has no training image; {self.title} needs at least one per class "
+                            "(lower the imbalance or remove the empty class)")
         self.params: dict[str, float] = {**self.defaults, **{k: float(v) for k, v in params.items()}}
         self.class_counts = class_counts.to(torch.float32)
         self.total_epochs = total_epochs

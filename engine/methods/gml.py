@@ -1,0 +1,47 @@
+"""The Geometric Mean Loss (GML) of "No One Left Behind".
+
+Du and Wu, "No One Left Behind: Improving the Worst Categories in Long-Tailed Learning",
+CVPR 2023 (arXiv 2303.03630). GML maximises the geometric mean of the per-class recalls,
+estimated on each batch:
+
+1. adjusted probabilities ``p̃ = softmax(z + log N_c)``, N_c the training count of class c;
+2. ``p̃`` of the true class, clamped to [1e-5, 1];
+3. each class present in the batch gets the recall estimate ``r_c`` = the mean of those values
+   over its samples; classes absent from the batch are skipped;
+4. loss = mean over the present classes of ``−log r_c`` (= −log of their geometric mean).
+
+The paper uses it to re-train only the classifier of a pre-trained model (``engine/plugin.py``);
+it also trains from scratch like any method. It ignores the train rule's class weights: every
+present class already counts equally, which is the balancing a re-weighting would add.
+Evaluation uses the raw logits (the ``log N`` shift is a training device, as in balanced softmax).
+
+Official code: none found. The Awesome-LongTailed-Learning list (github.com/Vanint) gives the
+paper without a code link, and searching public code for the title and the loss found only
+third-party adaptations to other tasks. This module follows the paper's definition as restated
+in the project's SPEC.
+"""
+from __future__ import annotations
+
+import torch
+
+from engine.methods.base import Method, register
+
+MIN_PROBABILITY = 1e-5  # the paper's clamp on p̃, which keeps −log finite
+
+
+@register
+class GeometricMeanLoss(Method):
+    name = "gml"
+    title = "Geometric mean loss (GML)"
+    citation = ("Du and Wu, No One Left Behind: Improving the Worst Categories in Long-Tailed Learning, "
+                "CVPR 2023, arXiv 2303.03630")
+
+    def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        adjusted = torch.softmax(logits.float() + self.class_counts.log(), dim=1)
+        p_true = adjusted.gather(1, labels[:, None]).squeeze(1).clamp(MIN_PROBABILITY, 1.0)
+        num_classes = logits.shape[1]
+        per_class_sum = p_true.new_zeros(num_classes).index_add(0, labels, p_true)
+        per_class_count = torch.bincount(labels, minlength=num_classes)
+        present = per_class_count > 0
+        recall_estimate = per_class_sum[present] / per_class_count[present]
+        return -recall_estimate.log().mean()
