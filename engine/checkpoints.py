@@ -1,0 +1,500 @@
+"""Checkpoints: safe loading, key remapping, architecture inference and atomic saving.
+
+Every file is read with ``torch.load(path, map_location="cpu", weights_only=True)``: a file
+that needs arbitrary pickled Python objects (a whole pickled model, a ``__reduce__`` payload)
+is refused with a ``CheckpointError`` and nothing in it runs. Only numeric numpy scalars and
+arrays are allow-listed beside PyTorch's own safe types, because many research scripts store
+``best_acc1`` as one; they rebuild from raw bytes and run no code.
+
+Our format (``FORMAT``) is a plain dict::
+
+    {"format": "long-tail-studio/1",
+     "state_dict": {...},                          # the CifarResNet's tensors
+     "meta": {"arch", "head", "num_classes", "class_names", "dataset", "mean", "std",
+              "image_size", "method", "logit_scale", "metrics",
+              "ensemble": {"t1", "t2", "old_logit_scale"} (optional)},
+     "heads": {"old": {"weight", "bias"}} (optional extra classifiers),
+     "extra": {...}}                               # resume state (optimiser, scheduler, RNG)
+
+Foreign files are accepted as plain state dicts or nested under a key such as ``state_dict``
+or ``model`` (siblings like ``epoch`` are ignored), with ``module.`` (DataParallel) or backbone
+prefixes and an ``fc``/``classifier`` head; each repair is recorded in ``Checkpoint.notes``.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import pickletools
+import re
+import tempfile
+import warnings
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from data.errors import UserError
+from models import ARCHITECTURES, CifarResNet, build_model, make_head
+from models.resnet_cifar import STAGE_WIDTHS, blocks_per_stage, depth_of
+
+FORMAT = "long-tail-studio/1"
+REQUIRED_META = ("arch", "head", "num_classes")
+LDAM_LOGIT_SCALE = 30.0  # LDAM-DRW's s: what a foreign cosine head's outputs are multiplied by
+
+# Where research scripts nest the weights, most specific first.
+NESTED_KEYS = ("state_dict", "model_state_dict", "model_state", "model", "net", "network",
+               "state_dict_model", "weights", "params", "module")
+STRIP_PREFIXES = ("module.", "backbone.", "encoder.", "model.", "net.", "network.")
+HEAD_ALIASES = ("fc", "classifier")
+OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear"}
+LIST_LIMIT = 8  # keys listed per category in a mismatch report
+
+_BLOCK_KEY = re.compile(r"^layer([123])\.(\d+)\.")
+_CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTO = 0x80
+_FILE_KINDS = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+               (b"BM", "a BMP image"), (b"%PDF", "a PDF document"))
+
+
+class CheckpointError(UserError):
+    """A checkpoint file that cannot be used; the message names the file and what to do."""
+
+
+class CheckpointMismatch(CheckpointError):
+    """The checkpoint's tensors do not fit the chosen model; lists what differs and why."""
+
+    def __init__(self, message: str, missing: list[str], unexpected: list[str],
+                 shape_mismatches: list[tuple[str, tuple[int, ...], tuple[int, ...]]], hints: list[str]):
+        super().__init__(message)
+        self.missing = missing
+        self.unexpected = unexpected
+        self.shape_mismatches = shape_mismatches  # (key, checkpoint shape, model shape)
+        self.hints = hints
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint with keys already remapped to the CifarResNet's names.
+
+    ``meta`` always holds ``arch``, ``num_classes``, ``head`` and ``logit_scale`` when they could
+    be inferred from the tensors; ``source`` is ``"long-tail-studio"``, ``"state_dict"`` or
+    ``"nested:<key>"``; ``notes`` says in words what was remapped or inferred.
+    """
+
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+    heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    source: str = "state_dict"
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else "the checkpoint"
+
+    def describe(self) -> str:
+        """One line for lists and status bars, e.g. ``resnet32, 100 classes, linear head, ce``."""
+        meta = self.meta
+        parts = [meta.get("arch", "unknown architecture")]
+        if "num_classes" in meta:
+            parts.append(f"{meta['num_classes']} classes")
+        if "head" in meta:
+            parts.append(f"{meta['head']} head")
+        parts += [str(meta[key]) for key in ("method", "dataset") if meta.get(key)]
+        if "ensemble" in meta and "old" in self.heads:
+            parts.append("ensemble")
+        return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------------- saving
+
+def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], meta: Mapping[str, Any],
+                    heads: Mapping[str, Mapping[str, torch.Tensor]] | None = None,
+                    extra: Mapping[str, Any] | None = None) -> Path:
+    """Write our format atomically (temporary file in the same folder, then ``os.replace``).
+
+    ``meta`` needs ``arch``, ``head`` and ``num_classes``. ``extra`` holds resume state
+    (optimiser and scheduler state dicts, ``torch.Generator.get_state()`` ByteTensors). All of it
+    must load with ``weights_only=True``: dicts, lists, tuples, sets, numbers, strings, None,
+    tensors, devices and dtypes pass; numpy arrays become tensors and numpy scalars Python
+    numbers (so ``np.random.get_state()`` comes back with its key array as an int64 tensor and
+    ``random.getstate()`` as nested tuples); any other object raises ``TypeError`` (a
+    programming error, not a user's).
+    """
+    missing = [key for key in REQUIRED_META if key not in meta]
+    if missing:
+        raise ValueError(f"checkpoint meta lacks {', '.join(missing)}")
+    payload = {
+        "format": FORMAT,
+        "state_dict": {key: _cpu_tensor(value) for key, value in state_dict.items()},
+        "meta": _weights_only_safe(dict(meta), "meta"),
+        "heads": {name: {key: _cpu_tensor(value) for key, value in head.items()}
+                  for name, head in (heads or {}).items()},
+        "extra": _weights_only_safe(dict(extra or {}), "extra"),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(payload, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _cpu_tensor(value: torch.Tensor) -> torch.Tensor:
+    return value.detach().cpu()
+
+
+_ATOMS = (type(None), bool, int, float, complex, str, bytes, torch.device, torch.dtype)
+
+
+def _weights_only_safe(value: Any, where: str) -> Any:
+    """``value`` with numpy converted and every part checked to load under ``weights_only``."""
+    if isinstance(value, torch.Tensor):
+        return _cpu_tensor(value)
+    if type(value) in _ATOMS or isinstance(value, torch.Size):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if type(value) in (dict, OrderedDict, Counter):
+        return type(value)({_weights_only_safe(k, where): _weights_only_safe(v, f"{where}.{k}")
+                            for k, v in value.items()})
+    if type(value) in (list, tuple, set):
+        return type(value)(_weights_only_safe(item, f"{where}[]") for item in value)
+    raise TypeError(f"{where}: a {type(value).__name__} cannot be stored in a weights_only checkpoint")
+
+
+# ---------------------------------------------------------------------------------- loading
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read any supported checkpoint safely, remap its keys and fill what meta lacks."""
+    path = Path(path)
+    raw = _safe_torch_load(path)
+    if isinstance(raw, Mapping) and isinstance(raw.get("format"), str) and raw["format"].startswith("long-tail-studio/"):
+        checkpoint = _ours(raw, path)
+    else:
+        state_dict, source, notes = _find_state_dict(raw, path)
+        checkpoint = Checkpoint(state_dict=state_dict, meta={}, notes=notes, source=source, path=path)
+    checkpoint.state_dict = _remap_keys(checkpoint.state_dict, checkpoint.notes)
+    _complete_meta(checkpoint)
+    return checkpoint
+
+
+def _numpy_globals() -> list:
+    """numpy's scalar/array rebuilders under both the numpy 1 and numpy 2 module names."""
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    numeric_dtypes = {type(np.dtype(code)) for code in "?bBhHiIlLqQefdgFD"}
+    allowed: list = [np.dtype, np.ndarray, *numeric_dtypes]
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed += [(multiarray.scalar, f"{module}.scalar"), (multiarray._reconstruct, f"{module}._reconstruct")]
+    return allowed
+
+
+def _safe_torch_load(path: Path) -> Any:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file" if not path.exists()
+                              else f"{path} is a folder, not a checkpoint file")
+    try:
+        with path.open("rb") as file:
+            head = file.read(8)
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if not head.startswith(_ZIP_MAGIC) and (not head or head[0] != _PICKLE_PROTO):
+        raise CheckpointError(f"{path.name} is {_describe_file(path, head)}, not a PyTorch checkpoint "
+                              "(a .pt/.pth file written by torch.save)")
+    try:
+        with torch.serialization.safe_globals(_numpy_globals()), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # refused below if unsafe
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        unsafe = _unsafe_globals(path, str(error))
+        if unsafe is not None:
+            names = f" ({', '.join(unsafe[:4])})" if unsafe else ""
+            raise CheckpointError(
+                f"{path.name} contains executable code{names} and was not loaded: loading it could run any "
+                "program on this computer. Only checkpoints of plain tensors are accepted. If you trust its "
+                "source, re-save just the weights with torch.save(model.state_dict(), path).") from None
+        raise CheckpointError(f"{path.name} is not a checkpoint this app can read ({_first_line(error)})") from None
+    except (RuntimeError, EOFError, ValueError, KeyError, OSError) as error:
+        raise CheckpointError(f"{path.name} is damaged or incomplete and could not be read "
+                              f"({_first_line(error)}); copy or download it again") from None
+
+
+def _unsafe_globals(path: Path, message: str) -> list[str] | None:
+    """The Python objects a refused file would have built, or ``None`` if it needs none (then it is
+    simply unreadable). Inspects the pickle without running it."""
+    named = re.findall(r"GLOBAL ([\w.]+)", message) + re.findall(r"but got <class '([\w.]+)'>", message)
+    if named:
+        return sorted(set(named))
+    try:
+        found = torch.serialization.get_unsafe_globals_in_checkpoint(path)  # zip files
+        if found:
+            return found
+    except (ValueError, RuntimeError, OSError):
+        pass
+    try:
+        with path.open("rb") as file:
+            return [] if any(op.name in _CODE_OPCODES for op, _, _ in pickletools.genops(file)) else None
+    except Exception:  # a damaged pickle stream: nothing to report beyond "unreadable"
+        return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _describe_file(path: Path, head: bytes) -> str:
+    if not head:
+        return "empty"
+    for magic, kind in _FILE_KINDS:
+        if head.startswith(magic):
+            return kind
+    try:
+        with path.open("rb") as file:
+            file.read(4096).decode("utf-8")
+        return "a text file"
+    except UnicodeDecodeError:
+        return "an unknown kind of file"
+
+
+def _ours(raw: Mapping[str, Any], path: Path) -> Checkpoint:
+    if raw["format"] != FORMAT:
+        raise CheckpointError(f"{path.name} was written by another version of Long-Tail Studio "
+                              f"(format {raw['format']!r}, this app reads {FORMAT!r}); update the app")
+    if not _is_state_dict(raw.get("state_dict")) or not isinstance(raw.get("meta"), Mapping):
+        raise CheckpointError(f"{path.name} is damaged: its state_dict or meta is missing")
+    return Checkpoint(state_dict=dict(raw["state_dict"]), meta=dict(raw["meta"]),
+                      heads={name: dict(head) for name, head in (raw.get("heads") or {}).items()},
+                      extra=dict(raw.get("extra") or {}), source="long-tail-studio", path=path)
+
+
+def _is_state_dict(value: Any) -> bool:
+    return (isinstance(value, Mapping) and len(value) > 0
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()))
+
+
+def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str, list[str]]:
+    """The tensors of a foreign file: the file itself, or a dict nested under a known key."""
+    if _is_state_dict(raw):
+        return dict(raw), "state_dict", []
+    if isinstance(raw, Mapping):
+        nested = [key for key in NESTED_KEYS if _is_state_dict(raw.get(key))]
+        nested += [key for key, value in raw.items() if key not in nested and _is_state_dict(value)]
+        if nested:
+            key = nested[0]
+            others = [str(k) for k in raw if k != key]
+            notes = [f"took the weights from the entry {key!r}"
+                     + (f"; ignored {', '.join(others[:LIST_LIMIT])}" if others else "")]
+            return dict(raw[key]), f"nested:{key}", notes
+        tensors = {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+        if tensors:
+            ignored = [str(k) for k in raw if k not in tensors]
+            return tensors, "state_dict", [f"ignored non-tensor entries {', '.join(ignored[:LIST_LIMIT])}"]
+        listed = ", ".join(map(str, list(raw)[:LIST_LIMIT])) or "none"
+        raise CheckpointError(f"{path.name} holds no model weights (its top-level entries are: {listed})")
+    raise CheckpointError(f"{path.name} holds a {type(raw).__name__}, not model weights")
+
+
+def _remap_keys(state_dict: dict[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
+    """Strip wrapper prefixes, rename the classifier to ``linear`` and add BN counters old files lack."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in STRIP_PREFIXES:
+            hits = sum(key.startswith(prefix) for key in state_dict)
+            if not hits:
+                continue
+            stripped = {_strip(key, prefix): value for key, value in state_dict.items()}
+            helps = prefix == "module." or _our_key_count(stripped) > _our_key_count(state_dict)
+            if helps and len(stripped) == len(state_dict):
+                why = " (saved from DataParallel)" if prefix == "module." else ""
+                notes.append(f"removed the prefix {prefix!r} from {hits} keys{why}")
+                state_dict, changed = stripped, True
+    if not any(key.startswith("linear.") for key in state_dict):
+        for alias in HEAD_ALIASES:
+            head_keys = {key for key in state_dict if key.startswith(alias + ".")}
+            if f"{alias}.weight" in state_dict and head_keys <= {f"{alias}.weight", f"{alias}.bias"}:
+                state_dict = {("linear." + key[len(alias) + 1:] if key in head_keys else key): value
+                              for key, value in state_dict.items()}
+                notes.append(f"renamed the classifier {alias}.* to linear.*")
+                break
+    counters = [key[: -len("running_mean")] + "num_batches_tracked" for key in state_dict
+                if key.endswith(".running_mean")]
+    counters = [key for key in counters if key not in state_dict]
+    if counters:
+        state_dict = {**state_dict, **{key: torch.tensor(0, dtype=torch.long) for key in counters}}
+        notes.append(f"added {len(counters)} batch-norm num_batches_tracked counters (older PyTorch files lack them)")
+    return state_dict
+
+
+def _strip(key: str, prefix: str) -> str:
+    while key.startswith(prefix):
+        key = key[len(prefix):]
+    return key
+
+
+def _our_key_count(state_dict: Mapping[str, Any]) -> int:
+    known = OUR_MODULES | set(HEAD_ALIASES)
+    return sum(key.split(".", 1)[0] in known for key in state_dict)
+
+
+def _complete_meta(checkpoint: Checkpoint) -> None:
+    meta, notes = checkpoint.meta, checkpoint.notes
+    try:
+        arch, num_classes, head = infer_architecture(checkpoint.state_dict)
+    except CheckpointError as error:
+        notes.append(f"could not infer the architecture: {error}")
+        return
+    inferred = {"arch": (arch, f"architecture {arch} inferred from {blocks_per_stage(depth_of(arch))} blocks per stage"),
+                "num_classes": (num_classes, f"{num_classes} classes inferred from linear.weight"),
+                "head": (head, f"{head} classifier inferred from linear.weight's shape")}
+    for key, (value, note) in inferred.items():
+        if key not in meta:
+            meta[key] = value
+            notes.append(note)
+    if "logit_scale" not in meta:
+        meta["logit_scale"] = LDAM_LOGIT_SCALE if meta["head"] == "cosine" else 1.0
+        if meta["head"] == "cosine":
+            notes.append(f"cosine outputs scaled by LDAM's s = {LDAM_LOGIT_SCALE:g} for probabilities")
+
+
+def infer_architecture(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int, str]:
+    """``(arch, num_classes, head)`` from tensor shapes: depth 6n + 2 from the n blocks of
+    layer1, classes from the classifier, and ``"cosine"`` for a (64, C) weight with no bias."""
+    if any(key.startswith("layer4.") for key in state_dict):
+        raise CheckpointError("it has a layer4, so it is an ImageNet-style ResNet, "
+                              f"not a CIFAR ResNet ({', '.join(ARCHITECTURES)})")
+    conv1 = state_dict.get("conv1.weight")
+    if conv1 is None or not any(key.startswith("layer1.") for key in state_dict):
+        first = ", ".join(list(state_dict)[:4])
+        raise CheckpointError(f"it does not look like a CIFAR ResNet (no conv1/layer1 weights; keys start {first})")
+    if tuple(conv1.shape) != (STAGE_WIDTHS[0], 3, 3, 3):
+        raise CheckpointError(f"its first convolution has shape {tuple(conv1.shape)}, "
+                              f"a CIFAR ResNet's is {(STAGE_WIDTHS[0], 3, 3, 3)}")
+    blocks = {stage: set() for stage in "123"}
+    for key in state_dict:
+        match = _BLOCK_KEY.match(key)
+        if match:
+            blocks[match.group(1)].add(int(match.group(2)))
+    counts = [len(blocks[stage]) for stage in "123"]
+    if len(set(counts)) != 1:
+        raise CheckpointError(f"its stages have {counts[0]}, {counts[1]} and {counts[2]} blocks; "
+                              "a CIFAR ResNet has the same number in each")
+    arch = f"resnet{6 * counts[0] + 2}"
+    if arch not in ARCHITECTURES:
+        raise CheckpointError(f"it is a {arch}, which this app does not build ({', '.join(ARCHITECTURES)})")
+    weight = state_dict.get("linear.weight")
+    if weight is None or weight.ndim != 2:
+        raise CheckpointError("it has no classifier weights (linear.weight or fc.weight)")
+    if "linear.bias" in state_dict:
+        return arch, int(weight.shape[0]), "linear"
+    if weight.shape[0] == STAGE_WIDTHS[-1]:
+        return arch, int(weight.shape[1]), "cosine"
+    raise CheckpointError(f"its classifier weight has shape {tuple(weight.shape)} and no bias: "
+                          "neither a linear nor a cosine head")
+
+
+# --------------------------------------------------------------------------------- building
+
+def build_model_from_checkpoint(checkpoint: Checkpoint, arch: str | None = None,
+                                num_classes: int | None = None) -> CifarResNet:
+    """The CifarResNet with the checkpoint's weights loaded strictly, in eval mode.
+
+    ``arch`` and ``num_classes`` override the checkpoint's meta (the user's choice when the
+    file has none). Raises ``CheckpointMismatch`` when the tensors do not fit.
+    """
+    meta = checkpoint.meta
+    arch = arch or meta.get("arch")
+    num_classes = num_classes or meta.get("num_classes")
+    if not arch or not num_classes:
+        raise CheckpointError(f"cannot tell which network {checkpoint.name} belongs to; "
+                              "choose the architecture and the dataset it was trained on")
+    model = build_model(arch, int(num_classes), head=meta.get("head", "linear"))
+    load_weights_into(model, checkpoint)
+    return model.eval()
+
+
+def load_weights_into(model: CifarResNet, checkpoint: Checkpoint, num_classes: int | None = None) -> None:
+    """Load the checkpoint's tensors into ``model`` strictly (every key, every shape).
+
+    On any difference raise ``CheckpointMismatch`` listing missing, unexpected and wrongly
+    shaped tensors, with hints; ``num_classes`` is the chosen dataset's class count for those
+    hints (default: the model's). The model is left untouched then.
+    """
+    expected = model.state_dict()
+    given = checkpoint.state_dict
+    missing = [key for key in expected if key not in given]
+    unexpected = [key for key in given if key not in expected]
+    shapes = [(key, tuple(given[key].shape), tuple(expected[key].shape)) for key in expected
+              if key in given and given[key].shape != expected[key].shape]
+    if missing or unexpected or shapes:
+        hints = _mismatch_hints(checkpoint, model, unexpected, num_classes or model.num_classes)
+        raise CheckpointMismatch(_mismatch_message(checkpoint, model, missing, unexpected, shapes, hints),
+                                 missing, unexpected, shapes, hints)
+    model.load_state_dict(given, strict=True)
+
+
+def _mismatch_hints(checkpoint: Checkpoint, model: CifarResNet, unexpected: list[str], chosen_classes: int) -> list[str]:
+    hints = []
+    try:
+        arch, num_classes, head = infer_architecture(checkpoint.state_dict)
+    except CheckpointError as error:
+        return [f"{checkpoint.name}: {error}"]
+    if arch != model.arch:
+        hints.append(f"this checkpoint is a {arch} but {model.arch} was chosen")
+    if num_classes != chosen_classes:
+        hints.append(f"this checkpoint has {num_classes} classes but you chose a {chosen_classes}-class dataset")
+    if head != model.head_kind:
+        hints.append(f"this checkpoint has a {head} classifier but the model was built with a {model.head_kind} one")
+    if any(".shortcut." in key for key in unexpected):
+        hints.append("this checkpoint uses projection shortcuts (option B); the CIFAR ResNets here use option A")
+    return hints
+
+
+def _mismatch_message(checkpoint: Checkpoint, model: CifarResNet, missing: list[str], unexpected: list[str],
+                      shapes: list[tuple[str, tuple, tuple]], hints: list[str]) -> str:
+    lines = [f"{checkpoint.name} does not fit a {model.arch} with {model.num_classes} classes "
+             f"({model.head_kind} head):"]
+    lines += _listing("missing keys", missing)
+    lines += _listing("unexpected keys", unexpected)
+    lines += _listing("shape mismatches (checkpoint vs model)",
+                      [f"{key}: {list(in_file)} vs {list(in_model)}" for key, in_file, in_model in shapes])
+    lines += [f"Hint: {hint}." for hint in hints]
+    return "\n".join(lines)
+
+
+def _listing(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
+    shown = [f"    {item}" for item in items[:LIST_LIMIT]]
+    if len(items) > LIST_LIMIT:
+        shown.append(f"    … and {len(items) - LIST_LIMIT} more")
+    return [f"  {title} ({len(items)}):", *shown]
+
+
+def build_head(tensors: Mapping[str, torch.Tensor]) -> nn.Module:
+    """An extra classifier (e.g. ``heads["old"]``) rebuilt from its tensors: linear with a bias,
+    cosine (a ``(64, C)`` weight) without one."""
+    weight = tensors["weight"]
+    head = make_head("linear", weight.shape[1], weight.shape[0]) if "bias" in tensors \
+        else make_head("cosine", weight.shape[0], weight.shape[1])
+    head.load_state_dict(dict(tensors), strict=True)
+    return head.eval()

@@ -1,0 +1,156 @@
+"""Image files → top-k class predictions from a checkpoint.
+
+Images are decoded with ``data.images`` (the same RGB conversion as the datasets), resized to
+the checkpoint's ``image_size`` (32 by default), normalised with its ``mean``/``std`` (CIFAR's
+when it has none) and classified in batches under ``torch.inference_mode()``.
+
+Probabilities are ``softmax(logit_scale · z)`` with ``z = linear(features(x))`` and
+``logit_scale`` from the meta (1 by default; LDAM's cosine head uses 30). A checkpoint that
+carries an ``"old"`` head and ``meta["ensemble"] = {"t1", "t2"}`` predicts with the ensemble of
+"No One Left Behind" (Du & Wu, CVPR 2023): ``½·[softmax(z_new/t1) + softmax(z_old/t2)]``, where
+``z_old`` is the old head on the same features times ``ensemble["old_logit_scale"]`` (the
+old model's own scale, written by the plug-in; ``logit_scale`` when absent).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from data.errors import UserError
+from data.images import is_image_file, load_rgb, to_uint8_tensor
+from engine.checkpoints import Checkpoint, build_head, build_model_from_checkpoint, load_checkpoint
+from engine.devices import pick_device
+from engine.evaluation import predict_logits
+from engine.plugin.ensemble import ensemble_probabilities
+
+DEFAULT_IMAGE_SIZE = 32
+DEFAULT_BATCH_SIZE = 256
+
+
+@dataclass
+class Prediction:
+    """One file's result: the ``topk`` (label, probability) pairs, best first, or an ``error``."""
+
+    path: Path
+    topk: list[tuple[str, float]] = field(default_factory=list)
+    error: str | None = None
+
+
+class Predictor:
+    """A checkpoint ready to classify images: model, class names, normalisation, device.
+
+    ``arch`` is needed only when the checkpoint's tensors cannot tell it. Class names come from
+    ``class_names``, else the checkpoint's meta, else the CIFAR ``dataset`` named here or in the
+    meta, else ``class 0``, ``class 1``, …; their number must match the classifier.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, arch: str | None = None, dataset: str | None = None,
+                 class_names: Sequence[str] | None = None, device: str | torch.device = "auto",
+                 batch_size: int = DEFAULT_BATCH_SIZE):
+        meta = checkpoint.meta
+        self.checkpoint = checkpoint
+        self.notes = list(checkpoint.notes)
+        names = _class_names(class_names, meta, dataset)
+        self.device = pick_device(device) if isinstance(device, str) else device
+        self.model = build_model_from_checkpoint(checkpoint, arch=arch,
+                                                 num_classes=len(names) if names else None).to(self.device)
+        self.class_names = list(names) if names else [f"class {i}" for i in range(self.model.num_classes)]
+        self.mean = tuple(meta.get("mean") or _cifar("CIFAR_MEAN"))
+        self.std = tuple(meta.get("std") or _cifar("CIFAR_STD"))
+        self.image_size = int(meta.get("image_size") or DEFAULT_IMAGE_SIZE)
+        self.logit_scale = float(meta.get("logit_scale", 1.0))
+        self.batch_size = batch_size
+        ensemble = meta.get("ensemble")
+        self.ensemble: tuple[float, float] | None = None
+        self.old_head: torch.nn.Module | None = None
+        self.old_logit_scale = self.logit_scale
+        if ensemble and "old" in checkpoint.heads:
+            self.ensemble = (float(ensemble["t1"]), float(ensemble["t2"]))
+            self.old_logit_scale = float(ensemble.get("old_logit_scale", self.logit_scale))
+            self.old_head = build_head(checkpoint.heads["old"]).to(self.device)
+            self.notes.append(f"ensemble of the new and old classifiers, t1 = {self.ensemble[0]:g}, "
+                              f"t2 = {self.ensemble[1]:g}")
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, **options) -> Predictor:
+        """Load ``path`` safely (see ``engine.checkpoints``) and build a predictor; options as ``__init__``."""
+        return cls(load_checkpoint(path), **options)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def predict_tensor(self, images: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
+        return predict_logits(self._probabilities, images.to(self.device), self.mean, self.std,
+                              self.batch_size).cpu()
+
+    def _probabilities(self, normalised: torch.Tensor) -> torch.Tensor:
+        features = self.model.features(normalised)
+        logits = self.logit_scale * self.model.linear(features)
+        if self.ensemble is None:
+            return torch.softmax(logits.float(), dim=1)
+        old_logits = self.old_logit_scale * self.old_head(features)
+        return ensemble_probabilities(logits, old_logits, *self.ensemble)
+
+    def predict_paths(self, paths: Iterable[str | Path], topk: int = 5) -> list[Prediction]:
+        """One ``Prediction`` per path, in order. A file that cannot be decoded gets its own
+        ``error`` and the others are still predicted; files are decoded one batch at a time."""
+        paths = [Path(path) for path in paths]
+        k = max(1, min(topk, self.num_classes))
+        predictions: list[Prediction] = []
+        for start in range(0, len(paths), self.batch_size):
+            chunk = [Prediction(path) for path in paths[start:start + self.batch_size]]
+            decoded, images = [], []
+            for prediction in chunk:
+                try:
+                    images.append(to_uint8_tensor(load_rgb(prediction.path), self.image_size))
+                    decoded.append(prediction)
+                except UserError as error:
+                    prediction.error = str(error)
+            if images:
+                top = self.predict_tensor(torch.stack(images)).topk(k, dim=1)
+                for prediction, probabilities, indices in zip(decoded, top.values.tolist(), top.indices.tolist()):
+                    prediction.topk = [(self.class_names[i], p) for i, p in zip(indices, probabilities)]
+            predictions += chunk
+        return predictions
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files stay as given; a folder becomes the image files anywhere inside it, sorted.
+    Duplicates are dropped, first occurrence kept; an empty folder contributes nothing."""
+    expanded: dict[Path, None] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            expanded.update(dict.fromkeys(sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p))))
+        else:
+            expanded[path] = None
+    return list(expanded)
+
+
+def _class_names(explicit: Sequence[str] | None, meta: dict, dataset: str | None) -> list[str] | None:
+    if explicit:
+        return list(explicit)
+    if meta.get("class_names"):
+        return list(meta["class_names"])
+    if dataset:
+        names = _cifar_class_names(dataset)
+        if names is None:
+            raise UserError(f"there are no built-in class names for the dataset {dataset!r}; use cifar10 or cifar100")
+        return names
+    return _cifar_class_names(meta.get("dataset") or "")
+
+
+def _cifar_class_names(dataset: str) -> list[str] | None:
+    attribute = {"cifar10": "CIFAR10_CLASSES", "cifar100": "CIFAR100_CLASSES"}.get(dataset.lower())
+    return list(_cifar(attribute)) if attribute else None
+
+
+def _cifar(attribute: str):
+    """A constant of ``data.cifar``, imported on first use."""
+    from data import cifar
+
+    return getattr(cifar, attribute)
