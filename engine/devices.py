@@ -1,0 +1,22 @@
+"""Device choice and a human-readable name for the status bar and the run card."""
+from __future__ import annotations
+
+import torch
+
+from data.errors import UserError
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` → the first CUDA GPU when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} was asked for, but this machine has no usable CUDA GPU; use auto or cpu")
+    return device
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({torch.get_num_threads()} threads)"

@@ -1,0 +1,42 @@
+"""Evaluation: large batches under ``torch.inference_mode()``, straight from uint8 tensors."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from data.tensors import normalize
+from engine.fold import folded_copy
+from engine.metrics import Metrics, compute_metrics, confusion_matrix, topk_correct
+
+EVAL_BATCH = 1024
+
+
+@torch.inference_mode()
+def predict_logits(logits_fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                   mean, std, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Logits for uint8 images ``(N, 3, H, W)``, computed in batches on the images' device."""
+    outputs = [logits_fn(normalize(images[i:i + batch_size], mean, std)).float()
+               for i in range(0, len(images), batch_size)]
+    return torch.cat(outputs) if outputs else torch.empty(0)
+
+
+def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts: torch.Tensor) -> Metrics:
+    """Loss (plain CE), top-1/top-5 and the worst-class metrics of a set of logits."""
+    num_classes = logits.shape[1]
+    confusion = confusion_matrix(labels.cpu(), logits.argmax(dim=1).cpu(), num_classes)
+    loss = float(F.cross_entropy(logits, labels.to(logits.device)))
+    return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels.to(logits.device)))
+
+
+def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], images: torch.Tensor,
+             labels: torch.Tensor, mean, std, train_counts: torch.Tensor) -> Metrics:
+    """Metrics of ``logits_fn(model, x)`` (e.g. ``method.logits``) on a split.
+
+    The logits come from a BatchNorm-folded eval copy of ``model``.
+    """
+    fast = folded_copy(model)
+    logits = predict_logits(lambda x: logits_fn(fast, x), images, mean, std)
+    return metrics_from_logits(logits, labels, train_counts)

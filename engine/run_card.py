@@ -1,0 +1,36 @@
+"""The run card: a short README.md in every run folder, readable without the app."""
+from __future__ import annotations
+
+from data.types import LTDataset
+from engine.config import RunConfig
+from engine.metrics import Metrics
+from engine.runs import RunFolder, format_percent
+
+
+def write_run_card(run: RunFolder, config: RunConfig, dataset: LTDataset, best_epoch: int | None,
+                   best: dict, last: Metrics | None, stopped: bool) -> None:
+    optim, method, data = config.optim, config.method, config.data
+    lines = [
+        f"# {run.name}",
+        "",
+        f"- **Dataset:** {dataset.describe()}",
+        f"- **Long tail:** {data.imbalance_type}, imbalance ratio n_max/n_min = {data.imbalance_ratio:g} "
+        f"(factor {1 / data.imbalance_ratio:g})",
+        f"- **Model:** {config.model.arch}" + (f", from {config.model.pretrained} (freeze: {config.model.freeze})"
+                                               if config.model.pretrained else ""),
+        f"- **Method:** {method.loss} {method.params or ''}, train rule {method.train_rule}",
+        f"- **Optimiser:** SGD lr {optim.lr}, momentum {optim.momentum}, weight decay {optim.weight_decay}, "
+        f"batch {optim.batch_size}, {optim.epochs} epochs, {optim.schedule} schedule",
+        f"- **Seed:** {config.seed}" + ("  \n- **Stopped early** by the user." if stopped else ""),
+        "",
+        "| metric (test, %) | best epoch" + (f" ({best_epoch})" if best_epoch is not None else "") + " | last epoch |",
+        "|---|---|---|",
+    ]
+    for title, key in (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"),
+                       ("Many", "many"), ("Medium", "medium"), ("Few", "few")):
+        last_value = getattr(last, key) if last else None
+        lines.append(f"| {title} | {format_percent(best.get('test_' + key))} | {format_percent(last_value)} |")
+    if last is not None:
+        lines.append(f"| zero-recall classes | {best.get('test_zero_recall', '—')} | {last.zero_recall} |")
+    lines += ["", f"Resume with `python main.py train --resume {run.path}`.", ""]
+    run.write_card("\n".join(lines))
