@@ -1,1 +1,47 @@
-"""Datasets for Long-Tail Studio: images, labels and class counts. No Qt, no training logic."""
+"""Datasets for Long-Tail Studio: images, labels and class counts. No Qt, no training logic.
+
+``load_dataset(cfg, seed)`` is the one entry point. ``cfg`` is duck-typed on the engine's
+``DataConfig`` (``dataset``, ``root``, ``imbalance_type``, ``imbalance_ratio`` = n_max / n_min,
+``image_size``, ``holdout_fraction``); this layer never imports the engine.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from data.errors import DatasetError
+
+if TYPE_CHECKING:  # importing data.errors must stay light: no torch until a dataset is loaded
+    from data.types import LTDataset
+
+
+def workspace_root() -> Path:
+    """Where user data lives: ``$LTS_WORKSPACE`` or ``~/LongTailStudio`` (``engine.workspace`` builds on it)."""
+    return Path(os.environ.get("LTS_WORKSPACE") or Path.home() / "LongTailStudio").expanduser()
+
+
+def default_datasets_dir() -> Path:
+    """``<workspace>/datasets`` (not created here)."""
+    return workspace_root() / "datasets"
+
+
+def load_dataset(cfg, seed: int) -> LTDataset:
+    """Build the dataset ``cfg`` describes; the long-tailed cut follows ``seed``."""
+    if cfg.dataset == "demo":
+        from data.demo import load_demo
+
+        return load_demo(cfg.imbalance_type, cfg.imbalance_ratio, cfg.image_size, seed)
+    if cfg.dataset in ("cifar10", "cifar100"):
+        from data.cifar import load_cifar
+
+        root = Path(cfg.root) if cfg.root else default_datasets_dir()
+        return load_cifar(cfg.dataset, root, cfg.imbalance_type, cfg.imbalance_ratio, seed, cfg.image_size)
+    if cfg.dataset == "folder":
+        from data.folder import load_image_folder
+
+        if not cfg.root:
+            raise DatasetError("Choose the image folder to train on (one sub-folder per class).")
+        return load_image_folder(Path(cfg.root), cfg.image_size, cfg.holdout_fraction,
+                                 cfg.imbalance_type, cfg.imbalance_ratio, seed)
+    raise DatasetError(f"Unknown dataset {cfg.dataset!r}; use demo, cifar10, cifar100 or folder.")

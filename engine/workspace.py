@@ -7,14 +7,11 @@ workspace's ``pretrained/``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from data import workspace_root
+
 CODE_ROOT = Path(__file__).resolve().parent.parent
-
-
-def workspace_root() -> Path:
-    return Path(os.environ.get("LTS_WORKSPACE") or Path.home() / "LongTailStudio").expanduser()
 
 
 def _sub(name: str) -> Path:
@@ -24,7 +21,7 @@ def _sub(name: str) -> Path:
 
 
 def datasets_dir() -> Path:
-    return _sub("datasets")
+    return _sub("datasets")  # data.default_datasets_dir(), created
 
 
 def runs_dir() -> Path:

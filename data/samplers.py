@@ -1,0 +1,65 @@
+"""Per-epoch index orders for the training split, drawn from a ``torch.Generator``.
+
+Each sampler maps ``(labels, generator)`` to an ``int64`` tensor of ``N = len(labels)`` indices
+on the labels' device (random draws happen on the generator's device):
+
+- ``instance``: a random permutation; every image once per epoch.
+- ``class_balanced``: N draws with replacement; a class uniformly among the classes that have
+  images, then one of its images uniformly. Same distribution as LDAM-DRW's Resample rule
+  (``ImbalancedDatasetSampler``, per-image weight 1 / n_c).
+- ``square_root``: as class_balanced, but class c is drawn with probability ∝ sqrt(n_c)
+  (Mahajan et al., 2018; Kang et al., "Decoupling", ICLR 2020).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+Sampler = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def instance_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    order = torch.randperm(labels.shape[0], generator=generator, device=generator.device)
+    return order.to(labels.device)
+
+
+def class_balanced_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return _class_weighted_order(labels, generator, lambda counts: (counts > 0).double())
+
+
+def square_root_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return _class_weighted_order(labels, generator, lambda counts: counts.double().sqrt())
+
+
+def _class_weighted_order(
+    labels: torch.Tensor,
+    generator: torch.Generator,
+    class_weight: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Draw N classes with probability ∝ ``class_weight(counts)``, then an image of each uniformly."""
+    device = generator.device
+    targets = labels.to(device)
+    counts = torch.bincount(targets)
+    by_class = torch.argsort(targets, stable=True)  # image indices grouped by class
+    first = torch.cumsum(counts, 0) - counts  # where each class starts in by_class
+    classes = torch.multinomial(class_weight(counts), targets.shape[0], replacement=True, generator=generator)
+    sizes = counts[classes]
+    uniform = torch.rand(targets.shape[0], generator=generator, device=device, dtype=torch.float64)
+    within = torch.minimum((uniform * sizes).long(), sizes - 1)  # guards the rounding of u·n to n
+    return by_class[first[classes] + within].to(labels.device)
+
+
+SAMPLERS: dict[str, Sampler] = {
+    "instance": instance_order,
+    "class_balanced": class_balanced_order,
+    "square_root": square_root_order,
+}
+
+
+def get_sampler(name: str) -> Sampler:
+    """The sampler registered as ``name``; ValueError lists the known names otherwise."""
+    try:
+        return SAMPLERS[name]
+    except KeyError:
+        raise ValueError(f"unknown sampler {name!r}; known: {', '.join(SAMPLERS)}") from None
