@@ -1,0 +1,37 @@
+"""``main.py eval``: a checkpoint on a dataset → the Acc / HM / GM / LR report."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from engine.cli.common import add_data_arguments, data_config_from_args, metrics_table
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("eval", help="evaluate a checkpoint on a dataset's balanced test split")
+    parser.add_argument("--checkpoint", required=True, help="ours, or a foreign state dict (keys are remapped)")
+    parser.add_argument("--arch", default=None, help="architecture, when the file cannot tell")
+    add_data_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the long-tailed cut (for the many/medium/few split)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--per-class", action="store_true", help="also print every class's recall")
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.evaluate_checkpoint import evaluate_checkpoint
+
+    data_config = data_config_from_args(args)
+    data_config.validate()
+    metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, seed=args.seed,
+                                           device=args.device)
+    if args.json:
+        print(json.dumps({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}, indent=2))
+        return 0
+    print(dataset.describe())
+    print(metrics_table({"checkpoint": metrics}))
+    if args.per_class:
+        for name, count, recall in zip(dataset.class_names, dataset.class_counts.tolist(), metrics.per_class_recall):
+            print(f"{name:>20}  train {count:>5}  recall {100 * recall:6.2f}")
+    return 0

@@ -1,0 +1,105 @@
+"""``main.py train``: flags mirror the run config; ``--preset`` or ``--config`` give the starting point."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from data.errors import UserError
+from engine.cli.common import TerminalReporter, metrics_table
+from engine.config import ARCHITECTURES, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, SCHEDULES, TRAIN_RULES, RunConfig
+from engine.presets import CLI_NAMES, preset
+
+# flag → (section, field); a flag left out keeps the preset's / config file's value
+FIELDS = {
+    "dataset": ("data", "dataset"), "data_root": ("data", "root"), "imbalance": ("data", "imbalance_ratio"),
+    "imbalance_type": ("data", "imbalance_type"), "image_size": ("data", "image_size"),
+    "arch": ("model", "arch"), "pretrained": ("model", "pretrained"), "freeze": ("model", "freeze"),
+    "loss": ("method", "loss"), "train_rule": ("method", "train_rule"),
+    "epochs": ("optim", "epochs"), "batch_size": ("optim", "batch_size"), "lr": ("optim", "lr"),
+    "momentum": ("optim", "momentum"), "weight_decay": ("optim", "weight_decay"),
+    "schedule": ("optim", "schedule"), "warmup_epochs": ("optim", "warmup_epochs"),
+    "seed": (None, "seed"), "device": (None, "device"), "experiment": (None, "experiment"),
+    "runs_dir": (None, "runs_dir"), "workers": (None, "workers"),
+}
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train a model and write a run folder")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--preset", choices=sorted(CLI_NAMES), help="start from a preset (default: cifar100-ce)")
+    start.add_argument("--config", type=Path, help="start from a config.json (a run folder's works too)")
+    start.add_argument("--resume", type=Path, metavar="RUN_FOLDER", help="continue a run from its last checkpoint")
+    parser.add_argument("--dataset", choices=DATASETS)
+    parser.add_argument("--data-root", help="dataset folder (default: <workspace>/datasets)")
+    parser.add_argument("--imbalance", type=float, help="ratio n_max/n_min (100) or factor n_min/n_max (0.01)")
+    parser.add_argument("--imbalance-type", choices=IMBALANCE_TYPES)
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--arch", choices=ARCHITECTURES)
+    parser.add_argument("--pretrained", help="checkpoint to start from")
+    parser.add_argument("--freeze", choices=FREEZE_MODES, help="features: train the classifier only; all: evaluate only")
+    parser.add_argument("--loss", help="loss / method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method hyperparameter")
+    parser.add_argument("--train-rule", choices=TRAIN_RULES)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--momentum", type=float)
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--schedule", choices=SCHEDULES)
+    parser.add_argument("--warmup-epochs", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    parser.add_argument("--workers", type=int, help="kept for the seed's option; the tensor pipeline needs none")
+    parser.add_argument("--experiment", help="run label")
+    parser.add_argument("--runs-dir", help="where run folders go (default: <workspace>/runs)")
+    parser.add_argument("--no-save", action="store_true", help="do not write checkpoints")
+    parser.add_argument("--no-augment", action="store_true", help="no random crop / flip")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    if args.config:
+        raw = _read_json(args.config)
+        config = RunConfig.from_dict(raw.get("run", raw))
+    else:
+        config = preset(args.preset or "cifar100-ce")
+    for flag, (section, name) in FIELDS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            setattr(getattr(config, section) if section else config, name, value)
+    for item in args.param:
+        key, _, value = item.partition("=")
+        try:
+            config.method.params[key.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"--param {item!r}: expected NAME=NUMBER, e.g. --param gamma=2") from None
+    if args.no_save:
+        config.save_model = False
+    if args.no_augment:
+        config.data.augment = False
+    return config.validate()
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.trainer import train
+
+    reporter = TerminalReporter(quiet=args.quiet)
+    if args.resume:
+        result = train(None, on_event=reporter, resume=args.resume)
+    else:
+        result = train(config_from_args(args), on_event=reporter)
+    if result.final is not None:
+        print()
+        print(metrics_table({"last epoch": result.final}))
+    print(f"\nrun folder: {result.run_dir}")
+    return 0
+
+
+def _read_json(path: Path) -> dict:
+    path = path / "config.json" if path.is_dir() else path
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise UserError(f"cannot read config {path}: {error}") from None

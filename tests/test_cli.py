@@ -1,0 +1,96 @@
+"""The headless CLI end to end: train, eval and predict on real on-disk formats and real checkpoints."""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from data.cifar import CIFAR_MEAN, CIFAR_STD, CIFAR100_CLASSES
+from engine.cli import main
+from models import build_model
+from tests.datagen import write_cifar
+
+
+def test_train_demo_prints_the_table_and_writes_a_run(tmp_path, capsys):
+    code = main(["train", "--preset", "demo", "--epochs", "1", "--runs-dir", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for row in ("Acc (%)", "HM (%)", "GM (%)", "LR (%)", "zero-recall"):
+        assert row in out
+    run = next(tmp_path.iterdir())
+    assert (run / "checkpoints" / "best.pt").is_file()
+    assert json.loads((run / "config.json").read_text())["run"]["optim"]["epochs"] == 1
+
+
+def test_an_absurd_hyperparameter_is_one_clear_line_and_exit_2(tmp_path, capsys):
+    code = main(["train", "--preset", "demo", "--lr", "-1", "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "lr" in err and "-1" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_cifar_says_which_folder_to_fill(tmp_path, capsys, monkeypatch, shared_checkpoint):
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR100", offline)
+    code = main(["eval", "--checkpoint", str(shared_checkpoint("CE.pt")), "--dataset", "cifar100", "--data-root", str(tmp_path / "empty")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cifar-100-python" in err and str(tmp_path / "empty") in err
+
+
+def _reference_recalls(checkpoint, root):
+    """Independent evaluation: plain strict load, the real test batch read with numpy, a loop."""
+    import pickle
+
+    with open(root / "test", "rb") as handle:
+        raw = pickle.load(handle, encoding="bytes")
+    images = torch.from_numpy(np.asarray(raw[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+    labels = torch.tensor(raw[b"fine_labels"])
+    model = build_model("resnet32", 100)
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    model.eval()
+    x = (images.float() / 255 - torch.tensor(CIFAR_MEAN)[:, None, None]) / torch.tensor(CIFAR_STD)[:, None, None]
+    with torch.no_grad():
+        predictions = model(x).argmax(1)
+    return [float((predictions[labels == c] == c).float().mean()) for c in range(100)]
+
+
+def test_eval_of_a_foreign_checkpoint_on_generated_cifar100(tmp_path, capsys, shared_checkpoint):
+    checkpoint = shared_checkpoint("CE.pt")
+    root = write_cifar(tmp_path / "data", "cifar100", train_per_class=3, test_per_class=2)
+    code = main(["eval", "--checkpoint", str(checkpoint), "--dataset", "cifar100", "--data-root", str(root),
+                 "--imbalance", "3", "--device", "cpu", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["class_names"] == list(CIFAR100_CLASSES)
+    expected = _reference_recalls(checkpoint, root)
+    np.testing.assert_allclose(report["per_class_recall"], expected)
+    assert report["top1"] == pytest.approx(np.mean(expected))
+
+
+def test_predict_needs_no_key_edits_for_dataparallel_and_fc_checkpoints(tmp_path, capsys, shared_checkpoint):
+    checkpoint = shared_checkpoint("CE.pt")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    foreign = OrderedDict((f"module.{k.replace('linear.', 'fc.')}", v) for k, v in state.items())
+    foreign_path = tmp_path / "foreign.pth"
+    torch.save(foreign, foreign_path)
+    image = tmp_path / "picture.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 30, 3), dtype=np.uint8)).save(image)
+
+    outputs = []
+    for path in (checkpoint, foreign_path):
+        assert main(["predict", str(image), "--checkpoint", str(path), "--dataset", "cifar100", "--json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    top = outputs[0][0]["topk"]
+    assert len(top) == 5 and top[0]["label"] in CIFAR100_CLASSES
+    assert all(a["probability"] >= b["probability"] for a, b in zip(top, top[1:]))
