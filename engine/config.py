@@ -116,7 +116,7 @@ class OptimConfig:
         _range("momentum", self.momentum, 0.0, 0.999)
         _range("weight_decay", self.weight_decay, 0.0, 0.1)
         _choice("schedule", self.schedule, SCHEDULES)
-        _range("warmup_epochs", self.warmup_epochs, 0, self.epochs)
+        _range("warmup_epochs", self.warmup_epochs, 0, 10_000)  # longer than the run: warms up throughout
         self.decay_at = tuple(float(x) for x in self.decay_at)
         self.decay_factors = tuple(float(x) for x in self.decay_factors)
         if len(self.decay_at) != len(self.decay_factors):

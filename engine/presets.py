@@ -32,7 +32,6 @@ def demo() -> RunConfig:
         data=DataConfig(dataset="demo", imbalance_ratio=10.0),
         model=ModelConfig(arch="resnet20"),
         optim=OptimConfig(epochs=12, batch_size=64, lr=0.05, warmup_epochs=1),
-        experiment="demo",
     )
 
 
@@ -42,7 +41,6 @@ def cifar100_lt(loss: str, rule: str) -> RunConfig:
         model=ModelConfig(arch="resnet32"),
         method=MethodConfig(loss=loss, train_rule=rule),
         optim=OptimConfig(),
-        experiment=f"cifar100-lt-{loss}" + ("-drw" if rule == "drw" else ""),
     )
 
 

@@ -57,11 +57,15 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     dataset = dataset or load_dataset(config.data, seed=config.seed)
     on_event(DatasetReady(dataset.name, dataset.class_names, dataset.class_counts.tolist()))
     on_event(Message(dataset.describe()))
+    if dataset.skipped_files:
+        listing = "; ".join(f"{path} ({reason})" for path, reason in dataset.skipped_files[:20])
+        more = f" and {len(dataset.skipped_files) - 20} more" if len(dataset.skipped_files) > 20 else ""
+        on_event(Message(f"skipped {len(dataset.skipped_files)} unreadable file(s): {listing}{more}", "warning"))
 
     torch.manual_seed(config.seed)
     session = _Session(config, dataset, device)
     if run is None:
-        run = RunFolder.create(config.runs_dir, config.experiment or f"{dataset.name}-{config.method.loss}")
+        run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
         run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
         if config.model.pretrained:
@@ -81,6 +85,11 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         stopped = session.fit(run, on_event, should_stop)
     write_run_card(run, config, dataset, session.best_epoch, session.best, session.last_test, stopped)
     return RunResult(run.path, stopped, session.epochs_done, session.best_epoch, session.best, session.last_test)
+
+
+def _default_label(config: RunConfig, dataset: LTDataset) -> str:
+    rule = config.method.train_rule
+    return f"{dataset.name}-{config.method.loss}" + (f"-{rule}" if rule != "none" else "")
 
 
 class _Session:

@@ -94,3 +94,18 @@ def test_predict_needs_no_key_edits_for_dataparallel_and_fc_checkpoints(tmp_path
     top = outputs[0][0]["topk"]
     assert len(top) == 5 and top[0]["label"] in CIFAR100_CLASSES
     assert all(a["probability"] >= b["probability"] for a, b in zip(top, top[1:]))
+
+
+def test_train_on_an_image_folder_keeps_it_uncut_and_lists_bad_files(tmp_path, capsys):
+    from tests.datagen import write_image_folder
+
+    root = write_image_folder(tmp_path / "pets", {"cat": 9, "dog": 6, "owl": 3}, split=True, test_per_class=2)
+    (root / "train" / "cat" / "broken.png").write_bytes(b"not a png")
+    code = main(["train", "--dataset", "folder", "--data-root", str(root), "--arch", "resnet20", "--epochs", "1",
+                 "--batch-size", "8", "--image-size", "16", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    run = next((tmp_path / "runs").iterdir())
+    dataset = json.loads((run / "dataset.json").read_text())
+    assert dataset["class_names"] == ["cat", "dog", "owl"] and dataset["class_counts"] == [9, 6, 3]
+    assert "broken.png" in out

@@ -18,13 +18,20 @@ def add_data_arguments(parser: argparse.ArgumentParser, default_dataset: str = "
     group.add_argument("--data-root", default="", help="dataset folder (default: <workspace>/datasets)")
     group.add_argument("--imbalance", type=float, default=100.0,
                        help="imbalance ratio n_max/n_min (100) or factor n_min/n_max (0.01); both mean the same")
-    group.add_argument("--imbalance-type", choices=IMBALANCE_TYPES, default="exp")
+    group.add_argument("--imbalance-type", choices=IMBALANCE_TYPES,
+                       help="exp or step cut, or none (default: exp; none for an image folder)")
     group.add_argument("--image-size", type=int, default=32)
 
 
 def data_config_from_args(args: argparse.Namespace) -> DataConfig:
-    return DataConfig(dataset=args.dataset, root=args.data_root, imbalance_type=args.imbalance_type,
+    return DataConfig(dataset=args.dataset, root=args.data_root,
+                      imbalance_type=args.imbalance_type or default_imbalance_type(args.dataset),
                       imbalance_ratio=args.imbalance, image_size=args.image_size)
+
+
+def default_imbalance_type(dataset: str) -> str:
+    """A user's own folder is taken as it is; benchmarks are cut to the usual exponential tail."""
+    return "none" if dataset == "folder" else "exp"
 
 
 def metrics_table(columns: dict[str, Metrics]) -> str:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from data.errors import UserError
-from engine.cli.common import TerminalReporter, metrics_table
+from engine.cli.common import TerminalReporter, default_imbalance_type, metrics_table
 from engine.config import ARCHITECTURES, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, SCHEDULES, TRAIN_RULES, RunConfig
 from engine.presets import CLI_NAMES, preset
 
@@ -69,6 +69,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         value = getattr(args, flag)
         if value is not None:
             setattr(getattr(config, section) if section else config, name, value)
+    if args.dataset == "folder" and args.imbalance_type is None:
+        config.data.imbalance_type = default_imbalance_type("folder")
     for item in args.param:
         key, _, value = item.partition("=")
         try:
