@@ -56,13 +56,13 @@ class DataConfig:
     augment: bool = True  # random crop (4-pixel padding) + horizontal flip
 
     def validate(self) -> None:
-        _choice("dataset", self.dataset, DATASETS)
-        _choice("imbalance_type", self.imbalance_type, IMBALANCE_TYPES)
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("imbalance_type", self.imbalance_type, IMBALANCE_TYPES)
         self.imbalance_ratio = normalise_imbalance(float(self.imbalance_ratio))
         if self.imbalance_ratio > 10_000:
             raise ConfigError("imbalance", "ratios above 10000 leave classes with no image at all")
-        _range("image_size", self.image_size, 8, 512)
-        _range("holdout_fraction", self.holdout_fraction, 0.05, 0.9)
+        check_range("image_size", self.image_size, 8, 512)
+        check_range("holdout_fraction", self.holdout_fraction, 0.05, 0.9)
         if self.dataset == "folder" and not self.root:
             raise ConfigError("root", "choose the image folder to train on")
 
@@ -74,8 +74,8 @@ class ModelConfig:
     freeze: str = "none"  # none | features (train the classifier only) | all (evaluate only)
 
     def validate(self) -> None:
-        _choice("arch", self.arch, ARCHITECTURES)
-        _choice("freeze", self.freeze, FREEZE_MODES)
+        check_choice("arch", self.arch, ARCHITECTURES)
+        check_choice("freeze", self.freeze, FREEZE_MODES)
         if self.freeze != "none" and not self.pretrained:
             raise ConfigError("pretrained", "freezing needs a pretrained checkpoint to start from")
         if self.pretrained and not Path(self.pretrained).is_file():
@@ -92,9 +92,9 @@ class MethodConfig:
     def validate(self) -> None:
         from engine.methods import available_methods
 
-        _choice("loss", self.loss, tuple(available_methods()))
-        _choice("train_rule", self.train_rule, TRAIN_RULES)
-        _range("reweight_beta", self.reweight_beta, 0.0, 0.999999)
+        check_choice("loss", self.loss, tuple(available_methods()))
+        check_choice("train_rule", self.train_rule, TRAIN_RULES)
+        check_range("reweight_beta", self.reweight_beta, 0.0, 0.999999)
 
 
 @dataclass
@@ -110,13 +110,13 @@ class OptimConfig:
     decay_factors: tuple[float, float] = (0.01, 0.0001)
 
     def validate(self) -> None:
-        _range("epochs", self.epochs, 1, 10_000)
-        _range("batch_size", self.batch_size, 1, 65_536)
-        _range("lr", self.lr, 1e-7, 10.0)
-        _range("momentum", self.momentum, 0.0, 0.999)
-        _range("weight_decay", self.weight_decay, 0.0, 0.1)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _range("warmup_epochs", self.warmup_epochs, 0, 10_000)  # longer than the run: warms up throughout
+        check_range("epochs", self.epochs, 1, 10_000)
+        check_range("batch_size", self.batch_size, 1, 65_536)
+        check_range("lr", self.lr, 1e-7, 10.0)
+        check_range("momentum", self.momentum, 0.0, 0.999)
+        check_range("weight_decay", self.weight_decay, 0.0, 0.1)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_range("warmup_epochs", self.warmup_epochs, 0, 10_000)  # longer than the run: warms up throughout
         self.decay_at = tuple(float(x) for x in self.decay_at)
         self.decay_factors = tuple(float(x) for x in self.decay_factors)
         if len(self.decay_at) != len(self.decay_factors):
@@ -129,8 +129,26 @@ class OptimConfig:
         return [int(round(f * self.epochs)) for f in self.decay_at]
 
 
+class JsonConfig:
+    """JSON round-trip for the config dataclasses; unknown keys are refused by name."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]):
+        return _from_dict(cls, raw)
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.from_dict(json.loads(text))
+
+
 @dataclass
-class RunConfig:
+class RunConfig(JsonConfig):
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
@@ -150,26 +168,11 @@ class RunConfig:
         self.model.validate()
         self.method.validate()
         self.optim.validate()
-        _range("seed", self.seed, 0, 2**32 - 1)
-        _range("workers", self.workers, 0, 64)
-        _choice("best_metric", self.best_metric, BEST_METRICS)
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ConfigError("device", f"use auto, cpu, cuda or cuda:N, not {self.device!r}")
+        check_range("seed", self.seed, 0, 2**32 - 1)
+        check_range("workers", self.workers, 0, 64)
+        check_choice("best_metric", self.best_metric, BEST_METRICS)
+        check_device(self.device)
         return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
-        return _from_dict(cls, raw)
-
-    @classmethod
-    def from_json(cls, text: str) -> RunConfig:
-        return cls.from_dict(json.loads(text))
 
 
 def _from_dict(kind: type, raw: dict[str, Any]):
@@ -189,12 +192,17 @@ def _from_dict(kind: type, raw: dict[str, Any]):
     return kind(**values)
 
 
-def _choice(name: str, value: Any, options: tuple) -> None:
+def check_device(value: str) -> None:
+    if not (value in ("auto", "cpu", "cuda") or value.startswith("cuda:")):
+        raise ConfigError("device", f"use auto, cpu, cuda or cuda:N, not {value!r}")
+
+
+def check_choice(name: str, value: Any, options: tuple) -> None:
     if value not in options:
         raise ConfigError(name, f"{value!r} is not one of {', '.join(map(str, options))}")
 
 
-def _range(name: str, value: Any, low: float, high: float) -> None:
+def check_range(name: str, value: Any, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(name, f"must be a number, got {value!r}")
     if not low <= value <= high:

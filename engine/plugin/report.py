@@ -1,0 +1,91 @@
+"""What a tuning run leaves beside metrics.csv: report.json, report.csv and the run card.
+
+The report has one column per model (old, new, ensemble) with Acc, HM, GM, LR, many / medium /
+few, the zero-recall count and every class's recall, so a reader sees who was left behind
+before and who is now.
+"""
+from __future__ import annotations
+
+import csv
+from typing import TYPE_CHECKING
+
+from data.types import LTDataset
+from engine.checkpoints import Checkpoint
+from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD
+from engine.plugin.config import TuneConfig
+from engine.runs import RunFolder, format_percent
+
+if TYPE_CHECKING:
+    from engine.plugin.retrain import TuneResult
+
+TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
+              ("Medium", "medium"), ("Few", "few"))
+WORST_SHOWN = 5
+
+
+def shot_group(count: int) -> str:
+    return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
+
+
+def write_reports(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint,
+                  result: TuneResult) -> None:
+    run.write_json("report.json", {
+        "checkpoint": str(config.checkpoint), "loss": config.loss, "epochs_done": result.epochs_done,
+        "stopped": result.stopped, "t1": result.t1, "t2": result.t2,
+        "temperatures": "search" if result.search else "user",
+        "search": vars(result.search) if result.search else None,
+        "seconds": result.seconds,
+        "class_names": result.class_names, "class_counts": result.class_counts,
+        "columns": {name: metrics.to_dict() for name, metrics in result.reports.items()},
+    })
+    with open(run.path / "report.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["class", "name", "train_count", "group", *result.reports])
+        for c, (name, count) in enumerate(zip(result.class_names, result.class_counts)):
+            writer.writerow([c, name, count, shot_group(count),
+                             *(m.per_class_recall[c] for m in result.reports.values())])
+    run.write_card(_card(run, config, dataset, checkpoint, result))
+
+
+def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint, result: TuneResult) -> str:
+    columns = result.reports
+    source = (f"{config.feature_passes if config.data.augment else 1} cached feature pass(es)"
+              if config.cache_features else "a full forward pass per batch")
+    temperatures = (f"searched on a held-out {config.validation_fraction:g} of each training class "
+                    f"(validation HM {format_percent(result.search.hm)})" if result.search else "set by the user")
+    lines = [
+        f"# {run.name}: classifier re-training (plug-in)",
+        "",
+        f"- **Pretrained model:** {config.checkpoint} ({checkpoint.describe()})",
+        f"- **Dataset:** {dataset.describe()}",
+        f"- **Tuning:** {config.loss} loss, {result.epochs_done}/{config.epochs} epochs, {config.optimizer} "
+        f"lr {config.lr} ({config.schedule}), batch {config.batch_size}, {config.sampler} sampling, new classifier "
+        f"initialised from the {'old one' if config.init == 'old' else 'scratch'}; backbone frozen, {source}",
+        "- **Ensemble:** " + (f"½·[softmax(z_new/{result.t1:g}) + softmax(z_old/{result.t2:g})], temperatures "
+                               f"{temperatures}" if "ensemble" in columns else "off"),
+        f"- **Time:** features {result.seconds.get('features', 0):.1f}s, tuning {result.seconds.get('tune', 0):.1f}s, "
+        f"total {result.seconds.get('total', 0):.1f}s; seed {config.seed}"
+        + ("  \n- **Stopped early** by the user." if result.stopped else ""),
+        "",
+    ]
+    if columns:
+        lines += ["| test, % | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+        lines += [f"| {title} | " + " | ".join(format_percent(getattr(m, key)) for m in columns.values()) + " |"
+                  for title, key in TABLE_ROWS]
+        lines.append("| zero-recall classes | " + " | ".join(str(m.zero_recall) for m in columns.values()) + " |")
+        lines += ["", *_left_behind(result)]
+    lines += ["Per-class recalls: report.csv; all numbers: report.json; the tuned model (with the old "
+              "classifier for the ensemble): checkpoints/last.pt.", ""]
+    return "\n".join(lines)
+
+
+def _left_behind(result: TuneResult) -> list[str]:
+    """The old model's worst classes and where each column leaves them."""
+    old = result.reports["old"].per_class_recall
+    worst = sorted(range(len(old)), key=lambda c: (old[c], c))[:WORST_SHOWN]
+    lines = [f"Worst {len(worst)} classes of the old model:", "",
+             "| class | train images | " + " | ".join(result.reports) + " |", "|---" * (len(result.reports) + 2) + "|"]
+    for c in worst:
+        recalls = " | ".join(format_percent(m.per_class_recall[c]) for m in result.reports.values())
+        lines.append(f"| {result.class_names[c]} | {result.class_counts[c]} | {recalls} |")
+    return lines + [""]
