@@ -71,13 +71,16 @@ def augment_batch(images: torch.Tensor, generator: torch.Generator, pad: int = 4
 def normalize(
     images: torch.Tensor, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor
 ) -> torch.Tensor:
-    """``(images / 255 - mean) / std`` per channel, as float32; stats are on the 0..1 scale.
+    """``(images / 255 - mean) / std`` per channel, as float32; a batch comes out channels-last
+    (the models' layout, see ``models.build_model``). Stats are on the 0..1 scale.
 
     ``mean``/``std`` may be tensors already on the device, which saves a tiny copy per batch.
     """
     mean = torch.as_tensor(mean, dtype=torch.float32, device=images.device).view(-1, 1, 1)
     std = torch.as_tensor(std, dtype=torch.float32, device=images.device).view(-1, 1, 1)
-    return images.to(torch.float32, copy=True).sub_(255.0 * mean).div_(255.0 * std)
+    layout = torch.channels_last if images.dim() == 4 else torch.contiguous_format
+    floats = images.to(torch.float32, memory_format=layout, copy=True)
+    return floats.sub_(255.0 * mean).div_(255.0 * std)
 
 
 def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:

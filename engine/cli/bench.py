@@ -11,20 +11,24 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--test-images", type=int, default=10000, help="images in the evaluation pass")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeats", type=int, default=1, help="alternate the sides this many times; best of each")
-    parser.add_argument("--same-env", action="store_true",
-                        help="run the baseline with the project's OMP_WAIT_POLICY too (code paths only)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from data.errors import UserError
     from engine.bench import format_report, run_side_in_subprocess
+
+    if getattr(sys, "frozen", False):
+        raise UserError("bench runs each side in a fresh Python process; run it from a source checkout")
 
     results: dict[str, list] = {"ours": [], "baseline": []}
     for _ in range(max(1, args.repeats)):
         for side in ("baseline", "ours"):
             results[side].append(run_side_in_subprocess(side, args.batches, args.batch_size, args.test_images,
-                                                        args.device, args.same_env))
+                                                        args.device))
     ours = min(results["ours"], key=lambda r: r.total_seconds)
     baseline = min(results["baseline"], key=lambda r: r.total_seconds)
-    print(format_report(ours, baseline, args.same_env))
+    print(format_report(ours, baseline))
     return 0
