@@ -1,0 +1,64 @@
+"""What the Compare page shows: one :class:`Series` per model (old / new / ensemble of a plug-in
+run, or a saved training run), built from engine results or read from run folders."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.errors import UserError
+
+# (column title, Metrics attribute)
+TABLE_COLUMNS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
+                 ("Medium", "medium"), ("Few", "few"))
+CURVE_METRICS = (("test_top1", "Top-1 accuracy"), ("test_hm", "HM"), ("test_gm", "GM"),
+                 ("test_lowest_recall", "Lowest recall (LR)"))
+
+
+@dataclass
+class Series:
+    name: str
+    summary: dict[str, float | None]  # Metrics attributes of TABLE_COLUMNS, plus zero_recall
+    per_class: list[float]
+    class_names: list[str]
+    class_counts: list[int]
+    history: list[dict[str, float]] = field(default_factory=list)  # metrics.csv rows (epoch, test_* …)
+
+    def value(self, attribute: str) -> float | None:
+        value = self.summary.get(attribute)
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def series_from_metrics(name: str, metrics, class_names: list[str], class_counts: list[int],
+                        history: list[dict[str, float]] | None = None) -> Series:
+    """A series from an ``engine.metrics.Metrics`` (a tuning report column)."""
+    summary = {attribute: getattr(metrics, attribute) for _title, attribute in TABLE_COLUMNS}
+    summary["zero_recall"] = metrics.zero_recall
+    return Series(name, summary, list(metrics.per_class_recall), list(class_names), list(class_counts),
+                  list(history or []))
+
+
+def series_from_run(path: str | Path) -> list[Series]:
+    """A training run → one series (its last epoch); a plug-in run → old / new / ensemble."""
+    from engine.metrics import Metrics
+    from engine.runs import RunFolder
+
+    run = RunFolder(path)
+    if not run.is_run():
+        raise UserError(f"{path} is not a run folder (it has no config.json); choose a folder under runs/")
+    history = run.history()
+    report = run.path / "report.json"
+    if report.exists():
+        raw = json.loads(report.read_text())
+        names, counts = raw["class_names"], raw["class_counts"]
+        return [series_from_metrics(f"{run.name} · {column}", Metrics.from_dict(values), names, counts,
+                                    history if column == "new" else None)
+                for column, values in raw["columns"].items()]
+    per_class = run.per_class()
+    if not history or not per_class:
+        raise UserError(f"{run.name} has no finished epoch yet, so there is nothing to compare")
+    last = history[-1]
+    summary = {attribute: last.get(f"test_{attribute}") for _title, attribute in TABLE_COLUMNS}
+    summary["zero_recall"] = last.get("test_zero_recall")
+    return [Series(run.name, summary, per_class[-1], run.class_names(), run.class_counts(), history)]

@@ -1,0 +1,228 @@
+"""The main window: Train / Inference / Compare tabs, the menus and the status bar.
+
+The window shows before torch is imported; ``start_engine_loading`` loads the engine on a
+worker and then enables the panels. Closing during a run asks first, stops the worker
+cooperatively (the last finished epoch's checkpoint stays) and waits for its thread.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from data.errors import UserError
+from engine import workspace
+from gui import errors, theme
+from gui.compare_panel import ComparePanel
+from gui.engine_info import load_engine_info
+from gui.forms import CHECKPOINT_FILTER
+from gui.inference_panel import InferencePanel
+from gui.settings import Settings
+from gui.train_panel import TrainPanel
+from gui.workers import TaskRunner, TaskWorker
+
+ABOUT = """<h3>Long-Tail Studio</h3>
+<p>Train, repair and inspect long-tailed image classifiers, after <i>No One Left Behind: Improving the
+Worst Categories in Long-Tailed Learning</i> (Du &amp; Wu, CVPR 2023, arXiv 2303.03630).</p>
+<p>Beside accuracy it reports the harmonic mean (HM), the geometric mean (GM) and the lowest recall (LR)
+of the per-class recalls, and re-trains a pretrained model's classifier with the Geometric Mean Loss.</p>
+<p>Workspace: {workspace}<br>Log: {log}</p>"""
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings or Settings()
+        self.setWindowTitle("Long-Tail Studio")
+        self.resize(1440, 900)
+        self.train = TrainPanel(self.settings)
+        self.inference = InferencePanel(self.settings)
+        self.compare = ComparePanel(self.settings)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.train, "Train")
+        self.tabs.addTab(self.inference, "Inference")
+        self.tabs.addTab(self.compare, "Compare")
+        self.setCentralWidget(self.tabs)
+        self.device_label = QLabel("Device: loading the engine…")
+        self.device_label.setToolTip("Where training and prediction run.")
+        self.activity_label = QLabel("Starting…")
+        self.statusBar().addWidget(self.activity_label, 1)
+        self.statusBar().addPermanentWidget(self.device_label)
+        for panel in self.panels():
+            panel.activity.connect(self.show_activity)
+        self.train.run_saved.connect(self.on_run_saved)
+        self.compare.run_saved.connect(self.on_run_saved)
+        self.loader = TaskRunner(self)
+        self._build_menus()
+        self.restore_state()
+
+    def panels(self) -> list:
+        return [self.train, self.inference, self.compare]
+
+    # --- menus -----------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "Open &run folder…", self.open_run_dialog, QKeySequence.StandardKey.Open,
+                     "Show a saved run's curves, per-class recall and settings on the Train page (Resume continues it).")
+        self._action(file_menu, "Open &checkpoint…", self.open_checkpoint_dialog, "Ctrl+Shift+O",
+                     "Use a checkpoint file on the Inference page.")
+        file_menu.addSeparator()
+        self._action(file_menu, "Export &plots…", self.export_plots_dialog, "Ctrl+E",
+                     "Save the current page's plots as PNG or SVG.")
+        self._action(file_menu, "Export &metrics (CSV)…", self.export_metrics_dialog, "Ctrl+Shift+E",
+                     "Save the current page's numbers as CSV.")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view_menu = self.menuBar().addMenu("&View")
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        current = self.settings.get("app/theme", "system")
+        for key, text in theme.THEMES.items():
+            action = QAction(text, self, checkable=True)
+            action.setData(key)
+            action.setChecked(key == current)
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+        self.theme_group.triggered.connect(self.choose_theme)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Long-Tail Studio", self.show_about)
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # --- engine ----------------------------------------------------------------------------
+    def start_engine_loading(self) -> None:
+        """Import torch and the engine on a worker; the panels enable when it is done."""
+        worker = TaskWorker(_load_engine, name="engine")
+        worker.finished.connect(self.on_engine_ready)
+        worker.failed.connect(self.on_engine_failed)
+        self.loader.start(worker)
+
+    @Slot(object)
+    def on_engine_ready(self, info) -> None:
+        self.device_label.setText(f"Device: {info.device}")
+        for panel in self.panels():
+            panel.engine_ready(info)
+        self.show_activity("Ready")
+
+    @Slot(object)
+    def on_engine_failed(self, failure) -> None:
+        self.device_label.setText("Device: engine unavailable")
+        errors.report_error(failure.error, self, "Loading the engine", failure.details)
+
+    @Slot(str)
+    def show_activity(self, text: str) -> None:
+        self.activity_label.setText(text)
+
+    @Slot(str)
+    def on_run_saved(self, path: str) -> None:
+        self.inference.form["model"].refresh()
+        self.compare.form["pretrained"].refresh()
+
+    # --- menu actions ----------------------------------------------------------------------
+    def open_run_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", str(workspace.runs_dir()))
+        if folder:
+            self.open_run(folder)
+
+    def open_run(self, folder: str) -> None:
+        try:
+            self.train.load_run(folder)
+        except (UserError, OSError, ValueError, KeyError) as error:
+            errors.report_error(error if isinstance(error, UserError) else UserError(f"{folder}: {error}"), self)
+            return
+        self.tabs.setCurrentWidget(self.train)
+
+    def open_checkpoint_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", str(workspace.runs_dir()), CHECKPOINT_FILTER)
+        if path:
+            self.inference.set_model(path)
+            self.tabs.setCurrentWidget(self.inference)
+
+    def export_plots_dialog(self) -> None:
+        plots = self.tabs.currentWidget().exportables()
+        if not plots:
+            QMessageBox.information(self, "Export plots", "This page has no plots; use Export metrics (CSV).")
+            return
+        path, chosen = QFileDialog.getSaveFileName(self, "Export plots (one file per plot)", "plots.png",
+                                                   "PNG image (*.png);;SVG vector image (*.svg)")
+        if path:
+            self.export_plots(path, ".svg" if "svg" in chosen.lower() or path.lower().endswith(".svg") else ".png")
+
+    def export_plots(self, path: str, suffix: str) -> list[Path]:
+        """Write each plot of the current page as ``<path stem>-<plot><suffix>``."""
+        base = Path(path)
+        written = [plot.export(base.with_name(f"{base.stem}-{name}{suffix}"))
+                   for name, plot in self.tabs.currentWidget().exportables().items()]
+        self.show_activity(f"Exported {len(written)} plot(s) to {base.parent}")
+        return written
+
+    def export_metrics_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
+        if path:
+            written = self.tabs.currentWidget().export_metrics(path)
+            self.show_activity(f"Exported {written}")
+
+    @Slot(QAction)
+    def choose_theme(self, action: QAction) -> None:
+        self.settings.set("app/theme", action.data())
+        theme.apply_theme(QApplication.instance(), action.data())
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Long-Tail Studio",
+                          ABOUT.format(workspace=workspace.workspace_root(), log=errors.log_path()))
+
+    # --- closing ---------------------------------------------------------------------------
+    def confirm_close_during_run(self) -> bool:
+        answer = QMessageBox.question(
+            self, "A task is running",
+            "A task is still running. Stop it and quit?\n\nTraining stops after the current batch; the checkpoint "
+            "of the last finished epoch is kept, and Resume can continue the run later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event) -> None:
+        if any(panel.is_running() for panel in self.panels()) and not self.confirm_close_during_run():
+            event.ignore()
+            return
+        self.show_activity("Stopping…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            for panel in self.panels():
+                panel.shutdown()
+            self.loader.wait()
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.save_state()
+        event.accept()
+
+    def save_state(self) -> None:
+        self.settings.save_geometry("window/geometry", self)
+        self.settings.set("window/size", [self.width(), self.height()])
+        self.settings.set("window/tab", self.tabs.currentIndex())
+        for panel in self.panels():
+            panel.save_state()
+        self.settings.sync()
+
+    def restore_state(self) -> None:
+        self.settings.restore_geometry("window/geometry", self)
+        size = self.settings.get("window/size")
+        if not self.isMaximized() and isinstance(size, list) and len(size) == 2:
+            self.resize(*size)  # restoreGeometry may shrink a window larger than the screen it finds
+        self.tabs.setCurrentIndex(int(self.settings.get("window/tab", 0) or 0))
+
+
+def _load_engine(_on_event, _should_stop):
+    """The loader task: a plain call, nothing to report or cancel."""
+    return load_engine_info()

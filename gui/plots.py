@@ -1,0 +1,291 @@
+"""pyqtgraph plots: per-epoch curves and per-class bars. Items are created once and updated with
+``setData`` / ``setOpts``; colours follow the app theme; any plot exports to PNG or SVG.
+
+Values arrive as fractions (0..1) and are shown in percent.
+"""
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyqtgraph as pg
+import shiboken6
+from pyqtgraph.exporters import ImageExporter
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QCursor
+from PySide6.QtWidgets import QToolTip
+
+from gui.svg_export import QtSvgExporter, install as install_svg_exporter
+
+pg.setConfigOptions(antialias=False)  # curves turn it on for themselves; bars and grids do not need it
+install_svg_exporter()
+
+# Okabe–Ito: distinguishable for colour-blind readers, readable on light and dark backgrounds.
+COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
+GROUP_COLORS = {"many": "#0072B2", "medium": "#56B4E9", "few": "#E69F00"}
+ZERO_COLOR = "#D55E00"
+_THEME = {False: ("#ffffff", "#303030", "#e4e4e4"), True: ("#1b1d20", "#d8d8d8", "#34373c")}  # bg, fg, grid
+SYMBOLS_UP_TO = 30  # points per curve drawn with a dot; longer curves are lines only
+HEADROOM = 128  # the percent axis runs to here: the legend sits above the 100 % line, never on the data
+
+_plots: weakref.WeakSet[ThemedPlot] = weakref.WeakSet()
+_dark = False
+
+
+def set_dark(dark: bool) -> None:
+    """Recolour every live plot (and the ones created later)."""
+    global _dark
+    _dark = dark
+    for plot in list(_plots):
+        if shiboken6.isValid(plot):  # a closed window's plots may outlive their C++ side
+            plot.apply_theme()
+
+
+class ThemedPlot(pg.PlotWidget):
+    """A percent plot (0–100 % ticks, with headroom above for a legend laid out in a row) with
+    axis labels and the current theme's colours."""
+
+    def __init__(self, title: str, x_label: str, y_label: str, legend_columns: int = 2, y_min: float = -2,
+                 parent=None):
+        super().__init__(parent)
+        self.setMinimumSize(260, 180)
+        self.title = title
+        self.item = self.getPlotItem()
+        self.item.setLabel("bottom", x_label)
+        self.item.setLabel("left", y_label)
+        self.item.showGrid(x=True, y=True, alpha=0.2)
+        self.item.setMenuEnabled(True)
+        self.item.setYRange(y_min, HEADROOM, padding=0)
+        self.item.getViewBox().setLimits(yMin=y_min, yMax=HEADROOM)
+        self.item.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)], []])
+        for axis in ("left", "bottom"):
+            self.item.getAxis(axis).setStyle(maxTickLevel=0)  # major ticks and grid only: calmer, paints 2× faster
+        self.legend = self.item.addLegend(offset=(6, 2), labelTextSize="9pt", colCount=legend_columns,
+                                          verSpacing=0, horSpacing=14)
+        _plots.add(self)
+        self.apply_theme()
+
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self.item.setTitle(title, color=_THEME[_dark][1], size="10pt")
+
+    def apply_theme(self) -> None:
+        background, foreground, _grid = _THEME[_dark]
+        self.setBackground(background)
+        self.set_title(self.title)
+        for name in ("left", "bottom"):
+            axis = self.item.getAxis(name)
+            axis.setPen(pg.mkPen(foreground))
+            axis.setTextPen(pg.mkPen(foreground))
+            axis.label.setDefaultTextColor(QColor(foreground))
+        self.legend.setLabelTextColor(foreground)
+        legend_bg = QColor(background)
+        legend_bg.setAlpha(200)
+        self.legend.setBrush(pg.mkBrush(legend_bg))
+        self.legend.setPen(pg.mkPen(_grid))
+        for sample, label in self.legend.items:
+            label.setText(label.text, color=foreground)
+
+    def export(self, path: str | Path) -> Path:
+        """Write the plot as PNG (2× scale) or SVG, chosen by the file suffix."""
+        path = Path(path)
+        if path.suffix.lower() == ".svg":
+            exporter = QtSvgExporter(self.item)
+        else:
+            exporter = ImageExporter(self.item)
+            exporter.parameters()["width"] = max(800, int(self.width() * 2))
+        exporter.export(str(path))
+        return path
+
+
+class CurvePlot(ThemedPlot):
+    """Per-epoch curves in percent; one named curve per (metric, split) or per run."""
+
+    def __init__(self, title: str, y_label: str = "percent (%)", x_label: str = "epoch", legend_columns: int = 2,
+                 parent=None):
+        super().__init__(title, x_label, y_label, legend_columns, parent=parent)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.item.getViewBox().disableAutoRange(axis="x")  # set from the data: one repaint per update, not two
+        self._spans: dict[str, tuple[float, float]] = {}  # each curve's first and last epoch
+        self._x_range: tuple[float, float] | None = None
+
+    def curve(self, name: str, color: str, dashed: bool = False) -> pg.PlotDataItem:
+        """The curve called ``name``, created (with its legend entry) on first use."""
+        if name not in self.curves:
+            style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
+            curve = self.item.plot([], [], name=name, pen=pg.mkPen(color, width=2, style=style), connect="finite",
+                                   symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None, antialias=True)
+            curve.scatter.setBrush(color)  # the legend draws the scatter's options, set before any data
+            curve.scatter.setPen(None)
+            self.curves[name] = curve
+        return self.curves[name]
+
+    def set_curve(self, name: str, epochs: Sequence[float], fractions: Sequence[float]) -> None:
+        curve = self.curves[name]
+        # dots mark the epochs while they are few (a single point needs one to be seen at all)
+        curve.setSymbol("o" if len(epochs) <= SYMBOLS_UP_TO else None)
+        curve.setData(list(epochs), [100.0 * v for v in fractions])
+        if len(epochs):
+            self._spans[name] = (min(epochs), max(epochs))
+        else:
+            self._spans.pop(name, None)
+        self._fit_x()
+
+    def _fit_x(self) -> None:
+        if not self._spans:
+            return
+        wanted = (min(s[0] for s in self._spans.values()), max(s[1] for s in self._spans.values()))
+        if wanted != self._x_range:
+            self._x_range = wanted
+            self.item.setXRange(wanted[0] - 0.5, wanted[1] + 0.5, padding=0.02)
+
+    def point_count(self, name: str) -> int:
+        data = self.curves[name].getData()[0]
+        return 0 if data is None else len(data)
+
+    def clear_points(self) -> None:
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self._spans.clear()
+
+    def remove_curves(self) -> None:
+        for curve in self.curves.values():
+            self.item.removeItem(curve)
+            self.legend.removeItem(curve)
+        self.curves.clear()
+        self._spans.clear()
+
+
+class ClassBars(ThemedPlot):
+    """Per-class bars in percent, classes ordered by training count (most first).
+
+    One series colours bars by many / medium / few; several series are grouped side by side.
+    Zero-recall classes are marked with a cross under the axis line so they cannot be missed.
+    """
+
+    def __init__(self, title: str, y_label: str = "recall (%)", parent=None):
+        super().__init__(title, "classes, most → fewest training images", y_label, legend_columns=4, y_min=-8,
+                         parent=parent)
+        self.item.setMouseEnabled(x=True, y=False)
+        self.bars: list[pg.BarGraphItem] = []
+        self.zero_marks = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(ZERO_COLOR, width=2),
+                                             brush=pg.mkBrush(ZERO_COLOR))
+        self.item.addItem(self.zero_marks)
+        self.group_samples: list[pg.BarGraphItem] = []
+        self._legend_key: tuple[str, ...] = ("many", "medium", "few")
+        self.order: list[int] = []
+        self.class_names: list[str] = []
+        self.counts: list[int] = []
+        self.series: list[tuple[str, list[float]]] = []
+        self._ensure_bar_items(1)  # the first epoch then only updates what exists
+        self._update_legend(1)
+        self.scene().sigMouseMoved.connect(self._show_tooltip)
+
+    def set_bars(self, class_names: Sequence[str], counts: Sequence[int],
+                 series: Sequence[tuple[str, Sequence[float]]]) -> None:
+        """Show ``series`` (name, per-class fractions in dataset class order)."""
+        self.class_names, self.counts = list(class_names), list(counts)
+        self.series = [(name, list(values)) for name, values in series]
+        self.order = sorted(range(len(self.counts)), key=lambda i: -self.counts[i])
+        n = max(1, len(self.series))
+        width = 0.8 / n
+        self._ensure_bar_items(n)
+        for k, bar in enumerate(self.bars):
+            if k >= len(self.series):
+                bar.setOpts(x=[], height=[], width=width)
+                bar.hide()
+                continue
+            name, values = self.series[k]
+            heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
+            xs = [rank + (k - (n - 1) / 2) * width for rank in range(len(self.order))]
+            brushes = self._group_brushes() if n == 1 else [pg.mkBrush(COLORS[k % len(COLORS)])] * len(xs)
+            bar.setOpts(x=xs, height=heights, width=width * 0.92, brushes=brushes, pens=[pg.mkPen(None)] * len(xs))
+            bar.show()
+        key = ("many", "medium", "few") if n == 1 else tuple(name for name, _ in self.series)
+        if key != self._legend_key:  # rebuilding the legend costs more than the bars
+            self._legend_key = key
+            self._update_legend(n)
+        self._mark_zeros(width)
+        self._set_ticks()
+        self.item.setXRange(-0.6, len(self.order) - 0.4, padding=0)
+
+    def bar_count(self, series_index: int = 0) -> int:
+        """Bars shown for one series (one per class)."""
+        if series_index >= len(self.series):
+            return 0
+        return len(self.bars[series_index].opts["x"])
+
+    def zero_count(self) -> int:
+        return len(self.zero_marks.data)
+
+    # --- internals -------------------------------------------------------------------------
+    def _ensure_bar_items(self, n: int) -> None:
+        while len(self.bars) < n:
+            bar = pg.BarGraphItem(x=[], height=[], width=0.8)
+            self.item.addItem(bar)
+            self.bars.append(bar)
+
+    def _group_brushes(self) -> list:
+        from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD
+
+        def group(count: int) -> str:
+            return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
+        return [pg.mkBrush(GROUP_COLORS[group(self.counts[i])]) for i in self.order]
+
+    def _update_legend(self, n: int) -> None:
+        """Entries: the groups (one series) or the series, then the zero-recall mark; ≤ 3 per row."""
+        for item in [*self.bars, *self.group_samples, self.zero_marks]:
+            self.legend.removeItem(item)
+        self.group_samples = []
+        self.legend.setColumnCount(4 if n == 1 else 3)
+        if n == 1:
+            for group, color in GROUP_COLORS.items():
+                sample = pg.BarGraphItem(x=[], height=[], width=1, brush=color)
+                self.group_samples.append(sample)
+                self.legend.addItem(sample, f"{group}-shot")
+        else:
+            for k in range(n):
+                self.bars[k].setOpts(brush=COLORS[k % len(COLORS)])
+                self.legend.addItem(self.bars[k], self.series[k][0])
+        self.legend.addItem(self.zero_marks, "zero recall")
+        self.apply_theme()
+
+    def _mark_zeros(self, width: float) -> None:
+        n = len(self.series)
+        spots = []
+        for k, (_name, values) in enumerate(self.series):
+            for rank, i in enumerate(self.order):
+                if i < len(values) and values[i] == 0:
+                    spots.append({"pos": (rank + (k - (n - 1) / 2) * width, -3.5)})
+        self.zero_marks.setData(spots)
+
+    def _set_ticks(self) -> None:
+        axis = self.item.getAxis("bottom")
+        if len(self.order) <= 20:
+            ticks = [(rank, _short(self.class_names[i])) for rank, i in enumerate(self.order)]
+        else:
+            step = max(1, len(self.order) // 10)
+            ticks = [(rank, str(self.counts[self.order[rank]])) for rank in range(0, len(self.order), step)]
+            self.item.setLabel("bottom", "classes, most → fewest training images (tick: images in class)")
+        axis.setTicks([ticks, []])
+
+    def _show_tooltip(self, position: QPointF) -> None:
+        if not self.order or not self.item.sceneBoundingRect().contains(position):
+            return
+        x = self.item.getViewBox().mapSceneToView(position).x()
+        rank = int(round(x))
+        if not 0 <= rank < len(self.order):
+            return
+        i = self.order[rank]
+        lines = [f"<b>{self.class_names[i]}</b> · {self.counts[i]} training images"]
+        lines += [f"{name}: {100 * _finite(values[i]):.1f} %" for name, values in self.series if i < len(values)]
+        QToolTip.showText(QCursor.pos(), "<br>".join(lines), self)
+
+
+def _finite(value: float) -> float:
+    return value if value == value else 0.0  # NaN (a class absent from the test set) → 0
+
+
+def _short(name: str, limit: int = 9) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"

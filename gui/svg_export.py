@@ -1,0 +1,55 @@
+"""SVG export through Qt's own ``QSvgGenerator``.
+
+pyqtgraph 0.14's ``SVGExporter`` fails with recent Qt (its path rewriting expects "x,y"
+pairs; pyqtgraph issue #3485), so this exporter renders the plot's scene straight into an
+SVG file and takes the SVG exporter's place in pyqtgraph's own "Export…" dialog.
+"""
+from __future__ import annotations
+
+from pyqtgraph.exporters import Exporter, SVGExporter
+from pyqtgraph.parametertree import Parameter
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QPainter
+from PySide6.QtSvg import QSvgGenerator
+
+
+class QtSvgExporter(Exporter):
+    Name = "Scalable Vector Graphics (SVG)"
+    allowCopy = False
+
+    def __init__(self, item):
+        super().__init__(item)
+        self.params = Parameter.create(name="params", type="group", children=[])
+
+    def parameters(self):
+        return self.params
+
+    def export(self, fileName=None, toBytes=False, copy=False):
+        if fileName is None:
+            self.fileSaveDialog(filter="Scalable Vector Graphics (*.svg)")
+            return None
+        source = self.getSourceRect()
+        target = QRectF(0, 0, source.width(), source.height())
+        generator = QSvgGenerator()
+        generator.setFileName(str(fileName))
+        generator.setSize(target.size().toSize())
+        generator.setViewBox(target)
+        generator.setTitle("Long-Tail Studio plot")
+        painter = QPainter(generator)
+        try:
+            self.setExportMode(True, {"antialias": True, "background": None, "painter": painter})
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self.getScene().render(painter, target, source)
+        finally:
+            self.setExportMode(False)
+            painter.end()
+        return None
+
+
+def install() -> None:
+    """Offer this exporter instead of pyqtgraph's SVG exporter in the plot context menu."""
+    exporters = Exporter.Exporters
+    if SVGExporter in exporters:
+        exporters[exporters.index(SVGExporter)] = QtSvgExporter
+    elif QtSvgExporter not in exporters:
+        exporters.append(QtSvgExporter)

@@ -1,0 +1,445 @@
+"""The Train page: the seed's parameters, Start / Stop / Resume, live curves, the "left behind"
+bars and a log pane.
+
+Training runs ``engine.trainer.train`` on a worker; "freeze feature extraction" runs the
+plug-in ``engine.plugin.tune`` with the same fields; "freeze all" is the trainer's
+evaluate-only path. Nothing here trains: the panel builds configs and shows events.
+"""
+from __future__ import annotations
+
+import math
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from data.errors import UserError
+from engine import workspace
+from engine.config import ConfigError, RunConfig
+from engine.presets import DEMO, PRESETS
+from gui import errors
+from gui.engine_info import EngineInfo
+from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
+from gui.settings import Settings
+from gui.train_form import build_train_form, config_from_form, fill_form
+from gui.widgets import LogPane, ProgressLine, write_csv
+from gui.workers import TaskRunner, TaskWorker
+
+# (plot, legend name, metrics.csv key, colour, dashed)
+CURVES = (
+    ("accuracy", "test top-1", "test_top1", COLORS[0], False), ("accuracy", "train top-1", "train_top1", COLORS[0], True),
+    ("accuracy", "test GM", "test_gm", COLORS[1], False), ("accuracy", "train GM", "train_gm", COLORS[1], True),
+    ("worst", "test HM", "test_hm", COLORS[2], False), ("worst", "train HM", "train_hm", COLORS[2], True),
+    ("worst", "test LR", "test_lowest_recall", COLORS[3], False),
+    ("worst", "train LR", "train_lowest_recall", COLORS[3], True),
+)
+BARS_DELAY_MS = 60  # after an epoch the bars repaint this much later than the curves
+CSV_KEYS = ("epoch", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm", "train_lowest_recall",
+            "test_loss", "test_top1", "test_top5", "test_mean_recall", "test_hm", "test_gm", "test_lowest_recall",
+            "test_zero_recall", "test_many", "test_medium", "test_few")
+
+
+class TrainPanel(QWidget):
+    activity = Signal(str)  # what is running, for the status bar
+    run_saved = Signal(str)  # a run folder was written
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.runner = TaskRunner(self)
+        self.runner.idle.connect(self._on_idle)
+        self.engine: EngineInfo | None = None
+        self.base_config = PRESETS[DEMO]()
+        self.history: list[dict[str, float]] = []
+        self.class_names: list[str] = []
+        self.class_counts: list[int] = []
+        self.resume_target: Path | None = None
+        self.current_task = ""
+        self._pending_bars: list[float] | None = None
+        self._bars_timer = QTimer(self)
+        self._bars_timer.setSingleShot(True)
+        self._bars_timer.setInterval(BARS_DELAY_MS)
+        self._bars_timer.timeout.connect(self._draw_bars)
+        self._build()
+        fill_form(self.form, self.base_config)
+        self._set_plugin_defaults()
+        self.restore_state()
+        self._sync_buttons()
+
+    # --- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.form, groups = build_train_form()
+        self.form["freeze"].editor.currentIndexChanged.connect(self._sync_freeze)
+
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset.setMinimumContentsLength(16)
+        self.preset.setToolTip("Fill every field with a named setting: the offline demo, or the CIFAR-100-LT paper "
+                               "setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1).")
+        apply_preset = QPushButton("Apply")
+        apply_preset.setToolTip("Replace the fields with the chosen preset.")
+        apply_preset.clicked.connect(self.apply_selected_preset)
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.start_button.setToolTip("Check the fields and start a run (or the plug-in when the backbone is frozen).")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch; the last finished epoch's checkpoint is kept.")
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button = QPushButton("Resume…")
+        self.resume_button.setToolTip("Continue a stopped run from its last checkpoint, in the same run folder.")
+        self.resume_button.clicked.connect(self._resume_clicked)
+
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(QLabel("Preset"))
+        preset_row.addWidget(self.preset, 1)
+        preset_row.addWidget(apply_preset)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.start_button)
+        run_row.addWidget(self.stop_button)
+        run_row.addWidget(self.resume_button)
+        run_row.addStretch(1)
+
+        fields = QWidget()
+        column = QVBoxLayout(fields)
+        column.setContentsMargins(0, 0, 6, 0)
+        for group in groups:
+            column.addWidget(group)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(fields)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(fields.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(preset_row)
+        left_layout.addLayout(run_row)
+        self.error_line = QLabel()
+        self.error_line.setObjectName("errorLine")
+        self.error_line.setWordWrap(True)
+        self.error_line.hide()
+        left_layout.addWidget(self.error_line)
+        left_layout.addWidget(scroll, 1)
+
+        self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)")}
+        for plot_name, name, _key, color, dashed in CURVES:
+            self.plots[plot_name].curve(name, color, dashed)
+        self.bars = ClassBars("Left behind: test recall per class")
+        self.log = LogPane()
+        self.progress = ProgressLine()
+
+        self.curve_split = QSplitter(Qt.Orientation.Horizontal)
+        self.curve_split.addWidget(self.plots["accuracy"])
+        self.curve_split.addWidget(self.plots["worst"])
+        self.right_split = QSplitter(Qt.Orientation.Vertical)
+        self.right_split.addWidget(self.curve_split)
+        self.right_split.addWidget(self.bars)
+        self.right_split.addWidget(self.log)
+        self.right_split.setSizes([330, 300, 120])
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.right_split, 1)
+
+        self.main_split = QSplitter(Qt.Orientation.Horizontal)
+        self.main_split.addWidget(left)
+        self.main_split.addWidget(right)
+        self.main_split.setStretchFactor(1, 1)
+        self.main_split.setCollapsible(0, False)
+        self.main_split.setSizes([scroll.minimumWidth(), 1000])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.main_split)
+
+    def _set_plugin_defaults(self) -> None:
+        self.form["ensemble"].set_value(True)
+        self.form["t1"].set_value(1.0)
+        self.form["t2"].set_value(1.0)
+        self.form["start_epoch"].set_value(1)
+
+    # --- engine and presets ----------------------------------------------------------------
+    def engine_ready(self, info: EngineInfo) -> None:
+        """The engine has loaded: offer its methods and devices, enable Start."""
+        self.engine = info
+        self.form["loss"].set_options(info.methods)
+        self.form["device"].set_options(info.devices)
+        self.form["pretrained"].refresh()
+        self._sync_buttons()
+
+    def apply_selected_preset(self) -> None:
+        self.apply_preset(self.preset.currentText())
+
+    def apply_preset(self, name: str) -> None:
+        self.base_config = PRESETS[name]()
+        self.form.clear_errors()
+        fill_form(self.form, self.base_config)
+        self.form["start_epoch"].set_value(1)
+        self.resume_target = None
+        self.log.add(f"preset: {name}")
+
+    # --- running ---------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.runner.is_running()
+
+    def build_config(self) -> RunConfig:
+        """The run config from the fields, validated (raises ConfigError naming the field)."""
+        return config_from_form(self.form, self.base_config).validate()
+
+    def build_tune_config(self, config: RunConfig):
+        from engine.plugin.config import TuneConfig
+
+        values = self.form.values()
+        return TuneConfig(checkpoint=config.model.pretrained, data=config.data, loss=config.method.loss,
+                          epochs=config.optim.epochs, batch_size=config.optim.batch_size, lr=config.optim.lr,
+                          momentum=config.optim.momentum, weight_decay=config.optim.weight_decay,
+                          ensemble=values["ensemble"], t1=values["t1"], t2=values["t2"], seed=config.seed,
+                          device=config.device, runs_dir=config.runs_dir, experiment=config.experiment,
+                          save_model=config.save_model).validate()
+
+    def start(self) -> None:
+        """Validate the fields, then train, tune or evaluate on a worker thread."""
+        if self.is_running() or self.engine is None:
+            return
+        self.form.clear_errors()
+        self._show_error("")
+        try:
+            config = self.build_config()
+            if config.model.freeze == "features":
+                from engine.plugin import tune
+
+                task, what = partial(tune, self.build_tune_config(config)), "Re-training the classifier (plug-in)"
+            else:
+                from engine.trainer import train
+
+                task, what = partial(train, config), ("Evaluating" if config.model.freeze == "all" else "Training")
+        except ConfigError as error:
+            field = self.form.flag(error)
+            self._show_error(f"{field.label if field else error.field_name}: {error.message}")
+            return
+        except UserError as error:
+            self._show_error(str(error))
+            return
+        self.form["start_epoch"].set_value(1)
+        self._launch(task, what, fresh=True)
+
+    def resume(self, run_dir: str | Path | None = None) -> None:
+        """Continue a stopped run (the last one by default, or one the user picks)."""
+        if self.is_running() or self.engine is None:
+            return
+        path = Path(run_dir) if run_dir else self.resume_target
+        if path is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Resume which run folder?", str(workspace.runs_dir()))
+            if not chosen:
+                return
+            path = Path(chosen)
+        try:
+            self.load_run(path)
+        except (UserError, OSError, ValueError, KeyError) as error:
+            self._show_error(f"{path} cannot be resumed: {error}")
+            return
+        from engine.trainer import train
+
+        config = RunConfig.from_dict(self._run_config(path))
+        self.form["start_epoch"].set_value(len(self.history) + 1)
+        self._launch(partial(train, config, resume=str(path)), f"Resuming {path.name}", fresh=False)
+
+    @Slot()
+    def _resume_clicked(self) -> None:
+        self.resume()
+
+    def stop(self) -> None:
+        if self.is_running():
+            self.runner.cancel()
+            self.progress.setFormat("Stopping after this batch…")
+            self.activity.emit("Stopping the run after this batch…")
+
+    def shutdown(self, timeout_ms: int = 120_000) -> bool:
+        """Stop any task and wait for its thread (the window is closing)."""
+        self.runner.cancel()
+        return self.runner.wait(timeout_ms)
+
+    def _launch(self, task, what: str, fresh: bool) -> None:
+        if fresh:
+            self.history, self.class_names, self.class_counts = [], [], []
+            self._redraw()
+        self.current_task = what
+        worker = TaskWorker(task, name="train")
+        worker.progress.connect(self.on_progress)
+        worker.epoch_finished.connect(self.on_epoch)
+        worker.dataset_ready.connect(self.on_dataset)
+        worker.message.connect(self.on_message)
+        worker.finished.connect(self.on_finished)
+        worker.failed.connect(self.on_failed)
+        self.progress.idle(f"{what}: loading data…")
+        self.log.add(f"{what}…")
+        self.activity.emit(f"{what}: loading data…")
+        self.runner.start(worker)
+        self._sync_buttons()
+
+    # --- worker signals (GUI thread) ----------------------------------------------------------
+    @Slot(object)
+    def on_progress(self, event) -> None:
+        self.activity.emit(self.progress.show_progress(event.epoch, event.epochs, event.batch, event.batches,
+                                                       event.stage))
+
+    @Slot(object)
+    def on_dataset(self, event) -> None:
+        self.class_names, self.class_counts = list(event.class_names), list(event.class_counts)
+
+    @Slot(object)
+    def on_message(self, event) -> None:
+        self.log.add(event.text, event.level)
+
+    @Slot(object)
+    def on_epoch(self, event) -> None:
+        row = {"epoch": event.epoch, "lr": event.lr, "seconds": event.seconds,
+               **event.train.summary("train_"), **event.test.summary("test_")}
+        self.history = [r for r in self.history if r["epoch"] < event.epoch] + [row]
+        self._redraw(event.test.per_class_recall, live=True)
+        test = event.test
+        self.log.add(f"epoch {event.epoch}/{event.epochs}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
+                     f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
+                     + ("  ★ best" if event.is_best else ""))
+
+    @Slot(object)
+    def on_finished(self, result) -> None:
+        self._draw_bars()
+        run_dir = getattr(result, "run_dir", None)
+        stopped = bool(getattr(result, "stopped", False))
+        for column, metrics in getattr(result, "reports", {}).items():  # the plug-in's old / new / ensemble
+            self.log.add(f"{column}: test Acc {100 * metrics.top1:.2f}  HM {100 * metrics.hm:.2f}  "
+                         f"GM {100 * metrics.gm:.2f}  LR {100 * metrics.lowest_recall:.2f}  "
+                         f"({metrics.zero_recall} at zero)")
+        if run_dir is not None:
+            self.resume_target = Path(run_dir) if self._is_train_run(run_dir) else None
+            self.log.add(f"{'stopped' if stopped else 'finished'}; run folder: {run_dir}")
+            self.run_saved.emit(str(run_dir))
+        self.progress.done("Stopped" if stopped else "Finished")
+
+    @Slot(object)
+    def on_failed(self, failure) -> None:
+        self._draw_bars()
+        self.progress.done("Failed")
+        self.log.add(f"failed: {failure.error}", "warning")
+        errors.report_error(failure.error, self, self.current_task, failure.details)
+
+    @Slot()
+    def _on_idle(self) -> None:
+        self.activity.emit("Idle")
+        self._sync_buttons()
+
+    # --- showing a run -----------------------------------------------------------------------
+    def load_run(self, path: str | Path) -> None:
+        """Show a saved run folder: its curves, last per-class recall, settings and card."""
+        from engine.runs import RunFolder
+
+        run = RunFolder(path)
+        if not run.is_run():
+            raise UserError(f"{path} is not a run folder (it has no config.json)")
+        self.history = run.history()
+        self.class_names, self.class_counts = run.class_names(), run.class_counts()
+        per_class = run.per_class()
+        self._redraw(per_class[-1] if per_class else None)
+        raw = run.config()
+        if raw.get("kind") == "train":
+            self.base_config = RunConfig.from_dict(raw["run"])
+            fill_form(self.form, self.base_config)
+            self.resume_target = run.path
+        self.form["start_epoch"].set_value(len(self.history) + 1)
+        self.log.add(f"opened {run.path}")
+
+    def _run_config(self, path: Path) -> dict:
+        from engine.runs import RunFolder
+
+        raw = RunFolder(path).config()
+        if raw.get("kind") != "train":
+            raise UserError(f"{path.name} is a plug-in run; only training runs can be resumed")
+        return raw["run"]
+
+    def _is_train_run(self, path) -> bool:
+        from engine.runs import RunFolder
+
+        try:
+            return RunFolder(path).config().get("kind") == "train"
+        except (OSError, ValueError):
+            return False
+
+    def _redraw(self, per_class: list[float] | None = None, live: bool = False) -> None:
+        """Update the curves now and the bars now, or (live) a moment later: two smaller repaints
+        keep the GUI thread's longest pause short while a run goes on."""
+        epochs = [row["epoch"] for row in self.history]
+        for plot_name, name, key, _color, _dashed in CURVES:
+            self.plots[plot_name].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
+        if per_class is not None and self.class_counts:
+            self._pending_bars = per_class
+            if live:
+                self._bars_timer.start()
+            else:
+                self._draw_bars()
+
+    @Slot()
+    def _draw_bars(self) -> None:
+        self._bars_timer.stop()
+        per_class, self._pending_bars = self._pending_bars, None
+        if per_class is None:
+            return
+        self.bars.set_bars(self.class_names, self.class_counts, [("test recall", per_class)])
+        last = self.history[-1] if self.history else {}
+        zeros = sum(1 for r in per_class if r == 0)
+        self.bars.set_title(f"Left behind · epoch {int(last.get('epoch', 0))}: {zeros} of {len(per_class)} classes "
+                            f"at zero recall · lowest {100 * min(per_class):.1f} %")
+
+    # --- state, export -----------------------------------------------------------------------
+    def _sync_buttons(self) -> None:
+        running, ready = self.is_running(), self.engine is not None
+        self.start_button.setEnabled(ready and not running)
+        self.resume_button.setEnabled(ready and not running)
+        self.stop_button.setEnabled(running)
+
+    def _sync_freeze(self) -> None:
+        plugin = self.form["freeze"].value() == "features"
+        for key in ("ensemble", "t1", "t2"):
+            self.form[key].editor.setEnabled(plugin)
+
+    def _show_error(self, text: str) -> None:
+        self.error_line.setText(text)
+        self.error_line.setVisible(bool(text))
+
+    def exportables(self) -> dict[str, ThemedPlot]:
+        return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],
+                "train-left-behind": self.bars}
+
+    def export_metrics(self, path: str | Path) -> Path:
+        """The curves' numbers (one row per epoch) as CSV."""
+        return write_csv(path, CSV_KEYS, [[row.get(k, "") for k in CSV_KEYS] for row in self.history])
+
+    def save_state(self) -> None:
+        self.form.save(self.settings)
+        self.settings.set("train/base_config", self.base_config.to_dict())
+        self.settings.set("train/preset", self.preset.currentText())
+        for key, splitter in self._splitters().items():
+            self.settings.save_splitter(key, splitter)
+
+    def restore_state(self) -> None:
+        raw = self.settings.get("train/base_config")
+        if isinstance(raw, dict):
+            try:
+                self.base_config = RunConfig.from_dict(raw)
+            except (UserError, TypeError, ValueError):
+                pass
+        self.form.restore(self.settings)
+        self.preset.setCurrentText(self.settings.get("train/preset", DEMO))
+        for key, splitter in self._splitters().items():
+            self.settings.restore_splitter(key, splitter)
+        self._sync_freeze()
+
+    def _splitters(self) -> dict[str, QSplitter]:
+        return {"train/split_main": self.main_split, "train/split_right": self.right_split,
+                "train/split_curves": self.curve_split}

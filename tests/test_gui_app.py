@@ -1,0 +1,196 @@
+"""The main window: start-up, engine loading, menus, settings that persist, the one error path,
+export, themes, and closing mid-run."""
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from data.errors import UserError
+from engine.checkpoints import load_checkpoint
+from engine.runs import list_runs
+from gui import errors, plots, theme
+from gui.main_window import MainWindow
+from gui.settings import Settings
+from gui.train_form import fill_form
+from test_gui_support import gui_settings, no_leaked_threads, open_error_boxes, tiny_demo_config  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
+
+
+@pytest.fixture
+def window(qtbot, gui_settings):
+    win = MainWindow(gui_settings)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.loader.idle, timeout=60_000):
+        win.start_engine_loading()
+    yield win
+    if win.isVisible():
+        win.close()
+
+
+def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, window):
+    assert [window.tabs.tabText(i) for i in range(3)] == ["Train", "Inference", "Compare"]
+    for index in range(3):
+        window.tabs.setCurrentIndex(index)
+        qtbot.waitExposed(window.tabs.currentWidget())
+        assert window.tabs.currentWidget().isVisible()
+    assert window.device_label.text().startswith("Device: CPU")
+    assert window.train.start_button.isEnabled()  # enabled once the engine has loaded
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus == ["&File", "&View", "&Help"]
+    file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
+    assert file_actions == ["Open &run folder…", "Open &checkpoint…", "Export &plots…", "Export &metrics (CSV)…",
+                            "&Quit"]
+    window.close()
+    assert not window.isVisible()
+
+
+def test_every_field_and_button_explains_itself(window):
+    for panel in window.panels():
+        for field in panel.form.fields.values():
+            assert len(field.tooltip) > 20, f"{field.key} needs a tooltip"
+            assert field.editor.toolTip() == field.tooltip
+    for button in (window.train.start_button, window.train.stop_button, window.train.resume_button,
+                   window.compare.run_button, window.inference.export_button):
+        assert button.toolTip()
+
+
+def test_settings_round_trip_exact_types(gui_settings):
+    values = {"int": 3, "float": 0.0002, "text": "cifar100", "flag": False, "list": [1, 2], "none": None}
+    for key, value in values.items():
+        gui_settings.set(f"t/{key}", value)
+    gui_settings.sync()
+    again = Settings(QSettings(gui_settings.store.fileName(), QSettings.Format.IniFormat))
+    for key, value in values.items():
+        got = again.get(f"t/{key}", "missing")
+        assert got == value and type(got) is type(value)
+    assert again.get("t/absent", 7) == 7
+
+
+def test_window_size_splitters_and_every_field_persist(qtbot, gui_settings):
+    first = MainWindow(gui_settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1111, 777)
+    first.train.main_split.setSizes([500, 611])
+    first.train.form["epochs"].set_value(37)
+    first.train.form["lr"].set_value(0.0125)
+    first.train.form["imbalance_type"].set_value("step")
+    first.train.form["save_model"].set_value(False)
+    first.train.form["experiment"].set_value("persisted")
+    first.compare.form["epochs"].set_value(4)
+    first.inference.form["dataset"].set_value("cifar10")
+    first.tabs.setCurrentIndex(2)
+    sizes = first.train.main_split.sizes()
+    first.close()
+
+    second = MainWindow(Settings(QSettings(gui_settings.store.fileName(), QSettings.Format.IniFormat)))
+    qtbot.addWidget(second)
+    second.show()
+    assert (second.width(), second.height()) == (1111, 777)
+    assert second.tabs.currentIndex() == 2
+    second.tabs.setCurrentIndex(0)
+    assert second.train.main_split.sizes() == sizes
+    form = second.train.form
+    assert (form["epochs"].value(), form["lr"].value(), form["imbalance_type"].value()) == (37, 0.0125, "step")
+    assert form["save_model"].value() is False and form["experiment"].value() == "persisted"
+    assert second.compare.form["epochs"].value() == 4
+    assert second.inference.form["dataset"].value() == "cifar10"
+    second.close()
+
+
+def test_closing_mid_run_asks_stops_cleanly_and_keeps_a_loadable_checkpoint(qtbot, window, tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(MainWindow, "confirm_close_during_run", lambda self: asked.append(True) or True)
+    config = tiny_demo_config(tmp_path, epochs=50)
+    window.train.base_config = config
+    fill_form(window.train.form, config)
+    window.train.start()
+    qtbot.waitUntil(lambda: len(window.train.history) >= 1, timeout=240_000)
+    window.close()
+    assert asked == [True]
+    assert not window.isVisible() and not window.train.is_running()
+    (run,) = list_runs(tmp_path / "runs")
+    checkpoint = load_checkpoint(run.checkpoint("last"))
+    done = checkpoint.extra["epochs_done"]
+    assert 1 <= done < 50 and checkpoint.meta["arch"] == "resnet20"
+    assert len(run.history()) == done
+
+
+def test_declining_the_close_question_keeps_the_run_going(qtbot, window, tmp_path, monkeypatch):
+    monkeypatch.setattr(MainWindow, "confirm_close_during_run", lambda self: False)
+    config = tiny_demo_config(tmp_path, epochs=50)
+    window.train.base_config = config
+    fill_form(window.train.form, config)
+    window.train.start()
+    window.close()
+    assert window.isVisible() and window.train.is_running()
+    with qtbot.waitSignal(window.train.runner.idle, timeout=60_000):
+        window.train.stop()
+
+
+def test_a_failing_run_shows_the_users_mistake_without_a_traceback(qtbot, window, tmp_path):
+    train = window.train
+    train.form["dataset"].set_value("folder")
+    train.form["root"].set_value(str(tmp_path))  # an empty folder: no class sub-folders
+    with qtbot.waitSignal(train.runner.idle, timeout=60_000):
+        train.start()
+    (box,) = open_error_boxes()
+    assert box.text() == "Training failed" and box.detailedText() == ""
+    assert str(tmp_path) in box.informativeText() or "folder" in box.informativeText().lower()
+    assert "Training failed" in errors.log_path().read_text()
+
+
+def test_an_unexpected_exception_shows_details_on_demand_and_is_logged(qtbot, window, monkeypatch):
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test (pytest-qt has its own)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    errors.install_excepthook()
+    try:
+        raise RuntimeError("unexpected state")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    (box,) = open_error_boxes()
+    assert box.icon() == QMessageBox.Icon.Critical
+    assert "RuntimeError: unexpected state" in box.informativeText()
+    assert "Traceback" in box.detailedText() and "test_gui_app.py" in box.detailedText()
+    log = errors.log_path().read_text()
+    assert "unexpected state" in log and "Traceback" in log
+    sys.excepthook(RuntimeError, RuntimeError("unexpected state"), None)
+    assert len(open_error_boxes()) == 1  # the same message is not stacked twice
+
+    worker_thread = threading.Thread(target=lambda: 1 / 0)  # an uncaught error on another thread
+    worker_thread.start()
+    worker_thread.join()
+    qtbot.waitUntil(lambda: any("ZeroDivisionError" in box.informativeText() for box in open_error_boxes()))
+
+
+def test_a_user_error_from_anywhere_shows_only_its_message(window):
+    errors.report_error(UserError("CIFAR-100 is not in /data and there is no network: copy it there"), window)
+    (box,) = open_error_boxes()
+    assert box.icon() == QMessageBox.Icon.Warning
+    assert box.informativeText().startswith("CIFAR-100 is not in /data") and box.detailedText() == ""
+
+
+def test_plots_export_to_png_and_svg(window, tmp_path):
+    window.tabs.setCurrentWidget(window.train)
+    pngs = window.export_plots(str(tmp_path / "run.png"), ".png")
+    svgs = window.export_plots(str(tmp_path / "run.svg"), ".svg")
+    assert sorted(p.name for p in pngs) == ["run-train-accuracy-gm.png", "run-train-hm-lr.png",
+                                            "run-train-left-behind.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert all(b"<svg" in p.read_bytes()[:400] for p in svgs) and len(svgs) == 3
+
+
+def test_themes_switch_the_palette_and_the_plots(window):
+    app = QApplication.instance()
+    for choice, dark in (("dark", True), ("light", False)):
+        assert theme.apply_theme(app, choice) is dark
+        window_color = app.palette().window().color()
+        assert (window_color.lightness() < 128) is dark
+        background = window.train.bars.backgroundBrush().color().name()
+        assert background == plots._THEME[dark][0]

@@ -1,0 +1,96 @@
+"""The Compare page: the plug-in on a real pretrained checkpoint (old / new / ensemble bars per
+class, the metrics table) and saved run folders overlaid."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from engine.runs import RunFolder
+from engine.trainer import train
+from gui.compare_panel import ComparePanel
+from tests.datagen import write_cifar
+from test_gui_support import (engine_info, gui_settings, no_leaked_threads, open_error_boxes,  # noqa: F401
+                              tiny_demo_config)
+
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
+
+
+@pytest.fixture
+def panel(qtbot, gui_settings, engine_info):
+    widget = ComparePanel(gui_settings)
+    qtbot.addWidget(widget)
+    widget.engine_ready(engine_info)
+    widget.resize(1300, 850)
+    widget.show()
+    return widget
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    runs = []
+    for seed in (0, 1):
+        config = tiny_demo_config(root, epochs=1)
+        config.seed = seed
+        runs.append(train(config).run_dir)
+    return runs
+
+
+def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, tmp_path, shared_checkpoint):
+    data_root = tmp_path / "data"
+    write_cifar(data_root, "cifar100", train_per_class=6, test_per_class=2)
+    form = panel.form
+    form["pretrained"].set_value(str(shared_checkpoint("CE.pt")))
+    form["dataset"].set_value("cifar100")
+    form["root"].set_value(str(data_root))
+    form["imbalance"].set_value(0.2)  # the seed's factor convention: ratio 5
+    form["epochs"].set_value(1)
+    assert form["loss"].value() == "gml"  # the seed's default loss for tuning
+    with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
+        panel.run_button.click()
+
+    assert [s.name for s in panel.series] == ["plug-in · old", "plug-in · new", "plug-in · ensemble"]
+    for k in range(3):
+        assert panel.bars.bar_count(k) == 100  # one bar per CIFAR-100 class, per model
+    counts = panel.series[0].class_counts
+    assert [counts[i] for i in panel.bars.order] == sorted(counts, reverse=True)
+    assert panel.table.rowCount() == 3
+    heights = panel.bars.bars[1].opts["height"]
+    new = panel.series[1].per_class
+    assert [h / 100 for h in heights] == pytest.approx([new[i] for i in panel.bars.order])
+    hm_column = 2  # Model, Acc, HM, …
+    for row in range(3):
+        name = panel.table.item(row, 0).text()
+        series = next(s for s in panel.series if s.name == name)
+        assert panel.table.item(row, hm_column).text() == f"{100 * series.summary['hm']:.2f}"
+    assert panel.curves.point_count("plug-in · new") == 1  # the tuning epoch's test curve
+
+
+def test_saved_runs_overlay_their_curves_and_bars(panel, two_runs):
+    panel.add_runs([str(p) for p in two_runs])
+    names = [RunFolder(p).name for p in two_runs]
+    assert [s.name for s in panel.series] == names
+    assert all(panel.curves.point_count(name) == 1 for name in names)
+    assert panel.bars.bar_count(0) == 10 and panel.bars.bar_count(1) == 10
+    panel.run_list.item(0).setSelected(True)
+    panel.remove_selected()
+    assert [s.name for s in panel.series] == names[1:]
+    assert panel.table.rowCount() == 1
+
+
+def test_a_folder_that_is_not_a_run_is_reported_and_the_others_still_load(panel, two_runs, tmp_path):
+    panel.add_runs([str(tmp_path), str(two_runs[0])])
+    assert [s.name for s in panel.series] == [RunFolder(two_runs[0]).name]
+    (box,) = open_error_boxes()
+    assert "not a run folder" in box.informativeText() and not box.detailedText()
+
+
+def test_the_table_and_per_class_values_export_to_csv(panel, two_runs, tmp_path):
+    panel.add_runs([str(p) for p in two_runs])
+    path = panel.export_metrics(tmp_path / "compare.csv")
+    rows = list(csv.reader(path.open()))
+    assert rows[0][:9] == ["model", "Acc", "HM", "GM", "LR", "Many", "Medium", "Few", "zero_recall"]
+    assert len(rows) == 3 and len(rows[1]) == 9 + 10
+    last = RunFolder(two_runs[0]).history()[-1]
+    assert float(rows[1][2]) == pytest.approx(last["test_hm"])

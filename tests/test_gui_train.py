@@ -1,0 +1,183 @@
+"""The Train page against the real engine: validation at the field, a live demo run, Stop,
+Resume, the plug-in and evaluate-only modes, and closing the window mid-run."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from PySide6.QtCore import QObject, Slot
+
+from engine.checkpoints import load_checkpoint
+from engine.runs import RunFolder, list_runs
+from engine.trainer import train
+from gui.latency import LatencyProbe
+from gui.train_form import fill_form
+from gui.train_panel import TrainPanel
+from test_gui_support import engine_info, gui_settings, no_leaked_threads, tiny_demo_config  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
+RUN_TIMEOUT_MS = 240_000  # a loaded 2-core machine can be slow; a normal run takes seconds
+
+
+@pytest.fixture
+def panel(qtbot, gui_settings, engine_info):
+    widget = TrainPanel(gui_settings)
+    qtbot.addWidget(widget)
+    widget.engine_ready(engine_info)
+    widget.resize(1300, 850)
+    widget.show()
+    return widget
+
+
+def use_config(panel: TrainPanel, config) -> None:
+    panel.base_config = config
+    fill_form(panel.form, config)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One tiny finished demo run (2 epochs), made directly with the engine."""
+    root = tmp_path_factory.mktemp("trained")
+    return train(tiny_demo_config(root)).run_dir
+
+
+class EpochSpy(QObject):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    @Slot(object)
+    def record(self, event):
+        self.epochs.append(event.epoch)
+
+
+def test_invalid_values_are_flagged_at_their_field_and_nothing_starts(panel):
+    panel.form["epochs"].set_value(0)
+    panel.start()
+    assert panel.form["epochs"].editor.property("invalid") is True
+    assert "epochs" in panel.form["epochs"].editor.toolTip().lower() or "outside" in panel.form["epochs"].error
+    assert panel.error_line.isVisible() and "Epochs" in panel.error_line.text()
+    assert not panel.is_running()
+
+    panel.form["epochs"].set_value(2)
+    panel.form["lr"].editor.setText("fast")
+    panel.start()
+    assert panel.form["epochs"].editor.property("invalid") is False  # cleared on the next try
+    assert panel.form["lr"].editor.property("invalid") is True
+    assert "not a number" in panel.error_line.text()
+
+    panel.form["lr"].set_value(0.05)
+    panel.form["freeze"].set_value("features")  # freezing needs a pretrained model
+    panel.start()
+    assert panel.form["pretrained"].editor.property("invalid") is True
+    assert not panel.is_running()
+
+
+def test_the_imbalance_is_shown_in_both_conventions(panel):
+    panel.form["imbalance"].editor.setText("0.01")
+    assert panel.form["imbalance"].hint.text() == "ratio n_max/n_min = 100 (factor 0.01)"
+    panel.form["imbalance"].editor.setText("100")
+    assert panel.form["imbalance"].hint.text() == "ratio n_max/n_min = 100 (factor 0.01)"
+
+
+def test_a_demo_run_plots_every_epoch_live_and_the_gui_stays_responsive(qtbot, panel, tmp_path):
+    use_config(panel, tiny_demo_config(tmp_path, epochs=2))
+    probe = LatencyProbe(10)
+    spy = EpochSpy()
+    probe.start()
+    panel.start()
+    assert panel.is_running() and not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    panel.runner.current.epoch_finished.connect(spy.record)
+    with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
+        pass
+    worst = probe.stop()
+    print(f"\nworst GUI event-loop stall during the demo run: {worst:.1f} ms over {probe.ticks} ticks")
+
+    assert spy.epochs == [1, 2]
+    assert [row["epoch"] for row in panel.history] == [1, 2]
+    for name in ("test top-1", "train top-1", "test GM", "train GM"):
+        assert panel.plots["accuracy"].point_count(name) == 2
+    for name in ("test HM", "train HM", "test LR", "train LR"):
+        assert panel.plots["worst"].point_count(name) == 2
+    assert panel.bars.bar_count() == 10  # one bar per digit class
+    counts = panel.class_counts
+    assert [counts[i] for i in panel.bars.order] == sorted(counts, reverse=True)
+    zeros = sum(1 for r in panel.bars.series[0][1] if r == 0)
+    assert panel.bars.zero_count() == zeros
+    (run,) = list_runs(tmp_path / "runs")
+    assert run.checkpoint("last") is not None and len(run.history()) == 2
+    assert panel.progress.format() == "Finished"
+    assert worst < 1000, "the GUI thread stalled for over a second"
+
+
+def test_stop_keeps_the_last_epoch_and_resume_finishes_the_run(qtbot, panel, tmp_path):
+    use_config(panel, tiny_demo_config(tmp_path, epochs=3))
+    panel.start()
+    qtbot.waitUntil(lambda: len(panel.history) >= 1, timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
+        panel.stop_button.click()
+    assert panel.progress.format() == "Stopped"
+    run = RunFolder(panel.resume_target)
+    done = len(run.history())
+    assert 1 <= done < 3
+    assert load_checkpoint(run.checkpoint("last")).extra["epochs_done"] == done
+
+    with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
+        panel.resume_button.click()
+    assert panel.form["start_epoch"].value() == done + 1
+    assert [row["epoch"] for row in RunFolder(run.path).history()] == [1, 2, 3]
+    assert [row["epoch"] for row in panel.history] == [1, 2, 3]
+    assert len(list_runs(tmp_path / "runs")) == 1  # resumed in the same folder
+
+
+def test_freezing_the_features_runs_the_plugin_with_the_train_fields(qtbot, panel, tmp_path, trained_run):
+    config = tiny_demo_config(tmp_path, epochs=1)
+    use_config(panel, config)
+    panel.form["freeze"].set_value("features")
+    panel.form["pretrained"].set_value(str(RunFolder(trained_run).checkpoint("best")))
+    panel.form["loss"].set_value("gml")
+    panel.form["t1"].set_value(2.0)
+    with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
+        panel.start()
+    (run,) = list_runs(tmp_path / "runs")
+    raw = run.config()
+    assert raw["kind"] == "tune"
+    assert raw["tune"]["loss"] == "gml" and raw["tune"]["t1"] == 2.0 and raw["tune"]["ensemble"] is True
+    assert [row["epoch"] for row in panel.history] == [1]
+    assert panel.bars.bar_count() == 10
+    log = panel.log.toPlainText()
+    assert all(f"{column}: test Acc" in log for column in ("old", "new", "ensemble"))
+
+
+def test_freezing_everything_evaluates_the_pretrained_model(qtbot, panel, tmp_path, trained_run):
+    use_config(panel, tiny_demo_config(tmp_path, epochs=1))
+    panel.form["freeze"].set_value("all")
+    panel.form["pretrained"].set_value(str(RunFolder(trained_run).checkpoint("best")))
+    with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
+        panel.start()
+    (row,) = panel.history
+    assert row["epoch"] == 0
+    best = load_checkpoint(RunFolder(trained_run).checkpoint("best")).meta["metrics"]
+    assert row["test_top1"] == pytest.approx(best["test_top1"])  # the same model on the same test split
+
+
+def test_opening_a_run_folder_shows_its_curves_and_settings(panel, trained_run):
+    panel.load_run(trained_run)
+    run = RunFolder(trained_run)
+    assert panel.plots["accuracy"].point_count("test top-1") == 2
+    assert panel.form["arch"].value() == "resnet20" and panel.form["epochs"].value() == 2
+    assert panel.form["start_epoch"].value() == 3
+    assert panel.resume_target == run.path
+    last = run.per_class()[-1]
+    heights = panel.bars.bars[0].opts["height"]
+    assert [h / 100 for h in heights] == pytest.approx([last[i] for i in panel.bars.order])
+
+
+def test_metrics_export_writes_one_row_per_epoch(panel, trained_run, tmp_path):
+    panel.load_run(trained_run)
+    path = panel.export_metrics(tmp_path / "metrics.csv")
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("epoch,lr,seconds,train_loss")
+    assert len(lines) == 3
+    first = dict(zip(lines[0].split(","), lines[1].split(",")))
+    assert math.isclose(float(first["test_hm"]), RunFolder(trained_run).history()[0]["test_hm"])

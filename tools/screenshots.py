@@ -1,0 +1,122 @@
+"""Screenshots of each page mid-use, for the docs: ``python tools/screenshots.py [out-folder]``.
+
+Runs offscreen in a temporary workspace: trains the offline demo for a few epochs (the Train
+page is captured while the run is still going), predicts a handful of digit images (one of them
+a broken file) with the model just trained, and runs the GML plug-in on it (Compare).
+Writes docs/screenshot-{train,train-dark,inference,compare}.png.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+WORKSPACE = tempfile.mkdtemp(prefix="lts-screenshots-")
+os.environ["LTS_WORKSPACE"] = WORKSPACE
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+SIZE = (1440, 900)
+TRAIN_EPOCHS, CAPTURE_AFTER = 12, 8  # capture the Train page mid-run
+
+
+def wait_until(condition, timeout_s: float = 600) -> None:
+    loop, timer = QEventLoop(), QTimer()
+    timer.timeout.connect(lambda: condition() and loop.quit())
+    timer.start(50)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("the screenshot scene did not get ready in time")
+
+
+def digit_images(folder: Path) -> list[Path]:
+    """A few demo digits upscaled to 64×64 PNGs, one greyscale JPEG, and a broken file."""
+    data = np.load(ROOT / "resources" / "digits.npz")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k, index in enumerate((0, 11, 25, 33, 47, 58, 64, 77)):
+        grey = (data["images"][index].astype(np.float32) * (255 / 16)).astype(np.uint8)
+        image = Image.fromarray(255 - grey, "L").resize((64, 64), Image.Resampling.BILINEAR)
+        path = folder / (f"digit_{k}.jpg" if k == 3 else f"digit_{k}.png")
+        image.save(path) if path.suffix == ".jpg" else image.convert("RGB").save(path)
+        paths.append(path)
+    broken = folder / "scan_broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 4)
+    return paths + [broken]
+
+
+def settle(ms: int = 300) -> None:
+    """Let deferred redraws (the bars follow the curves by a moment) land before a capture."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def save(widget, path: Path) -> None:
+    settle()
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def main(out: Path) -> int:
+    from engine.presets import DEMO, PRESETS
+    from gui import theme
+    from gui.app import create_application, show_main_window
+    from gui.settings import Settings
+
+    out.mkdir(parents=True, exist_ok=True)
+    settings = Settings.from_file(str(Path(WORKSPACE) / "settings.ini"))
+    settings.set("app/theme", "light")
+    app = create_application([sys.argv[0]], settings)
+    window = show_main_window(settings)
+    window.resize(*SIZE)
+    wait_until(lambda: not window.loader.is_running() and window.train.start_button.isEnabled())
+
+    train = window.train
+    train.preset.setCurrentText(DEMO)
+    train.apply_preset(DEMO)
+    train.form["epochs"].set_value(TRAIN_EPOCHS)
+    train.start()
+    wait_until(lambda: len(train.history) >= CAPTURE_AFTER)
+    save(window, out / "screenshot-train.png")
+    theme.apply_theme(app, "dark")
+    save(window, out / "screenshot-train-dark.png")
+    theme.apply_theme(app, "light")
+    wait_until(lambda: not train.is_running())
+    run_dir = Path(train.resume_target)
+    checkpoint = str(run_dir / "checkpoints" / "best.pt")
+
+    inference = window.inference
+    window.tabs.setCurrentWidget(inference)
+    inference.set_model(checkpoint)
+    inference.predict([str(p) for p in digit_images(Path(WORKSPACE) / "images")])
+    wait_until(lambda: not inference.is_running() and inference.table.rowCount() == 9)
+    inference.table.selectRow(1)
+    save(window, out / "screenshot-inference.png")
+
+    compare = window.compare
+    window.tabs.setCurrentWidget(compare)
+    compare.form["pretrained"].set_value(checkpoint)
+    compare.form["dataset"].set_value("demo")
+    compare.form["imbalance"].set_value(PRESETS[DEMO]().data.imbalance_ratio)
+    compare.form["epochs"].set_value(10)
+    compare.start()
+    wait_until(lambda: not compare.is_running() and compare.series)
+    compare.add_runs([str(run_dir)])
+    save(window, out / "screenshot-compare.png")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"))
