@@ -12,7 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from engine import workspace
-from gui import errors, theme
+from gui import errors, gc_guard, theme
 from gui.settings import APPLICATION, ORGANIZATION, Settings
 
 ENGINE_DELAY_MS = 100  # let the window paint first: importing torch holds the interpreter lock at times
@@ -29,6 +29,7 @@ def create_application(argv: list[str], settings: Settings | None = None) -> QAp
     follower = _SystemThemeFollower(app, settings)
     app.styleHints().colorSchemeChanged.connect(follower.follow)
     errors.install_excepthook()
+    gc_guard.install(app)
     return app
 
 

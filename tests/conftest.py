@@ -26,6 +26,19 @@ def workspace(tmp_path_factory, monkeypatch) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_gui_thread(request):
+    """Qt tests collect garbage on the GUI thread only, as the app does (gui/gc_guard.py)."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from gui import gc_guard
+
+    guard = gc_guard.install(request.getfixturevalue("qapp"))
+    yield
+    guard.uninstall()
+
+
 @pytest.fixture
 def shared_checkpoint():
     """Path to one of the earlier project's real checkpoints (skips if ../shared is absent)."""

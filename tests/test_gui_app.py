@@ -194,3 +194,24 @@ def test_themes_switch_the_palette_and_the_plots(window):
         assert (window_color.lightness() < 128) is dark
         background = window.train.bars.backgroundBrush().color().name()
         assert background == plots._THEME[dark][0]
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qapp, qtbot):
+    import gc
+    import threading
+
+    from gui import gc_guard
+
+    guard = gc_guard.install(qapp)
+    assert gc_guard.install(qapp) is guard and not gc.isenabled()
+    collections = []
+    gc.callbacks.append(lambda phase, info: collections.append(threading.current_thread()))
+    try:
+        junk = [[] for _ in range(guard.thresholds[0] + 10)]
+        for item in junk:
+            item.append(item)  # reference cycles only the collector can free
+        del junk, item
+        qtbot.wait(3 * gc_guard.CHECK_INTERVAL_MS)
+    finally:
+        gc.callbacks.pop()
+    assert collections and all(thread is threading.main_thread() for thread in collections)
