@@ -8,6 +8,7 @@ device as anything but uint8 tensors; augmentation runs per batch there.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -238,6 +239,7 @@ class _Session:
             "class_names": list(dataset.class_names), "dataset": dataset.name, "image_size": dataset.image_size,
             "mean": list(dataset.mean), "std": list(dataset.std), "method": self.method.name,
             "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done,
+            "data": {**asdict(self.config.data), "seed": self.config.seed},  # so tune/eval can default to it
             "metrics": {k: v for k, v in (self.last_test.summary("test_") if self.last_test else {}).items()},
         }
 

@@ -109,3 +109,15 @@ def test_train_on_an_image_folder_keeps_it_uncut_and_lists_bad_files(tmp_path, c
     dataset = json.loads((run / "dataset.json").read_text())
     assert dataset["class_names"] == ["cat", "dog", "owl"] and dataset["class_counts"] == [9, 6, 3]
     assert "broken.png" in out
+
+
+def test_tune_and_eval_default_to_the_data_the_checkpoint_was_trained_on(tmp_path, capsys):
+    assert main(["train", "--preset", "demo", "--epochs", "1", "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
+    trained = next((tmp_path / "a").iterdir())
+    checkpoint = str(trained / "checkpoints" / "last.pt")
+    assert main(["tune", "--checkpoint", checkpoint, "--epochs", "1", "--runs-dir", str(tmp_path / "b"), "--quiet"]) == 0
+    tuned = next((tmp_path / "b").iterdir())
+    assert json.loads((tuned / "dataset.json").read_text()) == json.loads((trained / "dataset.json").read_text())
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", checkpoint, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dataset"] == "demo"

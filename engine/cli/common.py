@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from data.errors import UserError
 from engine.config import DATASETS, IMBALANCE_TYPES, DataConfig
 from engine.events import DatasetReady, EpochEnd, Event, Message, Progress
 from engine.metrics import Metrics
@@ -12,26 +13,55 @@ TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall
               ("Medium", "medium"), ("Few", "few"))
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, default_dataset: str = "cifar100") -> None:
-    group = parser.add_argument_group("data")
-    group.add_argument("--dataset", choices=DATASETS, default=default_dataset)
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data (defaults: what the checkpoint was trained on, else CIFAR-100-LT, 100)")
+    group.add_argument("--dataset", choices=DATASETS)
     group.add_argument("--data-root", default="", help="dataset folder (default: <workspace>/datasets)")
-    group.add_argument("--imbalance", type=float, default=100.0,
+    group.add_argument("--imbalance", type=float,
                        help="imbalance ratio n_max/n_min (100) or factor n_min/n_max (0.01); both mean the same")
     group.add_argument("--imbalance-type", choices=IMBALANCE_TYPES,
                        help="exp or step cut, or none (default: exp; none for an image folder)")
-    group.add_argument("--image-size", type=int, default=32)
+    group.add_argument("--image-size", type=int)
 
 
-def data_config_from_args(args: argparse.Namespace) -> DataConfig:
-    return DataConfig(dataset=args.dataset, root=args.data_root,
-                      imbalance_type=args.imbalance_type or default_imbalance_type(args.dataset),
-                      imbalance_ratio=args.imbalance, image_size=args.image_size)
+def data_config_from_args(args: argparse.Namespace, trained_on: dict | None = None) -> DataConfig:
+    """The flags given, else the data a checkpoint was trained on (its meta "data"), else CIFAR-100-LT."""
+    fallback = DataConfig(dataset="cifar100")
+    if trained_on and (args.dataset is None or args.dataset == trained_on.get("dataset")):
+        fallback = DataConfig(**{k: v for k, v in trained_on.items() if k in DATA_FIELDS_FROM_CHECKPOINT})
+    dataset = args.dataset or fallback.dataset
+    default_type = fallback.imbalance_type if dataset == fallback.dataset else default_imbalance_type(dataset)
+    return DataConfig(dataset=dataset, root=args.data_root or (fallback.root if dataset == fallback.dataset else ""),
+                      imbalance_type=args.imbalance_type or default_type,
+                      imbalance_ratio=args.imbalance if args.imbalance is not None else fallback.imbalance_ratio,
+                      image_size=args.image_size or fallback.image_size)
+
+
+DATA_FIELDS_FROM_CHECKPOINT = ("dataset", "root", "imbalance_type", "imbalance_ratio", "image_size")
+
+
+def trained_on(checkpoint: str) -> dict | None:
+    """The data settings stored in one of our checkpoints (None for foreign files)."""
+    from engine.checkpoints import load_checkpoint
+
+    return load_checkpoint(checkpoint).meta.get("data")
 
 
 def default_imbalance_type(dataset: str) -> str:
     """A user's own folder is taken as it is; benchmarks are cut to the usual exponential tail."""
     return "none" if dataset == "folder" else "exp"
+
+
+def parse_params(items: list[str]) -> dict[str, float]:
+    """``--param NAME=VALUE`` flags → a dict of method hyperparameters."""
+    params = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"--param {item!r}: expected NAME=NUMBER, e.g. --param gamma=2") from None
+    return params
 
 
 def metrics_table(columns: dict[str, Metrics]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.cli.common import add_data_arguments, data_config_from_args, metrics_table
+from engine.cli.common import add_data_arguments, data_config_from_args, metrics_table, trained_on
 
 
 def add_parser(subparsers) -> None:
@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.evaluate_checkpoint import evaluate_checkpoint
 
-    data_config = data_config_from_args(args)
+    data_config = data_config_from_args(args, trained_on(args.checkpoint))
     data_config.validate()
     metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, seed=args.seed,
                                            device=args.device)

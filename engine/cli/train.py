@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from data.errors import UserError
-from engine.cli.common import TerminalReporter, default_imbalance_type, metrics_table
+from engine.cli.common import TerminalReporter, default_imbalance_type, metrics_table, parse_params
 from engine.config import ARCHITECTURES, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, SCHEDULES, TRAIN_RULES, RunConfig
 from engine.presets import CLI_NAMES, preset
 
@@ -71,12 +71,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             setattr(getattr(config, section) if section else config, name, value)
     if args.dataset == "folder" and args.imbalance_type is None:
         config.data.imbalance_type = default_imbalance_type("folder")
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            config.method.params[key.strip()] = float(value)
-        except ValueError:
-            raise UserError(f"--param {item!r}: expected NAME=NUMBER, e.g. --param gamma=2") from None
+    config.method.params.update(parse_params(args.param))
     if args.no_save:
         config.save_model = False
     if args.no_augment:

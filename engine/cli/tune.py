@@ -9,7 +9,8 @@ import argparse
 
 from data.errors import UserError
 from data.samplers import SAMPLERS
-from engine.cli.common import TerminalReporter, add_data_arguments, data_config_from_args, metrics_table
+from engine.cli.common import (TerminalReporter, add_data_arguments, data_config_from_args, metrics_table,
+                               parse_params, trained_on)
 from engine.config import ARCHITECTURES
 from engine.plugin.config import INITS, OPTIMIZERS, TUNE_SCHEDULES
 
@@ -64,17 +65,12 @@ def config_from_args(args: argparse.Namespace):
 
     if args.search_temperatures and (args.t1 is not None or args.t2 is not None):
         raise UserError("--search-temperatures chooses t1 and t2 itself; give either it or --t1/--t2")
-    config = TuneConfig(checkpoint=args.checkpoint, data=data_config_from_args(args))
+    config = TuneConfig(checkpoint=args.checkpoint, data=data_config_from_args(args, trained_on(args.checkpoint)))
     for name in FIELDS:
         value = getattr(args, name)
         if value is not None:
             setattr(config, name, value)
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            config.loss_params[key.strip()] = float(value)
-        except ValueError:
-            raise UserError(f"--param {item!r}: expected NAME=NUMBER, e.g. --param gamma=2") from None
+    config.loss_params.update(parse_params(args.param))
     config.data.augment = not args.no_augment
     config.cache_features = not args.no_cache
     config.save_model = not args.no_save
