@@ -10,37 +10,33 @@ from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QListWidget, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHeaderView, QLabel, QListWidget,
+                               QTableWidget, QTableWidgetItem, QWidget)
 
 from data.errors import UserError
 from engine import workspace
-from engine.config import ConfigError, DataConfig
+from engine.config import DataConfig
 from gui import errors
 from gui.compare_series import CURVE_METRICS, TABLE_COLUMNS, Series, series_from_metrics, series_from_run
 from gui.engine_info import EngineInfo, model_choices
 from gui.forms import BoolField, CheckpointField, ChoiceField, Form, IntField
 from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
 from gui.settings import Settings
-from gui.train_form import dataset_fields, fill_form
-from gui.widgets import LogPane, ProgressLine, number_item, write_csv
-from gui.workers import TaskRunner, TaskWorker
+from gui.task_panel import TaskPanel
+from gui.train_form import dataset_fields, fill_form, loss_params_field
+from gui.widgets import Column, LogPane, number_item, push_button, row_of, write_csv
 
 PLUGIN_PREFIX = "plug-in"
 
 
-class ComparePanel(QWidget):
-    activity = Signal(str)
+class ComparePanel(TaskPanel):
     run_saved = Signal(str)
+    worker_name = "compare"
+    activity_prefix = "Plug-in: "
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.settings = settings
-        self.runner = TaskRunner(self)
-        self.runner.idle.connect(self._on_idle)
-        self.engine: EngineInfo | None = None
+        super().__init__(settings, parent)
         self.series: list[Series] = []
         self.tune_history: list[dict[str, float]] = []
         self._build()
@@ -50,14 +46,16 @@ class ComparePanel(QWidget):
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.form = Form("compare")
+        loss = ChoiceField("loss", "Loss for tuning", "The loss that re-trains the classifier. GML (the paper's "
+                           "Geometric Mean Loss) lifts the worst classes.", [("gml", "Geometric mean loss (GML)")],
+                           error_names=("loss",))
         plugin_group = self.form.group("Plug-in: re-train the classifier", [
             CheckpointField("pretrained", "Pretrained model", "The model to repair: its feature extractor is frozen "
                             "and only its classifier is re-trained. Recent runs, the pretrained folders, or “…”.",
                             model_choices, none_text="(choose a model)", error_names=("checkpoint",)),
             *dataset_fields(),
-            ChoiceField("loss", "Loss for tuning", "The loss that re-trains the classifier. GML (the paper's "
-                        "Geometric Mean Loss) lifts the worst classes.", [("gml", "Geometric mean loss (GML)")],
-                        error_names=("loss",)),
+            loss,
+            loss_params_field(loss),
             IntField("epochs", "Epochs", "Classifier re-training epochs (10 in the MiSLAS-style stage the plug-in "
                      "follows; 0 evaluates the old model only).", error_names=("epochs",)),
             BoolField("ensemble", "Ensemble", "Also report ½·[softmax(z_new) + softmax(z_old)] (t1 = t2 = 1).",
@@ -68,54 +66,26 @@ class ComparePanel(QWidget):
         self.form["epochs"].set_value(10)
         self.form["ensemble"].set_value(True)
 
-        self.run_button = QPushButton("Run plug-in")
+        self.run_button = push_button("Run plug-in", "Re-train the chosen model's classifier on the chosen data and "
+                                      "compare it with the original, class by class.", self.start)
         self.run_button.setDefault(True)
-        self.run_button.setToolTip("Re-train the chosen model's classifier on the chosen data and compare it with "
-                                   "the original, class by class.")
-        self.run_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the plug-in after the current batch.")
-        self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
-        self.error_line = QLabel()
-        self.error_line.setObjectName("errorLine")
-        self.error_line.setWordWrap(True)
-        self.error_line.hide()
-        self.progress = ProgressLine()
+        self.stop_button = push_button("Stop", "Stop the plug-in after the current batch.", self.stop)
+        self.start_buttons, self.stop_buttons = [self.run_button], [self.stop_button]
 
         self.run_list = QListWidget()
         self.run_list.setToolTip("Everything compared on the right: the plug-in's old / new / ensemble and the run "
                                  "folders you added.")
         self.run_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        add = QPushButton("Add run folders…")
-        add.setToolTip("Add saved run folders (training or plug-in runs) to overlay their curves and bars.")
-        add.clicked.connect(self.add_runs_dialog)
-        remove = QPushButton("Remove")
-        remove.setToolTip("Remove the selected entries.")
-        remove.clicked.connect(self.remove_selected)
-        clear = QPushButton("Clear")
-        clear.clicked.connect(self.clear_series)
-        list_buttons = QHBoxLayout()
-        list_buttons.addWidget(add)
-        list_buttons.addStretch(1)
-        list_buttons.addWidget(remove)
-        list_buttons.addWidget(clear)
+        list_buttons = row_of(
+            push_button("Add run folders…", "Add saved run folders (training or plug-in runs) to overlay their "
+                        "curves and bars.", self.add_runs_dialog), None,
+            push_button("Remove", "Remove the selected entries.", self.remove_selected),
+            push_button("Clear", "Remove every entry.", self.clear_series))
         self.log = LogPane()
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 6, 0)
-        left_layout.addWidget(plugin_group)
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.error_line)
-        left_layout.addWidget(self.progress)
-        left_layout.addWidget(QLabel("Compared"))
-        left_layout.addWidget(self.run_list, 1)
-        left_layout.addLayout(list_buttons)
-        left_layout.addWidget(self.log, 1)
+        left = Column(plugin_group, row_of(None, self.run_button, self.stop_button), self.error_line, self.progress,
+                      QLabel("Compared"), (self.run_list, 1), list_buttons, (self.log, 1), margins=(0, 0, 6, 0),
+                      fitted=True)
 
         self.bars = ClassBars("Per-class accuracy", y_label="accuracy (%)")
         self.curves = CurvePlot("Test curves of the compared runs")
@@ -124,15 +94,7 @@ class ComparePanel(QWidget):
             self.curve_metric.addItem(title, key)
         self.curve_metric.setToolTip("Which test metric the curves show, per epoch.")
         self.curve_metric.currentIndexChanged.connect(self._redraw_curves)
-        curve_box = QWidget()
-        curve_layout = QVBoxLayout(curve_box)
-        curve_layout.setContentsMargins(0, 0, 0, 0)
-        metric_row = QHBoxLayout()
-        metric_row.addWidget(QLabel("Curve metric"))
-        metric_row.addWidget(self.curve_metric)
-        metric_row.addStretch(1)
-        curve_layout.addLayout(metric_row)
-        curve_layout.addWidget(self.curves, 1)
+        curve_box = Column(row_of(QLabel("Curve metric"), self.curve_metric, None), (self.curves, 1))
         self.table = QTableWidget(0, len(TABLE_COLUMNS) + 2)
         self.table.setHorizontalHeaderLabels(["Model", *(t for t, _ in TABLE_COLUMNS), "Zero-recall classes"])
         self.table.setToolTip("Test metrics in percent. HM and GM are 0 when any class has zero recall; the last "
@@ -143,92 +105,43 @@ class ComparePanel(QWidget):
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # insertion order first
 
-        self.right_split = QSplitter(Qt.Orientation.Vertical)
-        self.right_split.addWidget(self.bars)
-        self.right_split.addWidget(curve_box)
-        self.right_split.addWidget(self.table)
+        self.right_split = self.splitter("compare/split_right", Qt.Orientation.Vertical, self.bars, curve_box,
+                                         self.table)
         self.right_split.setSizes([380, 260, 140])
-        self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(left)
-        self.main_split.addWidget(self.right_split)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setCollapsible(0, False)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.main_split)
+        self.main_split = self.set_panes("compare/split_main", left, self.right_split)
 
     # --- engine ----------------------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
-        self.engine = info
         self.form["loss"].set_options(info.methods)
+        self.form["params"].set_catalog(info.method_params)
         self.form["pretrained"].refresh()
-        self._sync_buttons()
+        super().engine_ready(info)
 
     # --- the plug-in -----------------------------------------------------------------------
-    def is_running(self) -> bool:
-        return self.runner.is_running()
-
     def build_tune_config(self):
         from engine.plugin.config import TuneConfig
 
         values = self.form.values()
         data = DataConfig(dataset=values["dataset"], root=values["root"], imbalance_ratio=values["imbalance"],
                           imbalance_type=values["imbalance_type"])
-        return TuneConfig(checkpoint=values["pretrained"], data=data, loss=values["loss"], epochs=values["epochs"],
-                          ensemble=values["ensemble"], experiment=f"compare-{values['loss']}").validate()
+        return TuneConfig(checkpoint=values["pretrained"], data=data, loss=values["loss"],
+                          loss_params=values["params"], epochs=values["epochs"], ensemble=values["ensemble"],
+                          experiment=f"compare-{values['loss']}").validate()
 
     def start(self) -> None:
-        if self.is_running() or self.engine is None:
-            return
-        self.form.clear_errors()
-        self._show_error("")
-        try:
+        """Validate the fields, then run the plug-in on a worker thread."""
+        config = self.checked(self.build_tune_config) if self.can_start() else None
+        if config is not None:
             from engine.plugin import tune
 
-            task = partial(tune, self.build_tune_config())
-        except ConfigError as error:
-            field = self.form.flag(error)
-            self._show_error(f"{field.label if field else error.field_name}: {error.message}")
-            return
-        except UserError as error:
-            self._show_error(str(error))
-            return
-        self.tune_history = []
-        worker = TaskWorker(task, name="compare")
-        worker.progress.connect(self.on_progress)
-        worker.epoch_finished.connect(self.on_epoch)
-        worker.message.connect(self.on_message)
-        worker.finished.connect(self.on_finished)
-        worker.failed.connect(self.on_failed)
-        self.progress.idle("Plug-in: loading the model and the data…")
-        self.activity.emit("Plug-in: loading the model and the data…")
-        self.runner.start(worker)
-        self._sync_buttons()
+            self.tune_history = []
+            self.launch(partial(tune, config), "The plug-in", "Plug-in: loading the model and the data…")
 
-    def stop(self) -> None:
-        if self.is_running():
-            self.runner.cancel()
-            self.progress.setFormat("Stopping after this batch…")
-
-    def shutdown(self, timeout_ms: int = 120_000) -> bool:
-        self.runner.cancel()
-        return self.runner.wait(timeout_ms)
-
-    @Slot(object)
-    def on_progress(self, event) -> None:
-        text = self.progress.show_progress(event.epoch, event.epochs, event.batch, event.batches, event.stage)
-        self.activity.emit(f"Plug-in: {text}")
-
-    @Slot(object)
-    def on_message(self, event) -> None:
-        self.log.add(event.text, event.level)
-
-    @Slot(object)
     def on_epoch(self, event) -> None:
         self.tune_history.append({"epoch": event.epoch, **event.test.summary("test_")})
         self.log.add(f"tuning epoch {event.epoch}/{event.epochs}: test Acc {100 * event.test.top1:.2f}  "
                      f"HM {100 * event.test.hm:.2f}  LR {100 * event.test.lowest_recall:.2f}")
 
-    @Slot(object)
     def on_finished(self, result) -> None:
         self.series = [s for s in self.series if not s.name.startswith(PLUGIN_PREFIX)]
         plugin = [series_from_metrics(f"{PLUGIN_PREFIX} · {column}", metrics, result.class_names,
@@ -240,17 +153,6 @@ class ComparePanel(QWidget):
             self.log.add(f"plug-in run folder: {result.run_dir}")
             self.run_saved.emit(str(result.run_dir))
         self.refresh()
-
-    @Slot(object)
-    def on_failed(self, failure) -> None:
-        self.progress.done("Failed")
-        self.log.add(f"failed: {failure.error}", "warning")
-        errors.report_error(failure.error, self, "The plug-in", failure.details)
-
-    @Slot()
-    def _on_idle(self) -> None:
-        self.activity.emit("Idle")
-        self._sync_buttons()
 
     # --- saved runs -------------------------------------------------------------------------
     def add_runs_dialog(self) -> None:
@@ -323,16 +225,7 @@ class ComparePanel(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
-    def _sync_buttons(self) -> None:
-        running = self.is_running()
-        self.run_button.setEnabled(self.engine is not None and not running)
-        self.stop_button.setEnabled(running)
-
-    def _show_error(self, text: str) -> None:
-        self.error_line.setText(text)
-        self.error_line.setVisible(bool(text))
-
-    # --- export and state -------------------------------------------------------------------
+    # --- export ---------------------------------------------------------------------------
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"compare-per-class": self.bars, "compare-curves": self.curves}
 
@@ -345,13 +238,3 @@ class ComparePanel(QWidget):
             per_class = s.per_class if len(s.per_class) == len(classes) else [""] * len(classes)
             rows.append([s.name, *(s.value(a) for _, a in TABLE_COLUMNS), s.value("zero_recall"), *per_class])
         return write_csv(path, header + [f"recall:{name}" for name in classes], rows)
-
-    def save_state(self) -> None:
-        self.form.save(self.settings)
-        self.settings.save_splitter("compare/split_main", self.main_split)
-        self.settings.save_splitter("compare/split_right", self.right_split)
-
-    def restore_state(self) -> None:
-        self.form.restore(self.settings)
-        self.settings.restore_splitter("compare/split_main", self.main_split)
-        self.settings.restore_splitter("compare/split_right", self.right_split)

@@ -12,11 +12,21 @@ from engine import workspace
 from gui.forms import CHECKPOINT_SUFFIXES
 
 
+@dataclass(frozen=True)
+class MethodParam:
+    """One hyperparameter of a loss: its name, the paper's value and a line of help."""
+
+    name: str
+    default: float
+    help: str
+
+
 @dataclass
 class EngineInfo:
     device: str  # "CPU (2 threads)" or the GPU's name
     methods: list[tuple[str, str]]  # (name, title) of every registered loss / method
     devices: list[tuple[str, str]] = field(default_factory=list)  # (config value, text)
+    method_params: dict[str, list[MethodParam]] = field(default_factory=dict)  # loss name → its hyperparameters
 
 
 def load_engine_info() -> EngineInfo:
@@ -31,10 +41,13 @@ def load_engine_info() -> EngineInfo:
     from engine.methods import available_methods
 
     _warm_up_optimizer()
-    methods = sorted(((name, cls.title) for name, cls in available_methods().items()), key=lambda m: m[1].lower())
+    registry = available_methods()
+    methods = sorted(((name, cls.title) for name, cls in registry.items()), key=lambda m: m[1].lower())
     devices = [("auto", "Automatic (GPU if present)"), ("cpu", "CPU")]
     devices += [(f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}") for i in range(torch.cuda.device_count())]
-    return EngineInfo(describe_device(pick_device("auto")), methods, devices)
+    params = {name: [MethodParam(key, float(value), cls.param_help.get(key, "")) for key, value in cls.defaults.items()]
+              for name, cls in registry.items()}
+    return EngineInfo(describe_device(pick_device("auto")), methods, devices, params)
 
 
 def _warm_up_optimizer() -> None:

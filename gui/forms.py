@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QSizePolicy, QSpinBox, QToolButton, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QLineEdit,
+                               QSizePolicy, QSpinBox, QWidget)
 
 from engine.config import ConfigError
+from gui.form_widgets import RefreshingCombo, WidestTextLabel, compact_combo, refill_combo, with_browse_button
 from gui.settings import Settings
+from gui.widgets import row_of
 
 
 class Field:
@@ -40,6 +42,10 @@ class Field:
     def set_value(self, value: Any) -> None:
         raise NotImplementedError
 
+    def saved_value(self) -> Any:
+        """What the settings keep: the value (fields that can hold unreadable text keep the text)."""
+        return self.value()
+
     def set_error(self, message: str | None) -> None:
         """Mark the field invalid (red frame, message as tooltip) or clear the mark."""
         self.error = message
@@ -47,6 +53,17 @@ class Field:
         self.editor.setToolTip(f"⚠ {message}\n\n{self.tooltip}" if message else self.tooltip)
         self.editor.style().unpolish(self.editor)
         self.editor.style().polish(self.editor)
+
+    def flag(self, error: ConfigError) -> Field | None:
+        """Mark and focus the field ``error`` names; returns the field marked (None: not this one)."""
+        if error.field_name not in self.error_names:
+            return None
+        self.set_error(error.message)
+        self.editor.setFocus()
+        return self
+
+    def align_labels(self, width: int) -> None:
+        """Fields with labels of their own (compound fields) give them ``width``; others have none."""
 
 
 class TextField(Field):
@@ -74,6 +91,12 @@ class FloatField(TextField):
             raise ConfigError(self.error_name, f"{text!r} is not a number; type e.g. 0.1 or 2e-4") from None
         return number
 
+    def saved_value(self) -> float | str:
+        try:
+            return self.value()
+        except ConfigError:
+            return self.editor.text()  # keep what was typed, even if it is not a number yet
+
     def set_value(self, value: Any) -> None:
         self.editor.setText(format_number(float(value)))
 
@@ -100,19 +123,14 @@ class ChoiceField(Field):
     def __init__(self, key: str, label: str, tooltip: str, options: Sequence[tuple[Any, str]],
                  config_path: str | None = None, **kwargs):
         editor = QComboBox()
-        editor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        editor.setMinimumContentsLength(12)
+        editor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # no option is ever cut off
         super().__init__(key, label, tooltip, editor, config_path, **kwargs)
         self.set_options(options)
 
     def set_options(self, options: Sequence[tuple[Any, str]]) -> None:
         """Replace the options, keeping the current value when it is still offered."""
         current = self.value() if self.editor.count() else None
-        self.editor.blockSignals(True)
-        self.editor.clear()
-        for value, text in options:
-            self.editor.addItem(text, value)
-        self.editor.blockSignals(False)
+        refill_combo(self.editor, options)
         if current is not None:
             self.set_value(current)
 
@@ -147,17 +165,7 @@ class PathField(TextField):
                  folder: bool = True, file_filter: str = "", placeholder: str = "", **kwargs):
         super().__init__(key, label, tooltip, config_path, placeholder=placeholder, **kwargs)
         self.folder, self.file_filter = folder, file_filter
-        button = QToolButton()
-        button.setText("…")
-        button.setToolTip("Choose a folder" if folder else "Choose a file")
-        button.clicked.connect(self.browse)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.editor, 1)
-        layout.addWidget(button)
-        self.widget = row
+        self.widget = with_browse_button(self.editor, "Choose a folder" if folder else "Choose a file", self.browse)
 
     def browse(self) -> None:
         start = self.value()
@@ -191,11 +199,14 @@ class Form:
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for field in fields:
             self.fields[field.key] = field
+            field.widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            if not field.label:  # a compound field with labelled rows of its own spans both columns
+                layout.addRow(field.widget)
+                continue
             label = QLabel(field.label)
             label.setToolTip(field.tooltip)
             label.setBuddy(field.editor)
             self.labels.append(label)
-            field.widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             layout.addRow(label, field.widget)
         return box
 
@@ -204,6 +215,8 @@ class Form:
         width = max((label.sizeHint().width() for label in self.labels), default=0)
         for label in self.labels:
             label.setMinimumWidth(width)
+        for field in self.fields.values():
+            field.align_labels(width)
 
     def __getitem__(self, key: str) -> Field:
         return self.fields[key]
@@ -213,11 +226,7 @@ class Form:
 
     def save(self, settings: Settings) -> None:
         for key, field in self.fields.items():
-            try:
-                value = field.value()
-            except ConfigError:
-                value = field.editor.text()  # keep what was typed, even if it is not a number yet
-            settings.set(f"{self.prefix}/{key}", value)
+            settings.set(f"{self.prefix}/{key}", field.saved_value())
 
     def restore(self, settings: Settings) -> None:
         for key, field in self.fields.items():
@@ -237,10 +246,9 @@ class Form:
     def flag(self, error: ConfigError) -> Field | None:
         """Mark the field ``error`` names and focus it; returns it (None if no field matches)."""
         for field in self.fields.values():
-            if error.field_name in field.error_names:
-                field.set_error(error.message)
-                field.editor.setFocus()
-                return field
+            flagged = field.flag(error)
+            if flagged is not None:
+                return flagged
         return None
 
 
@@ -250,16 +258,9 @@ class ImbalanceField(FloatField):
     def __init__(self, key: str, label: str, tooltip: str, config_path: str | None = None, **kwargs):
         super().__init__(key, label, tooltip, config_path, **kwargs)
         self.editor.setMaximumWidth(90)
-        self.hint = QLabel()
+        self.hint = WidestTextLabel(describe_imbalance("1000"))
         self.hint.setObjectName("hint")
-        self.hint.setMinimumWidth(self.hint.fontMetrics().horizontalAdvance(describe_imbalance("1000")) + 4)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.editor)
-        layout.addWidget(self.hint, 1)
-        self.widget = row
+        self.widget = row_of(self.editor, (self.hint, 1), spacing=8)
         self.editor.textChanged.connect(self.update_hint)
 
     def update_hint(self) -> None:
@@ -285,22 +286,11 @@ class CheckpointField(Field):
     listing runs imports it); until then only the current value is offered."""
 
     def __init__(self, key: str, label: str, tooltip: str, choices: Callable[[], list[tuple[str, str]]],
-                 config_path: str | None = None, none_text: str = "", **kwargs):
-        super().__init__(key, label, tooltip, _RefreshingCombo(self.refresh), config_path, **kwargs)
+                 config_path: str | None = None, none_text: str = "", visible_chars: int = 14, **kwargs):
+        super().__init__(key, label, tooltip, compact_combo(RefreshingCombo(self.refresh), visible_chars), config_path,
+                         **kwargs)
         self.choices, self.none_text = choices, none_text
-        self.editor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.editor.setMinimumContentsLength(14)
-        button = QToolButton()
-        button.setText("…")
-        button.setToolTip("Choose a checkpoint file (.pt, .pth, .tar, .ckpt)")
-        button.clicked.connect(self.browse)
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.editor, 1)
-        layout.addWidget(button)
-        self.widget = row
+        self.widget = with_browse_button(self.editor, "Choose a checkpoint file (.pt, .pth, .tar, .ckpt)", self.browse)
         if none_text:
             self.editor.addItem(none_text, "")
 
@@ -308,12 +298,7 @@ class CheckpointField(Field):
         """Re-list the choices, keeping the current one (also when it is not in the list)."""
         current = self.value() if self.editor.count() else ""
         options = ([("", self.none_text)] if self.none_text else []) + list(self.choices())
-        self.editor.blockSignals(True)
-        self.editor.clear()
-        for path, text in options:
-            self.editor.addItem(text, path)
-            self.editor.setItemData(self.editor.count() - 1, path or text, Qt.ItemDataRole.ToolTipRole)
-        self.editor.blockSignals(False)
+        refill_combo(self.editor, options, tooltips=True)
         self.set_value(current)
 
     def value(self) -> str:
@@ -338,15 +323,3 @@ class CheckpointField(Field):
 
 CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.tar *.ckpt);;All files (*)"
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt")
-
-
-class _RefreshingCombo(QComboBox):
-    """A combo box that re-lists its items each time its list opens."""
-
-    def __init__(self, refresh: Callable[[], None]):
-        super().__init__()
-        self._refresh = refresh
-
-    def showPopup(self) -> None:
-        self._refresh()
-        super().showPopup()

@@ -10,26 +10,27 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QProgressBar, QPushButton, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QGridLayout, QHeaderView, QLabel, QProgressBar,
+                               QStackedWidget, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from data.errors import UserError
-from engine.config import ARCHITECTURES
-from gui import errors
+from engine.config import ARCHITECTURES, ConfigError
 from gui.engine_info import EngineInfo, model_choices
 from gui.forms import CheckpointField, ChoiceField, Form
 from gui.settings import Settings
-from gui.widgets import ProgressLine, number_item, write_csv
-from gui.workers import TaskRunner, TaskWorker
+from gui.task_panel import TaskPanel
+from gui.widgets import Column, number_item, push_button, row_of, wrapping_label, write_csv
 
 CHUNK = 32  # files per prediction batch (and per result signal)
 TOP_K = 5
 THUMBNAIL = 160  # pixels, longest side
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
 COLUMNS = ("File", "Top-1", "Top-1 %", "Top-5 (probability %)", "Message")
+COLUMN_WIDTHS = (200, 100, 70, 240)  # the messages take the rest; the top-5 column widens to fit its labels
+TOP5_COLUMN, MESSAGE_COLUMN = 3, 4
+MODEL_NAME_CHARS = 30  # a run's checkpoint reads "<date>-<time>-<experiment> · best"
 
 
 @dataclass
@@ -73,6 +74,10 @@ def predict_files(choice: ModelChoice, cached, paths: list[str], on_event, shoul
     return predictor
 
 
+def top5_text(prediction) -> str:
+    return "   ".join(f"{label} ({100 * p:.0f})" for label, p in prediction.topk)
+
+
 def make_thumbnail(path: Path) -> QImage | None:
     """An RGB thumbnail (grey, RGBA and 16-bit converted like the model's input), or None."""
     from data.images import load_rgb
@@ -86,15 +91,12 @@ def make_thumbnail(path: Path) -> QImage | None:
     return QImage(data, image.width, image.height, 3 * image.width, QImage.Format.Format_RGB888).copy()
 
 
-class InferencePanel(QWidget):
-    activity = Signal(str)
+class InferencePanel(TaskPanel):
+    worker_name = "predict"
+    shutdown_timeout_ms = 30_000
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.settings = settings
-        self.runner = TaskRunner(self)
-        self.runner.idle.connect(self._on_idle)
-        self.engine: EngineInfo | None = None
+        super().__init__(settings, parent)
         self.paths: list[str] = []
         self.results: list[tuple[object, QImage | None]] = []
         self._predictor = None
@@ -108,7 +110,8 @@ class InferencePanel(QWidget):
         self.form = Form("inference")
         model_group = self.form.group("Model", [
             CheckpointField("model", "Checkpoint", "The trained model: best/last checkpoints of recent runs, the "
-                            "pretrained folders, or any file via “…”.", model_choices, none_text="(choose a model)"),
+                            "pretrained folders, or any file via “…”.", model_choices, none_text="(choose a model)",
+                            visible_chars=MODEL_NAME_CHARS),
             ChoiceField("arch", "Architecture", "Read from the checkpoint when it can tell; pick one only for a "
                         "foreign file whose depth cannot be inferred.",
                         [("", "From the checkpoint"), *((a, f"ResNet-{a[6:]}") for a in ARCHITECTURES)]),
@@ -119,25 +122,15 @@ class InferencePanel(QWidget):
         self.form.align_labels()
         for key in ("model", "arch", "dataset"):
             self.form[key].editor.currentIndexChanged.connect(self._model_changed)
-        self.model_info = QLabel("Drop images here, or use Open images… / Open folder….")
-        self.model_info.setObjectName("hint")
-        self.model_info.setWordWrap(True)
+        self.model_info = wrapping_label("hint")
+        self.model_info.setText("Drop images here, or use Open images… / Open folder….")
 
-        open_files = QPushButton("Open images…")
-        open_files.setToolTip("Predict one or many image files (PNG, JPEG, BMP, WebP; any size).")
-        open_files.clicked.connect(self.open_files)
-        open_folder = QPushButton("Open folder…")
-        open_folder.setToolTip("Predict every image file in a folder and its sub-folders.")
-        open_folder.clicked.connect(self.open_folder)
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Save the table (file, top-5 labels and probabilities) as CSV.")
-        self.export_button.clicked.connect(self.export_dialog)
-        buttons = QHBoxLayout()
-        buttons.addWidget(open_files)
-        buttons.addWidget(open_folder)
-        buttons.addStretch(1)
-        buttons.addWidget(self.export_button)
-        self.progress = ProgressLine()
+        open_files = push_button("Open images…", "Predict one or many image files (PNG, JPEG, BMP, WebP; any size).",
+                                 self.open_files)
+        open_folder = push_button("Open folder…", "Predict every image file in a folder and its sub-folders.",
+                                  self.open_folder)
+        self.export_button = push_button("Export CSV…", "Save the table (file, top-5 labels and probabilities) as CSV.",
+                                         self.export_dialog)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -152,8 +145,8 @@ class InferencePanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # files stay in drop order until a header is clicked
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 220), (1, 110), (2, 70), (4, 240)):
+        header.setSectionResizeMode(MESSAGE_COLUMN, QHeaderView.ResizeMode.Stretch)
+        for column, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(column, width)
         self.table.itemSelectionChanged.connect(self._show_selected)
         self.drop_hint = QLabel("Drop image files or a folder here\n\nPNG · JPEG · BMP · WebP, any size; grey, RGBA "
@@ -166,30 +159,15 @@ class InferencePanel(QWidget):
         self.stack.addWidget(self.table)
 
         self.detail = PredictionDetail()
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 6, 0)
-        left_layout.addWidget(model_group)
-        left_layout.addWidget(self.model_info)
-        left_layout.addWidget(self.detail, 1)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(6, 0, 0, 0)
-        right_layout.addLayout(buttons)
-        right_layout.addWidget(self.progress)
-        right_layout.addWidget(self.stack, 1)
-        self.split = QSplitter(Qt.Orientation.Horizontal)
-        self.split.addWidget(left)
-        self.split.addWidget(right)
-        self.split.setStretchFactor(1, 1)
-        self.split.setCollapsible(0, False)
-        self.split.setSizes([380, 1000])
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.split)
+        left = Column(model_group, self.error_line, self.model_info, (self.detail, 1), margins=(0, 0, 6, 0),
+                      fitted=True)
+        right = Column(row_of(open_files, open_folder, None, self.export_button), self.progress, (self.stack, 1),
+                       margins=(6, 0, 0, 0))
+        self.split = self.set_panes("inference/split", left, right)
 
     def engine_ready(self, info: EngineInfo) -> None:
-        self.engine = info
         self.form["model"].refresh()
+        super().engine_ready(info)
         if self.paths:
             self.predict(self.paths)
 
@@ -198,9 +176,7 @@ class InferencePanel(QWidget):
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+    dragMoveEvent = dragEnterEvent  # a drag moving over the page is accepted on the same terms
 
     def dropEvent(self, event) -> None:
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
@@ -223,8 +199,12 @@ class InferencePanel(QWidget):
         self.form["model"].set_value(path)
 
     # --- predicting ------------------------------------------------------------------------
-    def is_running(self) -> bool:
-        return self.runner.is_running()
+    def model_choice(self) -> ModelChoice:
+        """The chosen model (ConfigError when none is chosen yet)."""
+        values = self.form.values()
+        if not values["model"]:
+            raise ConfigError("model", "choose a model (a checkpoint) first, then drop the images again")
+        return ModelChoice(values["model"], values["arch"], values["dataset"])
 
     def predict(self, paths: list[str]) -> None:
         """Predict ``paths`` (files and folders) on a worker; replaces the table."""
@@ -233,40 +213,19 @@ class InferencePanel(QWidget):
         if self.engine is None:
             self.model_info.setText("The engine is still loading; the images are predicted as soon as it is ready.")
             return
-        values = self.form.values()
-        if not values["model"]:
-            self.form["model"].set_error("choose a model first")
-            self.model_info.setText("Choose a model (a checkpoint) first, then drop the images again.")
+        choice = self.checked(self.model_choice)
+        if choice is None:
             return
-        self.form.clear_errors()
-        choice = ModelChoice(values["model"], values["arch"], values["dataset"])
         cached = self._predictor if choice == self._predictor_choice else None
         self._predictor_choice = choice
-        worker = TaskWorker(partial(predict_files, choice, cached, self.paths), name="predict")
-        worker.progress.connect(self.on_progress)
-        worker.message.connect(self.on_message)
-        worker.event.connect(self.on_batch)
-        worker.finished.connect(self.on_finished)
-        worker.failed.connect(self.on_failed)
-        self.progress.idle("Loading the model…" if cached is None else "Predicting…")
-        self.runner.start(worker)
+        self.launch(partial(predict_files, choice, cached, self.paths), "Prediction",
+                    "Loading the model…" if cached is None else "Predicting…")
 
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        self.runner.cancel()
-        return self.runner.wait(timeout_ms)
-
-    @Slot(object)
-    def on_progress(self, event) -> None:
-        self.activity.emit(self.progress.show_progress(event.epoch, event.epochs, event.batch, event.batches,
-                                                       event.stage))
-
-    @Slot(object)
     def on_message(self, event) -> None:
         text = event.text.replace("model: ", "Model: ", 1)
         self.model_info.setText(text if text.startswith("Model:") else f"{self.model_info.text()}\n{text}")
 
-    @Slot(object)
-    def on_batch(self, batch) -> None:
+    def on_event(self, batch) -> None:
         if not isinstance(batch, PredictionBatch):
             return
         self.stack.setCurrentWidget(self.table)
@@ -275,25 +234,19 @@ class InferencePanel(QWidget):
             self.results.append((prediction, thumbnail))
             self._add_row(prediction, thumbnail)
         self.table.setSortingEnabled(True)
+        self._fit_top5_column(batch.predictions)
         if self.table.currentRow() < 0 and self.table.rowCount():
             self.table.selectRow(0)
 
-    @Slot(object)
     def on_finished(self, predictor) -> None:
         self._predictor = predictor
         bad = sum(1 for prediction, _ in self.results if prediction.error)
         text = f"{len(self.results)} image(s) predicted" + (f"; {bad} could not be read (see Message)" if bad else "")
         self.progress.done(text)
 
-    @Slot(object)
     def on_failed(self, failure) -> None:
         self._predictor, self._predictor_choice = None, None
-        self.progress.done("Failed")
-        errors.report_error(failure.error, self, "Prediction", failure.details)
-
-    @Slot()
-    def _on_idle(self) -> None:
-        self.activity.emit("Idle")
+        super().on_failed(failure)
 
     def _model_changed(self) -> None:
         if self.paths and self.engine is not None and not self.is_running():
@@ -303,6 +256,7 @@ class InferencePanel(QWidget):
     def _clear_results(self) -> None:
         self.results = []
         self.table.setRowCount(0)
+        self.table.setColumnWidth(TOP5_COLUMN, COLUMN_WIDTHS[TOP5_COLUMN])
         self.stack.setCurrentWidget(self.drop_hint)
         self.detail.show_prediction(None, None)
 
@@ -318,12 +272,20 @@ class InferencePanel(QWidget):
         top = prediction.topk[0] if prediction.topk else ("", None)
         self.table.setItem(row, 1, QTableWidgetItem(top[0]))
         self.table.setItem(row, 2, number_item(top[1], percent=True))
-        self.table.setItem(row, 3, QTableWidgetItem("   ".join(f"{label} ({100 * p:.0f})" for label, p in prediction.topk)))
+        self.table.setItem(row, TOP5_COLUMN, QTableWidgetItem(top5_text(prediction)))
         message = QTableWidgetItem(prediction.error or "")
         if prediction.error:
             message.setForeground(Qt.GlobalColor.red)
             message.setToolTip(prediction.error)
-        self.table.setItem(row, 4, message)
+        self.table.setItem(row, MESSAGE_COLUMN, message)
+
+    def _fit_top5_column(self, predictions) -> None:
+        """Widen the top-5 column to its longest labels, up to half the table; the messages keep the rest."""
+        margin = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 8
+        text_width = max((self.table.fontMetrics().horizontalAdvance(top5_text(p)) for p in predictions), default=0)
+        fitted = min(text_width + margin, self.table.viewport().width() // 2)
+        if fitted > self.table.columnWidth(TOP5_COLUMN):
+            self.table.setColumnWidth(TOP5_COLUMN, fitted)
 
     def _show_selected(self) -> None:
         items = self.table.selectedItems()
@@ -349,17 +311,13 @@ class InferencePanel(QWidget):
         return {}
 
     # --- state -----------------------------------------------------------------------------
-    def save_state(self) -> None:
-        self.form.save(self.settings)
-        self.settings.save_splitter("inference/split", self.split)
-
     def restore_state(self) -> None:
+        """Restore without re-predicting at every restored field."""
         for key in ("model", "arch", "dataset"):
             self.form[key].editor.blockSignals(True)
-        self.form.restore(self.settings)
+        super().restore_state()
         for key in ("model", "arch", "dataset"):
             self.form[key].editor.blockSignals(False)
-        self.settings.restore_splitter("inference/split", self.split)
 
 
 class PredictionDetail(QWidget):
@@ -402,8 +360,8 @@ class PredictionDetail(QWidget):
         else:
             self.image.clear()
             self.image.setText("no image" if prediction is None else "cannot read")
-        self.name.setText("" if prediction is None else
-                          (prediction.path.name if not prediction.error else f"{prediction.path.name}\n⚠ {prediction.error}"))
+        name = "" if prediction is None else prediction.path.name
+        self.name.setText(f"{name}\n⚠ {prediction.error}" if prediction is not None and prediction.error else name)
         topk = prediction.topk if prediction is not None else []
         for k, (label, bar) in enumerate(zip(self.labels, self.bars)):
             visible = k < len(topk)

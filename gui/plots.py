@@ -12,7 +12,7 @@ from pathlib import Path
 import pyqtgraph as pg
 import shiboken6
 from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import QToolTip
 
@@ -27,6 +27,7 @@ GROUP_COLORS = {"many": "#0072B2", "medium": "#56B4E9", "few": "#E69F00"}
 ZERO_COLOR = "#D55E00"
 _THEME = {False: ("#ffffff", "#303030", "#e4e4e4"), True: ("#1b1d20", "#d8d8d8", "#34373c")}  # bg, fg, grid
 SYMBOLS_UP_TO = 30  # points per curve drawn with a dot; longer curves are lines only
+DASHES = [3, 2]  # dash and gap, in line widths: short enough to read as dashed in a legend's 20-pixel sample
 HEADROOM = 128  # the percent axis runs to here: the legend sits above the 100 % line, never on the data
 
 _plots: weakref.WeakSet[ThemedPlot] = weakref.WeakSet()
@@ -46,7 +47,7 @@ class ThemedPlot(pg.PlotWidget):
     """A percent plot (0–100 % ticks, with headroom above for a legend laid out in a row) with
     axis labels and the current theme's colours."""
 
-    def __init__(self, title: str, x_label: str, y_label: str, legend_columns: int = 2, y_min: float = -2,
+    def __init__(self, title: str, x_label: str, y_label: str, legend_columns: int = 2, y_min: float = -5,
                  parent=None):
         super().__init__(parent)
         self.setMinimumSize(260, 180)
@@ -55,6 +56,7 @@ class ThemedPlot(pg.PlotWidget):
         self.item.setLabel("bottom", x_label)
         self.item.setLabel("left", y_label)
         self.item.showGrid(x=True, y=True, alpha=0.2)
+        self.item.getViewBox().setZValue(1)  # data and legend above the axes' grid lines, not crossed by them
         self.item.setMenuEnabled(True)
         self.item.setYRange(y_min, HEADROOM, padding=0)
         self.item.getViewBox().setLimits(yMin=y_min, yMax=HEADROOM)
@@ -80,9 +82,7 @@ class ThemedPlot(pg.PlotWidget):
             axis.setTextPen(pg.mkPen(foreground))
             axis.label.setDefaultTextColor(QColor(foreground))
         self.legend.setLabelTextColor(foreground)
-        legend_bg = QColor(background)
-        legend_bg.setAlpha(200)
-        self.legend.setBrush(pg.mkBrush(legend_bg))
+        self.legend.setBrush(pg.mkBrush(background))  # opaque: grid lines do not strike through the entries
         self.legend.setPen(pg.mkPen(_grid))
         for sample, label in self.legend.items:
             label.setText(label.text, color=foreground)
@@ -113,9 +113,11 @@ class CurvePlot(ThemedPlot):
     def curve(self, name: str, color: str, dashed: bool = False) -> pg.PlotDataItem:
         """The curve called ``name``, created (with its legend entry) on first use."""
         if name not in self.curves:
-            style = Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine
-            curve = self.item.plot([], [], name=name, pen=pg.mkPen(color, width=2, style=style), connect="finite",
-                                   symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None, antialias=True)
+            pen = pg.mkPen(color, width=2)
+            if dashed:
+                pen.setDashPattern(DASHES)
+            curve = self.item.plot([], [], name=name, pen=pen, connect="finite", symbol="o", symbolSize=5,
+                                   symbolBrush=color, symbolPen=None, antialias=True)
             curve.scatter.setBrush(color)  # the legend draws the scatter's options, set before any data
             curve.scatter.setPen(None)
             self.curves[name] = curve
@@ -222,7 +224,7 @@ class ClassBars(ThemedPlot):
     # --- internals -------------------------------------------------------------------------
     def _ensure_bar_items(self, n: int) -> None:
         while len(self.bars) < n:
-            bar = pg.BarGraphItem(x=[], height=[], width=0.8)
+            bar = pg.BarGraphItem(x=[], height=[], width=0.8, pen=None)  # no outline (also in the legend)
             self.item.addItem(bar)
             self.bars.append(bar)
 
@@ -241,7 +243,7 @@ class ClassBars(ThemedPlot):
         self.legend.setColumnCount(4 if n == 1 else 3)
         if n == 1:
             for group, color in GROUP_COLORS.items():
-                sample = pg.BarGraphItem(x=[], height=[], width=1, brush=color)
+                sample = pg.BarGraphItem(x=[], height=[], width=1, brush=color, pen=None)
                 self.group_samples.append(sample)
                 self.legend.addItem(sample, f"{group}-shot")
         else:

@@ -1,7 +1,8 @@
 """The Train page's fields, grouped like the seed app, and their mapping to ``RunConfig``.
 
 Each field's ``config_path`` says where its value goes; fields without one (ensemble, t1,
-t2, start epoch) feed the plug-in or are shown for information.
+t2, start epoch) feed the plug-in or are shown for information. The loss's hyperparameters
+follow the loss field and fill ``method.params``.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from engine.config import ARCHITECTURES, IMBALANCE_TYPES, RunConfig
 from gui.engine_info import pretrained_choices
 from gui.forms import (BoolField, CheckpointField, ChoiceField, FloatField, Form, ImbalanceField, IntField, PathField,
                        TextField)
+from gui.method_params import MethodParamsField
 
 DATASETS = [("demo", "Demo digits (bundled, offline)"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"),
             ("folder", "Image folder (class sub-folders)")]
@@ -21,9 +23,9 @@ IMBALANCE_TEXT = {"exp": "exp: counts fall exponentially", "step": "step: half t
 TRAIN_RULES = [("none", "None"), ("resample", "Resample (class-balanced sampling)"),
                ("reweight", "Reweight (effective number)"), ("drw", "DRW (deferred re-weighting)")]
 FREEZE_MODES = [("none", "None: train every layer"),
-                ("features", "Freeze feature extraction: re-train the classifier (plug-in)"),
+                ("features", "Freeze features: re-train the classifier (plug-in)"),
                 ("all", "Freeze all parameters: evaluate only")]
-SCHEDULES = [("step", "Step (LDAM-DRW: ×0.01 at 80 %, ×0.0001 at 90 %)"), ("cosine", "Cosine to zero")]
+SCHEDULES = [("step", "Step: ×0.01 at 80 %, ×0.0001 at 90 %"), ("cosine", "Cosine to zero")]
 BEST_METRICS = [("test_hm", "HM"), ("test_gm", "GM"), ("test_lr", "Lowest recall"), ("test_top1", "Top-1 accuracy"),
                 ("test_mean_recall", "Mean recall")]
 
@@ -31,6 +33,8 @@ BEST_METRICS = [("test_hm", "HM"), ("test_gm", "GM"), ("test_lr", "Lowest recall
 def build_train_form() -> tuple[Form, list[QWidget]]:
     """The form and its group boxes, in display order."""
     form = Form("train")
+    loss = ChoiceField("loss", "Loss type", "The training objective (for the plug-in: the loss that re-trains the "
+                       "classifier; GML is the paper's).", [("ce", "Cross-entropy")], "method.loss")
     groups = [
         form.group("Data", [*dataset_fields(), ChoiceField(
             "train_rule", "Train rule", "How the long tail is countered while training: Resample draws classes "
@@ -55,7 +59,8 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
             IntField("seed", "Seed", "Random seed: the long-tailed cut, the batch order and the augmentation "
                      "follow it, so a run can be repeated.", "seed", maximum=2_147_483_647),
             PathField("runs_dir", "Log folder", "Where run folders are written (config, metrics.csv, checkpoints, "
-                      "run card). Empty: the workspace's runs/ folder.", "runs_dir", placeholder="workspace runs/ folder"),
+                      "run card). Empty: the workspace's runs/ folder.", "runs_dir",
+                      placeholder="workspace runs/ folder"),
             TextField("experiment", "Experiment name", "A label for the run; the run folder is named "
                       "<date>-<time>-<name>.", "experiment", placeholder="e.g. cifar100-lt-gml"),
             ChoiceField("device", "Device", "Where to train: Automatic uses the GPU when there is one.",
@@ -75,18 +80,20 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
             ChoiceField("arch", "Architecture", "CIFAR ResNet depth (option-A shortcuts). ResNet-32 is the paper "
                         "setting. With a pretrained model it must match the checkpoint; the plug-in reads it from "
                         "the checkpoint.", [(a, _arch_text(a)) for a in ARCHITECTURES], "model.arch"),
-            ChoiceField("loss", "Loss type", "The training objective (for the plug-in: the loss that re-trains the "
-                        "classifier; GML is the paper's).", [("ce", "Cross-entropy")], "method.loss"),
+            loss,
             FloatField("lr", "Learning rate", "SGD learning rate at the end of warm-up (0.1 in the paper setting).",
                        "optim.lr"),
-            FloatField("momentum", "Momentum", "SGD momentum: the share of the previous step carried into the next (0.9 in the paper setting).",
-                       "optim.momentum"),
+            FloatField("momentum", "Momentum", "SGD momentum: the share of the previous step carried into the next "
+                       "(0.9 in the paper setting).", "optim.momentum"),
             FloatField("weight_decay", "Weight decay", "L2 penalty on the weights (2e-4 in the paper setting).",
                        "optim.weight_decay"),
         ]),
+        form.group("Method hyperparameters", [
+            loss_params_field(loss, "method.params", empty_text="This loss has no hyperparameters.")]),
         form.group("Schedule and output", [
-            ChoiceField("schedule", "LR schedule", "How the learning rate falls over the run.", SCHEDULES,
-                        "optim.schedule"),
+            ChoiceField("schedule", "LR schedule", "How the learning rate falls over the run. Step is LDAM-DRW's "
+                        "schedule (×0.01 after epoch 160 and ×0.0001 after epoch 180 of 200); Cosine falls smoothly "
+                        "to zero.", SCHEDULES, "optim.schedule"),
             IntField("warmup_epochs", "Warm-up epochs", "Epochs of linear learning-rate warm-up at the start "
                      "(5 in LDAM-DRW); must be fewer than the epochs.", "optim.warmup_epochs"),
             ChoiceField("best_metric", "Best checkpoint by", "Which test metric picks checkpoints/best.pt.",
@@ -121,6 +128,13 @@ def dataset_fields() -> list:
     ]
 
 
+def loss_params_field(loss: ChoiceField, config_path: str | None = None, empty_text: str = "") -> MethodParamsField:
+    """The hyperparameters of the loss chosen in ``loss`` (shared by the Train and Compare pages)."""
+    return MethodParamsField("params", "The chosen loss's hyperparameters, preset to its paper's values (hover a "
+                             "name for its meaning). Only values that differ from the defaults are written to the "
+                             "run's config.", loss, config_path, empty_text, error_names=("loss_params",))
+
+
 def _arch_text(arch: str) -> str:
     return f"ResNet-{arch.removeprefix('resnet')}"
 
@@ -151,6 +165,4 @@ def config_from_form(form: Form, base: RunConfig) -> RunConfig:
     for field in form.fields.values():
         if field.config_path:
             set_path(config, field.config_path, field.value())
-    if config.method.loss != base.method.loss:
-        config.method.params = {}  # the base's hyperparameters belong to its own loss
     return config

@@ -12,24 +12,25 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QWidget
 
 from data.errors import UserError
 from engine import workspace
-from engine.config import ConfigError, RunConfig
+from engine.config import RunConfig
 from engine.presets import DEMO, PRESETS
-from gui import errors
 from gui.engine_info import EngineInfo
+from gui.form_widgets import compact_combo
 from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
 from gui.settings import Settings
+from gui.task_panel import TaskPanel
 from gui.train_form import build_train_form, config_from_form, fill_form
-from gui.widgets import LogPane, ProgressLine, write_csv
-from gui.workers import TaskRunner, TaskWorker
+from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of, write_csv
+from gui.workers import Task
 
 # (plot, legend name, metrics.csv key, colour, dashed)
 CURVES = (
-    ("accuracy", "test top-1", "test_top1", COLORS[0], False), ("accuracy", "train top-1", "train_top1", COLORS[0], True),
+    ("accuracy", "test top-1", "test_top1", COLORS[0], False),
+    ("accuracy", "train top-1", "train_top1", COLORS[0], True),
     ("accuracy", "test GM", "test_gm", COLORS[1], False), ("accuracy", "train GM", "train_gm", COLORS[1], True),
     ("worst", "test HM", "test_hm", COLORS[2], False), ("worst", "train HM", "train_hm", COLORS[2], True),
     ("worst", "test LR", "test_lowest_recall", COLORS[3], False),
@@ -41,22 +42,17 @@ CSV_KEYS = ("epoch", "lr", "seconds", "train_loss", "train_top1", "train_hm", "t
             "test_zero_recall", "test_many", "test_medium", "test_few")
 
 
-class TrainPanel(QWidget):
-    activity = Signal(str)  # what is running, for the status bar
+class TrainPanel(TaskPanel):
     run_saved = Signal(str)  # a run folder was written
+    worker_name = "train"
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.settings = settings
-        self.runner = TaskRunner(self)
-        self.runner.idle.connect(self._on_idle)
-        self.engine: EngineInfo | None = None
+        super().__init__(settings, parent)
         self.base_config = PRESETS[DEMO]()
         self.history: list[dict[str, float]] = []
         self.class_names: list[str] = []
         self.class_counts: list[int] = []
         self.resume_target: Path | None = None
-        self.current_task = ""
         self._pending_bars: list[float] | None = None
         self._bars_timer = QTimer(self)
         self._bars_timer.setSingleShot(True)
@@ -73,90 +69,40 @@ class TrainPanel(QWidget):
         self.form, groups = build_train_form()
         self.form["freeze"].editor.currentIndexChanged.connect(self._sync_freeze)
 
-        self.preset = QComboBox()
+        self.preset = compact_combo(QComboBox(), 16)
         self.preset.addItems(list(PRESETS))
-        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preset.setMinimumContentsLength(16)
         self.preset.setToolTip("Fill every field with a named setting: the offline demo, or the CIFAR-100-LT paper "
                                "setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1).")
-        apply_preset = QPushButton("Apply")
-        apply_preset.setToolTip("Replace the fields with the chosen preset.")
-        apply_preset.clicked.connect(self.apply_selected_preset)
-        self.start_button = QPushButton("Start")
+        apply_preset = push_button("Apply", "Replace the fields with the chosen preset.", self.apply_selected_preset)
+        self.start_button = push_button("Start", "Check the fields and start a run (or the plug-in when the backbone "
+                                        "is frozen).", self.start)
         self.start_button.setDefault(True)
-        self.start_button.setToolTip("Check the fields and start a run (or the plug-in when the backbone is frozen).")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current batch; the last finished epoch's checkpoint is kept.")
-        self.stop_button.clicked.connect(self.stop)
-        self.resume_button = QPushButton("Resume…")
-        self.resume_button.setToolTip("Continue a stopped run from its last checkpoint, in the same run folder.")
-        self.resume_button.clicked.connect(self._resume_clicked)
+        self.stop_button = push_button("Stop", "Stop after the current batch; the last finished epoch's checkpoint "
+                                       "is kept.", self.stop)
+        self.resume_button = push_button("Resume…", "Continue a stopped run from its last checkpoint, in the same "
+                                         "run folder.", self._resume_clicked)
+        self.start_buttons = [self.start_button, self.resume_button]
+        self.stop_buttons = [self.stop_button]
+        preset_row = row_of(QLabel("Preset"), (self.preset, 1), apply_preset)
+        run_row = row_of(self.start_button, self.stop_button, self.resume_button, None)
 
-        preset_row = QHBoxLayout()
-        preset_row.addWidget(QLabel("Preset"))
-        preset_row.addWidget(self.preset, 1)
-        preset_row.addWidget(apply_preset)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.start_button)
-        run_row.addWidget(self.stop_button)
-        run_row.addWidget(self.resume_button)
-        run_row.addStretch(1)
-
-        fields = QWidget()
-        column = QVBoxLayout(fields)
-        column.setContentsMargins(0, 0, 6, 0)
-        for group in groups:
-            column.addWidget(group)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(fields)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(fields.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(preset_row)
-        left_layout.addLayout(run_row)
-        self.error_line = QLabel()
-        self.error_line.setObjectName("errorLine")
-        self.error_line.setWordWrap(True)
-        self.error_line.hide()
-        left_layout.addWidget(self.error_line)
-        left_layout.addWidget(scroll, 1)
+        fields = Column(*groups, margins=(0, 0, 6, 0))
+        fields.layout().addStretch(1)
+        left = Column(preset_row, run_row, self.error_line, (FormScrollArea(fields), 1), fitted=True)
 
         self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)")}
         for plot_name, name, _key, color, dashed in CURVES:
             self.plots[plot_name].curve(name, color, dashed)
         self.bars = ClassBars("Left behind: test recall per class")
         self.log = LogPane()
-        self.progress = ProgressLine()
 
-        self.curve_split = QSplitter(Qt.Orientation.Horizontal)
-        self.curve_split.addWidget(self.plots["accuracy"])
-        self.curve_split.addWidget(self.plots["worst"])
-        self.right_split = QSplitter(Qt.Orientation.Vertical)
-        self.right_split.addWidget(self.curve_split)
-        self.right_split.addWidget(self.bars)
-        self.right_split.addWidget(self.log)
+        self.curve_split = self.splitter("train/split_curves", Qt.Orientation.Horizontal, self.plots["accuracy"],
+                                         self.plots["worst"])
+        self.right_split = self.splitter("train/split_right", Qt.Orientation.Vertical, self.curve_split, self.bars,
+                                         self.log)
         self.right_split.setSizes([330, 300, 120])
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.progress)
-        right_layout.addWidget(self.right_split, 1)
-
-        self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(left)
-        self.main_split.addWidget(right)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setCollapsible(0, False)
-        self.main_split.setSizes([scroll.minimumWidth(), 1000])
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.main_split)
+        right = Column(self.progress, (self.right_split, 1))
+        self.main_split = self.set_panes("train/split_main", left, right)
 
     def _set_plugin_defaults(self) -> None:
         self.form["ensemble"].set_value(True)
@@ -166,12 +112,12 @@ class TrainPanel(QWidget):
 
     # --- engine and presets ----------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
-        """The engine has loaded: offer its methods and devices, enable Start."""
-        self.engine = info
+        """The engine has loaded: offer its methods, their hyperparameters and the devices; enable Start."""
         self.form["loss"].set_options(info.methods)
+        self.form["params"].set_catalog(info.method_params)
         self.form["device"].set_options(info.devices)
         self.form["pretrained"].refresh()
-        self._sync_buttons()
+        super().engine_ready(info)
 
     def apply_selected_preset(self) -> None:
         self.apply_preset(self.preset.currentText())
@@ -185,9 +131,6 @@ class TrainPanel(QWidget):
         self.log.add(f"preset: {name}")
 
     # --- running ---------------------------------------------------------------------------
-    def is_running(self) -> bool:
-        return self.runner.is_running()
-
     def build_config(self) -> RunConfig:
         """The run config from the fields, validated (raises ConfigError naming the field)."""
         return config_from_form(self.form, self.base_config).validate()
@@ -197,41 +140,34 @@ class TrainPanel(QWidget):
 
         values = self.form.values()
         return TuneConfig(checkpoint=config.model.pretrained, data=config.data, loss=config.method.loss,
-                          epochs=config.optim.epochs, batch_size=config.optim.batch_size, lr=config.optim.lr,
+                          loss_params=config.method.params, epochs=config.optim.epochs,
+                          batch_size=config.optim.batch_size, lr=config.optim.lr,
                           momentum=config.optim.momentum, weight_decay=config.optim.weight_decay,
                           ensemble=values["ensemble"], t1=values["t1"], t2=values["t2"], seed=config.seed,
                           device=config.device, runs_dir=config.runs_dir, experiment=config.experiment,
                           save_model=config.save_model).validate()
 
+    def planned_task(self) -> tuple[Task, str]:
+        """The task the fields ask for (train, tune or evaluate) and what to call it."""
+        config = self.build_config()
+        if config.model.freeze == "features":
+            from engine.plugin import tune
+
+            return partial(tune, self.build_tune_config(config)), "Re-training the classifier (plug-in)"
+        from engine.trainer import train
+
+        return partial(train, config), ("Evaluating" if config.model.freeze == "all" else "Training")
+
     def start(self) -> None:
         """Validate the fields, then train, tune or evaluate on a worker thread."""
-        if self.is_running() or self.engine is None:
-            return
-        self.form.clear_errors()
-        self._show_error("")
-        try:
-            config = self.build_config()
-            if config.model.freeze == "features":
-                from engine.plugin import tune
-
-                task, what = partial(tune, self.build_tune_config(config)), "Re-training the classifier (plug-in)"
-            else:
-                from engine.trainer import train
-
-                task, what = partial(train, config), ("Evaluating" if config.model.freeze == "all" else "Training")
-        except ConfigError as error:
-            field = self.form.flag(error)
-            self._show_error(f"{field.label if field else error.field_name}: {error.message}")
-            return
-        except UserError as error:
-            self._show_error(str(error))
-            return
-        self.form["start_epoch"].set_value(1)
-        self._launch(task, what, fresh=True)
+        planned = self.checked(self.planned_task) if self.can_start() else None
+        if planned is not None:
+            self.form["start_epoch"].set_value(1)
+            self._launch(*planned, fresh=True)
 
     def resume(self, run_dir: str | Path | None = None) -> None:
         """Continue a stopped run (the last one by default, or one the user picks)."""
-        if self.is_running() or self.engine is None:
+        if not self.can_start():
             return
         path = Path(run_dir) if run_dir else self.resume_target
         if path is None:
@@ -242,7 +178,7 @@ class TrainPanel(QWidget):
         try:
             self.load_run(path)
         except (UserError, OSError, ValueError, KeyError) as error:
-            self._show_error(f"{path} cannot be resumed: {error}")
+            self.show_error(f"{path} cannot be resumed: {error}")
             return
         from engine.trainer import train
 
@@ -254,50 +190,17 @@ class TrainPanel(QWidget):
     def _resume_clicked(self) -> None:
         self.resume()
 
-    def stop(self) -> None:
-        if self.is_running():
-            self.runner.cancel()
-            self.progress.setFormat("Stopping after this batch…")
-            self.activity.emit("Stopping the run after this batch…")
-
-    def shutdown(self, timeout_ms: int = 120_000) -> bool:
-        """Stop any task and wait for its thread (the window is closing)."""
-        self.runner.cancel()
-        return self.runner.wait(timeout_ms)
-
-    def _launch(self, task, what: str, fresh: bool) -> None:
+    def _launch(self, task: Task, what: str, fresh: bool) -> None:
         if fresh:
             self.history, self.class_names, self.class_counts = [], [], []
             self._redraw()
-        self.current_task = what
-        worker = TaskWorker(task, name="train")
-        worker.progress.connect(self.on_progress)
-        worker.epoch_finished.connect(self.on_epoch)
-        worker.dataset_ready.connect(self.on_dataset)
-        worker.message.connect(self.on_message)
-        worker.finished.connect(self.on_finished)
-        worker.failed.connect(self.on_failed)
-        self.progress.idle(f"{what}: loading data…")
         self.log.add(f"{what}…")
-        self.activity.emit(f"{what}: loading data…")
-        self.runner.start(worker)
-        self._sync_buttons()
+        self.launch(task, what, f"{what}: loading data…")
 
     # --- worker signals (GUI thread) ----------------------------------------------------------
-    @Slot(object)
-    def on_progress(self, event) -> None:
-        self.activity.emit(self.progress.show_progress(event.epoch, event.epochs, event.batch, event.batches,
-                                                       event.stage))
-
-    @Slot(object)
     def on_dataset(self, event) -> None:
         self.class_names, self.class_counts = list(event.class_names), list(event.class_counts)
 
-    @Slot(object)
-    def on_message(self, event) -> None:
-        self.log.add(event.text, event.level)
-
-    @Slot(object)
     def on_epoch(self, event) -> None:
         row = {"epoch": event.epoch, "lr": event.lr, "seconds": event.seconds,
                **event.train.summary("train_"), **event.test.summary("test_")}
@@ -308,7 +211,6 @@ class TrainPanel(QWidget):
                      f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
                      + ("  ★ best" if event.is_best else ""))
 
-    @Slot(object)
     def on_finished(self, result) -> None:
         self._draw_bars()
         run_dir = getattr(result, "run_dir", None)
@@ -323,17 +225,9 @@ class TrainPanel(QWidget):
             self.run_saved.emit(str(run_dir))
         self.progress.done("Stopped" if stopped else "Finished")
 
-    @Slot(object)
     def on_failed(self, failure) -> None:
         self._draw_bars()
-        self.progress.done("Failed")
-        self.log.add(f"failed: {failure.error}", "warning")
-        errors.report_error(failure.error, self, self.current_task, failure.details)
-
-    @Slot()
-    def _on_idle(self) -> None:
-        self.activity.emit("Idle")
-        self._sync_buttons()
+        super().on_failed(failure)
 
     # --- showing a run -----------------------------------------------------------------------
     def load_run(self, path: str | Path) -> None:
@@ -397,20 +291,10 @@ class TrainPanel(QWidget):
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
 
     # --- state, export -----------------------------------------------------------------------
-    def _sync_buttons(self) -> None:
-        running, ready = self.is_running(), self.engine is not None
-        self.start_button.setEnabled(ready and not running)
-        self.resume_button.setEnabled(ready and not running)
-        self.stop_button.setEnabled(running)
-
     def _sync_freeze(self) -> None:
         plugin = self.form["freeze"].value() == "features"
         for key in ("ensemble", "t1", "t2"):
             self.form[key].editor.setEnabled(plugin)
-
-    def _show_error(self, text: str) -> None:
-        self.error_line.setText(text)
-        self.error_line.setVisible(bool(text))
 
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],
@@ -421,11 +305,9 @@ class TrainPanel(QWidget):
         return write_csv(path, CSV_KEYS, [[row.get(k, "") for k in CSV_KEYS] for row in self.history])
 
     def save_state(self) -> None:
-        self.form.save(self.settings)
+        super().save_state()
         self.settings.set("train/base_config", self.base_config.to_dict())
         self.settings.set("train/preset", self.preset.currentText())
-        for key, splitter in self._splitters().items():
-            self.settings.save_splitter(key, splitter)
 
     def restore_state(self) -> None:
         raw = self.settings.get("train/base_config")
@@ -434,12 +316,6 @@ class TrainPanel(QWidget):
                 self.base_config = RunConfig.from_dict(raw)
             except (UserError, TypeError, ValueError):
                 pass
-        self.form.restore(self.settings)
+        super().restore_state()
         self.preset.setCurrentText(self.settings.get("train/preset", DEMO))
-        for key, splitter in self._splitters().items():
-            self.settings.restore_splitter(key, splitter)
         self._sync_freeze()
-
-    def _splitters(self) -> dict[str, QSplitter]:
-        return {"train/split_main": self.main_split, "train/split_right": self.right_split,
-                "train/split_curves": self.curve_split}

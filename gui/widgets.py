@@ -1,13 +1,15 @@
-"""Small widgets the panels share: the log pane, the progress line, CSV export."""
+"""Small widgets the panels share: the log pane, the progress line, buttons and rows, columns and a
+form scroller that are never narrower than their contents, CSV export."""
 from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPlainTextEdit, QProgressBar, QTableWidgetItem
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+                               QSizePolicy, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.progress import EtaEstimator, format_duration
 
@@ -65,6 +67,85 @@ class ProgressLine(QProgressBar):
             text = f"{word.capitalize()} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}"
         self.setFormat(text)
         return text
+
+
+def push_button(text: str, tooltip: str, clicked: Callable[[], None]) -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tooltip)
+    button.clicked.connect(clicked)
+    return button
+
+
+def row_of(*items: QWidget | tuple[QWidget, int] | None, spacing: int | None = None) -> QWidget:
+    """Widgets side by side in a margin-less row: ``(widget, stretch)`` to stretch one, ``None`` for
+    a gap that pushes its neighbours apart; ``spacing`` defaults to the style's."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    if spacing is not None:
+        layout.setSpacing(spacing)
+    for item in items:
+        if item is None:
+            layout.addStretch(1)
+        else:
+            widget, stretch = item if isinstance(item, tuple) else (item, 0)
+            layout.addWidget(widget, stretch)
+    return row
+
+
+class Column(QWidget):
+    """Widgets stacked top to bottom (``(widget, stretch)`` to stretch one). A ``fitted`` column is
+    never narrower than its contents want, so a splitter cannot squeeze it into clipping them."""
+
+    def __init__(self, *items: QWidget | tuple[QWidget, int], margins: tuple[int, int, int, int] = (0, 0, 0, 0),
+                 fitted: bool = False):
+        super().__init__()
+        self.fitted = fitted
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(*margins)
+        for item in items:
+            widget, stretch = item if isinstance(item, tuple) else (item, 0)
+            layout.addWidget(widget, stretch)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(self.sizeHint().width(), hint.height()) if self.fitted else hint
+
+
+class FormScrollArea(QScrollArea):
+    """Scrolls a tall form vertically and is always as wide as the form wants (plus the scroll
+    bar), measured when asked, after styling, and again whenever the form's layout changes."""
+
+    def __init__(self, form: QWidget):
+        super().__init__()
+        self.setWidget(form)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def form_width(self) -> int:
+        scroll_bar = self.verticalScrollBar().sizeHint().width()
+        return self.widget().sizeHint().width() + scroll_bar + 2 * self.frameWidth()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.form_width(), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.form_width(), super().minimumSizeHint().height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the form's size hint may have changed: let the splitter know
+        return super().eventFilter(watched, event)
+
+
+def wrapping_label(object_name: str) -> QLabel:
+    """A word-wrapped label that takes the width its column has instead of widening the column."""
+    label = QLabel()
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
 
 
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:

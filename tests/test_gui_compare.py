@@ -11,19 +11,14 @@ from engine.trainer import train
 from gui.compare_panel import ComparePanel
 from tests.datagen import write_cifar
 from test_gui_support import (engine_info, gui_settings, no_leaked_threads, open_error_boxes,  # noqa: F401
-                              tiny_demo_config)
+                              shown_panel, tiny_demo_config)
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 @pytest.fixture
 def panel(qtbot, gui_settings, engine_info):
-    widget = ComparePanel(gui_settings)
-    qtbot.addWidget(widget)
-    widget.engine_ready(engine_info)
-    widget.resize(1300, 850)
-    widget.show()
-    return widget
+    return shown_panel(qtbot, ComparePanel(gui_settings), engine_info)
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +89,14 @@ def test_the_table_and_per_class_values_export_to_csv(panel, two_runs, tmp_path)
     assert len(rows) == 3 and len(rows[1]) == 9 + 10
     last = RunFolder(two_runs[0]).history()[-1]
     assert float(rows[1][2]) == pytest.approx(last["test_hm"])
+
+
+def test_the_tuning_loss_hyperparameters_reach_the_plugin_config(panel):
+    form = panel.form
+    form["pretrained"].set_value(__file__)
+    assert form["params"].rows == {} and not form["params"].widget.isVisible()  # GML has none: no row at all
+    form["loss"].set_value("ldam")
+    assert list(form["params"].rows) == ["max_margin", "scale"] and form["params"].widget.isVisible()
+    form["params"].rows["scale"].editor.setText("10")
+    config = panel.build_tune_config()
+    assert config.loss == "ldam" and config.loss_params == {"scale": 10.0}

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication
 from data.cifar import CIFAR100_CLASSES
 from engine.inference import Predictor
 from gui.inference_panel import InferencePanel
-from test_gui_support import engine_info, gui_settings, no_leaked_threads, open_error_boxes  # noqa: F401
+from test_gui_support import (engine_info, gui_settings, no_leaked_threads, open_error_boxes,  # noqa: F401
+                              shown_panel)
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
@@ -35,13 +36,9 @@ def images(tmp_path):
 
 @pytest.fixture
 def panel(qtbot, gui_settings, engine_info, shared_checkpoint):
-    widget = InferencePanel(gui_settings)
-    qtbot.addWidget(widget)
-    widget.engine_ready(engine_info)
+    widget = shown_panel(qtbot, InferencePanel(gui_settings), engine_info, (1200, 700))
     widget.set_model(str(shared_checkpoint("CE.pt")))
     widget.form["dataset"].set_value("cifar100")  # a plain state dict carries no class names
-    widget.resize(1200, 700)
-    widget.show()
     return widget
 
 

@@ -13,7 +13,7 @@ from engine.trainer import train
 from gui.latency import LatencyProbe
 from gui.train_form import fill_form
 from gui.train_panel import TrainPanel
-from test_gui_support import engine_info, gui_settings, no_leaked_threads, tiny_demo_config  # noqa: F401
+from test_gui_support import engine_info, gui_settings, no_leaked_threads, shown_panel, tiny_demo_config  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 RUN_TIMEOUT_MS = 240_000  # a loaded 2-core machine can be slow; a normal run takes seconds
@@ -21,12 +21,7 @@ RUN_TIMEOUT_MS = 240_000  # a loaded 2-core machine can be slow; a normal run ta
 
 @pytest.fixture
 def panel(qtbot, gui_settings, engine_info):
-    widget = TrainPanel(gui_settings)
-    qtbot.addWidget(widget)
-    widget.engine_ready(engine_info)
-    widget.resize(1300, 850)
-    widget.show()
-    return widget
+    return shown_panel(qtbot, TrainPanel(gui_settings), engine_info)
 
 
 def use_config(panel: TrainPanel, config) -> None:
@@ -181,3 +176,60 @@ def test_metrics_export_writes_one_row_per_epoch(panel, trained_run, tmp_path):
     assert len(lines) == 3
     first = dict(zip(lines[0].split(","), lines[1].split(",")))
     assert math.isclose(float(first["test_hm"]), RunFolder(trained_run).history()[0]["test_hm"])
+
+
+def test_the_hyperparameters_follow_the_loss_and_only_changed_ones_reach_the_config(panel):
+    params = panel.form["params"]
+    panel.form["loss"].set_value("ldam")
+    assert list(params.rows) == ["max_margin", "scale"]
+    assert [row.editor.text() for row in params.rows.values()] == ["0.5", "30"]  # LDAM-DRW's values
+    assert "Default: 0.5" in params.rows["max_margin"].editor.toolTip()
+    assert panel.build_config().method.params == {}  # all at their defaults: nothing is written
+
+    params.rows["max_margin"].editor.setText("0.3")
+    config = panel.build_config()
+    assert config.method.loss == "ldam" and config.method.params == {"max_margin": 0.3}
+
+    panel.form["loss"].set_value("ce")
+    assert params.rows == {} and panel.build_config().method.params == {}
+    panel.form["loss"].set_value("ldam")  # what was typed for LDAM is still there
+    assert params.rows["max_margin"].editor.text() == "0.3"
+
+    panel.form["freeze"].set_value("features")  # the plug-in re-trains with the same hyperparameters
+    panel.form["pretrained"].set_value(__file__)
+    assert panel.build_tune_config(panel.build_config()).loss_params == {"max_margin": 0.3}
+
+
+def test_unreadable_or_infinite_hyperparameters_are_flagged_at_their_row(panel):
+    panel.form["loss"].set_value("focal")
+    gamma = panel.form["params"].rows["gamma"]
+    for text, message in (("strong", "not a number"), ("inf", "not a finite number")):
+        gamma.editor.setText(text)
+        panel.start()
+        assert gamma.editor.property("invalid") is True and not panel.is_running()
+        assert panel.error_line.text().startswith("Gamma: ") and message in panel.error_line.text()
+    gamma.editor.setText("2")
+    assert panel.build_config().method.params == {"gamma": 2.0}
+    panel.form["epochs"].set_value(0)
+    panel.start()  # the next check clears the row's mark
+    assert gamma.editor.property("invalid") is False
+
+
+def test_hyperparameters_persist_and_show_a_loaded_config(qtbot, gui_settings, engine_info, tmp_path):
+    first = shown_panel(qtbot, TrainPanel(gui_settings), engine_info)
+    first.form["loss"].set_value("lade")
+    first.form["params"].rows["alpha"].editor.setText("0.25")
+    first.save_state()
+
+    second = TrainPanel(gui_settings)  # restored before the engine lists the losses
+    qtbot.addWidget(second)
+    assert second.form["params"].rows == {}
+    second.engine_ready(engine_info)
+    assert second.form["params"].rows["alpha"].editor.text() == "0.25"
+    assert second.build_config().method.params == {"alpha": 0.25}
+
+    config = tiny_demo_config(tmp_path)
+    config.method.loss, config.method.params = "ldam", {"scale": 16.0}
+    use_config(second, config)
+    assert [row.editor.text() for row in second.form["params"].rows.values()] == ["0.5", "16"]
+    assert second.build_config().method.params == {"scale": 16.0}

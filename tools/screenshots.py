@@ -22,7 +22,6 @@ os.environ["LTS_WORKSPACE"] = WORKSPACE
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 SIZE = (1440, 900)
 TRAIN_EPOCHS, CAPTURE_AFTER = 12, 8  # capture the Train page mid-run
