@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from data.cifar import CIFAR_MEAN, CIFAR_STD
 from data.types import LTDataset
-from engine.devices import pick_device
+from engine.devices import pick_device, warm_up
 
 NUM_CLASSES = 100
 CPU_TARGET, GPU_TARGET = 1.25, 10.0
@@ -162,19 +162,10 @@ def run_side_in_subprocess(side: str, batches: int, batch_size: int, test_images
 
 
 def measure_side(side: str, batches: int, batch_size: int, test_images: int, device: str) -> dict:
-    _warm_up(device)
+    warm_up(pick_device(device))  # the same one-off costs paid before either clock starts
     runner = run_ours if side == "ours" else run_baseline
     return asdict(runner(batches, batch_size, test_images, device))
 
-
-def _warm_up(device: str) -> None:
-    """Pay one-off costs before either side's clock starts: the optimiser's first step imports
-    torch._dynamo (about 2 s), and the first convolution initialises the backend."""
-    target = pick_device(device)
-    weight = torch.zeros(8, 3, 3, 3, device=target, requires_grad=True)
-    optimizer = torch.optim.SGD([weight], lr=0.1, momentum=0.9)
-    F.conv2d(torch.zeros(2, 3, 8, 8, device=target), weight).sum().backward()
-    optimizer.step()
 
 
 def format_report(ours: SideResult, baseline: SideResult) -> str:

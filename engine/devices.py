@@ -20,3 +20,13 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def warm_up(device: torch.device) -> None:
+    """Pay one-off costs before timed or interactive work: the first optimiser step imports
+    torch._dynamo (about 2 s, holding the interpreter lock) and the first convolution
+    initialises the backend."""
+    weight = torch.zeros(8, 3, 3, 3, device=device, requires_grad=True)
+    optimizer = torch.optim.SGD([weight], lr=0.1, momentum=0.9, weight_decay=1e-4)
+    torch.nn.functional.conv2d(torch.zeros(2, 3, 8, 8, device=device), weight).sum().backward()
+    optimizer.step()

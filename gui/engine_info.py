@@ -37,10 +37,10 @@ def load_engine_info() -> EngineInfo:
     import engine.inference  # noqa: F401
     import engine.plugin  # noqa: F401
     import engine.trainer  # noqa: F401
-    from engine.devices import describe_device, pick_device
+    from engine.devices import describe_device, pick_device, warm_up
     from engine.methods import available_methods
 
-    _warm_up_optimizer()
+    warm_up(pick_device("auto"))
     registry = available_methods()
     methods = sorted(((name, cls.title) for name, cls in registry.items()), key=lambda m: m[1].lower())
     devices = [("auto", "Automatic (GPU if present)"), ("cpu", "CPU")]
@@ -48,16 +48,6 @@ def load_engine_info() -> EngineInfo:
     params = {name: [MethodParam(key, float(value), cls.param_help.get(key, "")) for key, value in cls.defaults.items()]
               for name, cls in registry.items()}
     return EngineInfo(describe_device(pick_device("auto")), methods, devices, params)
-
-
-def _warm_up_optimizer() -> None:
-    """The first optimiser built imports torch._dynamo (about 2 s of imports); pay that now."""
-    import torch
-
-    parameter = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([parameter], lr=0.1, momentum=0.9, weight_decay=1e-4)
-    parameter.sum().backward()
-    optimizer.step()
 
 
 def pretrained_choices() -> list[tuple[str, str]]:
