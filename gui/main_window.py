@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 
 from data.errors import UserError
 from engine import workspace
-from gui import errors, theme
+from gui import errors, gc_guard, theme
 from gui.compare_panel import ComparePanel
 from gui.engine_info import load_engine_info
 from gui.forms import CHECKPOINT_FILTER
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {info.device}")
         for panel in self.panels():
             panel.engine_ready(info)
+        gc_guard.freeze_long_lived()  # the engine and the widgets stay for the session
         self.show_activity("Ready")
 
     @Slot(object)

@@ -41,6 +41,9 @@ def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, wind
         assert window.tabs.currentWidget().isVisible()
     assert window.device_label.text().startswith("Device: CPU")
     assert window.train.start_button.isEnabled()  # enabled once the engine has loaded
+    import gc
+
+    assert gc.get_freeze_count() > 0  # long-lived objects exempt from GUI-thread collections
     menus = [action.text() for action in window.menuBar().actions()]
     assert menus == ["&File", "&View", "&Help"]
     file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
