@@ -111,10 +111,7 @@ class OptimConfig:
 
     def validate(self) -> None:
         check_range("epochs", self.epochs, 1, 10_000)
-        check_range("batch_size", self.batch_size, 1, 65_536)
-        check_range("lr", self.lr, 1e-7, 10.0)
-        check_range("momentum", self.momentum, 0.0, 0.999)
-        check_range("weight_decay", self.weight_decay, 0.0, 0.1)
+        check_sgd_settings(self)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_range("warmup_epochs", self.warmup_epochs, 0, 10_000)  # longer than the run: warms up throughout
         self.decay_at = tuple(float(x) for x in self.decay_at)
@@ -190,6 +187,14 @@ def _from_dict(kind: type, raw: dict[str, Any]):
         else:
             values[name] = value
     return kind(**values)
+
+
+def check_sgd_settings(settings: Any) -> None:
+    """The batch size, lr, momentum and weight decay every optimiser config has."""
+    check_range("batch_size", settings.batch_size, 1, 65_536)
+    check_range("lr", settings.lr, 1e-7, 10.0)
+    check_range("momentum", settings.momentum, 0.0, 0.999)
+    check_range("weight_decay", settings.weight_decay, 0.0, 0.1)
 
 
 def check_device(value: str) -> None:

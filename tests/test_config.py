@@ -63,3 +63,11 @@ def test_ldam_drw_defaults_follow_the_paper_protocol():
     assert (config.optim.momentum, config.optim.weight_decay, config.optim.warmup_epochs) == (0.9, 2e-4, 5)
     assert config.optim.decay_epochs() == [160, 180]
     assert (config.method.loss, config.method.train_rule) == ("ldam", "drw")
+
+
+def test_the_config_lists_the_architectures_the_models_build():
+    # engine.config keeps its own copy so the GUI can import it without loading torch
+    from models import ARCHITECTURES as BUILT
+    from engine.config import ARCHITECTURES
+
+    assert ARCHITECTURES == BUILT

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from data.errors import UserError
 from engine.config import DATASETS, IMBALANCE_TYPES, DataConfig
 from engine.events import DatasetReady, EpochEnd, Event, Message, Progress
 from engine.metrics import Metrics
+from engine.runs import format_percent
 
 TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
               ("Medium", "medium"), ("Few", "few"))
@@ -70,14 +70,10 @@ def metrics_table(columns: dict[str, Metrics]) -> str:
     width = max(10, *(len(n) + 2 for n in names))
     lines = ["".ljust(14) + "".join(n.rjust(width) for n in names)]
     for title, key in TABLE_ROWS:
-        cells = (_percent(getattr(m, key)) for m in columns.values())
+        cells = (format_percent(getattr(m, key)) for m in columns.values())
         lines.append(f"{title} (%)".ljust(14) + "".join(c.rjust(width) for c in cells))
     lines.append("zero-recall".ljust(14) + "".join(str(m.zero_recall).rjust(width) for m in columns.values()))
     return "\n".join(lines)
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{100 * value:.2f}"
 
 
 class TerminalReporter:

@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass, field
 
 from data.samplers import SAMPLERS
-from engine.config import ARCHITECTURES, ConfigError, DataConfig, JsonConfig, check_choice, check_device, check_range
+from engine.config import (ARCHITECTURES, ConfigError, DataConfig, JsonConfig, check_choice, check_device,
+                           check_range, check_sgd_settings)
 
 INITS = ("old", "fresh")  # the new classifier starts as a copy of the old one, or re-initialised
 OPTIMIZERS = ("sgd", "adam")
@@ -66,10 +67,7 @@ class TuneConfig(JsonConfig):
         self.data.validate()
         check_choice("loss", self.loss, tuple(available_methods()))
         check_range("epochs", self.epochs, 0, 1000)
-        check_range("batch_size", self.batch_size, 1, 65_536)
-        check_range("lr", self.lr, 1e-7, 10.0)
-        check_range("momentum", self.momentum, 0.0, 0.999)
-        check_range("weight_decay", self.weight_decay, 0.0, 0.1)
+        check_sgd_settings(self)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, TUNE_SCHEDULES)
         check_choice("sampler", self.sampler, tuple(SAMPLERS))
