@@ -8,11 +8,23 @@ paper, what follows MiSLAS's classifier re-training stage and what goes beyond b
 Modules: ``config`` (TuneConfig), ``retrain`` (``tune``), ``heads`` (which part is the
 classifier), ``features`` (the frozen backbone's cached features), ``ensemble`` (the t1/t2
 ensemble and the temperature search), ``report`` (report.json / report.csv / run card).
-"""
-from engine.plugin.config import TuneConfig
-from engine.plugin.ensemble import TEMPERATURE_GRID, TemperatureChoice, ensemble_probabilities, search_temperatures
-from engine.plugin.heads import LinearHead, freeze_backbone, head_adapter
-from engine.plugin.retrain import TuneResult, tune
 
-__all__ = ["TEMPERATURE_GRID", "LinearHead", "TemperatureChoice", "TuneConfig", "TuneResult", "ensemble_probabilities",
-           "freeze_backbone", "head_adapter", "search_temperatures", "tune"]
+The names below load on first use (PEP 562), so ``engine.plugin.config`` or ``.ensemble`` (the
+CLI parser, ``predict``) do not import the re-training code.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "TuneConfig": "config", "TEMPERATURE_GRID": "ensemble", "TemperatureChoice": "ensemble",
+    "ensemble_probabilities": "ensemble", "search_temperatures": "ensemble", "LinearHead": "heads",
+    "freeze_backbone": "heads", "head_adapter": "heads", "TuneResult": "retrain", "tune": "retrain",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'engine.plugin' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"engine.plugin.{_EXPORTS[name]}"), name)
