@@ -78,7 +78,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         _evaluate_only(loop, run, on_event)
     else:
         stopped = loop.run_stages(on_event, should_stop)
-    write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped)
+    write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
+                   [stage.describe() for stage in plan.stages])
     return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test)
 
 
