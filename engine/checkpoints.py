@@ -231,10 +231,25 @@ def _safe_torch_load(path: Path) -> Any:
                 f"{path.name} contains executable code{names} and was not loaded: loading it could run any "
                 "program on this computer. Only checkpoints of plain tensors are accepted. If you trust its "
                 "source, re-save just the weights with torch.save(model.state_dict(), path).") from None
-        raise CheckpointError(f"{path.name} is not a checkpoint this app can read ({_first_line(error)})") from None
-    except (RuntimeError, EOFError, ValueError, KeyError, OSError) as error:
+        raise CheckpointError(f"{path.name} is damaged or not a PyTorch checkpoint and could not be read "
+                              f"({_torch_reason(error)}); copy or download it again") from None
+    except MemoryError:
+        raise CheckpointError(f"{path.name} is too large to load into this computer's memory") from None
+    except Exception as error:  # random bytes make the unpickler fail in any way (IndexError, struct.error, …)
         raise CheckpointError(f"{path.name} is damaged or incomplete and could not be read "
-                              f"({_first_line(error)}); copy or download it again") from None
+                              f"({_torch_reason(error)}); copy or download it again") from None
+
+
+def _torch_reason(error: BaseException) -> str:
+    """The useful part of a torch.load error, one short clause. PyTorch's advice to retry with
+    ``weights_only=False`` is never relayed: that would run whatever code the file holds."""
+    text = " ".join(str(error).split())
+    if "weights_only" in text or "Weights only load failed" in text:
+        detail = re.search(r"WeightsUnpickler error: (.+?)(?:\.(?:\s|$)|$)", text)
+        text = detail.group(1) if detail and "weights_only" not in detail.group(1) else "not a valid pickle stream"
+    text = re.split(r"\. (?=This is an internal|If you are seeing|Please )", text)[0].rstrip(".")
+    text = text or type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _unsafe_globals(path: Path, message: str) -> list[str] | None:
@@ -254,11 +269,6 @@ def _unsafe_globals(path: Path, message: str) -> list[str] | None:
             return [] if any(op.name in _CODE_OPCODES for op, _, _ in pickletools.genops(file)) else None
     except Exception:  # a damaged pickle stream: nothing to report beyond "unreadable"
         return None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def _describe_file(path: Path, head: bytes) -> str:

@@ -62,7 +62,7 @@ def add_parser(subparsers) -> None:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.config:
         raw = _read_json(args.config)
-        config = RunConfig.from_dict(raw.get("run", raw))
+        config = RunConfig.from_dict(raw["run"] if isinstance(raw, dict) and "run" in raw else raw)
     else:
         config = preset(args.preset or "cifar100-ce")
     for flag, (section, name) in FIELDS.items():
