@@ -8,7 +8,7 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
     per_class.csv      one row per epoch: the test recall of every class
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
-    status.json        how the run ended: finished, stopped or interrupted (absent while it runs)
+    status.json        running, finished, stopped, interrupted or diverged (absent in older runs)
     README.md          a short human-readable run card
     .lock              who writes the run now (pid, host, command, start time)
 
@@ -106,12 +106,15 @@ class RunFolder:
                 on_interrupt: Callable[[int], None] | None = None) -> Iterator[RunFolder]:
         """Hold the run's lock while the block writes it; raises ``RunLocked`` naming the holder.
 
+        ``status.json`` says "running" from here on; the loop marks "finished" or "stopped" at its
+        end (``mark_status``); a crash leaves "running", so the run stays resumable.
         Ctrl-C (``KeyboardInterrupt``) inside the block logs "interrupted during epoch N+1"
         (N = epochs committed), writes ``status.json`` and calls ``on_interrupt(N)`` (e.g. to
         write the run card) before it propagates; the lock is released in every case."""
         lock = RunLock(self.path, command).acquire()
         self._lock = lock
         try:
+            self.mark_status("running", pid=os.getpid())
             yield self
         except KeyboardInterrupt:
             done = self.epochs_committed()
@@ -215,7 +218,7 @@ class RunFolder:
         return checkpoint
 
     def mark_status(self, state: str, **details: Any) -> None:
-        """``status.json``: "finished", "stopped", "interrupted" or "diverged", with details."""
+        """``status.json``: "running", "finished", "stopped", "interrupted" or "diverged", with details."""
         self.write_json(STATUS_FILE, {"state": state, "at": time.strftime("%Y-%m-%d %H:%M:%S"), **details})
 
     def log(self, text: str) -> None:
@@ -307,6 +310,19 @@ class RunFolder:
     def card(self) -> str:
         path = self.path / "README.md"
         return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def is_finished(self) -> bool:
+        """The run trained all it was set to. ``status.json`` decides; a run written before it
+        existed is finished when its history reaches the configured epochs."""
+        state = self.status().get("state")
+        if state is not None:
+            return state == "finished"
+        try:
+            epochs = self.config()["run"]["optim"]["epochs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        done = [row.get("epoch", math.nan) for row in self.history()]
+        return bool(done) and max(done) >= epochs
 
     def status(self) -> dict[str, Any]:
         """``status.json`` (``{"state": …}``), or ``{}`` while running or for older runs."""

@@ -6,6 +6,7 @@ cannot be read gets its own message and the others are still predicted.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -370,5 +371,6 @@ class PredictionDetail(QWidget):
             if visible:
                 name, probability = topk[k]
                 label.setText(name)
-                bar.setValue(int(round(1000 * probability)))
-                bar.setFormat(f"{100 * probability:.1f} %")
+                finite = math.isfinite(probability)  # a damaged or diverged model gives NaN
+                bar.setValue(int(round(1000 * probability)) if finite else 0)
+                bar.setFormat(f"{100 * probability:.1f} %" if finite else "n/a")

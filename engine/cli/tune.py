@@ -13,6 +13,7 @@ from engine.cli.common import (TerminalReporter, add_data_arguments, data_config
                                parse_params, trained_on)
 from engine.config import ARCHITECTURES
 from engine.plugin.config import INITS, OPTIMIZERS, TUNE_SCHEDULES
+from engine.workspace import check_run_folders
 
 # flag → TuneConfig field, for the flags that map one to one
 FIELDS = ("loss", "epochs", "lr", "batch_size", "momentum", "weight_decay", "optimizer", "schedule", "sampler",
@@ -80,7 +81,9 @@ def config_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from engine.plugin import tune
 
-    result = tune(config_from_args(args), on_event=TerminalReporter(quiet=args.quiet))
+    config = config_from_args(args)
+    check_run_folders(config.runs_dir)  # before the dataset loads
+    result = tune(config, on_event=TerminalReporter(quiet=args.quiet))
     if result.reports:
         print()
         print(metrics_table(result.reports))
