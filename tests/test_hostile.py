@@ -18,6 +18,7 @@ import torch
 from data.errors import UserError
 from engine.checkpoints import load_checkpoint
 from engine.runs import HISTORY_KEY, RunFolder, RunLocked
+from test_gui_support import engine_info, gui_settings, shown_panel  # noqa: F401 (fixtures)
 
 META = {"arch": "resnet20", "head": "linear", "num_classes": 2}
 
@@ -242,3 +243,329 @@ def test_ctrl_c_logs_the_epoch_it_interrupted(tmp_path):
     log = (run.path / "log.txt").read_text()
     assert "interrupted (Ctrl-C) during epoch 3; 2 epoch(s) are saved" in log
     assert seen == [2] and run.status()["state"] == "interrupted" and run.lock_holder() is None
+
+
+# ------------------------------------------------------------------- main.py and the CLI's usage
+
+def test_a_word_that_is_neither_a_command_nor_a_file_gets_the_usage_and_exit_2(capsys, monkeypatch, tmp_path):
+    import main
+
+    def no_window(argv):
+        raise AssertionError(f"the app opened for {argv}")
+
+    monkeypatch.setattr("gui.app.run_app", no_window)
+    for argv in (["sweep", "--help"], ["trian"], ["--nonsense"], [str(tmp_path / "absent.png")]):
+        with pytest.raises(SystemExit) as exit_:
+            main.main(argv)
+        assert exit_.value.code == 2, argv
+        assert "usage: main.py" in capsys.readouterr().err
+
+
+def test_existing_files_open_the_app_and_registered_commands_win_over_files(monkeypatch, tmp_path):
+    import main
+    from engine import cli
+
+    opened = []
+    monkeypatch.setattr("gui.app.run_app", lambda argv: opened.append(argv) or 0)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"")
+    assert main.main([str(image), str(tmp_path)]) == 0 and opened == [[str(image), str(tmp_path)]]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sweep").mkdir()  # a folder named like a command
+    monkeypatch.setitem(cli.COMMANDS, "sweep", "bench")  # a new sub-command: one registry entry, no main.py edit
+    assert main._is_for_the_cli(["sweep"]) and not main._is_for_the_cli([str(image)])
+
+
+# ----------------------------------------------------------------------- folders that cannot be used
+
+def _dataset_must_not_load(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dataset loaded before the folders were checked")
+
+    monkeypatch.setattr("engine.trainer.load_dataset", refuse)
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: "), err
+    return err
+
+
+def _read_only_folder(tmp_path) -> Path:
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o500)
+        return folder
+    import tempfile
+
+    try:  # root writes anywhere chmod forbids; a read-only file system still refuses
+        handle, name = tempfile.mkstemp(dir="/sys")
+    except OSError:
+        return Path("/sys")
+    os.close(handle)
+    os.unlink(name)
+    pytest.skip("no read-only folder to try as root")
+
+
+@pytest.mark.parametrize("case", ["runs dir is a file", "under a file", "not creatable", "read-only",
+                                  "workspace is a file"])
+def test_an_unusable_runs_folder_or_workspace_is_one_line_before_the_dataset_loads(case, tmp_path, monkeypatch, capsys):
+    from engine.cli import main as cli
+
+    _dataset_must_not_load(monkeypatch)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    runs = {"runs dir is a file": afile, "under a file": afile / "runs", "not creatable": Path("/proc/lts/runs"),
+            "read-only": None, "workspace is a file": None}[case]
+    if case == "read-only":
+        runs = _read_only_folder(tmp_path)
+    if case == "workspace is a file":
+        monkeypatch.setenv("LTS_WORKSPACE", str(afile))
+    flags = ["--runs-dir", str(runs)] if runs else []
+    assert cli(["train", "--preset", "demo", "--epochs", "1", *flags]) == 2
+    err = _one_line_error(capsys)
+    assert str(runs or afile) in err and ("file" in err or "cannot be created" in err or "not writable" in err)
+
+
+# --------------------------------------------------------------------------------- config files
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda raw: [1, 2], "config"),
+    (lambda raw: raw["method"].update(params=[1]), "method.params"),
+    (lambda raw: raw["optim"].update(epochs=1.5), "optim.epochs"),
+    (lambda raw: raw["optim"].update(decay_at="0.8"), "optim.decay_at"),
+    (lambda raw: raw["data"].update(imbalance_ratio="abc"), "data.imbalance_ratio"),
+    (lambda raw: raw.update(data=[1, 2]), "data"),
+    (lambda raw: raw["optim"].update(decay_at=[0.8, "x"]), "optim.decay_at[1]"),
+    (lambda raw: raw.update(save_model="yes"), "save_model"),
+    (lambda raw: raw["method"].update(params={"gamma": None}), "method.params.gamma"),
+])
+def test_a_bad_config_file_is_one_line_naming_the_field(change, field, tmp_path, monkeypatch, capsys):
+    from engine.cli import main as cli
+    from engine.presets import preset
+
+    _dataset_must_not_load(monkeypatch)
+    raw = preset("demo").to_dict()
+    changed = change(raw)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"kind": "train", "run": changed if changed is not None else raw}))
+    assert cli(["train", "--config", str(path), "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert _one_line_error(capsys).startswith(f"error: {field}: ")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_config_set_in_code_is_type_checked_too():
+    from engine.config import ConfigError
+    from engine.presets import preset
+
+    config = preset("demo")
+    config.optim.epochs = 1.5
+    with pytest.raises(ConfigError, match=r"optim\.epochs: must be a whole number, not 1\.5"):
+        config.validate()
+
+
+# ------------------------------------------------------------------------------- resuming a run
+
+def _run_folder(tmp_path, epochs_done: int, status: str | None = None) -> RunFolder:
+    from engine.presets import preset
+
+    run = RunFolder.create(tmp_path, "resume")
+    config = preset("demo")
+    config.optim.epochs = 2
+    run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
+    for epoch in range(1, epochs_done + 1):
+        run.commit_epoch({"epoch": epoch, "lr": 0.1}, {"epoch": epoch, "class_0": 0.5})
+    if status:
+        run.mark_status(status)
+    return run
+
+
+def test_resume_with_other_flags_names_the_flags_it_would_ignore(tmp_path, monkeypatch, capsys):
+    from engine.cli import main as cli
+
+    _dataset_must_not_load(monkeypatch)
+    run = _run_folder(tmp_path, 1)
+    assert cli(["train", "--resume", str(run.path), "--epochs", "400", "--lr", "0.01", "--param", "gamma=2"]) == 2
+    err = _one_line_error(capsys)
+    assert "--epochs, --lr, --param would be ignored" in err and str(run.path) in err
+
+
+@pytest.mark.parametrize(("epochs_done", "status", "finished"), [(2, None, True), (1, None, False),
+                                                                 (2, "finished", True), (2, "running", False)])
+def test_a_finished_run_says_it_is_finished(tmp_path, monkeypatch, capsys, epochs_done, status, finished):
+    from engine.cli import main as cli
+
+    run = _run_folder(tmp_path, epochs_done, status)
+    assert run.is_finished() is finished
+    if finished:
+        _dataset_must_not_load(monkeypatch)
+        assert cli(["train", "--resume", str(run.path)]) == 2
+        assert "is finished (2 epochs); nothing to resume" in _one_line_error(capsys)
+
+
+# ------------------------------------------------------------------------ checkpoints as attacks
+
+def _tiny_checkpoint(path: Path, fill: float | None = None) -> Path:
+    from engine.checkpoints import save_checkpoint
+    from models import build_model
+
+    model = build_model("resnet20", 3)
+    state = model.state_dict()
+    if fill is not None:
+        for key, value in state.items():
+            if value.is_floating_point():
+                value.fill_(fill)
+    meta = {"arch": "resnet20", "head": "linear", "num_classes": 3, "class_names": ["cat", "dog", "rabbit"]}
+    return save_checkpoint(path, state, meta)
+
+
+def _image(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(path)
+    return path
+
+
+def _garbage(kind: str, good: bytes, rng) -> bytes:
+    if kind == "pickle-like random bytes":
+        return b"\x80" + bytes([rng.integers(2, 6)]) + rng.bytes(3000)
+    if kind == "zip-like random bytes":
+        return b"PK\x03\x04" + rng.bytes(3000)
+    if kind == "truncated":
+        return good[: len(good) // 2]
+    return good[:400] + rng.bytes(200) + good[600:]  # "bit rot in the middle"
+
+
+@pytest.mark.parametrize("kind", ["pickle-like random bytes", "zip-like random bytes", "truncated", "bit rot"])
+def test_damaged_checkpoints_are_one_line_without_pytorchs_unsafe_advice(kind, tmp_path, capsys):
+    import numpy as np
+
+    from engine.cli import main as cli
+
+    good = _tiny_checkpoint(tmp_path / "good.pt").read_bytes()
+    rng = np.random.default_rng(sum(map(ord, kind)))
+    for attempt in range(20):
+        path = tmp_path / f"bad{attempt}.pt"
+        path.write_bytes(_garbage(kind, good, rng))
+        with pytest.raises(UserError) as refused:
+            load_checkpoint(path)
+        message = str(refused.value)
+        assert "\n" not in message and "weights_only" not in message and path.name in message
+    assert cli(["predict", str(_image(tmp_path / "x.png")), "--checkpoint", str(path)]) == 2
+    assert "weights_only" not in _one_line_error(capsys)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, (f"touch {_Payload.marker}",))
+
+
+def test_a_malicious_pickle_is_refused_and_never_runs(tmp_path, capsys):
+    from engine.cli import main as cli
+
+    _Payload.marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": {"linear.weight": torch.zeros(2, 2)}, "hook": _Payload()}, path)
+    assert cli(["predict", str(_image(tmp_path / "x.png")), "--checkpoint", str(path)]) == 2
+    assert "contains executable code" in _one_line_error(capsys)
+    assert not _Payload.marker.exists()
+
+
+def test_a_wrong_shape_checkpoint_is_refused_with_the_key_that_differs(tmp_path, capsys):
+    from engine.cli import main as cli
+    from models import build_model
+
+    state = build_model("resnet20", 3).state_dict()
+    state["layer1.0.conv1.weight"] = torch.zeros(16, 16, 5, 5)
+    path = tmp_path / "odd.pt"
+    torch.save(state, path)
+    assert cli(["predict", str(_image(tmp_path / "x.png")), "--checkpoint", str(path)]) == 2
+    err = capsys.readouterr().err  # a mismatch report: the first line says what, the next lines list the keys
+    assert err.startswith("error: odd.pt does not fit a resnet20 with 3 classes")
+    assert "layer1.0.conv1.weight: [16, 16, 5, 5] vs [16, 16, 3, 3]" in err and "Traceback" not in err
+
+
+def test_non_finite_tensors_are_refused_by_name_and_integers_are_ignored():
+    from engine.finite import NonFiniteError, assert_finite, non_finite_keys
+
+    state = {"a": torch.ones(3), "b": torch.tensor([1.0, float("nan")]), "n": torch.tensor(5),
+             "heads": {"old.weight": torch.tensor([float("inf")])}}
+    assert non_finite_keys(state) == ["b", "heads.old.weight"]
+    with pytest.raises(NonFiniteError) as refused:
+        assert_finite(state, "last.pt")
+    message = str(refused.value)
+    assert message.startswith("last.pt holds NaN or infinite values in 2 of 4 tensors (b, heads.old.weight)")
+    assert "\n" not in message
+    assert_finite({"a": torch.ones(2), "n": torch.tensor(3)}, "fine.pt")
+
+
+def test_predict_json_is_strict_json_and_text_says_n_a_for_a_nan_model(tmp_path, capsys):
+    from engine.cli import main as cli
+
+    path = _tiny_checkpoint(tmp_path / "nan.pt", fill=float("nan"))
+    image = _image(tmp_path / "x.png")
+    assert cli(["predict", str(image), "--checkpoint", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert [entry["probability"] for entry in rows[0]["topk"]] == [None, None, None]
+    assert "not finite" in captured.err
+    assert cli(["predict", str(image), "--checkpoint", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "n/a" in out and "nan" not in out
+
+
+def test_predicting_many_files_shows_progress_batch_by_batch(tmp_path, capsys):
+    from engine.cli.predict import predict_with_progress
+    from engine.inference import Prediction
+
+    class Counting:
+        batch_size = 2
+        calls: list[int] = []
+
+        def predict_paths(self, paths, topk):
+            self.calls.append(len(paths))
+            return [Prediction(Path(p), [("cat", 1.0)]) for p in paths]
+
+    paths = [tmp_path / f"{i}.png" for i in range(7)]
+    predictor = Counting()
+    assert [p.path for p in predict_with_progress(predictor, paths, topk=1)] == paths
+    assert predictor.calls == [2, 2, 2, 1]
+    assert "predict" in capsys.readouterr().err  # tqdm's bar, on stderr
+
+
+def test_a_decompression_bomb_is_one_message_and_the_other_images_are_predicted(tmp_path, capsys):
+    import struct
+    import zlib
+
+    from engine.cli import main as cli
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = tmp_path / "bomb.png"  # claims 60000 × 60000 pixels in a few bytes
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    good = _image(tmp_path / "good.png")
+    path = _tiny_checkpoint(tmp_path / "m.pt")
+    assert cli(["predict", str(bomb), str(good), "--checkpoint", str(path), "--json"]) == 0
+    rows = {Path(r["path"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["bomb.png"]["error"].startswith("cannot read image bomb.png") and not rows["bomb.png"]["topk"]
+    assert rows["good.png"]["error"] is None and len(rows["good.png"]["topk"]) == 3
+
+
+# ------------------------------------------------------------------------------------ the app
+
+def test_selecting_a_row_with_nan_probabilities_raises_nothing(qtbot, gui_settings, engine_info, tmp_path):
+    from engine.inference import Prediction
+    from gui.inference_panel import InferencePanel, PredictionBatch
+
+    panel = shown_panel(qtbot, InferencePanel(gui_settings), engine_info, (1000, 600))
+    nan = float("nan")
+    batch = PredictionBatch([Prediction(tmp_path / "a.png", [("rabbit", nan), ("cat", nan)]),
+                             Prediction(tmp_path / "b.png", [("cat", 0.75), ("dog", 0.25)])], [None, None])
+    panel.on_event(batch)  # selects the first row: the detail pane shows its bars
+    panel.table.selectRow(1)
+    panel.table.selectRow(0)
+    bars = panel.detail.bars
+    assert [bar.text() for bar in bars[:2]] == ["n/a", "n/a"] and bars[0].value() == 0
