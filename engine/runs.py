@@ -151,8 +151,12 @@ class RunFolder:
         ``state_dict`` (``save_model`` off) only the CSVs are rewritten. A resumed run must call
         ``recover()`` first. Steps: ``_write_pending_best``, ``_write_last`` (commit point),
         ``_promote_best``, ``_write_history``; a failure before the commit point leaves the
-        previous epoch in force, one after it is repaired by ``recover()``."""
+        previous epoch in force, one after it is repaired by ``recover()``. Weights, buffers or heads
+        holding NaN/inf are refused (``engine.finite.NonFiniteError``) before anything is written,
+        so ``last.pt`` and ``best.pt`` stay the last finite epoch."""
         self._require_history(state_dict is not None)
+        if state_dict is not None:
+            self._refuse_non_finite(state_dict, heads)
         metrics, per_class = self._metrics + [dict(metrics_row)], self._per_class + [dict(per_class_row)]
         rows = len(metrics)
         if state_dict is not None:
@@ -250,6 +254,17 @@ class RunFolder:
                 (self.path / name).unlink(missing_ok=True)
 
     # --- helpers ---------------------------------------------------------------------------
+    def _refuse_non_finite(self, state_dict: Mapping[str, Any], heads: Mapping[str, Any] | None) -> None:
+        from engine.finite import NonFiniteError, non_finite_keys
+
+        bad = non_finite_keys(state_dict) + non_finite_keys(heads or {}, prefix="heads.")
+        if bad:
+            listed = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            kept = self.epochs_committed()
+            raise NonFiniteError(f"epoch {kept + 1} left NaN or infinite values in the model ({listed}); it was "
+                                 f"not saved, the checkpoints of epoch {kept} are kept. Lower the learning rate "
+                                 "or check the method's hyperparameters", bad)
+
     def _require_history(self, with_checkpoint: bool) -> None:
         if self._metrics is not None:
             return

@@ -101,6 +101,18 @@ def test_a_kill_at_any_step_of_an_epoch_commit_leaves_an_agreeing_run(tmp_path, 
     assert _assert_consistent(resumed) == committed + 1
 
 
+def test_an_epoch_with_non_finite_weights_is_not_committed(tmp_path):
+    from engine.finite import NonFiniteError
+
+    run = RunFolder.create(tmp_path, "diverged")
+    _commit(run, 1, True)
+    broken = {**_weights(2), "bn.running_var": torch.tensor([float("inf"), 1.0])}
+    with pytest.raises(NonFiniteError, match=r"epoch 2 left NaN or infinite values in the model \(bn\.running_var\)"):
+        run.commit_epoch({"epoch": 2}, {"epoch": 2}, state_dict=broken, meta={**META, "epoch": 2}, is_best=True)
+    assert _assert_consistent(RunFolder(run.path)) == 1
+    assert load_checkpoint(run.path / "checkpoints" / "last.pt").meta["epoch"] == 1
+
+
 def _commit_forever(path: str, started) -> None:
     run = RunFolder(path)
     run.recover()
