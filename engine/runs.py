@@ -462,9 +462,29 @@ else:
             return True
         except BlockingIOError:
             return False
+        except OSError:  # a file system without locks (some network mounts): trust a live pid instead
+            return not _live_holder(handle)
 
     def _unlock(handle: int) -> None:
-        fcntl.flock(handle, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _live_holder(handle: int) -> bool:
+    """The details in the lock file name another live process on this host."""
+    try:
+        info = json.loads(os.pread(handle, 4096, 0) or b"null")
+        pid = int(info["pid"])
+        if info.get("host") != socket.gethostname() or pid == os.getpid():
+            return False
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 # ------------------------------------------------------------------------------------- files

@@ -214,6 +214,28 @@ def test_a_lock_file_left_by_a_dead_pid_is_taken_over(tmp_path):
         assert json.loads((run.path / ".lock").read_text())["command"] == "new"
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX flock")
+def test_without_os_locks_a_live_pid_still_holds_the_run(tmp_path, monkeypatch):
+    import errno
+    import socket
+
+    import engine.runs
+
+    def unsupported(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(engine.runs.fcntl, "flock", unsupported)
+    run = RunFolder.create(tmp_path, "nfs")
+    holder = {"pid": os.getppid(), "host": socket.gethostname(), "command": "elsewhere", "started": "x"}
+    (run.path / ".lock").write_text(json.dumps(holder))
+    with pytest.raises(RunLocked, match="elsewhere"):
+        with run.writing("mine"):
+            pass
+    (run.path / ".lock").write_text(json.dumps({**holder, "pid": 999999}))
+    with run.writing("mine"):
+        assert json.loads((run.path / ".lock").read_text())["command"] == "mine"
+
+
 def _resume_and_commit(path: str, barrier, queue) -> None:
     run = RunFolder(path)
     barrier.wait()
