@@ -7,7 +7,7 @@ workspace's ``pretrained/``.
 
 ``check_run_folders`` is the early check a run makes before anything heavy (dataset, model):
 a workspace or runs folder that is a file, read-only or not creatable is one ``WorkspaceError``
-line naming the folder.
+line naming the folder. It leaves nothing behind: folders it had to make are removed again.
 """
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def resource(name: str) -> Path:
 # ----------------------------------------------------------------------------- early checks
 
 def check_run_folders(runs_dir: str | Path | None = None) -> Path:
-    """The runs folder a run will write into (``runs_dir``, default ``<workspace>/runs``), created
-    and proven writable, before the dataset loads. Raises ``WorkspaceError`` naming the folder."""
+    """The runs folder a run will write into (``runs_dir``, default ``<workspace>/runs``), proven
+    usable before the dataset loads. Raises ``WorkspaceError`` naming the folder."""
     if runs_dir:
         return ensure_writable_folder(Path(runs_dir).expanduser(), "runs folder", hint="choose another with --runs-dir")
     root = workspace_root()
@@ -76,7 +76,10 @@ def ensure_folder(path: Path, role: str, hint: str = "") -> Path:
 
 
 def ensure_writable_folder(path: Path, role: str, hint: str = "") -> Path:
-    """``ensure_folder`` plus proof that a file can be created (and removed) there."""
+    """Proof that ``path`` is, or can be made, a folder that takes files: the folders missing are
+    created, a file is created and removed in it, and the folders created are removed again (so a
+    check leaves nothing behind). One ``WorkspaceError`` line naming the folder otherwise."""
+    missing = [part for part in (path, *path.parents) if not part.exists()]
     ensure_folder(path, role, hint)
     try:
         handle, name = tempfile.mkstemp(prefix=".write-check-", dir=path)
@@ -84,6 +87,12 @@ def ensure_writable_folder(path: Path, role: str, hint: str = "") -> Path:
         os.unlink(name)
     except OSError as error:
         raise WorkspaceError(_line(f"the {role} {path} is not writable ({_reason(error)})", hint)) from None
+    finally:
+        for part in missing:  # deepest first
+            try:
+                part.rmdir()
+            except OSError:  # another process put something there meanwhile: keep it
+                break
     return path
 
 

@@ -362,6 +362,16 @@ def test_an_unusable_runs_folder_or_workspace_is_one_line_before_the_dataset_loa
     assert str(runs or afile) in err and ("file" in err or "cannot be created" in err or "not writable" in err)
 
 
+def test_the_folder_check_leaves_nothing_behind(tmp_path):
+    from engine.workspace import check_run_folders
+
+    assert check_run_folders(tmp_path / "new" / "runs") == tmp_path / "new" / "runs"
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "runs").mkdir()
+    check_run_folders(tmp_path / "runs")
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
 # --------------------------------------------------------------------------------- config files
 
 @pytest.mark.parametrize(("change", "field"), [
