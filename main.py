@@ -23,6 +23,7 @@ for _stream in ("stdout", "stderr"):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    argv = [word for word in argv if not word.startswith("-psn_")]  # macOS Finder's process serial number
     if argv and argv[0] != SELF_TEST and _is_for_the_cli(argv):
         from engine.cli import main as cli_main
 

@@ -304,6 +304,7 @@ def test_existing_files_open_the_app_and_registered_commands_win_over_files(monk
     image = tmp_path / "cat.png"
     image.write_bytes(b"")
     assert main.main([str(image), str(tmp_path)]) == 0 and opened == [[str(image), str(tmp_path)]]
+    assert main.main(["-psn_0_12345"]) == 0 and opened[-1] == []  # a double-click on macOS
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sweep").mkdir()  # a folder named like a command
     monkeypatch.setitem(cli.COMMANDS, "sweep", "bench")  # a new sub-command: one registry entry, no main.py edit
