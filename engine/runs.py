@@ -275,7 +275,8 @@ class RunFolder:
     def _load_history_from_csv(self, up_to_epoch: int | None = None) -> None:
         def rows(name: str) -> list[dict[str, Any]]:
             path = self.path / name
-            found = [{k: _number_or_text(v) for k, v in row.items()} for row in _read_csv(path)] if path.exists() else []
+            found = [{k: _number_or_text(v) for k, v in row.items()}
+                     for row in _read_csv(path)] if path.exists() else []
             if up_to_epoch is not None:
                 found = [row for row in found if _is_number(row.get("epoch")) and row["epoch"] <= up_to_epoch]
             return found

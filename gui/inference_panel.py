@@ -76,7 +76,8 @@ def predict_files(choice: ModelChoice, cached, paths: list[str], on_event, shoul
 
 
 def top5_text(prediction) -> str:
-    return "   ".join(f"{label} ({100 * p:.0f})" for label, p in prediction.topk)
+    return "   ".join(f"{label} ({100 * p:.0f})" if math.isfinite(p) else f"{label} (n/a)"
+                      for label, p in prediction.topk)
 
 
 def make_thumbnail(path: Path) -> QImage | None:
@@ -272,7 +273,8 @@ class InferencePanel(TaskPanel):
         self.table.setItem(row, 0, name)
         top = prediction.topk[0] if prediction.topk else ("", None)
         self.table.setItem(row, 1, QTableWidgetItem(top[0]))
-        self.table.setItem(row, 2, number_item(top[1], percent=True))
+        finite = top[1] is not None and math.isfinite(top[1])
+        self.table.setItem(row, 2, number_item(top[1] if finite else None, percent=True))
         self.table.setItem(row, TOP5_COLUMN, QTableWidgetItem(top5_text(prediction)))
         message = QTableWidgetItem(prediction.error or "")
         if prediction.error:

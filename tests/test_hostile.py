@@ -37,7 +37,8 @@ def _weights(epoch: int) -> dict[str, torch.Tensor]:
 
 
 def _commit(run: RunFolder, epoch: int, is_best: bool) -> None:
-    run.commit_epoch({"epoch": epoch, "lr": 0.1, "test_hm": epoch / 10}, {"epoch": epoch, "class_0": 0.5, "class_1": 0.25},
+    run.commit_epoch({"epoch": epoch, "lr": 0.1, "test_hm": epoch / 10},
+                     {"epoch": epoch, "class_0": 0.5, "class_1": 0.25},
                      state_dict=_weights(epoch), meta={**META, "epoch": epoch},
                      extra={"epochs_done": epoch, "optimizer": {"step": epoch}}, is_best=is_best)
 
@@ -614,3 +615,4 @@ def test_selecting_a_row_with_nan_probabilities_raises_nothing(qtbot, gui_settin
     panel.table.selectRow(0)
     bars = panel.detail.bars
     assert [bar.text() for bar in bars[:2]] == ["n/a", "n/a"] and bars[0].value() == 0
+    assert panel.table.item(0, 2).text() == "—" and panel.table.item(0, 3).text() == "rabbit (n/a)   cat (n/a)"
