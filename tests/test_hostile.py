@@ -547,19 +547,27 @@ def test_non_finite_tensors_are_refused_by_name_and_integers_are_ignored():
     assert_finite({"a": torch.ones(2), "n": torch.tensor(3)}, "fine.pt")
 
 
-def test_predict_json_is_strict_json_and_text_says_n_a_for_a_nan_model(tmp_path, capsys):
+def test_a_nan_checkpoint_is_refused_at_load_and_json_stays_strict_whatever_the_numbers(tmp_path, capsys,
+                                                                                          monkeypatch):
     from engine.cli import main as cli
+    from engine.inference import Predictor
 
     path = _tiny_checkpoint(tmp_path / "nan.pt", fill=float("nan"))
     image = _image(tmp_path / "x.png")
-    assert cli(["predict", str(image), "--checkpoint", str(path), "--json"]) == 0
+    assert cli(["predict", str(image), "--checkpoint", str(path), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: nan.pt holds NaN or infinite values") and err.count("\n") == 1
+    # numbers that overflow at run time still give strict JSON and "n/a" text
+    finite = _tiny_checkpoint(tmp_path / "ok.pt", fill=0.0)
+    monkeypatch.setattr(Predictor, "predict_tensor", lambda self, images: torch.full((len(images), 3), float("nan")))
+    assert cli(["predict", str(image), "--checkpoint", str(finite), "--json"]) == 0
     captured = capsys.readouterr()
     rows = json.loads(captured.out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert [entry["probability"] for entry in rows[0]["topk"]] == [None, None, None]
     assert "not finite" in captured.err
-    assert cli(["predict", str(image), "--checkpoint", str(path)]) == 0
+    assert cli(["predict", str(image), "--checkpoint", str(finite)]) == 0
     out = capsys.readouterr().out
-    assert "n/a" in out and "nan" not in out
+    assert out.endswith("cat n/a, dog n/a, rabbit n/a\n") and "nan%" not in out
 
 
 def test_predicting_many_files_shows_progress_batch_by_batch(tmp_path, capsys):
