@@ -55,6 +55,8 @@ NESTED_KEYS = ("state_dict", "model_state_dict", "model_state", "model", "net", 
                "state_dict_model", "weights", "params", "module")
 STRIP_PREFIXES = ("module.", "backbone.", "encoder.", "model.", "net.", "network.")
 HEAD_ALIASES = ("fc", "classifier")
+# A model saved in parts (MiSLAS's train_stage{1,2}.py): entry → key prefix in the joined state dict
+SPLIT_PARTS = {"state_dict_model": "", "state_dict_classifier": "", "state_dict_lws_model": "lws."}
 OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear"}
 LIST_LIMIT = 8  # keys listed per category in a mismatch report
 
@@ -319,9 +321,17 @@ def _is_state_dict(value: Any) -> bool:
 
 
 def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str, list[str]]:
-    """The tensors of a foreign file: the file itself, or a dict nested under a known key."""
+    """The tensors of a foreign file: the file itself, a model saved in parts, or a dict nested
+    under a known key."""
     if _is_state_dict(raw):
         return dict(raw), "state_dict", []
+    if isinstance(raw, Mapping) and all(_is_state_dict(raw.get(key)) for key in SPLIT_PARTS if SPLIT_PARTS[key] != "lws."):
+        joined: dict[str, torch.Tensor] = {}
+        for key, prefix in SPLIT_PARTS.items():
+            for name, tensor in (raw.get(key) or {}).items():
+                joined[prefix + _strip(name, "module.")] = tensor
+        parts = [key for key in SPLIT_PARTS if key in raw]
+        return joined, "parts", [f"joined the model saved in parts ({', '.join(parts)}, as MiSLAS saves it)"]
     if isinstance(raw, Mapping):
         nested = [key for key in NESTED_KEYS if _is_state_dict(raw.get(key))]
         nested += [key for key, value in raw.items() if key not in nested and _is_state_dict(value)]
