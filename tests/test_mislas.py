@@ -251,3 +251,19 @@ def _test_images(root, folder):
         Image.fromarray(row.reshape(3, 32, 32).transpose(1, 2, 0)).save(path)
         paths.append(path)
     return paths
+
+
+def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, capsys):
+    from engine.cli import main
+    from tests.datagen import write_cifar
+
+    root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
+    code = main(["train", "--preset", "cifar100-mislas", "--dataset", "cifar10", "--data-root", str(root),
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--param", "stage2_epochs=1", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "stage 1/2: mixup" in out and "stage 2/2: classifier" in out
+    run = next((tmp_path / "runs").iterdir())
+    assert [int(r["stage"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1, 2]
+    assert "**Stage 2:** classifier" in (run / "README.md").read_text()
