@@ -135,7 +135,7 @@ class Baseline:
     def train_epoch(self) -> None:
         self.model.train()
         for images, labels in self.train_loader:
-            loss = F.cross_entropy(self.model(self._input(images)), labels.to(self.device, non_blocking=True))
+            loss = F.cross_entropy(self.model(self._input(images)).logits, labels.to(self.device, non_blocking=True))
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
@@ -146,7 +146,7 @@ class Baseline:
         correct = 0
         with torch.no_grad():
             for images, labels in self.test_loader:
-                correct += int((self.model(self._input(images)).argmax(1).cpu() == labels).sum())
+                correct += int((self.model(self._input(images)).logits.argmax(1).cpu() == labels).sum())
         return correct
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from data.tensors import augment_batch, normalize
+from engine.batch import Batch
 from engine.epoch_stats import EpochStats
 from engine.methods import available_methods, build_method
 from models import build_model
@@ -41,7 +42,7 @@ def _step(method_name: str) -> None:
     with forbid_host_sync():
         for _ in range(2):
             batch = normalize(augment_batch(images, generator), mean, std)
-            loss, logits = method.loss(model, batch, labels)
+            loss, logits = method.training_step(model, Batch([batch], labels))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

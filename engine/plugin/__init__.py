@@ -1,26 +1,24 @@
 """The GML plug-in of "No One Left Behind" (Du & Wu, CVPR 2023, arXiv 2303.03630).
 
-Re-train only the classifier of a pretrained model with the Geometric Mean Loss, keep the old
-classifier, ensemble the two and report old / new / ensemble class by class. No official code
-of the paper was found (see ``engine/methods/gml.py``); docs/plugin.md lists what follows the
-paper, what follows MiSLAS's classifier re-training stage and what goes beyond both.
+Re-train only the heads of a pretrained model with the Geometric Mean Loss, keep the old heads,
+ensemble the two and report old / new / ensemble class by class. It is a preset stage list on
+the one training loop (``engine.loop``). No official code of the paper was found (see
+``engine/methods/gml.py``); docs/plugin.md lists what follows the paper, what follows MiSLAS's
+classifier re-training stage and what goes beyond both.
 
-Modules: ``config`` (TuneConfig), ``retrain`` (``tune``), ``heads`` (which part is the
-classifier), ``features`` (the frozen backbone's cached features), ``ensemble`` (the t1/t2
-ensemble and the temperature search), ``report`` (report.json / report.csv / run card).
+Modules: ``config`` (TuneConfig: the plug-in's own defaults), ``run`` (``tune``: the stage and the
+report), ``heads`` (copies and fresh heads of any model family), ``ensemble`` (the temperature
+search), ``report`` (TuneResult; report.json / report.csv / run card).
 
-The names below load on first use (PEP 562), so ``engine.plugin.config`` or ``.ensemble`` (the
-CLI parser, ``predict``) do not import the re-training code.
+The names below load on first use (PEP 562), so importing ``engine.plugin.config`` or
+``.ensemble`` (the CLI parser, ``predict``) does not import the loop and the plug-in run.
 """
 from __future__ import annotations
 
 import importlib
 
-_EXPORTS = {
-    "TuneConfig": "config", "TEMPERATURE_GRID": "ensemble", "TemperatureChoice": "ensemble",
-    "ensemble_probabilities": "ensemble", "search_temperatures": "ensemble", "LinearHead": "heads",
-    "freeze_backbone": "heads", "head_adapter": "heads", "TuneResult": "retrain", "tune": "retrain",
-}
+_EXPORTS = {"TuneConfig": "config", "TEMPERATURE_GRID": "ensemble", "TemperatureChoice": "ensemble",
+            "search_temperatures": "ensemble", "TuneResult": "report", "tune": "run"}
 __all__ = sorted(_EXPORTS)
 
 
