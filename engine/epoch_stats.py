@@ -14,8 +14,8 @@ Usage::
         loss, logits = method.training_step(model, batch)
         ...backward, step...
         stats.update(loss, logits, labels)
-        if (i + 1) % FINITE_CHECK_EVERY == 0 and not stats.finite():   # the one deliberate sync
-            ...
+        if (i + 1) % FINITE_CHECK_EVERY == 0:
+            check(float(stats.mean_loss()))                            # the one deliberate sync
     metrics = stats.read(class_counts)                                  # one sync per epoch
 """
 from __future__ import annotations
@@ -44,6 +44,10 @@ class EpochStats:
         self.confusion.index_add_(0, cells, torch.ones_like(cells))
         self.topk += topk_hits(logits, labels, self.top_k)
         self.samples += count
+
+    def mean_loss(self) -> torch.Tensor:
+        """The mean loss so far, still on the device (reading it waits: do so every few batches)."""
+        return self.loss_sum / max(self.samples, 1)
 
     def finite(self) -> bool:
         """Whether the loss sum is still finite. This waits for the device: call it every few batches."""

@@ -20,10 +20,25 @@ class HostSync(AssertionError):
     """A call that waits for the device happened where none may."""
 
 
-def _refuse(name: str):
+_suspended = [0]  # > 0 inside allow_host_sync()
+
+
+def _refuse(name: str, original):
     def refuse(*args, **kwargs):
+        if _suspended[0]:
+            return original(*args, **kwargs)
         raise HostSync(f"{name} makes the host wait for the device")
     return refuse
+
+
+@contextmanager
+def allow_host_sync() -> Iterator[None]:
+    """Lift the guard for work that is host-side by design (e.g. a draw from a CPU generator)."""
+    _suspended[0] += 1
+    try:
+        yield
+    finally:
+        _suspended[0] -= 1
 
 
 def _is_mask(index) -> bool:
@@ -47,25 +62,25 @@ def forbid_host_sync() -> Iterator[None]:
     getitem, setitem, to = torch.Tensor.__getitem__, torch.Tensor.__setitem__, torch.Tensor.to
 
     def guarded_getitem(self, index):
-        if _is_mask(index):
+        if _is_mask(index) and not _suspended[0]:
             raise HostSync("indexing with a boolean mask makes the host wait for the device")
         return getitem(self, index)
 
     def guarded_setitem(self, index, value):
-        if _is_mask(index):
+        if _is_mask(index) and not _suspended[0]:
             raise HostSync("assigning through a boolean mask makes the host wait for the device")
         return setitem(self, index, value)
 
     def guarded_to(self, *args, **kwargs):
-        if self.device.type != "cpu" and _to_cpu(args, kwargs):
+        if self.device.type != "cpu" and _to_cpu(args, kwargs) and not _suspended[0]:
             raise HostSync("to('cpu') makes the host wait for the device")
         return to(self, *args, **kwargs)
 
     try:
         for name in tensor_methods:
-            setattr(torch.Tensor, name, _refuse(f"Tensor.{name}"))
+            setattr(torch.Tensor, name, _refuse(f"Tensor.{name}", saved_methods[name]))
         for name in functions:
-            setattr(torch, name, _refuse(f"torch.{name}"))
+            setattr(torch, name, _refuse(f"torch.{name}", saved_functions[name]))
         torch.Tensor.__getitem__, torch.Tensor.__setitem__, torch.Tensor.to = guarded_getitem, guarded_setitem, guarded_to
         yield
     finally:
