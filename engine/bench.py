@@ -176,7 +176,7 @@ def run_paired(batches: int = 4, batch_size: int = 128, test_images: int = 1500,
                        device=str(target), save_model=False)
     baselines = [Baseline(arrays, batch_size, target, arch, cl, w) for cl, w in baseline_variants(target)]
     ours = Rounds(OURS, f"engine.trainer.train, one epoch per round: uint8 tensors on the device, batched "
-                        f"crop+flip, channels-last {arch}, on-device metrics, BN-folded eval under inference_mode")
+                        f"crop+flip, channels-last {arch}, fused SGD, on-device metrics, BN-folded eval under inference_mode")
     pairs = [(b, Rounds(b.name, b.description)) for b in baselines]
     sides = [ours] + [record for _, record in pairs]
     clock = {"start": 0.0, "train_end": 0.0}
