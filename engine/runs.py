@@ -4,8 +4,12 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
 
     config.json        the run's settings (``kind`` says train or tune)
     dataset.json       dataset name, class names and training counts
-    metrics.csv        one row per epoch: epoch, lr, seconds, train_*, test_* (pandas-readable)
+    metrics.csv        one row per epoch: epoch, lr, seconds, train_*, test_* (pandas-readable;
+                       test_nll / test_ece calibration, HM / GM / LR as engine.metrics defines them)
     per_class.csv      one row per epoch: the test recall of every class
+    per_class_precision.csv   the same layout: the test precision of every class
+    confusion_best.csv, confusion_last.csv   the test confusion matrix (row = true class,
+                       column = predicted; header and first column name the classes)
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
     README.md          a short human-readable run card
@@ -24,6 +28,8 @@ from engine.metrics import Metrics
 
 METRICS_FILE = "metrics.csv"
 PER_CLASS_FILE = "per_class.csv"
+PRECISION_FILE = "per_class_precision.csv"
+HISTORY_FILES = (METRICS_FILE, PER_CLASS_FILE, PRECISION_FILE)
 
 
 class RunFolder:
@@ -65,10 +71,30 @@ class RunFolder:
         _append_csv(self.path / METRICS_FILE, row)
         per_class = {"epoch": epoch, **{f"class_{i}": r for i, r in enumerate(test.per_class_recall)}}
         _append_csv(self.path / PER_CLASS_FILE, per_class)
+        if test.per_class_precision:
+            precision = {"epoch": epoch, **{f"class_{i}": p for i, p in enumerate(test.per_class_precision)}}
+            _append_csv(self.path / PRECISION_FILE, precision)
+
+    def write_confusion(self, tag: str, confusion) -> Path:
+        """Write ``confusion_<tag>.csv`` (e.g. tag "best" or "last"): a (C, C) matrix (tensor, array or
+        nested list; row = true class, column = predicted), headed by the class names."""
+        rows = confusion.tolist() if hasattr(confusion, "tolist") else [list(r) for r in confusion]
+        names = self.class_names()
+        if len(names) != len(rows):
+            names = [str(i) for i in range(len(rows))]
+        path = self.path / f"confusion_{tag}.csv"
+        tmp = self.path / f".confusion_{tag}.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["true \\ predicted", *names])
+            for name, row in zip(names, rows):
+                writer.writerow([name, *(int(v) for v in row)])
+        tmp.replace(path)
+        return path
 
     def truncate_history(self, epochs_done: int) -> None:
         """Drop rows after ``epochs_done`` (a resumed run rewrites the epochs it repeats)."""
-        for name in (METRICS_FILE, PER_CLASS_FILE):
+        for name in HISTORY_FILES:
             path = self.path / name
             if path.exists():
                 rows = [r for r in _read_csv(path) if int(float(r["epoch"])) <= epochs_done]
@@ -102,10 +128,27 @@ class RunFolder:
         return [{k: _number(v) for k, v in row.items()} for row in _read_csv(path)] if path.exists() else []
 
     def per_class(self) -> list[list[float]]:
-        path = self.path / PER_CLASS_FILE
+        """Every epoch's test recall per class (one list per epoch)."""
+        return self._per_class_rows(PER_CLASS_FILE)
+
+    def per_class_precision(self) -> list[list[float]]:
+        """Every epoch's test precision per class ([] for runs written before precision was saved)."""
+        return self._per_class_rows(PRECISION_FILE)
+
+    def _per_class_rows(self, name: str) -> list[list[float]]:
+        path = self.path / name
         if not path.exists():
             return []
         return [[_number(v) for k, v in row.items() if k != "epoch"] for row in _read_csv(path)]
+
+    def confusion(self, tag: str = "last") -> list[list[int]] | None:
+        """The confusion matrix saved as ``confusion_<tag>.csv``, or None."""
+        path = self.path / f"confusion_{tag}.csv"
+        if not path.exists():
+            return None
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))[1:]
+        return [[int(v) for v in row[1:]] for row in rows]
 
     def checkpoint(self, which: str = "best") -> Path | None:
         path = self.path / "checkpoints" / f"{which}.pt"
