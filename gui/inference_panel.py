@@ -25,7 +25,8 @@ from gui.engine_info import EngineInfo, model_choices
 from gui.forms import CheckpointField, ChoiceField, Form
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
-from gui.widgets import Column, number_item, push_button, row_of, wrapping_label, write_csv
+from gui.table_export import write_table
+from gui.widgets import Column, number_item, push_button, row_of, wrapping_label
 
 CHUNK = 32  # files per prediction batch (and per result signal)
 TOP_K = 5
@@ -320,7 +321,7 @@ class InferencePanel(TaskPanel):
         for prediction, _ in self.results:
             pairs = [value for label, p in prediction.topk for value in (label, p)]
             rows.append([str(prediction.path), *pairs, *[""] * (2 * TOP_K - len(pairs)), prediction.error or ""])
-        return write_csv(path, header, rows)
+        return write_table(path, header, rows)
 
     def exportables(self) -> dict:
         return {}

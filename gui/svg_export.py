@@ -35,15 +35,21 @@ class QtSvgExporter(Exporter):
         generator.setSize(target.size().toSize())
         generator.setViewBox(target)
         generator.setTitle("Long-Tail Studio plot")
-        painter = QPainter(generator)
-        try:
-            self.setExportMode(True, {"antialias": True, "background": None, "painter": painter})
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            self.getScene().render(painter, target, source)
-        finally:
-            self.setExportMode(False)
-            painter.end()
+        render_scene(self, generator, target, source)
         return None
+
+
+def render_scene(exporter: Exporter, device, target: QRectF, source: QRectF) -> None:
+    """Paint the exporter's scene rectangle ``source`` into ``target`` of a paint device (an SVG
+    generator, a PDF writer), antialiased, in pyqtgraph's export mode."""
+    painter = QPainter(device)
+    try:
+        exporter.setExportMode(True, {"antialias": True, "background": None, "painter": painter})
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        exporter.getScene().render(painter, target, source)
+    finally:
+        exporter.setExportMode(False)
+        painter.end()
 
 
 def install() -> None:

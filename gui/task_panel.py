@@ -165,7 +165,7 @@ class TaskPanel(QWidget):
 
     def on_failed(self, failure) -> None:
         """A workers.TaskFailure: reported through the one error path."""
-        self.progress.done("Failed")
+        self.progress.fail(f"Failed: {_first_line(failure.error)}")
         if self.log is not None:
             self.log.add(f"failed: {failure.error}", "warning")
         errors.report_error(failure.error, self, self.current_task, failure.details)
@@ -227,3 +227,8 @@ class _Relay(QObject):
     def deliver(self, payload: Any) -> None:
         if self.open:
             getattr(self.page, self.handler)(payload)
+
+
+def _first_line(error: BaseException, limit: int = 90) -> str:
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text if len(text) <= limit else text[: limit - 1] + "…"

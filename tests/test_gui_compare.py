@@ -85,8 +85,8 @@ def test_the_table_and_per_class_values_export_to_csv(panel, two_runs, tmp_path)
     panel.add_runs([str(p) for p in two_runs])
     path = panel.export_metrics(tmp_path / "compare.csv")
     rows = list(csv.reader(path.open()))
-    assert rows[0][:9] == ["model", "Acc", "HM", "GM", "LR", "Many", "Medium", "Few", "zero_recall"]
-    assert len(rows) == 3 and len(rows[1]) == 9 + 10
+    assert rows[0][:10] == ["model", "Acc", "HM", "GM", "LR", "Many", "Medium", "Few", "ECE", "zero_recall"]
+    assert len(rows) == 3 and len(rows[1]) == 10 + 10
     last = RunFolder(two_runs[0]).history()[-1]
     assert float(rows[1][2]) == pytest.approx(last["test_hm"])
 

@@ -87,7 +87,12 @@ def test_a_failing_task_is_reported_under_the_pages_name_for_it(qtbot, page):
         page.launch(broken, "Testing", "Testing: starting…")
     (box,) = open_error_boxes()
     assert box.text() == "Testing failed" and "/nowhere" in box.informativeText()
-    assert page.progress.format() == "Failed"
+    assert page.progress.format() == "⚠ Failed: the folder /nowhere has no images"
+    assert page.progress.value() < page.progress.maximum()  # not a full bar like "Finished"
+    highlight = page.progress.palette().color(page.progress.palette().ColorRole.Highlight).name()
+    assert highlight == "#d64545"
+    page.progress.done("Finished")
+    assert page.progress.palette().color(page.progress.palette().ColorRole.Highlight).name() != "#d64545"
 
 
 def test_checked_flags_a_config_error_at_its_field_and_shows_other_user_errors(page):
