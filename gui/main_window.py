@@ -1,4 +1,4 @@
-"""The main window: Train / Inference / Compare tabs, the menus and the status bar.
+"""The main window: Train / Inference / Compare / Runs tabs, the menus and the status bar.
 
 The window shows before torch is imported; ``start_engine_loading`` loads the engine on a
 worker and then enables the panels. Closing during a run asks first, stops the worker
@@ -22,6 +22,7 @@ from gui.forms import CHECKPOINT_FILTER
 from gui.inference_panel import InferencePanel
 from gui.settings import Settings
 from gui.table_export import TABLE_FORMATS
+from gui.runs_panel import RunsPanel
 from gui.train_panel import TrainPanel
 from gui.workers import TaskRunner, TaskWorker
 
@@ -42,11 +43,15 @@ class MainWindow(QMainWindow):
         self.train = TrainPanel(self.settings)
         self.inference = InferencePanel(self.settings)
         self.compare = ComparePanel(self.settings)
+        self.runs = RunsPanel(self.settings)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.train, "Train")
         self.tabs.addTab(self.inference, "Inference")
         self.tabs.addTab(self.compare, "Compare")
+        self.tabs.addTab(self.runs, "Runs")
+        self.runs.compare_requested.connect(self.compare_runs)
+        self.runs.open_requested.connect(self.open_run)
         self.setCentralWidget(self.tabs)
         self.device_label = QLabel("Device: loading the engine…")
         self.device_label.setToolTip("Where training and prediction run.")
@@ -116,6 +121,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {info.device}")
         for panel in self.panels():
             panel.engine_ready(info)
+        self.runs.engine_ready(info)
         gc_guard.freeze_long_lived()  # the engine and the widgets stay for the session
         self.show_activity("Ready")
 
@@ -132,6 +138,13 @@ class MainWindow(QMainWindow):
     def on_run_saved(self, path: str) -> None:
         self.inference.form["model"].refresh()
         self.compare.form["pretrained"].refresh()
+        self.runs.refresh()
+
+    @Slot(list)
+    def compare_runs(self, paths: list) -> None:
+        """Overlay run folders (from the Runs page) on the Compare page."""
+        self.compare.add_runs(paths)
+        self.tabs.setCurrentWidget(self.compare)
 
     # --- menu actions ----------------------------------------------------------------------
     def open_run_dialog(self) -> None:
@@ -140,7 +153,15 @@ class MainWindow(QMainWindow):
             self.open_run(folder)
 
     def open_run(self, folder: str) -> None:
+        """A training run opens on the Train page (curves, per-class views, its settings in the
+        form); a plug-in run opens on the Runs page with every setting it ran with."""
+        from engine.runs import RunFolder
+
         try:
+            if RunFolder(folder).is_run() and RunFolder(folder).config().get("kind") == "tune":
+                self.runs.show_run(folder)
+                self.tabs.setCurrentWidget(self.runs)
+                return
             self.train.load_run(folder)
         except (UserError, OSError, ValueError, KeyError) as error:
             errors.report_error(error if isinstance(error, UserError) else UserError(f"{folder}: {error}"), self)
@@ -231,6 +252,7 @@ class MainWindow(QMainWindow):
         self.settings.set("window/tab", self.tabs.currentIndex())
         for panel in self.panels():
             panel.save_state()
+        self.runs.save_state()
         self.settings.sync()
 
     def restore_state(self) -> None:
