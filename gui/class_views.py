@@ -41,7 +41,11 @@ class ClassTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
-        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.setWordWrap(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)  # 100 rows: compact
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.setToolTip("Every class, ranked by training images. Many / medium / few: > 100, 20–100, < 20 "
                         "training images. Click a header to sort.")
 
@@ -80,8 +84,8 @@ class ConfusionView(Column):
         self.plot = ThemedPlot("Confusion matrix", "predicted class, most → fewest training images",
                                "true class (most → fewest)", legend_columns=1, percent=False)
         self.plot.item.invertY(True)
-        self.plot.item.setAspectLocked(True)
         self.plot.item.showGrid(x=False, y=False)
+        self.plot.item.setMouseEnabled(x=False, y=False)  # the whole matrix always shows; hover and click instead
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.plot.item.addItem(self.image)
@@ -117,6 +121,10 @@ class ConfusionView(Column):
         self.colorbar.setLevels((0.0, top))
         self.plot.item.setRange(xRange=(-0.5, len(self.order) - 0.5), yRange=(-0.5, len(self.order) - 0.5),
                                 padding=0.01)
+        step = 1 if len(self.order) <= 20 else max(1, len(self.order) // 10)
+        ticks = [(rank, _short(self.names[self.order[rank]])) for rank in range(0, len(self.order), step)]
+        for axis in ("bottom", "left"):
+            self.plot.item.getAxis(axis).setTicks([ticks, []])
         self.plot.set_title(title or f"Confusion matrix · {len(self.order)} classes · rows: true class")
         if self.selected is not None:
             self.select(*self.selected)
@@ -158,3 +166,7 @@ class ConfusionView(Column):
         cell = self.cell_at(position)
         if cell is not None:
             QToolTip.showText(QCursor.pos(), self.describe(*cell), self.plot)
+
+
+def _short(name: str, limit: int = 10) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"

@@ -118,9 +118,11 @@ class CurvePlot(ThemedPlot):
     """Per-epoch curves, in percent (fractions in) or as values (``percent=False``, e.g. loss;
     ``log_y`` for a learning rate); one named curve per (metric, split) or per run."""
 
-    def __init__(self, title: str, y_label: str = "percent (%)", x_label: str = "epoch", legend_columns: int = 4,
+    def __init__(self, title: str, y_label: str = "percent (%)", x_label: str = "epoch", legend_columns: int = 2,
                  percent: bool = True, log_y: bool = False, parent=None):
         super().__init__(title, x_label, y_label, legend_columns, percent=percent, parent=parent)
+        if not percent:
+            self.item.getAxis("left").enableAutoSIPrefix(False)  # "0.01", not "10 (×0.001)"
         if log_y:
             self.item.setLogMode(y=True)
         self.curves: dict[str, pg.PlotDataItem] = {}

@@ -229,8 +229,9 @@ class TrainPanel(TaskPanel):
         test = event.test
         self._redraw((test.per_class_recall, test.per_class_precision, test.confusion), live=True)
         self.log.add(f"epoch {event.epoch}/{event.epochs}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
-                     f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)  "
-                     f"ECE {100 * test.ece:.2f}" + ("  ★ best" if event.is_best else ""))
+                     f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
+                     + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
+                     + ("  ★ best" if event.is_best else ""))
 
     def on_finished(self, result) -> None:
         self._draw_bars()
