@@ -46,6 +46,7 @@ class ClassTable(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.setToolTip("Every class, ranked by training images. Many / medium / few: > 100, 20–100, < 20 "
                         "training images. Click a header to sort.")
 
@@ -67,8 +68,7 @@ class ClassTable(QTableWidget):
             self.setItem(row, 4, cell)
             p = precision[i] if precision is not None and i < len(precision) else math.nan
             self.setItem(row, 5, number_item(None if p != p else p, percent=True))
-        self.setSortingEnabled(True)
-        self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.setSortingEnabled(True)  # keeps a sort the user chose; none at first: ranked by count
 
     def zero_rows(self) -> list[str]:
         """Names of the classes shown at zero recall."""
