@@ -145,8 +145,8 @@ class ConfusionView(Column):
         support = int(self.matrix[row].sum())
         share = f" ({100 * count / support:.1f} % of its {support} test images)" if support else ""
         if true == predicted:
-            return f"{self.names[true]} recognised as itself {count} times{share}"
-        return f"{self.names[true]} taken for {self.names[predicted]} {count} times{share}"
+            return f"{self.names[true]} recognised as itself {count} time{'' if count == 1 else 's'}{share}"
+        return f"{self.names[true]} taken for {self.names[predicted]} {count} time{'' if count == 1 else 's'}{share}"
 
     def select(self, true: int, predicted: int) -> str:
         """Keep the cell (true, predicted) described below the matrix; returns the text."""

@@ -27,8 +27,10 @@ install_svg_exporter()
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
 GROUP_COLORS = {"many": "#0072B2", "medium": "#56B4E9", "few": "#E69F00"}
 ZERO_COLOR = "#D55E00"
+SERIES_COLORS = tuple(c for c in COLORS if c != ZERO_COLOR)  # side-by-side bars never look like a zero mark
 ZERO_STUB = (-7.0, -1.5)  # where a zero-recall mark sits below the 0 % line (percent units)
 _THEME = {False: ("#ffffff", "#303030", "#e4e4e4"), True: ("#1b1d20", "#d8d8d8", "#34373c")}  # bg, fg, grid
+LINES_FROM = 30  # more classes than this with several series: step lines, not grouped bars
 SYMBOLS_UP_TO = 30  # points per curve drawn with a dot; longer curves are lines only
 DASHES = [3, 2]  # dash and gap, in line widths: short enough to read as dashed in a legend's 20-pixel sample
 HEADROOM = 104  # the percent axis runs to here: a curve at 100 % stays visible
@@ -205,6 +207,8 @@ class ClassBars(ThemedPlot):
         self.class_names: list[str] = []
         self.counts: list[int] = []
         self.series: list[tuple[str, list[float]]] = []
+        self.lines: list[pg.PlotCurveItem] = []  # several series over many classes: one step line each
+        self.line_mode = False
         self._ensure_bar_items(1)  # the first epoch then only updates what exists
         self._update_legend(1)
         self.scene().sigMouseMoved.connect(self._show_tooltip)
@@ -218,18 +222,22 @@ class ClassBars(ThemedPlot):
         n = max(1, len(self.series))
         width = 0.8 / n
         self._ensure_bar_items(n)
+        # side-by-side bars of several series turn into a wall at 100 classes: draw steps instead
+        self.line_mode = n > 1 and len(self.order) > LINES_FROM
+        self._draw_lines(n if self.line_mode else 0)
         for k, bar in enumerate(self.bars):
-            if k >= len(self.series):
+            if k >= len(self.series) or self.line_mode:
                 bar.setOpts(x=[], height=[], width=width)
                 bar.hide()
                 continue
             name, values = self.series[k]
             heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
             xs = [rank + (k - (n - 1) / 2) * width for rank in range(len(self.order))]
-            brushes = self._group_brushes() if n == 1 else [pg.mkBrush(COLORS[k % len(COLORS)])] * len(xs)
+            color = SERIES_COLORS[k % len(SERIES_COLORS)]
+            brushes = self._group_brushes() if n == 1 else [pg.mkBrush(color)] * len(xs)
             bar.setOpts(x=xs, height=heights, width=width * 0.92, brushes=brushes, pens=[pg.mkPen(None)] * len(xs))
             bar.show()
-        key = ("many", "medium", "few") if n == 1 else tuple(name for name, _ in self.series)
+        key = ("many", "medium", "few") if n == 1 else (self.line_mode, *(name for name, _ in self.series))
         if key != self._legend_key:  # rebuilding the legend costs more than the bars
             self._legend_key = key
             self._update_legend(n)
@@ -238,15 +246,36 @@ class ClassBars(ThemedPlot):
         self.item.setXRange(-0.6, len(self.order) - 0.4, padding=0)
 
     def bar_count(self, series_index: int = 0) -> int:
-        """Bars shown for one series (one per class)."""
+        """Bars (or steps) shown for one series (one per class)."""
         if series_index >= len(self.series):
             return 0
+        if self.line_mode:
+            y = self.lines[series_index].yData
+            return 0 if y is None else len(y)
         return len(self.bars[series_index].opts["x"])
 
     def zero_count(self) -> int:
         return len(self.zero_marks.opts["x"])
 
     # --- internals -------------------------------------------------------------------------
+    def _draw_lines(self, n: int) -> None:
+        """One step line per series (class ranks on x), or none when ``n`` is 0."""
+        while len(self.lines) < n:
+            line = pg.PlotCurveItem(antialias=True)  # stepMode comes with the data (it checks the lengths)
+            self.item.addItem(line)
+            self.lines.append(line)
+        edges = [rank - 0.5 for rank in range(len(self.order) + 1)]
+        for k, line in enumerate(self.lines):
+            if k >= n:
+                line.clear()
+                line.hide()
+                continue
+            _name, values = self.series[k]
+            heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
+            line.setData(edges, heights, stepMode="center",
+                         pen=pg.mkPen(SERIES_COLORS[k % len(SERIES_COLORS)], width=2))
+            line.show()
+
     def _ensure_bar_items(self, n: int) -> None:
         while len(self.bars) < n:
             bar = pg.BarGraphItem(x=[], height=[], width=0.8, pen=None)  # no outline (also in the legend)
@@ -262,7 +291,7 @@ class ClassBars(ThemedPlot):
 
     def _update_legend(self, n: int) -> None:
         """Entries: the groups (one series) or the series, then the zero-recall mark; ≤ 3 per row."""
-        for item in [*self.bars, *self.group_samples, self.zero_marks]:
+        for item in [*self.bars, *self.lines, *self.group_samples, self.zero_marks]:
             self.legend.removeItem(item)
         self.group_samples = []
         self.legend.setColumnCount(4 if n == 1 else 3)
@@ -273,8 +302,8 @@ class ClassBars(ThemedPlot):
                 self.legend.addItem(sample, f"{group}-shot")
         else:
             for k in range(n):
-                self.bars[k].setOpts(brush=COLORS[k % len(COLORS)])
-                self.legend.addItem(self.bars[k], self.series[k][0])
+                self.bars[k].setOpts(brush=SERIES_COLORS[k % len(SERIES_COLORS)])
+                self.legend.addItem(self.lines[k] if self.line_mode else self.bars[k], self.series[k][0])
         self.legend.addItem(self.zero_marks, "zero recall")
         self.apply_theme()
 

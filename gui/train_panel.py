@@ -315,6 +315,8 @@ class TrainPanel(TaskPanel):
         self.bars.set_title(f"Left behind · epoch {epoch}: {zeros} of {len(per_class)} classes "
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
         self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
+        self.plots["worst"].set_title("HM and lowest recall (LR)" + (f" · {zeros} of {len(per_class)} classes at "
+                                                                     "zero recall" if zeros else ""))
         if self.views.currentWidget() is self.class_table or not self.is_running():
             self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)
         else:

@@ -72,3 +72,15 @@ def test_zero_recall_marks_stay_apart_at_100_classes(qtbot):
     xs = sorted(bars.zero_marks.opts["x"])
     width = bars.zero_marks.opts["width"]
     assert min(b - a for a, b in zip(xs, xs[1:])) - width >= 0.4  # a visible gap between neighbours
+
+
+def test_several_series_over_100_classes_are_step_lines_not_a_wall_of_bars(qtbot):
+    bars = ClassBars("compare")
+    qtbot.addWidget(bars)
+    series = [(name, [0.5] * 90 + [0.0] * 10) for name in ("old", "new", "ensemble")]
+    bars.set_bars(list(CIFAR100_CLASSES), COUNTS, series)
+    assert bars.line_mode and all(bar.isVisible() is False for bar in bars.bars)
+    assert [bars.bar_count(k) for k in range(3)] == [100, 100, 100]
+    assert [label.text for _sample, label in bars.legend.items] == ["old", "new", "ensemble", "zero recall"]
+    bars.set_bars(list(CIFAR100_CLASSES)[:10], COUNTS[:10], series[:2])  # 10 classes: grouped bars again
+    assert not bars.line_mode and bars.bar_count(1) == 10
