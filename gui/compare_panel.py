@@ -11,8 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHeaderView, QLabel, QListWidget,
-                               QTableWidget, QTableWidgetItem, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QListWidget, QTableWidget,
+                               QTableWidgetItem, QWidget)
 
 from data.errors import UserError
 from engine import workspace
@@ -26,7 +26,7 @@ from gui.settings import Settings
 from gui.task_panel import TaskPanel
 from gui.train_form import dataset_fields, fill_form, loss_params_field
 from gui.table_export import write_table
-from gui.widgets import Column, LogPane, number_item, push_button, row_of
+from gui.widgets import Column, LogPane, choose_folders, number_item, push_button, row_of
 
 PLUGIN_PREFIX = "plug-in"
 
@@ -159,13 +159,9 @@ class ComparePanel(TaskPanel):
 
     # --- saved runs -------------------------------------------------------------------------
     def add_runs_dialog(self) -> None:
-        dialog = QFileDialog(self, "Add run folders", str(workspace.runs_dir()))
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # the native one picks a single folder
-        for view in dialog.findChildren(QAbstractItemView):
-            view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        if dialog.exec():
-            self.add_runs(dialog.selectedFiles())
+        folders = choose_folders(self, "Add run folders", str(workspace.runs_dir()))
+        if folders:
+            self.add_runs(folders)
 
     def add_runs(self, paths) -> None:
         """Add run folders; a folder that is not a run is reported and the others are still added."""

@@ -6,46 +6,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyqtgraph.exporters import Exporter, ImageExporter
-from pyqtgraph.parametertree import Parameter
+from pyqtgraph.exporters import ImageExporter
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox
 
 from data.errors import UserError
-from gui.svg_export import QtSvgExporter, render_scene
+from gui.svg_export import QtSvgExporter, VectorExporter, render_scene
 
 FORMATS = {".png": "PNG image", ".svg": "SVG vector image", ".pdf": "PDF vector document"}
 SCREEN_DPI = 96  # a plot's on-screen pixels are taken as 1/96 inch
 POINTS_PER_INCH = 72
 
 
-class PdfExporter(Exporter):
+class PdfExporter(VectorExporter):
     """One page exactly the plot's size (in points), vectors throughout."""
 
     Name = "PDF document"
-    allowCopy = False
+    FILTER = "PDF document (*.pdf)"
 
-    def __init__(self, item):
-        super().__init__(item)
-        self.params = Parameter.create(name="params", type="group", children=[])
-
-    def parameters(self):
-        return self.params
-
-    def export(self, fileName=None, toBytes=False, copy=False):
-        if fileName is None:
-            self.fileSaveDialog(filter="PDF document (*.pdf)")
-            return None
-        source = self.getSourceRect()
-        writer = QPdfWriter(str(fileName))
+    def write(self, path: str, source: QRectF) -> None:
+        writer = QPdfWriter(path)
         writer.setTitle("Long-Tail Studio plot")
         writer.setResolution(SCREEN_DPI)
         size = QSizeF(source.width() * POINTS_PER_INCH / SCREEN_DPI, source.height() * POINTS_PER_INCH / SCREEN_DPI)
         writer.setPageLayout(QPageLayout(QPageSize(size, QPageSize.Unit.Point), QPageLayout.Orientation.Portrait,
                                          QMarginsF(0, 0, 0, 0)))
         render_scene(self, writer, QRectF(0, 0, source.width(), source.height()), source)
-        return None
 
 
 def export_figure(plot, path: str | Path, dpi: int = 192, light: bool = False) -> Path:

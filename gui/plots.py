@@ -254,6 +254,13 @@ class ClassBars(ThemedPlot):
             return 0 if y is None else len(y)
         return len(self.bars[series_index].opts["x"])
 
+    def heights(self, series_index: int = 0) -> list[float]:
+        """The percent values shown for one series, in display (training-count) order."""
+        if self.line_mode:
+            y = self.lines[series_index].yData
+            return [] if y is None else [float(v) for v in y]
+        return [float(v) for v in self.bars[series_index].opts["height"]]
+
     def zero_count(self) -> int:
         return len(self.zero_marks.opts["x"])
 

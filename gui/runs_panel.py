@@ -9,13 +9,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHeaderView, QLabel, QLineEdit, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QLineEdit, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from engine import workspace
 from gui.plots import ZERO_COLOR
 from gui.settings import Settings
-from gui.widgets import Column, number_item, push_button, row_of, wrapping_label
+from gui.widgets import Column, choose_folders, number_item, push_button, row_of, wrapping_label
 
 COLUMNS = ("Run", "Method", "Dataset", "Imbalance", "Epochs", "Status", "Acc %", "HM %", "GM %", "LR %")
 STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"),
@@ -147,13 +147,9 @@ class RunsPanel(QWidget):
         self.refresh()
 
     def add_folders_dialog(self) -> None:
-        dialog = QFileDialog(self, "Add run folders", str(workspace.runs_dir()))
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # the native one picks a single folder
-        for view in dialog.findChildren(QAbstractItemView):
-            view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        if dialog.exec():
-            self.add_folders(dialog.selectedFiles())
+        folders = choose_folders(self, "Add run folders", str(workspace.runs_dir()))
+        if folders:
+            self.add_folders(folders)
 
     # --- selection -------------------------------------------------------------------------
     def selected_paths(self) -> list[str]:

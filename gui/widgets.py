@@ -183,3 +183,15 @@ def number_item(value: float | None, percent: bool = False) -> NumberItem:
     item.setData(Qt.ItemDataRole.UserRole, value)
     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return item
+
+
+def choose_folders(parent: QWidget, title: str, start: str) -> list[str]:
+    """Let the user pick one or more folders (Qt's own dialog: the native one picks a single folder)."""
+    from PySide6.QtWidgets import QAbstractItemView, QFileDialog
+
+    dialog = QFileDialog(parent, title, start)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    for view in dialog.findChildren(QAbstractItemView):
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    return dialog.selectedFiles() if dialog.exec() else []

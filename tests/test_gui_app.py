@@ -16,21 +16,9 @@ from gui import errors, plots, theme
 from gui.main_window import MainWindow
 from gui.settings import Settings
 from gui.train_form import fill_form
-from test_gui_support import gui_settings, no_leaked_threads, open_error_boxes, tiny_demo_config  # noqa: F401
+from test_gui_support import gui_settings, no_leaked_threads, open_error_boxes, tiny_demo_config, window  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
-
-
-@pytest.fixture
-def window(qtbot, gui_settings):
-    win = MainWindow(gui_settings)
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.loader.idle, timeout=60_000):
-        win.start_engine_loading()
-    yield win
-    if win.isVisible():
-        win.close()
 
 
 def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, window):

@@ -8,8 +8,7 @@ import pytest
 
 from engine.run_index import flatten, settings_diff, summarize
 from engine.trainer import train
-from gui.main_window import MainWindow
-from test_gui_support import gui_settings, no_leaked_threads, tiny_demo_config  # noqa: F401
+from test_gui_support import gui_settings, no_leaked_threads, tiny_demo_config, window  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
@@ -25,17 +24,6 @@ def two_runs(workspace):
         config.experiment = f"browse-{loss}"
         runs.append(train(config).run_dir)
     return runs
-
-
-@pytest.fixture
-def window(qtbot, gui_settings):
-    win = MainWindow(gui_settings)
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.loader.idle, timeout=60_000):
-        win.start_engine_loading()
-    yield win
-    win.close()
 
 
 def test_two_runs_are_listed_filtered_diffed_and_opened_in_compare(qtbot, window, two_runs):
