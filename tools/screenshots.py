@@ -6,7 +6,8 @@ a broken file) with the model just trained, and runs the GML plug-in on it (Comp
 Then the 100-class case: a CIFAR-100-LT run (ratio 100) on generated data in CIFAR-100's real
 layout (tests/datagen.py), its per-class views, the plug-in on it, and the Runs page.
 Writes docs/screenshot-{train,train-dark,inference,compare}.png and
-docs/screenshot-{train-100,classes-100,confusion-100,loss-lr,compare-100,runs}.png.
+docs/screenshot-{train-100,classes-100,confusion-100,loss-lr,compare-100,runs}.png
+(``--100``: the 100-class scenes only).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ os.environ["LTS_WORKSPACE"] = WORKSPACE
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 
 SIZE = (1440, 900)
 TRAIN_EPOCHS, CAPTURE_AFTER = 12, 8  # capture the Train page mid-run
@@ -78,12 +79,17 @@ def main(out: Path) -> int:
     from gui.settings import Settings
 
     out.mkdir(parents=True, exist_ok=True)
+    only_100 = "--100" in sys.argv  # the 100-class scenes alone
     settings = Settings.from_file(str(Path(WORKSPACE) / "settings.ini"))
     settings.set("app/theme", "light")
     app = create_application([sys.argv[0]], settings)
     window = show_main_window(settings)
     window.resize(*SIZE)
     wait_until(lambda: not window.loader.is_running() and window.train.start_button.isEnabled())
+    if only_100:
+        hundred_classes(window, out)
+        window.close()
+        return 0
 
     train = window.train
     train.preset.setCurrentText(DEMO)
@@ -146,7 +152,9 @@ def hundred_classes(window, out: Path) -> None:
     wait_until(lambda: not train.is_running())
     run_dir = Path(train.resume_target)
     train.views.setCurrentIndex(1)
+    train.class_table.sortItems(4, Qt.SortOrder.AscendingOrder)  # by recall: the classes left behind first
     save(window, out / "screenshot-classes-100.png")
+    train.class_table.sortItems(0, Qt.SortOrder.AscendingOrder)
     train.views.setCurrentIndex(2)
     confusion = train.confusion
     few = confusion.order[-1]  # the class with the fewest training images: what is it taken for?
@@ -178,4 +186,5 @@ def hundred_classes(window, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"))
+    folders = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sys.exit(main(Path(folders[0]) if folders else ROOT / "docs"))
