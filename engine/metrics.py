@@ -19,9 +19,11 @@ as MiSLAS computes and reports it (Zhong et al., CVPR 2021, github.com/dvlab-res
 ``utils/metric.py``). NLL is the mean −log softmax probability of the true class.
 
 **Groups.** Many / medium / few are the classes with > 100, 20–100 and < 20 *training* images,
-decided per class from the actual counts. MiSLAS instead uses fixed class-index ranges of the
-sorted CIFAR-100-LT classes; for ratio 100 both pick the same classes (counts fall from 500 to 5
-with the index), for other ratios or datasets only the count thresholds stay meaningful.
+decided per class from the actual counts (the OLTR / LDAM-DRW convention). MiSLAS instead uses
+fixed index ranges of the count-sorted classes from its configs: [0, 36), [36, 71), [71, 100) on
+CIFAR-100-LT. At ratio 100 the counts give 35 / 35 / 30 classes (class 35 has 98 images, class
+70 has 19), so MiSLAS's many group holds one class more and its few group one class less; for
+other ratios or datasets only the count thresholds keep their meaning.
 
 All values are fractions in [0, 1].
 """

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from engine.evaluation import metrics_from_logits
-from engine.metrics import (Metrics, calibration, compute_metrics, confusion_matrix, geometric_mean, harmonic_mean,
-                            per_class_precision, per_class_recall, topk_correct, topk_hits)
+from engine.metrics import (Metrics, calibration, compute_metrics, confusion_matrix, geometric_mean, group_accuracy,
+                            harmonic_mean, per_class_precision, per_class_recall, topk_correct, topk_hits)
 
 # Rows = true class. Recalls 3/4, 1/2, 5/5, 1/4; 10 of 15 correct.
 CONFUSION = torch.tensor([
@@ -182,3 +182,14 @@ def test_summary_and_round_trip():
     assert set(summary) == {"test_" + key for key in Metrics.SUMMARY_KEYS}
     assert summary["test_hm"] == metrics.hm
     assert Metrics.from_dict(metrics.to_dict()) == metrics
+
+
+def test_the_count_thresholds_split_cifar100_lt_into_35_35_30_classes():
+    from data.cifar import long_tail_counts
+
+    counts = torch.tensor(long_tail_counts(500, 100, "exp", 100))
+    recalls = torch.arange(100, dtype=torch.float64) / 100  # recall = index / 100: group means show membership
+    many, medium, few = group_accuracy(recalls, counts)
+    assert many == pytest.approx(sum(range(35)) / 35 / 100)  # classes 0..34 (> 100 images; class 35 has 98)
+    assert medium == pytest.approx(sum(range(35, 70)) / 35 / 100)
+    assert few == pytest.approx(sum(range(70, 100)) / 30 / 100)  # class 70 has 19 images
