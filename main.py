@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import sys
 
-CLI_COMMANDS = {"train", "tune", "eval", "predict", "bench", "-h", "--help"}
+CLI_COMMANDS = {"train", "tune", "eval", "predict", "bench", "sweep", "sweep-report", "-h", "--help"}
 SELF_TEST = "--self-test"
 
 # --- frozen-mode guard (packaging, docs/packaging.md): a windowed bundle started by double-click has

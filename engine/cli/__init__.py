@@ -1,4 +1,4 @@
-"""The headless command line: ``train``, ``tune``, ``eval``, ``predict`` and ``bench``.
+"""The headless command line: ``train``, ``tune``, ``eval``, ``predict``, ``bench``, ``sweep`` and ``sweep-report``.
 
 Each sub-command module offers ``add_parser(subparsers)`` (setting ``func``) and ``run(args)``.
 A user error prints one line and exits with status 2.
@@ -14,12 +14,12 @@ EXIT_USER_ERROR = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.cli import bench, evaluate, predict, train, tune
+    from engine.cli import bench, evaluate, predict, sweep, train, tune
 
     parser = argparse.ArgumentParser(prog="main.py", description="Long-Tail Studio: long-tailed recognition "
                                      "with worst-class metrics (HM, GM, lowest recall) and the GML plug-in.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in (train, tune, evaluate, predict, bench):
+    for module in (train, tune, evaluate, predict, bench, sweep):
         module.add_parser(subparsers)
     return parser
 
