@@ -100,11 +100,7 @@ def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_s
         raise UserError("the ray backend needs Ray: pip install -r requirements-ray.txt") from None
     started_here = not ray.is_initialized()
     if started_here:
-        if address:  # a cluster: ship this code to the workers; the sweep folder must be shared storage
-            runtime_env = {"working_dir": str(ROOT), "excludes": RAY_EXCLUDES}
-        else:
-            runtime_env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
-        ray.init(address=address, include_dashboard=False, runtime_env=runtime_env, log_to_driver=False)
+        start_ray(address)
     try:
         remote = ray.remote(max_retries=3)(_cell_in_process)
         pending = {}
@@ -118,6 +114,18 @@ def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_s
     finally:
         if started_here:
             ray.shutdown()
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Connect to a cluster (``address``) or start Ray on this machine, able to import this code."""
+    import ray
+
+    if address:  # a cluster: ship this code to the workers; the sweep folder must be shared storage
+        runtime_env = {"working_dir": str(ROOT), "excludes": RAY_EXCLUDES}
+    else:
+        runtime_env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
+    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+             runtime_env=runtime_env, log_to_driver=False)
 
 
 def _ray_result(ray, sweep_dir, cell: Cell, ref) -> CellStatus:
