@@ -126,6 +126,11 @@ def plugin_run(sweep_dir: str | Path, cell_id: str) -> RunFolder | None:
     return runs[0] if runs else None
 
 
+def cell_runs(sweep_dir: str | Path, cell_id: str) -> list[Path]:
+    """The cell's run folders to compare: its base run and, when finished, its plug-in run."""
+    return [run.path for run in (train_run(sweep_dir, cell_id), plugin_run(sweep_dir, cell_id)) if run is not None]
+
+
 def _plugin_finished(run: RunFolder) -> bool:
     try:
         report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))

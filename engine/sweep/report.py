@@ -49,10 +49,11 @@ class Row:
 def collect(sweep_dir: str | Path) -> list[CellResult]:
     """Every cell's state and, when its runs are finished, its numbers."""
     _name, cells = read_sweep(sweep_dir)
-    return [_cell_result(sweep_dir, cell) for cell in cells]
+    return [cell_result(sweep_dir, cell) for cell in cells]
 
 
-def _cell_result(sweep_dir, cell: Cell) -> CellResult:
+def cell_result(sweep_dir: str | Path, cell: Cell) -> CellResult:
+    """One cell's state and its numbers (base once its run finished, +GML / +ensemble after the plug-in)."""
     result = CellResult(cell, read_status(sweep_dir, cell.id).state)
     base = train_run(sweep_dir, cell.id)
     if base is None or epochs_done(base) < cell.epochs:
