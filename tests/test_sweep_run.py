@@ -8,12 +8,15 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from engine.sweep.backends import run_cells
-from engine.sweep.cells import cell_dir, read_status, write_sweep
+from engine.sweep.cells import CellStatus, cell_dir, read_status, write_status, write_sweep
 from engine.sweep.report import write_report
 from engine.sweep.spec import load_spec
 
@@ -106,6 +109,12 @@ def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_fold
     victim_run = only_run(cell_dir(folder, victim) / "train")
     assert (victim_run / "checkpoints" / "last.pt").exists() and not (cell_dir(folder, victim) / "plugin").exists()
     finished = {c.id: read_status(folder, c.id).updated for c in spec.cells if c.id != victim}
+    # a SIGKILLed worker cannot write its status: it stays "running" with a process that is gone
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    write_status(folder, CellStatus(victim, "running", stage="train", epoch=1, epochs=2, host=socket.gethostname(),
+                                    pid=gone.pid))
+    assert read_status(folder, victim).interrupted()
 
     seen.clear()
     statuses = run_cells(folder, spec.cells, "local", jobs=1, on_status=seen.append)
@@ -134,15 +143,16 @@ def test_ray_sweep_on_two_cpus_matches_the_run_folders(tmp_path):
     assert_table_matches_run_folders(spec, folder, epochs=1)
 
 
-def test_a_failing_cell_is_marked_with_its_reason_and_the_others_go_on(tmp_path):
+def test_a_failing_cell_is_marked_with_its_reason_and_the_others_go_on_in_parallel_workers(tmp_path):
     text = ('preset = "demo"\nmethods = ["ce"]\ndatasets = ["folder", "demo"]\n[overrides]\n"data.root" = "'
             + str(tmp_path / "missing") + '"\n"optim.epochs" = 1\n"data.image_size" = 16\n"device" = "cpu"\n')
     (tmp_path / "s.toml").write_text(text)
     spec = load_spec(tmp_path / "s.toml")
     folder = tmp_path / "sweep"
     write_sweep(folder, spec.path, spec.name, spec.cells)
-    statuses = run_cells(folder, spec.cells)
+    statuses = run_cells(folder, spec.cells, "local", jobs=2)  # two worker processes, as with two GPUs
     assert [s.state for s in statuses] == ["failed", "done"]
+    assert os.getpid() not in {read_status(folder, s.cell).pid for s in statuses}  # ran in the worker processes
     assert "missing" in statuses[0].reason and "\n" not in statuses[0].reason
     with open(write_report(folder)["cells"], newline="") as handle:
         rows = {r["cell"]: r for r in csv.DictReader(handle)}
