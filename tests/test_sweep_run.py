@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from data.errors import UserError
+
 from engine.sweep.backends import run_cells
 from engine.sweep.cells import CellStatus, cell_dir, read_status, write_status, write_sweep
 from engine.sweep.report import write_report
@@ -125,6 +127,11 @@ def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_fold
     log = (victim_run / "log.txt").read_text()
     assert log.count("start on") == 2 and "stopped during epoch 2" in log and log.count("epoch 1:") == 1
     assert_table_matches_run_folders(spec, folder, epochs=2)
+
+    changed = load_spec(spec.path)
+    changed.cells[0].run["optim"]["lr"] = 0.5  # the file edited after the cells ran
+    with pytest.raises(UserError, match=r"cell demo-ir10-ce-s0 already ran with other settings \(run.optim.lr changed\)"):
+        write_sweep(folder, spec.path, spec.name, changed.cells)
 
 
 @pytest.mark.ray

@@ -78,13 +78,40 @@ def cell_dir(sweep_dir: str | Path, cell_id: str) -> Path:
 
 
 def write_sweep(sweep_dir: str | Path, spec_path: Path, name: str, cells: list[Cell]) -> None:
+    """Plan the sweep in ``sweep_dir``. A cell that already has runs there must keep its settings
+    (a re-run resumes it), else this refuses with the first setting that changed."""
     sweep_dir = Path(sweep_dir)
+    if (sweep_dir / SWEEP_FILE).exists():
+        _check_unchanged(sweep_dir, cells)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     _write_json(sweep_dir / SWEEP_FILE, {"kind": "sweep", "name": name, "spec": str(spec_path),
                                         "cells": [c.to_dict() for c in cells]})
     for cell in cells:
         if not (cell_dir(sweep_dir, cell.id) / STATUS_FILE).exists():
             write_status(sweep_dir, CellStatus(cell.id))
+
+
+def _check_unchanged(sweep_dir: Path, cells: list[Cell]) -> None:
+    _name, planned = read_sweep(sweep_dir)
+    before = {cell.id: cell for cell in planned}
+    for cell in cells:
+        old = before.get(cell.id)
+        if old is None or not (cell_dir(sweep_dir, cell.id) / "train").exists():
+            continue
+        changed = _first_difference({"run": old.run, "plugin": old.plugin}, {"run": cell.run, "plugin": cell.plugin})
+        if changed:
+            raise UserError(f"{sweep_dir}: cell {cell.id} already ran with other settings ({changed} changed); "
+                            "give the sweep another --out folder or name, or delete cells/" + cell.id)
+
+
+def _first_difference(old, new, prefix: str = "") -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            found = _first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
+            if found:
+                return found
+        return ""
+    return prefix.rstrip(".") if old != new else ""
 
 
 def read_sweep(sweep_dir: str | Path) -> tuple[str, list[Cell]]:

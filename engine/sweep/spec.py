@@ -134,8 +134,8 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
         config = _run_config(base, overrides, dataset, ratio, method, seed, where)
         cell_id = _cell_id(dataset, config.data.imbalance_ratio, method.label, seed)
         plugin = _plugin_config(config, plugin_raw, cell_id, where) if plugin_on else None
-        cells.append(Cell(cell_id, dataset, config.data.imbalance_ratio, method.label, seed, config.to_dict(),
-                          plugin, resources))
+        cells.append(Cell(cell_id, dataset, config.data.imbalance_ratio, method.label, seed,
+                          json.loads(json.dumps(config.to_dict())), plugin, resources))  # as sweep.json holds it
     ids = [c.id for c in cells]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
@@ -325,7 +325,7 @@ def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: _Lo
         tune.validate()
     except ConfigError as error:
         raise where.error(("plugin", error.field_name), error.message) from None
-    raw = tune.to_dict()
+    raw = json.loads(json.dumps(tune.to_dict()))
     raw.pop("checkpoint")
     return raw
 
