@@ -100,3 +100,22 @@ def test_a_folder_that_is_not_a_sweep_is_one_clear_error(qtbot, tmp_path, gui_se
     qtbot.addWidget(window)
     assert window.open_sweep(str(tmp_path)) is None
     assert len(shown) == 1 and "is not a sweep folder" in shown[0]
+
+
+def test_run_remaining_cells_runs_on_a_worker_and_the_table_shows_the_outcome(qtbot, tmp_path):
+    spec_path = tmp_path / "f.toml"
+    spec_path.write_text(f'preset = "demo"\nmethods = ["ce"]\ndatasets = ["folder"]\n[overrides]\n'
+                         f'"data.root" = "{tmp_path / "missing"}"\n')
+    spec = load_spec(spec_path)
+    folder = tmp_path / "sweep"
+    write_sweep(folder, spec.path, spec.name, spec.cells)
+    view = SweepView(folder)
+    qtbot.addWidget(view)
+    assert column(view, view.cells_table, "State") == ["pending"] and not view.stop_button.isEnabled()
+    with qtbot.waitSignal(view.runner.idle, timeout=60_000):
+        view.run_button.click()
+        assert view.stop_button.isEnabled() and not view.run_button.isEnabled()
+    assert column(view, view.cells_table, "State") == ["failed"]  # the folder does not exist
+    assert "missing" in view.cells_table.item(0, 5).toolTip()
+    assert view.run_button.isEnabled() and not view.stop_button.isEnabled()
+    view.close()
