@@ -43,6 +43,7 @@ class CellStatus:
     stage: str = ""  # "train" | "plugin"
     epoch: int = 0
     epochs: int = 0
+    train_done: bool = False  # the base run finished (the plug-in may still be to run)
     host: str = ""
     pid: int = 0
     updated: float = 0.0
@@ -179,7 +180,7 @@ def run_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink = ignore_s
     status = read_status(sweep_dir, cell.id)
     if status.state == "done":
         return status
-    status = CellStatus(cell.id, "running", host=socket.gethostname(), pid=os.getpid())
+    status = CellStatus(cell.id, "running", train_done=status.train_done, host=socket.gethostname(), pid=os.getpid())
     reporter = _Reporter(sweep_dir, status, on_status, on_event)
     try:
         stopped = _run_stages(sweep_dir, cell, reporter, should_stop)
@@ -207,18 +208,17 @@ def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_s
     config = RunConfig.from_dict(cell.run)
     config.runs_dir = str(cell_dir(sweep_dir, cell.id) / "train")
     config.experiment = cell.id
-    reporter.stage("train", cell.epochs)
-    dataset = load_dataset(config.data, seed=config.seed)
     run = _clean_runs(cell_dir(sweep_dir, cell.id) / "train", lambda r: r.checkpoint("last") is not None)
-    if run is None:
-        result = train(config, reporter, should_stop, dataset=dataset)
-    elif epochs_done(run) < cell.epochs:
-        reporter.progress(epochs_done(run))
-        result = train(None, reporter, should_stop, dataset=dataset, resume=run.path)
-    else:
-        result = None
-    if result is not None and result.stopped:
-        return True
+    reporter.stage("train", cell.epochs, epochs_done(run) if run else 0)
+    dataset = load_dataset(config.data, seed=config.seed)
+    if not reporter.status.train_done:
+        # the trainer decides what is left: a finished run resumed trains nothing and returns at once
+        result = (train(config, reporter, should_stop, dataset=dataset) if run is None else
+                  train(None, reporter, should_stop, dataset=dataset, resume=run.path))
+        if result.stopped:
+            return True
+        reporter.status.train_done = True
+        reporter.publish()
     if cell.plugin is None:
         return False
     return _run_plugin(sweep_dir, cell, dataset, reporter, should_stop)
@@ -256,8 +256,8 @@ class _Reporter:
     def __init__(self, sweep_dir, status: CellStatus, on_status: StatusSink, on_event: EventSink):
         self.sweep_dir, self.status, self.on_status, self.on_event = sweep_dir, status, on_status, on_event
 
-    def stage(self, name: str, epochs: int) -> None:
-        self.status.stage, self.status.epochs, self.status.epoch = name, epochs, 0
+    def stage(self, name: str, epochs: int, done: int = 0) -> None:
+        self.status.stage, self.status.epochs, self.status.epoch = name, epochs, done
         self.publish()
 
     def progress(self, epoch: int) -> None:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.sweep.cells import epochs_done, plugin_run, read_status, read_sweep, train_run
+from engine.sweep.cells import plugin_run, read_status, read_sweep, train_run
 from engine.sweep.spec import Cell
 
 MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ensemble"))  # key, title
@@ -54,9 +54,10 @@ def collect(sweep_dir: str | Path) -> list[CellResult]:
 
 def cell_result(sweep_dir: str | Path, cell: Cell) -> CellResult:
     """One cell's state and its numbers (base once its run finished, +GML / +ensemble after the plug-in)."""
-    result = CellResult(cell, read_status(sweep_dir, cell.id).state)
+    status = read_status(sweep_dir, cell.id)
+    result = CellResult(cell, status.state)
     base = train_run(sweep_dir, cell.id)
-    if base is None or epochs_done(base) < cell.epochs:
+    if base is None or not (status.train_done or status.state == "done") or not base.history():
         return result
     last = base.history()[-1]
     result.values["base"] = {key: last[f"test_{attribute}"] for key, _t, attribute in METRICS}
