@@ -129,3 +129,14 @@ def test_the_packaged_app_does_not_carry_ray():
     assert "ray" in build_app.EXCLUDES
     assert "ray" not in (ROOT / "requirements.txt").read_text()
     assert "-r requirements-ray.txt" in (ROOT / "requirements-dev.txt").read_text().splitlines()
+
+
+def test_the_cost_estimate_counts_the_image_passes():
+    from engine.sweep.cost import cell_cost
+
+    cell = load_spec(ROOT / "sweeps" / "cifar100-lt.toml").cells[0]  # CIFAR-100-LT, ratio 100, ResNet-32
+    n_train = sum(int(500 * 0.01 ** (i / 99)) for i in range(100))
+    assert n_train == 10847
+    train = 200 * (3 * n_train + 10_000)  # a training image ≈ 3 forwards, plus the test split every epoch
+    plugin = 4 * n_train + 10_000 + 10 * 10_000 * 0.01  # 4 augmented feature passes, the test features
+    assert cell_cost(cell).forwards == pytest.approx(train + plugin)

@@ -49,8 +49,8 @@ def cell_cost(cell: Cell) -> CellCost:
     n_train, n_test = data_sizes(cell.run["data"], cell.seed)
     if n_train is None:
         return CellCost(cell.id, None, None, None)
-    depth = int(cell.run["model"]["arch"].removeprefix("resnet"))
-    scale = (depth / 32) * (cell.run["data"]["image_size"] / 32) ** 2
+    depth = str(cell.run["model"].get("arch", "resnet32")).removeprefix("resnet")
+    scale = (int(depth) / 32 if depth.isdigit() else 1.0) * (cell.run["data"]["image_size"] / 32) ** 2
     forwards = cell.epochs * (BACKWARD_FACTOR * n_train + n_test)
     if cell.plugin:
         passes = cell.plugin["feature_passes"] if cell.plugin["data"]["augment"] else 1

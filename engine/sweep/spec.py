@@ -106,7 +106,7 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
     from engine.presets import CLI_NAMES, preset
 
     preset_name = raw.get("preset", "cifar100-ce")
-    if preset_name not in CLI_NAMES:
+    if not isinstance(preset_name, str) or preset_name not in CLI_NAMES:
         raise where.error(("preset",), f"unknown preset {preset_name!r}; choose one of {', '.join(CLI_NAMES)}",
                           preset_name)
     base = preset(preset_name)
@@ -118,7 +118,7 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
     datasets = _grid_list(raw, "datasets", where, [base.data.dataset])
     ratios = _grid_list(raw, "imbalance", where, [base.data.imbalance_ratio])
     seeds = _grid_list(raw, "seeds", where, [0])
-    overrides = _flatten(_table(raw, "overrides", where), where, ("overrides",))
+    overrides = _flatten(_table(raw, "overrides", where))
     for key in overrides:
         if key in SET_BY_SWEEP or key.split(".")[0] in SET_BY_SWEEP:
             raise where.error(("overrides", key), f"set by the sweep from {SET_BY_SWEEP.get(key, 'the grid')}; "
@@ -126,7 +126,9 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
         if key == "save_model" and overrides[key] is False:
             raise where.error(("overrides", key), "a sweep needs each epoch's checkpoint to resume cells")
     plugin_raw = dict(_table(raw, "plugin", where))
-    plugin_on = bool(plugin_raw.pop("enabled", True)) if plugin_raw or "plugin" in raw else False
+    plugin_on = plugin_raw.pop("enabled", "plugin" in raw)
+    if not isinstance(plugin_on, bool):
+        raise where.error(("plugin", "enabled"), f"must be true or false, got {plugin_on!r}")
     resources = _resources(_table(raw, "resources", where), where)
 
     cells = []
@@ -183,13 +185,13 @@ def _table(raw: dict, key: str, where: _Locator) -> dict:
     return value
 
 
-def _flatten(table: dict, where: _Locator, at: tuple, prefix: str = "") -> dict[str, Any]:
+def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     """``{"optim": {"epochs": 2}, "data.augment": false}`` → ``{"optim.epochs": 2, "data.augment": False}``."""
     flat = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and name not in ("method.params",):
-            flat.update(_flatten(value, where, at, f"{name}."))
+        if isinstance(value, dict) and name != "method.params":
+            flat.update(_flatten(value, f"{name}."))
         else:
             flat[name] = value
     return flat
