@@ -150,18 +150,31 @@ def test_ray_sweep_on_two_cpus_matches_the_run_folders(tmp_path):
     assert_table_matches_run_folders(spec, folder, epochs=1)
 
 
-def test_a_failing_cell_is_marked_with_its_reason_and_the_others_go_on_in_parallel_workers(tmp_path):
-    text = ('preset = "demo"\nmethods = ["ce"]\ndatasets = ["folder", "demo"]\n[overrides]\n"data.root" = "'
-            + str(tmp_path / "missing") + '"\n"optim.epochs" = 1\n"data.image_size" = 16\n"device" = "cpu"\n')
+def folder_grid(tmp_path: Path, datasets: str) -> tuple:
+    """Cells on an image folder that does not exist (they fail while loading), and the demo."""
+    text = (f'preset = "demo"\nmethods = ["ce"]\ndatasets = [{datasets}]\nseeds = [0, 1]\n[overrides]\n'
+            f'"data.root" = "{tmp_path / "missing"}"\n"optim.epochs" = 1\n"data.image_size" = 16\n"device" = "cpu"\n')
     (tmp_path / "s.toml").write_text(text)
     spec = load_spec(tmp_path / "s.toml")
     folder = tmp_path / "sweep"
     write_sweep(folder, spec.path, spec.name, spec.cells)
-    statuses = run_cells(folder, spec.cells, "local", jobs=2)  # two worker processes, as with two GPUs
+    return spec, folder
+
+
+def test_a_failing_cell_is_marked_with_its_reason_and_the_others_go_on(tmp_path):
+    spec, folder = folder_grid(tmp_path, '"folder", "demo"')
+    statuses = run_cells(folder, spec.cells[1:3])  # folder seed 1, demo seed 0
     assert [s.state for s in statuses] == ["failed", "done"]
-    assert os.getpid() not in {read_status(folder, s.cell).pid for s in statuses}  # ran in the worker processes
     assert "missing" in statuses[0].reason and "\n" not in statuses[0].reason
     with open(write_report(folder)["cells"], newline="") as handle:
         rows = {r["cell"]: r for r in csv.DictReader(handle)}
     assert rows[statuses[0].cell]["state"] == "failed" and rows[statuses[0].cell]["base_acc"] == ""
     assert float(rows[statuses[1].cell]["base_acc"]) >= 0
+    assert rows["demo-ir10-ce-s1"]["state"] == "pending"  # not asked for
+
+
+def test_parallel_local_workers_run_the_cells_in_their_own_processes(tmp_path):
+    spec, folder = folder_grid(tmp_path, '"folder"')
+    statuses = run_cells(folder, spec.cells, "local", jobs=2)  # as with two GPUs: one process each
+    assert [s.state for s in statuses] == ["failed", "failed"] and all("missing" in s.reason for s in statuses)
+    assert os.getpid() not in {read_status(folder, s.cell).pid for s in statuses}

@@ -57,7 +57,9 @@ def gpu_count() -> int:
 
 def _run_processes(sweep_dir: str | Path, cells: list[Cell], workers: int, on_status: StatusSink) -> None:
     """``workers`` processes, each pinned to one GPU (CUDA_VISIBLE_DEVICES) when there are GPUs."""
-    context = multiprocessing.get_context("spawn")  # CUDA cannot be used in a forked child
+    # spawn, also without GPUs: CUDA cannot be used in a forked child, and a child forked after the
+    # parent's OpenMP thread pool ran hangs in its first parallel op (tried: both cells stuck)
+    context = multiprocessing.get_context("spawn")
     slots = context.Queue()
     for index in range(workers):
         slots.put(index)
