@@ -94,6 +94,7 @@ def assert_table_matches_run_folders(spec, folder: Path, epochs: int) -> None:
     assert [float(r["recall"]) for r in first] == report["columns"]["new"]["per_class_recall"]
 
 
+@pytest.mark.slow
 def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_folders(tmp_path):
     spec, folder = prepare(tmp_path, epochs=2)
     victim = "demo-ir10-bsce-s1"  # the last cell: the three before it finish first
@@ -135,6 +136,7 @@ def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_fold
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_ray_sweep_on_two_cpus_matches_the_run_folders(tmp_path):
     ray = pytest.importorskip("ray")
     from engine.sweep.backends import start_ray
@@ -173,6 +175,7 @@ def test_a_failing_cell_is_marked_with_its_reason_and_the_others_go_on(tmp_path)
     assert rows["demo-ir10-ce-s1"]["state"] == "pending"  # not asked for
 
 
+@pytest.mark.slow
 def test_parallel_local_workers_run_the_cells_in_their_own_processes(tmp_path):
     spec, folder = folder_grid(tmp_path, '"folder"')
     statuses = run_cells(folder, spec.cells, "local", jobs=2)  # as with two GPUs: one process each
