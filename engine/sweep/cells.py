@@ -9,9 +9,9 @@ Layout of a sweep folder::
     report/                    the table (sweep-report)
 
 A cell is resumable because the trainer saves ``last.pt`` after every epoch: running a cell again
-continues its base run with ``train(None, resume=run)`` (a killed worker loses at most the epoch in
-progress); a base run killed before its first checkpoint, or a plug-in run that did not finish
-(seconds to minutes on cached features; ``tune`` has no resume), is started again from scratch.
+continues its base run with ``train(None, resume=run)`` and its plug-in run with
+``tune(..., resume=run)`` (a killed worker loses at most the epoch in progress); a run killed
+before its first checkpoint is started again from scratch.
 """
 from __future__ import annotations
 
@@ -210,7 +210,7 @@ def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_s
     config.experiment = cell.id
     run = _clean_runs(cell_dir(sweep_dir, cell.id) / "train", lambda r: r.checkpoint("last") is not None)
     reporter.stage("train", cell.epochs, epochs_done(run) if run else 0)
-    dataset = load_dataset(config.data, seed=config.seed)
+    dataset = load_dataset(config.data)
     if not reporter.status.train_done:
         # the trainer decides what is left: a finished run resumed trains nothing and returns at once
         result = (train(config, reporter, should_stop, dataset=dataset) if run is None else
@@ -231,11 +231,12 @@ def _run_plugin(sweep_dir, cell: Cell, dataset, reporter: _Reporter, should_stop
     if base is None:
         raise UserError(f"{cell.id}: the base run left no checkpoints/last.pt for the plug-in")
     folder = cell_dir(sweep_dir, cell.id) / "plugin"
-    if _clean_runs(folder, _plugin_finished) is not None:
+    run = _clean_runs(folder, lambda r: _plugin_finished(r) or r.checkpoint("last") is not None)
+    if run is not None and _plugin_finished(run):
         return False
     config = TuneConfig.from_dict({**cell.plugin, "checkpoint": str(base.checkpoint("last")), "runs_dir": str(folder)})
-    reporter.stage("plugin", config.epochs)
-    result = tune(config, reporter, should_stop, dataset=dataset)
+    reporter.stage("plugin", config.epochs, epochs_done(run) if run else 0)
+    result = tune(config, reporter, should_stop, dataset=dataset, resume=run.path if run else None)  # resumes inside
     return result.stopped
 
 
