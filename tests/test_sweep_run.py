@@ -126,7 +126,7 @@ def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_fold
     assert {c: read_status(folder, c).updated for c in finished} == finished
     assert only_run(cell_dir(folder, victim) / "train") == victim_run  # same run folder, resumed
     log = (victim_run / "log.txt").read_text()
-    assert log.count("start on") == 2 and "stopped during epoch 2" in log and log.count("epoch 1:") == 1
+    assert log.count("start on") == 2 and "stopped during epoch 2" in log and log.count("epoch 1 (") == 1
     assert_table_matches_run_folders(spec, folder, epochs=2)
 
     changed = load_spec(spec.path)
