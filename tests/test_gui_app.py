@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, window):
-    assert [window.tabs.tabText(i) for i in range(3)] == ["Train", "Inference", "Compare"]
-    for index in range(3):
+    assert [window.tabs.tabText(i) for i in range(4)] == ["Train", "Inference", "Compare", "Runs"]
+    for index in range(4):
         window.tabs.setCurrentIndex(index)
         qtbot.waitExposed(window.tabs.currentWidget())
         assert window.tabs.currentWidget().isVisible()
