@@ -9,19 +9,21 @@ from data.types import LTDataset
 from engine.checkpoints import load_checkpoint
 from engine.config import DataConfig
 from engine.devices import pick_device
-from engine.evaluation import evaluate
+from engine.evaluation import add_routing, evaluate
 from engine.metrics import Metrics
-from engine.prediction import load_for_prediction
+from engine.prediction import disable_router, load_for_prediction
 
 
 def evaluate_checkpoint(path: str | Path, data: DataConfig, arch: str | None = None, seed: int = 0,
-                        device: str = "auto") -> tuple[Metrics, LTDataset]:
+                        device: str = "auto", use_router: bool = True) -> tuple[Metrics, LTDataset]:
     checkpoint = load_checkpoint(path)
     dataset = load_dataset(data, seed=seed)
     target = pick_device(device)
     model, rule = load_for_prediction(checkpoint, arch=arch, num_classes=dataset.num_classes, device=target)
     mean = tuple(checkpoint.meta.get("mean") or dataset.mean)
     std = tuple(checkpoint.meta.get("std") or dataset.std)
+    if not use_router:
+        disable_router(rule)
     metrics = evaluate(model, rule, dataset.test_images.to(target), dataset.test_labels.to(target), mean, std,
                        dataset.class_counts)
-    return metrics, dataset
+    return add_routing(metrics, rule.method), dataset

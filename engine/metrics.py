@@ -32,6 +32,7 @@ class Metrics:
     medium: float | None
     few: float | None
     per_class_recall: list[float] = field(default_factory=list)
+    experts_per_image: float | None = None  # mean experts a router called per image (RIDE); None: no router
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
                     "zero_recall", "many", "medium", "few")

@@ -33,39 +33,55 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.resnet_cifar import STAGE_WIDTHS, BasicBlock, NormedLinear, blocks_per_stage, depth_of
+from data.errors import UserError
+from models.base import LTModel, ModelOutput, ModelSpec
+from models.registry import register_family
+from models.resnet_cifar import (STAGE_WIDTHS, NormedLinear, blocks_per_stage, depth_of, kaiming_init,
+                                 make_stage)
 
 REDUCED_WIDTHS = (16, 24, 48)
 ROUTER_HIDDEN = 16
 OFFICIAL_PREFIX = "backbone."
 
 
-def _stage(in_planes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(BasicBlock(in_planes, planes, stride),
-                         *(BasicBlock(planes, planes) for _ in range(blocks - 1)))
+DEFAULT_OPTIONS = {"experts": 3, "reduce_dimension": True, "scale": 30.0, "router": False, "top_choices": 30}
+ROUTER_MODULES = ("expert_help_pred_hidden_fcs", "expert_help_pred_fc")
 
 
-class MultiExpertResNet(nn.Module):
-    """RIDE's CIFAR ResNet with ``experts`` experts; ``features`` gives ``(N, E, D)``."""
+@register_family("multi_expert", priority=10)
+class MultiExpertResNet(LTModel):
+    """RIDE's CIFAR ResNet with ``experts`` experts; ``features`` gives ``(N, E, D)``.
 
-    def __init__(self, arch: str = "resnet32", num_classes: int = 100, experts: int = 3,
-                 reduce_dimension: bool = True, scale: float = 30.0, router: bool = False,
-                 top_choices: int = 30):
+    Spec options: ``experts`` (3), ``reduce_dimension`` (True: widths 24/48), ``scale`` (s = 30),
+    ``router`` (False) and ``top_choices`` (30, at most the number of classes).
+    """
+
+    optional_prefixes = tuple(f"{name}." for name in ROUTER_MODULES)  # may start fresh when loading
+
+    def __init__(self, spec: ModelSpec):
         super().__init__()
-        if experts < 1:
-            raise ValueError(f"a multi-expert model needs at least one expert, got {experts}")
-        self.arch = arch
-        self.num_classes = num_classes
+        unknown = set(spec.options) - set(DEFAULT_OPTIONS)
+        if unknown:
+            raise UserError(f"the multi-expert model has no option {sorted(unknown)[0]!r}")
+        if spec.head != "cosine":
+            raise UserError(f"RIDE's experts use cosine classifiers, not a {spec.head!r} head")
+        options = {**DEFAULT_OPTIONS, **spec.options}
+        experts, router = int(options["experts"]), bool(options["router"])
+        if not 1 <= experts <= 16:
+            raise UserError(f"a multi-expert model has 1 to 16 experts, not {experts}")
+        self.spec = spec
         self.num_experts = experts
-        self.scale = float(scale)
-        n = blocks_per_stage(depth_of(arch))
+        self.scale = float(options["scale"])
+        num_classes = spec.num_classes
+        n = blocks_per_stage(depth_of(spec.arch))
+        reduce_dimension, top_choices = bool(options["reduce_dimension"]), int(options["top_choices"])
         w1, w2, w3 = REDUCED_WIDTHS if reduce_dimension else STAGE_WIDTHS
         self.feature_dim = w3
         self.conv1 = nn.Conv2d(3, w1, 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(w1)
-        self.layer1 = _stage(w1, w1, n, stride=1)
-        self.layer2s = nn.ModuleList(_stage(w1, w2, n, stride=2) for _ in range(experts))
-        self.layer3s = nn.ModuleList(_stage(w2, w3, n, stride=2) for _ in range(experts))
+        self.layer1 = make_stage(w1, w1, n, stride=1)
+        self.layer2s = nn.ModuleList(make_stage(w1, w2, n, stride=2) for _ in range(experts))
+        self.layer3s = nn.ModuleList(make_stage(w2, w3, n, stride=2) for _ in range(experts))
         self.linears = nn.ModuleList(NormedLinear(w3, num_classes) for _ in range(experts))
         self.top_choices = min(int(top_choices), num_classes)
         self.has_router = bool(router) and experts > 1
@@ -73,9 +89,32 @@ class MultiExpertResNet(nn.Module):
             self.expert_help_pred_hidden_fcs = nn.ModuleList(
                 nn.Linear(w3, ROUTER_HIDDEN) for _ in range(experts - 1))
             self.expert_help_pred_fc = nn.Linear(ROUTER_HIDDEN + self.top_choices, 1)
-        for module in self.modules():  # as the official _weights_init (NormedLinear keeps its own)
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(module.weight)
+        kaiming_init(self)  # as the official _weights_init (NormedLinear keeps its own)
+
+    # -- the family's interface ------------------------------------------------------------
+    @classmethod
+    def build(cls, spec: ModelSpec) -> MultiExpertResNet:
+        return cls(spec)
+
+    @classmethod
+    def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
+        options = options_from_state_dict(state_dict)
+        if options is None:
+            return None
+        arch, classes = options.pop("arch"), options.pop("num_classes")
+        return ModelSpec("multi_expert", arch, classes, "cosine", options)
+
+    @classmethod
+    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return strip_official_prefix(state_dict)
+
+    def heads(self) -> dict[str, nn.Module]:
+        return {name: self.linears[e] for e, name in enumerate(self.head_names())}
+
+    def parts(self) -> dict[str, list[nn.Module]]:
+        router = [getattr(self, name) for name in ROUTER_MODULES if hasattr(self, name)]
+        backbone = [self.conv1, self.bn1, self.layer1, self.layer2s, self.layer3s]
+        return {"backbone": backbone, "heads": list(self.heads().values()), "router": router}
 
     # -- experts -------------------------------------------------------------------------
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,9 +142,10 @@ class MultiExpertResNet(nn.Module):
         return torch.stack([self.scale * heads.get(name, self.linears[e])(features[:, e])
                             for e, name in enumerate(self.head_names())])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The mean of the experts' logits."""
-        return self.expert_logits(self.features(x)).mean(0)
+    def classify(self, features: torch.Tensor, heads: Mapping[str, nn.Module] | None = None) -> ModelOutput:
+        """``(N, E, D)`` features → the experts' mean logits, each expert's logits and the features."""
+        expert_logits = self.expert_logits(features, heads)
+        return ModelOutput(logits=expert_logits.mean(0), features=features, expert_logits=expert_logits)
 
     # -- router --------------------------------------------------------------------------
     def router_logit(self, step: int, feature: torch.Tensor, mean_logits: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,8 @@ from torch.testing import assert_close
 from data.rotation import random_rotate, rotate
 from engine.methods.ride_losses import (diversity_temperatures, distillation_term, ldam_margins, ride_loss,
                                         router_loss, router_targets)
-from models.ride import MultiExpertResNet, options_from_state_dict, strip_official_prefix
+from models import ModelSpec, create_model
+from models.ride import options_from_state_dict, strip_official_prefix
 
 COUNTS = [50, 20, 5]
 # two experts, four samples, three classes (already × s; small so the numbers stay readable)
@@ -125,7 +126,11 @@ def test_router_targets_and_loss():
 
 def tiny_model(router=True, classes=5, experts=3):
     torch.manual_seed(0)
-    return MultiExpertResNet("resnet20", classes, experts=experts, router=router, top_choices=3).eval()
+    return create_model(multi_expert("resnet20", classes, experts=experts, router=router, top_choices=3)).eval()
+
+
+def multi_expert(arch: str, classes: int, **options) -> ModelSpec:
+    return ModelSpec("multi_expert", arch, classes, "cosine", options)
 
 
 def test_router_forward_matches_the_arithmetic():
@@ -149,8 +154,8 @@ def test_routed_inference_uses_the_mean_of_the_experts_it_calls():
     x = torch.randn(16, 3, 32, 32)
     with torch.no_grad():
         model.expert_help_pred_fc.bias.fill_(0.0)
-        features = model.features(x)
-        expert_logits = model.expert_logits(features)
+        output = model(x)
+        features, expert_logits = output.features, output.expert_logits
         running = expert_logits.cumsum(0) / torch.arange(1, 4)[:, None, None]
         logits, used = model.routed(x)
         assert_close(logits, running[used - 1, torch.arange(16)])
@@ -166,7 +171,7 @@ def test_routed_inference_uses_the_mean_of_the_experts_it_calls():
 
 
 def test_any_number_of_experts_and_the_official_widths():
-    model = MultiExpertResNet("resnet32", 10, experts=6)
+    model = create_model(multi_expert("resnet32", 10, experts=6))
     x = torch.randn(2, 3, 32, 32)
     features = model.features(x)
     assert features.shape == (2, 6, 48)
@@ -179,7 +184,8 @@ def test_any_number_of_experts_and_the_official_widths():
 def official(shared_checkpoint):
     raw = torch.load(shared_checkpoint("ride_ea_epoch5.pth"), weights_only=True, map_location="cpu")
     options = options_from_state_dict(raw["state_dict"])
-    model = MultiExpertResNet(**options).to(memory_format=torch.channels_last)
+    model = create_model(multi_expert(**{k: v for k, v in options.items() if k != "num_classes"},
+                                      classes=options["num_classes"]))
     model.load_state_dict(strip_official_prefix(raw["state_dict"]))
     return model.eval(), options
 
@@ -191,9 +197,9 @@ def test_official_checkpoint_is_recognised_and_deterministic(official):
     x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         first, second = model(x), model(x)
-        expert_logits = model.expert_logits(model.features(x))
-    assert torch.equal(first, second)
-    assert_close(first, expert_logits.mean(0))
+    expert_logits = first.expert_logits
+    assert torch.equal(first.logits, second.logits)
+    assert_close(first.logits, expert_logits.mean(0))
     assert expert_logits.abs().max() <= 30.0 + 1e-4  # cosines × s
 
 
@@ -202,7 +208,7 @@ def test_official_checkpoint_routes(official):
     x = torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     logits, used = model.routed(x)
     with torch.no_grad():
-        running = model.expert_logits(model.features(x)).cumsum(0) / torch.arange(1, 4)[:, None, None]
+        running = model(x).expert_logits.cumsum(0) / torch.arange(1, 4)[:, None, None]
     assert_close(logits, running[used - 1, torch.arange(32)])
     assert 1 <= used.min() and used.max() <= 3 and used.float().mean() < 3  # the router saves compute
 

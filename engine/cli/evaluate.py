@@ -16,6 +16,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--per-class", action="store_true", help="also print every class's recall")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    parser.add_argument("--no-router", action="store_true", help="RIDE: call every expert, ignoring the router")
     parser.set_defaults(func=run)
 
 
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     data_config = data_config_from_args(args, trained_on(args.checkpoint))
     data_config.validate()
     metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, seed=args.seed,
-                                           device=args.device)
+                                           device=args.device, use_router=not args.no_router)
     if args.json:
         print(json.dumps({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}, indent=2))
         return 0

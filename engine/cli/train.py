@@ -15,7 +15,8 @@ FIELDS = {
     "dataset": ("data", "dataset"), "data_root": ("data", "root"), "imbalance": ("data", "imbalance_ratio"),
     "imbalance_type": ("data", "imbalance_type"), "image_size": ("data", "image_size"),
     "arch": ("model", "arch"), "pretrained": ("model", "pretrained"), "freeze": ("model", "freeze"),
-    "loss": ("method", "loss"), "train_rule": ("method", "train_rule"),
+    "loss": ("method", "loss"), "train_rule": ("method", "train_rule"), "teacher": ("method", "teacher"),
+    "stage": ("method", "stages"),
     "epochs": ("optim", "epochs"), "batch_size": ("optim", "batch_size"), "lr": ("optim", "lr"),
     "momentum": ("optim", "momentum"), "weight_decay": ("optim", "weight_decay"),
     "schedule": ("optim", "schedule"), "warmup_epochs": ("optim", "warmup_epochs"),
@@ -41,6 +42,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--loss", help="loss / method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method hyperparameter")
     parser.add_argument("--train-rule", choices=TRAIN_RULES)
+    parser.add_argument("--teacher", help="teacher checkpoint of a distillation method (ride_distill)")
+    parser.add_argument("--stage", action="append", metavar="NAME",
+                        help="run only this stage of the method (repeatable), e.g. --stage router")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
