@@ -138,3 +138,22 @@ def test_a_checkpoint_without_class_names_asks_for_the_dataset(qtbot, panel, ima
     assert "choose the dataset" in panel.model_info.text()
     (prediction, _), = panel.results
     assert prediction.topk[0][0].startswith("class ")
+
+
+def test_the_official_ride_checkpoint_shows_the_experts_its_router_called(qtbot, gui_settings, engine_info, images,
+                                                                          shared_checkpoint):
+    widget = shown_panel(qtbot, InferencePanel(gui_settings), engine_info, (1200, 700))
+    path = shared_checkpoint("ride_ea_epoch5.pth")
+    widget.set_model(str(path))
+    widget.form["dataset"].set_value("cifar100")
+    files = sorted(images.iterdir())
+    with qtbot.waitSignal(widget.runner.idle, timeout=120_000):
+        drop(widget, files)
+    expected = {p.path.name: p.experts for p in
+                Predictor.from_checkpoint(path, dataset="cifar100").predict_paths(files)}
+    got = {prediction.path.name: prediction.experts for prediction, _ in widget.results}
+    assert got == expected and all(1 <= n <= 3 for n in got.values())
+    widget.table.selectRow(0)
+    row_text = widget.table.item(0, 4).text()
+    assert row_text.endswith(("1 expert", "2 experts", "3 experts"))
+    assert "called by the router" in widget.detail.name.text()
