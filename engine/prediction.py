@@ -74,7 +74,8 @@ class PredictionRule:
 
 
 def method_of(checkpoint: Checkpoint, notes: list[str] | None = None) -> Method:
-    """The checkpoint's method with its hyperparameters and scale (CE for foreign files)."""
+    """The checkpoint's method with its hyperparameters, scale and state (for foreign files CE, or
+    the first method of the file's model family)."""
     meta = checkpoint.meta
     name = meta.get("method") or default_method(checkpoint.spec)
     if name not in available_methods():
@@ -86,6 +87,8 @@ def method_of(checkpoint: Checkpoint, notes: list[str] | None = None) -> Method:
     params = meta.get("method_params") or {}
     method = build_method(name, counts, params if name == meta.get("method") else {})
     method.logit_scale = float(meta.get("logit_scale", method.logit_scale))
+    if name == meta.get("method") and checkpoint.method_state:
+        method.load_state_dict(checkpoint.method_state)  # e.g. whether RIDE's router has trained yet
     return method
 
 

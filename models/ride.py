@@ -35,15 +35,13 @@ from torch.nn import functional as F
 
 from data.errors import UserError
 from models.base import LTModel, ModelOutput, ModelSpec
-from models.registry import register_family
+from models.registry import UnrecognisedWeights, register_family
 from models.resnet_cifar import (STAGE_WIDTHS, NormedLinear, blocks_per_stage, depth_of, kaiming_init,
                                  make_stage)
 
 REDUCED_WIDTHS = (16, 24, 48)
 ROUTER_HIDDEN = 16
 OFFICIAL_PREFIX = "backbone."
-
-
 DEFAULT_OPTIONS = {"experts": 3, "reduce_dimension": True, "scale": 30.0, "router": False, "top_choices": 30}
 ROUTER_MODULES = ("expert_help_pred_hidden_fcs", "expert_help_pred_fc")
 
@@ -200,11 +198,17 @@ def options_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict | No
     state = strip_official_prefix(state_dict)
     if "layer2s.0.0.conv1.weight" not in state or "linears.0.weight" not in state:
         return None
+    if "linears.0.bias" in state:
+        raise UnrecognisedWeights("it is a RIDE model with plain linear expert classifiers (use_norm false); "
+                                  "only RIDE's cosine classifiers (use_norm true, every CIFAR config) load here")
     experts = 1 + max(int(key.split(".")[1]) for key in state if key.startswith("linears."))
     blocks = 1 + max(int(key.split(".")[2]) for key in state if key.startswith("layer2s.0."))
     depth = 6 * blocks + 2
     width2 = state["layer2s.0.0.conv1.weight"].shape[0]
     width3, classes = state["linears.0.weight"].shape
+    if (width2, width3) not in (REDUCED_WIDTHS[1:], STAGE_WIDTHS[1:]):
+        raise UnrecognisedWeights(f"its experts are {width2}/{width3} channels wide; RIDE's CIFAR ResNets are "
+                                  "24/48 (reduce_dimension) or 32/64")
     router = "expert_help_pred_fc.weight" in state
     return {
         "arch": f"resnet{depth}",

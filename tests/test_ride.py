@@ -223,3 +223,16 @@ def test_rotation_matches_torchvision_and_keeps_uint8():
         assert torch.equal(got, tf.rotate(image, float(angle)))
     drawn = random_rotate(images.repeat(20, 1, 1, 1), torch.Generator().manual_seed(3))
     assert not torch.equal(drawn[0], drawn[3])  # a fresh angle per image
+
+
+def test_a_ride_file_with_plain_linear_experts_gets_one_clear_line(shared_checkpoint):
+    from models import UnrecognisedWeights, recognise
+
+    raw = torch.load(shared_checkpoint("ride_ea_epoch5.pth"), weights_only=True, map_location="cpu")
+    state = strip_official_prefix(raw["state_dict"])
+    for e in range(3):
+        state[f"linears.{e}.weight"] = state[f"linears.{e}.weight"].T.contiguous()
+        state[f"linears.{e}.bias"] = torch.zeros(100)
+    with pytest.raises(UnrecognisedWeights) as error:
+        recognise(state)
+    assert "use_norm" in str(error.value) and "\n" not in str(error.value)

@@ -14,6 +14,7 @@ from engine.checkpoints import load_checkpoint
 from engine.cli import main
 from engine.config import ConfigError, DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig
 from engine.events import EpochEnd, Message, Progress
+from engine.inference import Predictor
 from engine.methods import build_method
 from engine.methods.ride_losses import distillation_term, ride_loss
 from engine.plugin import TuneConfig, tune
@@ -75,6 +76,16 @@ def test_ride_trains_its_experts_then_the_router_and_resumes_inside_the_router_s
     assert [e.stage for e in epochs] == ["train", "router"]
     assert epochs[0].test.experts_per_image is None  # the router is not used before it has trained
     assert 1.0 <= epochs[1].test.experts_per_image <= 3.0
+
+
+def test_a_checkpoint_whose_router_has_not_trained_predicts_with_every_expert(tmp_path):
+    dataset = tiny_dataset()
+    result = train(ride_config(tmp_path, stages=["train"]), dataset=dataset)
+    checkpoint = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
+    assert checkpoint.spec.options["router"] and checkpoint.method_state == {"router_trained": False}
+    predictor = Predictor(checkpoint, device="cpu")
+    predictor.predict_tensor(dataset.test_images)
+    assert predictor.last_experts is None  # no routing by an untrained router
 
 
 def test_distillation_trains_from_the_teacher_and_resumes_exactly(tmp_path, teacher):
