@@ -171,7 +171,7 @@ def test_cli_trains_the_teacher_distils_and_routes_on_the_demo(tmp_path, capsys)
     student = run("--loss", "ride_distill", "--teacher", teacher, "--param", "router_epochs=0",
                   "--experiment", "student")
     capsys.readouterr()
-    routed = run("--stage", "router", "--pretrained", student, "--param", "router_epochs=1", "--experiment", "router")
+    routed = run("--stages", "router", "--pretrained", student, "--param", "router_epochs=1", "--experiment", "router")
     out = capsys.readouterr().out
     assert "experts/image" in out
     meta = load_checkpoint(routed).meta

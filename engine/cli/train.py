@@ -7,8 +7,10 @@ from pathlib import Path
 
 from data.errors import UserError
 from engine.cli.common import TerminalReporter, default_imbalance_type, metrics_table, parse_params
-from engine.config import ARCHITECTURES, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, SCHEDULES, TRAIN_RULES, RunConfig
+from engine.config import (ARCHITECTURES, BEST_METRICS, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, OPTIMIZERS, SCHEDULES,
+                           TRAIN_RULES, RunConfig)
 from engine.presets import CLI_NAMES, preset
+from engine.workspace import check_run_folders, ensure_writable_folder
 
 # flag → (section, field); a flag left out keeps the preset's / config file's value
 FIELDS = {
@@ -16,12 +18,15 @@ FIELDS = {
     "imbalance_type": ("data", "imbalance_type"), "image_size": ("data", "image_size"),
     "arch": ("model", "arch"), "pretrained": ("model", "pretrained"), "freeze": ("model", "freeze"),
     "loss": ("method", "loss"), "train_rule": ("method", "train_rule"), "teacher": ("method", "teacher"),
-    "stage": ("method", "stages"),
     "epochs": ("optim", "epochs"), "batch_size": ("optim", "batch_size"), "lr": ("optim", "lr"),
     "momentum": ("optim", "momentum"), "weight_decay": ("optim", "weight_decay"),
     "schedule": ("optim", "schedule"), "warmup_epochs": ("optim", "warmup_epochs"),
     "seed": (None, "seed"), "device": (None, "device"), "experiment": (None, "experiment"),
     "runs_dir": (None, "runs_dir"), "workers": (None, "workers"),
+    "holdout_fraction": ("data", "holdout_fraction"), "stages": ("method", "stages"),
+    "reweight_beta": ("method", "reweight_beta"), "nesterov": ("optim", "nesterov"),
+    "optimizer": ("optim", "optimizer"), "decay_at": ("optim", "decay_at"), "decay_factors": ("optim", "decay_factors"),
+    "best_metric": (None, "best_metric"), "amp": (None, "amp"),
 }
 
 
@@ -39,12 +44,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--arch", choices=ARCHITECTURES)
     parser.add_argument("--pretrained", help="checkpoint to start from")
     parser.add_argument("--freeze", choices=FREEZE_MODES, help="features: train the classifier only; all: evaluate only")
-    parser.add_argument("--loss", help="loss / method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml)")
+    parser.add_argument("--loss", help="method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas …)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method hyperparameter")
     parser.add_argument("--train-rule", choices=TRAIN_RULES)
     parser.add_argument("--teacher", help="teacher checkpoint of a distillation method (ride_distill)")
-    parser.add_argument("--stage", action="append", metavar="NAME",
-                        help="run only this stage of the method (repeatable), e.g. --stage router")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
@@ -54,7 +57,20 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--warmup-epochs", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument("--workers", type=int, help="kept for the seed's option; the tensor pipeline needs none")
+    parser.add_argument("--workers", type=int, help="CPU threads for the engine (0: PyTorch's choice)")
+    parser.add_argument("--holdout-fraction", type=float, help="test share of an image folder without test/")
+    parser.add_argument("--stages", nargs="+", metavar="STAGE", help="run only these stages of the method "
+                        "(e.g. mislas: classifier, ride: router, on a --pretrained checkpoint)")
+    parser.add_argument("--reweight-beta", type=float, help="effective-number β of Reweight and DRW (0.9999)")
+    parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--decay-at", type=float, nargs="+", metavar="FRACTION",
+                        help="step decays as fractions of the run (0.8 0.9 = epochs 160 and 180 of 200)")
+    parser.add_argument("--decay-factors", type=float, nargs="+", metavar="FACTOR",
+                        help="lr factor after each decay point (LDAM-DRW 0.01 0.0001; MiSLAS 0.1 0.01)")
+    parser.add_argument("--best-metric", choices=BEST_METRICS, help="the test metric that picks best.pt")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                        help="bf16 mixed precision on CUDA (default on)")
     parser.add_argument("--experiment", help="run label")
     parser.add_argument("--runs-dir", help="where run folders go (default: <workspace>/runs)")
     parser.add_argument("--no-save", action="store_true", help="do not write checkpoints")
@@ -66,13 +82,14 @@ def add_parser(subparsers) -> None:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.config:
         raw = _read_json(args.config)
-        config = RunConfig.from_dict(raw.get("run", raw))
+        config = RunConfig.from_dict(raw["run"] if isinstance(raw, dict) and "run" in raw else raw)
     else:
         config = preset(args.preset or "cifar100-ce")
     for flag, (section, name) in FIELDS.items():
         value = getattr(args, flag)
         if value is not None:
-            setattr(getattr(config, section) if section else config, name, value)
+            setattr(getattr(config, section) if section else config, name, tuple(value) if name.startswith("decay_")
+                    else value)
     if args.dataset == "folder" and args.imbalance_type is None:
         config.data.imbalance_type = default_imbalance_type("folder")
     config.method.params.update(parse_params(args.param))
@@ -83,11 +100,32 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return config.validate()
 
 
+def resume_check(args: argparse.Namespace) -> None:
+    """``--resume RUN`` continues a run with its own saved settings: setting flags beside it would
+    be silently ignored, and a finished run has nothing left, so both are one line (exit 2)."""
+    from engine.runs import RunFolder
+
+    given = [flag for flag in FIELDS if getattr(args, flag) is not None]
+    given += ["param"] * bool(args.param) + ["no_save"] * args.no_save + ["no_augment"] * args.no_augment
+    if given:
+        flags = ", ".join("--" + flag.replace("_", "-") for flag in given)
+        raise UserError(f"--resume continues {args.resume} with its saved settings, so {flags} would be ignored; "
+                        f"leave them out, or start a new run from its settings: --config {args.resume} {flags} …")
+    run = RunFolder(args.resume)
+    if not run.is_run():
+        raise UserError(f"{args.resume} is not a run folder (it has no config.json)")
+    ensure_writable_folder(run.path, "run folder")
+    if run.is_finished():
+        raise UserError(f"{run.name} is finished ({len(run.history())} epochs); nothing to resume. To train "
+                        f"longer, start a new run from its settings: --config {args.resume} --epochs N")
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.trainer import train
 
     reporter = TerminalReporter(quiet=args.quiet)
     if args.resume:
+        resume_check(args)
         result = train(None, on_event=reporter, resume=args.resume)
     else:
         result = train(config_from_args(args), on_event=reporter)
