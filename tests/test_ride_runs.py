@@ -178,6 +178,19 @@ def test_cli_trains_the_teacher_distils_and_routes_on_the_demo(tmp_path, capsys)
     assert meta["method"] == "ride" and meta["model"]["options"]["router"] and meta["stage"] == "router"
 
 
+def test_the_cifar100_preset_trains_on_generated_cifar_layout_data(tmp_path, capsys):
+    root = write_cifar(tmp_path / "data", "cifar10", train_per_class=8, test_per_class=2)
+    code = main(["train", "--preset", "cifar100-ride", "--dataset", "cifar10", "--data-root", str(root),
+                 "--imbalance", "4", "--arch", "resnet20", "--image-size", "8", "--epochs", "1", "--batch-size", "32",
+                 "--param", "router_epochs=1", "--param", "router_batch_size=32", "--runs-dir", str(tmp_path / "runs"),
+                 "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0 and "stage 1/2: train" in out and "stage 2/2: router" in out
+    config = json.loads((next((tmp_path / "runs").iterdir()) / "config.json").read_text())["run"]
+    assert config["optim"]["nesterov"] and config["optim"]["weight_decay"] == 5e-4
+    assert config["method"]["train_rule"] == "drw"
+
+
 # ----------------------------------------------------------------------------- the official checkpoint
 
 def test_official_checkpoint_predicts_from_the_cli_with_and_without_the_router(tmp_path, capsys,
