@@ -63,10 +63,10 @@ def assert_resumes_exactly(config: RunConfig, stop_epoch: int) -> list[EpochEnd]
 
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory) -> str:
-    """A (4-expert) teacher trained for one epoch."""
+    """A (2-expert) teacher trained for one epoch."""
     tmp = tmp_path_factory.mktemp("teacher")
     config = ride_config(tmp, loss="ride_teacher", router_epochs=0)
-    config.method.params["experts"] = 4  # fewer than the official 6: a fast test
+    config.method.params["experts"] = 2  # fewer than the official 6: a fast test
     result = train(config, dataset=tiny_dataset())
     return str(result.run_dir / "checkpoints" / "last.pt")
 
@@ -90,7 +90,7 @@ def test_a_checkpoint_whose_router_has_not_trained_predicts_with_every_expert(tm
 
 def test_distillation_trains_from_the_teacher_and_resumes_exactly(tmp_path, teacher):
     spec = load_checkpoint(teacher).spec
-    assert spec.family == "multi_expert" and spec.options["experts"] == 4 and not spec.options["router"]
+    assert spec.family == "multi_expert" and spec.options["experts"] == 2 and not spec.options["router"]
     assert_resumes_exactly(ride_config(tmp_path, loss="ride_distill", epochs=2, router_epochs=0, teacher=teacher),
                            stop_epoch=2)
 
@@ -153,7 +153,7 @@ def test_gml_plug_in_retrains_every_expert_head_and_reports_old_new_ensemble(tmp
                              runs_dir=str(tmp_path / "runs")), dataset=tiny_dataset())
     assert list(result.reports) == ["old", "new", "ensemble"]
     tuned = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
-    for e in range(4):
+    for e in range(2):
         assert not torch.equal(tuned.state_dict[f"linears.{e}.weight"], original[f"linears.{e}.weight"])
         assert torch.equal(tuned.heads["old"][f"linears.{e}.weight"], original[f"linears.{e}.weight"])
     assert all(torch.equal(tuned.state_dict[k], v) for k, v in original.items() if not k.startswith("linears."))
