@@ -262,11 +262,3 @@ class RIDEDistill(RIDE):
             self.teacher.to(device)
         return self
 
-
-def routing_summary(used: torch.Tensor, experts: int) -> dict[str, float]:
-    """Mean experts per image and the share of images each count covers."""
-    counts = torch.bincount(used.cpu(), minlength=experts + 1)[1:].double()
-    summary = {"experts_per_image": float(used.double().mean())}
-    summary.update({f"share_{k + 1}_experts": float(c / counts.sum()) for k, c in enumerate(counts)})
-    return summary
-
