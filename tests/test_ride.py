@@ -236,3 +236,23 @@ def test_a_ride_file_with_plain_linear_experts_gets_one_clear_line(shared_checkp
     with pytest.raises(UnrecognisedWeights) as error:
         recognise(state)
     assert "use_norm" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_an_official_stage_one_file_without_router_loads_and_predicts_with_every_expert(tmp_path, shared_checkpoint):
+    from engine.checkpoints import load_checkpoint
+    from engine.inference import Predictor
+
+    raw = torch.load(shared_checkpoint("ride_ea_epoch5.pth"), weights_only=True, map_location="cpu")
+    stage_one = {k: v for k, v in raw["state_dict"].items() if "expert_help_pred" not in k}
+    path = tmp_path / "ride_stage1.pth"
+    torch.save({"arch": "ResNet32Model", "epoch": 200, "state_dict": stage_one}, path)
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.spec.family == "multi_expert" and not checkpoint.spec.options["router"]
+    predictor = Predictor(checkpoint, dataset="cifar100", device="cpu")
+    images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    probabilities = predictor.predict_tensor(images)
+    assert predictor.last_experts is None and probabilities.shape == (4, 100)
+    with torch.no_grad():
+        model = predictor.model
+        x = (images.float() / 255 - torch.tensor(predictor.mean)[:, None, None]) / torch.tensor(predictor.std)[:, None, None]
+        assert_close(probabilities, torch.softmax(model(x).expert_logits.mean(0), dim=1), atol=1e-5, rtol=1e-4)
