@@ -10,11 +10,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-
-def ldam_margins(class_counts: torch.Tensor, max_margin: float = 0.5) -> torch.Tensor:
-    """LDAM's margins ``m_c ∝ n_c^(−1/4)``, the rarest class getting ``max_margin``."""
-    inverse_fourth_root = class_counts.to(torch.float32) ** -0.25
-    return inverse_fourth_root * (max_margin / inverse_fourth_root.max())
+from engine.methods.ldam import ldam_margins  # noqa: F401 (RIDE's margins are LDAM's)
 
 
 def diversity_temperatures(class_counts: torch.Tensor, reweight_factor: float = 0.05) -> torch.Tensor:
