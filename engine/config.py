@@ -172,6 +172,7 @@ class RunConfig(JsonConfig):
     save_model: bool = True
     best_metric: str = "test_hm"
     amp: bool = True  # mixed precision, used on CUDA only
+    compile: bool = False  # torch.compile the training step's model (no gain measured on CPU; engine/speed.py)
 
     def validate(self) -> RunConfig:
         """Check every field; raise ConfigError naming the first bad one. Returns self."""

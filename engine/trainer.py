@@ -113,6 +113,7 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    best_metric=config.best_metric, save_model=config.save_model, amp=config.amp,
+                   compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 

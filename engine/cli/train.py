@@ -75,6 +75,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--runs-dir", help="where run folders go (default: <workspace>/runs)")
     parser.add_argument("--no-save", action="store_true", help="do not write checkpoints")
     parser.add_argument("--no-augment", action="store_true", help="no random crop / flip")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the training step (falls back if it fails)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -97,6 +98,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config.save_model = False
     if args.no_augment:
         config.data.augment = False
+    if args.compile:
+        config.compile = True
     return config.validate()
 
 
@@ -107,6 +110,7 @@ def resume_check(args: argparse.Namespace) -> None:
 
     given = [flag for flag in FIELDS if getattr(args, flag) is not None]
     given += ["param"] * bool(args.param) + ["no_save"] * args.no_save + ["no_augment"] * args.no_augment
+    given += ["compile"] * args.compile
     if given:
         flags = ", ".join("--" + flag.replace("_", "-") for flag in given)
         raise UserError(f"--resume continues {args.resume} with its saved settings, so {flags} would be ignored; "
