@@ -256,3 +256,21 @@ def test_an_official_stage_one_file_without_router_loads_and_predicts_with_every
         model = predictor.model
         x = (images.float() / 255 - torch.tensor(predictor.mean)[:, None, None]) / torch.tensor(predictor.std)[:, None, None]
         assert_close(probabilities, torch.softmax(model(x).expert_logits.mean(0), dim=1), atol=1e-5, rtol=1e-4)
+
+
+def test_reweighted_and_router_steps_do_not_make_the_host_wait():
+    from engine.batch import Batch
+    from engine.methods import build_method
+    from engine.rules import effective_number_weights
+    from tests.sync_guard import forbid_host_sync
+
+    counts = torch.tensor([40, 20, 10, 5, 3])
+    method = build_method("ride", counts)
+    method.class_weights = effective_number_weights(counts, 0.9999)  # DRW on: per-class temperatures
+    model = create_model(method.model_spec(ModelSpec(arch="resnet20", num_classes=5)))
+    images, labels = torch.randn(8, 3, 12, 12), torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
+    for stage in ("train", "router"):
+        method.stage_name = stage
+        with forbid_host_sync():
+            loss, _ = method.training_step(model, Batch([images], labels))
+            loss.backward()

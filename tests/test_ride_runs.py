@@ -18,7 +18,6 @@ from engine.inference import Predictor
 from engine.methods import build_method
 from engine.methods.ride_losses import distillation_term, ride_loss
 from engine.plugin import TuneConfig, tune
-from engine.prediction import PredictionRule
 from engine.trainer import train
 from models import ModelSpec, create_model
 from tests.datagen import write_cifar
@@ -106,8 +105,8 @@ def test_distillation_step_is_e_times_ride_plus_the_teacher_term():
     method = build_method("ride_distill", counts, {"router_epochs": 0})
     student = create_model(method.model_spec(ModelSpec(arch="resnet20", num_classes=4))).train()
     teacher_method = build_method("ride_teacher", counts)
-    method.teacher = create_model(teacher_method.model_spec(ModelSpec(arch="resnet20", num_classes=4)))
-    method.teacher_rule = PredictionRule(teacher_method)
+    method.use_teacher(create_model(teacher_method.model_spec(ModelSpec(arch="resnet20", num_classes=4))),
+                       teacher_method)
     method.stage_name = "train"
     images, labels = torch.randn(6, 3, 12, 12), torch.tensor([0, 1, 2, 3, 0, 1])
     from engine.batch import Batch

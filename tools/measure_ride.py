@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from data.augment import AUGMENTATIONS  # noqa: E402
 from engine.batch import Batch  # noqa: E402
 from engine.methods import build_method  # noqa: E402
-from engine.prediction import PredictionRule  # noqa: E402
 from models import ModelSpec, create_model  # noqa: E402
 
 COUNTS = torch.tensor([max(1, int(500 * 0.01 ** (i / 99))) for i in range(100)])
@@ -43,8 +42,7 @@ def train_step(name: str, params: dict, batch: Batch, stage: str = "train"):
     method.stage_name = stage
     if name == "ride_distill":
         teacher_method = build_method("ride_teacher", COUNTS)
-        method.teacher = create_model(teacher_method.model_spec(BASE))
-        method.teacher_rule = PredictionRule(teacher_method)
+        method.use_teacher(create_model(teacher_method.model_spec(BASE)), teacher_method)
     if stage == "router":
         model.eval().requires_grad_(False)
         for module in model.parts()["router"]:

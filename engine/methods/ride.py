@@ -98,6 +98,7 @@ class RIDE(Method):
         self.margins = ldam_margins(self.class_counts, p["max_margin"])
         self.temperatures = p["diversity_temperature"] * diversity_temperatures(self.class_counts,
                                                                                 p["reweight_factor"])
+        self.mean_temperature = float(self.temperatures.mean())  # T̄, read once (no host sync per step)
         self.router_trained: bool | None = None  # None: unknown (a foreign file) — trust the model
         self.stage_name = ""
         self.experts_used: list[torch.Tensor] = []  # per-image expert counts of routed predictions
@@ -133,13 +134,16 @@ class RIDE(Method):
             self.router_trained = False
 
     # --- training --------------------------------------------------------------------------
-    def temperature(self) -> torch.Tensor | float:
-        """Per-class temperatures while the loss is reweighted (DRW), the base temperature before."""
-        return self.temperatures if self.class_weights is not None else self.params["diversity_temperature"]
+    def temperature(self) -> tuple[torch.Tensor | float, float]:
+        """``(T, T̄)``: per-class temperatures while the loss is reweighted (DRW), the base one before."""
+        if self.class_weights is not None:
+            return self.temperatures, self.mean_temperature
+        return self.params["diversity_temperature"], self.params["diversity_temperature"]
 
     def ride_objective(self, expert_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        temperature, mean_temperature = self.temperature()
         return ride_loss(expert_logits.float(), labels, self.margins, self.params["scale"], self.class_weights,
-                         self.temperature(), self.params["diversity_factor"])
+                         temperature, self.params["diversity_factor"], mean_temperature)
 
     def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         if self.stage_name == "router":
@@ -215,7 +219,7 @@ class RIDEDistill(RIDE):
         super().__init__(class_counts, params, total_epochs)
         self.teacher_path = ""
         self.teacher: LTModel | None = None
-        self.teacher_rule = None
+        self.teacher_method: Method | None = None  # whose ``scores`` turn the teacher's output into logits
 
     def stages(self, run: RunConfig) -> list[Stage]:
         self.teacher_path = run.method.teacher
@@ -239,7 +243,11 @@ class RIDEDistill(RIDE):
         if teacher.num_classes != model.num_classes:
             raise UserError(f"the teacher {self.teacher_path} has {teacher.num_classes} classes, "
                             f"the data has {model.num_classes}")
-        self.teacher, self.teacher_rule = teacher.requires_grad_(False), rule
+        self.use_teacher(teacher, rule.method)
+
+    def use_teacher(self, teacher: LTModel, method: Method | None = None) -> None:
+        """Distil from ``teacher``; ``method`` (default: the teacher's logits as they are) scores it."""
+        self.teacher, self.teacher_method = teacher.requires_grad_(False), method
 
     def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         if self.stage_name == "router":
@@ -247,7 +255,9 @@ class RIDEDistill(RIDE):
         output = model(batch.views[0])
         with torch.no_grad():
             self.teacher.train(self.params["teacher_batch_stats"] > 0)
-            teacher_logits = self.teacher_rule.method.scores(self.teacher(batch.views[0]))
+            output_of_teacher = self.teacher(batch.views[0])
+            teacher_logits = (self.teacher_method.scores(output_of_teacher) if self.teacher_method is not None
+                              else output_of_teacher.logits)
         p = self.params
         loss = self.ride_objective(output.expert_logits, batch.labels) + \
             p["distill_factor"] * distillation_term(output.logits.float(), teacher_logits.float(),

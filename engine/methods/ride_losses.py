@@ -28,20 +28,20 @@ def margined(logits: torch.Tensor, labels: torch.Tensor, margins: torch.Tensor, 
 
 def ride_loss(expert_logits: torch.Tensor, labels: torch.Tensor, margins: torch.Tensor, scale: float,
               class_weights: torch.Tensor | None, temperature: torch.Tensor | float,
-              diversity_factor: float) -> torch.Tensor:
+              diversity_factor: float, mean_temperature: float | None = None) -> torch.Tensor:
     """``Σ_e [ CE_w(z^e − s·m_y) + λ · T̄² · KL(softmax(z̄/T) ‖ softmax(z^e/T)) ]``.
 
     ``expert_logits`` is ``(E, N, C)``; ``z̄`` their mean, detached inside the KL; ``T`` a scalar or
-    one temperature per class (``T̄`` their mean); the KL is summed over classes and averaged over
+    one temperature per class (``T̄`` their mean: pass it as ``mean_temperature`` to spare reading it
+    from the device); the KL is summed over classes and averaged over
     the batch; ``λ`` is ``diversity_factor`` (−0.45 in the CIFAR configs). As in the official code,
     a factor of 0 applies every expert's individual term to the mean logits instead.
     """
     mean = expert_logits.mean(0)
+    if mean_temperature is None:
+        mean_temperature = float(temperature.mean()) if isinstance(temperature, torch.Tensor) else float(temperature)
     if isinstance(temperature, torch.Tensor):
-        mean_temperature = float(temperature.mean())
         temperature = temperature.view(1, -1)
-    else:
-        mean_temperature = float(temperature)
     with torch.no_grad():
         ensemble = F.softmax(mean / temperature, dim=1)
     total = mean.new_zeros(())
@@ -70,5 +70,4 @@ def router_targets(expert_logits: torch.Tensor, labels: torch.Tensor) -> torch.T
 
 def router_loss(router_logits: torch.Tensor, targets: torch.Tensor, pos_weight: float = 100.0) -> torch.Tensor:
     """BCE-with-logits with ``pos_weight``, averaged over the batch and the E − 1 routers."""
-    return F.binary_cross_entropy_with_logits(router_logits, targets,
-                                              pos_weight=router_logits.new_tensor([pos_weight]))
+    return F.binary_cross_entropy_with_logits(router_logits, targets, pos_weight=router_logits.new_full((1,), pos_weight))
