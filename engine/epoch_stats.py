@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.metrics import Metrics, compute_metrics, topk_hits
+from engine.metrics import RECALL_FLOOR, Metrics, compute_metrics, topk_hits
 
 
 class EpochStats:
@@ -53,8 +53,8 @@ class EpochStats:
         """Whether the loss sum is still finite. This waits for the device: call it every few batches."""
         return bool(torch.isfinite(self.loss_sum))
 
-    def read(self, train_counts: torch.Tensor) -> Metrics:
+    def read(self, train_counts: torch.Tensor, recall_floor: float = RECALL_FLOOR) -> Metrics:
         """The epoch's metrics (one copy from the device)."""
         confusion = self.confusion.cpu().reshape(self.num_classes, self.num_classes)
         return compute_metrics(confusion, train_counts, loss=float(self.loss_sum) / max(self.samples, 1),
-                               top5_correct=int(self.topk))
+                               top5_correct=int(self.topk), recall_floor=recall_floor)

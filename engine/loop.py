@@ -35,7 +35,7 @@ from engine.features import FeatureBank, extract_features
 from engine.finite import NonFiniteError
 from engine.methods import Method
 from engine.methods.base import ANY_FAMILY
-from engine.metrics import Metrics
+from engine.metrics import RECALL_FLOOR, Metrics
 from engine.rules import TrainRule
 from engine.runs import RunFolder, epoch_rows
 from engine.schedule import learning_rate
@@ -78,6 +78,7 @@ class RunPlan:
     train_rule: str = "none"
     reweight_beta: float = 0.9999
     best_metric: str = "test_hm"
+    recall_floor: float = RECALL_FLOOR  # HM / GM / LR floor (the paper's 1e-3; 0 = unfloored)
     save_model: bool = True
     amp: bool = True
     compile: bool = False  # torch.compile the model for the training step (engine.speed)
@@ -246,7 +247,7 @@ class Loop:
             if (number + 1) % FINITE_CHECK_EVERY == 0 or number + 1 == batches:
                 self._check_finite(stats.mean_loss())
             on_event(Progress(self.epochs_done + 1, self.total_epochs, number + 1, batches, stage=self.plan.kind))
-        return stats.read(self.counts)
+        return stats.read(self.counts, self.plan.recall_floor)
 
     def _step(self, batch: Batch, stats: EpochStats) -> None:
         """One optimiser step on one batch. Nothing here waits for the device (tests/test_no_sync.py)."""
@@ -279,13 +280,14 @@ class Loop:
             with torch.no_grad():
                 self.model.eval()
                 logits = self.method.scores(self.model.classify(self.test_features)).float()
-            self.last_test = metrics_from_logits(logits, self.test_labels, self.counts)
+            self.last_test = metrics_from_logits(logits, self.test_labels, self.counts, self.plan.recall_floor)
         else:
             self.last_test = self.evaluate_split(self.test_images, self.test_labels)
         return self.last_test
 
     def evaluate_split(self, images: torch.Tensor, labels: torch.Tensor) -> Metrics:
-        metrics = evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts)
+        metrics = evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts,
+                           self.plan.recall_floor)
         return add_routing(metrics, self.method)
 
     def track_best(self, test: Metrics) -> bool:
@@ -318,13 +320,18 @@ class Loop:
         rows = epoch_rows(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
         if not self.plan.save_model:
             self.run.commit_epoch(*rows)
-            return
-        try:
-            self.run.commit_epoch(*rows, state_dict=self.model.state_dict(), meta=self.meta(), heads=self.plan.heads,
-                                  extra=self.resume_state(), method_state=self.method.state_dict(), is_best=is_best)
-        except NonFiniteError:
-            self.run.mark_status("diverged", epochs=self.epochs_done - 1)
-            raise
+        else:
+            try:
+                self.run.commit_epoch(*rows, state_dict=self.model.state_dict(), meta=self.meta(),
+                                      heads=self.plan.heads, extra=self.resume_state(),
+                                      method_state=self.method.state_dict(), is_best=is_best)
+            except NonFiniteError:
+                self.run.mark_status("diverged", epochs=self.epochs_done - 1)
+                raise
+        if test.confusion is not None:
+            self.run.write_confusion("last", test.confusion)
+            if is_best:
+                self.run.write_confusion("best", test.confusion)
 
     def resume_state(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from engine.workspace import check_run_folders, ensure_writable_folder
 FIELDS = {
     "dataset": ("data", "dataset"), "data_root": ("data", "root"), "imbalance": ("data", "imbalance_ratio"),
     "imbalance_type": ("data", "imbalance_type"), "image_size": ("data", "image_size"),
+    "cut_seed": ("data", "cut_seed"), "recall_floor": (None, "recall_floor"),
     "arch": ("model", "arch"), "pretrained": ("model", "pretrained"), "freeze": ("model", "freeze"),
     "loss": ("method", "loss"), "train_rule": ("method", "train_rule"), "teacher": ("method", "teacher"),
     "epochs": ("optim", "epochs"), "batch_size": ("optim", "batch_size"), "lr": ("optim", "lr"),
@@ -55,7 +56,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--weight-decay", type=float)
     parser.add_argument("--schedule", choices=SCHEDULES)
     parser.add_argument("--warmup-epochs", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="seed of initialisation, batch order and augmentation")
+    parser.add_argument("--cut-seed", type=int,
+                        help="seed of the long-tailed cut (default 0: the subset LDAM-DRW, MiSLAS, RIDE, PaCo train on)")
+    parser.add_argument("--recall-floor", type=float,
+                        help="floor of each class's recall in HM / GM / LR (default: the paper's 1e-3; 0 = unfloored)")
     parser.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     parser.add_argument("--workers", type=int, help="CPU threads for the engine (0: PyTorch's choice)")
     parser.add_argument("--holdout-fraction", type=float, help="test share of an image folder without test/")
