@@ -7,7 +7,9 @@ method with two views (PaCo) gets two differently augmented copies of the same i
 
 - ``none``: the images as they are;
 - ``crop_flip``: ``RandomCrop(32, padding=4)`` + ``RandomHorizontalFlip()``, the LDAM-DRW recipe
-  (``data.tensors.augment_batch``).
+  (``data.tensors.augment_batch``);
+- ``crop_flip_rotate15``: the same, then ``RandomRotation(15)`` (RIDE's CIFAR loaders;
+  ``data.rotation``).
 
 Mixup (Zhang et al., ICLR 2018; as MiSLAS stage 1, github.com/dvlab-research/MiSLAS
 ``train_stage1.py``): ``x̃ = λx + (1 − λ)x[perm]`` with one λ ~ Beta(α, α) and one random
@@ -22,6 +24,7 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
+from data.rotation import random_rotate
 from data.tensors import augment_batch
 
 Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -31,9 +34,14 @@ def no_augmentation(images: torch.Tensor, generator: torch.Generator) -> torch.T
     return images
 
 
+def crop_flip_rotate15(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return random_rotate(augment_batch(images, generator), generator, degrees=15.0)
+
+
 AUGMENTATIONS: dict[str, Augmentation] = {
     "none": no_augmentation,
     "crop_flip": augment_batch,
+    "crop_flip_rotate15": crop_flip_rotate15,
 }
 
 
