@@ -150,3 +150,21 @@ def test_per_epoch_train_metrics_equal_the_old_bincount_computation(tmp_path, mo
     old = compute_metrics(confusion.reshape(num_classes, num_classes), torch.tensor([40, 20, 10, 5]),
                           loss=float(loss_sum) / samples, top5_correct=int(top5))
     assert samples == 75 and epoch.train.to_dict() == old.to_dict()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_the_step_passes_cudas_sync_debug_mode(tmp_path, monkeypatch):
+    """Where a GPU is lent, CUDA itself reports every sync in the step (C++-level ones too)."""
+    from engine.loop import Loop
+
+    step = Loop._step
+
+    def strict_step(self, *args, **kwargs):
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    monkeypatch.setattr(Loop, "_step", strict_step)
+    epochs = _tiny_run(tmp_path, "gml", monkeypatch, guard=False)
+    assert epochs and math.isfinite(epochs[-1].train.loss)
