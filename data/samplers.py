@@ -9,6 +9,13 @@ on the labels' device (random draws happen on the generator's device):
   (``ImbalancedDatasetSampler``, per-image weight 1 / n_c).
 - ``square_root``: as class_balanced, but class c is drawn with probability ∝ sqrt(n_c)
   (Mahajan et al., 2018; Kang et al., "Decoupling", ICLR 2020).
+- ``class_aware``: MiSLAS stage 2's ``ClassAwareSampler`` with ``num_samples_cls=4``
+  (github.com/dvlab-research/MiSLAS ``datasets/sampler.py``): classes are visited in random
+  order, cycle after cycle, and each visit takes the next 4 images of that class from its own
+  shuffled cycle (reshuffled when exhausted). An epoch is N draws, about one pass's worth, as the
+  official stage-2 loop stops after ``N / batch`` iterations. The official iterators keep their
+  position across epochs; here every epoch starts fresh cycles (so an epoch is a pure function of
+  the generator, which exact resume needs).
 """
 from __future__ import annotations
 
@@ -50,10 +57,51 @@ def _class_weighted_order(
     return by_class[first[classes] + within].to(labels.device)
 
 
+CLASS_AWARE_RUN = 4  # images taken per class visit (MiSLAS num_samples_cls)
+
+
+def class_aware_order(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    total = labels.shape[0]
+    targets = labels.cpu()
+    members = [torch.nonzero(targets == c).flatten() for c in range(int(targets.max()) + 1)]
+    members = [m for m in members if len(m)]
+    cycles = [_Cycle(m, generator) for m in members]
+    order: list[torch.Tensor] = []
+    drawn = 0
+    while drawn < total:
+        for c in torch.randperm(len(cycles), generator=generator).tolist():
+            order.append(cycles[c].take(CLASS_AWARE_RUN))
+            drawn += CLASS_AWARE_RUN
+            if drawn >= total:
+                break
+    return torch.cat(order)[:total].to(labels.device)
+
+
+class _Cycle:
+    """An endless reshuffled walk through one class's image indices."""
+
+    def __init__(self, items: torch.Tensor, generator: torch.Generator):
+        self.items, self.generator = items, generator
+        self.order, self.position = self._shuffled(), 0
+
+    def _shuffled(self) -> torch.Tensor:
+        return self.items[torch.randperm(len(self.items), generator=self.generator)]
+
+    def take(self, count: int) -> torch.Tensor:
+        taken = []
+        for _ in range(count):
+            if self.position == len(self.order):
+                self.order, self.position = self._shuffled(), 0
+            taken.append(self.order[self.position])
+            self.position += 1
+        return torch.stack(taken)
+
+
 SAMPLERS: dict[str, Sampler] = {
     "instance": instance_order,
     "class_balanced": class_balanced_order,
     "square_root": square_root_order,
+    "class_aware": class_aware_order,
 }
 
 

@@ -126,7 +126,7 @@ def run_baseline(batches: int, batch_size: int, test_images: int, device: str) -
     model.train()
     for images, labels in train_loader:
         images, labels = images.to(target), labels.to(target)
-        loss = F.cross_entropy(model(images), labels)
+        loss = F.cross_entropy(model(images).logits, labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -136,7 +136,7 @@ def run_baseline(batches: int, batch_size: int, test_images: int, device: str) -
     correct = 0
     with torch.no_grad():
         for images, labels in test_loader:
-            correct += int((model(images.to(target)).argmax(1).cpu() == labels).sum())
+            correct += int((model(images.to(target)).logits.argmax(1).cpu() == labels).sum())
     eval_end = time.perf_counter()
     return _result("baseline", batches * batch_size, test_images, train_end - started, eval_end - train_end, device)
 

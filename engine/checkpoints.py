@@ -8,17 +8,23 @@ arrays are allow-listed beside PyTorch's own safe types, because many research s
 
 Our format (``FORMAT``) is a plain dict::
 
-    {"format": "long-tail-studio/1",
-     "state_dict": {...},                          # the CifarResNet's tensors
-     "meta": {"arch", "head", "num_classes", "class_names", "dataset", "mean", "std",
-              "image_size", "method", "logit_scale", "metrics",
+    {"format": "long-tail-studio/2",
+     "state_dict": {...},                          # the model's tensors
+     "meta": {"model": ModelSpec.to_dict(), "arch", "head", "num_classes", "class_names",
+              "class_counts", "dataset", "mean", "std", "image_size", "method", "method_params",
+              "logit_scale", "metrics", "stage",
               "ensemble": {"t1", "t2", "old_logit_scale"} (optional)},
-     "heads": {"old": {"weight", "bias"}} (optional extra classifiers),
-     "extra": {...}}                               # resume state (optimiser, scheduler, RNG)
+     "heads": {"old": {"linear.weight", …}} (optional extra heads, keyed like the model's),
+     "method_state": {...},                        # the method's own state (queues, teachers …)
+     "extra": {...}}                               # resume state (optimiser, stage, RNG)
 
-Foreign files are accepted as plain state dicts or nested under a key such as ``state_dict``
-or ``model`` (siblings like ``epoch`` are ignored), with ``module.`` (DataParallel) or backbone
-prefixes and an ``fc``/``classifier`` head; each repair is recorded in ``Checkpoint.notes``.
+Files of format ``long-tail-studio/1`` (a CIFAR ResNet with ``arch``/``head``/``num_classes``
+meta and an old head as ``{"weight", "bias"}``) load as before. Foreign files are accepted as
+plain state dicts or nested under a key such as ``state_dict`` or ``model`` (siblings like
+``epoch`` are ignored), with ``module.`` (DataParallel) or backbone prefixes and an
+``fc``/``classifier`` head; the model family is then recognised from the tensors by
+``models.registry.recognise`` (each family knows its own files). Each repair is recorded in
+``Checkpoint.notes``.
 """
 from __future__ import annotations
 
@@ -36,14 +42,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from data.errors import UserError
-from models import ARCHITECTURES, CifarResNet, build_model, make_head
-from models.resnet_cifar import STAGE_WIDTHS, blocks_per_stage, depth_of
+from models import LTModel, ModelSpec, UnrecognisedWeights, create_model, recognise
 
-FORMAT = "long-tail-studio/1"
-REQUIRED_META = ("arch", "head", "num_classes")
+FORMAT = "long-tail-studio/2"
+READABLE_FORMATS = ("long-tail-studio/1", FORMAT)
 LDAM_LOGIT_SCALE = 30.0  # LDAM-DRW's s: what a foreign cosine head's outputs are multiplied by
 
 # Where research scripts nest the weights, most specific first.
@@ -54,7 +58,6 @@ HEAD_ALIASES = ("fc", "classifier")
 OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear"}
 LIST_LIMIT = 8  # keys listed per category in a mismatch report
 
-_BLOCK_KEY = re.compile(r"^layer([123])\.(\d+)\.")
 _CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTO = 0x80
@@ -94,19 +97,22 @@ class Checkpoint:
     notes: list[str] = field(default_factory=list)
     source: str = "state_dict"
     path: Path | None = None
+    method_state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.path.name if self.path else "the checkpoint"
 
+    @property
+    def spec(self) -> ModelSpec | None:
+        """The model the tensors belong to, or None when it could not be told."""
+        raw = self.meta.get("model")
+        return ModelSpec.from_dict(raw) if raw else None
+
     def describe(self) -> str:
         """One line for lists and status bars, e.g. ``resnet32, 100 classes, linear head, ce``."""
-        meta = self.meta
-        parts = [meta.get("arch", "unknown architecture")]
-        if "num_classes" in meta:
-            parts.append(f"{meta['num_classes']} classes")
-        if "head" in meta:
-            parts.append(f"{meta['head']} head")
+        meta, spec = self.meta, self.spec
+        parts = [spec.describe() if spec else "unknown architecture"]
         parts += [str(meta[key]) for key in ("method", "dataset") if meta.get(key)]
         if "ensemble" in meta and "old" in self.heads:
             parts.append("ensemble")
@@ -117,10 +123,11 @@ class Checkpoint:
 
 def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], meta: Mapping[str, Any],
                     heads: Mapping[str, Mapping[str, torch.Tensor]] | None = None,
-                    extra: Mapping[str, Any] | None = None) -> Path:
+                    extra: Mapping[str, Any] | None = None, method_state: Mapping[str, Any] | None = None) -> Path:
     """Write our format atomically (temporary file in the same folder, then ``os.replace``).
 
-    ``meta`` needs ``arch``, ``head`` and ``num_classes``. ``extra`` holds resume state
+    ``meta`` needs ``model`` (a ``ModelSpec.to_dict()``), or a CIFAR ResNet's ``arch``, ``head``
+    and ``num_classes`` from which it is made. ``extra`` holds resume state
     (optimiser and scheduler state dicts, ``torch.Generator.get_state()`` ByteTensors). All of it
     must load with ``weights_only=True``: dicts, lists, tuples, sets, numbers, strings, None,
     tensors, devices and dtypes pass; numpy arrays become tensors and numpy scalars Python
@@ -128,15 +135,18 @@ def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], me
     ``random.getstate()`` as nested tuples); any other object raises ``TypeError`` (a
     programming error, not a user's).
     """
-    missing = [key for key in REQUIRED_META if key not in meta]
-    if missing:
-        raise ValueError(f"checkpoint meta lacks {', '.join(missing)}")
+    meta = dict(meta)
+    if "model" not in meta and all(key in meta for key in ("arch", "head", "num_classes")):
+        meta["model"] = ModelSpec("cifar_resnet", meta["arch"], int(meta["num_classes"]), meta["head"]).to_dict()
+    if "model" not in meta:
+        raise ValueError("checkpoint meta lacks the model spec ('model', or arch, head and num_classes)")
     payload = {
         "format": FORMAT,
         "state_dict": {key: _cpu_tensor(value) for key, value in state_dict.items()},
         "meta": _weights_only_safe(dict(meta), "meta"),
         "heads": {name: {key: _cpu_tensor(value) for key, value in head.items()}
                   for name, head in (heads or {}).items()},
+        "method_state": _weights_only_safe(dict(method_state or {}), "method_state"),
         "extra": _weights_only_safe(dict(extra or {}), "extra"),
     }
     path = Path(path)
@@ -276,14 +286,18 @@ def _describe_file(path: Path, head: bytes) -> str:
 
 
 def _ours(raw: Mapping[str, Any], path: Path) -> Checkpoint:
-    if raw["format"] != FORMAT:
+    if raw["format"] not in READABLE_FORMATS:
         raise CheckpointError(f"{path.name} was written by another version of Long-Tail Studio "
-                              f"(format {raw['format']!r}, this app reads {FORMAT!r}); update the app")
+                              f"(format {raw['format']!r}, this app reads {', '.join(READABLE_FORMATS)}); update the app")
     if not _is_state_dict(raw.get("state_dict")) or not isinstance(raw.get("meta"), Mapping):
         raise CheckpointError(f"{path.name} is damaged: its state_dict or meta is missing")
-    return Checkpoint(state_dict=dict(raw["state_dict"]), meta=dict(raw["meta"]),
-                      heads={name: dict(head) for name, head in (raw.get("heads") or {}).items()},
-                      extra=dict(raw.get("extra") or {}), source="long-tail-studio", path=path)
+    meta = dict(raw["meta"])
+    heads = {name: dict(head) for name, head in (raw.get("heads") or {}).items()}
+    if raw["format"] == "long-tail-studio/1":  # a CIFAR ResNet; its old head was saved without the prefix
+        heads = {name: {f"linear.{key}": value for key, value in head.items()} for name, head in heads.items()}
+    return Checkpoint(state_dict=dict(raw["state_dict"]), meta=meta, heads=heads,
+                      extra=dict(raw.get("extra") or {}), source="long-tail-studio", path=path,
+                      method_state=dict(raw.get("method_state") or {}))
 
 
 def _is_state_dict(value: Any) -> bool:
@@ -357,82 +371,54 @@ def _our_key_count(state_dict: Mapping[str, Any]) -> int:
 
 
 def _complete_meta(checkpoint: Checkpoint) -> None:
+    """Give every checkpoint a model spec: ours carry one (or, format 1, its parts); foreign files
+    are recognised from their tensors by the model families."""
     meta, notes = checkpoint.meta, checkpoint.notes
-    try:
-        arch, num_classes, head = infer_architecture(checkpoint.state_dict)
-    except CheckpointError as error:
-        notes.append(f"could not infer the architecture: {error}")
-        return
-    inferred = {"arch": (arch, f"architecture {arch} inferred from {blocks_per_stage(depth_of(arch))} blocks per stage"),
-                "num_classes": (num_classes, f"{num_classes} classes inferred from linear.weight"),
-                "head": (head, f"{head} classifier inferred from linear.weight's shape")}
-    for key, (value, note) in inferred.items():
-        if key not in meta:
-            meta[key] = value
-            notes.append(note)
+    if "model" not in meta and all(key in meta for key in ("arch", "head", "num_classes")):
+        meta["model"] = ModelSpec("cifar_resnet", meta["arch"], int(meta["num_classes"]), meta["head"]).to_dict()
+    if "model" not in meta:
+        try:
+            spec, checkpoint.state_dict = recognise(checkpoint.state_dict)
+        except UnrecognisedWeights as error:
+            notes.append(f"could not infer the architecture: {error}")
+            return
+        meta["model"] = spec.to_dict()
+        notes.append(f"recognised as {spec.describe()} from the tensor shapes")
+    spec = ModelSpec.from_dict(meta["model"])
+    meta.setdefault("arch", spec.arch)
+    meta.setdefault("num_classes", spec.num_classes)
+    meta.setdefault("head", spec.head)
     if "logit_scale" not in meta:
-        meta["logit_scale"] = LDAM_LOGIT_SCALE if meta["head"] == "cosine" else 1.0
-        if meta["head"] == "cosine":
+        meta["logit_scale"] = LDAM_LOGIT_SCALE if spec.head == "cosine" else 1.0
+        if spec.head == "cosine":
             notes.append(f"cosine outputs scaled by LDAM's s = {LDAM_LOGIT_SCALE:g} for probabilities")
-
-
-def infer_architecture(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int, str]:
-    """``(arch, num_classes, head)`` from tensor shapes: depth 6n + 2 from the n blocks of
-    layer1, classes from the classifier, and ``"cosine"`` for a (64, C) weight with no bias."""
-    if any(key.startswith("layer4.") for key in state_dict):
-        raise CheckpointError("it has a layer4, so it is an ImageNet-style ResNet, "
-                              f"not a CIFAR ResNet ({', '.join(ARCHITECTURES)})")
-    conv1 = state_dict.get("conv1.weight")
-    if conv1 is None or not any(key.startswith("layer1.") for key in state_dict):
-        first = ", ".join(list(state_dict)[:4])
-        raise CheckpointError(f"it does not look like a CIFAR ResNet (no conv1/layer1 weights; keys start {first})")
-    if tuple(conv1.shape) != (STAGE_WIDTHS[0], 3, 3, 3):
-        raise CheckpointError(f"its first convolution has shape {tuple(conv1.shape)}, "
-                              f"a CIFAR ResNet's is {(STAGE_WIDTHS[0], 3, 3, 3)}")
-    blocks = {stage: set() for stage in "123"}
-    for key in state_dict:
-        match = _BLOCK_KEY.match(key)
-        if match:
-            blocks[match.group(1)].add(int(match.group(2)))
-    counts = [len(blocks[stage]) for stage in "123"]
-    if len(set(counts)) != 1:
-        raise CheckpointError(f"its stages have {counts[0]}, {counts[1]} and {counts[2]} blocks; "
-                              "a CIFAR ResNet has the same number in each")
-    arch = f"resnet{6 * counts[0] + 2}"
-    if arch not in ARCHITECTURES:
-        raise CheckpointError(f"it is a {arch}, which this app does not build ({', '.join(ARCHITECTURES)})")
-    weight = state_dict.get("linear.weight")
-    if weight is None or weight.ndim != 2:
-        raise CheckpointError("it has no classifier weights (linear.weight or fc.weight)")
-    if "linear.bias" in state_dict:
-        return arch, int(weight.shape[0]), "linear"
-    if weight.shape[0] == STAGE_WIDTHS[-1]:
-        return arch, int(weight.shape[1]), "cosine"
-    raise CheckpointError(f"its classifier weight has shape {tuple(weight.shape)} and no bias: "
-                          "neither a linear nor a cosine head")
 
 
 # --------------------------------------------------------------------------------- building
 
 def build_model_from_checkpoint(checkpoint: Checkpoint, arch: str | None = None,
-                                num_classes: int | None = None) -> CifarResNet:
-    """The CifarResNet with the checkpoint's weights loaded strictly, in eval mode.
+                                num_classes: int | None = None) -> LTModel:
+    """The model with the checkpoint's weights loaded strictly, in eval mode.
 
-    ``arch`` and ``num_classes`` override the checkpoint's meta (the user's choice when the
-    file has none). Raises ``CheckpointMismatch`` when the tensors do not fit.
+    ``arch`` and ``num_classes`` override the checkpoint's spec (the user's choice when the file
+    has none). Raises ``CheckpointMismatch`` when the tensors do not fit.
     """
-    meta = checkpoint.meta
-    arch = arch or meta.get("arch")
-    num_classes = num_classes or meta.get("num_classes")
-    if not arch or not num_classes:
-        raise CheckpointError(f"cannot tell which network {checkpoint.name} belongs to; "
-                              "choose the architecture and the dataset it was trained on")
-    model = build_model(arch, int(num_classes), head=meta.get("head", "linear"))
+    spec = checkpoint.spec
+    if spec is None and not arch:
+        reason = next((n.split(": ", 1)[1] for n in checkpoint.notes if n.startswith("could not infer")), "")
+        raise CheckpointError(f"{checkpoint.name} is not a model this app can build ({reason or 'unknown tensors'}); "
+                              "if it is a CIFAR ResNet, choose the architecture it was trained with")
+    spec = spec or ModelSpec("cifar_resnet", arch, int(num_classes or 0) or 100, "linear")
+    if arch:
+        spec = spec.replace(arch=arch)
+    if num_classes:
+        spec = spec.replace(num_classes=int(num_classes))
+    model = create_model(spec)
     load_weights_into(model, checkpoint)
     return model.eval()
 
 
-def load_weights_into(model: CifarResNet, checkpoint: Checkpoint, num_classes: int | None = None) -> None:
+def load_weights_into(model: LTModel, checkpoint: Checkpoint, num_classes: int | None = None) -> None:
     """Load the checkpoint's tensors into ``model`` strictly (every key, every shape).
 
     On any difference raise ``CheckpointMismatch`` listing missing, unexpected and wrongly
@@ -452,27 +438,27 @@ def load_weights_into(model: CifarResNet, checkpoint: Checkpoint, num_classes: i
     model.load_state_dict(given, strict=True)
 
 
-def _mismatch_hints(checkpoint: Checkpoint, model: CifarResNet, unexpected: list[str], chosen_classes: int) -> list[str]:
+def _mismatch_hints(checkpoint: Checkpoint, model: LTModel, unexpected: list[str], chosen_classes: int) -> list[str]:
     hints = []
-    try:
-        arch, num_classes, head = infer_architecture(checkpoint.state_dict)
-    except CheckpointError as error:
-        return [f"{checkpoint.name}: {error}"]
-    if arch != model.arch:
-        hints.append(f"this checkpoint is a {arch} but {model.arch} was chosen")
-    if num_classes != chosen_classes:
-        hints.append(f"this checkpoint has {num_classes} classes but you chose a {chosen_classes}-class dataset")
-    if head != model.head_kind:
-        hints.append(f"this checkpoint has a {head} classifier but the model was built with a {model.head_kind} one")
+    spec = checkpoint.spec
+    if spec is None:
+        return [note for note in checkpoint.notes if note.startswith("could not infer")]
+    if spec.family != model.spec.family:
+        hints.append(f"this checkpoint is a {spec.family} model but a {model.spec.family} one was built")
+    if spec.arch != model.arch:
+        hints.append(f"this checkpoint is a {spec.arch} but {model.arch} was chosen")
+    if spec.num_classes != chosen_classes:
+        hints.append(f"this checkpoint has {spec.num_classes} classes but you chose a {chosen_classes}-class dataset")
+    if spec.head != model.spec.head:
+        hints.append(f"this checkpoint has a {spec.head} classifier but the model was built with a {model.spec.head} one")
     if any(".shortcut." in key for key in unexpected):
         hints.append("this checkpoint uses projection shortcuts (option B); the CIFAR ResNets here use option A")
     return hints
 
 
-def _mismatch_message(checkpoint: Checkpoint, model: CifarResNet, missing: list[str], unexpected: list[str],
+def _mismatch_message(checkpoint: Checkpoint, model: LTModel, missing: list[str], unexpected: list[str],
                       shapes: list[tuple[str, tuple, tuple]], hints: list[str]) -> str:
-    lines = [f"{checkpoint.name} does not fit a {model.arch} with {model.num_classes} classes "
-             f"({model.head_kind} head):"]
+    lines = [f"{checkpoint.name} does not fit a {model.spec.describe()}:"]
     lines += _listing("missing keys", missing)
     lines += _listing("unexpected keys", unexpected)
     lines += _listing("shape mismatches (checkpoint vs model)",
@@ -488,13 +474,3 @@ def _listing(title: str, items: list[str]) -> list[str]:
     if len(items) > LIST_LIMIT:
         shown.append(f"    … and {len(items) - LIST_LIMIT} more")
     return [f"  {title} ({len(items)}):", *shown]
-
-
-def build_head(tensors: Mapping[str, torch.Tensor]) -> nn.Module:
-    """An extra classifier (e.g. ``heads["old"]``) rebuilt from its tensors: linear with a bias,
-    cosine (a ``(64, C)`` weight) without one."""
-    weight = tensors["weight"]
-    head = make_head("linear", weight.shape[1], weight.shape[0]) if "bias" in tensors \
-        else make_head("cosine", weight.shape[0], weight.shape[1])
-    head.load_state_dict(dict(tensors), strict=True)
-    return head.eval()

@@ -21,7 +21,8 @@ DATASETS = ("demo", "cifar10", "cifar100", "folder")
 IMBALANCE_TYPES = ("exp", "step", "none")
 TRAIN_RULES = ("none", "resample", "reweight", "drw")
 FREEZE_MODES = ("none", "features", "all")
-SCHEDULES = ("step", "cosine")
+SCHEDULES = ("step", "cosine", "constant")
+OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("test_hm", "test_gm", "test_lr", "test_top1", "test_mean_recall")
 
 
@@ -86,6 +87,7 @@ class ModelConfig:
 class MethodConfig:
     loss: str = "ce"
     params: dict[str, float] = field(default_factory=dict)  # overrides of the method's defaults
+    stages: list[str] = field(default_factory=list)  # run only these of the method's stages ([] = all)
     train_rule: str = "none"
     reweight_beta: float = 0.9999  # effective-number β for Reweight and DRW
 
@@ -104,15 +106,20 @@ class OptimConfig:
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 2e-4
-    schedule: str = "step"  # step (LDAM-DRW) | cosine
+    nesterov: bool = False
+    optimizer: str = "sgd"  # sgd | adam (adam ignores momentum and nesterov)
+    schedule: str = "step"  # step (LDAM-DRW) | cosine (to zero) | constant
     warmup_epochs: int = 5
-    decay_at: tuple[float, float] = (0.8, 0.9)  # fractions of the run: epochs 160, 180 of 200
-    decay_factors: tuple[float, float] = (0.01, 0.0001)
+    decay_at: tuple[float, ...] = (0.8, 0.9)  # fractions of the run: epochs 160, 180 of 200
+    decay_factors: tuple[float, ...] = (0.01, 0.0001)
 
     def validate(self) -> None:
         check_range("epochs", self.epochs, 1, 10_000)
         check_sgd_settings(self)
         check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.nesterov and self.momentum <= 0:
+            raise ConfigError("nesterov", "Nesterov momentum needs a momentum above 0")
         check_range("warmup_epochs", self.warmup_epochs, 0, 10_000)  # longer than the run: warms up throughout
         self.decay_at = tuple(float(x) for x in self.decay_at)
         self.decay_factors = tuple(float(x) for x in self.decay_factors)
@@ -152,7 +159,7 @@ class RunConfig(JsonConfig):
     optim: OptimConfig = field(default_factory=OptimConfig)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    workers: int = 0  # kept for the seed's option; the tensor pipeline needs no loader workers
+    workers: int = 0  # CPU threads for torch (0 = automatic); the tensor pipeline needs no loader processes
     experiment: str = ""  # run label; the run folder is <runs>/<timestamp>-<experiment>
     runs_dir: str = ""  # "" means the workspace's runs/ folder
     save_model: bool = True

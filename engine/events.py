@@ -39,6 +39,7 @@ class EpochEnd:
     test: Metrics
     seconds: float
     is_best: bool = False
+    stage: str = ""  # the stage's name in a multi-stage run
 
 
 @dataclass

@@ -4,12 +4,9 @@ Images are decoded with ``data.images`` (the same RGB conversion as the datasets
 the checkpoint's ``image_size`` (32 by default), normalised with its ``mean``/``std`` (CIFAR's
 when it has none) and classified in batches under ``torch.inference_mode()``.
 
-Probabilities are ``softmax(logit_scale · z)`` with ``z = linear(features(x))`` and
-``logit_scale`` from the meta (1 by default; LDAM's cosine head uses 30). A checkpoint that
-carries an ``"old"`` head and ``meta["ensemble"] = {"t1", "t2"}`` predicts with the ensemble of
-"No One Left Behind" (Du & Wu, CVPR 2023): ``½·[softmax(z_new/t1) + softmax(z_old/t2)]``, where
-``z_old`` is the old head on the same features times ``ensemble["old_logit_scale"]`` (the
-old model's own scale, written by the plug-in; ``logit_scale`` when absent).
+Probabilities are the softmax of the checkpoint's prediction rule (``engine.prediction``): the
+method's scores (LDAM's ``s·cos``, RIDE's expert mean, …) or, for a plug-in checkpoint, the
+ensemble of old and new heads. ``eval``, the app and the plug-in report use the same rule.
 """
 from __future__ import annotations
 
@@ -21,10 +18,10 @@ import torch
 
 from data.errors import UserError
 from data.images import is_image_file, load_rgb, to_uint8_tensor
-from engine.checkpoints import Checkpoint, build_head, build_model_from_checkpoint, load_checkpoint
+from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device
 from engine.evaluation import predict_logits
-from engine.plugin.ensemble import ensemble_probabilities
+from engine.prediction import load_for_prediction
 
 DEFAULT_IMAGE_SIZE = 32
 DEFAULT_BATCH_SIZE = 256
@@ -55,24 +52,15 @@ class Predictor:
         self.notes = list(checkpoint.notes)
         names = _class_names(class_names, meta, dataset)
         self.device = pick_device(device) if isinstance(device, str) else device
-        self.model = build_model_from_checkpoint(checkpoint, arch=arch,
-                                                 num_classes=len(names) if names else None).to(self.device)
+        self.model, self.rule = load_for_prediction(checkpoint, arch=arch, num_classes=len(names) if names else None,
+                                                    device=self.device, notes=self.notes)
         self.class_names = list(names) if names else [f"class {i}" for i in range(self.model.num_classes)]
         self.mean = tuple(meta.get("mean") or _cifar("CIFAR_MEAN"))
         self.std = tuple(meta.get("std") or _cifar("CIFAR_STD"))
         self.image_size = int(meta.get("image_size") or DEFAULT_IMAGE_SIZE)
-        self.logit_scale = float(meta.get("logit_scale", 1.0))
         self.batch_size = batch_size
-        ensemble = meta.get("ensemble")
-        self.ensemble: tuple[float, float] | None = None
-        self.old_head: torch.nn.Module | None = None
-        self.old_logit_scale = self.logit_scale
-        if ensemble and "old" in checkpoint.heads:
-            self.ensemble = (float(ensemble["t1"]), float(ensemble["t2"]))
-            self.old_logit_scale = float(ensemble.get("old_logit_scale", self.logit_scale))
-            self.old_head = build_head(checkpoint.heads["old"]).to(self.device)
-            self.notes.append(f"ensemble of the new and old classifiers, t1 = {self.ensemble[0]:g}, "
-                              f"t2 = {self.ensemble[1]:g}")
+        if self.rule.ensemble is not None:
+            self.notes.append(self.rule.describe())
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **options) -> Predictor:
@@ -85,16 +73,9 @@ class Predictor:
 
     def predict_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
-        return predict_logits(self._probabilities, images.to(self.device), self.mean, self.std,
-                              self.batch_size).cpu()
-
-    def _probabilities(self, normalised: torch.Tensor) -> torch.Tensor:
-        features = self.model.features(normalised)
-        logits = self.logit_scale * self.model.linear(features)
-        if self.ensemble is None:
-            return torch.softmax(logits.float(), dim=1)
-        old_logits = self.old_logit_scale * self.old_head(features)
-        return ensemble_probabilities(logits, old_logits, *self.ensemble)
+        scores = predict_logits(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
+                                self.batch_size)
+        return torch.softmax(scores.float(), dim=1).cpu()
 
     def predict_paths(self, paths: Iterable[str | Path], topk: int = 5) -> list[Prediction]:
         """One ``Prediction`` per path, in order. A file that cannot be decoded gets its own

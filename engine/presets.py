@@ -2,7 +2,9 @@
 
 The CIFAR-100-LT presets are the LDAM-DRW protocol (ResNet-32, imbalance ratio 100, exp,
 200 epochs, SGD 0.1 / 0.9 / 2e-4, batch 128) that "No One Left Behind" and the methods it
-compares against report on; each differs only in the loss and the train rule.
+compares against report on; each differs only in the loss and the train rule. MiSLAS keeps that
+protocol for its stage 1 but decays ×0.1 and ×0.01 (its ``*_stage1_mixup.yaml``), then runs its
+10-epoch stage 2; "stage 2 on a checkpoint" runs only the second stage from a pretrained model.
 """
 from __future__ import annotations
 
@@ -48,14 +50,46 @@ def _cifar_factory(loss: str, rule: str) -> Callable[[], RunConfig]:
     return lambda: cifar100_lt(loss, rule)
 
 
+MISLAS_DECAY_FACTORS = (0.1, 0.01)  # MiSLAS stage 1: ×0.1 after epoch 160, ×0.01 after 180
+
+
+def mislas(stage2_only: bool = False) -> RunConfig:
+    """MiSLAS on CIFAR-100-LT, imbalance 100 (the official stage-2 values are the method's defaults)."""
+    config = cifar100_lt("mislas", "none")
+    config.optim.decay_factors = MISLAS_DECAY_FACTORS
+    if stage2_only:
+        config.method.stages = ["classifier"]
+    return config
+
+
+def demo_mislas() -> RunConfig:
+    """Both MiSLAS stages on the bundled digits: 12 mixup epochs, then 4 classifier epochs."""
+    config = demo()
+    config.method = MethodConfig(loss="mislas", params={"stage2_epochs": 4, "stage2_lr": 0.05,
+                                                        "smooth_head": 0.3, "smooth_tail": 0.0})
+    config.optim.decay_factors = MISLAS_DECAY_FACTORS
+    return config
+
+
+DEMO_MISLAS = "Demo · MiSLAS (both stages, seconds)"
+MISLAS = "CIFAR-100-LT · MiSLAS (both stages)"
+MISLAS_STAGE2 = "CIFAR-100-LT · MiSLAS stage 2 on a checkpoint"
+
 PRESETS: dict[str, Callable[[], RunConfig]] = {
     DEMO: demo,
+    DEMO_MISLAS: demo_mislas,
     **{f"CIFAR-100-LT · {title}": _cifar_factory(loss, rule) for title, (loss, rule) in CIFAR100_LT_METHODS.items()},
+    MISLAS: mislas,
+    MISLAS_STAGE2: lambda: mislas(stage2_only=True),
 }
 
 # short names for the command line
-CLI_NAMES: dict[str, str] = {"demo": DEMO, **{f"cifar100-{loss}" + ("-drw" if rule == "drw" else ""): f"CIFAR-100-LT · {title}"
-                                             for title, (loss, rule) in CIFAR100_LT_METHODS.items()}}
+CLI_NAMES: dict[str, str] = {
+    "demo": DEMO, "demo-mislas": DEMO_MISLAS,
+    **{f"cifar100-{loss}" + ("-drw" if rule == "drw" else ""): f"CIFAR-100-LT · {title}"
+       for title, (loss, rule) in CIFAR100_LT_METHODS.items()},
+    "cifar100-mislas": MISLAS, "cifar100-mislas-stage2": MISLAS_STAGE2,
+}
 
 
 def preset(name: str) -> RunConfig:

@@ -8,7 +8,7 @@ from engine.runs import RunFolder, format_percent
 
 
 def write_run_card(run: RunFolder, config: RunConfig, dataset: LTDataset, best_epoch: int | None,
-                   best: dict, last: Metrics | None, stopped: bool) -> None:
+                   best: dict, last: Metrics | None, stopped: bool, stages: list[str] = ()) -> None:
     optim, method, data = config.optim, config.method, config.data
     lines = [
         f"# {run.name}",
@@ -19,8 +19,10 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: LTDataset, best_e
         f"- **Model:** {config.model.arch}" + (f", from {config.model.pretrained} (freeze: {config.model.freeze})"
                                                if config.model.pretrained else ""),
         f"- **Method:** {method.loss} {method.params or ''}, train rule {method.train_rule}",
-        f"- **Optimiser:** SGD lr {optim.lr}, momentum {optim.momentum}, weight decay {optim.weight_decay}, "
+        f"- **Optimiser:** {optim.optimizer.upper()} lr {optim.lr}, momentum {optim.momentum}"
+        + (" (Nesterov)" if optim.nesterov else "") + f", weight decay {optim.weight_decay}, "
         f"batch {optim.batch_size}, {optim.epochs} epochs, {optim.schedule} schedule",
+        *(f"- **Stage {number}:** {text}" for number, text in enumerate(stages, start=1)),
         f"- **Seed:** {config.seed}" + ("  \n- **Stopped early** by the user." if stopped else ""),
         "",
         "| metric (test, %) | best epoch" + (f" ({best_epoch})" if best_epoch is not None else "") + " | last epoch |",

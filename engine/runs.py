@@ -4,7 +4,7 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
 
     config.json        the run's settings (``kind`` says train or tune)
     dataset.json       dataset name, class names and training counts
-    metrics.csv        one row per epoch: epoch, lr, seconds, train_*, test_* (pandas-readable)
+    metrics.csv        one row per epoch: epoch, stage (1-based), lr, seconds, train_*, test_* (pandas-readable)
     per_class.csv      one row per epoch: the test recall of every class
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
@@ -60,8 +60,10 @@ class RunFolder:
     def write_dataset(self, name: str, class_names: list[str], class_counts: list[int]) -> None:
         self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts})
 
-    def append_epoch(self, epoch: int, lr: float, seconds: float, train: Metrics, test: Metrics) -> None:
-        row = {"epoch": epoch, "lr": lr, "seconds": round(seconds, 3), **train.summary("train_"), **test.summary("test_")}
+    def append_epoch(self, epoch: int, lr: float, seconds: float, train: Metrics, test: Metrics,
+                     stage: int = 1) -> None:
+        row = {"epoch": epoch, "stage": stage, "lr": lr, "seconds": round(seconds, 3), **train.summary("train_"),
+               **test.summary("test_")}
         _append_csv(self.path / METRICS_FILE, row)
         per_class = {"epoch": epoch, **{f"class_{i}": r for i, r in enumerate(test.per_class_recall)}}
         _append_csv(self.path / PER_CLASS_FILE, per_class)

@@ -25,7 +25,8 @@ TRAIN_RULES = [("none", "None"), ("resample", "Resample (class-balanced sampling
 FREEZE_MODES = [("none", "None: train every layer"),
                 ("features", "Freeze features: re-train the classifier (plug-in)"),
                 ("all", "Freeze all parameters: evaluate only")]
-SCHEDULES = [("step", "Step: ×0.01 at 80 %, ×0.0001 at 90 %"), ("cosine", "Cosine to zero")]
+SCHEDULES = [("step", "Step: decays at 80 % and 90 % of the run"), ("cosine", "Cosine to zero"),
+             ("constant", "Constant")]
 BEST_METRICS = [("test_hm", "HM"), ("test_gm", "GM"), ("test_lr", "Lowest recall"), ("test_top1", "Top-1 accuracy"),
                 ("test_mean_recall", "Mean recall")]
 
@@ -71,8 +72,8 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
                      "a stopped run after its last saved epoch. Set by Resume, not typed.", minimum=0),
             IntField("epochs", "Epochs", "Passes over the training set (for the plug-in: classifier re-training "
                      "epochs). The paper setting is 200.", "optim.epochs"),
-            IntField("workers", "Workers", "Kept from the seed app. The data stays on the training device as "
-                     "tensors, so no loader workers are needed; 0 is fine.", "workers"),
+            IntField("workers", "Workers", "CPU threads for the engine (0: PyTorch's choice). The data stays on the "
+                     "training device as tensors, so no loader processes are needed.", "workers"),
             IntField("batch_size", "Batch size", "Images per optimisation step (128 in the paper setting).",
                      "optim.batch_size"),
         ]),
@@ -85,6 +86,8 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
                        "optim.lr"),
             FloatField("momentum", "Momentum", "SGD momentum: the share of the previous step carried into the next "
                        "(0.9 in the paper setting).", "optim.momentum"),
+            BoolField("nesterov", "Nesterov", "Nesterov momentum (RIDE's recipe uses it; LDAM-DRW's does not).",
+                      "optim.nesterov", text="Nesterov momentum"),
             FloatField("weight_decay", "Weight decay", "L2 penalty on the weights (2e-4 in the paper setting).",
                        "optim.weight_decay"),
         ]),

@@ -67,7 +67,7 @@ class TrainPanel(TaskPanel):
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.form, groups = build_train_form()
-        self.form["freeze"].editor.currentIndexChanged.connect(self._sync_freeze)
+        self.form["freeze"].editor.currentIndexChanged.connect(self._freeze_changed)
 
         self.preset = compact_combo(QComboBox(), 16)
         self.preset.addItems(list(PRESETS))
@@ -138,11 +138,11 @@ class TrainPanel(TaskPanel):
     def build_tune_config(self, config: RunConfig):
         from engine.plugin.config import TuneConfig
 
-        values = self.form.values()
+        values, optim = self.form.values(), config.optim
         return TuneConfig(checkpoint=config.model.pretrained, data=config.data, loss=config.method.loss,
-                          loss_params=config.method.params, epochs=config.optim.epochs,
-                          batch_size=config.optim.batch_size, lr=config.optim.lr,
-                          momentum=config.optim.momentum, weight_decay=config.optim.weight_decay,
+                          loss_params=config.method.params, epochs=optim.epochs, batch_size=optim.batch_size,
+                          lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
+                          schedule=optim.schedule, train_rule=config.method.train_rule,
                           ensemble=values["ensemble"], t1=values["t1"], t2=values["t2"], seed=config.seed,
                           device=config.device, runs_dir=config.runs_dir, experiment=config.experiment,
                           save_model=config.save_model).validate()
@@ -291,6 +291,26 @@ class TrainPanel(TaskPanel):
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
 
     # --- state, export -----------------------------------------------------------------------
+    @Slot()
+    def _freeze_changed(self) -> None:
+        """Switching to the plug-in shows its own optimiser defaults (10 epochs, lr 0.02, cosine, GML),
+        switching back shows the preset's: the fields always say what will run."""
+        from engine.plugin.config import TuneConfig
+
+        if self.form["freeze"].value() == "features":
+            plugin = TuneConfig()
+            values = {"epochs": plugin.epochs, "lr": plugin.lr, "batch_size": plugin.batch_size,
+                      "momentum": plugin.momentum, "weight_decay": plugin.weight_decay,
+                      "schedule": plugin.schedule, "warmup_epochs": 0, "loss": plugin.loss}
+        else:
+            optim = self.base_config.optim
+            values = {"epochs": optim.epochs, "lr": optim.lr, "batch_size": optim.batch_size,
+                      "momentum": optim.momentum, "weight_decay": optim.weight_decay, "schedule": optim.schedule,
+                      "warmup_epochs": optim.warmup_epochs, "loss": self.base_config.method.loss}
+        for key, value in values.items():
+            self.form[key].set_value(value)
+        self._sync_freeze()
+
     def _sync_freeze(self) -> None:
         plugin = self.form["freeze"].value() == "features"
         for key in ("ensemble", "t1", "t2"):

@@ -9,18 +9,25 @@ load strictly. One deviation: pooling is adaptive, so any input of at least 8×8
 (for 32×32 inputs it equals LDAM's ``avg_pool2d`` over the final 8×8 map).
 
 The classifier is the attribute ``linear``: ``nn.Linear(64, C)``, or for ``head="cosine"``
-LDAM's ``NormedLinear`` (cosine similarity between normalised features and class weights).
+LDAM's ``NormedLinear`` (cosine similarity between normalised features and class weights), or
+for ``head="lws"`` ``nn.Linear`` followed by MiSLAS's learnable weight scaling ``lws``. This is
+the ``cifar_resnet`` family of ``models.registry``; its blocks are reused by the other families.
 """
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from data.errors import UserError
+from models.base import LTModel, ModelOutput, ModelSpec
+from models.registry import UnrecognisedWeights, create_model, register_family
 
 ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
-HEADS = ("linear", "cosine")
+HEADS = ("linear", "cosine", "lws")
 STAGE_WIDTHS = (16, 32, 64)
 
 
@@ -62,12 +69,12 @@ class NormedLinear(nn.Module):
 
 
 def make_head(head: str, in_features: int, num_classes: int) -> nn.Module:
-    """A classifier of kind ``"linear"`` or ``"cosine"``."""
+    """A classifier layer of kind ``"linear"`` or ``"cosine"``."""
     if head == "linear":
         return nn.Linear(in_features, num_classes)
     if head == "cosine":
         return NormedLinear(in_features, num_classes)
-    raise UserError(f"unknown classifier head {head!r}; choose one of {', '.join(HEADS)}")
+    raise UserError(f"unknown classifier head {head!r}; choose linear or cosine")
 
 
 class OptionAShortcut(nn.Module):
@@ -100,50 +107,152 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-class CifarResNet(nn.Module):
-    """A 6n + 2 layer CIFAR ResNet. ``features`` gives the pooled 64-d vector, ``linear`` the logits."""
+def make_stage(in_planes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
+    """``blocks`` basic blocks; the first changes width and stride (option-A shortcut)."""
+    return nn.Sequential(BasicBlock(in_planes, planes, stride),
+                         *(BasicBlock(planes, planes) for _ in range(blocks - 1)))
+
+
+def kaiming_init(module: nn.Module) -> None:
+    """Kaiming-normal weights for every convolution and linear layer (LDAM-DRW's ``_weights_init``)."""
+    for child in module.modules():
+        if isinstance(child, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(child.weight)
+
+
+class LearnableWeightScaling(nn.Module):
+    """MiSLAS's LWS: one learnable scale per class multiplied onto the classifier's logits, ones at
+    the start (github.com/dvlab-research/MiSLAS ``methods.py``; the tensor keeps its name there)."""
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.learned_norm = nn.Parameter(torch.ones(1, num_classes))
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.learned_norm.fill_(1.0)
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return self.learned_norm * logits
+
+
+@register_family("cifar_resnet")
+class CifarResNet(LTModel):
+    """A 6n + 2 layer CIFAR ResNet: ``features`` gives the pooled 64-d vector, ``linear`` the logits,
+    and with ``head="lws"`` MiSLAS's learnable weight scaling ``lws`` after it."""
 
     feature_dim = STAGE_WIDTHS[-1]
 
-    def __init__(self, arch: str, num_classes: int, head: str = "linear"):
+    def __init__(self, spec: ModelSpec):
         super().__init__()
-        if num_classes < 1:
-            raise UserError(f"a classifier needs at least one class, got {num_classes}")
-        self.arch = arch
-        self.head_kind = head
-        self.num_classes = num_classes
-        n = blocks_per_stage(depth_of(arch))
+        if spec.head not in HEADS:
+            raise UserError(f"unknown classifier head {spec.head!r}; choose one of {', '.join(HEADS)}")
+        self.spec = spec
+        n = blocks_per_stage(depth_of(spec.arch))
         self.conv1 = nn.Conv2d(3, STAGE_WIDTHS[0], 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(STAGE_WIDTHS[0])
-        self.layer1 = self._stage(STAGE_WIDTHS[0], STAGE_WIDTHS[0], n, stride=1)
-        self.layer2 = self._stage(STAGE_WIDTHS[0], STAGE_WIDTHS[1], n, stride=2)
-        self.layer3 = self._stage(STAGE_WIDTHS[1], STAGE_WIDTHS[2], n, stride=2)
-        self.linear = make_head(head, self.feature_dim, num_classes)
-        for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(module.weight)
+        self.layer1 = make_stage(STAGE_WIDTHS[0], STAGE_WIDTHS[0], n, stride=1)
+        self.layer2 = make_stage(STAGE_WIDTHS[0], STAGE_WIDTHS[1], n, stride=2)
+        self.layer3 = make_stage(STAGE_WIDTHS[1], STAGE_WIDTHS[2], n, stride=2)
+        self.linear = make_head("cosine" if spec.head == "cosine" else "linear", self.feature_dim, spec.num_classes)
+        kaiming_init(self)
+        if spec.head == "lws":
+            self.lws = LearnableWeightScaling(spec.num_classes)
 
-    @staticmethod
-    def _stage(in_planes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
-        return nn.Sequential(BasicBlock(in_planes, planes, stride),
-                             *(BasicBlock(planes, planes) for _ in range(blocks - 1)))
+    @property
+    def head_kind(self) -> str:
+        return self.spec.head
 
+    # --- the family's interface ------------------------------------------------------------
+    @classmethod
+    def build(cls, spec: ModelSpec) -> CifarResNet:
+        return cls(spec)
+
+    @classmethod
+    def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
+        if "conv1.weight" not in state_dict or not any(key.startswith("layer1.") for key in state_dict):
+            return None
+        arch, num_classes, head = infer_architecture(state_dict)
+        return ModelSpec("cifar_resnet", arch, num_classes, head)
+
+    @classmethod
+    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return dict(state_dict)
+
+    # --- the model -------------------------------------------------------------------------
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` normalised images → ``(N, 64)`` pooled features."""
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.layer3(self.layer2(self.layer1(out)))
         return F.adaptive_avg_pool2d(out, 1).flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.features(x))
+    def classify(self, features: torch.Tensor, heads: Mapping[str, nn.Module] | None = None) -> ModelOutput:
+        heads = heads or self.heads()
+        logits = heads["linear"](features)
+        if "lws" in heads:
+            logits = heads["lws"](logits)
+        return ModelOutput(logits=logits, features=features)
+
+    def heads(self) -> dict[str, nn.Module]:
+        return {"linear": self.linear, **({"lws": self.lws} if self.spec.head == "lws" else {})}
+
+    def parts(self) -> dict[str, list[nn.Module]]:
+        parts = super().parts()
+        parts["classifier"] = [self.linear]
+        if self.spec.head == "lws":
+            parts["lws"] = [self.lws]
+        return parts
 
 
 def build_model(arch: str, num_classes: int, head: str = "linear") -> CifarResNet:
-    """A freshly initialised CIFAR ResNet, e.g. ``build_model("resnet32", 100)``.
+    """A freshly initialised CIFAR ResNet, e.g. ``build_model("resnet32", 100)``: shorthand for
+    ``create_model(ModelSpec("cifar_resnet", arch, num_classes, head))``.
 
     Its convolution weights are channels-last (NHWC), the layout the inputs from
     ``data.tensors.normalize`` have: measured 1.15x faster training and 1.2x faster inference
     than NCHW on a 2-core CPU (docs/benchmarks.md), and the layout GPUs' tensor cores prefer.
     State dicts are unaffected: loading copies values into whatever layout the model has.
     """
-    return CifarResNet(arch, num_classes, head).to(memory_format=torch.channels_last)
+    return create_model(ModelSpec("cifar_resnet", arch, num_classes, head))
+
+
+_BLOCK_KEY = re.compile(r"^layer([123])\.(\d+)\.")
+
+
+def infer_architecture(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int, str]:
+    """``(arch, num_classes, head)`` from tensor shapes: depth 6n + 2 from the n blocks of layer1,
+    classes from the classifier, ``"cosine"`` for a (64, C) weight with no bias and ``"lws"`` when
+    MiSLAS's ``lws.learned_norm`` is present. Raises :class:`UnrecognisedWeights` with the reason."""
+    if any(key.startswith("layer4.") for key in state_dict):
+        raise UnrecognisedWeights("it has a layer4, so it is an ImageNet-style ResNet, "
+                                  f"not a CIFAR ResNet ({', '.join(ARCHITECTURES)})")
+    conv1 = state_dict.get("conv1.weight")
+    if conv1 is None or not any(key.startswith("layer1.") for key in state_dict):
+        first = ", ".join(list(state_dict)[:4])
+        raise UnrecognisedWeights(f"it does not look like a CIFAR ResNet (no conv1/layer1 weights; keys start {first})")
+    if tuple(conv1.shape) != (STAGE_WIDTHS[0], 3, 3, 3):
+        raise UnrecognisedWeights(f"its first convolution has shape {tuple(conv1.shape)}, "
+                                  f"a CIFAR ResNet's is {(STAGE_WIDTHS[0], 3, 3, 3)}")
+    blocks = {stage: set() for stage in "123"}
+    for key in state_dict:
+        match = _BLOCK_KEY.match(key)
+        if match:
+            blocks[match.group(1)].add(int(match.group(2)))
+    counts = [len(blocks[stage]) for stage in "123"]
+    if len(set(counts)) != 1:
+        raise UnrecognisedWeights(f"its stages have {counts[0]}, {counts[1]} and {counts[2]} blocks; "
+                                  "a CIFAR ResNet has the same number in each")
+    arch = f"resnet{6 * counts[0] + 2}"
+    if arch not in ARCHITECTURES:
+        raise UnrecognisedWeights(f"it is a {arch}, which this app does not build ({', '.join(ARCHITECTURES)})")
+    weight = state_dict.get("linear.weight")
+    if weight is None or weight.ndim != 2:
+        raise UnrecognisedWeights("it has no classifier weights (linear.weight or fc.weight)")
+    if "lws.learned_norm" in state_dict:
+        return arch, int(weight.shape[0]), "lws"
+    if "linear.bias" in state_dict:
+        return arch, int(weight.shape[0]), "linear"
+    if weight.shape[0] == STAGE_WIDTHS[-1]:
+        return arch, int(weight.shape[1]), "cosine"
+    raise UnrecognisedWeights(f"its classifier weight has shape {tuple(weight.shape)} and no bias: "
+                              "neither a linear nor a cosine head")

@@ -13,10 +13,11 @@ from PIL import Image
 
 from data.errors import UserError
 from engine import checkpoints as ckpt_module
-from engine.checkpoints import (FORMAT, Checkpoint, CheckpointError, CheckpointMismatch, build_head,
-                                build_model_from_checkpoint, infer_architecture, load_checkpoint,
+from engine.checkpoints import (FORMAT, Checkpoint, CheckpointError, CheckpointMismatch,
+                                build_model_from_checkpoint, load_checkpoint,
                                 load_weights_into, save_checkpoint)
-from models import ARCHITECTURES, NormedLinear, build_model
+from models import ARCHITECTURES, ModelSpec, NormedLinear, UnrecognisedWeights, build_model, head_modules_from_state
+from models.resnet_cifar import infer_architecture
 
 SHARED = [("CE.pt", "resnet32", 100), ("BSCE.pt", "resnet32", 100), ("balanced_resnet20.pt", "resnet20", 10)]
 
@@ -36,7 +37,9 @@ def test_shared_checkpoints_load_like_a_strict_load(shared_checkpoint, name, arc
     path = shared_checkpoint(name)
     checkpoint = load_checkpoint(path)
     assert checkpoint.source == "state_dict"
-    assert checkpoint.meta == {"arch": arch, "num_classes": classes, "head": "linear", "logit_scale": 1.0}
+    assert checkpoint.meta == {"arch": arch, "num_classes": classes, "head": "linear", "logit_scale": 1.0,
+                               "model": ModelSpec("cifar_resnet", arch, classes, "linear").to_dict()}
+    assert checkpoint.spec == ModelSpec("cifar_resnet", arch, classes, "linear")
     assert any(arch in note for note in checkpoint.notes)
     model = build_model_from_checkpoint(checkpoint)
     reference = build_model(arch, classes)
@@ -44,7 +47,7 @@ def test_shared_checkpoints_load_like_a_strict_load(shared_checkpoint, name, arc
     reference.eval()
     assert not model.training
     with torch.no_grad():
-        assert torch.equal(model(images()), reference(images()))
+        assert torch.equal(model(images()).logits, reference(images()).logits)
 
 
 # ----------------------------------------------------------------------------- remapping
@@ -134,7 +137,7 @@ def test_cosine_checkpoint_gets_ldams_scale(tmp_path):
       "layer2.0.a": torch.zeros(1), "layer3.0.a": torch.zeros(1)}, "2, 1 and 1 blocks"),
 ])
 def test_inference_explains_what_it_cannot_infer(state, words):
-    with pytest.raises(CheckpointError, match=words):
+    with pytest.raises(UnrecognisedWeights, match=words):
         infer_architecture(state)
 
 
@@ -156,7 +159,7 @@ def test_mismatch_report_lists_keys_shapes_and_a_hint(shared_checkpoint):
     error = caught.value
     text = str(error)
     assert isinstance(error, UserError)
-    assert text.startswith("CE.pt does not fit a resnet20 with 10 classes")
+    assert text.startswith("CE.pt does not fit a resnet20, 10 classes, linear head")
     assert "unexpected keys (72):" in text and "layer1.3.conv1.weight" in text
     assert "… and 64 more" in text  # 72 listed as 8 + a count
     assert "linear.weight: [100, 64] vs [10, 64]" in text and "linear.bias: [100] vs [10]" in text
@@ -271,7 +274,7 @@ def test_round_trip_of_our_format(tmp_path):
     model = build_model("resnet20", 4)
     old = torch.nn.Linear(64, 4)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    model(images()).sum().backward()
+    model(images()).logits.sum().backward()
     optimizer.step()
     extra = {"optimizer": optimizer.state_dict(), "epochs_done": 7, "generator": torch.Generator().get_state(),
              "numpy_rng": np.random.RandomState(3).get_state(), "best": {"epoch": None}}
@@ -279,10 +282,11 @@ def test_round_trip_of_our_format(tmp_path):
                            heads={"old": old.state_dict()}, extra=extra)
     assert path == tmp_path / "runs" / "best.pt"
     raw = torch.load(path, map_location="cpu", weights_only=True)  # plain data only
-    assert raw["format"] == FORMAT == "long-tail-studio/1"
+    assert raw["format"] == FORMAT == "long-tail-studio/2"
     checkpoint = load_checkpoint(path)
     assert checkpoint.source == "long-tail-studio" and checkpoint.notes == []
-    assert checkpoint.meta == {**full_meta(), "metrics": {"test_hm": 0.5, "test_top1": 0.75}}
+    assert checkpoint.meta == {**full_meta(), "metrics": {"test_hm": 0.5, "test_top1": 0.75},
+                               "model": ModelSpec("cifar_resnet", "resnet20", 4, "linear").to_dict()}
     assert type(checkpoint.meta["metrics"]["test_top1"]) is float
     assert all(torch.equal(checkpoint.state_dict[k], v) for k, v in model.state_dict().items())
     assert torch.equal(checkpoint.heads["old"]["weight"], old.weight.detach())
@@ -322,7 +326,7 @@ def test_failed_save_keeps_the_previous_file_and_no_temp(tmp_path, monkeypatch):
 
 def test_save_refuses_what_weights_only_cannot_load(tmp_path):
     state = build_model("resnet20", 4).state_dict()
-    with pytest.raises(ValueError, match="arch"):
+    with pytest.raises(ValueError, match="model spec"):
         save_checkpoint(tmp_path / "a.pt", state, {"head": "linear", "num_classes": 4})
     with pytest.raises(TypeError, match=r"extra\.scheduler"):
         save_checkpoint(tmp_path / "b.pt", state, full_meta(), extra={"scheduler": object()})
@@ -335,14 +339,16 @@ def test_newer_format_is_refused(tmp_path):
         load_checkpoint(tmp_path / "future.pt")
 
 
-def test_build_head_rebuilds_linear_and_cosine_heads():
-    linear = torch.nn.Linear(64, 5)
-    rebuilt = build_head(linear.state_dict())
+@pytest.mark.parametrize("head", ["linear", "cosine", "lws"])
+def test_saved_heads_rebuild_as_the_models_heads(head):
+    model = build_model("resnet20", 5, head=head)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_()
+    rebuilt = head_modules_from_state(build_model("resnet20", 5, head=head), model.head_state())
     x = torch.randn(3, 64)
-    torch.testing.assert_close(rebuilt(x), linear(x))
-    cosine = NormedLinear(64, 5)
-    assert isinstance(build_head(cosine.state_dict()), NormedLinear)
-    torch.testing.assert_close(build_head(cosine.state_dict())(x), cosine(x))
+    torch.testing.assert_close(model.classify(x, heads=rebuilt).logits, model.classify(x).logits)
+    assert not any(p.requires_grad for module in rebuilt.values() for p in module.parameters())
 
 
 def test_checkpoint_describe_without_meta():

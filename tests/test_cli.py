@@ -60,7 +60,7 @@ def _reference_recalls(checkpoint, root):
     model.eval()
     x = (images.float() / 255 - torch.tensor(CIFAR_MEAN)[:, None, None]) / torch.tensor(CIFAR_STD)[:, None, None]
     with torch.no_grad():
-        predictions = model(x).argmax(1)
+        predictions = model(x).logits.argmax(1)
     return [float((predictions[labels == c] == c).float().mean()) for c in range(100)]
 
 

@@ -82,7 +82,7 @@ def test_predict_paths_with_a_real_checkpoint(shared_checkpoint, image_folder):
         assert len(prediction.topk) == 5 and all(label in CIFAR100_CLASSES for label in labels)
         assert probabilities == sorted(probabilities, reverse=True)
         with torch.no_grad():
-            logits = reference(normalised(prediction.path, 32, CIFAR_MEAN, CIFAR_STD))[0].tolist()
+            logits = reference(normalised(prediction.path, 32, CIFAR_MEAN, CIFAR_STD)).logits[0].tolist()
         expected = softmax(logits)
         assert sum(expected) == pytest.approx(1.0)
         best = sorted(range(100), key=lambda c: -expected[c])[:5]
@@ -118,7 +118,8 @@ def write_checkpoint(path: Path, meta: dict, head: str = "linear", old: torch.nn
         if head == "linear":
             model.linear.weight.mul_(0.005)  # logits of order 1: softmax far from one-hot, scales matter
     base = {"arch": "resnet20", "head": head, "num_classes": 3, "class_names": ["cat", "dog", "eel"]}
-    save_checkpoint(path, model.state_dict(), {**base, **meta}, heads={"old": old.state_dict()} if old else None)
+    old_head = {f"linear.{key}": value for key, value in old.state_dict().items()} if old else None
+    save_checkpoint(path, model.state_dict(), {**base, **meta}, heads={"old": old_head} if old else None)
     return model
 
 
@@ -147,7 +148,7 @@ def test_ensemble_arithmetic(tmp_path, image_folder):
     meta = {"ensemble": {"t1": t1, "t2": t2, "old_logit_scale": old_scale}, "logit_scale": scale}
     model = write_checkpoint(tmp_path / "ens.pt", meta, old=old)
     predictor = Predictor.from_checkpoint(tmp_path / "ens.pt", device="cpu")
-    assert predictor.ensemble == (t1, t2)
+    assert (predictor.rule.ensemble.t1, predictor.rule.ensemble.t2) == (t1, t2)
     files = [image_folder / name for name in GOOD]
     batch = torch.stack([to_uint8_tensor(load_rgb(f), 32) for f in files])
     probabilities = predictor.predict_tensor(batch)
@@ -167,6 +168,6 @@ def test_ensemble_arithmetic(tmp_path, image_folder):
 def test_without_ensemble_meta_the_old_head_is_ignored(tmp_path, image_folder):
     write_checkpoint(tmp_path / "plain.pt", {}, old=torch.nn.Linear(64, 3))
     predictor = Predictor.from_checkpoint(tmp_path / "plain.pt", device="cpu")
-    assert predictor.ensemble is None and predictor.old_head is None
+    assert predictor.rule.ensemble is None
     [prediction] = predictor.predict_paths([image_folder / "b_grey.jpg"], topk=1)
     assert isinstance(prediction, Prediction) and prediction.error is None and len(prediction.topk) == 1

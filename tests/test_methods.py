@@ -13,7 +13,10 @@ from torch import nn
 from torch.testing import assert_close
 
 from data.errors import UserError
+from engine.batch import Batch
 from engine.methods import available_methods, build_method
+from engine.methods.base import LossMethod, soft_cross_entropy
+from models import LTModel, ModelOutput, ModelSpec
 
 COUNTS = [100, 30, 10, 2]
 NUM_CLASSES = len(COUNTS)
@@ -42,6 +45,9 @@ def tensors(logits=LOGITS, labels=LABELS, features=FEATURES):
     return torch.tensor(logits), torch.tensor(labels), torch.tensor(features)
 
 
+LOSS_METHODS = sorted(name for name, cls in available_methods().items() if issubclass(cls, LossMethod))
+
+
 def method(name: str, params=None, total_epochs: int = 200):
     return build_method(name, torch.tensor(COUNTS), params, total_epochs)
 
@@ -67,7 +73,7 @@ def shifted(rows: list[list[float]], shift: list[float]) -> list[list[float]]:
 
 def test_every_method_is_registered_with_documented_hyperparameters():
     methods = available_methods()
-    assert set(methods) == {"ce", "bsce", "focal", "logit_adjust", "ldam", "lade", "feabal", "gml"}
+    assert set(methods) == {"ce", "bsce", "focal", "logit_adjust", "ldam", "lade", "feabal", "gml", "mislas"}
     for cls in methods.values():
         assert cls.title and cls.citation
         assert set(cls.param_help) == set(cls.defaults)
@@ -141,12 +147,9 @@ def test_ldam_subtracts_the_class_margin_from_the_target_cosine_and_scales_by_s(
 
 
 def test_ldam_evaluates_with_scaled_cosines():
-    class FixedCosines(nn.Module):
-        def forward(self, images):
-            return torch.tensor(LOGITS)
-
-    assert_close(method("ldam").logits(FixedCosines(), torch.zeros(6, 3, 8, 8)), 30 * torch.tensor(LOGITS))
-    assert_close(method("ce").logits(FixedCosines(), torch.zeros(6, 3, 8, 8)), torch.tensor(LOGITS))
+    output = ModelOutput(logits=torch.tensor(LOGITS), features=torch.tensor(FEATURES))
+    assert_close(method("ldam").scores(output), 30 * torch.tensor(LOGITS))
+    assert_close(method("ce").scores(output), torch.tensor(LOGITS))
 
 
 def lade_expected(rows, labels, alpha, remine_lambda, weights=None) -> float:
@@ -272,7 +275,7 @@ def test_gml_ignores_class_weights():
 
 # --- every loss trains --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", sorted(available_methods()))
+@pytest.mark.parametrize("name", LOSS_METHODS)
 def test_gradients_flow_and_are_finite(name):
     logits = torch.tensor(LOGITS, requires_grad=True)
     features = torch.tensor(FEATURES, requires_grad=True)
@@ -295,28 +298,52 @@ def test_class_weights_change_the_loss(name):
     assert not torch.allclose(loss_method.criterion(logits, labels, features), plain)
 
 
-def test_loss_runs_the_model_features_through_its_linear_head():
-    class TinyModel(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(3, NUM_CLASSES)
+class TinyModel(LTModel):
+    """Features = the first three pixels; one linear head."""
 
-        def features(self, images):
-            return images.flatten(1)[:, :3]
+    def __init__(self):
+        super().__init__()
+        self.spec = ModelSpec("tiny", "resnet20", NUM_CLASSES)
+        self.linear = nn.Linear(3, NUM_CLASSES)
 
-        def forward(self, images):
-            return self.linear(self.features(images))
+    def features(self, images):
+        return images.flatten(1)[:, :3]
 
+    def classify(self, features, heads=None):
+        return ModelOutput((heads or self.heads())["linear"](features), features)
+
+    def heads(self):
+        return {"linear": self.linear}
+
+
+def test_a_loss_method_runs_the_model_features_through_its_head():
     model = TinyModel()
     images = torch.tensor(FEATURES).reshape(6, 3, 1, 1)
     feabal = method("feabal")
     feabal.on_epoch_start(100)  # a non-zero stimulus, so the features matter
-    loss, logits = feabal.loss(model, images, torch.tensor(LABELS))
-    assert_close(logits, model(images))
+    loss, logits = feabal.training_step(model, Batch([images], torch.tensor(LABELS)))
+    assert_close(logits, model(images).logits)
     assert_close(loss, feabal.criterion(logits, torch.tensor(LABELS), torch.tensor(FEATURES)))
+    cached, _ = feabal.training_step(model, Batch([], torch.tensor(LABELS), features=torch.tensor(FEATURES)))
+    assert_close(cached, loss)
 
 
-@pytest.mark.parametrize("name", sorted(available_methods()))
+def test_mixup_targets_give_the_two_weighted_cross_entropies():
+    """Soft targets λ·onehot(y) + (1 − λ)·onehot(y[perm]) give λ·CE(y) + (1 − λ)·CE(y[perm])."""
+    from data.augment import mixup
+
+    images = torch.randn(6, 3, 2, 2)
+    labels = torch.tensor(LABELS)
+    mixed, targets = mixup(images, labels, NUM_CLASSES, 0.3, torch.Generator().manual_seed(1))
+    permutation = torch.randperm(6, generator=torch.Generator().manual_seed(1))
+    assert_close(mixed, 0.3 * images + 0.7 * images[permutation])
+    logits = torch.tensor(LOGITS)
+    expected = [0.3 * -log_softmax(row)[y] + 0.7 * -log_softmax(row)[y2]
+                for row, y, y2 in zip(LOGITS, LABELS, labels[permutation].tolist())]
+    assert_close(soft_cross_entropy(logits, targets), torch.tensor(sum(expected) / 6, dtype=torch.float32))
+
+
+@pytest.mark.parametrize("name", LOSS_METHODS)
 def test_mixed_precision_logits_give_a_float32_loss_close_to_full_precision(name):
     logits, labels, features = tensors()
     loss_method = method(name)

@@ -76,8 +76,9 @@ def test_forward_equals_ldam_drw_on_a_real_checkpoint(shared_checkpoint):
     model.eval()
     x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        torch.testing.assert_close(model(x), ldam_reference_forward(state, x, blocks=5), rtol=1e-4, atol=1e-4)
-        torch.testing.assert_close(model(x), model.linear(model.features(x)))
+        output = model(x)
+        torch.testing.assert_close(output.logits, ldam_reference_forward(state, x, blocks=5), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(output.features, model.features(x))
 
 
 def test_option_a_shortcut_subsamples_and_pads_with_zeros():
@@ -96,7 +97,7 @@ def test_any_input_size_from_8_works(size):
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
         assert model.features(x).shape == (2, 64)
-        assert model(x).shape == (2, 7)
+        assert model(x).logits.shape == (2, 7)
 
 
 def test_cosine_head_is_ldams_normed_linear():
@@ -129,6 +130,36 @@ def test_kaiming_normal_initialisation():
 def test_unknown_architecture_and_head_are_user_errors():
     with pytest.raises(UserError, match="resnet18"):
         build_model("resnet18", 10)
-    with pytest.raises(UserError, match="cosine"):
+    with pytest.raises(UserError, match="lws"):
         build_model("resnet20", 10, head="mlp")
     assert isinstance(build_model("resnet20", 3), CifarResNet)
+
+
+def test_lws_head_scales_each_class_and_starts_at_one():
+    """MiSLAS's learnable weight scaling: logits = linear(f) · s_c, with s = 1 at the start."""
+    model = build_model("resnet20", 4, head="lws")
+    features = torch.randn(3, 64)
+    torch.testing.assert_close(model.classify(features).logits, model.linear(features))
+    with torch.no_grad():
+        model.lws.learned_norm.copy_(torch.tensor([[1.0, 2.0, 0.5, 3.0]]))
+    torch.testing.assert_close(model.classify(features).logits, model.linear(features) * torch.tensor([1.0, 2.0, 0.5, 3.0]))
+    assert list(model.heads()) == ["linear", "lws"]
+    assert {name for name in model.parts()} == {"backbone", "heads", "classifier", "lws"}
+
+
+def test_parts_split_backbone_and_heads_without_overlap():
+    model = build_model("resnet20", 4)
+    parts = model.parts()
+    backbone = {id(p) for m in parts["backbone"] for p in m.parameters()}
+    heads = {id(p) for m in parts["heads"] for p in m.parameters()}
+    assert not backbone & heads
+    assert backbone | heads == {id(p) for p in model.parameters()}
+
+
+@pytest.mark.parametrize("head", ["linear", "cosine", "lws"])
+def test_the_registry_recognises_a_cifar_resnet_from_its_tensors(head):
+    from models import ModelSpec, recognise
+
+    spec, state = recognise(build_model("resnet44", 9, head=head).state_dict())
+    assert spec == ModelSpec("cifar_resnet", "resnet44", 9, head)
+    assert ModelSpec.from_dict(spec.to_dict()) == spec

@@ -15,13 +15,14 @@ import torch
 
 from data.tensors import normalize
 from data.types import LTDataset
-from engine.checkpoints import build_head, build_model_from_checkpoint, load_checkpoint, save_checkpoint
+from engine.checkpoints import build_model_from_checkpoint, load_checkpoint, save_checkpoint
 from engine.cli import main as cli_main
 from engine.config import ConfigError, DataConfig
 from engine.events import DatasetReady, EpochEnd, Message, Progress
 from engine.methods import build_method
-from engine.plugin import TuneConfig, ensemble_probabilities, search_temperatures, tune
-from models import build_model
+from engine.plugin import TuneConfig, search_temperatures, tune
+from engine.prediction import ensemble_probabilities
+from models import build_model, head_modules_from_state
 
 COUNTS = [80, 40, 20, 10, 5, 3]
 COLOURS = [[200, 60, 60], [60, 200, 60], [60, 60, 200], [200, 200, 60], [200, 60, 200], [60, 200, 200]]
@@ -166,7 +167,7 @@ def test_backbone_weights_and_batchnorm_statistics_stay_bit_for_bit(tmp_path, ca
         assert torch.equal(tuned.state_dict[key], original[key]), key
     assert not torch.equal(tuned.state_dict["linear.weight"], original["linear.weight"])  # the head did train
     for key in ("weight", "bias"):
-        assert torch.equal(tuned.heads["old"][key], original[f"linear.{key}"])
+        assert torch.equal(tuned.heads["old"][f"linear.{key}"], original[f"linear.{key}"])
 
 
 def test_a_fresh_new_classifier_leaves_the_old_one_and_its_report_untouched(tmp_path):
@@ -178,10 +179,10 @@ def test_a_fresh_new_classifier_leaves_the_old_one_and_its_report_untouched(tmp_
 
     tuned = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
     for key in ("weight", "bias"):
-        assert torch.equal(tuned.heads["old"][key], original.state_dict[f"linear.{key}"])
+        assert torch.equal(tuned.heads["old"][f"linear.{key}"], original.state_dict[f"linear.{key}"])
     model = build_model_from_checkpoint(original)
     with torch.no_grad():
-        predictions = model(normalize(dataset.test_images, dataset.mean, dataset.std)).argmax(1)
+        predictions = model(normalize(dataset.test_images, dataset.mean, dataset.std)).logits.argmax(1)
     expected = recalls_by_hand(predictions, dataset.test_labels, dataset.num_classes)
     assert result.reports["old"].per_class_recall == pytest.approx(expected)
 
@@ -194,7 +195,7 @@ def test_the_saved_checkpoint_reproduces_the_reported_new_and_ensemble_columns(t
     saved = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
     assert saved.meta["ensemble"]["t1"] == 0.5 and saved.meta["ensemble"]["t2"] == 2.0
     model = build_model_from_checkpoint(saved)
-    old_head = build_head(saved.heads["old"])
+    old_head = head_modules_from_state(model, saved.heads["old"])["linear"]
     with torch.no_grad():
         features = model.features(normalize(dataset.test_images, dataset.mean, dataset.std))
         new_logits = saved.meta["logit_scale"] * model.linear(features)
@@ -347,7 +348,7 @@ def test_the_earlier_projects_ce_checkpoint_on_cifar100_layout_data(tmp_path, sh
     tuned = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
     original = load_checkpoint(ce_path)
     assert tuned.meta["arch"] == "resnet32" and tuned.meta["num_classes"] == 100
-    assert torch.equal(tuned.heads["old"]["weight"], original.state_dict["linear.weight"])
+    assert torch.equal(tuned.heads["old"]["linear.weight"], original.state_dict["linear.weight"])
     assert torch.equal(tuned.state_dict["layer3.4.bn2.running_var"], original.state_dict["layer3.4.bn2.running_var"])
 
 

@@ -82,7 +82,7 @@ def test_classes_without_images_are_never_drawn():
 
 
 def test_registry_names():
-    assert set(SAMPLERS) == {"instance", "class_balanced", "square_root"}
+    assert set(SAMPLERS) == {"instance", "class_balanced", "square_root", "class_aware"}
     assert get_sampler("square_root") is square_root_order
     with pytest.raises(ValueError, match="instance, class_balanced, square_root"):
         get_sampler("progressive")

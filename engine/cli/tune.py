@@ -12,7 +12,8 @@ from data.samplers import SAMPLERS
 from engine.cli.common import (TerminalReporter, add_data_arguments, data_config_from_args, metrics_table,
                                parse_params, trained_on)
 from engine.config import ARCHITECTURES
-from engine.plugin.config import INITS, OPTIMIZERS, TUNE_SCHEDULES
+from engine.config import OPTIMIZERS
+from engine.plugin.config import INITS, TUNE_SCHEDULES
 
 # flag → TuneConfig field, for the flags that map one to one
 FIELDS = ("loss", "epochs", "lr", "batch_size", "momentum", "weight_decay", "optimizer", "schedule", "sampler",

@@ -14,11 +14,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.methods.base import Method, register
+from engine.methods.base import LossMethod, register
 
 
 @register
-class BalancedSoftmaxCE(Method):
+class BalancedSoftmaxCE(LossMethod):
     name = "bsce"
     title = "Balanced softmax CE (BSCE)"
     citation = "Ren et al., Balanced Meta-Softmax for Long-Tailed Visual Recognition, NeurIPS 2020, arXiv 2007.10740"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.methods.base import Method, register
+from engine.methods.base import LossMethod, register
 
 
 @register
-class CrossEntropy(Method):
+class CrossEntropy(LossMethod):
     name = "ce"
     title = "Cross-entropy (CE)"
     citation = "Standard softmax cross-entropy; CIFAR-LT protocol of Cao et al., NeurIPS 2019"

@@ -24,18 +24,19 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from engine.methods.base import Method, register
+from engine.methods.base import LossMethod, register
 
 NORM_EPSILON = 1e-12  # the official code's guard on the feature norm
 RAMP_FRACTION = 0.95  # t reaches 1 after this fraction of the run (190 of 200 epochs, as the official code)
 
 
 @register
-class FeatureBalancedLoss(Method):
+class FeatureBalancedLoss(LossMethod):
     name = "feabal"
     title = "Feature-balanced loss (FeaBal)"
     citation = "Li, Cheung and Jiang, Feature-Balanced Loss for Long-Tailed Visual Recognition, ICME 2022"
     defaults = {"lambda": 60.0}
+    param_ranges = {"lambda": (0.0, 1000.0)}
     param_help = {"lambda": "λ, strength of the tail stimulus λ·s_c/‖f‖, ramped in as (epoch / (0.95·epochs))² "
                             "(official CIFAR: 60)"}
 

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import torch
 
-from engine.methods.base import Method, register
+from engine.methods.base import LossMethod, register
 
 MIN_PROBABILITY = 1e-5  # the paper's clamp on p̃, which keeps −log finite
 
 
 @register
-class GeometricMeanLoss(Method):
+class GeometricMeanLoss(LossMethod):
     name = "gml"
     title = "Geometric mean loss (GML)"
     citation = ("Du and Wu, No One Left Behind: Improving the Worst Categories in Long-Tailed Learning, "

@@ -27,16 +27,17 @@ import math
 import torch
 import torch.nn.functional as F
 
-from engine.methods.base import Method, register
+from engine.methods.base import LossMethod, register
 
 
 @register
-class LADELoss(Method):
+class LADELoss(LossMethod):
     name = "lade"
     title = "LADE"
     citation = ("Hong et al., Disentangling Label Distribution for Long-tailed Visual Recognition, "
                 "CVPR 2021, arXiv 2012.00321")
     defaults = {"alpha": 0.1, "remine_lambda": 0.01}
+    param_ranges = {"alpha": (0.0, 10.0), "remine_lambda": (0.0, 10.0)}
     param_help = {
         "alpha": "α, weight of the LADE regulariser added to the prior CE (official CIFAR-100-LT: 0.1)",
         "remine_lambda": "λ of the regularised DV bound, penalising S_c² (official CIFAR-100-LT, ratio 100: 0.01)",

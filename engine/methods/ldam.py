@@ -18,17 +18,18 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from engine.methods.base import Method, register
+from engine.methods.base import LossMethod, register
 
 
 @register
-class LDAMLoss(Method):
+class LDAMLoss(LossMethod):
     name = "ldam"
     title = "LDAM (cosine head)"
     citation = ("Cao et al., Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss, "
                 "NeurIPS 2019, arXiv 1906.07413")
     head = "cosine"
     defaults = {"max_margin": 0.5, "scale": 30.0}
+    param_ranges = {"max_margin": (0.0, 2.0), "scale": (1.0, 100.0)}
     param_help = {
         "max_margin": "margin of the rarest class; the others get max_margin·(n_min/n_c)^(1/4) (paper code: 0.5)",
         "scale": "s, the scale of the cosine logits in training and evaluation (paper code: 30)",

@@ -14,15 +14,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.methods.base import Method, register
+from engine.methods.base import LossMethod, register
 
 
 @register
-class LogitAdjustedCE(Method):
+class LogitAdjustedCE(LossMethod):
     name = "logit_adjust"
     title = "Logit-adjusted CE"
     citation = "Menon et al., Long-tail learning via logit adjustment, ICLR 2021, arXiv 2007.07314"
     defaults = {"tau": 1.0}
+    param_ranges = {"tau": (0.0, 10.0)}
     param_help = {"tau": "τ, the strength of the prior shift log π_c added to the logits (paper: 1)"}
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

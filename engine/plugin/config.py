@@ -16,11 +16,10 @@ import math
 from dataclasses import dataclass, field
 
 from data.samplers import SAMPLERS
-from engine.config import (ARCHITECTURES, ConfigError, DataConfig, JsonConfig, check_choice, check_device,
-                           check_range, check_sgd_settings)
+from engine.config import (ARCHITECTURES, OPTIMIZERS, TRAIN_RULES, ConfigError, DataConfig, JsonConfig, OptimConfig,
+                           check_choice, check_device, check_range, check_sgd_settings)
 
 INITS = ("old", "fresh")  # the new classifier starts as a copy of the old one, or re-initialised
-OPTIMIZERS = ("sgd", "adam")
 TUNE_SCHEDULES = ("cosine", "constant")
 
 
@@ -38,6 +37,7 @@ class TuneConfig(JsonConfig):
     optimizer: str = "sgd"
     schedule: str = "cosine"  # cosine to zero over the epochs, or constant
     sampler: str = "instance"
+    train_rule: str = "none"  # class weights / resampling while tuning (GML balances classes itself)
     init: str = "old"
     ensemble: bool = True
     t1: float = 1.0  # temperature of the new classifier in the ensemble
@@ -71,6 +71,7 @@ class TuneConfig(JsonConfig):
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, TUNE_SCHEDULES)
         check_choice("sampler", self.sampler, tuple(SAMPLERS))
+        check_choice("train_rule", self.train_rule, TRAIN_RULES)
         check_choice("init", self.init, INITS)
         for name in ("t1", "t2"):
             check_range(name, getattr(self, name), 1e-3, 1e3)
@@ -87,3 +88,9 @@ class TuneConfig(JsonConfig):
         if any(not isinstance(v, (int, float)) or not math.isfinite(v) for v in self.loss_params.values()):
             raise ConfigError("loss_params", "every loss hyperparameter must be a finite number")
         return self
+
+    def optim(self) -> OptimConfig:
+        """The re-training stage's optimiser: no warm-up, cosine to zero (or constant)."""
+        return OptimConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, momentum=self.momentum,
+                           weight_decay=self.weight_decay, optimizer=self.optimizer, schedule=self.schedule,
+                           warmup_epochs=0, decay_at=(), decay_factors=())

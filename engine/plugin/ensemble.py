@@ -2,7 +2,8 @@
 
 Du & Wu (CVPR 2023, arXiv 2303.03630) predict with ``½·[softmax(z_new/t1) + softmax(z_old/t2)]``:
 the re-trained classifier (z_new) and the untouched original one (z_old). t1 and t2 are user
-settings there. Beyond the paper, ``search_temperatures`` tries every pair of a grid on a
+settings there (the rule itself is ``engine.prediction.ensemble_probabilities``). Beyond the
+paper, ``search_temperatures`` tries every pair of a grid on a
 held-out split and keeps the one with the highest harmonic mean (HM) of per-class recalls.
 """
 from __future__ import annotations
@@ -15,11 +16,6 @@ import torch
 from engine.metrics import confusion_matrix, harmonic_mean, per_class_recall
 
 TEMPERATURE_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
-
-
-def ensemble_probabilities(new_logits: torch.Tensor, old_logits: torch.Tensor, t1: float, t2: float) -> torch.Tensor:
-    """``½·[softmax(z_new/t1) + softmax(z_old/t2)]`` row by row."""
-    return 0.5 * (torch.softmax(new_logits.float() / t1, dim=1) + torch.softmax(old_logits.float() / t2, dim=1))
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,7 @@
-"""Which part of a model is "the classifier": freeze the rest, copy it, replace it.
+"""The plug-in's view of a model's heads: an exact frozen copy (the "old" heads) and fresh ones.
 
-The plug-in needs, from any model: its features, its classifier, an exact copy of that
-classifier (the "old" one, kept for the ensemble and the report) and a freshly initialised one of
-the same kind. ``LinearHead`` serves every model whose classifier is its ``linear`` attribute on
-top of ``features(x)``: a plain ``nn.Linear`` or LDAM's cosine ``NormedLinear``. A model with
-another head (MiSLAS's learnable weight scaling, RIDE's experts, PaCo's) gets its own adapter
-class with the same four methods; ``head_adapter`` is where it would be chosen.
+Any model family works: its heads are whatever ``LTModel.heads()`` names (a CIFAR ResNet's
+``linear``, MiSLAS's ``linear`` + ``lws``, every RIDE expert's classifier, PaCo's class centres).
 """
 from __future__ import annotations
 
@@ -14,45 +10,23 @@ import copy
 import torch
 from torch import nn
 
-from data.errors import UserError
-from models import make_head
+from models import LTModel
 
 
-class LinearHead:
-    """The ``linear`` classifier of a model with ``features(x)``; ``kind`` is "linear" or "cosine"."""
-
-    def __init__(self, model: nn.Module, kind: str):
-        self.model = model
-        self.kind = kind
-
-    def copy(self) -> nn.Module:
-        """An independent copy of the current classifier (its tensors share no storage)."""
-        head = copy.deepcopy(self.model.linear)
-        head.requires_grad_(True)
-        return head
-
-    def fresh(self, seed: int) -> nn.Module:
-        """A newly initialised classifier of the same kind and shape, reproducible from ``seed``."""
-        linear = self.model.linear
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            head = make_head(self.kind, linear.in_features, linear.out_features)
-        return head.to(next(linear.parameters()).device)
-
-    def install(self, head: nn.Module) -> None:
-        """Make ``head`` the model's classifier (for saving the tuned model)."""
-        self.model.linear = head
+def copy_heads(model: LTModel) -> dict[str, nn.Module]:
+    """Independent frozen copies of the model's heads (their tensors share no storage)."""
+    return {name: copy.deepcopy(module).eval().requires_grad_(False) for name, module in model.heads().items()}
 
 
-def head_adapter(model: nn.Module, kind: str) -> LinearHead:
-    """The adapter for ``model``'s classifier; a UserError names what the plug-in cannot handle."""
-    if not (hasattr(model, "features") and isinstance(getattr(model, "linear", None), nn.Module)):
-        raise UserError(f"{type(model).__name__} has no `linear` classifier over `features(x)`; "
-                        "the plug-in re-trains that classifier only")
-    return LinearHead(model, kind)
-
-
-def freeze_backbone(model: nn.Module) -> None:
-    """No parameter trains and BatchNorm keeps its running statistics (eval mode)."""
-    model.eval()
-    model.requires_grad_(False)
+def fresh_heads(model: LTModel, seed: int) -> dict[str, nn.Module]:
+    """Newly initialised heads of the same kinds and shapes, reproducible from ``seed``."""
+    heads = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for name, module in model.heads().items():
+            fresh = copy.deepcopy(module).requires_grad_(True)
+            for child in fresh.modules():
+                if hasattr(child, "reset_parameters"):
+                    child.reset_parameters()
+            heads[name] = fresh
+    return heads

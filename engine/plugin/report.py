@@ -7,16 +7,31 @@ before and who is now.
 from __future__ import annotations
 
 import csv
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from data.types import LTDataset
 from engine.checkpoints import Checkpoint
-from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD
+from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD, Metrics
 from engine.plugin.config import TuneConfig
+from engine.plugin.ensemble import TemperatureChoice
 from engine.runs import RunFolder, format_percent
 
-if TYPE_CHECKING:
-    from engine.plugin.retrain import TuneResult
+
+@dataclass
+class TuneResult:
+    """What a plug-in run reports: old / new / ensemble metrics and the temperatures used."""
+
+    run_dir: Path | None
+    stopped: bool
+    reports: dict[str, Metrics]  # "old", and "new" / "ensemble" when they exist
+    class_names: list[str]
+    class_counts: list[int]
+    t1: float
+    t2: float
+    epochs_done: int = 0
+    search: TemperatureChoice | None = None  # the validation scores of the searched pair
+    seconds: dict[str, float] = field(default_factory=dict)  # "features", "tune", "total"
 
 TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
               ("Medium", "medium"), ("Few", "few"))

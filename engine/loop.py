@@ -1,0 +1,335 @@
+"""The one training loop: every stage of every run (training, the GML plug-in, MiSLAS, …).
+
+Its shape follows LDAM-DRW's ``train.py`` (github.com/kaidic/LDAM-DRW): per epoch set the
+learning rate, let the method and the train rule react to the epoch, train on the long-tailed
+split, evaluate on the balanced test split with the method's prediction rule, commit the epoch.
+What differs between methods lives in the method (``engine/methods``) and in the stage
+(``engine/stages``): what trains, what BatchNorm does, where batches come from, which views.
+Data never leaves the device as anything but uint8 tensors; augmentation runs per batch there.
+
+A :class:`RunPlan` says what to run; ``train`` (``engine.trainer``) and ``tune``
+(``engine.plugin``) build one. :class:`Loop` runs it, saves one checkpoint per epoch with the
+stage it is in, and resumes inside any stage.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from data.augment import AUGMENTATIONS, draw_beta, mixup
+from data.errors import UserError
+from data.samplers import SAMPLERS
+from data.tensors import normalize
+from data.types import LTDataset
+from engine.batch import Batch
+from engine.checkpoints import Checkpoint, save_checkpoint
+from engine.config import OptimConfig
+from engine.evaluation import evaluate, metrics_from_logits
+from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
+from engine.features import FeatureBank, extract_features
+from engine.methods import Method
+from engine.methods.base import ANY_FAMILY
+from engine.metrics import Metrics, compute_metrics, topk_hits
+from engine.rules import TrainRule
+from engine.runs import RunFolder
+from engine.schedule import learning_rate
+from engine.stages import ALL, Stage, check_stages
+from models import LTModel
+
+FINITE_CHECK_EVERY = 20  # batches between loss checks (each check synchronises the GPU)
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite."""
+
+
+def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    """SGD (momentum, optional Nesterov) or Adam over the method's parameter groups."""
+    if optim.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=optim.lr, weight_decay=optim.weight_decay)
+    return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
+                           nesterov=optim.nesterov)
+
+
+@dataclass
+class RunPlan:
+    """What one run is. ``train_index`` limits training to part of the split (the plug-in's held-out
+    search); ``meta`` and ``heads`` go into every checkpoint beside the loop's own."""
+
+    kind: str  # "train" or "tune": what config.json holds
+    dataset: LTDataset
+    device: torch.device
+    model: LTModel
+    method: Method
+    stages: list[Stage]
+    seed: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    train_rule: str = "none"
+    reweight_beta: float = 0.9999
+    best_metric: str = "test_hm"
+    save_model: bool = True
+    amp: bool = True
+    train_index: torch.Tensor | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+
+
+class Loop:
+    """Runs a plan's stages: model, method, optimiser, generators, the best score so far."""
+
+    def __init__(self, plan: RunPlan, run: RunFolder):
+        self.plan, self.run = plan, run
+        self.model, self.method, self.device = plan.model, plan.method, plan.device
+        parts = self.model.parts()
+        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
+        if plan.stages:
+            check_stages(plan.stages, parts, has_bn)
+        if ANY_FAMILY not in self.method.families and self.model.spec.family not in self.method.families:
+            raise UserError(f"{self.method.title} does not train a {self.model.spec.family} model "
+                            f"(it needs: {', '.join(self.method.families)})")
+        dataset = plan.dataset
+        index = plan.train_index if plan.train_index is not None else torch.arange(len(dataset.train_labels))
+        self.train_images = dataset.train_images[index].to(self.device)
+        self.train_labels = dataset.train_labels[index].to(self.device)
+        self.test_images = dataset.test_images.to(self.device)
+        self.test_labels = dataset.test_labels.to(self.device)
+        self.counts = dataset.class_counts
+        self.order_generator = torch.Generator().manual_seed(plan.seed)
+        self.mix_generator = torch.Generator().manual_seed(plan.seed + 3)
+        self.augment_generator = torch.Generator(device=self.device).manual_seed(plan.seed + 1)
+        self.autocast_dtype = torch.bfloat16 if (plan.amp and self.device.type == "cuda"
+                                                 and torch.cuda.is_bf16_supported()) else None
+        self.total_epochs = sum(stage.epochs for stage in plan.stages)
+        self.epochs_done = 0  # across stages
+        self.stage_index, self.stage_epochs_done = 0, 0
+        self.best_epoch: int | None = None
+        self.best: dict = {}
+        self.last_test: Metrics | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.bank: FeatureBank | None = None
+        self.test_features: torch.Tensor | None = None
+        self._pending_optimizer_state: dict | None = None
+        self.seconds: dict[str, float] = {"features": 0.0, "train": 0.0}
+
+    # --- the loop --------------------------------------------------------------------------
+    def run_stages(self, on_event: EventSink, should_stop: StopFlag) -> bool:
+        """Train every remaining epoch of every stage. Returns True when stopped early."""
+        while self.stage_index < len(self.plan.stages):
+            stage = self.plan.stages[self.stage_index]
+            if self.stage_epochs_done < stage.epochs:
+                if self._run_stage(stage, on_event, should_stop):
+                    return True
+            self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
+        return False
+
+    def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
+        self._start_stage(stage, on_event, should_stop)
+        rule = TrainRule(self.plan.train_rule, self.counts, self.plan.reweight_beta,
+                         drw_epoch=(stage.optim.decay_epochs() or [stage.epochs])[0])
+        for epoch in range(self.stage_epochs_done, stage.epochs):
+            started = time.perf_counter()
+            lr = learning_rate(stage.optim, epoch)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr * group["lr_factor"]
+            self.method.on_epoch_start(epoch)
+            rule.apply(self.method, epoch)
+            sampler = stage.sampler if stage.sampler != "instance" else rule.sampler(epoch)
+            train_metrics = self._train_epoch(stage, epoch, sampler, on_event, should_stop)
+            if train_metrics is None:
+                on_event(Message(f"stopped during epoch {self.epochs_done + 1}; the checkpoint of epoch "
+                                 f"{self.epochs_done} is kept"))
+                self.run.log(f"stopped during epoch {self.epochs_done + 1}")
+                return True
+            test_metrics = self.evaluate_test(stage)
+            self.epochs_done += 1
+            self.stage_epochs_done = epoch + 1
+            is_best = self.track_best(test_metrics)
+            seconds = time.perf_counter() - started
+            self.seconds["train"] += seconds
+            self._commit_epoch(stage, lr, seconds, train_metrics, test_metrics, is_best)
+            self.run.log(f"epoch {self.epochs_done} ({stage.name}): test acc {test_metrics.top1:.4f} "
+                         f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}")
+            on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
+                              is_best, stage=stage.name))
+        return False
+
+    def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
+        """Freeze and unfreeze for the stage, build its optimiser, cache features if it asks."""
+        trains_all = ALL in stage.trains
+        self.model.requires_grad_(trains_all)
+        if not trains_all:
+            parts = self.model.parts()
+            for part in stage.trains:
+                for module in parts[part]:
+                    module.requires_grad_(True)
+        self.method.on_stage_start(stage, self.model)
+        self.optimizer = make_optimizer(stage.optim, self.method.param_groups(self.model, stage))
+        if self._pending_optimizer_state is not None:
+            self.optimizer.load_state_dict(self._pending_optimizer_state)
+            self._pending_optimizer_state = None
+        self.bank = self.test_features = None
+        if stage.source == "features":
+            self._cache_features(stage, on_event, should_stop)
+        on_event(Message(f"stage {self.stage_index + 1}/{len(self.plan.stages)}: {stage.describe()}"))
+
+    def _cache_features(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
+        started = time.perf_counter()
+        self.model.eval()
+        augmented = [AUGMENTATIONS[view] for view in stage.views if view != "none"]
+        passes = stage.feature_passes if augmented else 1
+        jobs = [("test split", self.test_images, None)]
+        jobs += [(f"training pass {p + 1}", self.train_images, augmented[0] if augmented else None)
+                 for p in range(passes)]
+        # Its own generator per stage, so a run resumed inside the stage caches the same passes.
+        generator = torch.Generator(device=self.device).manual_seed(self.plan.seed + 100 + self.stage_index)
+        outputs = []
+        for number, (_, images, augment) in enumerate(jobs, start=1):
+            def on_batch(batch: int, batches: int, number: int = number) -> None:
+                if should_stop():
+                    raise RunStopped
+                on_event(Progress(number, len(jobs), batch, batches, stage="features"))
+            outputs.append(extract_features(self.model, images, self.plan.mean, self.plan.std, augment,
+                                            generator, on_batch))
+        self.test_features, self.bank = outputs[0], FeatureBank(outputs[1:])
+        self.seconds["features"] += time.perf_counter() - started
+        on_event(Message(f"frozen-backbone features in {time.perf_counter() - started:.1f}s "
+                         f"({passes} cached training pass(es))"))
+
+    def _set_mode(self, stage: Stage) -> None:
+        """BatchNorm as the stage says: train mode, frozen (eval), or re-estimated (train mode, frozen weights)."""
+        self.model.train(stage.batchnorm != "frozen")
+
+    def _make_batch(self, stage: Stage, index: torch.Tensor, epoch: int) -> Batch:
+        labels = self.train_labels[index]
+        if stage.source == "features":
+            return Batch([], labels, features=self.bank.batch(index, epoch), index=index)
+        images = self.train_images[index]
+        views = [normalize(AUGMENTATIONS[view](images, self.augment_generator), self.plan.mean, self.plan.std)
+                 for view in stage.views]
+        targets = None
+        if stage.mixup_alpha > 0:
+            lam = draw_beta(stage.mixup_alpha, self.mix_generator)
+            views[0], targets = mixup(views[0], labels, self.model.num_classes, lam, self.augment_generator)
+        return Batch(views, labels, targets=targets, index=index)
+
+    def _train_epoch(self, stage: Stage, epoch: int, sampler: str, on_event: EventSink,
+                     should_stop: StopFlag) -> Metrics | None:
+        """One pass over the training split; running metrics, or None when asked to stop."""
+        self._set_mode(stage)
+        order = SAMPLERS[sampler](self.train_labels.cpu(), self.order_generator).to(self.device)
+        batch_size, num_classes = stage.optim.batch_size, self.model.num_classes
+        batches = (len(order) + batch_size - 1) // batch_size
+        confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=self.device)
+        loss_sum = torch.zeros((), device=self.device)
+        top5 = torch.zeros((), dtype=torch.int64, device=self.device)
+        for number in range(batches):
+            if should_stop():
+                return None
+            batch = self._make_batch(stage, order[number * batch_size:(number + 1) * batch_size], epoch)
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                                enabled=self.autocast_dtype is not None):
+                loss, logits = self.method.training_step(self.model, batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.method.after_optimizer_step(self.model)
+            logits = logits.detach()
+            loss_sum += loss.detach() * len(batch)
+            confusion += torch.bincount(batch.labels * num_classes + logits.argmax(1), minlength=num_classes ** 2)
+            top5 += topk_hits(logits, batch.labels)
+            if (number + 1) % FINITE_CHECK_EVERY == 0 or number + 1 == batches:
+                self._check_finite(loss_sum)
+            on_event(Progress(self.epochs_done + 1, self.total_epochs, number + 1, batches, stage=self.plan.kind))
+        return compute_metrics(confusion.reshape(num_classes, num_classes), self.counts,
+                               loss=float(loss_sum) / len(order), top5_correct=int(top5))
+
+    def _check_finite(self, loss_sum: torch.Tensor) -> None:
+        if not torch.isfinite(loss_sum):
+            done = self.epochs_done
+            kept = f"the checkpoint of epoch {done} is kept" if done else "no epoch finished"
+            raise TrainingDiverged(
+                f"the loss became NaN/inf in epoch {done + 1}; {kept}. Lower the learning rate "
+                f"(now {self.plan.stages[self.stage_index].optim.lr}) or check the method's hyperparameters.")
+
+    # --- evaluation --------------------------------------------------------------------------
+    def evaluate_test(self, stage: Stage | None = None) -> Metrics:
+        """Test metrics by the method's prediction rule (from cached features in a feature stage)."""
+        if stage is not None and stage.source == "features" and self.test_features is not None:
+            with torch.no_grad():
+                self.model.eval()
+                logits = self.method.scores(self.model.classify(self.test_features)).float()
+            self.last_test = metrics_from_logits(logits, self.test_labels, self.counts)
+        else:
+            self.last_test = self.evaluate_split(self.test_images, self.test_labels)
+        return self.last_test
+
+    def evaluate_split(self, images: torch.Tensor, labels: torch.Tensor) -> Metrics:
+        return evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts)
+
+    def track_best(self, test: Metrics) -> bool:
+        key = self.plan.best_metric.removeprefix("test_")
+        score = getattr(test, "lowest_recall" if key == "lr" else key)
+        if self.best and score <= self.best[self.plan.best_metric]:
+            return False
+        self.best_epoch = self.epochs_done
+        self.best = {**test.summary("test_"), "test_lr": test.lowest_recall, "epoch": self.epochs_done}
+        return True
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        dataset, spec = self.plan.dataset, self.model.spec
+        stage = self.plan.stages[min(self.stage_index, len(self.plan.stages) - 1)]
+        return {
+            "model": spec.to_dict(), "arch": spec.arch, "head": spec.head, "num_classes": spec.num_classes,
+            "class_names": list(dataset.class_names), "dataset": dataset.name, "image_size": dataset.image_size,
+            "class_counts": dataset.class_counts.tolist(), "mean": list(self.plan.mean), "std": list(self.plan.std),
+            "method": self.method.name, "method_params": dict(self.method.params),
+            "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage.name,
+            "metrics": self.last_test.summary("test_") if self.last_test else {},
+            **self.plan.meta,
+        }
+
+    def _commit_epoch(self, stage: Stage, lr: float, seconds: float, train: Metrics, test: Metrics,
+                      is_best: bool) -> None:
+        if self.plan.save_model:
+            self.save("last", resume_state=True)
+            if is_best:
+                self.save("best")
+        self.run.append_epoch(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
+
+    def save(self, which: str, resume_state: bool = False, meta: dict | None = None) -> None:
+        extra = {}
+        if resume_state:
+            extra = {
+                "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+                "epochs_done": self.epochs_done, "stage_index": self.stage_index,
+                "stage_epochs_done": self.stage_epochs_done, "best_epoch": self.best_epoch, "best": self.best,
+                "rng": {"torch": torch.get_rng_state(), "order": self.order_generator.get_state(),
+                        "mix": self.mix_generator.get_state(), "augment": self.augment_generator.get_state()},
+            }
+        save_checkpoint(self.run.path / "checkpoints" / f"{which}.pt", self.model.state_dict(),
+                        {**self.meta(), **(meta or {})}, heads=self.plan.heads, extra=extra,
+                        method_state=self.method.state_dict())
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Continue from a ``last.pt`` written by :meth:`save` with its resume state."""
+        self.model.load_state_dict(checkpoint.state_dict)
+        self.method.load_state_dict(checkpoint.method_state)
+        extra = checkpoint.extra
+        self.epochs_done = int(extra["epochs_done"])
+        self.stage_index = int(extra.get("stage_index", 0))
+        self.stage_epochs_done = int(extra.get("stage_epochs_done", self.epochs_done))
+        self.best_epoch, self.best = extra["best_epoch"], dict(extra["best"])
+        stage_unfinished = self.stage_index < len(self.plan.stages) and \
+            self.stage_epochs_done < self.plan.stages[self.stage_index].epochs
+        self._pending_optimizer_state = extra.get("optimizer") if stage_unfinished else None
+        rng = extra["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.order_generator.set_state(rng["order"])
+        self.augment_generator.set_state(rng["augment"])
+        if "mix" in rng:
+            self.mix_generator.set_state(rng["mix"])

@@ -1,0 +1,177 @@
+"""MiSLAS on the one loop: label-aware smoothing, the class-aware sampler, the two stages, shifted
+BatchNorm, exact resume inside stage 2, official checkpoints, refusals. Tiny data, resnet20."""
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+import torch
+
+from data.samplers import class_aware_order
+from engine.checkpoints import load_checkpoint
+from engine.config import ConfigError, DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig
+from engine.events import EpochEnd, Progress
+from engine.methods import build_method
+from engine.methods.mislas import label_aware_smoothing_loss, smoothing_per_class
+from engine.stages import Stage, check_stages
+from engine.trainer import train
+from models import build_model
+from tests.test_trainer import COUNTS, tiny_dataset
+
+HEAD, TAIL = 0.4, 0.1
+SMOOTH_COUNTS = [500, 200, 50, 5]
+
+
+def x_of(n: int) -> float:
+    return (n - 5) / (500 - 5)
+
+
+@pytest.mark.parametrize("shape, curve", [
+    ("concave", lambda x: math.sin(math.pi * x / 2)),
+    ("linear", lambda x: x),
+    ("convex", lambda x: 1 + math.sin(1.5 * math.pi + math.pi * x / 2)),
+    ("exp", lambda x: x ** 3),
+])
+def test_label_aware_smoothing_per_class_follows_each_shape(shape, curve):
+    got = smoothing_per_class(torch.tensor(SMOOTH_COUNTS), HEAD, TAIL, shape, power=3)
+    expected = [TAIL + (HEAD - TAIL) * curve(x_of(n)) for n in SMOOTH_COUNTS]
+    assert got.tolist() == pytest.approx(expected, abs=1e-6)
+    assert got[0] == pytest.approx(HEAD) and got[-1] == pytest.approx(TAIL)
+
+
+def test_label_aware_smoothing_loss_spreads_epsilon_over_every_class():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    labels = torch.tensor([0, 2])
+    epsilon = torch.tensor([0.4, 0.25, 0.1])
+    rows = []
+    for row, y in zip(logits.tolist(), labels.tolist()):
+        log_z = math.log(sum(math.exp(v) for v in row))
+        log_p = [v - log_z for v in row]
+        e = epsilon[y].item()
+        rows.append((1 - e) * -log_p[y] + e * sum(-v for v in log_p) / 3)
+    got = label_aware_smoothing_loss(logits, labels, epsilon)
+    assert got.item() == pytest.approx(sum(rows) / 2, rel=1e-6)
+
+
+def test_class_aware_sampler_takes_four_of_a_class_per_visit():
+    labels = torch.tensor([0] * 30 + [1] * 7 + [2] * 2)
+    order = class_aware_order(labels, torch.Generator().manual_seed(3))
+    assert len(order) == len(labels)
+    runs = labels[order][: len(order) // 4 * 4].reshape(-1, 4)
+    assert all(len(set(run.tolist())) == 1 for run in runs)  # 4 in a row from one class
+    first_cycle = runs[:3, 0].tolist()
+    assert sorted(first_cycle) == [0, 1, 2]  # every class once before any repeats
+    assert labels[order].bincount(minlength=3).tolist()[2] > 2  # the tail class is drawn far beyond its share
+
+
+def tiny_mislas(tmp_path, epochs: int = 2, stage2_epochs: int = 2, shift_bn: float = 1.0, **method) -> RunConfig:
+    params = {"stage2_epochs": stage2_epochs, "shift_bn": shift_bn, **method}
+    return RunConfig(data=DataConfig(dataset="demo"), model=ModelConfig(arch="resnet20"),
+                     method=MethodConfig(loss="mislas", params=params),
+                     optim=OptimConfig(epochs=epochs, batch_size=16, lr=0.05, warmup_epochs=0,
+                                       decay_factors=(0.1, 0.01)),
+                     runs_dir=str(tmp_path / "runs"), experiment="mislas")
+
+
+def test_mislas_stages_are_the_official_recipe(tmp_path):
+    config = tiny_mislas(tmp_path)
+    method = build_method("mislas", torch.tensor(COUNTS), config.method.params)
+    first, second = method.stages(config)
+    assert (first.name, first.trains, first.mixup_alpha, first.batchnorm) == ("mixup", ("backbone", "classifier"), 1.0, "train")
+    assert first.optim is config.optim
+    assert (second.name, second.trains, second.batchnorm, second.sampler) == (
+        "classifier", ("classifier", "lws"), "reestimate", "class_aware")
+    assert (second.optim.epochs, second.optim.lr, second.optim.schedule, second.optim.warmup_epochs) == (2, 0.1, "cosine", 0)
+    assert second.lr_factors == {"classifier": 0.2} and second.optim.weight_decay == config.optim.weight_decay
+    model = build_model("resnet20", 4, head="lws")
+    model.requires_grad_(False)
+    for part in second.trains:
+        for module in model.parts()[part]:
+            module.requires_grad_(True)
+    groups = method.param_groups(model, second)
+    by_factor = {g["lr_factor"]: {id(p) for p in g["params"]} for g in groups}
+    assert by_factor[0.2] == {id(p) for p in model.linear.parameters()}
+    assert by_factor[1.0] == {id(model.lws.learned_norm)}
+
+
+@pytest.mark.parametrize("shift_bn", [1.0, 0.0])
+def test_both_stages_train_and_stage_two_shifts_only_batchnorm_statistics(tmp_path, shift_bn):
+    dataset = tiny_dataset()
+    stage1_only = train(_only_first_stage(tiny_mislas(tmp_path / "a", shift_bn=shift_bn)), dataset=dataset)
+    events = []
+    both = train(tiny_mislas(tmp_path / "b", shift_bn=shift_bn), on_event=events.append, dataset=dataset)
+    assert [e.stage for e in events if isinstance(e, EpochEnd)] == ["mixup", "mixup", "classifier", "classifier"]
+    rows = list(csv.DictReader(open(both.run_dir / "metrics.csv")))
+    assert [(int(r["epoch"]), int(r["stage"])) for r in rows] == [(1, 1), (2, 1), (3, 2), (4, 2)]
+    before = load_checkpoint(stage1_only.run_dir / "checkpoints" / "last.pt").state_dict
+    after = load_checkpoint(both.run_dir / "checkpoints" / "last.pt").state_dict
+    for key, value in before.items():
+        if key.startswith(("linear.", "lws.")):
+            assert not torch.equal(after[key], value), key  # the classifier and LWS trained
+        elif "running_" in key or "num_batches" in key:
+            assert torch.equal(after[key], value) != bool(shift_bn), key  # statistics shift only with shift_bn
+        else:
+            assert torch.equal(after[key], value), key  # every backbone weight, BN affine included, is frozen
+
+
+def _only_first_stage(config: RunConfig) -> RunConfig:
+    config.method.stages = ["mixup"]
+    return config
+
+
+def test_a_run_stopped_in_stage_two_resumes_to_the_uninterrupted_metrics(tmp_path):
+    dataset = tiny_dataset()
+    straight = []
+    train(tiny_mislas(tmp_path / "a", epochs=1, stage2_epochs=3), on_event=straight.append, dataset=dataset)
+    first, seen = [], []
+
+    def stop_in_stage_two() -> bool:
+        return sum(isinstance(e, EpochEnd) for e in first) == 2 and len(seen) > 0
+
+    def record(event):
+        first.append(event)
+        if isinstance(event, Progress) and event.epoch == 3:
+            seen.append(event)
+
+    stopped = train(tiny_mislas(tmp_path / "b", epochs=1, stage2_epochs=3), on_event=record,
+                    should_stop=stop_in_stage_two, dataset=dataset)
+    assert stopped.stopped and stopped.epochs_done == 2
+    resumed = []
+    result = train(None, on_event=resumed.append, dataset=dataset, resume=stopped.run_dir)
+    expected = [e for e in straight if isinstance(e, EpochEnd)]
+    got = [e for e in first + resumed if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in got] == [1, 2, 3, 4] and result.epochs_done == 4
+    for a, b in zip(expected, got):
+        assert a.train.loss == b.train.loss and a.test.per_class_recall == b.test.per_class_recall
+
+
+def test_stage_two_alone_needs_a_pretrained_checkpoint_and_adds_a_fresh_lws(tmp_path):
+    dataset = tiny_dataset()
+    config = tiny_mislas(tmp_path)
+    config.method.stages = ["classifier"]
+    with pytest.raises(ConfigError, match="pretrained"):
+        train(config, dataset=dataset)
+    base = train(RunConfig(data=DataConfig(dataset="demo"), model=ModelConfig(arch="resnet20"),
+                           optim=OptimConfig(epochs=1, batch_size=16, warmup_epochs=0),
+                           runs_dir=str(tmp_path / "runs"), experiment="ce"), dataset=dataset)
+    config.model.pretrained = str(base.run_dir / "checkpoints" / "last.pt")
+    events = []
+    result = train(config, on_event=events.append, dataset=dataset)
+    assert [e.stage for e in events if isinstance(e, EpochEnd)] == ["classifier", "classifier"]
+    assert any("lws start fresh" in getattr(e, "text", "") for e in events)
+    tuned = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
+    assert tuned.spec.head == "lws" and tuned.meta["method"] == "mislas"
+
+
+def test_stage_lists_that_cannot_run_are_refused_by_stage_and_field():
+    parts = build_model("resnet20", 4).parts()
+    optim = OptimConfig(epochs=1)
+    with pytest.raises(ConfigError, match="stage 'x': trains"):
+        check_stages([Stage("x", optim, trains=("router",))], parts, has_batchnorm=True)
+    with pytest.raises(ConfigError, match="stage 'x': batchnorm"):
+        check_stages([Stage("x", optim, trains=("heads",), batchnorm="reestimate")], parts, has_batchnorm=False)
+    with pytest.raises(ConfigError, match="stage 'x': source"):
+        check_stages([Stage("x", optim, source="features")], parts, has_batchnorm=True)
+    with pytest.raises(ConfigError, match="stage 'x': views"):
+        check_stages([Stage("x", optim, views=("autoaugment-9000",))], parts, has_batchnorm=True)
