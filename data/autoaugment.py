@@ -27,6 +27,8 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import AutoAugmentPolicy
 
+from data.tensors import augment_batch
+
 FILL = 128  # the official policy's fill colour for rotations, shears and translations
 MAGNITUDE_BINS = 10
 
@@ -97,3 +99,8 @@ def cutout(images: torch.Tensor, generator: torch.Generator, length: int = 16) -
     in_cols = (cols[None] >= cx[:, None] - half) & (cols[None] < cx[:, None] + half)  # (B, W)
     hole = in_rows[:, None, :, None] & in_cols[:, None, None, :]
     return images.masked_fill(hole, 0)
+
+
+def paco_query(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The whole query view: RandomCrop(32, 4) → flip → AutoAugment CIFAR10Policy → Cutout(1, 16)."""
+    return cutout(autoaugment_cifar10(augment_batch(images, generator), generator), generator)

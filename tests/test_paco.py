@@ -1,15 +1,25 @@
 """PaCo: the loss against hand arithmetic, the momentum encoder, the queue, official files, views."""
 from __future__ import annotations
 
+import json
 import math
-from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from data.augment import AUGMENTATIONS
+from engine.batch import Batch
+from engine.checkpoints import load_checkpoint
+from engine.cli import main
+from engine.config import DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig
+from engine.events import Progress
 from engine.methods.paco import PaCo, paco_loss
+from engine.prediction import load_for_prediction
+from engine.trainer import train
 from models import ModelSpec, create_model, recognise
+from tests.test_trainer import tiny_dataset
 
 SPEC = ModelSpec("momentum_contrast", "resnet20", 4, "linear", {"proj_dim": 8, "queue_size": 5})
 
@@ -112,7 +122,7 @@ def test_training_step_trains_query_encoder_and_centres_and_fills_the_queue():
     model = tiny_model(queue_size=6).train()
     method = PaCo(torch.tensor([10, 5, 3, 1]), {"queue_size": 6, "proj_dim": 8}, total_epochs=1)
     images = torch.randn(4, 3, 32, 32)
-    batch = SimpleNamespace(views=[images, images.flip(-1)], labels=torch.tensor([0, 1, 2, 0]))
+    batch = Batch([images, images.flip(-1)], torch.tensor([0, 1, 2, 0]))
     loss, logits = method.training_step(model, batch)
     assert logits.shape == (4, 4) and torch.isfinite(loss)
     loss.backward()
@@ -189,3 +199,80 @@ def test_simclr_colour_jitter_matches_torchvision_for_one_image():
     ours = colour_jitter(image.float(), factors, torch.tensor([[2, 0, 3, 1]]))
     theirs = TF.adjust_contrast(TF.adjust_hue(TF.adjust_brightness(TF.adjust_saturation(image, 1.2), 1.3), 0.05), 0.7)
     assert (ours.round() - theirs.float()).abs().mean() < 2.0  # theirs truncates to uint8 after each step
+
+
+# ------------------------------------------------------------------------- whole runs
+def paco_config(tmp_path, epochs: int) -> RunConfig:
+    """75 images in batches of 16 (a short last batch of 11) and a queue of 20 (not a multiple of 16)."""
+    return RunConfig(data=DataConfig(dataset="demo"), model=ModelConfig(arch="resnet20"),
+                     method=MethodConfig(loss="paco", params={"queue_size": 20, "proj_dim": 8}),
+                     optim=OptimConfig(epochs=epochs, batch_size=16, lr=0.05, weight_decay=5e-4, warmup_epochs=1),
+                     runs_dir=str(tmp_path / "runs"), experiment="paco", device="cpu")
+
+
+def test_a_stopped_and_resumed_paco_run_equals_the_uninterrupted_one_queue_included(tmp_path):
+    dataset = tiny_dataset(size=12)
+    whole = train(paco_config(tmp_path, 2), dataset=dataset)
+    second_epoch = []
+
+    def note(event) -> None:
+        if isinstance(event, Progress) and event.epoch == 2:
+            second_epoch.append(event)
+
+    stopped = train(paco_config(tmp_path, 2), on_event=note, dataset=dataset, should_stop=lambda: len(second_epoch) >= 2)
+    assert stopped.stopped and stopped.epochs_done == 1
+    result = train(None, dataset=dataset, resume=stopped.run_dir)
+    assert result.epochs_done == 2
+
+    def history(run) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv_rows(run / "metrics.csv")]
+
+    assert len(history(whole.run_dir)) == 2 and history(result.run_dir) == history(whole.run_dir)
+    a = load_checkpoint(whole.run_dir / "checkpoints" / "last.pt").state_dict
+    b = load_checkpoint(result.run_dir / "checkpoints" / "last.pt").state_dict
+    for key in ("queue", "queue_labels", "queue_ptr", "encoder_k.conv1.weight", "encoder_k.fc.3.weight"):
+        assert torch.equal(a[key], b[key]), key
+    assert int(a["queue_ptr"]) == (2 * 75) % 20  # every key of every batch, short ones included, went in
+
+
+def test_paco_demo_trains_from_the_cli_and_its_checkpoint_evaluates_predicts_and_tunes(tmp_path, capsys):
+    assert main(["train", "--preset", "demo-paco", "--epochs", "1", "--image-size", "16", "--imbalance", "50",
+                 "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
+    run = next((tmp_path / "a").iterdir())
+    checkpoint = run / "checkpoints" / "last.pt"
+    saved = load_checkpoint(checkpoint)
+    assert saved.meta["method"] == "paco" and saved.meta["model"]["family"] == "momentum_contrast"
+    assert saved.meta["model"]["options"]["queue_size"] == 256
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(checkpoint), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    row = next(r for r in csv_rows(run / "metrics.csv"))
+    assert report["top1"] == pytest.approx(float(row["test_top1"]))
+    image = tmp_path / "digit.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(image)
+    assert main(["predict", str(image), "--checkpoint", str(checkpoint), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)[0]["topk"]) == 5
+    assert main(["tune", "--checkpoint", str(checkpoint), "--epochs", "1", "--runs-dir", str(tmp_path / "b"),
+                 "--quiet"]) == 0
+    tuned = load_checkpoint(next((tmp_path / "b").iterdir()) / "checkpoints" / "best.pt")
+    assert tuned.meta["model"]["family"] == "momentum_contrast" and "linear.weight" in tuned.heads["old"]
+
+
+def csv_rows(path):
+    import csv
+
+    return list(csv.DictReader(open(path)))
+
+
+def test_an_official_paco_file_loads_safely_and_predicts_through_query_encoder_and_centres(tmp_path):
+    model = tiny_model().eval()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    path = tmp_path / "moco_ckpt.pth.tar"
+    torch.save({"epoch": 400, "arch": "resnet20", "state_dict": official_layout(model),
+                "optimizer": optimizer.state_dict()}, path)
+    checkpoint = load_checkpoint(path)
+    loaded, rule = load_for_prediction(checkpoint)
+    images = torch.randn(5, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(rule(loaded, images), model(images).logits)
+    assert loaded.spec.family == "momentum_contrast"

@@ -30,12 +30,20 @@ shift is part of the training loss only), as the official ``_inference``.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch.nn import functional as F
 
+from engine.batch import Batch
 from engine.methods.base import Method, register
+from models import LTModel, ModelSpec
+
+if TYPE_CHECKING:
+    from engine.config import RunConfig
+    from engine.stages import Stage
+
+VIEWS = ("paco_query", "paco_key")
 
 LOG_PRIOR_EPS = 1e-9  # official: log(π + 1e-9)
 NORMALISER_EPS = 1e-12  # official: log(Σ w·exp + 1e-12)
@@ -95,27 +103,48 @@ class PaCo(Method):
         prior = self.class_counts / self.class_counts.sum()
         self.log_prior = torch.log(prior + LOG_PRIOR_EPS)
 
+    def model_spec(self, base: ModelSpec) -> ModelSpec:
+        """The ``momentum_contrast`` wrapper around the run's CIFAR ResNet, sized by K and the projection."""
+        return base.replace(family="momentum_contrast", head="linear").with_options(
+            proj_dim=int(self.params["proj_dim"]), queue_size=int(self.params["queue_size"]))
+
+    def stages(self, run: RunConfig) -> list[Stage]:
+        """One stage on two views: PaCo's query and key augmentations (plain images when the
+        run turns augmentation off)."""
+        from engine.stages import Stage
+
+        return [Stage("train", run.optim, views=VIEWS if run.data.augment else ("none", "none"))]
+
+    def on_stage_start(self, stage: Stage, model: LTModel) -> None:
+        """The key encoder never trains by gradient, whatever the stage unfroze."""
+        model.encoder_k.requires_grad_(False)
+
     def loss_terms(self) -> dict[str, float]:
         p = self.params
         return {"alpha": p["alpha"], "beta": p["beta"], "gamma": p["gamma"],
                 "temperature": p["temperature"], "supt": p["supt"]}
 
-    def training_step(self, model, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Query view through the query encoder, key view through the key encoder; loss over
-        ``[queries, keys, queue]``; then the keys join the queue."""
+        ``[queries, keys, queue]``; then the keys join the queue. A stage on cached features
+        trains the class centres with the class part of the loss alone."""
+        if batch.features is not None:
+            out = model.classify(batch.features)
+            return self.centre_loss(out.logits, batch.labels), out.logits
         query_view, key_view = batch.views
         labels = batch.labels
         out = model(query_view)
         queries = out.extras["embedding"]
         keys = model.keys(key_view)
-        contrast = torch.cat([queries, keys.to(queries.dtype), model.queue.clone()], dim=0)
-        contrast_labels = torch.cat([labels, labels, model.queue_labels.clone()])
+        contrast = torch.cat([queries.float(), keys.float(), model.queue], dim=0)  # a copy: enqueue may follow
+        contrast_labels = torch.cat([labels, labels, model.queue_labels])
         loss = paco_loss(out.logits, self.log_prior, queries, contrast, labels, contrast_labels, **self.loss_terms())
         model.enqueue(keys, labels)
         return loss, out.logits
 
-    def after_optimizer_step(self, model) -> None:
-        model.momentum_update(self.params["momentum"])
+    def centre_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The loss without samples: β-weighted cross-entropy of ``(z + log π) / supt``."""
+        return F.cross_entropy((logits.float() + self.log_prior) / self.params["supt"], labels)
 
-    def predict(self, model, images: torch.Tensor) -> torch.Tensor:
-        return model(images).logits
+    def after_optimizer_step(self, model: LTModel) -> None:
+        model.momentum_update(self.params["momentum"])
