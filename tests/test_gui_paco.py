@@ -19,7 +19,7 @@ def test_the_paco_preset_shows_its_official_hyperparameters(panel):
     panel.apply_preset(DEMO_PACO)
     assert panel.form["loss"].value() == "paco"
     rows = panel.form["params"].rows
-    assert {"alpha", "beta", "gamma", "temperature", "momentum", "queue_size"} <= set(rows)
+    assert {"alpha", "beta", "gamma", "temperature", "key_momentum", "queue_size"} <= set(rows)
     assert rows["alpha"].value() == 0.01 and rows["temperature"].value() == 0.05
     assert rows["queue_size"].value() == 256  # the demo's smaller queue; the 400-epoch preset keeps 1024
     assert panel.build_config().method.params == {"queue_size": 256}

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from data.augment import AUGMENTATIONS
+from data.errors import UserError
 from engine.batch import Batch
 from engine.checkpoints import load_checkpoint
 from engine.cli import main
@@ -63,9 +64,14 @@ def test_loss_equals_the_formula_written_out():
     assert float(scaled) == pytest.approx(expected / 2, rel=1e-5)
 
 
+def test_sizes_must_be_whole_numbers():
+    with pytest.raises(UserError, match="queue_size"):
+        PaCo(torch.tensor([3, 2]), {"queue_size": 20.5})
+
+
 def test_official_cifar100_defaults():
-    assert {k: PaCo.defaults[k] for k in ("alpha", "beta", "gamma", "temperature", "momentum", "queue_size")} == {
-        "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "momentum": 0.999, "queue_size": 1024}
+    assert {k: PaCo.defaults[k] for k in ("alpha", "beta", "gamma", "temperature", "key_momentum", "queue_size")} == {
+        "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "key_momentum": 0.999, "queue_size": 1024}
 
 
 # ------------------------------------------------------------------ queue and momentum
@@ -120,7 +126,7 @@ def test_state_dict_carries_key_encoder_and_queue():
 
 def test_training_step_trains_query_encoder_and_centres_and_fills_the_queue():
     model = tiny_model(queue_size=6).train()
-    method = PaCo(torch.tensor([10, 5, 3, 1]), {"queue_size": 6, "proj_dim": 8}, total_epochs=1)
+    method = PaCo(torch.tensor([10, 5, 3, 1]), {"queue_size": 6, "projection_dim": 8}, total_epochs=1)
     images = torch.randn(4, 3, 32, 32)
     batch = Batch([images, images.flip(-1)], torch.tensor([0, 1, 2, 0]))
     loss, logits = method.training_step(model, batch)
@@ -205,7 +211,7 @@ def test_simclr_colour_jitter_matches_torchvision_for_one_image():
 def paco_config(tmp_path, epochs: int) -> RunConfig:
     """75 images in batches of 16 (a short last batch of 11) and a queue of 20 (not a multiple of 16)."""
     return RunConfig(data=DataConfig(dataset="demo"), model=ModelConfig(arch="resnet20"),
-                     method=MethodConfig(loss="paco", params={"queue_size": 20, "proj_dim": 8}),
+                     method=MethodConfig(loss="paco", params={"queue_size": 20, "projection_dim": 8}),
                      optim=OptimConfig(epochs=epochs, batch_size=16, lr=0.05, weight_decay=5e-4, warmup_epochs=1),
                      runs_dir=str(tmp_path / "runs"), experiment="paco", device="cpu")
 
@@ -276,3 +282,13 @@ def test_an_official_paco_file_loads_safely_and_predicts_through_query_encoder_a
     with torch.no_grad():
         torch.testing.assert_close(rule(loaded, images), model(images).logits)
     assert loaded.spec.family == "momentum_contrast"
+
+
+def test_the_view_preview_draws_the_methods_two_views_of_one_image_per_class(tmp_path):
+    from engine.view_preview import preview_views
+
+    preview = preview_views(paco_config(tmp_path, 1), count=3, dataset=tiny_dataset(size=12))
+    assert preview.view_names == ["paco_query", "paco_key"]
+    assert preview.class_names == ["red", "green", "blue"]  # the largest classes first
+    assert all(view.shape == preview.originals.shape == (3, 3, 12, 12) for view in preview.views)
+    assert all(view.dtype == torch.uint8 for view in preview.views)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch.nn import functional as F
 
+from data.errors import UserError
 from engine.batch import Batch
 from engine.methods.base import Method, register
 from models import LTModel, ModelSpec
@@ -81,7 +82,7 @@ class PaCo(Method):
     families: ClassVar[tuple[str, ...]] = ("momentum_contrast",)
     defaults: ClassVar[dict[str, float]] = {
         "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "supt": 1.0,
-        "momentum": 0.999, "queue_size": 1024.0, "proj_dim": 32.0,
+        "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0,
     }
     param_help: ClassVar[dict[str, str]] = {
         "alpha": "weight of same-class samples (queries, keys, queue) as positives",
@@ -89,24 +90,28 @@ class PaCo(Method):
         "gamma": "weight of the samples in the softmax normaliser (class centres weigh 1)",
         "temperature": "τ of the sample logits q·k/τ",
         "supt": "divisor of the class-centre logits (+ log prior)",
-        "momentum": "EMA momentum m of the key encoder",
+        "key_momentum": "m: the key encoder moves by θ_k ← m·θ_k + (1 − m)·θ_q after each step",
         "queue_size": "K, keys kept in the queue (any size; the queue wraps around)",
-        "proj_dim": "dimension of the MLP projection the contrast works in",
+        "projection_dim": "dimension of the MLP projection the contrast works in",
     }
     param_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "alpha": (0.0, 10.0), "beta": (1e-6, 10.0), "gamma": (0.0, 10.0), "temperature": (1e-3, 10.0),
-        "supt": (1e-3, 100.0), "momentum": (0.0, 1.0), "queue_size": (1.0, 1 << 20), "proj_dim": (1.0, 4096.0),
+        "supt": (1e-3, 100.0), "key_momentum": (0.0, 1.0), "queue_size": (1.0, 1 << 20),
+        "projection_dim": (1.0, 4096.0),
     }
 
     def __init__(self, class_counts: torch.Tensor, params=None, total_epochs: int = 400):
         super().__init__(class_counts, params, total_epochs)
+        for key in ("queue_size", "projection_dim"):
+            if not self.params[key].is_integer():
+                raise UserError(f"{self.title}: {key} must be a whole number, got {self.params[key]:g}")
         prior = self.class_counts / self.class_counts.sum()
         self.log_prior = torch.log(prior + LOG_PRIOR_EPS)
 
     def model_spec(self, base: ModelSpec) -> ModelSpec:
         """The ``momentum_contrast`` wrapper around the run's CIFAR ResNet, sized by K and the projection."""
         return base.replace(family="momentum_contrast", head="linear").with_options(
-            proj_dim=int(self.params["proj_dim"]), queue_size=int(self.params["queue_size"]))
+            proj_dim=int(self.params["projection_dim"]), queue_size=int(self.params["queue_size"]))
 
     def stages(self, run: RunConfig) -> list[Stage]:
         """One stage on two views: PaCo's query and key augmentations (plain images when the
@@ -147,4 +152,4 @@ class PaCo(Method):
         return F.cross_entropy((logits.float() + self.log_prior) / self.params["supt"], labels)
 
     def after_optimizer_step(self, model: LTModel) -> None:
-        model.momentum_update(self.params["momentum"])
+        model.momentum_update(self.params["key_momentum"])
