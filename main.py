@@ -1,8 +1,10 @@
 """Long-Tail Studio.
 
-``python main.py`` opens the desktop app; ``python main.py train|tune|eval|predict|bench …`` runs
-the same engine headless; ``python main.py --self-test`` checks the (packaged) app headless.
-Dispatch only: heavy modules are imported by the branch that needs them.
+``python main.py`` (or ``python main.py FILE…`` with existing files or folders) opens the desktop
+app; ``python main.py <command> …`` runs the same engine headless, the commands being the CLI's
+own registry (``engine.cli.COMMANDS``); ``python main.py --self-test`` checks the (packaged) app
+headless. Any other word goes to the CLI, which prints its usage and exits 2, so a typo never
+opens a window in a terminal. Dispatch only: heavy modules are imported by the branch that needs them.
 """
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import multiprocessing
 import os
 import sys
 
-CLI_COMMANDS = {"train", "tune", "eval", "predict", "bench", "-h", "--help"}
 SELF_TEST = "--self-test"
 
 # --- frozen-mode guard (packaging, docs/packaging.md): a windowed bundle started by double-click has
@@ -22,7 +23,8 @@ for _stream in ("stdout", "stderr"):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in CLI_COMMANDS:
+    argv = [word for word in argv if not word.startswith("-psn_")]  # macOS Finder's process serial number
+    if argv and argv[0] != SELF_TEST and _is_for_the_cli(argv):
         from engine.cli import main as cli_main
 
         return cli_main(argv)
@@ -37,6 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     from gui.app import run_app
 
     return run_app(argv)
+
+
+def _is_for_the_cli(argv: list[str]) -> bool:
+    """A CLI command or option, or any word that is not an existing file or folder (the CLI then
+    prints its usage and exits 2). Only existing paths go to the app."""
+    from engine.cli import is_cli_argument  # light: no torch until a command's parser is built
+
+    return is_cli_argument(argv[0]) or not all(os.path.exists(word) for word in argv)
 
 
 if __name__ == "__main__":

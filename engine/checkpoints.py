@@ -55,6 +55,8 @@ NESTED_KEYS = ("state_dict", "model_state_dict", "model_state", "model", "net", 
                "state_dict_model", "weights", "params", "module")
 STRIP_PREFIXES = ("module.", "backbone.", "encoder.", "model.", "net.", "network.")
 HEAD_ALIASES = ("fc", "classifier")
+# A model saved in parts (MiSLAS's train_stage{1,2}.py): entry → key prefix in the joined state dict
+SPLIT_PARTS = {"state_dict_model": "", "state_dict_classifier": "", "state_dict_lws_model": "lws."}
 OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear"}
 LIST_LIMIT = 8  # keys listed per category in a mismatch report
 
@@ -70,11 +72,14 @@ class CheckpointError(UserError):
 
 
 class CheckpointMismatch(CheckpointError):
-    """The checkpoint's tensors do not fit the chosen model; lists what differs and why."""
+    """The checkpoint's tensors do not fit the chosen model. The message is one line (what differs
+    first, the likeliest cause); ``details`` lists every key that differs."""
 
     def __init__(self, message: str, missing: list[str], unexpected: list[str],
-                 shape_mismatches: list[tuple[str, tuple[int, ...], tuple[int, ...]]], hints: list[str]):
+                 shape_mismatches: list[tuple[str, tuple[int, ...], tuple[int, ...]]], hints: list[str],
+                 details: str = ""):
         super().__init__(message)
+        self.details = details
         self.missing = missing
         self.unexpected = unexpected
         self.shape_mismatches = shape_mismatches  # (key, checkpoint shape, model shape)
@@ -241,10 +246,25 @@ def _safe_torch_load(path: Path) -> Any:
                 f"{path.name} contains executable code{names} and was not loaded: loading it could run any "
                 "program on this computer. Only checkpoints of plain tensors are accepted. If you trust its "
                 "source, re-save just the weights with torch.save(model.state_dict(), path).") from None
-        raise CheckpointError(f"{path.name} is not a checkpoint this app can read ({_first_line(error)})") from None
-    except (RuntimeError, EOFError, ValueError, KeyError, OSError) as error:
+        raise CheckpointError(f"{path.name} is damaged or not a PyTorch checkpoint and could not be read "
+                              f"({_torch_reason(error)}); copy or download it again") from None
+    except MemoryError:
+        raise CheckpointError(f"{path.name} is too large to load into this computer's memory") from None
+    except Exception as error:  # random bytes make the unpickler fail in any way (IndexError, struct.error, …)
         raise CheckpointError(f"{path.name} is damaged or incomplete and could not be read "
-                              f"({_first_line(error)}); copy or download it again") from None
+                              f"({_torch_reason(error)}); copy or download it again") from None
+
+
+def _torch_reason(error: BaseException) -> str:
+    """The useful part of a torch.load error, one short clause. PyTorch's advice to retry with
+    ``weights_only=False`` is never relayed: that would run whatever code the file holds."""
+    text = " ".join(str(error).split())
+    if "weights_only" in text or "Weights only load failed" in text:
+        detail = re.search(r"WeightsUnpickler error: (.+?)(?:\.(?:\s|$)|$)", text)
+        text = detail.group(1) if detail and "weights_only" not in detail.group(1) else "not a valid pickle stream"
+    text = re.split(r"\. (?=This is an internal|If you are seeing|Please )", text)[0].rstrip(".")
+    text = text or type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _unsafe_globals(path: Path, message: str) -> list[str] | None:
@@ -264,11 +284,6 @@ def _unsafe_globals(path: Path, message: str) -> list[str] | None:
             return [] if any(op.name in _CODE_OPCODES for op, _, _ in pickletools.genops(file)) else None
     except Exception:  # a damaged pickle stream: nothing to report beyond "unreadable"
         return None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def _describe_file(path: Path, head: bytes) -> str:
@@ -306,9 +321,17 @@ def _is_state_dict(value: Any) -> bool:
 
 
 def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str, list[str]]:
-    """The tensors of a foreign file: the file itself, or a dict nested under a known key."""
+    """The tensors of a foreign file: the file itself, a model saved in parts, or a dict nested
+    under a known key."""
     if _is_state_dict(raw):
         return dict(raw), "state_dict", []
+    if isinstance(raw, Mapping) and all(_is_state_dict(raw.get(key)) for key in SPLIT_PARTS if SPLIT_PARTS[key] != "lws."):
+        joined: dict[str, torch.Tensor] = {}
+        for key, prefix in SPLIT_PARTS.items():
+            for name, tensor in (raw.get(key) or {}).items():
+                joined[prefix + _strip(name, "module.")] = tensor
+        parts = [key for key in SPLIT_PARTS if key in raw]
+        return joined, "parts", [f"joined the model saved in parts ({', '.join(parts)}, as MiSLAS saves it)"]
     if isinstance(raw, Mapping):
         nested = [key for key in NESTED_KEYS if _is_state_dict(raw.get(key))]
         nested += [key for key, value in raw.items() if key not in nested and _is_state_dict(value)]
@@ -433,8 +456,9 @@ def load_weights_into(model: LTModel, checkpoint: Checkpoint, num_classes: int |
               if key in given and given[key].shape != expected[key].shape]
     if missing or unexpected or shapes:
         hints = _mismatch_hints(checkpoint, model, unexpected, num_classes or model.num_classes)
-        raise CheckpointMismatch(_mismatch_message(checkpoint, model, missing, unexpected, shapes, hints),
-                                 missing, unexpected, shapes, hints)
+        raise CheckpointMismatch(_mismatch_line(checkpoint, model, missing, unexpected, shapes, hints),
+                                 missing, unexpected, shapes, hints,
+                                 _mismatch_listing(checkpoint, model, missing, unexpected, shapes, hints))
     model.load_state_dict(given, strict=True)
 
 
@@ -456,7 +480,22 @@ def _mismatch_hints(checkpoint: Checkpoint, model: LTModel, unexpected: list[str
     return hints
 
 
-def _mismatch_message(checkpoint: Checkpoint, model: LTModel, missing: list[str], unexpected: list[str],
+def _mismatch_line(checkpoint: Checkpoint, model: LTModel, missing: list[str], unexpected: list[str],
+                   shapes: list[tuple[str, tuple, tuple]], hints: list[str]) -> str:
+    """One line: the counts, the first key of each kind, the first hint."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing key(s) such as {missing[0]}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s) such as {unexpected[0]}")
+    if shapes:
+        key, in_file, in_model = shapes[0]
+        parts.append(f"{len(shapes)} shape mismatch(es) such as {key} {list(in_file)} vs {list(in_model)}")
+    hint = f"; {hints[0]}" if hints else ""
+    return f"{checkpoint.name} does not fit a {model.spec.describe()}: {', '.join(parts)}{hint}"
+
+
+def _mismatch_listing(checkpoint: Checkpoint, model: LTModel, missing: list[str], unexpected: list[str],
                       shapes: list[tuple[str, tuple, tuple]], hints: list[str]) -> str:
     lines = [f"{checkpoint.name} does not fit a {model.spec.describe()}:"]
     lines += _listing("missing keys", missing)

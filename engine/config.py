@@ -8,8 +8,12 @@ shorter run keeps the same shape; for 200 epochs they are exactly epochs 160 and
 """
 from __future__ import annotations
 
+import collections.abc
 import json
 import math
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -168,6 +172,7 @@ class RunConfig(JsonConfig):
 
     def validate(self) -> RunConfig:
         """Check every field; raise ConfigError naming the first bad one. Returns self."""
+        check_types(self)
         self.data.validate()
         self.model.validate()
         self.method.validate()
@@ -179,21 +184,101 @@ class RunConfig(JsonConfig):
         return self
 
 
-def _from_dict(kind: type, raw: dict[str, Any]):
-    known = {f.name: f for f in fields(kind)}
-    unknown = set(raw) - set(known)
+def _from_dict(kind: type, raw: Any, where: str = ""):
+    """``kind`` built from JSON-like ``raw``, every field checked against its annotation (the one
+    source of the types): a wrong type or shape is a ``ConfigError`` naming the dotted field."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(where or "config", f"must be an object of settings ({{...}}), not {_kind_of(raw)}")
+    hints = _field_types(kind)
+    unknown = [str(key) for key in raw if key not in hints]
     if unknown:
-        raise ConfigError(sorted(unknown)[0], f"unknown setting in {kind.__name__}")
-    values = {}
-    for name, value in raw.items():
-        default = getattr(kind(), name)
-        if is_dataclass(default):
-            values[name] = _from_dict(type(default), value)
-        elif isinstance(default, tuple):
-            values[name] = tuple(value)
+        raise ConfigError(_dotted(where, sorted(unknown)[0]), f"unknown setting in {kind.__name__}")
+    return kind(**{name: _coerce(value, hints[name], _dotted(where, name)) for name, value in raw.items()})
+
+
+def check_types(config: Any) -> None:
+    """Every field of a config dataclass (nested ones too) has its annotated type and shape;
+    for values set in code or by the GUI rather than read from a file."""
+    _from_dict(type(config), asdict(config))
+
+
+def _field_types(kind: type) -> dict[str, Any]:
+    resolved = typing.get_type_hints(kind)
+    return {f.name: resolved[f.name] for f in fields(kind)}
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """``value`` as the annotated type ``hint``, or a ``ConfigError`` saying what was expected."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return value
+    if is_dataclass(hint):
+        return _from_dict(hint, value, name)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, option, name)
+            except ConfigError as error:
+                errors.append(error.message)
+        raise ConfigError(name, " or ".join(errors))
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(name, f"{value!r} is not one of {', '.join(map(repr, args))}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(name, f"must be true or false, not {_kind_of(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(name, f"must be a whole number, not {_kind_of(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(name, f"must be a number, not {_kind_of(value)}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(name, f"must be text, not {_kind_of(value)}")
+        return value
+    if origin in (tuple, list) or hint in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(name, f"must be a list such as [0.8, 0.9], not {_kind_of(value)}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(name, f"must be a list of {len(args)} values, not {len(value)}")
+            items = [_coerce(v, a, f"{name}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
         else:
-            values[name] = value
-    return kind(**values)
+            item = args[0] if args else Any
+            items = [_coerce(v, item, f"{name}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if (origin or hint) is tuple else items
+    if origin in (dict, Mapping, collections.abc.Mapping) or hint in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            raise ConfigError(name, f"must be an object such as {{\"gamma\": 2}}, not {_kind_of(value)}")
+        key_type, item_type = args if args else (Any, Any)
+        return {_coerce(k, key_type, name): _coerce(v, item_type, _dotted(name, str(k))) for k, v in value.items()}
+    if isinstance(hint, type) and not isinstance(value, hint):
+        raise ConfigError(name, f"must be {hint.__name__}, not {_kind_of(value)}")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    """``value`` in a user's words: the JSON kind, and the value itself when it is short."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    kind = {bool: "true/false", str: "text", list: "a list", tuple: "a list", type(None): "null"}.get(
+        type(value), "an object" if isinstance(value, Mapping) else type(value).__name__)
+    shown = repr(value)
+    return f"{kind} {shown}" if len(shown) <= 40 and not isinstance(value, (dict, type(None))) else kind
+
+
+def _dotted(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
 
 
 def check_sgd_settings(settings: Any) -> None:

@@ -13,6 +13,7 @@ stage it is in, and resumes inside any stage.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,21 +26,23 @@ from data.samplers import SAMPLERS
 from data.tensors import normalize
 from data.types import LTDataset
 from engine.batch import Batch
-from engine.checkpoints import Checkpoint, save_checkpoint
+from engine.checkpoints import Checkpoint
 from engine.config import OptimConfig
 from engine.evaluation import evaluate, metrics_from_logits
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
 from engine.features import FeatureBank, extract_features
+from engine.finite import NonFiniteError
 from engine.methods import Method
 from engine.methods.base import ANY_FAMILY
 from engine.metrics import Metrics, compute_metrics, topk_hits
 from engine.rules import TrainRule
-from engine.runs import RunFolder
+from engine.runs import RunFolder, epoch_rows
 from engine.schedule import learning_rate
 from engine.stages import ALL, Stage, check_stages
 from models import LTModel
 
 FINITE_CHECK_EVERY = 20  # batches between loss checks (each check synchronises the GPU)
+EXPLODED_LOSS = 1e4  # a mean training loss above this has diverged (cross-entropy at chance is log C ≈ 4.6 for 100)
 
 
 class TrainingDiverged(UserError):
@@ -242,18 +245,23 @@ class Loop:
             confusion += torch.bincount(batch.labels * num_classes + logits.argmax(1), minlength=num_classes ** 2)
             top5 += topk_hits(logits, batch.labels)
             if (number + 1) % FINITE_CHECK_EVERY == 0 or number + 1 == batches:
-                self._check_finite(loss_sum)
+                self._check_finite(loss_sum / ((number + 1) * batch_size))
             on_event(Progress(self.epochs_done + 1, self.total_epochs, number + 1, batches, stage=self.plan.kind))
         return compute_metrics(confusion.reshape(num_classes, num_classes), self.counts,
                                loss=float(loss_sum) / len(order), top5_correct=int(top5))
 
-    def _check_finite(self, loss_sum: torch.Tensor) -> None:
-        if not torch.isfinite(loss_sum):
-            done = self.epochs_done
-            kept = f"the checkpoint of epoch {done} is kept" if done else "no epoch finished"
-            raise TrainingDiverged(
-                f"the loss became NaN/inf in epoch {done + 1}; {kept}. Lower the learning rate "
-                f"(now {self.plan.stages[self.stage_index].optim.lr}) or check the method's hyperparameters.")
+    def _check_finite(self, mean_loss: torch.Tensor) -> None:
+        """Stop a run whose loss is NaN/inf or has exploded; the last good epoch's checkpoint stays."""
+        value = float(mean_loss)
+        if math.isfinite(value) and abs(value) <= EXPLODED_LOSS:
+            return
+        done = self.epochs_done
+        what = "became NaN/inf" if not math.isfinite(value) else f"exploded to {value:.3g}"
+        kept = f"the checkpoint of epoch {done} is kept" if done else "no epoch finished"
+        self.run.mark_status("diverged", epochs=done)
+        raise TrainingDiverged(
+            f"the loss {what} in epoch {done + 1}; {kept}. Lower the learning rate "
+            f"(now {self.plan.stages[self.stage_index].optim.lr}) or check the method's hyperparameters.")
 
     # --- evaluation --------------------------------------------------------------------------
     def evaluate_test(self, stage: Stage | None = None) -> Metrics:
@@ -295,25 +303,32 @@ class Loop:
 
     def _commit_epoch(self, stage: Stage, lr: float, seconds: float, train: Metrics, test: Metrics,
                       is_best: bool) -> None:
-        if self.plan.save_model:
-            self.save("last", resume_state=True)
-            if is_best:
-                self.save("best")
-        self.run.append_epoch(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
+        """The epoch as one unit: CSV rows, last.pt with the resume state and best.pt when it improved
+        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged)."""
+        rows = epoch_rows(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
+        if not self.plan.save_model:
+            self.run.commit_epoch(*rows)
+            return
+        try:
+            self.run.commit_epoch(*rows, state_dict=self.model.state_dict(), meta=self.meta(), heads=self.plan.heads,
+                                  extra=self.resume_state(), method_state=self.method.state_dict(), is_best=is_best)
+        except NonFiniteError:
+            self.run.mark_status("diverged", epochs=self.epochs_done - 1)
+            raise
 
-    def save(self, which: str, resume_state: bool = False, meta: dict | None = None) -> None:
-        extra = {}
-        if resume_state:
-            extra = {
-                "optimizer": self.optimizer.state_dict() if self.optimizer else None,
-                "epochs_done": self.epochs_done, "stage_index": self.stage_index,
-                "stage_epochs_done": self.stage_epochs_done, "best_epoch": self.best_epoch, "best": self.best,
-                "rng": {"torch": torch.get_rng_state(), "order": self.order_generator.get_state(),
-                        "mix": self.mix_generator.get_state(), "augment": self.augment_generator.get_state()},
-            }
-        save_checkpoint(self.run.path / "checkpoints" / f"{which}.pt", self.model.state_dict(),
-                        {**self.meta(), **(meta or {})}, heads=self.plan.heads, extra=extra,
-                        method_state=self.method.state_dict())
+    def resume_state(self) -> dict[str, Any]:
+        return {
+            "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+            "epochs_done": self.epochs_done, "stage_index": self.stage_index,
+            "stage_epochs_done": self.stage_epochs_done, "best_epoch": self.best_epoch, "best": self.best,
+            "rng": {"torch": torch.get_rng_state(), "order": self.order_generator.get_state(),
+                    "mix": self.mix_generator.get_state(), "augment": self.augment_generator.get_state()},
+        }
+
+    def update_last(self, meta: dict[str, Any]) -> None:
+        """Rewrite last.pt with extra meta after the last epoch (the plug-in's ensemble), history kept."""
+        self.run.update_last(self.model.state_dict(), {**self.meta(), **meta}, heads=self.plan.heads,
+                             extra=self.resume_state(), method_state=self.method.state_dict())
 
     def restore(self, checkpoint: Checkpoint) -> None:
         """Continue from a ``last.pt`` written by :meth:`save` with its resume state."""

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from engine.checkpoints import Checkpoint, build_model_from_checkpoint
+from engine.finite import assert_finite
 from engine.methods import Method, available_methods, build_method
 from models import LTModel, ModelOutput, head_modules_from_state
 
@@ -105,6 +106,9 @@ def rule_for(checkpoint: Checkpoint, model: LTModel, notes: list[str] | None = N
 def load_for_prediction(checkpoint: Checkpoint, arch: str | None = None, num_classes: int | None = None,
                         device: torch.device | str = "cpu",
                         notes: list[str] | None = None) -> tuple[LTModel, PredictionRule]:
-    """The checkpoint's model (eval mode, on ``device``) and its prediction rule."""
+    """The checkpoint's model (eval mode, on ``device``) and its prediction rule. A checkpoint
+    holding NaN or infinite tensors is refused (it would predict garbage with confidence)."""
+    assert_finite(checkpoint.state_dict, checkpoint.name)
+    assert_finite(checkpoint.heads, checkpoint.name)
     model = build_model_from_checkpoint(checkpoint, arch=arch, num_classes=num_classes).to(device)
     return model, rule_for(checkpoint, model, notes)

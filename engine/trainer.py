@@ -15,25 +15,28 @@ import torch
 from data import load_dataset
 from data.errors import UserError
 from data.types import LTDataset
-from engine.checkpoints import load_checkpoint, load_weights_into
+from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
                            never_stop)
+from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
 from engine.methods import Method, build_method
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
 from engine.stages import Stage
+from engine.workspace import check_run_folders
 from models import ModelSpec, create_model
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-          dataset: LTDataset | None = None, resume: str | Path | None = None) -> RunResult:
+          dataset: LTDataset | None = None, resume: str | Path | None = None, command: str = "") -> RunResult:
     """Train one run and write its run folder; see ``engine.events`` for what it reports.
 
     With ``resume`` (a run folder), ``config`` is ignored and may be None: the run continues
-    with its own saved settings from its last checkpoint.
+    with its own saved settings from its last checkpoint. The run folder is locked while it is
+    written (``command`` says by what, for the message a second writer gets).
     """
     run = RunFolder(resume) if resume else None
     if run is not None:
@@ -43,7 +46,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         if saved.get("kind") == "tune":
             from engine.plugin import TuneConfig, tune
 
-            result = tune(TuneConfig.from_dict(saved["tune"]), on_event, should_stop, dataset, resume=run.path)
+            result = tune(TuneConfig.from_dict(saved["tune"]), on_event, should_stop, dataset, resume=run.path,
+                          command=command)
             return RunResult(result.run_dir, result.stopped, result.epochs_done)
         config = RunConfig.from_dict(saved["run"])
     elif config is None:
@@ -51,6 +55,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     config.validate()
     if config.workers:
         torch.set_num_threads(config.workers)
+    if run is None:
+        check_run_folders(config.runs_dir)  # before the dataset loads
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
     dataset = dataset or load_dataset(config.data, seed=config.seed)
@@ -62,24 +68,26 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
         run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
-        loop = Loop(plan, run)
-        if config.model.pretrained:
+    loop = Loop(plan, run)
+
+    def card(stopped: bool) -> None:
+        write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
+                       [stage.describe() for stage in plan.stages])
+
+    with run.writing(command, on_interrupt=lambda _: card(True)):
+        if resume:
+            loop.restore(_last_checkpoint(run))
+            on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
+        elif config.model.pretrained:
             for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):
                 on_event(Message(note))
-    else:
-        loop = Loop(plan, run)
-        loop.restore(_last_checkpoint(run))
-        run.truncate_history(loop.epochs_done)
-        on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
-    run.log(f"start on {describe_device(device)}: {dataset.describe()}")
-
-    stopped = False
-    if config.model.freeze == "all":
-        _evaluate_only(loop, run, on_event)
-    else:
-        stopped = loop.run_stages(on_event, should_stop)
-    write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
-                   [stage.describe() for stage in plan.stages])
+        run.log(f"start on {describe_device(device)}: {dataset.describe()}")
+        if config.model.freeze == "all":
+            stopped = _evaluate_only(loop, run, on_event)
+        else:
+            stopped = loop.run_stages(on_event, should_stop)
+        card(stopped)
+        run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
     return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test)
 
 
@@ -126,6 +134,7 @@ def _default_label(config: RunConfig, dataset: LTDataset) -> str:
 def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
     """Start from a checkpoint's weights; a head the method adds (MiSLAS's LWS) starts fresh."""
     checkpoint = load_checkpoint(path)
+    assert_finite(checkpoint.state_dict, checkpoint.name)
     model = plan.model
     new_heads = [name for name in model.heads() if not any(k.startswith(f"{name}.") for k in checkpoint.state_dict)]
     if new_heads and len(new_heads) < len(model.heads()):
@@ -136,20 +145,23 @@ def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
     return [f"pretrained weights from {path}", *checkpoint.notes]
 
 
-def _last_checkpoint(run: RunFolder):
-    path = run.checkpoint("last")
-    if path is None:
+def _last_checkpoint(run: RunFolder) -> Checkpoint:
+    """The committed ``last.pt`` of a run, after ``RunFolder.recover`` made history and files agree."""
+    checkpoint = run.recover()
+    if checkpoint is None:
         raise UserError(f"{run.path} has no checkpoints/last.pt to resume from (was 'save model' off?)")
-    return load_checkpoint(path)
+    assert_finite(checkpoint.state_dict, checkpoint.name)
+    return checkpoint
 
 
-def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> None:
+def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:
     """"Freeze all parameters": measure the pretrained model on both splits, train nothing."""
     train_metrics = loop.evaluate_split(loop.train_images, loop.train_labels)
     test_metrics = loop.evaluate_test()
     loop.track_best(test_metrics)
-    run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics)
+    run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics, stage=0)
     on_event(EpochEnd(0, 0, 0.0, train_metrics, test_metrics, 0.0, True))
+    return False
 
 
 __all__ = ["Stage", "TrainingDiverged", "announce_dataset", "plan_run", "train"]

@@ -48,7 +48,7 @@ def report_error(exc: BaseException, parent: QWidget | None = None, context: str
     if not user_error:
         message = f"{type(exc).__name__}: {message}"
     headline = f"{context} failed" if context else ("Please check" if user_error else "Something went wrong")
-    details = None if user_error else (details or format_traceback(exc))
+    details = (getattr(exc, "details", None) or None) if user_error else (details or format_traceback(exc))
     write_log(f"{headline}: {message}" + (f"\n{details}" if details else ""))
     key = f"{headline}\n{message}"
     if key in _open_boxes or QApplication.instance() is None:

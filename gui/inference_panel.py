@@ -6,6 +6,7 @@ cannot be read gets its own message and the others are still predicted.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -75,7 +76,8 @@ def predict_files(choice: ModelChoice, cached, paths: list[str], on_event, shoul
 
 
 def top5_text(prediction) -> str:
-    return "   ".join(f"{label} ({100 * p:.0f})" for label, p in prediction.topk)
+    return "   ".join(f"{label} ({100 * p:.0f})" if math.isfinite(p) else f"{label} (n/a)"
+                      for label, p in prediction.topk)
 
 
 def make_thumbnail(path: Path) -> QImage | None:
@@ -271,7 +273,8 @@ class InferencePanel(TaskPanel):
         self.table.setItem(row, 0, name)
         top = prediction.topk[0] if prediction.topk else ("", None)
         self.table.setItem(row, 1, QTableWidgetItem(top[0]))
-        self.table.setItem(row, 2, number_item(top[1], percent=True))
+        finite = top[1] is not None and math.isfinite(top[1])
+        self.table.setItem(row, 2, number_item(top[1] if finite else None, percent=True))
         self.table.setItem(row, TOP5_COLUMN, QTableWidgetItem(top5_text(prediction)))
         message = QTableWidgetItem(prediction.error or "")
         if prediction.error:
@@ -370,5 +373,6 @@ class PredictionDetail(QWidget):
             if visible:
                 name, probability = topk[k]
                 label.setText(name)
-                bar.setValue(int(round(1000 * probability)))
-                bar.setFormat(f"{100 * probability:.1f} %")
+                finite = math.isfinite(probability)  # a damaged or diverged model gives NaN
+                bar.setValue(int(round(1000 * probability)) if finite else 0)
+                bar.setFormat(f"{100 * probability:.1f} %" if finite else "n/a")

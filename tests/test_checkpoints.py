@@ -157,8 +157,9 @@ def test_mismatch_report_lists_keys_shapes_and_a_hint(shared_checkpoint):
     with pytest.raises(CheckpointMismatch) as caught:
         build_model_from_checkpoint(checkpoint, arch="resnet20", num_classes=10)
     error = caught.value
-    text = str(error)
-    assert isinstance(error, UserError)
+    assert isinstance(error, UserError) and "\n" not in str(error)  # the message is one line …
+    assert str(error).startswith("CE.pt does not fit a resnet20, 10 classes, linear head: 72 unexpected key(s)")
+    text = error.details  # … and the details list every difference
     assert text.startswith("CE.pt does not fit a resnet20, 10 classes, linear head")
     assert "unexpected keys (72):" in text and "layer1.3.conv1.weight" in text
     assert "… and 64 more" in text  # 72 listed as 8 + a count
@@ -176,7 +177,7 @@ def test_mismatch_report_lists_missing_keys_and_head_kind(shared_checkpoint):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(CheckpointMismatch) as caught:
         load_weights_into(model, checkpoint)
-    text = str(caught.value)
+    text = caught.value.details
     assert "missing keys (72):" in text and "layer1.3.conv1.weight" in text
     assert "unexpected keys (1):\n    linear.bias" in text
     assert "linear.weight: [10, 64] vs [64, 10]" in text

@@ -128,7 +128,11 @@ def test_stop_keeps_the_last_epoch_and_resume_finishes_the_run(qtbot, panel, tmp
 def test_freezing_the_features_runs_the_plugin_with_the_train_fields(qtbot, panel, tmp_path, trained_run):
     config = tiny_demo_config(tmp_path, epochs=1)
     use_config(panel, config)
+    panel.form["train_rule"].set_value("reweight")
     panel.form["freeze"].set_value("features")
+    # the fields now show the plug-in's own schedule, not the training preset's
+    assert (panel.form["epochs"].value(), panel.form["lr"].value(), panel.form["schedule"].value()) == (10, 0.02, "cosine")
+    panel.form["epochs"].set_value(1)
     panel.form["pretrained"].set_value(str(RunFolder(trained_run).checkpoint("best")))
     panel.form["loss"].set_value("gml")
     panel.form["t1"].set_value(2.0)
@@ -138,10 +142,24 @@ def test_freezing_the_features_runs_the_plugin_with_the_train_fields(qtbot, pane
     raw = run.config()
     assert raw["kind"] == "tune"
     assert raw["tune"]["loss"] == "gml" and raw["tune"]["t1"] == 2.0 and raw["tune"]["ensemble"] is True
+    assert raw["tune"]["lr"] == 0.02 and raw["tune"]["epochs"] == 1 and raw["tune"]["train_rule"] == "reweight"
     assert [row["epoch"] for row in panel.history] == [1]
     assert panel.bars.bar_count() == 10
     log = panel.log.toPlainText()
     assert all(f"{column}: test Acc" in log for column in ("old", "new", "ensemble"))
+
+
+def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
+    from engine.config import MethodConfig
+
+    use_config(panel, tiny_demo_config(tmp_path, epochs=1, method=MethodConfig(loss="mislas",
+                                                                                params={"stage2_epochs": 1})))
+    with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
+        panel.start()
+    assert [row["epoch"] for row in panel.history] == [1, 2]
+    log = panel.log.toPlainText()
+    assert "stage 1/2: mixup" in log and "stage 2/2: classifier" in log
+    assert panel.progress.format() == "Finished"
 
 
 def test_freezing_everything_evaluates_the_pretrained_model(qtbot, panel, tmp_path, trained_run):

@@ -3,6 +3,7 @@ BatchNorm, exact resume inside stage 2, official checkpoints, refusals. Tiny dat
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import pytest
@@ -175,3 +176,94 @@ def test_stage_lists_that_cannot_run_are_refused_by_stage_and_field():
         check_stages([Stage("x", optim, source="features")], parts, has_batchnorm=True)
     with pytest.raises(ConfigError, match="stage 'x': views"):
         check_stages([Stage("x", optim, views=("autoaugment-9000",))], parts, has_batchnorm=True)
+
+
+# ------------------------------------------------------------------------------ checkpoints from MiSLAS
+
+def write_official_mislas(path, source_state: dict[str, torch.Tensor], scales: torch.Tensor):
+    """A file in the official layout of MiSLAS's train_stage2.py: DataParallel backbone, a Classifier
+    whose layer is ``fc``, and the LWS module, saved as separate state dicts beside the epoch."""
+    backbone = {f"module.{k}": v for k, v in source_state.items() if not k.startswith("linear.")}
+    classifier = {f"module.fc.{k.removeprefix('linear.')}": v for k, v in source_state.items() if k.startswith("linear.")}
+    torch.save({"epoch": 10, "state_dict_model": backbone, "state_dict_classifier": classifier,
+                "state_dict_lws_model": {"module.learned_norm": scales}, "best_acc1": torch.tensor(47.0)}, path)
+
+
+def test_an_official_mislas_stage_two_file_loads_with_its_lws_and_predicts_lws_of_the_classifier(tmp_path,
+                                                                                               shared_checkpoint):
+    from engine.prediction import load_for_prediction
+
+    state = torch.load(shared_checkpoint("CE.pt"), map_location="cpu", weights_only=True)
+    scales = torch.linspace(0.5, 2.0, 100)[None, :]
+    write_official_mislas(tmp_path / "mislas_stage2.pth.tar", state, scales)
+    checkpoint = load_checkpoint(tmp_path / "mislas_stage2.pth.tar")
+    assert checkpoint.spec.head == "lws" and checkpoint.spec.num_classes == 100
+    model, rule = load_for_prediction(checkpoint)
+    reference = build_model("resnet32", 100)
+    reference.load_state_dict(state)
+    reference.eval()
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(rule(model, x), reference(x).logits * scales, rtol=1e-4, atol=1e-4)
+
+
+def test_seed_style_mislas_checkpoint_evaluates_and_takes_the_gml_plugin(tmp_path, capsys, shared_checkpoint):
+    """The seed's MISLAS_* stage-2 files are plain CIFAR ResNet-32 state dicts: eval and the plug-in
+    take them like any foreign file, and eval and predict agree on the tuned ensemble."""
+    from engine.cli import main
+    from tests.datagen import write_cifar
+
+    plain = tmp_path / "MISLAS_cifar100_imb100_stage2.pt"
+    torch.save(torch.load(shared_checkpoint("CE.pt"), map_location="cpu", weights_only=True), plain)
+    root = write_cifar(tmp_path / "data", "cifar100", train_per_class=3, test_per_class=1)
+    data = ["--dataset", "cifar100", "--data-root", str(root), "--imbalance", "3", "--device", "cpu"]
+    assert main(["eval", "--checkpoint", str(plain), *data, "--json"]) == 0
+    assert "top1" in capsys.readouterr().out
+    assert main(["tune", "--checkpoint", str(plain), *data, "--epochs", "1", "--feature-passes", "1",
+                 "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "ensemble" in out and "new" in out
+    tuned = next((tmp_path / "runs").iterdir()) / "checkpoints" / "last.pt"
+    assert main(["eval", "--checkpoint", str(tuned), *data, "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    images = _test_images(root, tmp_path / "png")
+    assert main(["predict", *map(str, images), "--checkpoint", str(tuned), "--json", "--topk", "1"]) == 0
+    predicted = json.loads(capsys.readouterr().out)
+    labels = [path.stem.split("-")[0] for path in images]
+    top1 = sum(row["topk"][0]["label"] == label for row, label in zip(predicted, labels)) / len(labels)
+    assert top1 == pytest.approx(evaluated["top1"])
+
+
+def _test_images(root, folder):
+    """The generated CIFAR-100 test batch as PNG files named ``<class>-<index>.png``."""
+    import pickle
+
+    from PIL import Image
+
+    from data.cifar import CIFAR100_CLASSES
+
+    with open(root / "test", "rb") as handle:
+        raw = pickle.load(handle, encoding="bytes")
+    folder.mkdir()
+    paths = []
+    for index, (row, label) in enumerate(zip(raw[b"data"], raw[b"fine_labels"])):
+        path = folder / f"{CIFAR100_CLASSES[label]}-{index}.png"
+        Image.fromarray(row.reshape(3, 32, 32).transpose(1, 2, 0)).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, capsys):
+    from engine.cli import main
+    from tests.datagen import write_cifar
+
+    root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
+    code = main(["train", "--preset", "cifar100-mislas", "--dataset", "cifar10", "--data-root", str(root),
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--param", "stage2_epochs=1", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "stage 1/2: mixup" in out and "stage 2/2: classifier" in out
+    run = next((tmp_path / "runs").iterdir())
+    assert [int(r["stage"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1, 2]
+    assert "**Stage 2:** classifier" in (run / "README.md").read_text()

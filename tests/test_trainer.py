@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 import torch
@@ -111,6 +112,24 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, m
     checkpoint = load_checkpoint(run / "checkpoints" / "last.pt")
     assert checkpoint.extra["epochs_done"] == 1
     assert all(torch.isfinite(v).all() for v in checkpoint.state_dict.values() if v.is_floating_point())
+
+
+def test_an_exploding_loss_stops_the_run_marks_it_diverged_and_keeps_only_finite_checkpoints(tmp_path, monkeypatch):
+    """A loss that grows to 1e5 (finite) is divergence, not success (lr 10 on the demo reached 5e13)."""
+    from engine.methods.ce import CrossEntropy
+
+    original = CrossEntropy.criterion
+
+    def exploding(self, logits, labels, features):
+        loss = original(self, logits, labels, features)
+        return loss * 1e5 if self.epoch == 1 else loss
+
+    monkeypatch.setattr(CrossEntropy, "criterion", exploding)
+    with pytest.raises(TrainingDiverged, match="exploded to .*epoch 2.*epoch 1 is kept"):
+        train(tiny_config(tmp_path, epochs=3), dataset=tiny_dataset())
+    run = next((tmp_path / "runs").iterdir())
+    assert json.loads((run / "status.json").read_text())["state"] == "diverged"
+    assert [int(r["epoch"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1]
 
 
 def test_freezing_features_trains_only_the_classifier(tmp_path):

@@ -1,26 +1,36 @@
 """The headless command line: ``train``, ``tune``, ``eval``, ``predict`` and ``bench``.
 
 Each sub-command module offers ``add_parser(subparsers)`` (setting ``func``) and ``run(args)``.
-A user error prints one line and exits with status 2.
+``COMMANDS`` is the registry (command → module), the one list ``main.py`` dispatches on: a new
+sub-command is one entry here. A user error prints one line and exits with status 2.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from data.errors import UserError
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+# command → module under engine.cli (imported only when the parser is built: they import torch)
+COMMANDS: dict[str, str] = {"train": "train", "tune": "tune", "eval": "evaluate", "predict": "predict",
+                            "bench": "bench"}
+
+
+def is_cli_argument(word: str) -> bool:
+    """A registered command or an option (``-h``, ``--help``): the CLI's, not the app's."""
+    return word in COMMANDS or word.startswith("-")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.cli import bench, evaluate, predict, train, tune
-
     parser = argparse.ArgumentParser(prog="main.py", description="Long-Tail Studio: long-tailed recognition "
                                      "with worst-class metrics (HM, GM, lowest recall) and the GML plug-in.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in (train, tune, evaluate, predict, bench):
-        module.add_parser(subparsers)
+    for module in COMMANDS.values():
+        importlib.import_module(f"engine.cli.{module}").add_parser(subparsers)
     return parser
 
 
@@ -33,4 +43,4 @@ def main(argv: list[str]) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
+from typing import Any
 
 from data.errors import UserError
 from engine.config import DATASETS, IMBALANCE_TYPES, DataConfig
@@ -62,6 +65,22 @@ def parse_params(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise UserError(f"--param {item!r}: expected NAME=NUMBER, e.g. --param gamma=2") from None
     return params
+
+
+def json_text(payload: Any) -> str:
+    """Strict JSON whatever the numbers: NaN and ±inf (not JSON) become null."""
+    return json.dumps(finite_or_none(payload), indent=2, allow_nan=False)
+
+
+def finite_or_none(value: Any) -> Any:
+    """``value`` with every non-finite float (nested in dicts, lists, tuples) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    return value
 
 
 def metrics_table(columns: dict[str, Metrics]) -> str:

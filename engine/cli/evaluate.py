@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from engine.cli.common import add_data_arguments, data_config_from_args, metrics_table, trained_on
+from engine.cli.common import add_data_arguments, data_config_from_args, json_text, metrics_table, trained_on
 
 
 def add_parser(subparsers) -> None:
@@ -27,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, seed=args.seed,
                                            device=args.device)
     if args.json:
-        print(json.dumps({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}, indent=2))
+        print(json_text({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}))
         return 0
     print(dataset.describe())
     print(metrics_table({"checkpoint": metrics}))

@@ -1,10 +1,19 @@
-"""``main.py predict IMAGE…``: top-k labels with probabilities for image files or folders."""
+"""``main.py predict IMAGE…``: top-k labels with probabilities for image files or folders.
+
+A bar on stderr shows the progress through many files (stdout keeps only the results, so
+``--json`` output stays parseable); probabilities that are not finite numbers (a damaged or
+diverged model) print as ``n/a`` / JSON ``null`` with one warning instead of ``nan%`` / ``NaN``.
+"""
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import sys
 
+from engine.cli.common import json_text
 from engine.config import ARCHITECTURES
+
+PROGRESS_FROM = 2  # batches: a bar appears when the files fill at least this many
 
 
 def add_parser(subparsers) -> None:
@@ -17,6 +26,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--topk", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
@@ -24,15 +34,38 @@ def run(args: argparse.Namespace) -> int:
     from engine.inference import Predictor, expand_paths
 
     predictor = Predictor.from_checkpoint(args.checkpoint, arch=args.arch, dataset=args.dataset, device=args.device)
-    predictions = predictor.predict_paths(expand_paths(args.images), topk=args.topk)
+    predictions = predict_with_progress(predictor, expand_paths(args.images), args.topk, quiet=args.quiet)
+    if any(not math.isfinite(p) for prediction in predictions for _, p in prediction.topk):
+        print("warning: the model's outputs are not finite numbers (NaN/inf): its weights are damaged or "
+              "diverged, so these predictions mean nothing", file=sys.stderr)
     if args.json:
-        print(json.dumps([{"path": str(p.path), "error": p.error,
-                           "topk": [{"label": label, "probability": prob} for label, prob in p.topk]}
-                          for p in predictions], indent=2))
+        print(json_text([{"path": str(p.path), "error": p.error,
+                          "topk": [{"label": label, "probability": prob} for label, prob in p.topk]}
+                         for p in predictions]))
     else:
         for p in predictions:
             if p.error:
                 print(f"{p.path}: error: {p.error}")
             else:
-                print(f"{p.path}: " + ", ".join(f"{label} {100 * prob:.1f}%" for label, prob in p.topk))
+                print(f"{p.path}: " + ", ".join(f"{label} {_percent(prob)}" for label, prob in p.topk))
     return 1 if predictions and all(p.error for p in predictions) else 0
+
+
+def predict_with_progress(predictor, paths: list, topk: int, quiet: bool = False) -> list:
+    """``predictor.predict_paths`` one batch of files at a time, with a tqdm bar on stderr when
+    the files fill ``PROGRESS_FROM`` batches or more."""
+    step = max(1, predictor.batch_size)
+    if quiet or len(paths) < PROGRESS_FROM * step:
+        return predictor.predict_paths(paths, topk=topk)
+    from tqdm import tqdm
+
+    predictions = []
+    with tqdm(total=len(paths), desc="predict", unit="file", file=sys.stderr, leave=False) as bar:
+        for start in range(0, len(paths), step):
+            predictions += predictor.predict_paths(paths[start:start + step], topk=topk)
+            bar.update(len(paths[start:start + step]))
+    return predictions
+
+
+def _percent(probability: float) -> str:
+    return f"{100 * probability:.1f}%" if math.isfinite(probability) else "n/a"

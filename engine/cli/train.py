@@ -9,6 +9,7 @@ from data.errors import UserError
 from engine.cli.common import TerminalReporter, default_imbalance_type, metrics_table, parse_params
 from engine.config import ARCHITECTURES, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, SCHEDULES, TRAIN_RULES, RunConfig
 from engine.presets import CLI_NAMES, preset
+from engine.workspace import check_run_folders, ensure_writable_folder
 
 # flag → (section, field); a flag left out keeps the preset's / config file's value
 FIELDS = {
@@ -62,7 +63,7 @@ def add_parser(subparsers) -> None:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.config:
         raw = _read_json(args.config)
-        config = RunConfig.from_dict(raw.get("run", raw))
+        config = RunConfig.from_dict(raw["run"] if isinstance(raw, dict) and "run" in raw else raw)
     else:
         config = preset(args.preset or "cifar100-ce")
     for flag, (section, name) in FIELDS.items():
@@ -79,11 +80,32 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return config.validate()
 
 
+def resume_check(args: argparse.Namespace) -> None:
+    """``--resume RUN`` continues a run with its own saved settings: setting flags beside it would
+    be silently ignored, and a finished run has nothing left, so both are one line (exit 2)."""
+    from engine.runs import RunFolder
+
+    given = [flag for flag in FIELDS if getattr(args, flag) is not None]
+    given += ["param"] * bool(args.param) + ["no_save"] * args.no_save + ["no_augment"] * args.no_augment
+    if given:
+        flags = ", ".join("--" + flag.replace("_", "-") for flag in given)
+        raise UserError(f"--resume continues {args.resume} with its saved settings, so {flags} would be ignored; "
+                        f"leave them out, or start a new run from its settings: --config {args.resume} {flags} …")
+    run = RunFolder(args.resume)
+    if not run.is_run():
+        raise UserError(f"{args.resume} is not a run folder (it has no config.json)")
+    ensure_writable_folder(run.path, "run folder")
+    if run.is_finished():
+        raise UserError(f"{run.name} is finished ({len(run.history())} epochs); nothing to resume. To train "
+                        f"longer, start a new run from its settings: --config {args.resume} --epochs N")
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.trainer import train
 
     reporter = TerminalReporter(quiet=args.quiet)
     if args.resume:
+        resume_check(args)
         result = train(None, on_event=reporter, resume=args.resume)
     else:
         result = train(config_from_args(args), on_event=reporter)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from data import load_dataset
+from data.errors import UserError
 from data.types import LTDataset
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError
@@ -34,18 +35,21 @@ from engine.prediction import Ensemble, PredictionRule, load_for_prediction
 from engine.runs import RunFolder
 from engine.stages import Stage
 from engine.trainer import announce_dataset
+from engine.workspace import check_run_folders
 from models import LTModel, head_modules_from_state
 
 STAGE_NAME = "re-train heads"
 
 
 def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-         dataset: LTDataset | None = None, resume: str | Path | None = None) -> TuneResult:
+         dataset: LTDataset | None = None, resume: str | Path | None = None, command: str = "") -> TuneResult:
     """Run the plug-in and write its run folder (or continue ``resume``, a plug-in run folder).
-    Events: DatasetReady, Message, Progress (stage "features", the stage's name, "eval") and one
-    EpochEnd per tuning epoch."""
+    Events: DatasetReady, Message, Progress (stage "features", "tune", "eval") and one EpochEnd
+    per tuning epoch. The run folder is locked while it is written."""
     started = time.perf_counter()
     config.validate()
+    if resume is None:
+        check_run_folders(config.runs_dir)  # before the dataset loads
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
     checkpoint = load_checkpoint(config.checkpoint)
@@ -73,28 +77,30 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
         run = RunFolder.create(config.runs_dir, config.experiment or f"{dataset.name}-tune-{config.loss}")
         run.write_json("config.json", {"kind": "tune", "tune": config.to_dict(), "checkpoint": checkpoint.describe()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
-        loop = Loop(plan, run)
     else:
         run = RunFolder(resume)
-        loop = Loop(plan, run)
-        last = load_checkpoint(run.path / "checkpoints" / "last.pt")
-        loop.restore(last)
-        old_heads = head_modules_from_state(model, last.heads["old"])
-        run.truncate_history(loop.epochs_done)
-    on_event(Message(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}"))
-    run.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
-    stopped = False
-    try:
-        stopped = loop.run_stages(on_event, should_stop)
-    except RunStopped:
-        stopped = True
-    if stopped:
-        on_event(Message(f"stopped by the user after {loop.epochs_done} tuning epoch(s)"))
-        _back_to_last_epoch(model, run)
-    result = _report(config, loop, Ensemble(old_heads, config.t1, config.t2, old_rule.method.logit_scale),
-                     val_index, stopped, on_event)
-    result.seconds["total"] = time.perf_counter() - started
-    write_reports(run, config, dataset, checkpoint, result)
+    loop = Loop(plan, run)
+    with run.writing(command):
+        if resume is not None:
+            last = run.recover()
+            if last is None:
+                raise UserError(f"{run.path} has no checkpoints/last.pt to resume from")
+            loop.restore(last)
+            old_heads = head_modules_from_state(model, last.heads["old"])
+        on_event(Message(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}"))
+        run.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
+        try:
+            stopped = loop.run_stages(on_event, should_stop)
+        except RunStopped:
+            stopped = True
+        if stopped:
+            on_event(Message(f"stopped by the user after {loop.epochs_done} tuning epoch(s)"))
+            _back_to_last_epoch(model, run)
+        result = _report(config, loop, Ensemble(old_heads, config.t1, config.t2, old_rule.method.logit_scale),
+                         val_index, stopped, on_event)
+        result.seconds["total"] = time.perf_counter() - started
+        write_reports(run, config, dataset, checkpoint, result)
+        run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
     return result
 
 
@@ -161,10 +167,9 @@ def _report(config: TuneConfig, loop: Loop, ensemble: Ensemble, val_index: torch
         rule = PredictionRule(method, ensemble)
         result.reports["ensemble"] = metrics_from_logits(rule.from_features(model, features), labels, counts)
     if config.save_model:
-        loop.save("last", resume_state=True, meta={
-            "metrics": result.reports["new"].summary("test_"),
-            "ensemble": {"t1": result.t1, "t2": result.t2, "old_logit_scale": ensemble.old_scale,
-                         "searched": result.search is not None}})
+        loop.update_last({"metrics": result.reports["new"].summary("test_"),
+                          "ensemble": {"t1": result.t1, "t2": result.t2, "old_logit_scale": ensemble.old_scale,
+                                       "searched": result.search is not None}})
     return result
 
 
