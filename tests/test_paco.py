@@ -292,3 +292,17 @@ def test_the_view_preview_draws_the_methods_two_views_of_one_image_per_class(tmp
     assert preview.class_names == ["red", "green", "blue"]  # the largest classes first
     assert all(view.shape == preview.originals.shape == (3, 3, 12, 12) for view in preview.views)
     assert all(view.dtype == torch.uint8 for view in preview.views)
+
+
+def test_paco_trains_from_the_cli_on_generated_cifar_with_a_queue_that_is_no_multiple_of_the_batch(tmp_path):
+    from tests.datagen import write_cifar
+
+    root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
+    assert main(["train", "--preset", "cifar100-paco", "--dataset", "cifar10", "--data-root", str(root),
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--param", "queue_size=50", "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 0
+    run = next((tmp_path / "runs").iterdir())
+    images = sum(json.loads((run / "dataset.json").read_text())["class_counts"])
+    state = load_checkpoint(run / "checkpoints" / "last.pt").state_dict
+    assert state["queue"].shape == (50, 32) and images % 16  # a short last batch went in too
+    assert int(state["queue_ptr"]) == images % 50
