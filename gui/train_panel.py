@@ -327,20 +327,21 @@ class TrainPanel(TaskPanel):
     # --- state, export -----------------------------------------------------------------------
     @Slot()
     def _freeze_changed(self) -> None:
-        """Switching to the plug-in shows its own optimiser defaults (10 epochs, lr 0.02, cosine, GML),
-        switching back shows the preset's: the fields always say what will run."""
+        """Switching to the plug-in shows its own optimiser defaults (10 epochs, lr 0.02, cosine),
+        switching back shows the preset's: the fields always say what will run. The loss stays the
+        user's choice."""
         from engine.plugin.config import TuneConfig
 
         if self.form["freeze"].value() == "features":
             plugin = TuneConfig()
             values = {"epochs": plugin.epochs, "lr": plugin.lr, "batch_size": plugin.batch_size,
                       "momentum": plugin.momentum, "weight_decay": plugin.weight_decay,
-                      "schedule": plugin.schedule, "warmup_epochs": 0, "loss": plugin.loss}
+                      "schedule": plugin.schedule, "warmup_epochs": 0}
         else:
             optim = self.base_config.optim
             values = {"epochs": optim.epochs, "lr": optim.lr, "batch_size": optim.batch_size,
                       "momentum": optim.momentum, "weight_decay": optim.weight_decay, "schedule": optim.schedule,
-                      "warmup_epochs": optim.warmup_epochs, "loss": self.base_config.method.loss}
+                      "warmup_epochs": optim.warmup_epochs}
         for key, value in values.items():
             self.form[key].set_value(value)
         self._sync_freeze()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from data.errors import UserError
 from engine.cli.common import TerminalReporter, default_imbalance_type, metrics_table, parse_params
-from engine.config import ARCHITECTURES, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, SCHEDULES, TRAIN_RULES, RunConfig
+from engine.config import (ARCHITECTURES, BEST_METRICS, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, OPTIMIZERS, SCHEDULES,
+                           TRAIN_RULES, RunConfig)
 from engine.presets import CLI_NAMES, preset
 from engine.workspace import check_run_folders, ensure_writable_folder
 
@@ -22,6 +23,10 @@ FIELDS = {
     "schedule": ("optim", "schedule"), "warmup_epochs": ("optim", "warmup_epochs"),
     "seed": (None, "seed"), "device": (None, "device"), "experiment": (None, "experiment"),
     "runs_dir": (None, "runs_dir"), "workers": (None, "workers"),
+    "holdout_fraction": ("data", "holdout_fraction"), "stages": ("method", "stages"),
+    "reweight_beta": ("method", "reweight_beta"), "nesterov": ("optim", "nesterov"),
+    "optimizer": ("optim", "optimizer"), "decay_at": ("optim", "decay_at"), "decay_factors": ("optim", "decay_factors"),
+    "best_metric": (None, "best_metric"), "amp": (None, "amp"),
 }
 
 
@@ -39,7 +44,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--arch", choices=ARCHITECTURES)
     parser.add_argument("--pretrained", help="checkpoint to start from")
     parser.add_argument("--freeze", choices=FREEZE_MODES, help="features: train the classifier only; all: evaluate only")
-    parser.add_argument("--loss", help="loss / method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml)")
+    parser.add_argument("--loss", help="method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas …)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method hyperparameter")
     parser.add_argument("--train-rule", choices=TRAIN_RULES)
     parser.add_argument("--epochs", type=int)
@@ -51,7 +56,20 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--warmup-epochs", type=int)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument("--workers", type=int, help="kept for the seed's option; the tensor pipeline needs none")
+    parser.add_argument("--workers", type=int, help="CPU threads for the engine (0: PyTorch's choice)")
+    parser.add_argument("--holdout-fraction", type=float, help="test share of an image folder without test/")
+    parser.add_argument("--stages", nargs="+", metavar="STAGE", help="run only these stages of the method "
+                        "(e.g. mislas: classifier, on a --pretrained checkpoint)")
+    parser.add_argument("--reweight-beta", type=float, help="effective-number β of Reweight and DRW (0.9999)")
+    parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS)
+    parser.add_argument("--decay-at", type=float, nargs="+", metavar="FRACTION",
+                        help="step decays as fractions of the run (0.8 0.9 = epochs 160 and 180 of 200)")
+    parser.add_argument("--decay-factors", type=float, nargs="+", metavar="FACTOR",
+                        help="lr factor after each decay point (LDAM-DRW 0.01 0.0001; MiSLAS 0.1 0.01)")
+    parser.add_argument("--best-metric", choices=BEST_METRICS, help="the test metric that picks best.pt")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                        help="bf16 mixed precision on CUDA (default on)")
     parser.add_argument("--experiment", help="run label")
     parser.add_argument("--runs-dir", help="where run folders go (default: <workspace>/runs)")
     parser.add_argument("--no-save", action="store_true", help="do not write checkpoints")
@@ -69,7 +87,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     for flag, (section, name) in FIELDS.items():
         value = getattr(args, flag)
         if value is not None:
-            setattr(getattr(config, section) if section else config, name, value)
+            setattr(getattr(config, section) if section else config, name, tuple(value) if name.startswith("decay_")
+                    else value)
     if args.dataset == "folder" and args.imbalance_type is None:
         config.data.imbalance_type = default_imbalance_type("folder")
     config.method.params.update(parse_params(args.param))
