@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+from engine.checkpoints import load_checkpoint
+from engine.config import MethodConfig
 from engine.presets import DEMO_PACO
+from engine.runs import RunFolder
+from gui.train_form import fill_form
 from gui.train_panel import TrainPanel
-from test_gui_support import engine_info, gui_settings, no_leaked_threads, shown_panel  # noqa: F401
+from test_gui_support import engine_info, gui_settings, no_leaked_threads, shown_panel, tiny_demo_config  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
@@ -35,3 +39,14 @@ def test_the_views_preview_shows_each_image_with_its_query_and_key_view(panel, q
     assert dialog.images[1].pixmap().width() == 3 * 32
     dialog.grab().save(str(tmp_path / "preview.png"))
     dialog.close()
+
+
+def test_paco_trains_from_the_train_page(panel, qtbot, tmp_path):
+    config = tiny_demo_config(tmp_path, epochs=1, method=MethodConfig(loss="paco", params={"queue_size": 100}))
+    panel.base_config = config
+    fill_form(panel.form, config)
+    with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
+        panel.start()
+    assert [row["epoch"] for row in panel.history] == [1]
+    saved = load_checkpoint(RunFolder(panel.resume_target).checkpoint("last"))
+    assert saved.meta["method"] == "paco" and saved.state_dict["queue"].shape == (100, 32)
