@@ -37,7 +37,8 @@ from torch.nn import functional as F
 
 from models.base import LTModel, ModelOutput, ModelSpec
 from models.registry import UnrecognisedWeights, register_family
-from models.resnet_cifar import STAGE_WIDTHS, CifarResNet, blocks_per_stage, depth_of, infer_architecture, kaiming_init, make_stage
+from models.resnet_cifar import (STAGE_WIDTHS, CifarResNet, blocks_per_stage, depth_of, infer_architecture,
+                                 kaiming_init, make_stage)
 
 DEFAULT_OPTIONS = {"proj_dim": 32, "queue_size": 1024}
 

@@ -225,7 +225,8 @@ def test_a_stopped_and_resumed_paco_run_equals_the_uninterrupted_one_queue_inclu
         if isinstance(event, Progress) and event.epoch == 2:
             second_epoch.append(event)
 
-    stopped = train(paco_config(tmp_path, 2), on_event=note, dataset=dataset, should_stop=lambda: len(second_epoch) >= 2)
+    stopped = train(paco_config(tmp_path, 2), on_event=note, dataset=dataset,
+                    should_stop=lambda: len(second_epoch) >= 2)
     assert stopped.stopped and stopped.epochs_done == 1
     result = train(None, dataset=dataset, resume=stopped.run_dir)
     assert result.epochs_done == 2

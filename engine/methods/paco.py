@@ -63,7 +63,8 @@ def paco_loss(centre_logits: torch.Tensor, log_prior: torch.Tensor, queries: tor
     logits = torch.cat([class_part, sample_part], dim=1)
     logits = logits - logits.max(dim=1, keepdim=True).values.detach()
     not_self = torch.ones_like(sample_part)
-    not_self[torch.arange(batch), torch.arange(batch)] = 0.0
+    anchors = torch.arange(batch, device=sample_part.device)
+    not_self[anchors, anchors] = 0.0  # the anchor's own query column
     same_class = (labels[:, None] == contrast_labels[None, :]).float() * not_self
     positives = torch.cat([beta * F.one_hot(labels, num_classes).float(), alpha * same_class], dim=1)
     weights = torch.cat([torch.ones_like(class_part), gamma * not_self], dim=1)
