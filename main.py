@@ -25,12 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     argv = [word for word in argv if not word.startswith("-psn_")]  # macOS Finder's process serial number
     if argv and argv[0] != SELF_TEST and _is_for_the_cli(argv):
+        from engine.cpu_policy import apply_cli_policy
+
+        apply_cli_policy()  # before torch loads: passive waiting and fewer threads on a busy machine
         from engine.cli import main as cli_main
 
         return cli_main(argv)
     # The app shares the cores with its own GUI thread: OpenMP's default spin-waiting would starve
     # it (and collapses throughput on a busy 2-core machine). Must be set before torch loads. The
-    # CLI keeps the default, which is ~13 % faster on an idle machine (docs/benchmarks.md).
+    # CLI decides from the load (engine/cpu_policy.py; docs/benchmarks.md).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if argv and argv[0] == SELF_TEST:
         from gui.self_test import run_self_test

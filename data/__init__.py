@@ -1,8 +1,8 @@
 """Datasets for Long-Tail Studio: images, labels and class counts. No Qt, no training logic.
 
-``load_dataset(cfg, seed)`` is the one entry point. ``cfg`` is duck-typed on the engine's
+``load_dataset(cfg)`` is the one entry point. ``cfg`` is duck-typed on the engine's
 ``DataConfig`` (``dataset``, ``root``, ``imbalance_type``, ``imbalance_ratio`` = n_max / n_min,
-``image_size``, ``holdout_fraction``); this layer never imports the engine.
+``image_size``, ``holdout_fraction``, ``cut_seed``); this layer never imports the engine.
 """
 from __future__ import annotations
 
@@ -26,8 +26,11 @@ def default_datasets_dir() -> Path:
     return workspace_root() / "datasets"
 
 
-def load_dataset(cfg, seed: int) -> LTDataset:
-    """Build the dataset ``cfg`` describes; the long-tailed cut follows ``seed``."""
+def load_dataset(cfg, seed: int | None = None) -> LTDataset:
+    """Build the dataset ``cfg`` describes. The long-tailed cut follows ``cfg.cut_seed`` (default
+    0, the published repos' cut), never the run's training seed; ``seed`` is only the fallback
+    for a config without ``cut_seed`` (it is accepted so older callers keep working)."""
+    seed = cut_seed(cfg, seed)
     if cfg.dataset == "demo":
         from data.demo import load_demo
 
@@ -45,3 +48,11 @@ def load_dataset(cfg, seed: int) -> LTDataset:
         return load_image_folder(Path(cfg.root), cfg.image_size, cfg.holdout_fraction,
                                  cfg.imbalance_type, cfg.imbalance_ratio, seed)
     raise DatasetError(f"Unknown dataset {cfg.dataset!r}; use demo, cifar10, cifar100 or folder.")
+
+
+def cut_seed(cfg, fallback: int | None = None) -> int:
+    """The seed of the long-tailed cut: ``cfg.cut_seed``, else ``fallback``, else 0."""
+    value = getattr(cfg, "cut_seed", None)
+    if value is None:
+        value = fallback if fallback is not None else 0
+    return int(value)

@@ -6,7 +6,7 @@ grey values 0..16 (built once by ``tools/build_demo_data.py``; scikit-learn is n
 
 Split: a balanced test set of ``TEST_PER_CLASS`` images per class, fixed by ``SPLIT_SEED`` so
 every run is tested on the same images; the remaining ~135–143 per class form the training
-pool, cut to a long tail with CIFAR's rule (``data.cifar.cut_long_tail``) and the run's seed,
+pool, cut to a long tail with CIFAR's rule (``data.cifar.cut_long_tail``) and the cut seed,
 with n_max = the largest pool class, as for image folders (a class with fewer images than its
 count keeps them all; "none" keeps the whole pool).
 Images are scaled to 0..255, resized (bilinear) to ``image_size`` and repeated to RGB.

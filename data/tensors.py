@@ -19,6 +19,7 @@ CIFAR-100-LT's 10,847 images takes ≈ 1 ms per epoch. All are small next to one
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -74,13 +75,26 @@ def normalize(
     """``(images / 255 - mean) / std`` per channel, as float32; a batch comes out channels-last
     (the models' layout, see ``models.build_model``). Stats are on the 0..1 scale.
 
-    ``mean``/``std`` may be tensors already on the device, which saves a tiny copy per batch.
+    Sequences of floats are turned into device tensors once per (stats, device) and cached, so
+    a batch costs no host-to-device copy; tensors are used as they are.
     """
-    mean = torch.as_tensor(mean, dtype=torch.float32, device=images.device).view(-1, 1, 1)
-    std = torch.as_tensor(std, dtype=torch.float32, device=images.device).view(-1, 1, 1)
+    if isinstance(mean, torch.Tensor) or isinstance(std, torch.Tensor):
+        shift = 255.0 * torch.as_tensor(mean, dtype=torch.float32, device=images.device).view(-1, 1, 1)
+        scale = 255.0 * torch.as_tensor(std, dtype=torch.float32, device=images.device).view(-1, 1, 1)
+    else:
+        shift, scale = _stats_on(tuple(map(float, mean)), tuple(map(float, std)), images.device)
     layout = torch.channels_last if images.dim() == 4 else torch.contiguous_format
     floats = images.to(torch.float32, memory_format=layout, copy=True)
-    return floats.sub_(255.0 * mean).div_(255.0 * std)
+    return floats.sub_(shift).div_(scale)
+
+
+@functools.lru_cache(maxsize=16)
+def _stats_on(mean: tuple[float, ...], std: tuple[float, ...], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``255·mean`` and ``255·std`` as ``(C, 1, 1)`` float32 tensors on ``device`` (made once)."""
+    with torch.inference_mode(False):  # plain tensors, usable with and without inference mode
+        shift = 255.0 * torch.tensor(mean, dtype=torch.float32, device=device).view(-1, 1, 1)
+        scale = 255.0 * torch.tensor(std, dtype=torch.float32, device=device).view(-1, 1, 1)
+    return shift, scale
 
 
 def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:

@@ -1,29 +1,33 @@
-"""``main.py bench``: the project's trainer against the conventional pipeline, on the same work.
+"""``main.py bench``: the project's training loop against the conventional pipeline, paired.
 
-The work: ``batches`` ResNet-32 training batches of ``batch_size`` CIFAR-sized images, then one
-evaluation pass over ``test_images`` images.
+Every **round** does the same work on every side: ``batches`` ResNet training batches of
+``batch_size`` CIFAR-sized images, then one evaluation pass over ``test_images`` images.
 
-- **ours:** ``engine.trainer.train`` for one epoch on a dataset of exactly that many images:
-  uint8 tensors on the device, batched augmentation, BN-folded evaluation in large batches under
-  ``inference_mode``.
-- **baseline:** as the seed and FBL do it: a torchvision-style Dataset that turns each uint8
+- **ours:** ``engine.trainer.train`` itself, one epoch per round, in this process: uint8
+  tensors on the device, batched crop + flip, channels-last model, metrics accumulated on the
+  device, BN-folded evaluation under ``inference_mode``.
+- **baselines**, the way the seed and FBL / LDAM-DRW train: a Dataset that turns each uint8
   array into a PIL image and applies RandomCrop(32, 4) + RandomHorizontalFlip + ToTensor +
-  Normalize, a DataLoader with ``num_workers=0`` (the seed's default), evaluation in batches of
-  the training size under ``no_grad``.
+  Normalize, a fresh DataLoader iterator per epoch, plain SGD, evaluation in batches of the
+  training size under ``no_grad``. ``pil-nchw`` is the seed's (NCHW, ``num_workers=0``);
+  ``pil-cl`` the same with a channels-last model and inputs; on CUDA also both with 4 loader
+  workers and pinned memory (the reference scripts' default).
 
-Each side runs in its own fresh process, in the same environment, after the same warm-up, so
-neither warms caches or pays one-off imports for the other. Targets: ≥ 1.25× on a 2-core CPU,
-≥ 10× on a GPU (where the per-sample PIL pipeline becomes the bottleneck).
+The sides **alternate round by round in one process**: ours runs an epoch, then, from the
+trainer's end-of-epoch event, every baseline runs its round (in an order that rotates). A
+round is a few seconds, so a busy neighbour slows the sides of one round alike, and the
+reported speed-up is the **median of the per-round ratios** with its quartiles and range. The
+first round warms every side up (imports, allocator, kernel choice) and is not counted. The
+machine's load average before and after is part of the report.
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
+import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -35,21 +39,41 @@ from engine.devices import pick_device, warm_up
 
 NUM_CLASSES = 100
 CPU_TARGET, GPU_TARGET = 1.25, 10.0
+OURS = "ours"
 
 
 @dataclass
-class SideResult:
+class Rounds:
+    """Seconds per round of one side: training and evaluation, one entry per timed round."""
+
     side: str
-    train_seconds: float
-    eval_seconds: float
-    train_images_per_s: float
-    eval_images_per_s: float
-    threads: int
-    device: str
+    description: str
+    train: list[float] = field(default_factory=list)
+    eval: list[float] = field(default_factory=list)
 
     @property
-    def total_seconds(self) -> float:
-        return self.train_seconds + self.eval_seconds
+    def total(self) -> list[float]:
+        return [t + e for t, e in zip(self.train, self.eval)]
+
+
+@dataclass
+class BenchResult:
+    device: str
+    threads: int
+    cpus: int
+    wait_policy: str
+    load_before: float
+    load_after: float
+    train_images: int
+    test_images: int
+    sides: list[Rounds]
+
+    def side(self, name: str) -> Rounds:
+        return next(s for s in self.sides if s.side == name)
+
+    @property
+    def baselines(self) -> list[Rounds]:
+        return [s for s in self.sides if s.side != OURS]
 
 
 def synthetic_arrays(batches: int, batch_size: int, test_images: int, seed: int = 0):
@@ -60,123 +84,173 @@ def synthetic_arrays(batches: int, batch_size: int, test_images: int, seed: int 
     return (train_x, np.arange(len(train_x)) % NUM_CLASSES, test_x, np.arange(len(test_x)) % NUM_CLASSES)
 
 
-def run_ours(batches: int, batch_size: int, test_images: int, device: str) -> SideResult:
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Baseline:
+    """The conventional pipeline: per-sample PIL transforms, a DataLoader, an eager model."""
+
+    def __init__(self, arrays, batch_size: int, device: torch.device, arch: str,
+                 channels_last: bool, workers: int):
+        from PIL import Image
+        from torch.utils.data import DataLoader, Dataset
+        from torchvision import transforms
+
+        from models import build_model
+
+        class ArrayDataset(Dataset):
+            def __init__(self, images, labels, transform):
+                self.images, self.labels, self.transform = images, labels, transform
+
+            def __len__(self) -> int:
+                return len(self.images)
+
+            def __getitem__(self, index):
+                return self.transform(Image.fromarray(self.images[index])), int(self.labels[index])
+
+        train_x, train_y, test_x, test_y = arrays
+        normalise = transforms.Normalize(CIFAR_MEAN, CIFAR_STD)
+        train_tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                                       transforms.ToTensor(), normalise])
+        test_tf = transforms.Compose([transforms.ToTensor(), normalise])
+        self.device = device
+        self.layout = torch.channels_last if channels_last else torch.contiguous_format
+        torch.manual_seed(0)
+        self.model = build_model(arch, NUM_CLASSES).to(device, memory_format=self.layout)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
+        loader = {"batch_size": batch_size, "num_workers": workers, "pin_memory": workers > 0 and device.type == "cuda"}
+        self.train_loader = DataLoader(ArrayDataset(train_x, train_y, train_tf), shuffle=True, **loader)
+        self.test_loader = DataLoader(ArrayDataset(test_x, test_y, test_tf), **loader)
+        self.name = f"pil-{'cl' if channels_last else 'nchw'}" + (f"-w{workers}" if workers else "")
+        self.description = (f"PIL crop+flip per sample, DataLoader num_workers={workers}"
+                            + (" + pinned memory" if loader["pin_memory"] else "")
+                            + f", {'channels-last' if channels_last else 'NCHW'} {arch}, SGD, "
+                            f"eval batches of {batch_size} under no_grad")
+
+    def _input(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.device, non_blocking=True, memory_format=self.layout)
+
+    def train_epoch(self) -> None:
+        self.model.train()
+        for images, labels in self.train_loader:
+            loss = F.cross_entropy(self.model(self._input(images)).logits, labels.to(self.device, non_blocking=True))
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+        _sync(self.device)
+
+    def evaluate(self) -> int:
+        self.model.eval()
+        correct = 0
+        with torch.no_grad():
+            for images, labels in self.test_loader:
+                correct += int((self.model(self._input(images)).logits.argmax(1).cpu() == labels).sum())
+        return correct
+
+
+def baseline_variants(device: torch.device) -> list[tuple[bool, int]]:
+    """(channels_last, workers) of every baseline: NCHW and channels-last; on CUDA also 4 workers."""
+    workers = (0, 4) if device.type == "cuda" else (0,)
+    return [(layout, w) for w in workers for layout in (False, True)]
+
+
+def run_paired(batches: int = 4, batch_size: int = 128, test_images: int = 1500, rounds: int = 7,
+               device: str = "auto", arch: str = "resnet32",
+               on_round: Callable[[int, int], None] | None = None) -> BenchResult:
+    """Alternate ours and every baseline for ``rounds`` timed rounds after one warm-up round."""
     from engine.config import DataConfig, ModelConfig, OptimConfig, RunConfig
-    from engine.events import DatasetReady, EpochEnd, Progress
+    from engine.events import EpochEnd, Progress
     from engine.trainer import train
 
-    train_x, train_y, test_x, test_y = synthetic_arrays(batches, batch_size, test_images)
+    target = pick_device(device)
+    warm_up(target)
+    arrays = synthetic_arrays(batches, batch_size, test_images)
+    train_x, train_y, test_x, test_y = arrays
     to_tensor = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).contiguous()  # noqa: E731
     dataset = LTDataset("bench", [str(i) for i in range(NUM_CLASSES)], to_tensor(train_x), torch.from_numpy(train_y),
                         to_tensor(test_x), torch.from_numpy(test_y), CIFAR_MEAN, CIFAR_STD)
-    config = RunConfig(data=DataConfig(dataset="cifar100"), model=ModelConfig(arch="resnet32"),
-                       optim=OptimConfig(epochs=1, batch_size=batch_size, warmup_epochs=0), device=device,
-                       save_model=False)
-    marks: dict[str, float] = {}
+    config = RunConfig(data=DataConfig(dataset="cifar100"), model=ModelConfig(arch=arch),
+                       optim=OptimConfig(epochs=rounds + 1, batch_size=batch_size, warmup_epochs=0),
+                       device=str(target), save_model=False)
+    baselines = [Baseline(arrays, batch_size, target, arch, cl, w) for cl, w in baseline_variants(target)]
+    ours = Rounds(OURS, f"engine.trainer.train, one epoch per round: uint8 tensors on the device, batched "
+                        f"crop+flip, channels-last {arch}, fused SGD, on-device metrics, BN-folded eval under inference_mode")
+    pairs = [(b, Rounds(b.name, b.description)) for b in baselines]
+    sides = [ours] + [record for _, record in pairs]
+    clock = {"start": 0.0, "train_end": 0.0}
+    load_before = os.getloadavg()[0]
 
     def on_event(event) -> None:
-        if isinstance(event, DatasetReady):
-            marks["start"] = time.perf_counter()  # the model, optimiser and device copies come after this
-        elif isinstance(event, Progress) and event.batch == event.batches:
-            _sync(device)
-            marks["train_end"] = time.perf_counter()
+        if isinstance(event, Progress) and event.batch == event.batches:
+            _sync(target)
+            clock["train_end"] = time.perf_counter()
         elif isinstance(event, EpochEnd):
-            marks["eval_end"] = time.perf_counter()
+            now = time.perf_counter()
+            timed = event.epoch > 1  # epoch 1 is the warm-up round
+            if timed:
+                ours.train.append(clock["train_end"] - clock["start"])
+                ours.eval.append(now - clock["train_end"])
+            shift = event.epoch % len(baselines)  # rotate the baselines' order from round to round
+            for baseline, record in pairs[shift:] + pairs[:shift]:
+                started = time.perf_counter()
+                baseline.train_epoch()
+                trained = time.perf_counter()
+                baseline.evaluate()
+                if timed:
+                    record.train.append(trained - started)
+                    record.eval.append(time.perf_counter() - trained)
+            if on_round is not None:
+                on_round(event.epoch, event.epochs)
+            clock["start"] = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as runs:
         config.runs_dir = runs
+        clock["start"] = time.perf_counter()
         train(config, on_event=on_event, dataset=dataset)
-    train_seconds = marks["train_end"] - marks["start"]
-    eval_seconds = marks["eval_end"] - marks["train_end"]
-    return _result("ours", batches * batch_size, test_images, train_seconds, eval_seconds, device)
-
-
-def run_baseline(batches: int, batch_size: int, test_images: int, device: str) -> SideResult:
-    from PIL import Image
-    from torch.utils.data import DataLoader, Dataset
-    from torchvision import transforms
-
-    from models import build_model
-
-    train_x, train_y, test_x, test_y = synthetic_arrays(batches, batch_size, test_images)
-
-    class ArrayDataset(Dataset):
-        def __init__(self, images, labels, transform):
-            self.images, self.labels, self.transform = images, labels, transform
-
-        def __len__(self) -> int:
-            return len(self.images)
-
-        def __getitem__(self, index):
-            return self.transform(Image.fromarray(self.images[index])), int(self.labels[index])
-
-    normalise = transforms.Normalize(CIFAR_MEAN, CIFAR_STD)
-    train_tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-                                   transforms.ToTensor(), normalise])
-    test_tf = transforms.Compose([transforms.ToTensor(), normalise])
-    target = pick_device(device)
-    torch.manual_seed(0)
-    # the seed's network: the same ResNet-32, in PyTorch's default NCHW layout
-    model = build_model("resnet32", NUM_CLASSES).to(target, memory_format=torch.contiguous_format)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
-    train_loader = DataLoader(ArrayDataset(train_x, train_y, train_tf), batch_size=batch_size, shuffle=True, num_workers=0)
-    test_loader = DataLoader(ArrayDataset(test_x, test_y, test_tf), batch_size=batch_size, num_workers=0)
-
-    started = time.perf_counter()
-    model.train()
-    for images, labels in train_loader:
-        images, labels = images.to(target), labels.to(target)
-        loss = F.cross_entropy(model(images).logits, labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    _sync(device)
-    train_end = time.perf_counter()
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for images, labels in test_loader:
-            correct += int((model(images.to(target)).logits.argmax(1).cpu() == labels).sum())
-    eval_end = time.perf_counter()
-    return _result("baseline", batches * batch_size, test_images, train_end - started, eval_end - train_end, device)
-
-
-def _result(side: str, train_count: int, test_count: int, train_s: float, eval_s: float, device: str) -> SideResult:
-    target = pick_device(device)
     name = torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu"
-    return SideResult(side, train_s, eval_s, train_count / train_s, test_count / eval_s, torch.get_num_threads(), name)
+    return BenchResult(name, torch.get_num_threads(), os.cpu_count() or 1, os.environ.get("OMP_WAIT_POLICY", "unset"),
+                       load_before, os.getloadavg()[0], batches * batch_size, test_images, sides)
 
 
-def _sync(device: str) -> None:
-    if pick_device(device).type == "cuda":
-        torch.cuda.synchronize()
+def ratio_summary(baseline: list[float], ours: list[float]) -> tuple[float, float, float, float, float]:
+    """Per-round speed-ups baseline/ours: (median, lower quartile, upper quartile, min, max)."""
+    ratios = sorted(b / o for b, o in zip(baseline, ours))
+    if len(ratios) > 1:
+        q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    else:
+        q1 = q3 = ratios[0]
+    return statistics.median(ratios), q1, q3, ratios[0], ratios[-1]
 
 
-def run_side_in_subprocess(side: str, batches: int, batch_size: int, test_images: int, device: str) -> SideResult:
-    """Run one side in a fresh interpreter and read its JSON result."""
-    code = ("import json,sys; from engine.bench import measure_side; "
-            f"print(json.dumps(measure_side({side!r}, {batches}, {batch_size}, {test_images}, {device!r})))")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    output = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
-    return SideResult(**json.loads(output.stdout.strip().splitlines()[-1]))
+def strongest_baseline(result: BenchResult) -> Rounds:
+    return min(result.baselines, key=lambda s: statistics.median(s.total))
 
 
-def measure_side(side: str, batches: int, batch_size: int, test_images: int, device: str) -> dict:
-    warm_up(pick_device(device))  # the same one-off costs paid before either clock starts
-    runner = run_ours if side == "ours" else run_baseline
-    return asdict(runner(batches, batch_size, test_images, device))
-
-
-
-def format_report(ours: SideResult, baseline: SideResult) -> str:
-    target = GPU_TARGET if ours.device != "cpu" else CPU_TARGET
-    ratio = baseline.total_seconds / ours.total_seconds
-    lines = [f"device: {ours.device}, torch threads: {ours.threads}, "
-             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}",
-             f"{'':10}{'train img/s':>14}{'eval img/s':>14}{'total s':>10}"]
-    for side in (ours, baseline):
-        lines.append(f"{side.side:10}{side.train_images_per_s:14.1f}{side.eval_images_per_s:14.1f}{side.total_seconds:10.2f}")
-    lines.append(f"speed-up: train {ours.train_images_per_s / baseline.train_images_per_s:.2f}x, "
-                 f"eval {ours.eval_images_per_s / baseline.eval_images_per_s:.2f}x, "
-                 f"total {ratio:.2f}x (target >= {target:g}x: {'met' if ratio >= target else 'NOT met'})")
+def format_report(result: BenchResult) -> str:
+    ours = result.side(OURS)
+    target = CPU_TARGET if result.device == "cpu" else GPU_TARGET
+    lines = [f"device: {result.device}; {result.cpus} CPUs, torch threads {result.threads}, "
+             f"OMP_WAIT_POLICY={result.wait_policy}",
+             f"load average (1 min): {result.load_before:.2f} before, {result.load_after:.2f} after",
+             f"each round: {result.train_images} training images, then {result.test_images} evaluated; "
+             f"{len(ours.total)} timed rounds after 1 warm-up, the sides alternating every round"]
+    lines += [f"  {side.side:13} {side.description}" for side in result.sides]
+    lines.append(f"{'medians':15}{'train img/s':>13}{'eval img/s':>13}{'round s':>10}")
+    for side in result.sides:
+        lines.append(f"  {side.side:13}{result.train_images / statistics.median(side.train):13.1f}"
+                     f"{result.test_images / statistics.median(side.eval):13.1f}{statistics.median(side.total):10.2f}")
+    lines.append("speed-up of ours, median of the per-round ratios [quartiles] (min-max):")
+    for base in result.baselines:
+        parts = []
+        for label, mine, theirs in (("train", ours.train, base.train), ("eval", ours.eval, base.eval),
+                                    ("total", ours.total, base.total)):
+            median, q1, q3, low, high = ratio_summary(theirs, mine)
+            parts.append(f"{label} {median:.2f}x [{q1:.2f}-{q3:.2f}] ({low:.2f}-{high:.2f})")
+        lines.append(f"  vs {base.side:11} " + ", ".join(parts))
+    strongest = strongest_baseline(result)
+    headline = ratio_summary(strongest.total, ours.total)[0]
+    lines.append(f"headline: total {headline:.2f}x vs the strongest baseline ({strongest.side}) "
+                 f"(target >= {target:g}x: {'met' if headline >= target else 'NOT met'})")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from data.tensors import normalize
 from engine.fold import folded_copy
-from engine.metrics import Metrics, compute_metrics, confusion_matrix, topk_correct
+from engine.metrics import RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, topk_correct
 
 # Images per forward pass without gradients. A GPU wants large batches; on a 2-core CPU a
 # ResNet-32 runs about 2x faster per image at 128 than at 1024 (activations stay in cache):
@@ -31,20 +31,27 @@ def predict_logits(logits_fn: Callable[[torch.Tensor], torch.Tensor], images: to
     return torch.cat(outputs) if outputs else torch.empty(0)
 
 
-def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts: torch.Tensor) -> Metrics:
-    """Loss (plain CE), top-1/top-5 and the worst-class metrics of a set of logits."""
+def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts: torch.Tensor,
+                        recall_floor: float = RECALL_FLOOR) -> Metrics:
+    """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
+    (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
+    The result carries its confusion matrix (``Metrics.confusion``)."""
     num_classes = logits.shape[1]
+    labels = labels.to(logits.device)
     confusion = confusion_matrix(labels.cpu(), logits.argmax(dim=1).cpu(), num_classes)
-    loss = float(F.cross_entropy(logits, labels.to(logits.device)))
-    return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels.to(logits.device)))
+    loss = float(F.cross_entropy(logits, labels))
+    nll, ece = calibration(logits, labels)
+    return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels),
+                           recall_floor=recall_floor, nll=nll, ece=ece)
 
 
 def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], images: torch.Tensor,
-             labels: torch.Tensor, mean, std, train_counts: torch.Tensor) -> Metrics:
+             labels: torch.Tensor, mean, std, train_counts: torch.Tensor,
+             recall_floor: float = RECALL_FLOOR) -> Metrics:
     """Metrics of ``logits_fn(model, x)`` (e.g. ``method.logits``) on a split.
 
     The logits come from a BatchNorm-folded eval copy of ``model``.
     """
     fast = folded_copy(model)
     logits = predict_logits(lambda x: logits_fn(fast, x), images, mean, std)
-    return metrics_from_logits(logits, labels, train_counts)
+    return metrics_from_logits(logits, labels, train_counts, recall_floor)

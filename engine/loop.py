@@ -28,16 +28,18 @@ from data.types import LTDataset
 from engine.batch import Batch
 from engine.checkpoints import Checkpoint
 from engine.config import OptimConfig
+from engine.epoch_stats import EpochStats
 from engine.evaluation import evaluate, metrics_from_logits
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
 from engine.features import FeatureBank, extract_features
 from engine.finite import NonFiniteError
 from engine.methods import Method
 from engine.methods.base import ANY_FAMILY
-from engine.metrics import Metrics, compute_metrics, topk_hits
+from engine.metrics import RECALL_FLOOR, Metrics
 from engine.rules import TrainRule
 from engine.runs import RunFolder, epoch_rows
 from engine.schedule import learning_rate
+from engine.speed import configure_backends, sgd_options, training_model
 from engine.stages import ALL, Stage, check_stages
 from models import LTModel
 
@@ -49,12 +51,14 @@ class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
 
 
-def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
-    """SGD (momentum, optional Nesterov) or Adam over the method's parameter groups."""
+def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]],
+                   device: torch.device = torch.device("cpu")) -> torch.optim.Optimizer:
+    """SGD (momentum, optional Nesterov; fused where PyTorch has it, ``engine.speed``) or Adam
+    over the method's parameter groups."""
     if optim.optimizer == "adam":
         return torch.optim.Adam(groups, lr=optim.lr, weight_decay=optim.weight_decay)
     return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
-                           nesterov=optim.nesterov)
+                           nesterov=optim.nesterov, **sgd_options(device))
 
 
 @dataclass
@@ -74,8 +78,10 @@ class RunPlan:
     train_rule: str = "none"
     reweight_beta: float = 0.9999
     best_metric: str = "test_hm"
+    recall_floor: float = RECALL_FLOOR  # HM / GM / LR floor (the paper's 1e-3; 0 = unfloored)
     save_model: bool = True
     amp: bool = True
+    compile: bool = False  # torch.compile the model for the training step (engine.speed)
     train_index: torch.Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
@@ -106,6 +112,8 @@ class Loop:
         self.augment_generator = torch.Generator(device=self.device).manual_seed(plan.seed + 1)
         self.autocast_dtype = torch.bfloat16 if (plan.amp and self.device.type == "cuda"
                                                  and torch.cuda.is_bf16_supported()) else None
+        configure_backends(self.device)
+        self.step_model = training_model(self.model, plan.compile, report=self.run.log)  # what training_step calls
         self.total_epochs = sum(stage.epochs for stage in plan.stages)
         self.epochs_done = 0  # across stages
         self.stage_index, self.stage_epochs_done = 0, 0
@@ -170,7 +178,7 @@ class Loop:
                 for module in parts[part]:
                     module.requires_grad_(True)
         self.method.on_stage_start(stage, self.model)
-        self.optimizer = make_optimizer(stage.optim, self.method.param_groups(self.model, stage))
+        self.optimizer = make_optimizer(stage.optim, self.method.param_groups(self.model, stage), self.device)
         if self._pending_optimizer_state is not None:
             self.optimizer.load_state_dict(self._pending_optimizer_state)
             self._pending_optimizer_state = None
@@ -221,34 +229,34 @@ class Loop:
 
     def _train_epoch(self, stage: Stage, epoch: int, sampler: str, on_event: EventSink,
                      should_stop: StopFlag) -> Metrics | None:
-        """One pass over the training split; running metrics, or None when asked to stop."""
+        """One pass over the training split; running metrics, or None when asked to stop.
+
+        The metrics accumulate on the device and are read once, after the last batch; the
+        loss is checked every ``FINITE_CHECK_EVERY`` batches (the only waits on the device)."""
         self._set_mode(stage)
         order = SAMPLERS[sampler](self.train_labels.cpu(), self.order_generator).to(self.device)
-        batch_size, num_classes = stage.optim.batch_size, self.model.num_classes
+        batch_size = stage.optim.batch_size
         batches = (len(order) + batch_size - 1) // batch_size
-        confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=self.device)
-        loss_sum = torch.zeros((), device=self.device)
-        top5 = torch.zeros((), dtype=torch.int64, device=self.device)
+        stats = EpochStats(self.model.num_classes, self.device)
         for number in range(batches):
             if should_stop():
                 return None
-            batch = self._make_batch(stage, order[number * batch_size:(number + 1) * batch_size], epoch)
-            with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
-                                enabled=self.autocast_dtype is not None):
-                loss, logits = self.method.training_step(self.model, batch)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.method.after_optimizer_step(self.model)
-            logits = logits.detach()
-            loss_sum += loss.detach() * len(batch)
-            confusion += torch.bincount(batch.labels * num_classes + logits.argmax(1), minlength=num_classes ** 2)
-            top5 += topk_hits(logits, batch.labels)
+            self._step(self._make_batch(stage, order[number * batch_size:(number + 1) * batch_size], epoch), stats)
             if (number + 1) % FINITE_CHECK_EVERY == 0 or number + 1 == batches:
-                self._check_finite(loss_sum / ((number + 1) * batch_size))
+                self._check_finite(stats.mean_loss())
             on_event(Progress(self.epochs_done + 1, self.total_epochs, number + 1, batches, stage=self.plan.kind))
-        return compute_metrics(confusion.reshape(num_classes, num_classes), self.counts,
-                               loss=float(loss_sum) / len(order), top5_correct=int(top5))
+        return stats.read(self.counts, self.plan.recall_floor)
+
+    def _step(self, batch: Batch, stats: EpochStats) -> None:
+        """One optimiser step on one batch. Nothing here waits for the device (tests/test_no_sync.py)."""
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                            enabled=self.autocast_dtype is not None):
+            loss, logits = self.method.training_step(self.step_model, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.method.after_optimizer_step(self.model)
+        stats.update(loss, logits, batch.labels)
 
     def _check_finite(self, mean_loss: torch.Tensor) -> None:
         """Stop a run whose loss is NaN/inf or has exploded; the last good epoch's checkpoint stays."""
@@ -270,13 +278,14 @@ class Loop:
             with torch.no_grad():
                 self.model.eval()
                 logits = self.method.scores(self.model.classify(self.test_features)).float()
-            self.last_test = metrics_from_logits(logits, self.test_labels, self.counts)
+            self.last_test = metrics_from_logits(logits, self.test_labels, self.counts, self.plan.recall_floor)
         else:
             self.last_test = self.evaluate_split(self.test_images, self.test_labels)
         return self.last_test
 
     def evaluate_split(self, images: torch.Tensor, labels: torch.Tensor) -> Metrics:
-        return evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts)
+        return evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts,
+                        self.plan.recall_floor)
 
     def track_best(self, test: Metrics) -> bool:
         key = self.plan.best_metric.removeprefix("test_")
@@ -308,13 +317,18 @@ class Loop:
         rows = epoch_rows(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
         if not self.plan.save_model:
             self.run.commit_epoch(*rows)
-            return
-        try:
-            self.run.commit_epoch(*rows, state_dict=self.model.state_dict(), meta=self.meta(), heads=self.plan.heads,
-                                  extra=self.resume_state(), method_state=self.method.state_dict(), is_best=is_best)
-        except NonFiniteError:
-            self.run.mark_status("diverged", epochs=self.epochs_done - 1)
-            raise
+        else:
+            try:
+                self.run.commit_epoch(*rows, state_dict=self.model.state_dict(), meta=self.meta(),
+                                      heads=self.plan.heads, extra=self.resume_state(),
+                                      method_state=self.method.state_dict(), is_best=is_best)
+            except NonFiniteError:
+                self.run.mark_status("diverged", epochs=self.epochs_done - 1)
+                raise
+        if test.confusion is not None:
+            self.run.write_confusion("last", test.confusion)
+            if is_best:
+                self.run.write_confusion("best", test.confusion)
 
     def resume_state(self) -> dict[str, Any]:
         return {

@@ -1,10 +1,30 @@
-"""Worst-class metrics from a confusion matrix.
+"""Worst-class metrics, calibration and per-class precision from a confusion matrix and logits.
 
 Following "No One Left Behind" (Du & Wu, CVPR 2023, arXiv 2303.03630), beside top-1 accuracy
 we report over the C per-class recalls r_c: the harmonic mean HM = C / Σ 1/r_c, the geometric
-mean GM = (Π r_c)^(1/C) and the lowest recall LR = min r_c. HM and GM are 0 as soon as one
-class has zero recall; ``zero_recall`` counts those classes so the cause is visible.
-The many / medium / few split is the usual one: > 100, 20–100 and < 20 training images.
+mean GM = (Π r_c)^(1/C) and the lowest recall LR = min r_c.
+
+**The paper's convention (the default).** The NOLB code (``utils.py`` ``GM_HM_LR``, also in the
+RIDE / PaCo copies it ships) clamps every per-class recall to at least 1e-3 before HM, GM and
+LR. Without the floor HM and GM are exactly 0 as soon as one class has zero recall, which is most
+of a CIFAR-100-LT run's early epochs, and they say nothing about how far behind the others are.
+``RECALL_FLOOR`` = 1e-3 is therefore the default; ``recall_floor=0`` gives the unfloored values
+(HM = GM = LR = 0 with any zero-recall class). ``zero_recall`` counts the classes at exactly 0
+either way, and ``per_class_recall`` is never floored. GM is computed through logs in float64
+(a product of 100 recalls underflows in float32).
+
+**Calibration.** ECE with 15 equal-width bins on the maximum softmax probability, each bin
+right-closed (lo, hi], weighted by its share of samples: Σ_b |B_b|/N · |acc(B_b) − conf(B_b)|,
+as MiSLAS computes and reports it (Zhong et al., CVPR 2021, github.com/dvlab-research/MiSLAS,
+``utils/metric.py``). NLL is the mean −log softmax probability of the true class.
+
+**Groups.** Many / medium / few are the classes with > 100, 20–100 and < 20 *training* images,
+decided per class from the actual counts (the OLTR / LDAM-DRW convention). MiSLAS instead uses
+fixed index ranges of the count-sorted classes from its configs: [0, 36), [36, 71), [71, 100) on
+CIFAR-100-LT. At ratio 100 the counts give 35 / 35 / 30 classes (class 35 has 98 images, class
+70 has 19), so MiSLAS's many group holds one class more and its few group one class less; for
+other ratios or datasets only the count thresholds keep their meaning.
+
 All values are fractions in [0, 1].
 """
 from __future__ import annotations
@@ -16,6 +36,8 @@ import torch
 
 MANY_THRESHOLD = 100  # more than this many training images → "many"
 FEW_THRESHOLD = 20  # fewer than this → "few"
+RECALL_FLOOR = 1e-3  # the paper's code clamps each recall to this before HM / GM / LR
+ECE_BINS = 15  # MiSLAS's calibration bins
 
 
 @dataclass
@@ -32,16 +54,24 @@ class Metrics:
     medium: float | None
     few: float | None
     per_class_recall: list[float] = field(default_factory=list)
+    nll: float = math.nan  # mean −log p(true class); NaN when no logits were seen
+    ece: float = math.nan  # expected calibration error, 15 bins; NaN when no logits were seen
+    recall_floor: float = RECALL_FLOOR  # the floor HM / GM / LR were computed with (0 = unfloored)
+    per_class_precision: list[float] = field(default_factory=list)  # NaN for a class never predicted
+    confusion: list[list[int]] | None = field(default=None, repr=False, compare=False)  # rows = true class
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
-                    "zero_recall", "many", "medium", "few")
+                    "zero_recall", "many", "medium", "few", "nll", "ece")
 
     def summary(self, prefix: str = "") -> dict[str, float | int | None]:
         """The scalar metrics, keys prefixed (``train_``/``test_``), for CSV rows and plots."""
         return {prefix + key: getattr(self, key) for key in self.SUMMARY_KEYS}
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Everything but the confusion matrix (saved on its own by ``RunFolder.write_confusion``)."""
+        raw = asdict(self)
+        raw.pop("confusion")
+        return raw
 
     @classmethod
     def from_dict(cls, raw: dict) -> Metrics:
@@ -61,16 +91,51 @@ def per_class_recall(confusion: torch.Tensor) -> torch.Tensor:
     return confusion.diagonal() / support.where(support > 0, torch.tensor(float("nan"), dtype=torch.float64))
 
 
-def harmonic_mean(recalls: torch.Tensor) -> float:
+def per_class_precision(confusion: torch.Tensor) -> torch.Tensor:
+    """Precision of every class (column-wise); a class never predicted gets NaN."""
+    confusion = confusion.to(torch.float64)
+    predicted = confusion.sum(dim=0)
+    return confusion.diagonal() / predicted.where(predicted > 0, torch.tensor(float("nan"), dtype=torch.float64))
+
+
+def floored(recalls: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
+    """The recalls in float64, each at least ``floor`` (the paper's code uses 1e-3)."""
+    return recalls.to(torch.float64).clamp_min(floor)
+
+
+def harmonic_mean(recalls: torch.Tensor, floor: float = 0.0) -> float:
+    """C / Σ 1/r_c over the recalls floored at ``floor``; 0 when a recall is 0 and there is no floor."""
+    recalls = floored(recalls, floor)
     if (recalls <= 0).any():
         return 0.0
     return float(len(recalls) / (1.0 / recalls).sum())
 
 
-def geometric_mean(recalls: torch.Tensor) -> float:
+def geometric_mean(recalls: torch.Tensor, floor: float = 0.0) -> float:
+    """exp(mean log r_c) in float64 over the recalls floored at ``floor``; 0 when one is 0 unfloored."""
+    recalls = floored(recalls, floor)
     if (recalls <= 0).any():
         return 0.0
     return float(torch.exp(torch.log(recalls).mean()))
+
+
+def calibration(logits: torch.Tensor, labels: torch.Tensor, bins: int = ECE_BINS) -> tuple[float, float]:
+    """(NLL, ECE) of a set of logits: mean −log softmax of the true class, and the expected
+    calibration error over ``bins`` equal-width, right-closed bins of the top softmax probability."""
+    if len(labels) == 0:
+        return math.nan, math.nan
+    logits, labels = logits.detach().to(torch.float64), labels.to(logits.device, torch.int64)
+    log_probabilities = torch.log_softmax(logits, dim=1)
+    nll = float(-log_probabilities.gather(1, labels[:, None]).mean())
+    confidence, predicted = log_probabilities.exp().max(dim=1)
+    correct = (predicted == labels).to(torch.float64)
+    # bin b holds confidences in (b/bins, (b+1)/bins]; ceil(conf·bins) − 1 is that index
+    index = (torch.ceil(confidence * bins).long() - 1).clamp(0, bins - 1)
+    count = torch.bincount(index, minlength=bins).to(torch.float64)
+    gap = (torch.bincount(index, weights=confidence, minlength=bins)
+           - torch.bincount(index, weights=correct, minlength=bins)).abs()
+    ece = float(gap.sum() / count.sum())  # Σ_b |B_b|/N · |conf_b − acc_b| = Σ_b |Σ conf − Σ correct| / N
+    return nll, ece
 
 
 def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[float | None, float | None, float | None]:
@@ -81,8 +146,12 @@ def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[f
 
 
 def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: float = math.nan,
-                    top5_correct: int | None = None) -> Metrics:
-    """All metrics from a confusion matrix; classes absent from the evaluated set are skipped."""
+                    top5_correct: int | None = None, recall_floor: float = RECALL_FLOOR,
+                    nll: float = math.nan, ece: float = math.nan) -> Metrics:
+    """All metrics from a confusion matrix; classes absent from the evaluated set are skipped.
+
+    HM, GM and LR use the recalls floored at ``recall_floor`` (the paper's 1e-3; 0 = unfloored).
+    """
     confusion = confusion.cpu()
     total = int(confusion.sum())
     recalls_all = per_class_recall(confusion)
@@ -95,15 +164,30 @@ def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: f
         top5=top5_correct / max(total, 1) if top5_correct is not None else math.nan,
         loss=float(loss),
         mean_recall=float(recalls.mean()) if len(recalls) else 0.0,
-        hm=harmonic_mean(recalls) if len(recalls) else 0.0,
-        gm=geometric_mean(recalls) if len(recalls) else 0.0,
-        lowest_recall=float(recalls.min()) if len(recalls) else 0.0,
+        hm=harmonic_mean(recalls, recall_floor) if len(recalls) else 0.0,
+        gm=geometric_mean(recalls, recall_floor) if len(recalls) else 0.0,
+        lowest_recall=float(floored(recalls, recall_floor).min()) if len(recalls) else 0.0,
         zero_recall=int((recalls == 0).sum()),
         many=many,
         medium=medium,
         few=few,
         per_class_recall=[float(r) for r in recalls_all],
+        nll=float(nll),
+        ece=float(ece),
+        recall_floor=float(recall_floor),
+        per_class_precision=[float(p) for p in per_class_precision(confusion)],
+        confusion=confusion.to(torch.int64).tolist(),
     )
+
+
+def floor_note(floors: set[float]) -> str:
+    """How HM / GM / LR treat zero recall, for a table's foot."""
+    if floors == {0.0}:
+        return "HM / GM / LR unfloored: 0 when any class has zero recall."
+    if len(floors) == 1:
+        return f"HM / GM / LR with each class's recall floored at {100 * min(floors):g} % (the paper's convention)."
+    shown = ", ".join(f"{100 * f:g} %" for f in sorted(floors))
+    return f"HM / GM / LR floors differ between the columns ({shown}); compare them with care."
 
 
 def topk_hits(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> torch.Tensor:

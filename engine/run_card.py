@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from data.types import LTDataset
 from engine.config import RunConfig
-from engine.metrics import Metrics
+from engine.metrics import Metrics, floor_note
 from engine.runs import RunFolder, format_percent
 
 
@@ -23,7 +23,8 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: LTDataset, best_e
         + (" (Nesterov)" if optim.nesterov else "") + f", weight decay {optim.weight_decay}, "
         f"batch {optim.batch_size}, {optim.epochs} epochs, {optim.schedule} schedule",
         *(f"- **Stage {number}:** {text}" for number, text in enumerate(stages, start=1)),
-        f"- **Seed:** {config.seed}" + ("  \n- **Stopped early** by the user." if stopped else ""),
+        f"- **Seeds:** long-tail cut {data.cut_seed}, training (initialisation, order, augmentation) {config.seed}"
+        + ("  \n- **Stopped early** by the user." if stopped else ""),
         "",
         "| metric (test, %) | best epoch" + (f" ({best_epoch})" if best_epoch is not None else "") + " | last epoch |",
         "|---|---|---|",
@@ -34,5 +35,7 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: LTDataset, best_e
         lines.append(f"| {title} | {format_percent(best.get('test_' + key))} | {format_percent(last_value)} |")
     if last is not None:
         lines.append(f"| zero-recall classes | {best.get('test_zero_recall', '—')} | {last.zero_recall} |")
+        lines.append(f"| ECE | {format_percent(best.get('test_ece'))} | {format_percent(last.ece)} |")
+        lines += ["", floor_note({last.recall_floor})]
     lines += ["", f"Resume with `python main.py train --resume {run.path}`.", ""]
     run.write_card("\n".join(lines))

@@ -4,8 +4,12 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
 
     config.json        the run's settings (``kind`` says train or tune)
     dataset.json       dataset name, class names and training counts
-    metrics.csv        one row per epoch: epoch, stage (1-based), lr, seconds, train_*, test_* (pandas-readable)
+    metrics.csv        one row per epoch: epoch, stage (1-based), lr, seconds, train_*, test_* (pandas-readable;
+                       test_nll / test_ece calibration, HM / GM / LR as engine.metrics defines them)
     per_class.csv      one row per epoch: the test recall of every class
+    per_class_precision.csv   the same layout: the test precision of every class
+    confusion_best.csv, confusion_last.csv   the test confusion matrix (row = true class,
+                       column = predicted; header and first column name the classes)
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
     status.json        running, finished, stopped, interrupted or diverged (absent in older runs)
@@ -59,6 +63,7 @@ MAX_NAME_TRIES = 10_000
 
 class RunLocked(UserError):
     """Another process (or another task in this one) is writing the run folder."""
+PRECISION_FILE = "per_class_precision.csv"
 
 
 class RunFolder:
@@ -66,6 +71,7 @@ class RunFolder:
         self.path = Path(path)
         self._metrics: list[dict[str, Any]] | None = None  # the committed history, once known
         self._per_class: list[dict[str, Any]] | None = None
+        self._precision: list[dict[str, Any]] | None = None
         self._best_at: int | None = None  # 1-based row of the history best.pt holds
         self._lock: RunLock | None = None
 
@@ -89,7 +95,7 @@ class RunFolder:
                                                f"({error.strerror or error})") from None
             (path / CHECKPOINTS).mkdir()
             run = cls(path)
-            run._metrics, run._per_class = [], []
+            run._metrics, run._per_class, run._precision = [], [], []
             return run
         raise workspace.WorkspaceError(f"{root} already holds {MAX_NAME_TRIES} runs named {base}")
 
@@ -140,8 +146,8 @@ class RunFolder:
     def write_dataset(self, name: str, class_names: list[str], class_counts: list[int]) -> None:
         self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts})
 
-    def commit_epoch(self, metrics_row: Mapping[str, Any], per_class_row: Mapping[str, Any], *,
-                     state_dict: Mapping[str, Any] | None = None, meta: Mapping[str, Any] | None = None,
+    def commit_epoch(self, metrics_row: Mapping[str, Any], per_class_row: Mapping[str, Any],
+                     precision_row: Mapping[str, Any] | None = None, *, state_dict: Mapping[str, Any] | None = None, meta: Mapping[str, Any] | None = None,
                      heads: Mapping[str, Mapping[str, Any]] | None = None, extra: Mapping[str, Any] | None = None,
                      method_state: Mapping[str, Any] | None = None, is_best: bool = False) -> None:
         """Write one epoch as one unit: its two CSV rows and, with ``state_dict``, ``last.pt``
@@ -158,6 +164,7 @@ class RunFolder:
         if state_dict is not None:
             self._refuse_non_finite(state_dict, heads)
         metrics, per_class = self._metrics + [dict(metrics_row)], self._per_class + [dict(per_class_row)]
+        precision = self._precision + ([dict(precision_row)] if precision_row else [])
         rows = len(metrics)
         if state_dict is not None:
             if meta is None:
@@ -165,13 +172,14 @@ class RunFolder:
             best_at = rows if is_best else self._best_at
             if is_best:
                 self._write_pending_best(rows, state_dict, meta, heads, method_state)
-            history = {"rows": rows, "best_at": best_at, "metrics": metrics, "per_class": per_class}
+            history = {"rows": rows, "best_at": best_at, "metrics": metrics, "per_class": per_class,
+                       "precision": precision}
             self._write_last(state_dict, meta, heads, {**(extra or {}), HISTORY_KEY: history}, method_state)
-            self._metrics, self._per_class, self._best_at = metrics, per_class, best_at  # committed
+            self._metrics, self._per_class, self._precision, self._best_at = metrics, per_class, precision, best_at
             if is_best:
                 self._promote_best(rows)
         else:
-            self._metrics, self._per_class = metrics, per_class
+            self._metrics, self._per_class, self._precision = metrics, per_class, precision
         self._write_history()
 
     def update_last(self, state_dict: Mapping[str, Any], meta: Mapping[str, Any], *,
@@ -181,7 +189,7 @@ class RunFolder:
         self._require_history(True)
         self._refuse_non_finite(state_dict, heads)
         history = {"rows": len(self._metrics), "best_at": self._best_at, "metrics": self._metrics,
-                   "per_class": self._per_class}
+                   "per_class": self._per_class, "precision": self._precision}
         self._write_last(state_dict, meta, heads, {**(extra or {}), HISTORY_KEY: history}, method_state)
 
     def append_epoch(self, epoch: int, lr: float, seconds: float, train: Metrics, test: Metrics,
@@ -214,6 +222,7 @@ class RunFolder:
         if history is not None:
             self._metrics = [dict(row) for row in history["metrics"]]
             self._per_class = [dict(row) for row in history["per_class"]]
+            self._precision = [dict(row) for row in history.get("precision", [])]
             self._best_at = history["best_at"]
         else:
             done = None if checkpoint is None else int(checkpoint.extra.get("epochs_done",
@@ -230,6 +239,23 @@ class RunFolder:
     def mark_status(self, state: str, **details: Any) -> None:
         """``status.json``: "running", "finished", "stopped", "interrupted" or "diverged", with details."""
         self.write_json(STATUS_FILE, {"state": state, "at": time.strftime("%Y-%m-%d %H:%M:%S"), **details})
+
+    def write_confusion(self, tag: str, confusion) -> Path:
+        """Write ``confusion_<tag>.csv`` (e.g. tag "best" or "last"): a (C, C) matrix (tensor, array or
+        nested list; row = true class, column = predicted), headed by the class names."""
+        rows = confusion.tolist() if hasattr(confusion, "tolist") else [list(r) for r in confusion]
+        names = self.class_names()
+        if len(names) != len(rows):
+            names = [str(i) for i in range(len(rows))]
+        path = self.path / f"confusion_{tag}.csv"
+        tmp = self.path / f".confusion_{tag}.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["true \\ predicted", *names])
+            for name, row in zip(names, rows):
+                writer.writerow([name, *(int(v) for v in row)])
+        tmp.replace(path)
+        return path
 
     def log(self, text: str) -> None:
         with open(self.path / "log.txt", "a", encoding="utf-8") as handle:
@@ -255,7 +281,8 @@ class RunFolder:
         os.replace(self.path / CHECKPOINTS / f".best.pending.{rows}.pt", self.path / CHECKPOINTS / "best.pt")
 
     def _write_history(self) -> None:
-        for name, rows in ((METRICS_FILE, self._metrics), (PER_CLASS_FILE, self._per_class)):
+        for name, rows in ((METRICS_FILE, self._metrics), (PER_CLASS_FILE, self._per_class),
+                           (PRECISION_FILE, self._precision)):
             if rows:
                 _write_atomically(self.path / name, _csv_text(rows))
             else:
@@ -290,6 +317,7 @@ class RunFolder:
             return found
 
         self._metrics, self._per_class = rows(METRICS_FILE), rows(PER_CLASS_FILE)
+        self._precision = rows(PRECISION_FILE)
 
     def _pending_bests(self) -> list[tuple[Path, int]]:
         folder = self.path / CHECKPOINTS
@@ -322,10 +350,27 @@ class RunFolder:
         return [{k: _number(v) for k, v in row.items()} for row in _read_csv(path)] if path.exists() else []
 
     def per_class(self) -> list[list[float]]:
-        path = self.path / PER_CLASS_FILE
+        """Every epoch's test recall per class (one list per epoch)."""
+        return self._per_class_rows(PER_CLASS_FILE)
+
+    def per_class_precision(self) -> list[list[float]]:
+        """Every epoch's test precision per class ([] for runs written before precision was saved)."""
+        return self._per_class_rows(PRECISION_FILE)
+
+    def _per_class_rows(self, name: str) -> list[list[float]]:
+        path = self.path / name
         if not path.exists():
             return []
         return [[_number(v) for k, v in row.items() if k != "epoch"] for row in _read_csv(path)]
+
+    def confusion(self, tag: str = "last") -> list[list[int]] | None:
+        """The confusion matrix saved as ``confusion_<tag>.csv``, or None."""
+        path = self.path / f"confusion_{tag}.csv"
+        if not path.exists():
+            return None
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))[1:]
+        return [[int(v) for v in row[1:]] for row in rows]
 
     def checkpoint(self, which: str = "best") -> Path | None:
         path = self.path / CHECKPOINTS / f"{which}.pt"
@@ -358,13 +403,15 @@ class RunFolder:
 
 
 def epoch_rows(epoch: int, lr: float, seconds: float, train: Metrics, test: Metrics,
-               **columns: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The metrics.csv and per_class.csv rows of one epoch; ``columns`` (e.g. ``stage="train"``)
-    go first in both."""
-    metrics = {**columns, "epoch": epoch, "lr": lr, "seconds": round(seconds, 3),
+               **columns: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """The metrics.csv, per_class.csv and per_class_precision.csv rows of one epoch (the last None
+    when the metrics have no precision); ``columns`` (e.g. ``stage=2``) go into metrics.csv."""
+    metrics = {"epoch": epoch, **columns, "lr": lr, "seconds": round(seconds, 3),
                **train.summary("train_"), **test.summary("test_")}
-    per_class = {**columns, "epoch": epoch, **{f"class_{i}": r for i, r in enumerate(test.per_class_recall)}}
-    return metrics, per_class
+    per_class = {"epoch": epoch, **{f"class_{i}": r for i, r in enumerate(test.per_class_recall)}}
+    precision = ({"epoch": epoch, **{f"class_{i}": p for i, p in enumerate(test.per_class_precision)}}
+                 if test.per_class_precision else None)
+    return metrics, per_class, precision
 
 
 def list_runs(root: str | Path | None = None) -> list[RunFolder]:

@@ -59,7 +59,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         check_run_folders(config.runs_dir)  # before the dataset loads
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
-    dataset = dataset or load_dataset(config.data, seed=config.seed)
+    dataset = dataset or load_dataset(config.data)
     announce_dataset(dataset, on_event)
 
     torch.manual_seed(config.seed)
@@ -112,7 +112,9 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
         stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
-                   best_metric=config.best_metric, save_model=config.save_model, amp=config.amp,
+                   best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
+                   amp=config.amp,
+                   compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHeaderView, QLabel, QListWidget,
-                               QTableWidget, QTableWidgetItem, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QListWidget, QTableWidget,
+                               QTableWidgetItem, QWidget)
 
 from data.errors import UserError
 from engine import workspace
@@ -25,7 +25,8 @@ from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
 from gui.train_form import dataset_fields, fill_form, loss_params_field
-from gui.widgets import Column, LogPane, number_item, push_button, row_of, write_csv
+from gui.table_export import write_table
+from gui.widgets import Column, LogPane, choose_folders, number_item, push_button, row_of
 
 PLUGIN_PREFIX = "plug-in"
 
@@ -97,8 +98,10 @@ class ComparePanel(TaskPanel):
         curve_box = Column(row_of(QLabel("Curve metric"), self.curve_metric, None), (self.curves, 1))
         self.table = QTableWidget(0, len(TABLE_COLUMNS) + 2)
         self.table.setHorizontalHeaderLabels(["Model", *(t for t, _ in TABLE_COLUMNS), "Zero-recall classes"])
-        self.table.setToolTip("Test metrics in percent. HM and GM are 0 when any class has zero recall; the last "
-                              "column counts those classes. Many / Medium / Few: > 100, 20–100, < 20 training images.")
+        self.table.setToolTip("Test metrics in percent. HM, GM and LR floor each class's recall at 0.1 % (the "
+                              "paper's code) unless the run says otherwise; the last column counts the classes at "
+                              "zero recall. Many / Medium / Few: > 100, 20–100, < 20 training images. ECE: "
+                              "calibration error, 15 bins.")
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -156,13 +159,9 @@ class ComparePanel(TaskPanel):
 
     # --- saved runs -------------------------------------------------------------------------
     def add_runs_dialog(self) -> None:
-        dialog = QFileDialog(self, "Add run folders", str(workspace.runs_dir()))
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # the native one picks a single folder
-        for view in dialog.findChildren(QAbstractItemView):
-            view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        if dialog.exec():
-            self.add_runs(dialog.selectedFiles())
+        folders = choose_folders(self, "Add run folders", str(workspace.runs_dir()))
+        if folders:
+            self.add_runs(folders)
 
     def add_runs(self, paths) -> None:
         """Add run folders; a folder that is not a run is reported and the others are still added."""
@@ -229,12 +228,22 @@ class ComparePanel(TaskPanel):
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"compare-per-class": self.bars, "compare-curves": self.curves}
 
+    def metrics_rows(self) -> tuple[list[str], list[list]]:
+        """The table as shown: one row per model, metrics in percent, the zero-recall count."""
+        header = ["Model", *(f"{t} (%)" for t, _ in TABLE_COLUMNS), "Zero-recall classes"]
+        rows = [[s.name, *(None if s.value(a) is None else 100 * s.value(a) for _, a in TABLE_COLUMNS),
+                 s.value("zero_recall")] for s in self.series]
+        return header, rows
+
     def export_metrics(self, path: str | Path) -> Path:
-        """The table, plus every class's accuracy per series, as CSV."""
+        """CSV: the table (fractions) plus every class's recall per series; Markdown or LaTeX:
+        the table as shown, in percent, for a paper."""
+        if Path(path).suffix.lower() != ".csv":
+            return write_table(path, *self.metrics_rows())
         header = ["model", *(t for t, _ in TABLE_COLUMNS), "zero_recall"]
         classes = self.series[0].class_names if self.series else []
         rows = []
         for s in self.series:
             per_class = s.per_class if len(s.per_class) == len(classes) else [""] * len(classes)
             rows.append([s.name, *(s.value(a) for _, a in TABLE_COLUMNS), s.value("zero_recall"), *per_class])
-        return write_csv(path, header + [f"recall:{name}" for name in classes], rows)
+        return write_table(path, header + [f"recall:{name}" for name in classes], rows)

@@ -11,7 +11,7 @@ from data.errors import UserError
 
 # (column title, Metrics attribute)
 TABLE_COLUMNS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
-                 ("Medium", "medium"), ("Few", "few"))
+                 ("Medium", "medium"), ("Few", "few"), ("ECE", "ece"))
 CURVE_METRICS = (("test_top1", "Top-1 accuracy"), ("test_hm", "HM"), ("test_gm", "GM"),
                  ("test_lowest_recall", "Lowest recall (LR)"))
 

@@ -35,7 +35,7 @@ def load_engine_info() -> EngineInfo:
     import torch
 
     import engine.inference  # noqa: F401
-    import engine.plugin  # noqa: F401
+    import engine.plugin.run  # noqa: F401
     import engine.trainer  # noqa: F401
     from engine.devices import describe_device, pick_device, warm_up
     from engine.methods import available_methods

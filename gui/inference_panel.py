@@ -3,6 +3,10 @@
 Prediction runs ``engine.inference.Predictor`` on a worker thread, a chunk of files at a time;
 each chunk's results (with thumbnails made on the worker) arrive as one event. A file that
 cannot be read gets its own message and the others are still predicted.
+
+The table always matches the form: a new drop, or a change of checkpoint, architecture or class
+names while a prediction runs, discards that prediction (nothing it reports later reaches the
+table or the CSV) and predicts again. A model that fails to load leaves no description behind.
 """
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ from gui.engine_info import EngineInfo, model_choices
 from gui.forms import CheckpointField, ChoiceField, Form
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
-from gui.widgets import Column, number_item, push_button, row_of, wrapping_label, write_csv
+from gui.table_export import write_table
+from gui.widgets import Column, number_item, push_button, row_of, wrapping_label
 
 CHUNK = 32  # files per prediction batch (and per result signal)
 TOP_K = 5
@@ -50,14 +55,15 @@ class ModelChoice:
 
 
 def predict_files(choice: ModelChoice, cached, paths: list[str], on_event, should_stop):
-    """Worker task: load (or reuse) the predictor, predict ``paths`` chunk by chunk; returns the predictor."""
+    """Worker task: load (or reuse) the predictor, predict ``paths`` chunk by chunk; returns
+    ``(choice, predictor)`` so the page caches the predictor under the choice it was built for."""
     from engine.events import Message, Progress
     from engine.inference import Predictor, expand_paths
 
     predictor = cached or Predictor.from_checkpoint(choice.path, arch=choice.arch or None,
                                                     dataset=choice.dataset or None)
     if cached is None:
-        on_event(Message(f"model: {predictor.checkpoint.describe()}"))
+        on_event(Message(f"model: {Path(choice.path).name} · {predictor.checkpoint.describe()}"))
         for note in predictor.notes:
             on_event(Message(note))
         if not predictor.checkpoint.meta.get("class_names") and not choice.dataset:
@@ -72,7 +78,7 @@ def predict_files(choice: ModelChoice, cached, paths: list[str], on_event, shoul
         chunk = files[start:start + CHUNK]
         on_event(PredictionBatch(predictor.predict_paths(chunk, topk=TOP_K), [make_thumbnail(p) for p in chunk]))
         on_event(Progress(1, 1, start + len(chunk), len(files), stage="predict"))
-    return predictor
+    return choice, predictor
 
 
 def top5_text(prediction) -> str:
@@ -101,8 +107,8 @@ class InferencePanel(TaskPanel):
         super().__init__(settings, parent)
         self.paths: list[str] = []
         self.results: list[tuple[object, QImage | None]] = []
-        self._predictor = None
-        self._predictor_choice: ModelChoice | None = None
+        self._predictor: tuple[ModelChoice, object] | None = None  # the last loaded predictor and its choice
+        self._loading = False  # the running task is still loading its model
         self.setAcceptDrops(True)
         self._build()
         self.restore_state()
@@ -209,21 +215,28 @@ class InferencePanel(TaskPanel):
         return ModelChoice(values["model"], values["arch"], values["dataset"])
 
     def predict(self, paths: list[str]) -> None:
-        """Predict ``paths`` (files and folders) on a worker; replaces the table."""
+        """Predict ``paths`` (files and folders) on a worker; replaces the table. A prediction
+        still running is discarded first: its late rows never reach the table."""
         self.paths = [str(p) for p in paths]
+        self.discard()
         self._clear_results()
         if self.engine is None:
             self.model_info.setText("The engine is still loading; the images are predicted as soon as it is ready.")
             return
         choice = self.checked(self.model_choice)
         if choice is None:
+            self.progress.idle()
             return
-        cached = self._predictor if choice == self._predictor_choice else None
-        self._predictor_choice = choice
+        cached = self._predictor[1] if self._predictor is not None and self._predictor[0] == choice else None
+        self._loading = cached is None
+        if self._loading:
+            self.model_info.setText(f"Loading {Path(choice.path).name}…")
         self.launch(partial(predict_files, choice, cached, self.paths), "Prediction",
                     "Loading the model…" if cached is None else "Predicting…")
 
     def on_message(self, event) -> None:
+        if event.text.startswith("model: "):
+            self._loading = False
         text = event.text.replace("model: ", "Model: ", 1)
         self.model_info.setText(text if text.startswith("Model:") else f"{self.model_info.text()}\n{text}")
 
@@ -240,18 +253,21 @@ class InferencePanel(TaskPanel):
         if self.table.currentRow() < 0 and self.table.rowCount():
             self.table.selectRow(0)
 
-    def on_finished(self, predictor) -> None:
-        self._predictor = predictor
+    def on_finished(self, result) -> None:
+        self._predictor = result
         bad = sum(1 for prediction, _ in self.results if prediction.error)
         text = f"{len(self.results)} image(s) predicted" + (f"; {bad} could not be read (see Message)" if bad else "")
         self.progress.done(text)
 
     def on_failed(self, failure) -> None:
-        self._predictor, self._predictor_choice = None, None
+        if self._loading:  # the model itself failed: describe no model, keep no stale predictor
+            self._predictor = None
+            self.model_info.setText(f"No model loaded: {failure.error}")
         super().on_failed(failure)
 
     def _model_changed(self) -> None:
-        if self.paths and self.engine is not None and not self.is_running():
+        """The table must follow the form: predict again (discarding a running prediction)."""
+        if self.paths and self.engine is not None:
             self.predict(self.paths)
 
     # --- results ---------------------------------------------------------------------------
@@ -308,7 +324,7 @@ class InferencePanel(TaskPanel):
         for prediction, _ in self.results:
             pairs = [value for label, p in prediction.topk for value in (label, p)]
             rows.append([str(prediction.path), *pairs, *[""] * (2 * TOP_K - len(pairs)), prediction.error or ""])
-        return write_csv(path, header, rows)
+        return write_table(path, header, rows)
 
     def exportables(self) -> dict:
         return {}

@@ -1,4 +1,4 @@
-"""The main window: Train / Inference / Compare tabs, the menus and the status bar.
+"""The main window: Train / Inference / Compare / Runs tabs, the menus and the status bar.
 
 The window shows before torch is imported; ``start_engine_loading`` loads the engine on a
 worker and then enables the panels. Closing during a run asks first, stops the worker
@@ -17,9 +17,12 @@ from engine import workspace
 from gui import errors, gc_guard, theme
 from gui.compare_panel import ComparePanel
 from gui.engine_info import load_engine_info
+from gui.figure_export import FORMATS, FigureExportDialog
 from gui.forms import CHECKPOINT_FILTER
 from gui.inference_panel import InferencePanel
 from gui.settings import Settings
+from gui.table_export import TABLE_FORMATS
+from gui.runs_panel import RunsPanel
 from gui.train_panel import TrainPanel
 from gui.workers import TaskRunner, TaskWorker
 
@@ -40,11 +43,15 @@ class MainWindow(QMainWindow):
         self.train = TrainPanel(self.settings)
         self.inference = InferencePanel(self.settings)
         self.compare = ComparePanel(self.settings)
+        self.runs = RunsPanel(self.settings)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.train, "Train")
         self.tabs.addTab(self.inference, "Inference")
         self.tabs.addTab(self.compare, "Compare")
+        self.tabs.addTab(self.runs, "Runs")
+        self.runs.compare_requested.connect(self.compare_runs)
+        self.runs.open_requested.connect(self.open_run)
         self.setCentralWidget(self.tabs)
         self.device_label = QLabel("Device: loading the engine…")
         self.device_label.setToolTip("Where training and prediction run.")
@@ -70,10 +77,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &checkpoint…", self.open_checkpoint_dialog, "Ctrl+Shift+O",
                      "Use a checkpoint file on the Inference page.")
         file_menu.addSeparator()
-        self._action(file_menu, "Export &plots…", self.export_plots_dialog, "Ctrl+E",
-                     "Save the current page's plots as PNG or SVG.")
-        self._action(file_menu, "Export &metrics (CSV)…", self.export_metrics_dialog, "Ctrl+Shift+E",
-                     "Save the current page's numbers as CSV.")
+        self._action(file_menu, "Export &figures…", self.export_plots_dialog, "Ctrl+E",
+                     "Save the current page's plots as PNG (at a chosen DPI), SVG or PDF, plain light or as shown.")
+        self._action(file_menu, "Export &metrics table…", self.export_metrics_dialog, "Ctrl+Shift+E",
+                     "Save the current page's numbers as CSV, Markdown or LaTeX.")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -114,6 +121,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {info.device}")
         for panel in self.panels():
             panel.engine_ready(info)
+        self.runs.engine_ready(info)
         gc_guard.freeze_long_lived()  # the engine and the widgets stay for the session
         self.show_activity("Ready")
 
@@ -130,6 +138,13 @@ class MainWindow(QMainWindow):
     def on_run_saved(self, path: str) -> None:
         self.inference.form["model"].refresh()
         self.compare.form["pretrained"].refresh()
+        self.runs.refresh()
+
+    @Slot(list)
+    def compare_runs(self, paths: list) -> None:
+        """Overlay run folders (from the Runs page) on the Compare page."""
+        self.compare.add_runs(paths)
+        self.tabs.setCurrentWidget(self.compare)
 
     # --- menu actions ----------------------------------------------------------------------
     def open_run_dialog(self) -> None:
@@ -138,7 +153,15 @@ class MainWindow(QMainWindow):
             self.open_run(folder)
 
     def open_run(self, folder: str) -> None:
+        """A training run opens on the Train page (curves, per-class views, its settings in the
+        form); a plug-in run opens on the Runs page with every setting it ran with."""
+        from engine.runs import RunFolder
+
         try:
+            if RunFolder(folder).is_run() and RunFolder(folder).config().get("kind") == "tune":
+                self.runs.show_run(folder)
+                self.tabs.setCurrentWidget(self.runs)
+                return
             self.train.load_run(folder)
         except (UserError, OSError, ValueError, KeyError) as error:
             errors.report_error(error if isinstance(error, UserError) else UserError(f"{folder}: {error}"), self)
@@ -154,26 +177,41 @@ class MainWindow(QMainWindow):
     def export_plots_dialog(self) -> None:
         plots = self.tabs.currentWidget().exportables()
         if not plots:
-            QMessageBox.information(self, "Export plots", "This page has no plots; use Export metrics (CSV).")
+            QMessageBox.information(self, "Export figures", "This page has no plots; use Export metrics table.")
             return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export plots (one file per plot)", "plots.png",
-                                                   "PNG image (*.png);;SVG vector image (*.svg)")
+        options = FigureExportDialog(self, dpi=int(self.settings.get("export/dpi", 300) or 300),
+                                     light=self.settings.get("export/light", True) in (True, "true"))
+        if not options.exec():
+            return
+        suffix, dpi, light = options.options()
+        self.settings.set("export/dpi", dpi)
+        self.settings.set("export/light", light)
+        path, _ = QFileDialog.getSaveFileName(self, "Export figures (one file per plot)", f"figure{suffix}",
+                                              f"{FORMATS[suffix]} (*{suffix})")
         if path:
-            self.export_plots(path, ".svg" if "svg" in chosen.lower() or path.lower().endswith(".svg") else ".png")
+            self.export_plots(path, suffix, dpi=dpi, light=light)
 
-    def export_plots(self, path: str, suffix: str) -> list[Path]:
-        """Write each plot of the current page as ``<path stem>-<plot><suffix>``."""
+    def export_plots(self, path: str, suffix: str, dpi: int = 192, light: bool = False) -> list[Path]:
+        """Write each plot of the current page as ``<path stem>-<plot><suffix>`` (PNG, SVG or PDF)."""
         base = Path(path)
-        written = [plot.export(base.with_name(f"{base.stem}-{name}{suffix}"))
+        written = [plot.export(base.with_name(f"{base.stem}-{name}{suffix}"), dpi=dpi, light=light)
                    for name, plot in self.tabs.currentWidget().exportables().items()]
-        self.show_activity(f"Exported {len(written)} plot(s) to {base.parent}")
+        self.show_activity(f"Exported {len(written)} figure(s) to {base.parent}")
         return written
 
     def export_metrics_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
-        if path:
+        filters = ";;".join(f"{text} (*{suffix})" for suffix, text in TABLE_FORMATS.items())
+        path, chosen = QFileDialog.getSaveFileName(self, "Export the metrics table", "metrics.csv", filters)
+        if not path:
+            return
+        if Path(path).suffix.lower() not in TABLE_FORMATS:  # no suffix typed: the chosen filter's
+            path += next(s for s, text in TABLE_FORMATS.items() if chosen.startswith(text))
+        try:
             written = self.tabs.currentWidget().export_metrics(path)
-            self.show_activity(f"Exported {written}")
+        except (UserError, OSError) as error:
+            errors.report_error(error if isinstance(error, UserError) else UserError(f"{path}: {error}"), self)
+            return
+        self.show_activity(f"Exported {written}")
 
     @Slot(QAction)
     def choose_theme(self, action: QAction) -> None:
@@ -214,6 +252,7 @@ class MainWindow(QMainWindow):
         self.settings.set("window/tab", self.tabs.currentIndex())
         for panel in self.panels():
             panel.save_state()
+        self.runs.save_state()
         self.settings.sync()
 
     def restore_state(self) -> None:

@@ -1,22 +1,24 @@
 """pyqtgraph plots: per-epoch curves and per-class bars. Items are created once and updated with
-``setData`` / ``setOpts``; colours follow the app theme; any plot exports to PNG or SVG.
+``setData`` / ``setOpts``; colours follow the app theme; any plot exports to PNG (at a chosen DPI),
+SVG or PDF, in the current theme or a plain light one (``gui.figure_export``).
 
-Values arrive as fractions (0..1) and are shown in percent.
+Legends sit below the axes, outside the data. Percent plots take fractions (0..1) and show
+percent; value plots (loss, learning rate) show the values as they are.
 """
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
 import pyqtgraph as pg
 import shiboken6
-from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import QToolTip
 
-from gui.svg_export import QtSvgExporter, install as install_svg_exporter
+from gui.svg_export import install as install_svg_exporter
 
 pg.setConfigOptions(antialias=False)  # curves turn it on for themselves; bars and grids do not need it
 install_svg_exporter()
@@ -25,10 +27,14 @@ install_svg_exporter()
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
 GROUP_COLORS = {"many": "#0072B2", "medium": "#56B4E9", "few": "#E69F00"}
 ZERO_COLOR = "#D55E00"
+SERIES_COLORS = tuple(c for c in COLORS if c != ZERO_COLOR)  # side-by-side bars never look like a zero mark
+ZERO_STUB = (-7.0, -1.5)  # where a zero-recall mark sits below the 0 % line (percent units)
 _THEME = {False: ("#ffffff", "#303030", "#e4e4e4"), True: ("#1b1d20", "#d8d8d8", "#34373c")}  # bg, fg, grid
+LINES_FROM = 30  # more classes than this with several series: step lines, not grouped bars
 SYMBOLS_UP_TO = 30  # points per curve drawn with a dot; longer curves are lines only
 DASHES = [3, 2]  # dash and gap, in line widths: short enough to read as dashed in a legend's 20-pixel sample
-HEADROOM = 128  # the percent axis runs to here: the legend sits above the 100 % line, never on the data
+HEADROOM = 104  # the percent axis runs to here: a curve at 100 % stays visible
+LEGEND_ROW = 4  # PlotItem's layout: title 0, top axis 1, data 2, bottom axis 3 → the legend below
 
 _plots: weakref.WeakSet[ThemedPlot] = weakref.WeakSet()
 _dark = False
@@ -44,36 +50,51 @@ def set_dark(dark: bool) -> None:
 
 
 class ThemedPlot(pg.PlotWidget):
-    """A percent plot (0–100 % ticks, with headroom above for a legend laid out in a row) with
-    axis labels and the current theme's colours."""
+    """A plot with axis labels, the current theme's colours and its legend below the axes.
+    A percent plot has 0–100 % ticks and a fixed range; a value plot ranges over its data."""
 
     def __init__(self, title: str, x_label: str, y_label: str, legend_columns: int = 2, y_min: float = -5,
-                 parent=None):
+                 percent: bool = True, parent=None):
         super().__init__(parent)
         self.setMinimumSize(260, 180)
         self.title = title
+        self.percent = percent
         self.item = self.getPlotItem()
         self.item.setLabel("bottom", x_label)
         self.item.setLabel("left", y_label)
         self.item.showGrid(x=True, y=True, alpha=0.2)
-        self.item.getViewBox().setZValue(1)  # data and legend above the axes' grid lines, not crossed by them
+        self.item.getViewBox().setZValue(1)  # data above the axes' grid lines, not crossed by them
         self.item.setMenuEnabled(True)
-        self.item.setYRange(y_min, HEADROOM, padding=0)
-        self.item.getViewBox().setLimits(yMin=y_min, yMax=HEADROOM)
-        self.item.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)], []])
+        if percent:
+            self.item.setYRange(y_min, HEADROOM, padding=0)
+            self.item.getViewBox().setLimits(yMin=y_min, yMax=HEADROOM)
+            self.item.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)], []])
         for axis in ("left", "bottom"):
             self.item.getAxis(axis).setStyle(maxTickLevel=0)  # major ticks and grid only: calmer, paints 2× faster
-        self.legend = self.item.addLegend(offset=(6, 2), labelTextSize="9pt", colCount=legend_columns,
-                                          verSpacing=0, horSpacing=14)
+        # the legend is a row below the x axis, never on the data
+        self.legend = pg.LegendItem(offset=None, labelTextSize="9pt", colCount=legend_columns, verSpacing=0,
+                                    horSpacing=14)
+        self.item.layout.addItem(self.legend, LEGEND_ROW, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
+        self.item.legend = self.legend  # curves created with a name join it
         _plots.add(self)
+        self._light = False  # forced plain light theme (figure export)
         self.apply_theme()
 
     def set_title(self, title: str) -> None:
         self.title = title
-        self.item.setTitle(title, color=_THEME[_dark][1], size="10pt")
+        self.item.setTitle(title, color=self.colors()[1], size="10pt")
+
+    def colors(self) -> tuple[str, str, str]:
+        """(background, foreground, grid) of the theme this plot is drawn in."""
+        return _THEME[_dark and not self._light]
+
+    def set_light(self, light: bool) -> None:
+        """Draw in the plain light theme whatever the app's (figure export), or back."""
+        self._light = light
+        self.apply_theme()
 
     def apply_theme(self) -> None:
-        background, foreground, _grid = _THEME[_dark]
+        background, foreground, _grid = self.colors()
         self.setBackground(background)
         self.set_title(self.title)
         for name in ("left", "bottom"):
@@ -83,28 +104,29 @@ class ThemedPlot(pg.PlotWidget):
             axis.label.setDefaultTextColor(QColor(foreground))
         self.legend.setLabelTextColor(foreground)
         self.legend.setBrush(pg.mkBrush(background))  # opaque: grid lines do not strike through the entries
-        self.legend.setPen(pg.mkPen(_grid))
+        self.legend.setPen(pg.mkPen(None))  # below the axes: no frame needed
         for sample, label in self.legend.items:
             label.setText(label.text, color=foreground)
 
-    def export(self, path: str | Path) -> Path:
-        """Write the plot as PNG (2× scale) or SVG, chosen by the file suffix."""
-        path = Path(path)
-        if path.suffix.lower() == ".svg":
-            exporter = QtSvgExporter(self.item)
-        else:
-            exporter = ImageExporter(self.item)
-            exporter.parameters()["width"] = max(800, int(self.width() * 2))
-        exporter.export(str(path))
-        return path
+    def export(self, path: str | Path, dpi: int = 192, light: bool = False) -> Path:
+        """Write the plot as PNG (at ``dpi``), SVG or PDF, chosen by the file suffix; ``light``
+        draws it in the plain light theme whatever the app's."""
+        from gui.figure_export import export_figure
+
+        return export_figure(self, path, dpi=dpi, light=light)
 
 
 class CurvePlot(ThemedPlot):
-    """Per-epoch curves in percent; one named curve per (metric, split) or per run."""
+    """Per-epoch curves, in percent (fractions in) or as values (``percent=False``, e.g. loss;
+    ``log_y`` for a learning rate); one named curve per (metric, split) or per run."""
 
     def __init__(self, title: str, y_label: str = "percent (%)", x_label: str = "epoch", legend_columns: int = 2,
-                 parent=None):
-        super().__init__(title, x_label, y_label, legend_columns, parent=parent)
+                 percent: bool = True, log_y: bool = False, parent=None):
+        super().__init__(title, x_label, y_label, legend_columns, percent=percent, parent=parent)
+        if not percent:
+            self.item.getAxis("left").enableAutoSIPrefix(False)  # "0.01", not "10 (×0.001)"
+        if log_y:
+            self.item.setLogMode(y=True)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.item.getViewBox().disableAutoRange(axis="x")  # set from the data: one repaint per update, not two
         self._spans: dict[str, tuple[float, float]] = {}  # each curve's first and last epoch
@@ -127,7 +149,11 @@ class CurvePlot(ThemedPlot):
         curve = self.curves[name]
         # dots mark the epochs while they are few (a single point needs one to be seen at all)
         curve.setSymbol("o" if len(epochs) <= SYMBOLS_UP_TO else None)
-        curve.setData(list(epochs), [100.0 * v for v in fractions])
+        scale = 100.0 if self.percent else 1.0
+        values = [scale * v for v in fractions]
+        if self.item.getAxis("left").logMode:  # a log axis cannot show 0 (lr at the end of a cosine run)
+            values = [v if v > 0 else math.nan for v in values]
+        curve.setData(list(epochs), values)
         if len(epochs):
             self._spans[name] = (min(epochs), max(epochs))
         else:
@@ -171,8 +197,9 @@ class ClassBars(ThemedPlot):
                          parent=parent)
         self.item.setMouseEnabled(x=True, y=False)
         self.bars: list[pg.BarGraphItem] = []
-        self.zero_marks = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(ZERO_COLOR, width=2),
-                                             brush=pg.mkBrush(ZERO_COLOR))
+        # zero recall: a red stub under the axis per class, narrower than the bar so that
+        # neighbours stay apart at 100 classes (crosses merged into one band there)
+        self.zero_marks = pg.BarGraphItem(x=[], height=[], y0=ZERO_STUB[0], width=0.5, brush=ZERO_COLOR, pen=None)
         self.item.addItem(self.zero_marks)
         self.group_samples: list[pg.BarGraphItem] = []
         self._legend_key: tuple[str, ...] = ("many", "medium", "few")
@@ -180,6 +207,8 @@ class ClassBars(ThemedPlot):
         self.class_names: list[str] = []
         self.counts: list[int] = []
         self.series: list[tuple[str, list[float]]] = []
+        self.lines: list[pg.PlotCurveItem] = []  # several series over many classes: one step line each
+        self.line_mode = False
         self._ensure_bar_items(1)  # the first epoch then only updates what exists
         self._update_legend(1)
         self.scene().sigMouseMoved.connect(self._show_tooltip)
@@ -193,18 +222,22 @@ class ClassBars(ThemedPlot):
         n = max(1, len(self.series))
         width = 0.8 / n
         self._ensure_bar_items(n)
+        # side-by-side bars of several series turn into a wall at 100 classes: draw steps instead
+        self.line_mode = n > 1 and len(self.order) > LINES_FROM
+        self._draw_lines(n if self.line_mode else 0)
         for k, bar in enumerate(self.bars):
-            if k >= len(self.series):
+            if k >= len(self.series) or self.line_mode:
                 bar.setOpts(x=[], height=[], width=width)
                 bar.hide()
                 continue
             name, values = self.series[k]
             heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
             xs = [rank + (k - (n - 1) / 2) * width for rank in range(len(self.order))]
-            brushes = self._group_brushes() if n == 1 else [pg.mkBrush(COLORS[k % len(COLORS)])] * len(xs)
+            color = SERIES_COLORS[k % len(SERIES_COLORS)]
+            brushes = self._group_brushes() if n == 1 else [pg.mkBrush(color)] * len(xs)
             bar.setOpts(x=xs, height=heights, width=width * 0.92, brushes=brushes, pens=[pg.mkPen(None)] * len(xs))
             bar.show()
-        key = ("many", "medium", "few") if n == 1 else tuple(name for name, _ in self.series)
+        key = ("many", "medium", "few") if n == 1 else (self.line_mode, *(name for name, _ in self.series))
         if key != self._legend_key:  # rebuilding the legend costs more than the bars
             self._legend_key = key
             self._update_legend(n)
@@ -213,15 +246,43 @@ class ClassBars(ThemedPlot):
         self.item.setXRange(-0.6, len(self.order) - 0.4, padding=0)
 
     def bar_count(self, series_index: int = 0) -> int:
-        """Bars shown for one series (one per class)."""
+        """Bars (or steps) shown for one series (one per class)."""
         if series_index >= len(self.series):
             return 0
+        if self.line_mode:
+            y = self.lines[series_index].yData
+            return 0 if y is None else len(y)
         return len(self.bars[series_index].opts["x"])
 
+    def heights(self, series_index: int = 0) -> list[float]:
+        """The percent values shown for one series, in display (training-count) order."""
+        if self.line_mode:
+            y = self.lines[series_index].yData
+            return [] if y is None else [float(v) for v in y]
+        return [float(v) for v in self.bars[series_index].opts["height"]]
+
     def zero_count(self) -> int:
-        return len(self.zero_marks.data)
+        return len(self.zero_marks.opts["x"])
 
     # --- internals -------------------------------------------------------------------------
+    def _draw_lines(self, n: int) -> None:
+        """One step line per series (class ranks on x), or none when ``n`` is 0."""
+        while len(self.lines) < n:
+            line = pg.PlotCurveItem(antialias=True)  # stepMode comes with the data (it checks the lengths)
+            self.item.addItem(line)
+            self.lines.append(line)
+        edges = [rank - 0.5 for rank in range(len(self.order) + 1)]
+        for k, line in enumerate(self.lines):
+            if k >= n:
+                line.clear()
+                line.hide()
+                continue
+            _name, values = self.series[k]
+            heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
+            line.setData(edges, heights, stepMode="center",
+                         pen=pg.mkPen(SERIES_COLORS[k % len(SERIES_COLORS)], width=2))
+            line.show()
+
     def _ensure_bar_items(self, n: int) -> None:
         while len(self.bars) < n:
             bar = pg.BarGraphItem(x=[], height=[], width=0.8, pen=None)  # no outline (also in the legend)
@@ -237,7 +298,7 @@ class ClassBars(ThemedPlot):
 
     def _update_legend(self, n: int) -> None:
         """Entries: the groups (one series) or the series, then the zero-recall mark; ≤ 3 per row."""
-        for item in [*self.bars, *self.group_samples, self.zero_marks]:
+        for item in [*self.bars, *self.lines, *self.group_samples, self.zero_marks]:
             self.legend.removeItem(item)
         self.group_samples = []
         self.legend.setColumnCount(4 if n == 1 else 3)
@@ -248,28 +309,29 @@ class ClassBars(ThemedPlot):
                 self.legend.addItem(sample, f"{group}-shot")
         else:
             for k in range(n):
-                self.bars[k].setOpts(brush=COLORS[k % len(COLORS)])
-                self.legend.addItem(self.bars[k], self.series[k][0])
+                self.bars[k].setOpts(brush=SERIES_COLORS[k % len(SERIES_COLORS)])
+                self.legend.addItem(self.lines[k] if self.line_mode else self.bars[k], self.series[k][0])
         self.legend.addItem(self.zero_marks, "zero recall")
         self.apply_theme()
 
     def _mark_zeros(self, width: float) -> None:
         n = len(self.series)
-        spots = []
-        for k, (_name, values) in enumerate(self.series):
-            for rank, i in enumerate(self.order):
-                if i < len(values) and values[i] == 0:
-                    spots.append({"pos": (rank + (k - (n - 1) / 2) * width, -3.5)})
-        self.zero_marks.setData(spots)
+        xs = [rank + (k - (n - 1) / 2) * width
+              for k, (_name, values) in enumerate(self.series)
+              for rank, i in enumerate(self.order) if i < len(values) and values[i] == 0]
+        self.zero_marks.setOpts(x=xs, y0=ZERO_STUB[0], height=ZERO_STUB[1] - ZERO_STUB[0], width=width * 0.55)
 
     def _set_ticks(self) -> None:
         axis = self.item.getAxis("bottom")
         if len(self.order) <= 20:
             ticks = [(rank, _short(self.class_names[i])) for rank, i in enumerate(self.order)]
-        else:
+            self.item.setLabel("bottom", "classes, most → fewest training images")
+        else:  # every tenth class by name (and its count); hover any bar for its name
             step = max(1, len(self.order) // 10)
-            ticks = [(rank, str(self.counts[self.order[rank]])) for rank in range(0, len(self.order), step)]
-            self.item.setLabel("bottom", "classes, most → fewest training images (tick: images in class)")
+            ticks = [(rank, f"{_short(self.class_names[self.order[rank]], 8)} {self.counts[self.order[rank]]}")
+                     for rank in range(0, len(self.order), step)]
+            self.item.setLabel("bottom", "classes, most → fewest training images (tick: name and images; "
+                               "hover a bar for its class)")
         axis.setTicks([ticks, []])
 
     def _show_tooltip(self, position: QPointF) -> None:

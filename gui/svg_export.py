@@ -13,8 +13,11 @@ from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 
 
-class QtSvgExporter(Exporter):
-    Name = "Scalable Vector Graphics (SVG)"
+class VectorExporter(Exporter):
+    """An exporter without options that paints the scene into a file-backed paint device."""
+
+    Name = ""
+    FILTER = ""  # the save dialog's filter, e.g. "Scalable Vector Graphics (*.svg)"
     allowCopy = False
 
     def __init__(self, item):
@@ -26,24 +29,40 @@ class QtSvgExporter(Exporter):
 
     def export(self, fileName=None, toBytes=False, copy=False):
         if fileName is None:
-            self.fileSaveDialog(filter="Scalable Vector Graphics (*.svg)")
+            self.fileSaveDialog(filter=self.FILTER)
             return None
-        source = self.getSourceRect()
+        self.write(str(fileName), self.getSourceRect())
+        return None
+
+    def write(self, path: str, source: QRectF) -> None:
+        raise NotImplementedError
+
+
+class QtSvgExporter(VectorExporter):
+    Name = "Scalable Vector Graphics (SVG)"
+    FILTER = "Scalable Vector Graphics (*.svg)"
+
+    def write(self, path: str, source: QRectF) -> None:
         target = QRectF(0, 0, source.width(), source.height())
         generator = QSvgGenerator()
-        generator.setFileName(str(fileName))
+        generator.setFileName(path)
         generator.setSize(target.size().toSize())
         generator.setViewBox(target)
         generator.setTitle("Long-Tail Studio plot")
-        painter = QPainter(generator)
-        try:
-            self.setExportMode(True, {"antialias": True, "background": None, "painter": painter})
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            self.getScene().render(painter, target, source)
-        finally:
-            self.setExportMode(False)
-            painter.end()
-        return None
+        render_scene(self, generator, target, source)
+
+
+def render_scene(exporter: Exporter, device, target: QRectF, source: QRectF) -> None:
+    """Paint the exporter's scene rectangle ``source`` into ``target`` of a paint device (an SVG
+    generator, a PDF writer), antialiased, in pyqtgraph's export mode."""
+    painter = QPainter(device)
+    try:
+        exporter.setExportMode(True, {"antialias": True, "background": None, "painter": painter})
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        exporter.getScene().render(painter, target, source)
+    finally:
+        exporter.setExportMode(False)
+        painter.end()
 
 
 def install() -> None:

@@ -4,6 +4,11 @@ the user must fix them, and two panes side by side whose sizes persist.
 
 A page reads its fields with :meth:`TaskPanel.checked` (a ``ConfigError`` marks its field, any
 other ``UserError`` shows on the error line) and starts the task with :meth:`TaskPanel.launch`.
+
+A task that a newer one replaces (or that :meth:`TaskPanel.discard` drops) is cancelled *and cut
+off*: its relays are disconnected and switched off, so none of its late events or its result
+reaches the page, even one already queued (as Orange's ``ConcurrentWidgetMixin`` disconnects a
+cancelled task's watcher). Stop, by contrast, lets the task finish its batch and report.
 """
 from __future__ import annotations
 
@@ -52,7 +57,7 @@ class TaskPanel(QWidget):
         self.start_buttons: list[QAbstractButton] = []  # enabled when the engine is ready and nothing runs
         self.stop_buttons: list[QAbstractButton] = []  # enabled while a task runs
         self.splitters: dict[str, QSplitter] = {}  # settings key → splitter whose sizes persist
-        self._relays = {signal: _Relay(handler, self) for signal, handler in HANDLERS.items()}
+        self._relays: list[_Relay] = []  # the current task's, one per worker signal
 
     # --- layout ----------------------------------------------------------------------------
     def splitter(self, key: str, orientation: Qt.Orientation, *widgets: QWidget) -> QSplitter:
@@ -100,17 +105,28 @@ class TaskPanel(QWidget):
         return None
 
     def launch(self, task: Task, context: str, status: str) -> TaskWorker:
-        """Run ``task`` on a worker (cancelling any running one); ``context`` names it in a failure
-        report, ``status`` shows until its first progress."""
+        """Run ``task`` on a worker; a running one is cancelled and discarded (nothing it reports
+        later reaches the page). ``context`` names it in a failure report, ``status`` shows until
+        its first progress."""
+        self.discard()
         worker = TaskWorker(task, name=self.worker_name)
-        for signal, relay in self._relays.items():
-            getattr(worker, signal).connect(relay.deliver)
+        self._relays = [_Relay(handler, self) for handler in HANDLERS.values()]
+        for signal, relay in zip(HANDLERS, self._relays):
+            relay.listen(getattr(worker, signal))
         self.current_task = context
         self.progress.idle(status)
         self.activity.emit(status)
         self.runner.start(worker)
         self._sync_buttons()
         return worker
+
+    def discard(self) -> None:
+        """Cancel the current task and cut it off: none of its later events or its result reach
+        the page (its thread still ends on its own; ``runner.idle`` follows)."""
+        for relay in self._relays:
+            relay.close()
+        self._relays = []
+        self.runner.cancel()
 
     def stop(self) -> None:
         """Ask the task to stop after its current batch."""
@@ -149,7 +165,7 @@ class TaskPanel(QWidget):
 
     def on_failed(self, failure) -> None:
         """A workers.TaskFailure: reported through the one error path."""
-        self.progress.done("Failed")
+        self.progress.fail(f"Failed: {_first_line(failure.error)}")
         if self.log is not None:
             self.log.add(f"failed: {failure.error}", "warning")
         errors.report_error(failure.error, self, self.current_task, failure.details)
@@ -189,7 +205,30 @@ class _Relay(QObject):
     def __init__(self, handler: str, page: TaskPanel):
         super().__init__(page)
         self.handler, self.page = handler, page
+        self.open = True
+        self._signal = None
+
+    def listen(self, signal) -> None:
+        self._signal = signal
+        signal.connect(self.deliver)
+
+    def close(self) -> None:
+        """Deliver nothing more: calls already queued for this relay are dropped too."""
+        self.open = False
+        if self._signal is not None:
+            try:
+                self._signal.disconnect(self.deliver)
+            except (RuntimeError, TypeError):  # the worker is gone already
+                pass
+            self._signal = None
+        self.deleteLater()
 
     @Slot(object)
     def deliver(self, payload: Any) -> None:
-        getattr(self.page, self.handler)(payload)
+        if self.open:
+            getattr(self.page, self.handler)(payload)
+
+
+def _first_line(error: BaseException, limit: int = 90) -> str:
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text if len(text) <= limit else text[: limit - 1] + "…"

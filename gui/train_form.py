@@ -27,6 +27,7 @@ FREEZE_MODES = [("none", "None: train every layer"),
                 ("all", "Freeze all parameters: evaluate only")]
 SCHEDULES = [("step", "Step: decays at 80 % and 90 % of the run"), ("cosine", "Cosine to zero"),
              ("constant", "Constant")]
+RECALL_FLOORS = [(1e-3, "0.1 % (the paper's code)"), (0.0, "none (0 at any zero recall)")]
 BEST_METRICS = [("test_hm", "HM"), ("test_gm", "GM"), ("test_lr", "Lowest recall"), ("test_top1", "Top-1 accuracy"),
                 ("test_mean_recall", "Mean recall")]
 
@@ -57,8 +58,12 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
                        error_names=("t2",)),
         ]),
         form.group("Run", [
-            IntField("seed", "Seed", "Random seed: the long-tailed cut, the batch order and the augmentation "
-                     "follow it, so a run can be repeated.", "seed", maximum=2_147_483_647),
+            IntField("seed", "Seed", "Training seed: initialisation, batch order and augmentation follow it, so a "
+                     "run can be repeated. The long-tailed subset follows the cut seed instead.", "seed",
+                     maximum=2_147_483_647),
+            IntField("cut_seed", "Cut seed", "Seed of the long-tailed cut: which images of each class are kept. "
+                     "0 keeps the subset LDAM-DRW, MiSLAS, RIDE and PaCo train on (their np.random.seed(0)), "
+                     "whatever the training seed.", "data.cut_seed", maximum=2_147_483_647),
             PathField("runs_dir", "Log folder", "Where run folders are written (config, metrics.csv, checkpoints, "
                       "run card). Empty: the workspace's runs/ folder.", "runs_dir",
                       placeholder="workspace runs/ folder"),
@@ -99,6 +104,10 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
                         "to zero.", SCHEDULES, "optim.schedule"),
             IntField("warmup_epochs", "Warm-up epochs", "Epochs of linear learning-rate warm-up at the start "
                      "(5 in LDAM-DRW); must be fewer than the epochs.", "optim.warmup_epochs"),
+            ChoiceField("recall_floor", "HM/GM/LR floor", "How HM, GM and LR treat a class at zero recall. The "
+                        "paper's code floors every class's recall at 0.1 % first, so the means still say how far "
+                        "behind the others are; unfloored, one zero-recall class makes HM and GM 0. The count of "
+                        "zero-recall classes is shown either way.", RECALL_FLOORS, "recall_floor"),
             ChoiceField("best_metric", "Best checkpoint by", "Which test metric picks checkpoints/best.pt.",
                         BEST_METRICS, "best_metric"),
             BoolField("save_model", "Save model", "Write checkpoints/last.pt every epoch and best.pt when the "

@@ -1,5 +1,6 @@
-"""The Train page: the seed's parameters, Start / Stop / Resume, live curves, the "left behind"
-bars and a log pane.
+"""The Train page: the seed's parameters, Start / Stop / Resume, live curves and, in tabs, the
+"left behind" bars, the class table, the confusion matrix and the loss and learning-rate curves,
+then a log pane.
 
 Training runs ``engine.trainer.train`` on a worker; "freeze feature extraction" runs the
 plug-in ``engine.plugin.tune`` with the same fields; "freeze all" is the trainer's
@@ -12,20 +13,22 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QTabWidget, QWidget
 
 from data.errors import UserError
 from engine import workspace
 from engine.config import RunConfig
 from engine.presets import DEMO, PRESETS
+from gui.class_views import ClassTable, ConfusionView
 from gui.engine_info import EngineInfo
 from gui.form_widgets import compact_combo
 from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
 from gui.train_form import build_train_form, config_from_form, fill_form
+from gui.table_export import write_table
 from gui.view_preview import ViewPreviewDialog
-from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of, write_csv
+from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of
 from gui.workers import Task, TaskRunner, TaskWorker
 
 # (plot, legend name, metrics.csv key, colour, dashed)
@@ -37,10 +40,15 @@ CURVES = (
     ("worst", "test LR", "test_lowest_recall", COLORS[3], False),
     ("worst", "train LR", "train_lowest_recall", COLORS[3], True),
 )
+# (plot, legend name, metrics.csv key, colour, dashed): values, not percent
+VALUE_CURVES = (
+    ("loss", "train loss", "train_loss", COLORS[0], True), ("loss", "test loss (NLL)", "test_loss", COLORS[0], False),
+    ("lr", "learning rate", "lr", COLORS[2], False),
+)
 BARS_DELAY_MS = 60  # after an epoch the bars repaint this much later than the curves
 CSV_KEYS = ("epoch", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm", "train_lowest_recall",
             "test_loss", "test_top1", "test_top5", "test_mean_recall", "test_hm", "test_gm", "test_lowest_recall",
-            "test_zero_recall", "test_many", "test_medium", "test_few")
+            "test_zero_recall", "test_many", "test_medium", "test_few", "test_nll", "test_ece")
 
 
 class TrainPanel(TaskPanel):
@@ -54,7 +62,8 @@ class TrainPanel(TaskPanel):
         self.class_names: list[str] = []
         self.class_counts: list[int] = []
         self.resume_target: Path | None = None
-        self._pending_bars: list[float] | None = None
+        self._pending_bars: tuple[list[float], list[float] | None, list | None] | None = None  # recall, precision,
+        # confusion
         self._bars_timer = QTimer(self)
         self._bars_timer.setSingleShot(True)
         self._bars_timer.setInterval(BARS_DELAY_MS)
@@ -96,15 +105,27 @@ class TrainPanel(TaskPanel):
         fields.layout().addStretch(1)
         left = Column(preset_row, run_row, self.error_line, (FormScrollArea(fields), 1), fitted=True)
 
-        self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)")}
-        for plot_name, name, _key, color, dashed in CURVES:
+        self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)"),
+                      "loss": CurvePlot("Loss", y_label="loss", percent=False),
+                      "lr": CurvePlot("Learning rate", y_label="learning rate (log)", percent=False, log_y=True)}
+        for plot_name, name, _key, color, dashed in CURVES + VALUE_CURVES:
             self.plots[plot_name].curve(name, color, dashed)
         self.bars = ClassBars("Left behind: test recall per class")
+        self.class_table = ClassTable()
+        self.confusion = ConfusionView()
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.bars, "Left behind")
+        self.views.addTab(self.class_table, "Classes")
+        self.views.addTab(self.confusion, "Confusion")
+        self.views.addTab(row_of(self.plots["loss"], self.plots["lr"]), "Loss and learning rate")
+        self._stale_table: tuple | None = None  # the class table fills when shown, not at every live epoch
+        self.views.currentChanged.connect(self._view_changed)
         self.log = LogPane()
 
         self.curve_split = self.splitter("train/split_curves", Qt.Orientation.Horizontal, self.plots["accuracy"],
                                          self.plots["worst"])
-        self.right_split = self.splitter("train/split_right", Qt.Orientation.Vertical, self.curve_split, self.bars,
+        self.right_split = self.splitter("train/split_right", Qt.Orientation.Vertical, self.curve_split, self.views,
                                          self.log)
         self.right_split.setSizes([330, 300, 120])
         right = Column(self.progress, (self.right_split, 1))
@@ -239,10 +260,11 @@ class TrainPanel(TaskPanel):
         row = {"epoch": event.epoch, "lr": event.lr, "seconds": event.seconds,
                **event.train.summary("train_"), **event.test.summary("test_")}
         self.history = [r for r in self.history if r["epoch"] < event.epoch] + [row]
-        self._redraw(event.test.per_class_recall, live=True)
         test = event.test
+        self._redraw((test.per_class_recall, test.per_class_precision, test.confusion), live=True)
         self.log.add(f"epoch {event.epoch}/{event.epochs}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
                      f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
+                     + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
                      + ("  ★ best" if event.is_best else ""))
 
     def on_finished(self, result) -> None:
@@ -273,8 +295,9 @@ class TrainPanel(TaskPanel):
             raise UserError(f"{path} is not a run folder (it has no config.json)")
         self.history = run.history()
         self.class_names, self.class_counts = run.class_names(), run.class_counts()
-        per_class = run.per_class()
-        self._redraw(per_class[-1] if per_class else None)
+        per_class, precision = run.per_class(), run.per_class_precision()
+        self._redraw((per_class[-1], precision[-1] if precision else None, run.confusion("last"))
+                     if per_class else None)
         raw = run.config()
         if raw.get("kind") == "train":
             self.base_config = RunConfig.from_dict(raw["run"])
@@ -299,11 +322,11 @@ class TrainPanel(TaskPanel):
         except (OSError, ValueError):
             return False
 
-    def _redraw(self, per_class: list[float] | None = None, live: bool = False) -> None:
-        """Update the curves now and the bars now, or (live) a moment later: two smaller repaints
-        keep the GUI thread's longest pause short while a run goes on."""
+    def _redraw(self, per_class: tuple | None = None, live: bool = False) -> None:
+        """Update the curves now and the per-class views ((recall, precision, confusion)) now, or
+        (live) a moment later: two smaller repaints keep the GUI thread's longest pause short."""
         epochs = [row["epoch"] for row in self.history]
-        for plot_name, name, key, _color, _dashed in CURVES:
+        for plot_name, name, key, _color, _dashed in CURVES + VALUE_CURVES:
             self.plots[plot_name].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
         if per_class is not None and self.class_counts:
             self._pending_bars = per_class
@@ -315,14 +338,25 @@ class TrainPanel(TaskPanel):
     @Slot()
     def _draw_bars(self) -> None:
         self._bars_timer.stop()
-        per_class, self._pending_bars = self._pending_bars, None
-        if per_class is None:
+        pending, self._pending_bars = self._pending_bars, None
+        if pending is None:
             return
+        per_class, precision, confusion = pending
         self.bars.set_bars(self.class_names, self.class_counts, [("test recall", per_class)])
         last = self.history[-1] if self.history else {}
+        epoch = int(last.get("epoch", 0))
         zeros = sum(1 for r in per_class if r == 0)
-        self.bars.set_title(f"Left behind · epoch {int(last.get('epoch', 0))}: {zeros} of {len(per_class)} classes "
+        self.bars.set_title(f"Left behind · epoch {epoch}: {zeros} of {len(per_class)} classes "
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
+        self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
+        self.plots["worst"].set_title("HM and lowest recall (LR)" + (f" · {zeros} of {len(per_class)} classes at "
+                                                                     "zero recall" if zeros else ""))
+        if self.views.currentWidget() is self.class_table or not self.is_running():
+            self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)
+        else:
+            self._stale_table = (per_class, precision)
+        self.confusion.set_confusion(self.class_names, self.class_counts, confusion,
+                                     f"Confusion matrix · epoch {epoch} · rows: true class, most → fewest images")
 
     # --- state, export -----------------------------------------------------------------------
     @Slot()
@@ -353,11 +387,21 @@ class TrainPanel(TaskPanel):
 
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],
-                "train-left-behind": self.bars}
+                "train-left-behind": self.bars, "train-confusion": self.confusion.plot,
+                "train-loss": self.plots["loss"], "train-lr": self.plots["lr"]}
+
+    def metrics_rows(self) -> tuple[list[str], list[list]]:
+        """The curves' numbers, one row per epoch."""
+        return list(CSV_KEYS), [[row.get(k, "") for k in CSV_KEYS] for row in self.history]
 
     def export_metrics(self, path: str | Path) -> Path:
-        """The curves' numbers (one row per epoch) as CSV."""
-        return write_csv(path, CSV_KEYS, [[row.get(k, "") for k in CSV_KEYS] for row in self.history])
+        """The curves' numbers (one row per epoch) as CSV, Markdown or LaTeX (by the suffix)."""
+        return write_table(path, *self.metrics_rows())
+
+    def _view_changed(self) -> None:
+        stale, self._stale_table = self._stale_table, None
+        if stale is not None:
+            self.class_table.set_classes(self.class_names, self.class_counts, *stale)
 
     def save_state(self) -> None:
         super().save_state()

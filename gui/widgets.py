@@ -2,17 +2,18 @@
 form scroller that are never narrower than their contents, CSV export."""
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.progress import EtaEstimator, format_duration
 
+FAILED_COLOR = "#d64545"  # the error line's red
 STAGE_WORDS = {"train": "training", "eval": "evaluating", "features": "extracting features", "tune": "tuning",
                "predict": "predicting"}
 
@@ -43,16 +44,35 @@ class ProgressLine(QProgressBar):
         self.idle()
 
     def idle(self, text: str = "Ready") -> None:
+        self.set_failed(False)
         self.setValue(0)
         self.setFormat(text)
         self.eta.reset()
 
     def done(self, text: str) -> None:
+        self.set_failed(False)
         self.setValue(self.maximum())
         self.setFormat(text)
 
+    def fail(self, text: str = "Failed") -> None:
+        """A failure: the bar stays where the task stopped, in red, with ⚠ before the text."""
+        self.set_failed(True)
+        self.setFormat(f"⚠ {text}")
+
+    def set_failed(self, failed: bool) -> None:
+        if bool(self.property("failed")) == failed:
+            return
+        self.setProperty("failed", failed)
+        if failed:
+            palette = self.palette()
+            palette.setColor(QPalette.ColorRole.Highlight, QColor(FAILED_COLOR))
+            self.setPalette(palette)
+        else:
+            self.setPalette(QPalette())  # back to the application's (theme) palette
+
     def show_progress(self, epoch: int, epochs: int, batch: int, batches: int, stage: str = "train") -> str:
         """Update from a Progress event; returns the text shown (for the status bar too)."""
+        self.set_failed(False)
         epochs, batches = max(1, epochs), max(1, batches)
         word = STAGE_WORDS.get(stage, stage)
         if stage in ("train", "tune", "predict"):
@@ -148,15 +168,6 @@ def wrapping_label(object_name: str) -> QLabel:
     return label
 
 
-def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
-    path = Path(path)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 class NumberItem(QTableWidgetItem):
     """A table cell that sorts by its number (kept in UserRole), not by its text."""
 
@@ -172,3 +183,15 @@ def number_item(value: float | None, percent: bool = False) -> NumberItem:
     item.setData(Qt.ItemDataRole.UserRole, value)
     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return item
+
+
+def choose_folders(parent: QWidget, title: str, start: str) -> list[str]:
+    """Let the user pick one or more folders (Qt's own dialog: the native one picks a single folder)."""
+    from PySide6.QtWidgets import QAbstractItemView, QFileDialog
+
+    dialog = QFileDialog(parent, title, start)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    for view in dialog.findChildren(QAbstractItemView):
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    return dialog.selectedFiles() if dialog.exec() else []

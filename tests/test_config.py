@@ -31,6 +31,7 @@ def test_json_round_trip_keeps_every_field():
     ("data", "imbalance_type", "zigzag", "imbalance_type"),
     ("model", "arch", "resnet7", "arch"),
     ("method", "loss", "magic", "loss"),
+    ("data", "cut_seed", -1, "cut_seed"),
     ("model", "freeze", "features", "pretrained"),
 ])
 def test_absurd_values_name_their_field(section, name, value, field):
@@ -71,3 +72,13 @@ def test_the_config_lists_the_architectures_the_models_build():
     from engine.config import ARCHITECTURES
 
     assert ARCHITECTURES == BUILT
+
+
+def test_recall_floor_defaults_to_the_papers_and_is_checked():
+    config = preset("demo")
+    assert config.recall_floor == 1e-3 and config.data.cut_seed == 0
+    config.recall_floor = 0.5
+    with pytest.raises(ConfigError, match="recall_floor"):
+        config.validate()
+    config.recall_floor = 0.0  # unfloored is allowed
+    config.validate()

@@ -75,3 +75,19 @@ def test_load_dataset_dispatches_demo_and_rejects_unknown_names(workspace):
     with pytest.raises(DatasetError, match="demo, cifar10, cifar100 or folder"):
         load_dataset(SimpleNamespace(**(vars(cfg) | {"dataset": "imagenet"})), seed=0)
     assert default_datasets_dir() == workspace / "datasets"
+
+
+def test_the_long_tail_cut_follows_cut_seed_not_the_training_seed(workspace):
+    from engine.config import DataConfig
+
+    cfg = DataConfig(dataset="demo", imbalance_type="exp", imbalance_ratio=10.0, image_size=8)
+    assert cfg.cut_seed == 0  # the published repos' np.random.seed(0)
+    first = load_dataset(cfg, seed=123)
+    again = load_dataset(cfg, seed=7)  # another training seed: the same images
+    assert torch.equal(first.train_images, again.train_images)
+    assert torch.equal(first.train_images, load_dataset(cfg).train_images)
+    assert torch.equal(first.train_images, load_demo("exp", 10.0, 8, seed=0).train_images)
+    other = load_dataset(DataConfig(dataset="demo", imbalance_type="exp", imbalance_ratio=10.0, image_size=8,
+                                    cut_seed=1), seed=123)
+    assert first.class_counts.tolist() == other.class_counts.tolist()  # same counts …
+    assert not torch.equal(first.train_images, other.train_images)  # … of other images

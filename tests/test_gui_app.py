@@ -16,21 +16,9 @@ from gui import errors, plots, theme
 from gui.main_window import MainWindow
 from gui.settings import Settings
 from gui.train_form import fill_form
-from test_gui_support import gui_settings, no_leaked_threads, open_error_boxes, tiny_demo_config  # noqa: F401
+from test_gui_support import gui_settings, no_leaked_threads, open_error_boxes, tiny_demo_config, window  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
-
-
-@pytest.fixture
-def window(qtbot, gui_settings):
-    win = MainWindow(gui_settings)
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.loader.idle, timeout=60_000):
-        win.start_engine_loading()
-    yield win
-    if win.isVisible():
-        win.close()
 
 
 def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, window):
@@ -47,7 +35,7 @@ def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, wind
     menus = [action.text() for action in window.menuBar().actions()]
     assert menus == ["&File", "&View", "&Help"]
     file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
-    assert file_actions == ["Open &run folder…", "Open &checkpoint…", "Export &plots…", "Export &metrics (CSV)…",
+    assert file_actions == ["Open &run folder…", "Open &checkpoint…", "Export &figures…", "Export &metrics table…",
                             "&Quit"]
     window.close()
     assert not window.isVisible()
@@ -179,14 +167,24 @@ def test_a_user_error_from_anywhere_shows_only_its_message(window):
     assert box.informativeText().startswith("CIFAR-100 is not in /data") and box.detailedText() == ""
 
 
-def test_plots_export_to_png_and_svg(window, tmp_path):
+def test_plots_export_to_png_at_a_dpi_svg_and_pdf(window, tmp_path):
+    from PySide6.QtGui import QImage
+
     window.tabs.setCurrentWidget(window.train)
-    pngs = window.export_plots(str(tmp_path / "run.png"), ".png")
+    pngs = window.export_plots(str(tmp_path / "run.png"), ".png", dpi=300, light=True)
     svgs = window.export_plots(str(tmp_path / "run.svg"), ".svg")
-    assert sorted(p.name for p in pngs) == ["run-train-accuracy-gm.png", "run-train-hm-lr.png",
-                                            "run-train-left-behind.png"]
+    pdfs = window.export_plots(str(tmp_path / "run.pdf"), ".pdf")
+    assert sorted(p.name for p in pngs) == ["run-train-accuracy-gm.png", "run-train-confusion.png",
+                                            "run-train-hm-lr.png", "run-train-left-behind.png", "run-train-loss.png",
+                                            "run-train-lr.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    assert all(b"<svg" in p.read_bytes()[:400] for p in svgs) and len(svgs) == 3
+    image = QImage(str(pngs[0]))
+    assert round(image.dotsPerMeterX() * 0.0254) == 300  # the DPI is in the file
+    plot = window.train.plots["accuracy"]
+    assert image.width() == round(plot.item.sceneBoundingRect().width() * 300 / 96)
+    assert all(b"<svg" in p.read_bytes()[:400] for p in svgs) and len(svgs) == 6
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs) and len(pdfs) == 6
+    assert not plot._light  # the plain light theme was only for the export
 
 
 def test_themes_switch_the_palette_and_the_plots(window):

@@ -51,7 +51,8 @@ def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, t
     counts = panel.series[0].class_counts
     assert [counts[i] for i in panel.bars.order] == sorted(counts, reverse=True)
     assert panel.table.rowCount() == 3
-    heights = panel.bars.bars[1].opts["height"]
+    assert panel.bars.line_mode  # three models over 100 classes: step lines, not 300 bars
+    heights = panel.bars.heights(1)
     new = panel.series[1].per_class
     assert [h / 100 for h in heights] == pytest.approx([new[i] for i in panel.bars.order])
     hm_column = 2  # Model, Acc, HM, …
@@ -85,8 +86,8 @@ def test_the_table_and_per_class_values_export_to_csv(panel, two_runs, tmp_path)
     panel.add_runs([str(p) for p in two_runs])
     path = panel.export_metrics(tmp_path / "compare.csv")
     rows = list(csv.reader(path.open()))
-    assert rows[0][:9] == ["model", "Acc", "HM", "GM", "LR", "Many", "Medium", "Few", "zero_recall"]
-    assert len(rows) == 3 and len(rows[1]) == 9 + 10
+    assert rows[0][:10] == ["model", "Acc", "HM", "GM", "LR", "Many", "Medium", "Few", "ECE", "zero_recall"]
+    assert len(rows) == 3 and len(rows[1]) == 10 + 10
     last = RunFolder(two_runs[0]).history()[-1]
     assert float(rows[1][2]) == pytest.approx(last["test_hm"])
 

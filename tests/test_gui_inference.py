@@ -138,3 +138,65 @@ def test_a_checkpoint_without_class_names_asks_for_the_dataset(qtbot, panel, ima
     assert "choose the dataset" in panel.model_info.text()
     (prediction, _), = panel.results
     assert prediction.topk[0][0].startswith("class ")
+
+
+@pytest.fixture
+def slow_folder(tmp_path, monkeypatch):
+    """A folder of 40 images predicted 4 at a time, each thumbnail taking 50 ms: a prediction that
+    is surely still running (mid-chunk) when the user acts."""
+    import time
+
+    from gui import inference_panel
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for k in range(40):
+        Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8), "RGB").save(folder / f"img{k:02d}.png")
+    real = inference_panel.make_thumbnail
+
+    def slow_thumbnail(path):
+        time.sleep(0.05)
+        return real(path)
+
+    monkeypatch.setattr(inference_panel, "CHUNK", 4)
+    monkeypatch.setattr(inference_panel, "make_thumbnail", slow_thumbnail)
+    return folder
+
+
+def test_changing_class_names_during_a_prediction_predicts_again_with_the_new_choice(qtbot, panel, slow_folder):
+    drop(panel, [slow_folder])
+    qtbot.waitUntil(lambda: panel.table.rowCount() > 0, timeout=60_000)
+    assert panel.is_running() and panel.results[0][0].topk[0][0] in CIFAR100_CLASSES
+    panel.form["dataset"].set_value("")  # "From the checkpoint": a plain state dict names no classes
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=120_000)
+    assert panel.table.rowCount() == len(panel.results) == 40
+    labels = {prediction.topk[0][0] for prediction, _ in panel.results}
+    assert all(label.startswith("class ") for label in labels), labels  # no row from the old choice
+    assert all(panel.table.item(row, 1).text().startswith("class ") for row in range(40))
+
+
+def test_a_cancelled_predictions_late_rows_never_reach_the_table_or_the_csv(qtbot, panel, slow_folder, images,
+                                                                            tmp_path):
+    drop(panel, [slow_folder])
+    qtbot.waitUntil(lambda: panel.table.rowCount() > 0, timeout=60_000)
+    drop(panel, [images / "rgb.png", images / "grey.jpg"])  # while the folder is mid-chunk
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=120_000)
+    qtbot.wait(100)  # anything still queued from the old task would arrive now
+    names = [prediction.path.name for prediction, _ in panel.results]
+    assert names == ["rgb.png", "grey.jpg"]
+    assert panel.table.rowCount() == 2
+    rows = list(csv.DictReader(panel.export_metrics(tmp_path / "p.csv").open()))
+    assert [row["file"] for row in rows] == [str(images / "rgb.png"), str(images / "grey.jpg")]
+    assert panel.progress.format() == "2 image(s) predicted"
+
+
+def test_a_failed_checkpoint_load_leaves_no_description_of_the_previous_model(qtbot, panel, images):
+    with qtbot.waitSignal(panel.runner.idle, timeout=120_000):
+        drop(panel, [images / "rgb.png"])
+    assert panel.model_info.text().startswith("Model:") and "CE.pt" in panel.model_info.text()
+    with qtbot.waitSignal(panel.runner.idle, timeout=60_000):
+        panel.set_model(str(images / "grey.jpg"))  # not a checkpoint: re-predicts at once and fails
+    assert "CE.pt" not in panel.model_info.text() and "resnet32" not in panel.model_info.text()
+    assert panel.model_info.text().startswith("No model loaded")
+    assert panel.table.rowCount() == 0

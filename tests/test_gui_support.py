@@ -36,6 +36,21 @@ def no_leaked_threads(qtbot):
     assert not live_threads()
 
 
+@pytest.fixture
+def window(qtbot, gui_settings):
+    """The main window with the engine loaded; closed after the test."""
+    from gui.main_window import MainWindow
+
+    win = MainWindow(gui_settings)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.loader.idle, timeout=60_000):
+        win.start_engine_loading()
+    yield win
+    if win.isVisible():
+        win.close()
+
+
 def shown_panel(qtbot, panel, engine_info, size: tuple[int, int] = (1300, 850)):
     """``panel`` with the engine loaded, shown at ``size`` and closed after the test."""
     qtbot.addWidget(panel)

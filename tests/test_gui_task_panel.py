@@ -87,7 +87,12 @@ def test_a_failing_task_is_reported_under_the_pages_name_for_it(qtbot, page):
         page.launch(broken, "Testing", "Testing: starting…")
     (box,) = open_error_boxes()
     assert box.text() == "Testing failed" and "/nowhere" in box.informativeText()
-    assert page.progress.format() == "Failed"
+    assert page.progress.format() == "⚠ Failed: the folder /nowhere has no images"
+    assert page.progress.value() < page.progress.maximum()  # not a full bar like "Finished"
+    highlight = page.progress.palette().color(page.progress.palette().ColorRole.Highlight).name()
+    assert highlight == "#d64545"
+    page.progress.done("Finished")
+    assert page.progress.palette().color(page.progress.palette().ColorRole.Highlight).name() != "#d64545"
 
 
 def test_checked_flags_a_config_error_at_its_field_and_shows_other_user_errors(page):
@@ -105,3 +110,24 @@ def test_checked_flags_a_config_error_at_its_field_and_shows_other_user_errors(p
     assert page.form["epochs"].editor.property("invalid") is False  # each check starts clean
     assert page.error_line.text() == "CIFAR-100 is not in /data"
     assert page.checked(lambda: 42) == 42 and page.error_line.isHidden()
+
+
+def test_a_replaced_task_reports_nothing_more_not_even_its_result(qtbot, page):
+    started, release = threading.Event(), threading.Event()
+
+    def old_task(on_event, should_stop):
+        on_event(Message("old: first"))
+        started.set()
+        release.wait(10)  # still running when the new task replaces it
+        on_event(Message("old: late"))  # emitted after the cancel, ignoring it
+        return "old result"
+
+    page.launch(old_task, "Old", "old…")
+    assert started.wait(10)
+    qtbot.waitUntil(lambda: ("message", "old: first") in [(k, p) for k, p, _ in page.arrived])
+    page.launch(lambda on_event, should_stop: "new result", "New", "new…")
+    release.set()
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=10_000)
+    qtbot.wait(50)
+    payloads = [payload for kind, payload, _ in page.arrived if kind in ("message", "finished")]
+    assert payloads == ["old: first", "new result"]

@@ -273,6 +273,30 @@ def test_gml_ignores_class_weights():
     assert_close(gml.criterion(logits, labels, features), plain)
 
 
+def _gml_with_bincount_and_masks(method, logits, labels):
+    """GML as computed before issue 14: bincount counts and boolean-mask indexing."""
+    adjusted = torch.softmax(logits.float() + method.class_counts.log(), dim=1)
+    p_true = adjusted.gather(1, labels[:, None]).squeeze(1).clamp(1e-5, 1.0)
+    per_class_sum = p_true.new_zeros(logits.shape[1]).index_add(0, labels, p_true)
+    per_class_count = torch.bincount(labels, minlength=logits.shape[1])
+    present = per_class_count > 0
+    return -(per_class_sum[present] / per_class_count[present]).log().mean()
+
+
+def test_gml_without_data_dependent_shapes_equals_the_old_arithmetic_and_gradients():
+    generator = torch.Generator().manual_seed(3)
+    counts = torch.randint(1, 500, (50,), generator=generator)
+    gml = build_method("gml", counts, None, 200)
+    logits = (3 * torch.randn(64, 50, generator=generator)).requires_grad_(True)
+    labels = torch.randint(0, 50, (64,), generator=generator)  # most of the 50 classes absent or repeated
+    new = gml.criterion(logits, labels, torch.zeros(64, 3))
+    (new_grad,) = torch.autograd.grad(new, logits)
+    old = _gml_with_bincount_and_masks(gml, logits, labels)
+    (old_grad,) = torch.autograd.grad(old, logits)
+    assert_close(new, old, rtol=1e-6, atol=1e-7)
+    assert_close(new_grad, old_grad, rtol=1e-5, atol=1e-8)
+
+
 # --- every loss trains --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", LOSS_METHODS)

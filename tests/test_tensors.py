@@ -82,6 +82,21 @@ def test_normalize_follows_the_formula(device):
     assert torch.equal(as_float, images.float())  # the input is never modified
 
 
+def test_normalize_makes_its_device_constants_once_and_matches_tensor_stats():
+    from data.tensors import _stats_on
+
+    images = random_images(4)
+    mean, std = [0.5071, 0.4865, 0.4409], (0.2673, 0.2564, 0.2762)  # a list, as a checkpoint's JSON gives
+    first = normalize(images, mean, std)
+    misses = _stats_on.cache_info().misses
+    with torch.inference_mode():
+        normalize(images, mean, std)  # cached constants work inside and outside inference mode
+    again = normalize(images, mean, std)
+    assert _stats_on.cache_info().misses == misses  # no new host-to-device copy per batch
+    assert torch.equal(first, again)
+    assert torch.equal(first, normalize(images, torch.tensor(mean), torch.tensor(std)))
+
+
 def test_resize_images():
     constant = torch.full((3, 3, 8, 8), 77, dtype=torch.uint8)
     assert resize_images(constant, 8) is constant

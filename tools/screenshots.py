@@ -3,7 +3,11 @@
 Runs offscreen in a temporary workspace: trains the offline demo for a few epochs (the Train
 page is captured while the run is still going), predicts a handful of digit images (one of them
 a broken file) with the model just trained, and runs the GML plug-in on it (Compare).
-Writes docs/screenshot-{train,train-dark,inference,compare}.png.
+Then the 100-class case: a CIFAR-100-LT run (ratio 100) on generated data in CIFAR-100's real
+layout (tests/datagen.py), its per-class views, the plug-in on it, and the Runs page.
+Writes docs/screenshot-{train,train-dark,inference,compare}.png and
+docs/screenshot-{train-100,classes-100,confusion-100,loss-lr,compare-100,runs}.png
+(``--100``: the 100-class scenes only).
 """
 from __future__ import annotations
 
@@ -21,10 +25,11 @@ os.environ["LTS_WORKSPACE"] = WORKSPACE
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 
 SIZE = (1440, 900)
 TRAIN_EPOCHS, CAPTURE_AFTER = 12, 8  # capture the Train page mid-run
+C100_PER_CLASS, C100_TEST, C100_EPOCHS = 300, 20, 6  # generated CIFAR-100-LT: 300 → 3 images per class
 
 
 def wait_until(condition, timeout_s: float = 600) -> None:
@@ -74,12 +79,17 @@ def main(out: Path) -> int:
     from gui.settings import Settings
 
     out.mkdir(parents=True, exist_ok=True)
+    only_100 = "--100" in sys.argv  # the 100-class scenes alone
     settings = Settings.from_file(str(Path(WORKSPACE) / "settings.ini"))
     settings.set("app/theme", "light")
     app = create_application([sys.argv[0]], settings)
     window = show_main_window(settings)
     window.resize(*SIZE)
     wait_until(lambda: not window.loader.is_running() and window.train.start_button.isEnabled())
+    if only_100:
+        hundred_classes(window, out)
+        window.close()
+        return 0
 
     train = window.train
     train.preset.setCurrentText(DEMO)
@@ -113,9 +123,68 @@ def main(out: Path) -> int:
     wait_until(lambda: not compare.is_running() and compare.series)
     compare.add_runs([str(run_dir)])
     save(window, out / "screenshot-compare.png")
+    hundred_classes(window, out)
     window.close()
     return 0
 
 
+def hundred_classes(window, out: Path) -> None:
+    """A CIFAR-100-LT run on generated data: the Train page mid-run, its per-class views, the
+    plug-in on its best checkpoint next to it on Compare, and the Runs page with a settings diff."""
+    from engine.config import DataConfig, ModelConfig, OptimConfig, RunConfig
+    from gui.train_form import fill_form
+    from tests.datagen import write_cifar
+
+    write_cifar(Path(WORKSPACE) / "datasets", "cifar100", C100_PER_CLASS, C100_TEST)
+    train = window.train
+    window.tabs.setCurrentWidget(train)
+    config = RunConfig(data=DataConfig(dataset="cifar100", imbalance_ratio=100),
+                       model=ModelConfig(arch="resnet20"),
+                       optim=OptimConfig(epochs=C100_EPOCHS, batch_size=128, lr=0.1, warmup_epochs=1),
+                       experiment="cifar100-lt-ce", device="cpu")
+    train.preset.setCurrentText("CIFAR-100-LT · CE")  # the family of settings shown (shortened to seconds)
+    train.base_config = config
+    fill_form(train.form, config)
+    train.start()
+    wait_until(lambda: len(train.history) >= C100_EPOCHS - 2)
+    train.views.setCurrentIndex(0)
+    save(window, out / "screenshot-train-100.png")
+    wait_until(lambda: not train.is_running())
+    run_dir = Path(train.resume_target)
+    train.views.setCurrentIndex(1)
+    train.class_table.sortItems(4, Qt.SortOrder.AscendingOrder)  # by recall: the classes left behind first
+    save(window, out / "screenshot-classes-100.png")
+    train.class_table.sortItems(0, Qt.SortOrder.AscendingOrder)
+    train.views.setCurrentIndex(2)
+    confusion = train.confusion
+    few = confusion.order[-1]  # the class with the fewest training images: what is it taken for?
+    row = confusion.order.index(few)
+    taken_for = max((c for c in range(len(confusion.order)) if c != row), key=lambda c: confusion.matrix[row, c])
+    confusion.select(few, confusion.order[taken_for])
+    save(window, out / "screenshot-confusion-100.png")
+    train.views.setCurrentIndex(3)
+    save(window, out / "screenshot-loss-lr.png")
+    train.views.setCurrentIndex(0)
+
+    compare = window.compare
+    window.tabs.setCurrentWidget(compare)
+    compare.clear_series()
+    compare.form["pretrained"].set_value(str(run_dir / "checkpoints" / "best.pt"))
+    compare.form["dataset"].set_value("cifar100")
+    compare.form["imbalance"].set_value(100)
+    compare.form["epochs"].set_value(10)
+    compare.start()
+    wait_until(lambda: not compare.is_running() and compare.series)
+    save(window, out / "screenshot-compare-100.png")
+
+    runs = window.runs
+    window.tabs.setCurrentWidget(runs)
+    runs.refresh()
+    train_runs = [s.name for s in runs.summaries.values() if s.kind == "train"]
+    runs.select(train_runs[:2])
+    save(window, out / "screenshot-runs.png")
+
+
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs"))
+    folders = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sys.exit(main(Path(folders[0]) if folders else ROOT / "docs"))

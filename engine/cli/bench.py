@@ -1,16 +1,18 @@
-"""``main.py bench``: the project's trainer vs the conventional PIL + DataLoader pipeline."""
+"""``main.py bench``: the project's training loop vs the conventional PIL + DataLoader pipeline, paired."""
 from __future__ import annotations
 
 import argparse
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("bench", help="measure the trainer against the conventional pipeline")
-    parser.add_argument("--batches", type=int, default=20, help="ResNet-32 training batches (default 20)")
+    parser = subparsers.add_parser("bench", help="measure the training loop against the conventional pipeline",
+                                   description="Alternates the sides round by round in one process and reports "
+                                               "the median and spread of the per-round speed-ups and the load.")
+    parser.add_argument("--batches", type=int, default=4, help="training batches per round (default 4)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--test-images", type=int, default=10000, help="images in the evaluation pass")
+    parser.add_argument("--test-images", type=int, default=1500, help="images evaluated per round (default 1500)")
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds after one warm-up round (default 7)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--repeats", type=int, default=1, help="alternate the sides this many times; best of each")
     parser.set_defaults(func=run)
 
 
@@ -18,17 +20,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from data.errors import UserError
-    from engine.bench import format_report, run_side_in_subprocess
+    from engine.bench import format_report, run_paired
 
-    if getattr(sys, "frozen", False):
-        raise UserError("bench runs each side in a fresh Python process; run it from a source checkout")
+    if min(args.batches, args.batch_size, args.test_images, args.rounds) < 1:
+        raise UserError("--batches, --batch-size, --test-images and --rounds must be at least 1")
 
-    results: dict[str, list] = {"ours": [], "baseline": []}
-    for _ in range(max(1, args.repeats)):
-        for side in ("baseline", "ours"):
-            results[side].append(run_side_in_subprocess(side, args.batches, args.batch_size, args.test_images,
-                                                        args.device))
-    ours = min(results["ours"], key=lambda r: r.total_seconds)
-    baseline = min(results["baseline"], key=lambda r: r.total_seconds)
-    print(format_report(ours, baseline))
+    def progress(epoch: int, epochs: int) -> None:
+        print(f"round {epoch}/{epochs}" + (" (warm-up)" if epoch == 1 else ""), file=sys.stderr, flush=True)
+
+    result = run_paired(args.batches, args.batch_size, args.test_images, args.rounds, args.device, on_round=progress)
+    print(format_report(result))
     return 0

@@ -9,11 +9,11 @@ from typing import Any
 from data.errors import UserError
 from engine.config import DATASETS, IMBALANCE_TYPES, DataConfig
 from engine.events import DatasetReady, EpochEnd, Event, Message, Progress
-from engine.metrics import Metrics
+from engine.metrics import Metrics, floor_note
 from engine.runs import format_percent
 
 TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
-              ("Medium", "medium"), ("Few", "few"))
+              ("Medium", "medium"), ("Few", "few"), ("ECE", "ece"))
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--imbalance-type", choices=IMBALANCE_TYPES,
                        help="exp or step cut, or none (default: exp; none for an image folder)")
     group.add_argument("--image-size", type=int)
+    group.add_argument("--cut-seed", type=int,
+                       help="seed of the long-tailed cut (default: the checkpoint's, else 0 as in LDAM-DRW/MiSLAS)")
 
 
 def data_config_from_args(args: argparse.Namespace, trained_on: dict | None = None) -> DataConfig:
@@ -32,15 +34,19 @@ def data_config_from_args(args: argparse.Namespace, trained_on: dict | None = No
     fallback = DataConfig(dataset="cifar100")
     if trained_on and (args.dataset is None or args.dataset == trained_on.get("dataset")):
         fallback = DataConfig(**{k: v for k, v in trained_on.items() if k in DATA_FIELDS_FROM_CHECKPOINT})
+        if "cut_seed" not in trained_on and "seed" in trained_on:
+            fallback.cut_seed = int(trained_on["seed"])  # saved before the cut had its own seed: it followed the run's
     dataset = args.dataset or fallback.dataset
     default_type = fallback.imbalance_type if dataset == fallback.dataset else default_imbalance_type(dataset)
+    cut_seed = getattr(args, "cut_seed", None)
     return DataConfig(dataset=dataset, root=args.data_root or (fallback.root if dataset == fallback.dataset else ""),
                       imbalance_type=args.imbalance_type or default_type,
                       imbalance_ratio=args.imbalance if args.imbalance is not None else fallback.imbalance_ratio,
-                      image_size=args.image_size or fallback.image_size)
+                      image_size=args.image_size or fallback.image_size,
+                      cut_seed=cut_seed if cut_seed is not None else fallback.cut_seed)
 
 
-DATA_FIELDS_FROM_CHECKPOINT = ("dataset", "root", "imbalance_type", "imbalance_ratio", "image_size")
+DATA_FIELDS_FROM_CHECKPOINT = ("dataset", "root", "imbalance_type", "imbalance_ratio", "image_size", "cut_seed")
 
 
 def trained_on(checkpoint: str) -> dict | None:
@@ -84,7 +90,8 @@ def finite_or_none(value: Any) -> Any:
 
 
 def metrics_table(columns: dict[str, Metrics]) -> str:
-    """Acc/HM/GM/LR/many/medium/few (in %) plus the zero-recall count, one column per model."""
+    """Acc/HM/GM/LR/many/medium/few/ECE (in %), the zero-recall count and NLL, one column per
+    model, and a note of the recall floor HM / GM / LR were computed with."""
     names = list(columns)
     width = max(10, *(len(n) + 2 for n in names))
     lines = ["".ljust(14) + "".join(n.rjust(width) for n in names)]
@@ -92,7 +99,14 @@ def metrics_table(columns: dict[str, Metrics]) -> str:
         cells = (format_percent(getattr(m, key)) for m in columns.values())
         lines.append(f"{title} (%)".ljust(14) + "".join(c.rjust(width) for c in cells))
     lines.append("zero-recall".ljust(14) + "".join(str(m.zero_recall).rjust(width) for m in columns.values()))
+    lines.append("NLL".ljust(14) + "".join(_plain(m.nll).rjust(width) for m in columns.values()))
+    lines.append(floor_note({m.recall_floor for m in columns.values()}))
     return "\n".join(lines)
+
+
+
+def _plain(value: float) -> str:
+    return "—" if value is None or value != value else f"{value:.3f}"
 
 
 class TerminalReporter:

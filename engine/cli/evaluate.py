@@ -11,7 +11,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--checkpoint", required=True, help="ours, or a foreign state dict (keys are remapped)")
     parser.add_argument("--arch", default=None, help="architecture, when the file cannot tell")
     add_data_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the long-tailed cut (for the many/medium/few split)")
+    parser.add_argument("--seed", type=int, dest="cut_seed", help="the older name of --cut-seed")
+    parser.add_argument("--recall-floor", type=float, default=1e-3,
+                        help="floor of each class's recall in HM / GM / LR (the paper's 1e-3; 0 = unfloored)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--per-class", action="store_true", help="also print every class's recall")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -23,14 +25,15 @@ def run(args: argparse.Namespace) -> int:
 
     data_config = data_config_from_args(args, trained_on(args.checkpoint))
     data_config.validate()
-    metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, seed=args.seed,
-                                           device=args.device)
+    metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, device=args.device,
+                                           recall_floor=args.recall_floor)
     if args.json:
         print(json_text({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}))
         return 0
     print(dataset.describe())
     print(metrics_table({"checkpoint": metrics}))
     if args.per_class:
-        for name, count, recall in zip(dataset.class_names, dataset.class_counts.tolist(), metrics.per_class_recall):
-            print(f"{name:>20}  train {count:>5}  recall {100 * recall:6.2f}")
+        for name, count, recall, precision in zip(dataset.class_names, dataset.class_counts.tolist(),
+                                                  metrics.per_class_recall, metrics.per_class_precision):
+            print(f"{name:>20}  train {count:>5}  recall {100 * recall:6.2f}  precision {100 * precision:6.2f}")
     return 0

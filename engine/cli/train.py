@@ -16,6 +16,7 @@ from engine.workspace import check_run_folders, ensure_writable_folder
 FIELDS = {
     "dataset": ("data", "dataset"), "data_root": ("data", "root"), "imbalance": ("data", "imbalance_ratio"),
     "imbalance_type": ("data", "imbalance_type"), "image_size": ("data", "image_size"),
+    "cut_seed": ("data", "cut_seed"), "recall_floor": (None, "recall_floor"),
     "arch": ("model", "arch"), "pretrained": ("model", "pretrained"), "freeze": ("model", "freeze"),
     "loss": ("method", "loss"), "train_rule": ("method", "train_rule"),
     "epochs": ("optim", "epochs"), "batch_size": ("optim", "batch_size"), "lr": ("optim", "lr"),
@@ -54,7 +55,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--weight-decay", type=float)
     parser.add_argument("--schedule", choices=SCHEDULES)
     parser.add_argument("--warmup-epochs", type=int)
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="seed of initialisation, batch order and augmentation")
+    parser.add_argument("--cut-seed", type=int,
+                        help="seed of the long-tailed cut (default 0: the subset LDAM-DRW, MiSLAS, RIDE, PaCo train on)")
+    parser.add_argument("--recall-floor", type=float,
+                        help="floor of each class's recall in HM / GM / LR (default: the paper's 1e-3; 0 = unfloored)")
     parser.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     parser.add_argument("--workers", type=int, help="CPU threads for the engine (0: PyTorch's choice)")
     parser.add_argument("--holdout-fraction", type=float, help="test share of an image folder without test/")
@@ -74,6 +79,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--runs-dir", help="where run folders go (default: <workspace>/runs)")
     parser.add_argument("--no-save", action="store_true", help="do not write checkpoints")
     parser.add_argument("--no-augment", action="store_true", help="no random crop / flip")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the training step (falls back if it fails)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -96,6 +102,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config.save_model = False
     if args.no_augment:
         config.data.augment = False
+    if args.compile:
+        config.compile = True
     return config.validate()
 
 
@@ -106,6 +114,7 @@ def resume_check(args: argparse.Namespace) -> None:
 
     given = [flag for flag in FIELDS if getattr(args, flag) is not None]
     given += ["param"] * bool(args.param) + ["no_save"] * args.no_save + ["no_augment"] * args.no_augment
+    given += ["compile"] * args.compile
     if given:
         flags = ", ".join("--" + flag.replace("_", "-") for flag in given)
         raise UserError(f"--resume continues {args.resume} with its saved settings, so {flags} would be ignored; "

@@ -39,9 +39,12 @@ class GeometricMeanLoss(LossMethod):
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         adjusted = torch.softmax(logits.float() + self.class_counts.log(), dim=1)
         p_true = adjusted.gather(1, labels[:, None]).squeeze(1).clamp(MIN_PROBABILITY, 1.0)
+        # Per-class sums and counts by index_add and a weighted mean over the present classes: no
+        # bincount, no boolean-mask indexing, so no shape depends on the data (no host sync on a GPU).
         num_classes = logits.shape[1]
         per_class_sum = p_true.new_zeros(num_classes).index_add(0, labels, p_true)
-        per_class_count = torch.bincount(labels, minlength=num_classes)
+        per_class_count = p_true.new_zeros(num_classes).index_add(0, labels, torch.ones_like(p_true))
         present = per_class_count > 0
-        recall_estimate = per_class_sum[present] / per_class_count[present]
-        return -recall_estimate.log().mean()
+        recall_estimate = torch.where(present, per_class_sum / per_class_count.clamp_min(1.0), 1.0)
+        weights = present.to(p_true.dtype)  # an absent class adds −log 1 = 0 with weight 0
+        return -(recall_estimate.log() * weights).sum() / weights.sum()

@@ -9,10 +9,20 @@ classifier re-training stage and what goes beyond both.
 Modules: ``config`` (TuneConfig: the plug-in's own defaults), ``run`` (``tune``: the stage and the
 report), ``heads`` (copies and fresh heads of any model family), ``ensemble`` (the temperature
 search), ``report`` (TuneResult; report.json / report.csv / run card).
-"""
-from engine.plugin.config import TuneConfig
-from engine.plugin.ensemble import TEMPERATURE_GRID, TemperatureChoice, search_temperatures
-from engine.plugin.report import TuneResult
-from engine.plugin.run import tune
 
-__all__ = ["TEMPERATURE_GRID", "TemperatureChoice", "TuneConfig", "TuneResult", "search_temperatures", "tune"]
+The names below load on first use (PEP 562), so importing ``engine.plugin.config`` or
+``.ensemble`` (the CLI parser, ``predict``) does not import the loop and the plug-in run.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {"TuneConfig": "config", "TEMPERATURE_GRID": "ensemble", "TemperatureChoice": "ensemble",
+            "search_temperatures": "ensemble", "TuneResult": "report", "tune": "run"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'engine.plugin' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"engine.plugin.{_EXPORTS[name]}"), name)

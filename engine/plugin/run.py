@@ -55,7 +55,7 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
     checkpoint = load_checkpoint(config.checkpoint)
     for note in checkpoint.notes:
         on_event(Message(f"{checkpoint.name}: {note}"))
-    dataset = dataset or load_dataset(config.data, seed=config.seed)
+    dataset = dataset or load_dataset(config.data)
     announce_dataset(dataset, on_event)
     _warn_other_classes(checkpoint, dataset, on_event)
     model, old_rule = load_for_prediction(checkpoint, arch=config.arch or None, num_classes=dataset.num_classes,

@@ -1,0 +1,60 @@
+"""One epoch's running training metrics, accumulated on the device and read once.
+
+``update`` is called every batch and never waits for the device: the loss sum, the confusion
+counts and the top-5 hits stay tensors on the training device, and every update does O(batch)
+work (an ``index_add_`` of ones into a flat C·C count vector, not a ``bincount`` that allocates
+and scans C² cells per batch: 23.7 ms against 0.3 ms per batch at 1,000 classes, issue 14).
+``read`` copies them to the host once per epoch and returns ``engine.metrics.Metrics``, the
+same numbers the per-batch ``bincount`` loop produced (tests/test_epoch_stats.py).
+
+Usage::
+
+    stats = EpochStats(num_classes, device)
+    for batch in ...:
+        loss, logits = method.training_step(model, batch)
+        ...backward, step...
+        stats.update(loss, logits, labels)
+        if (i + 1) % FINITE_CHECK_EVERY == 0:
+            check(float(stats.mean_loss()))                            # the one deliberate sync
+    metrics = stats.read(class_counts)                                  # one sync per epoch
+"""
+from __future__ import annotations
+
+import torch
+
+from engine.metrics import RECALL_FLOOR, Metrics, compute_metrics, topk_hits
+
+
+class EpochStats:
+    """Loss sum, flat confusion counts (row = true class) and top-k hits of one epoch."""
+
+    def __init__(self, num_classes: int, device: torch.device | str, top_k: int = 5):
+        self.num_classes, self.top_k = num_classes, top_k
+        self.confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=device)
+        self.loss_sum = torch.zeros((), dtype=torch.float32, device=device)
+        self.topk = torch.zeros((), dtype=torch.int64, device=device)
+        self.samples = 0  # a Python int: batch sizes are shapes, known without asking the device
+
+    def update(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        """Add one batch: ``loss`` is the batch mean; ``logits`` (B, C) and ``labels`` (B,)."""
+        logits = logits.detach()
+        count = labels.shape[0]
+        self.loss_sum += loss.detach().float() * count
+        cells = labels.to(torch.int64) * self.num_classes + logits.argmax(1)
+        self.confusion.index_add_(0, cells, torch.ones_like(cells))
+        self.topk += topk_hits(logits, labels, self.top_k)
+        self.samples += count
+
+    def mean_loss(self) -> torch.Tensor:
+        """The mean loss so far, still on the device (reading it waits: do so every few batches)."""
+        return self.loss_sum / max(self.samples, 1)
+
+    def finite(self) -> bool:
+        """Whether the loss sum is still finite. This waits for the device: call it every few batches."""
+        return bool(torch.isfinite(self.loss_sum))
+
+    def read(self, train_counts: torch.Tensor, recall_floor: float = RECALL_FLOOR) -> Metrics:
+        """The epoch's metrics (one copy from the device)."""
+        confusion = self.confusion.cpu().reshape(self.num_classes, self.num_classes)
+        return compute_metrics(confusion, train_counts, loss=float(self.loss_sum) / max(self.samples, 1),
+                               top5_correct=int(self.topk), recall_floor=recall_floor)

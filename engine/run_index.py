@@ -1,0 +1,129 @@
+"""What a run browser lists: a one-line summary of every run folder (training or plug-in), its
+full settings flattened to dotted keys, and the settings that differ between two runs. Reads
+the run folder's files only (config.json, metrics.csv, report.json, log.txt, README.md)."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.runs import RunFolder, list_runs
+
+BEST_KEYS = ("top1", "hm", "gm", "lowest_recall")  # the browser's Acc / HM / GM / LR columns
+STATUSES = ("finished", "stopped", "incomplete")  # incomplete: running now, or ended by a crash
+
+
+@dataclass
+class RunSummary:
+    path: Path
+    name: str
+    kind: str  # "train" or "tune" (the plug-in)
+    method: str
+    dataset: str
+    imbalance: float | None  # ratio n_max / n_min
+    epochs_done: int
+    epochs_planned: int
+    status: str
+    best: dict[str, float | None] = field(default_factory=dict)  # BEST_KEYS → fraction
+    best_label: str = ""  # which epoch / column the best values are from
+    settings: dict[str, Any] = field(default_factory=dict)  # flattened config.json
+
+    def text(self) -> str:
+        """Everything a filter may match, lower-case."""
+        return " ".join(str(v) for v in (self.name, self.kind, self.method, self.dataset, self.status,
+                                         self.imbalance)).lower()
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts → ``{"run.optim.lr": 0.1, ...}``; lists and scalars stay as they are."""
+    if not isinstance(value, dict):
+        return {prefix: value} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def settings_diff(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, value in a, value in b) for every flattened setting that differs; a setting only one
+    run has shows None for the other. Sorted by key."""
+    missing = object()
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        left, right = a.get(key, missing), b.get(key, missing)
+        if left != right:
+            rows.append((key, None if left is missing else left, None if right is missing else right))
+    return rows
+
+
+def summarize(path: str | Path) -> RunSummary:
+    """The summary of one run folder (raises OSError / ValueError / KeyError on a broken one)."""
+    run = RunFolder(path)
+    raw = run.config()
+    kind = raw.get("kind", "train")
+    settings = flatten({k: v for k, v in raw.items() if k != "kind"})
+    history = run.history()
+    if kind == "tune":
+        tune = raw.get("tune", {})
+        data = tune.get("data", {})
+        report_path = run.path / "report.json"
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        columns = (report or {}).get("columns", {})
+        column = next((c for c in ("ensemble", "new", "old") if c in columns), None)
+        best = {k: _fraction(columns[column].get(k)) for k in BEST_KEYS} if column else {}
+        status = ("stopped" if report.get("stopped") else "finished") if report else "incomplete"
+        return RunSummary(run.path, run.name, kind, f"plug-in {tune.get('loss', '')}".strip(),
+                          data.get("dataset", run.dataset().get("name", "")), _ratio(data.get("imbalance_ratio")),
+                          int((report or {}).get("epochs_done", len(history))), int(tune.get("epochs", 0)),
+                          status, best, column or "", settings)
+    config = raw.get("run", {})
+    data, optim = config.get("data", {}), config.get("optim", {})
+    method = config.get("method", {})
+    planned = 0 if config.get("model", {}).get("freeze") == "all" else int(optim.get("epochs", 0))
+    best_metric = config.get("best_metric", "test_hm")
+    key = "test_lowest_recall" if best_metric == "test_lr" else best_metric
+    scored = [row for row in history if not math.isnan(row.get(key, math.nan))]
+    best_row = max(scored, key=lambda row: row[key]) if scored else None
+    best = {k: _fraction(best_row.get(f"test_{k}")) for k in BEST_KEYS} if best_row else {}
+    rule = method.get("train_rule", "none")
+    return RunSummary(run.path, run.name, kind, method.get("loss", "") + (f" + {rule}" if rule != "none" else ""),
+                      data.get("dataset", ""), _ratio(data.get("imbalance_ratio")), len(history), planned,
+                      _train_status(run, len(history), planned), best,
+                      f"epoch {int(best_row['epoch'])}" if best_row else "", settings)
+
+
+def index_runs(roots: list[str | Path] | None = None, extra: list[str | Path] = ()) -> list[RunSummary]:
+    """Summaries of the run folders under ``roots`` (default: the workspace's runs/) and of the
+    ``extra`` folders, newest first; broken folders are left out."""
+    folders = [run.path for root in (roots or [None]) for run in list_runs(root)]
+    folders += [Path(p) for p in extra if Path(p) not in folders]
+    summaries = []
+    for folder in folders:
+        try:
+            summaries.append(summarize(folder))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return summaries
+
+
+def _train_status(run: RunFolder, done: int, planned: int) -> str:
+    card = run.card()
+    if card:  # written when a run ends, stopped or not
+        return "stopped" if "Stopped early" in card or done < planned else "finished"
+    log = run.path / "log.txt"
+    if log.exists() and "stopped during epoch" in log.read_text(encoding="utf-8", errors="replace"):
+        return "stopped"
+    return "finished" if planned and done >= planned else "incomplete"
+
+
+def _ratio(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fraction(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)

@@ -1,0 +1,150 @@
+"""The training step never makes the host wait for the device (tests/sync_guard.py), and the loop's
+per-epoch training metrics are the numbers the old per-batch bincount loop gave."""
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+import textwrap
+
+import pytest
+import torch
+
+from data.tensors import augment_batch, normalize
+from engine.batch import Batch
+from engine.epoch_stats import EpochStats
+from engine.methods import available_methods, build_method
+from models import build_model
+from tests.sync_guard import HostSync, allow_host_sync, forbid_host_sync
+
+COUNTS = torch.tensor([40, 20, 10, 5, 3, 2])
+
+
+def test_the_guard_catches_each_kind_of_sync_and_lets_device_work_through():
+    x = torch.arange(6.0)
+    for sync in (lambda: x.sum().item(), lambda: float(x.sum()), lambda: bool(x.sum() > 0), lambda: x.tolist(),
+                 lambda: x.cpu(), lambda: torch.bincount(x.long()), lambda: x[x > 2],
+                 lambda: x.nonzero(), lambda: torch.unique(x)):
+        with forbid_host_sync(), pytest.raises(HostSync):
+            sync()
+    with forbid_host_sync():
+        y = torch.where(x > 2, x, 0.0)[torch.tensor([0, 3, 4])]
+        y.index_add_(0, torch.tensor([0, 0]), torch.ones(2))
+    assert y.tolist() == [2.0, 3.0, 4.0]  # and the guard is gone afterwards
+
+
+def _step(method_name: str) -> None:
+    torch.manual_seed(0)
+    method = build_method(method_name, COUNTS, None, 10)
+    method.on_epoch_start(6)  # past any warm-up or curriculum start
+    model = build_model("resnet20", len(COUNTS), head=method.head)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4, foreach=True)
+    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
+    labels = torch.tensor([0, 0, 1, 2, 2, 3, 4, 1])  # class 5 absent, as in most batches
+    generator = torch.Generator().manual_seed(1)
+    stats = EpochStats(len(COUNTS), "cpu")
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    normalize(images, mean, std)  # the cached constants are made once, before the first step
+    with forbid_host_sync():
+        for _ in range(2):
+            batch = normalize(augment_batch(images, generator), mean, std)
+            loss, logits = method.training_step(model, Batch([batch], labels))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            stats.update(loss, logits, labels)
+    assert stats.samples == 16 and stats.finite()
+
+
+@pytest.mark.parametrize("name", sorted(available_methods()))
+def test_a_training_step_of_every_method_does_not_sync(name):
+    _step(name)
+
+
+# --- the loop itself ---------------------------------------------------------------------------
+SYNCING_METHODS = {"item", "tolist", "cpu", "numpy", "bincount", "nonzero", "unique", "masked_select", "argwhere",
+                   "synchronize"}
+SYNCING_BUILTINS = {"float", "int", "bool"}  # of a tensor: read its value on the host
+
+
+def _syncing_calls(function) -> set[str]:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in SYNCING_METHODS:
+                found.add("." + node.func.attr)
+            elif isinstance(node.func, ast.Name) and node.func.id in SYNCING_BUILTINS | SYNCING_METHODS:
+                found.add(node.func.id + "()")
+    return found
+
+
+def test_the_step_code_path_names_no_syncing_call():
+    from engine.loop import Loop
+    from engine.methods.base import LossMethod
+    from engine.methods.gml import GeometricMeanLoss
+
+    for function in (Loop._step, Loop._make_batch, EpochStats.update, LossMethod.training_step,
+                     GeometricMeanLoss.criterion):
+        found = _syncing_calls(function)
+        assert not found, f"{function.__qualname__} calls {sorted(found)}"
+
+
+def _tiny_run(tmp_path, loss: str, monkeypatch, guard: bool, epochs: int = 1):
+    from engine.config import MethodConfig
+    from engine.events import EpochEnd
+    from engine.loop import Loop
+    from engine.trainer import train
+    from tests.test_trainer import tiny_config, tiny_dataset
+
+    if guard:
+        for name in ("_step", "_make_batch"):
+            original = getattr(Loop, name)
+
+            def guarded(self, *args, _original=original, **kwargs):
+                with forbid_host_sync():
+                    return _original(self, *args, **kwargs)
+            monkeypatch.setattr(Loop, name, guarded)
+        import engine.loop
+        draw = engine.loop.draw_beta
+
+        def host_side_draw(*args, **kwargs):  # mixup's λ comes from a CPU generator: no device involved
+            with allow_host_sync():
+                return draw(*args, **kwargs)
+        monkeypatch.setattr(engine.loop, "draw_beta", host_side_draw)
+    config = tiny_config(tmp_path, epochs=epochs)
+    config.method = MethodConfig(loss=loss)
+    config.save_model = False
+    events = []
+    train(config, on_event=events.append, dataset=tiny_dataset(size=8))
+    return [e for e in events if isinstance(e, EpochEnd)]
+
+
+@pytest.mark.parametrize("loss", ["gml", "mislas"])  # mislas: a mixup stage, then a head stage on features
+def test_the_loops_step_and_batches_do_not_sync(tmp_path, monkeypatch, loss):
+    epochs = _tiny_run(tmp_path, loss, monkeypatch, guard=True)
+    assert epochs and all(math.isfinite(e.train.loss) for e in epochs)
+
+
+def test_per_epoch_train_metrics_equal_the_old_bincount_computation(tmp_path, monkeypatch):
+    from engine.metrics import compute_metrics, topk_hits
+
+    seen = []
+    update = EpochStats.update
+
+    def recording(self, loss, logits, labels):
+        seen.append((loss.detach().clone(), logits.detach().clone(), labels.clone()))
+        update(self, loss, logits, labels)
+    monkeypatch.setattr(EpochStats, "update", recording)
+    [epoch] = _tiny_run(tmp_path, "ce", monkeypatch, guard=False)
+    num_classes = 4
+    confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64)
+    loss_sum, top5 = torch.zeros(()), torch.zeros((), dtype=torch.int64)
+    for loss, logits, labels in seen:  # the loop before issue 14, written out
+        loss_sum += loss * len(labels)
+        confusion += torch.bincount(labels * num_classes + logits.argmax(1), minlength=num_classes ** 2)
+        top5 += topk_hits(logits, labels)
+    samples = sum(len(labels) for _, _, labels in seen)
+    old = compute_metrics(confusion.reshape(num_classes, num_classes), torch.tensor([40, 20, 10, 5]),
+                          loss=float(loss_sum) / samples, top5_correct=int(top5))
+    assert samples == 75 and epoch.train.to_dict() == old.to_dict()
