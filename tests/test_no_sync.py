@@ -14,7 +14,8 @@ from data.tensors import augment_batch, normalize
 from engine.batch import Batch
 from engine.epoch_stats import EpochStats
 from engine.methods import available_methods, build_method
-from models import build_model
+from engine.config import RunConfig
+from models import ModelSpec, create_model
 from tests.sync_guard import HostSync, allow_host_sync, forbid_host_sync
 
 COUNTS = torch.tensor([40, 20, 10, 5, 3, 2])
@@ -37,7 +38,8 @@ def _step(method_name: str) -> None:
     torch.manual_seed(0)
     method = build_method(method_name, COUNTS, None, 10)
     method.on_epoch_start(6)  # past any warm-up or curriculum start
-    model = build_model("resnet20", len(COUNTS), head=method.head)
+    model = create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS))))
+    views = len(method.stages(RunConfig())[0].views)  # PaCo: a query and a key view
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4, foreach=True)
     images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
     labels = torch.tensor([0, 0, 1, 2, 2, 3, 4, 1])  # class 5 absent, as in most batches
@@ -47,11 +49,12 @@ def _step(method_name: str) -> None:
     normalize(images, mean, std)  # the cached constants are made once, before the first step
     with forbid_host_sync():
         for _ in range(2):
-            batch = normalize(augment_batch(images, generator), mean, std)
-            loss, logits = method.training_step(model, Batch([batch], labels))
+            batch = [normalize(augment_batch(images, generator), mean, std) for _ in range(views)]
+            loss, logits = method.training_step(model, Batch(batch, labels))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            method.after_optimizer_step(model)  # momentum encoders, queues
             stats.update(loss, logits, labels)
     assert stats.samples == 16 and stats.finite()
 
