@@ -156,7 +156,7 @@ def baseline_variants(device: torch.device) -> list[tuple[bool, int]]:
     return [(layout, w) for w in workers for layout in (False, True)]
 
 
-def run_paired(batches: int = 4, batch_size: int = 128, test_images: int = 1500, rounds: int = 7,
+def run_paired(batches: int = 2, batch_size: int = 128, test_images: int = 800, rounds: int = 5,
                device: str = "auto", arch: str = "resnet32",
                on_round: Callable[[int, int], None] | None = None) -> BenchResult:
     """Alternate ours and every baseline for ``rounds`` timed rounds after one warm-up round."""

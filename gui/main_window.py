@@ -23,6 +23,7 @@ from gui.inference_panel import InferencePanel
 from gui.settings import Settings
 from gui.table_export import TABLE_FORMATS
 from gui.runs_panel import RunsPanel
+from gui.sweep_view import SweepView
 from gui.train_panel import TrainPanel
 from gui.workers import TaskRunner, TaskWorker
 
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.train.run_saved.connect(self.on_run_saved)
         self.compare.run_saved.connect(self.on_run_saved)
         self.loader = TaskRunner(self)
+        self.sweeps: list[SweepView] = []
         self._build_menus()
         self.restore_state()
 
@@ -76,6 +78,8 @@ class MainWindow(QMainWindow):
                      "Show a saved run's curves, per-class recall and settings on the Train page (Resume continues it).")
         self._action(file_menu, "Open &checkpoint…", self.open_checkpoint_dialog, "Ctrl+Shift+O",
                      "Use a checkpoint file on the Inference page.")
+        self._action(file_menu, "Open s&weep folder…", self.open_sweep_dialog, None,
+                     "Watch a sweep (main.py sweep) fill its table; a cell opens its runs in Compare.")
         file_menu.addSeparator()
         self._action(file_menu, "Export &figures…", self.export_plots_dialog, "Ctrl+E",
                      "Save the current page's plots as PNG (at a chosen DPI), SVG or PDF, plain light or as shown.")
@@ -168,6 +172,31 @@ class MainWindow(QMainWindow):
             return
         self.tabs.setCurrentWidget(self.train)
 
+    def open_sweep_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a sweep folder", str(workspace.workspace_root() / "sweeps"))
+        if folder:
+            self.open_sweep(folder)
+
+    def open_sweep(self, folder: str) -> SweepView | None:
+        """Show a sweep folder in its own window; its cells open in Compare."""
+        try:
+            view = SweepView(folder)
+        except UserError as error:
+            errors.report_error(error, self)
+            return None
+        view.open_runs.connect(self.compare_runs)
+        view.activity.connect(self.show_activity)
+        self.sweeps = [v for v in self.sweeps if v.isVisible()] + [view]
+        view.show()
+        return view
+
+    @Slot(list)
+    def compare_runs(self, paths: list) -> None:
+        self.compare.add_runs(paths)
+        self.tabs.setCurrentWidget(self.compare)
+        self.raise_()
+        self.activateWindow()
+
     def open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", str(workspace.runs_dir()), CHECKPOINT_FILTER)
         if path:
@@ -232,7 +261,8 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event) -> None:
-        if any(panel.is_running() for panel in self.panels()) and not self.confirm_close_during_run():
+        running = any(panel.is_running() for panel in self.panels()) or any(v.is_running() for v in self.sweeps)
+        if running and not self.confirm_close_during_run():
             event.ignore()
             return
         self.show_activity("Stopping…")
@@ -240,6 +270,8 @@ class MainWindow(QMainWindow):
         try:
             for panel in self.panels():
                 panel.shutdown()
+            for view in self.sweeps:
+                view.close()
             self.loader.wait()
         finally:
             QApplication.restoreOverrideCursor()

@@ -32,7 +32,7 @@ from typing import Any
 from engine import workspace
 
 REPORT_NAME = "self-test.json"
-WINDOW_TABS = ["Train", "Inference", "Compare"]
+WINDOW_TABS = ["Train", "Inference", "Compare", "Runs"]
 ENGINE_TIMEOUT_S = 180.0
 TINY_EPOCH_IMAGE_SIZE = 16  # a quarter of the demo's pixels: the epoch takes seconds on 2 CPU cores
 

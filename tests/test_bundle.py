@@ -46,7 +46,7 @@ def assert_checks_passed(report: dict, names: list[str]) -> dict[str, dict]:
     assert not failed and report["ok"] is True, failed
     details = {name: check["details"] for name, check in checks.items()}
     assert details["torch"]["nms_kept"] == [0, 2]
-    assert details["main_window"]["tabs"] == ["Train", "Inference", "Compare"]
+    assert details["main_window"]["tabs"] == ["Train", "Inference", "Compare", "Runs"]
     assert "unavailable" not in details["main_window"]["device_label"]
     screenshot = Path(details["main_window"]["screenshot"])
     assert png_size(screenshot) == tuple(details["main_window"]["size"])

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 
 
 def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, window):
-    assert [window.tabs.tabText(i) for i in range(3)] == ["Train", "Inference", "Compare"]
-    for index in range(3):
+    assert [window.tabs.tabText(i) for i in range(4)] == ["Train", "Inference", "Compare", "Runs"]
+    for index in range(4):
         window.tabs.setCurrentIndex(index)
         qtbot.waitExposed(window.tabs.currentWidget())
         assert window.tabs.currentWidget().isVisible()
@@ -35,7 +35,8 @@ def test_every_page_builds_shows_and_the_status_bar_names_the_device(qtbot, wind
     menus = [action.text() for action in window.menuBar().actions()]
     assert menus == ["&File", "&View", "&Help"]
     file_actions = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.text()]
-    assert file_actions == ["Open &run folder…", "Open &checkpoint…", "Export &figures…", "Export &metrics table…",
+    assert file_actions == ["Open &run folder…", "Open &checkpoint…", "Open s&weep folder…",
+                            "Export &figures…", "Export &metrics table…",
                             "&Quit"]
     window.close()
     assert not window.isVisible()

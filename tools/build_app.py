@@ -30,6 +30,7 @@ EXCLUDES = (
     "tkinter", "_tkinter",  # no Tk anywhere; only PIL.ImageTk would import it, and nothing imports that
     "triton",  # torch.compile's GPU kernel generator (0.9 GB); nothing here compiles and torch imports it lazily
     "pytest", "_pytest", "pytestqt",  # test-only
+    "ray",  # the sweep's optional cluster backend (requirements-ray.txt); the app runs sweeps locally
 )
 
 

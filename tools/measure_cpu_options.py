@@ -41,7 +41,7 @@ def batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 def train_step(model, optimizer, images, labels, dtype: torch.dtype | None) -> Callable[[], None]:
     def step() -> None:
         with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
-            loss = F.cross_entropy(model(images), labels)
+            loss = F.cross_entropy(model(images).logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -52,7 +52,7 @@ def eval_step(model, images, dtype: torch.dtype | None) -> Callable[[], None]:
     @torch.inference_mode()
     def step() -> None:
         with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
-            model(images).float()
+            model(images).logits.float()
     return step
 
 

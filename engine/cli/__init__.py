@@ -1,4 +1,4 @@
-"""The headless command line: ``train``, ``tune``, ``eval``, ``predict`` and ``bench``.
+"""The headless command line: ``train``, ``tune``, ``eval``, ``predict``, ``bench``, ``sweep`` and ``sweep-report``.
 
 Each sub-command module offers ``add_parser(subparsers)`` (setting ``func``) and ``run(args)``.
 ``COMMANDS`` is the registry (command → module), the one list ``main.py`` dispatches on: a new
@@ -17,7 +17,7 @@ EXIT_INTERRUPTED = 130
 
 # command → module under engine.cli (imported only when the parser is built: they import torch)
 COMMANDS: dict[str, str] = {"train": "train", "tune": "tune", "eval": "evaluate", "predict": "predict",
-                            "bench": "bench"}
+                            "bench": "bench", "sweep": "sweep", "sweep-report": "sweep"}
 
 
 def is_cli_argument(word: str) -> bool:
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="Long-Tail Studio: long-tailed recognition "
                                      "with worst-class metrics (HM, GM, lowest recall) and the GML plug-in.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in COMMANDS.values():
+    for module in dict.fromkeys(COMMANDS.values()):  # sweep brings sweep and sweep-report
         importlib.import_module(f"engine.cli.{module}").add_parser(subparsers)
     return parser
 

@@ -1,0 +1,139 @@
+"""Where the cells run: ``local`` (one after another, or one worker process per GPU) or ``ray``.
+
+Ray *tasks*, not Ray Tune: a cell is already a complete, self-checkpointing unit (the trainer
+writes last.pt every epoch and resumes from its run folder), the grid is fixed (no search
+algorithm or early stopping to schedule), and the results are the run folders themselves. Tune
+would add a second checkpoint and result store beside the run folders and the pandas/pyarrow
+extras; one ``ray.remote`` function per cell with ``num_cpus`` / ``num_gpus`` (fractions allowed)
+is all the scheduling the grid needs, and Ray's task retries plus the run folders' resume make a
+lost worker cost at most the epoch in progress. Every worker writes into the one sweep folder,
+which on a cluster must be shared storage (NFS or the like) mounted at the same path.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from data.errors import UserError
+from engine.events import StopFlag, never_stop
+from engine.sweep.cells import CellStatus, StatusSink, ignore_status, read_status, run_cell, write_status
+from engine.sweep.spec import Cell
+
+BACKENDS = ("local", "ray")
+ROOT = Path(__file__).resolve().parents[2]
+RAY_EXCLUDES = [".git", ".venv", "dist", "build", "tests", "docs", "__pycache__", "*.pt"]
+
+
+def run_cells(sweep_dir: str | Path, cells: list[Cell], backend: str = "local", jobs: int | None = None,
+              address: str | None = None, on_status: StatusSink = ignore_status,
+              should_stop: StopFlag = never_stop) -> list[CellStatus]:
+    """Run every unfinished cell; returns the final status of each cell, in grid order."""
+    todo = [c for c in cells if read_status(sweep_dir, c.id).state != "done"]
+    if backend == "local":
+        workers = jobs if jobs is not None else max(1, gpu_count())
+        if workers <= 1:
+            for cell in todo:
+                if should_stop():
+                    break
+                run_cell(sweep_dir, cell, on_status, should_stop)
+        else:
+            _run_processes(sweep_dir, todo, workers, on_status)
+    elif backend == "ray":
+        _run_ray(sweep_dir, todo, address, on_status)
+    else:
+        raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return [read_status(sweep_dir, c.id) for c in cells]
+
+
+def gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+# --- local: one process per GPU -------------------------------------------------------------
+
+def _run_processes(sweep_dir: str | Path, cells: list[Cell], workers: int, on_status: StatusSink) -> None:
+    """``workers`` processes, each pinned to one GPU (CUDA_VISIBLE_DEVICES) when there are GPUs."""
+    # spawn, also without GPUs: CUDA cannot be used in a forked child, and a child forked after the
+    # parent's OpenMP thread pool ran hangs in its first parallel op (tried: both cells stuck)
+    context = multiprocessing.get_context("spawn")
+    slots = context.Queue()
+    for index in range(workers):
+        slots.put(index)
+    gpus = gpu_count()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_slot, initargs=(slots, gpus)) as pool:
+        pending = {pool.submit(_cell_in_process, str(sweep_dir), cell.to_dict()): cell for cell in cells}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                cell = pending.pop(future)
+                on_status(_result_or_failed(sweep_dir, cell, future.exception, future.result))
+
+
+def _claim_slot(slots, gpus: int) -> None:
+    index = slots.get()
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
+
+
+def _cell_in_process(sweep_dir: str, cell: dict) -> CellStatus:
+    return run_cell(sweep_dir, Cell.from_dict(cell))
+
+
+def _result_or_failed(sweep_dir, cell: Cell, exception, result) -> CellStatus:
+    """A worker that died (killed, out of memory) leaves the cell pending with the reason."""
+    error = exception()
+    if error is None:
+        return result()
+    status = read_status(sweep_dir, cell.id)
+    status.state, status.reason = "pending", f"worker lost ({type(error).__name__}); a re-run resumes it"
+    return write_status(sweep_dir, status)
+
+
+# --- ray ------------------------------------------------------------------------------------
+
+def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_status: StatusSink) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("the ray backend needs Ray: pip install -r requirements-ray.txt") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        start_ray(address)
+    try:
+        remote = ray.remote(max_retries=3)(_cell_in_process)
+        pending = {}
+        for cell in cells:
+            options = {"num_cpus": cell.resources.get("cpus", 1.0), "num_gpus": cell.resources.get("gpus", 0.0)}
+            pending[remote.options(**options).remote(str(Path(sweep_dir).resolve()), cell.to_dict())] = cell
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            cell = pending.pop(done[0])
+            on_status(_ray_result(ray, sweep_dir, cell, done[0]))
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Connect to a cluster (``address``) or start Ray on this machine, able to import this code."""
+    import ray
+
+    if address:  # a cluster: ship this code to the workers; the sweep folder must be shared storage
+        runtime_env = {"working_dir": str(ROOT), "excludes": RAY_EXCLUDES}
+    else:
+        runtime_env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
+    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+             runtime_env=runtime_env, log_to_driver=False)
+
+
+def _ray_result(ray, sweep_dir, cell: Cell, ref) -> CellStatus:
+    try:
+        return ray.get(ref)
+    except Exception as error:  # the task's worker died more often than it was retried
+        status = read_status(sweep_dir, cell.id)
+        status.state, status.reason = "pending", f"worker lost ({type(error).__name__}); a re-run resumes it"
+        return write_status(sweep_dir, status)

@@ -1,0 +1,195 @@
+"""The paper-style table of a sweep: mean ± std over seeds of Acc / HM / GM / LR for the base
+model, after GML re-training (+GML) and with the old+new ensemble (+ensemble).
+
+Numbers come from the cells' run folders only: the base column is the last row of the base
+run's metrics.csv (the final model, the one the plug-in re-trains), +GML and +ensemble are the
+"new" and "ensemble" columns of the plug-in run's report.json. std is the sample standard
+deviation (n − 1); with one seed it is 0. Writes, under ``<sweep>/report/``: table.csv, table.md,
+table.tex, cells.csv (every cell's numbers) and per_class.csv (every cell's per-class recalls,
+for the left-behind plots).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.sweep.cells import plugin_run, read_status, read_sweep, train_run
+from engine.sweep.spec import Cell
+
+MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ensemble"))  # key, title
+METRICS = (("acc", "Acc", "top1"), ("hm", "HM", "hm"), ("gm", "GM", "gm"), ("lr", "LR", "lowest_recall"))
+REPORT_COLUMNS = {"gml": "new", "ensemble": "ensemble"}  # our key → the plug-in report's column
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    state: str
+    values: dict[str, dict[str, float]] = field(default_factory=dict)  # model → metric → value (fraction)
+    per_class: dict[str, list[float]] = field(default_factory=dict)  # model → recalls
+    class_names: list[str] = field(default_factory=list)
+    class_counts: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    """One line of the table: a dataset × ratio × method, over its seeds."""
+
+    dataset: str
+    imbalance: float
+    method: str
+    seeds: int  # finished seeds that enter the means
+    planned: int
+    stats: dict[str, dict[str, tuple[float, float]]]  # model → metric → (mean, std), fractions
+
+
+def collect(sweep_dir: str | Path) -> list[CellResult]:
+    """Every cell's state and, when its runs are finished, its numbers."""
+    _name, cells = read_sweep(sweep_dir)
+    return [cell_result(sweep_dir, cell) for cell in cells]
+
+
+def cell_result(sweep_dir: str | Path, cell: Cell) -> CellResult:
+    """One cell's state and its numbers (base once its run finished, +GML / +ensemble after the plug-in)."""
+    status = read_status(sweep_dir, cell.id)
+    result = CellResult(cell, status.state)
+    base = train_run(sweep_dir, cell.id)
+    if base is None or not (status.train_done or status.state == "done") or not base.history():
+        return result
+    last = base.history()[-1]
+    result.values["base"] = {key: last[f"test_{attribute}"] for key, _t, attribute in METRICS}
+    result.per_class["base"] = base.per_class()[-1]
+    result.class_names, result.class_counts = base.class_names(), base.class_counts()
+    plugin = plugin_run(sweep_dir, cell.id) if cell.plugin else None
+    if plugin is not None:
+        columns = json.loads((plugin.path / "report.json").read_text(encoding="utf-8"))["columns"]
+        for key, column in REPORT_COLUMNS.items():
+            if column in columns:
+                result.values[key] = {k: columns[column][attribute] for k, _t, attribute in METRICS}
+                result.per_class[key] = columns[column]["per_class_recall"]
+    return result
+
+
+def table_rows(results: list[CellResult]) -> list[Row]:
+    groups: dict[tuple, list[CellResult]] = {}
+    for result in results:
+        groups.setdefault((result.cell.dataset, result.cell.imbalance, result.cell.method), []).append(result)
+    rows = []
+    for (dataset, ratio, method), members in groups.items():
+        finished = [m for m in members if m.state == "done" and m.values]
+        stats = {}
+        for model, _title in MODELS:
+            having = [m.values[model] for m in finished if model in m.values]
+            if having:
+                stats[model] = {key: mean_std([v[key] for v in having]) for key, _t, _a in METRICS}
+        rows.append(Row(dataset, ratio, method, len(finished), len(members), stats))
+    return rows
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def write_report(sweep_dir: str | Path) -> dict[str, Path]:
+    """Write the table and the per-cell numbers; returns name → path."""
+    results = collect(sweep_dir)
+    rows = table_rows(results)
+    folder = Path(sweep_dir) / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": folder / "table.csv", "markdown": folder / "table.md", "latex": folder / "table.tex",
+             "cells": folder / "cells.csv", "per_class": folder / "per_class.csv"}
+    _write_table_csv(paths["csv"], rows)
+    paths["markdown"].write_text(markdown_table(rows), encoding="utf-8")
+    paths["latex"].write_text(latex_table(rows), encoding="utf-8")
+    _write_cells_csv(paths["cells"], results)
+    _write_per_class_csv(paths["per_class"], results)
+    return paths
+
+
+def _models_present(rows: list[Row]) -> list[tuple[str, str]]:
+    present = {model for row in rows for model in row.stats}
+    return [(key, title) for key, title in MODELS if key in present] or [MODELS[0]]
+
+
+def _cell_text(row: Row, model: str, metric: str, plus_minus: str) -> str:
+    if model not in row.stats:
+        return "–"
+    mean, std = row.stats[model][metric]
+    return f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
+
+
+def markdown_table(rows: list[Row]) -> str:
+    models = _models_present(rows)
+    head = ["dataset", "ratio", "method", "seeds"] + [f"{title} {name}" for _k, title in models for _m, name, _a in METRICS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 4 + "---:|" * (len(head) - 4)]
+    for row in rows:
+        cells = [row.dataset, f"{row.imbalance:g}", row.method, f"{row.seeds}/{row.planned}"]
+        cells += [_cell_text(row, key, metric, "±") for key, _t in models for metric, _n, _a in METRICS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\nMean ± std over seeds (sample std), test split, %.\n"
+
+
+def latex_table(rows: list[Row]) -> str:
+    models = _models_present(rows)
+    columns = "lrl" + "r" * (len(models) * len(METRICS))
+    group = " & ".join(f"\\multicolumn{{{len(METRICS)}}}{{c}}{{{_latex(title)}}}" for _k, title in models)
+    names = " & ".join(name for _k, _t in models for _m, name, _a in METRICS)
+    lines = ["\\begin{tabular}{" + columns + "}", "\\toprule", f" & & & {group} \\\\",
+             f"Dataset & Ratio & Method & {names} \\\\", "\\midrule"]
+    for row in rows:
+        values = " & ".join(_cell_text(row, key, metric, "$\\pm$") for key, _t in models for metric, _n, _a in METRICS)
+        lines.append(f"{_latex(row.dataset)} & {row.imbalance:g} & {_latex(row.method)} & {values} \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def _latex(text: str) -> str:
+    for char in "\\&%$#_{}":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _write_table_csv(path: Path, rows: list[Row]) -> None:
+    header = ["dataset", "imbalance", "method", "seeds", "planned"]
+    header += [f"{model}_{metric}_{part}" for model, _t in MODELS for metric, _n, _a in METRICS for part in ("mean", "std")]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            values = []
+            for model, _t in MODELS:
+                for metric, _n, _a in METRICS:
+                    values += list(row.stats[model][metric]) if model in row.stats else ["", ""]
+            writer.writerow([row.dataset, f"{row.imbalance:g}", row.method, row.seeds, row.planned, *values])
+
+
+def _write_cells_csv(path: Path, results: list[CellResult]) -> None:
+    header = ["cell", "dataset", "imbalance", "method", "seed", "state"]
+    header += [f"{model}_{metric}" for model, _t in MODELS for metric, _n, _a in METRICS]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for r in results:
+            values = [r.values.get(model, {}).get(metric, "") for model, _t in MODELS for metric, _n, _a in METRICS]
+            writer.writerow([r.cell.id, r.cell.dataset, f"{r.cell.imbalance:g}", r.cell.method, r.cell.seed, r.state,
+                             *values])
+
+
+def _write_per_class_csv(path: Path, results: list[CellResult]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["cell", "dataset", "imbalance", "method", "seed", "model", "class", "name", "train_count",
+                         "recall"])
+        for r in results:
+            for model, recalls in r.per_class.items():
+                for c, recall in enumerate(recalls):
+                    name = r.class_names[c] if c < len(r.class_names) else str(c)
+                    count = r.class_counts[c] if c < len(r.class_counts) else ""
+                    writer.writerow([r.cell.id, r.cell.dataset, f"{r.cell.imbalance:g}", r.cell.method, r.cell.seed,
+                                     model, c, name, count, recall])

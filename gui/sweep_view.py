@@ -1,0 +1,189 @@
+"""The sweep window: a sweep folder's cells filling live (pending / running / done / failed) and
+the paper-style table (mean ± std over seeds); a cell opens its run folders in Compare.
+
+Widgets only: the numbers come from ``engine.sweep`` (status files and run folders, re-read
+every second while the window is open); running the remaining cells here uses the same
+``run_cells`` as ``main.py sweep`` on a worker thread. The engine is imported on first use.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from gui import errors
+from gui.widgets import number_item, push_button, row_of
+from gui.workers import TaskRunner, TaskWorker
+
+REFRESH_MS = 1000
+MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ens"))
+METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"))
+CELL_HEADERS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"] + [
+    f"{title} {name}" for _m, title in MODELS for _k, name in METRICS]
+STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
+                 "interrupted": "#fb8c00"}
+
+
+class SweepView(QWidget):
+    """One sweep folder. ``open_runs`` carries the run folders of the cell the user opened."""
+
+    open_runs = Signal(list)
+    activity = Signal(str)
+
+    def __init__(self, folder: str | Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        from engine.sweep.cells import read_sweep
+
+        self.folder = Path(folder)
+        self.name, self.cells = read_sweep(self.folder)  # a UserError when it is not a sweep
+        self.setWindowTitle(f"Sweep {self.name} · Long-Tail Studio")
+        self._results: dict[str, tuple[float, object]] = {}  # cell id → (status time, CellResult)
+        self.runner = TaskRunner(self)
+        self.summary = QLabel()
+        self.cells_table = self._table(CELL_HEADERS, "Every cell of the grid; double-click one to open its base and "
+                                                     "plug-in runs in Compare. Test metrics in percent.")
+        self.cells_table.setRowCount(len(self.cells))
+        self.cells_table.cellDoubleClicked.connect(lambda row, _col: self.open_cell(row))
+        self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + CELL_HEADERS[6:],
+                                 "Mean ± std over the finished seeds (sample std), test split, %.")
+        self.open_button = push_button("Open in Compare", "Show the selected cell's runs on the Compare page.",
+                                       lambda: self.open_cell(self.cells_table.currentRow()))
+        self.report_button = push_button("Write report", "Write table.csv / table.md / table.tex and per-class "
+                                         "recalls into the sweep's report/ folder.", self.write_report)
+        self.run_button = push_button("Run remaining cells", "Run the unfinished cells on this machine, one after "
+                                      "another (finished cells are skipped, stopped ones resume).", self.run_remaining)
+        self.stop_button = push_button("Stop", "Stop after the current batch; the cell resumes on the next run.",
+                                       self.runner.cancel)
+        self.stop_button.setEnabled(False)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.cells_table)
+        split.addWidget(self.table)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>{self.name}</b> — {self.folder}"))
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+        layout.addWidget(row_of(self.open_button, self.report_button, None, self.run_button, self.stop_button))
+        self.resize(1200, 640)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.refresh()
+
+    @staticmethod
+    def _table(headers: list[str], tip: str) -> QTableWidget:
+        table = QTableWidget(0, len(headers))
+        table.setHorizontalHeaderLabels(headers)
+        table.setToolTip(tip)
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        return table
+
+    # --- reading --------------------------------------------------------------------------------
+    @Slot()
+    def refresh(self) -> None:
+        """Re-read the status files; a cell's run folders are read again only when its status changed."""
+        from engine.sweep.cells import read_status
+        from engine.sweep.report import cell_result, table_rows
+
+        counts: dict[str, int] = {}
+        results = []
+        for row, cell in enumerate(self.cells):
+            status = read_status(self.folder, cell.id)
+            state = "interrupted" if status.interrupted() else status.state
+            counts[state] = counts.get(state, 0) + 1
+            cached = self._results.get(cell.id)
+            if cached is None or cached[0] != status.updated:
+                cached = (status.updated, cell_result(self.folder, cell))
+                self._results[cell.id] = cached
+            result = cached[1]
+            results.append(result)
+            text = state + (f" · {status.stage} {status.epoch}/{status.epochs}" if state == "running" else "")
+            self._fill_cell_row(row, cell, text, state, status.reason, result.values)
+        self._fill_table(table_rows(results))
+        self.summary.setText(" · ".join(f"{n} {state}" for state, n in counts.items()))
+
+    def _fill_cell_row(self, row: int, cell, text: str, state: str, reason: str, values: dict) -> None:
+        items = [QTableWidgetItem(cell.id), QTableWidgetItem(cell.dataset), number_item(cell.imbalance),
+                 QTableWidgetItem(cell.method), number_item(cell.seed), QTableWidgetItem(text)]
+        items[5].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#9e9e9e"))))
+        items[5].setToolTip(reason or text)
+        items += [number_item(values.get(model, {}).get(key), percent=True) for model, _t in MODELS for key, _n in METRICS]
+        for column, item in enumerate(items):
+            self.cells_table.setItem(row, column, item)
+
+    def _fill_table(self, rows) -> None:
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            items = [QTableWidgetItem(row.dataset), number_item(row.imbalance), QTableWidgetItem(row.method),
+                     QTableWidgetItem(f"{row.seeds}/{row.planned}")]
+            for model, _t in MODELS:
+                for key, _n in METRICS:
+                    if model in row.stats:
+                        mean, std = row.stats[model][key]
+                        item = QTableWidgetItem(f"{100 * mean:.2f} ± {100 * std:.2f}")
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    else:
+                        item = QTableWidgetItem("—")
+                    items.append(item)
+            for column, item in enumerate(items):
+                self.table.setItem(r, column, item)
+
+    # --- actions --------------------------------------------------------------------------------
+    def open_cell(self, row: int) -> list[str]:
+        """Emit the run folders of the cell in ``row`` (nothing for a cell that has none yet)."""
+        from engine.sweep.cells import cell_runs
+
+        if not 0 <= row < len(self.cells):
+            return []
+        paths = [str(p) for p in cell_runs(self.folder, self.cells[row].id)]
+        if not paths:
+            self.activity.emit(f"{self.cells[row].id} has no finished epoch yet")
+            return []
+        self.open_runs.emit(paths)
+        return paths
+
+    def write_report(self) -> None:
+        from engine.sweep.report import write_report
+
+        paths = write_report(self.folder)
+        self.activity.emit(f"Sweep table written to {paths['markdown'].parent}")
+
+    def run_remaining(self) -> None:
+        from engine.sweep.backends import run_cells
+
+        worker = TaskWorker(lambda _on_event, should_stop: run_cells(self.folder, self.cells, "local", jobs=1,
+                                                                     should_stop=should_stop), name="sweep")
+        worker.failed.connect(self._on_failed)  # slots of this widget: they run on the GUI thread
+        worker.done.connect(self._on_done)
+        self._set_running(True)
+        self.runner.start(worker)
+
+    @Slot(object)
+    def _on_failed(self, failure) -> None:
+        errors.report_error(failure.error, self, "Running the sweep", failure.details)
+
+    @Slot()
+    def _on_done(self) -> None:
+        self._set_running(False)
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        if not running:
+            self.refresh()
+
+    def is_running(self) -> bool:
+        return self.runner.is_running()
+
+    def closeEvent(self, event) -> None:
+        self.timer.stop()
+        self.runner.cancel()
+        self.runner.wait()
+        super().closeEvent(event)
