@@ -5,8 +5,10 @@ official code github.com/dvlab-research/Parametric-Contrastive-Learning, folder 
 (``losses.py`` ``PaCoLoss``, ``moco/builder.py``, ``paco_cifar.py``, ``sh/CIFAR100_train_imb0.01.sh``).
 The model is the ``momentum_contrast`` family (``models/paco.py``).
 
-The loss follows ``PaCoLoss`` (the code, which is also what the paper's Eq. 6 describes). For each
-anchor i of the B queries q (L2-normalised projections), one row of logits:
+The loss follows the official ``PaCoLoss``, the code rather than the paper's text wherever they
+might part: the log-prior shift of the centre logits, ``supt``, the row-max shift and the 1e-9 /
+1e-12 guards are the code's. For each anchor i of the B queries q (L2-normalised projections),
+one row of logits:
 
 - class part ``(z_i + log π) / supt`` (z = class-centre logits, π = training class frequencies,
   ``supt`` = 1), not divided by the temperature;
