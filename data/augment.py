@@ -8,6 +8,8 @@ method with two views (PaCo) gets two differently augmented copies of the same i
 - ``none``: the images as they are;
 - ``crop_flip``: ``RandomCrop(32, padding=4)`` + ``RandomHorizontalFlip()``, the LDAM-DRW recipe
   (``data.tensors.augment_batch``);
+- ``crop_flip_rotate15``: the same, then ``RandomRotation(15)`` (RIDE's CIFAR loaders;
+  ``data.rotation``);
 - ``paco_query``: PaCo's query view, crop + flip + AutoAugment (CIFAR-10 policy) + Cutout 16
   (``data.autoaugment``);
 - ``paco_key``: PaCo's key view, SimCLR-style (``data.simclr``).
@@ -26,6 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from data.autoaugment import paco_query
+from data.rotation import random_rotate
 from data.simclr import simclr_view
 from data.tensors import augment_batch
 
@@ -36,9 +39,14 @@ def no_augmentation(images: torch.Tensor, generator: torch.Generator) -> torch.T
     return images
 
 
+def crop_flip_rotate15(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return random_rotate(augment_batch(images, generator), generator, degrees=15.0)
+
+
 AUGMENTATIONS: dict[str, Augmentation] = {
     "none": no_augmentation,
     "crop_flip": augment_batch,
+    "crop_flip_rotate15": crop_flip_rotate15,
     "paco_query": paco_query,
     "paco_key": simclr_view,
 }

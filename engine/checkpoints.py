@@ -412,8 +412,9 @@ def _complete_meta(checkpoint: Checkpoint) -> None:
     meta.setdefault("num_classes", spec.num_classes)
     meta.setdefault("head", spec.head)
     if "logit_scale" not in meta:
-        meta["logit_scale"] = LDAM_LOGIT_SCALE if spec.head == "cosine" else 1.0
-        if spec.head == "cosine":
+        raw_cosines = spec.head == "cosine" and spec.family == "cifar_resnet"  # RIDE's experts scale in the model
+        meta["logit_scale"] = LDAM_LOGIT_SCALE if raw_cosines else 1.0
+        if raw_cosines:
             notes.append(f"cosine outputs scaled by LDAM's s = {LDAM_LOGIT_SCALE:g} for probabilities")
 
 

@@ -99,6 +99,7 @@ class MethodConfig:
     stages: list[str] = field(default_factory=list)  # run only these of the method's stages ([] = all)
     train_rule: str = "none"
     reweight_beta: float = 0.9999  # effective-number β for Reweight and DRW
+    teacher: str = ""  # checkpoint of the teacher a distillation method learns from ("" = none)
 
     def validate(self) -> None:
         from engine.methods import available_methods
@@ -106,6 +107,8 @@ class MethodConfig:
         check_choice("loss", self.loss, tuple(available_methods()))
         check_choice("train_rule", self.train_rule, TRAIN_RULES)
         check_range("reweight_beta", self.reweight_beta, 0.0, 0.999999)
+        if self.teacher and not Path(self.teacher).is_file():
+            raise ConfigError("teacher", f"no checkpoint file at {self.teacher}")
 
 
 @dataclass

@@ -45,6 +45,16 @@ def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts
                            recall_floor=recall_floor, nll=nll, ece=ece)
 
 
+def add_routing(metrics: Metrics, method: object) -> Metrics:
+    """Put the mean number of experts a router called per image (RIDE's routed predictions since the
+    method's last report) into ``metrics``; methods without a router leave it None."""
+    take = getattr(method, "take_experts_used", None)
+    used = take() if take is not None else None
+    if used is not None and used.numel():
+        metrics.experts_per_image = float(used.double().mean())
+    return metrics
+
+
 def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], images: torch.Tensor,
              labels: torch.Tensor, mean, std, train_counts: torch.Tensor,
              recall_floor: float = RECALL_FLOOR) -> Metrics:

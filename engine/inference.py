@@ -21,7 +21,7 @@ from data.images import is_image_file, load_rgb, to_uint8_tensor
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device
 from engine.evaluation import predict_logits
-from engine.prediction import load_for_prediction
+from engine.prediction import disable_router, load_for_prediction
 
 DEFAULT_IMAGE_SIZE = 32
 DEFAULT_BATCH_SIZE = 256
@@ -34,6 +34,7 @@ class Prediction:
     path: Path
     topk: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
+    experts: int | None = None  # experts the router called for this image (RIDE); None: no router
 
 
 class Predictor:
@@ -46,7 +47,7 @@ class Predictor:
 
     def __init__(self, checkpoint: Checkpoint, arch: str | None = None, dataset: str | None = None,
                  class_names: Sequence[str] | None = None, device: str | torch.device = "auto",
-                 batch_size: int = DEFAULT_BATCH_SIZE):
+                 batch_size: int = DEFAULT_BATCH_SIZE, use_router: bool = True):
         meta = checkpoint.meta
         self.checkpoint = checkpoint
         self.notes = list(checkpoint.notes)
@@ -61,6 +62,9 @@ class Predictor:
         self.batch_size = batch_size
         if self.rule.ensemble is not None:
             self.notes.append(self.rule.describe())
+        if not use_router:
+            disable_router(self.rule)
+        self.last_experts: torch.Tensor | None = None  # per image of the last predict_tensor, with a router
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **options) -> Predictor:
@@ -75,6 +79,9 @@ class Predictor:
         """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
         scores = predict_logits(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
                                 self.batch_size)
+        take = getattr(self.rule.method, "take_experts_used", None)
+        used = take() if take is not None else None
+        self.last_experts = used.cpu() if used is not None else None
         return torch.softmax(scores.float(), dim=1).cpu()
 
     def predict_paths(self, paths: Iterable[str | Path], topk: int = 5) -> list[Prediction]:
@@ -94,8 +101,11 @@ class Predictor:
                     prediction.error = str(error)
             if images:
                 top = self.predict_tensor(torch.stack(images)).topk(k, dim=1)
-                for prediction, probabilities, indices in zip(decoded, top.values.tolist(), top.indices.tolist()):
+                experts = self.last_experts.tolist() if self.last_experts is not None else [None] * len(decoded)
+                for prediction, probabilities, indices, used in zip(decoded, top.values.tolist(),
+                                                                    top.indices.tolist(), experts):
                     prediction.topk = [(self.class_names[i], p) for i, p in zip(indices, probabilities)]
+                    prediction.experts = used
             predictions += chunk
         return predictions
 

@@ -29,7 +29,7 @@ from engine.batch import Batch
 from engine.checkpoints import Checkpoint
 from engine.config import OptimConfig
 from engine.epoch_stats import EpochStats
-from engine.evaluation import evaluate, metrics_from_logits
+from engine.evaluation import add_routing, evaluate, metrics_from_logits
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
 from engine.features import FeatureBank, extract_features
 from engine.finite import NonFiniteError
@@ -163,7 +163,9 @@ class Loop:
             self.seconds["train"] += seconds
             self._commit_epoch(stage, lr, seconds, train_metrics, test_metrics, is_best)
             self.run.log(f"epoch {self.epochs_done} ({stage.name}): test acc {test_metrics.top1:.4f} "
-                         f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}")
+                         f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}"
+                         + (f" experts/image {test_metrics.experts_per_image:.2f}"
+                            if test_metrics.experts_per_image is not None else ""))
             on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
                               is_best, stage=stage.name))
         return False
@@ -284,8 +286,9 @@ class Loop:
         return self.last_test
 
     def evaluate_split(self, images: torch.Tensor, labels: torch.Tensor) -> Metrics:
-        return evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts,
-                        self.plan.recall_floor)
+        metrics = evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts,
+                           self.plan.recall_floor)
+        return add_routing(metrics, self.method)
 
     def track_best(self, test: Metrics) -> bool:
         key = self.plan.best_metric.removeprefix("test_")

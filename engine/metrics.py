@@ -59,6 +59,7 @@ class Metrics:
     recall_floor: float = RECALL_FLOOR  # the floor HM / GM / LR were computed with (0 = unfloored)
     per_class_precision: list[float] = field(default_factory=list)  # NaN for a class never predicted
     confusion: list[list[int]] | None = field(default=None, repr=False, compare=False)  # rows = true class
+    experts_per_image: float | None = None  # mean experts a router called per image (RIDE); None: no router
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
                     "zero_recall", "many", "medium", "few", "nll", "ece")

@@ -18,7 +18,7 @@ from torch import nn
 from engine.checkpoints import Checkpoint, build_model_from_checkpoint
 from engine.finite import assert_finite
 from engine.methods import Method, available_methods, build_method
-from models import LTModel, ModelOutput, head_modules_from_state
+from models import LTModel, ModelOutput, ModelSpec, head_modules_from_state
 
 FALLBACK_METHOD = "ce"  # foreign files: plain logits (times their logit_scale)
 
@@ -75,9 +75,10 @@ class PredictionRule:
 
 
 def method_of(checkpoint: Checkpoint, notes: list[str] | None = None) -> Method:
-    """The checkpoint's method with its hyperparameters and scale (CE for foreign files)."""
+    """The checkpoint's method with its hyperparameters, scale and state (for foreign files CE, or
+    the first method of the file's model family)."""
     meta = checkpoint.meta
-    name = meta.get("method") or FALLBACK_METHOD
+    name = meta.get("method") or default_method(checkpoint.spec)
     if name not in available_methods():
         if notes is not None:
             notes.append(f"method {name!r} is unknown here; predicting with its plain logits")
@@ -87,7 +88,17 @@ def method_of(checkpoint: Checkpoint, notes: list[str] | None = None) -> Method:
     params = meta.get("method_params") or {}
     method = build_method(name, counts, params if name == meta.get("method") else {})
     method.logit_scale = float(meta.get("logit_scale", method.logit_scale))
+    if name == meta.get("method") and checkpoint.method_state:
+        method.load_state_dict(checkpoint.method_state)  # e.g. whether RIDE's router has trained yet
     return method
+
+
+def default_method(spec: ModelSpec | None) -> str:
+    """The method a foreign file of ``spec``'s family predicts with: CE's plain logits for a CIFAR
+    ResNet, else the first method that trains the family (RIDE for a multi-expert file)."""
+    if spec is None or spec.family == "cifar_resnet":
+        return FALLBACK_METHOD
+    return next((name for name, cls in available_methods().items() if spec.family in cls.families), FALLBACK_METHOD)
 
 
 def rule_for(checkpoint: Checkpoint, model: LTModel, notes: list[str] | None = None) -> PredictionRule:
@@ -101,6 +112,12 @@ def rule_for(checkpoint: Checkpoint, model: LTModel, notes: list[str] | None = N
     old_scale = float(ensemble.get("old_logit_scale", method.logit_scale))
     return PredictionRule(method, Ensemble(old_heads, float(ensemble["t1"]), float(ensemble["t2"]),
                                            old_scale).to(device))
+
+
+def disable_router(rule: PredictionRule) -> None:
+    """Predict with every expert (RIDE's ``use_router = 0``); a model without a router is unaffected."""
+    if "use_router" in rule.method.params:
+        rule.method.params["use_router"] = 0.0
 
 
 def load_for_prediction(checkpoint: Checkpoint, arch: str | None = None, num_classes: int | None = None,

@@ -5,6 +5,11 @@ The CIFAR-100-LT presets are the LDAM-DRW protocol (ResNet-32, imbalance ratio 1
 compares against report on; each differs only in the loss and the train rule. MiSLAS keeps that
 protocol for its stage 1 but decays ×0.1 and ×0.01 (its ``*_stage1_mixup.yaml``), then runs its
 10-epoch stage 2; "stage 2 on a checkpoint" runs only the second stage from a pretrained model.
+RIDE follows its own CIFAR-100 configs (github.com/frank-xwang/RIDE-LongTailRecognition,
+``configs/config_imbalance_cifar100_ride*.json``): the same schedule with DRW at epoch 160, but
+Nesterov SGD with weight decay 5e-4 and warm-up 5 epochs (20 with distillation); the method adds
+``RandomRotation(15)`` and the 5-epoch router stage. Distillation needs a teacher checkpoint and
+"router on a checkpoint" a RIDE checkpoint: those two presets are refused until one is chosen.
 """
 from __future__ import annotations
 
@@ -100,6 +105,34 @@ def demo_mislas() -> RunConfig:
     return config
 
 
+# title → (method, warm-up epochs, stages to run); see the module docstring
+RIDE_PRESETS: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "RIDE (3 experts)": ("ride", 5, ()),
+    "RIDE teacher (6 experts)": ("ride_teacher", 5, ()),
+    "RIDE + distillation": ("ride_distill", 20, ()),
+    "RIDE router on a checkpoint": ("ride", 5, ("router",)),
+}
+RIDE_CLI_NAMES = {"RIDE (3 experts)": "cifar100-ride", "RIDE teacher (6 experts)": "cifar100-ride-teacher",
+                  "RIDE + distillation": "cifar100-ride-distill", "RIDE router on a checkpoint": "cifar100-ride-router"}
+
+
+def ride(method: str = "ride", warmup: int = 5, stages: tuple[str, ...] = ()) -> RunConfig:
+    """A RIDE preset on CIFAR-100-LT."""
+    config = cifar100_lt(method, "drw")
+    config.optim = OptimConfig(weight_decay=5e-4, nesterov=True, warmup_epochs=warmup)
+    config.method.stages = list(stages)
+    return config
+
+
+def demo_ride() -> RunConfig:
+    """RIDE's 3 experts and then its router on the bundled digits (12 + 2 epochs)."""
+    config = demo()
+    config.method = MethodConfig(loss="ride", train_rule="drw", params={"router_epochs": 2, "router_batch_size": 128})
+    config.optim.nesterov, config.optim.weight_decay = True, 5e-4
+    return config
+
+
+DEMO_RIDE = "Demo · RIDE (3 experts + router, seconds)"
 DEMO_MISLAS = "Demo · MiSLAS (both stages, seconds)"
 MISLAS = "CIFAR-100-LT · MiSLAS (both stages)"
 MISLAS_STAGE2 = "CIFAR-100-LT · MiSLAS stage 2 on a checkpoint"
@@ -111,6 +144,8 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
     **{f"CIFAR-100-LT · {title}": _cifar_factory(loss, rule) for title, (loss, rule) in CIFAR100_LT_METHODS.items()},
     MISLAS: mislas,
     MISLAS_STAGE2: lambda: mislas(stage2_only=True),
+    DEMO_RIDE: demo_ride,
+    **{f"CIFAR-100-LT · {title}": (lambda spec=spec: ride(*spec)) for title, spec in RIDE_PRESETS.items()},
     PACO: paco,
 }
 
@@ -120,6 +155,7 @@ CLI_NAMES: dict[str, str] = {
     **{f"cifar100-{loss}" + ("-drw" if rule == "drw" else ""): f"CIFAR-100-LT · {title}"
        for title, (loss, rule) in CIFAR100_LT_METHODS.items()},
     "cifar100-mislas": MISLAS, "cifar100-mislas-stage2": MISLAS_STAGE2,
+    "demo-ride": DEMO_RIDE, **{cli: f"CIFAR-100-LT · {title}" for title, cli in RIDE_CLI_NAMES.items()},
     "demo-paco": DEMO_PACO, "cifar100-paco": PACO,
 }
 

@@ -143,6 +143,13 @@ def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
         fresh = {k: v for k, v in model.state_dict().items() if k.split(".", 1)[0] in new_heads}
         checkpoint.state_dict = {**checkpoint.state_dict, **fresh}
         checkpoint.notes.append(f"{', '.join(new_heads)} start fresh (the checkpoint has none)")
+    optional = getattr(model, "optional_prefixes", ())  # e.g. RIDE's router on a checkpoint without one
+    fresh = {k: v for k, v in model.state_dict().items()
+             if k.startswith(optional) and k not in checkpoint.state_dict} if optional else {}
+    if fresh:
+        checkpoint.state_dict = {**checkpoint.state_dict, **fresh}
+        names = sorted({k.split(".", 1)[0] for k in fresh})
+        checkpoint.notes.append(f"{', '.join(names)} start fresh (the checkpoint has none)")
     load_weights_into(model, checkpoint, num_classes=num_classes)
     return [f"pretrained weights from {path}", *checkpoint.notes]
 

@@ -86,6 +86,12 @@ def top5_text(prediction) -> str:
                       for label, p in prediction.topk)
 
 
+def experts_text(prediction) -> str:
+    """"2 experts" when a router chose how many experts to call (RIDE), else empty."""
+    experts = getattr(prediction, "experts", None)
+    return "" if experts is None else f"{experts} expert{'s' if experts != 1 else ''}"
+
+
 def make_thumbnail(path: Path) -> QImage | None:
     """An RGB thumbnail (grey, RGBA and 16-bit converted like the model's input), or None."""
     from data.images import load_rgb
@@ -292,7 +298,7 @@ class InferencePanel(TaskPanel):
         finite = top[1] is not None and math.isfinite(top[1])
         self.table.setItem(row, 2, number_item(top[1] if finite else None, percent=True))
         self.table.setItem(row, TOP5_COLUMN, QTableWidgetItem(top5_text(prediction)))
-        message = QTableWidgetItem(prediction.error or "")
+        message = QTableWidgetItem(prediction.error or experts_text(prediction))
         if prediction.error:
             message.setForeground(Qt.GlobalColor.red)
             message.setToolTip(prediction.error)
@@ -380,6 +386,8 @@ class PredictionDetail(QWidget):
             self.image.clear()
             self.image.setText("no image" if prediction is None else "cannot read")
         name = "" if prediction is None else prediction.path.name
+        if prediction is not None and experts_text(prediction):
+            name += f"\n{experts_text(prediction)} called by the router"
         self.name.setText(f"{name}\n⚠ {prediction.error}" if prediction is not None and prediction.error else name)
         topk = prediction.topk if prediction is not None else []
         for k, (label, bar) in enumerate(zip(self.labels, self.bars)):

@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtWidgets import QAbstractSpinBox, QWidget
 
 from engine.config import ARCHITECTURES, IMBALANCE_TYPES, RunConfig
-from gui.engine_info import pretrained_choices
+from gui.engine_info import model_choices, pretrained_choices
 from gui.forms import (BoolField, CheckpointField, ChoiceField, FloatField, Form, ImbalanceField, IntField, PathField,
                        TextField)
 from gui.method_params import MethodParamsField
@@ -50,6 +50,9 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
                             "folders, or any file via “…”. Foreign state dicts (DataParallel “module.”, “fc.”) are "
                             "remapped automatically.", pretrained_choices, "model.pretrained",
                             none_text="(none: random initialisation)", error_names=("checkpoint",)),
+            CheckpointField("teacher", "Teacher model", "Distillation only (RIDE + distillation): the trained "
+                            "teacher whose expert mean the student learns from, e.g. a “RIDE teacher (6 experts)” "
+                            "run's checkpoint.", model_choices, "method.teacher", none_text="(none)"),
             BoolField("ensemble", "Ensemble", "Plug-in only: predict with ½·[softmax(z_new/t1) + softmax(z_old/t2)], "
                       "averaging the re-trained and the original classifier.", text="old + new classifier"),
             FloatField("t1", "Temperature t1", "Plug-in ensemble: temperature of the new (re-trained) classifier. "

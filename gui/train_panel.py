@@ -144,6 +144,7 @@ class TrainPanel(TaskPanel):
         self.form["params"].set_catalog(info.method_params)
         self.form["device"].set_options(info.devices)
         self.form["pretrained"].refresh()
+        self.form["teacher"].refresh()
         super().engine_ready(info)
 
     def apply_selected_preset(self) -> None:
@@ -265,6 +266,7 @@ class TrainPanel(TaskPanel):
         self.log.add(f"epoch {event.epoch}/{event.epochs}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
                      f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
                      + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
+                     + (f"  {test.experts_per_image:.2f} experts/image" if test.experts_per_image is not None else "")
                      + ("  ★ best" if event.is_best else ""))
 
     def on_finished(self, result) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from data.cifar import CIFAR100_CLASSES
 from engine.inference import Predictor
-from gui.inference_panel import InferencePanel
+from gui.inference_panel import MESSAGE_COLUMN, InferencePanel
 from test_gui_support import (engine_info, gui_settings, no_leaked_threads, open_error_boxes,  # noqa: F401
                               shown_panel)
 
@@ -200,3 +200,22 @@ def test_a_failed_checkpoint_load_leaves_no_description_of_the_previous_model(qt
     assert "CE.pt" not in panel.model_info.text() and "resnet32" not in panel.model_info.text()
     assert panel.model_info.text().startswith("No model loaded")
     assert panel.table.rowCount() == 0
+
+
+def test_the_official_ride_checkpoint_shows_the_experts_its_router_called(qtbot, gui_settings, engine_info, images,
+                                                                          shared_checkpoint):
+    widget = shown_panel(qtbot, InferencePanel(gui_settings), engine_info, (1200, 700))
+    path = shared_checkpoint("ride_ea_epoch5.pth")
+    widget.set_model(str(path))
+    widget.form["dataset"].set_value("cifar100")
+    files = sorted(images.iterdir())
+    with qtbot.waitSignal(widget.runner.idle, timeout=120_000):
+        drop(widget, files)
+    expected = {p.path.name: p.experts for p in
+                Predictor.from_checkpoint(path, dataset="cifar100").predict_paths(files)}
+    got = {prediction.path.name: prediction.experts for prediction, _ in widget.results}
+    assert got == expected and all(1 <= n <= 3 for n in got.values())
+    widget.table.selectRow(0)
+    row_text = widget.table.item(0, MESSAGE_COLUMN).text()
+    assert row_text.endswith(("1 expert", "2 experts", "3 experts"))
+    assert "called by the router" in widget.detail.name.text()

@@ -162,6 +162,19 @@ def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
     assert panel.progress.format() == "Finished"
 
 
+def test_ride_trains_its_experts_then_the_router_from_the_app(qtbot, panel, tmp_path):
+    from engine.config import MethodConfig
+
+    use_config(panel, tiny_demo_config(tmp_path, epochs=1, method=MethodConfig(
+        loss="ride", train_rule="drw", params={"router_epochs": 1, "router_batch_size": 128})))
+    with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
+        panel.start()
+    assert [row["epoch"] for row in panel.history] == [1, 2]
+    log = panel.log.toPlainText()
+    assert "stage 1/2: train" in log and "stage 2/2: router" in log and "experts/image" in log
+    assert panel.progress.format() == "Finished"
+
+
 def test_freezing_everything_evaluates_the_pretrained_model(qtbot, panel, tmp_path, trained_run):
     use_config(panel, tiny_demo_config(tmp_path, epochs=1))
     panel.form["freeze"].set_value("all")

@@ -289,7 +289,7 @@ def test_a_word_that_is_neither_a_command_nor_a_file_gets_the_usage_and_exit_2(c
         raise AssertionError(f"the app opened for {argv}")
 
     monkeypatch.setattr("gui.app.run_app", no_window)
-    for argv in (["sweep", "--help"], ["trian"], ["--nonsense"], [str(tmp_path / "absent.png")]):
+    for argv in (["sweeep", "--help"], ["trian"], ["--nonsense"], [str(tmp_path / "absent.png")]):
         with pytest.raises(SystemExit) as exit_:
             main.main(argv)
         assert exit_.value.code == 2, argv

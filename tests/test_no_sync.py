@@ -12,9 +12,9 @@ import torch
 
 from data.tensors import augment_batch, normalize
 from engine.batch import Batch
+from engine.config import RunConfig
 from engine.epoch_stats import EpochStats
 from engine.methods import available_methods, build_method
-from engine.config import RunConfig
 from models import ModelSpec, create_model
 from tests.sync_guard import HostSync, allow_host_sync, forbid_host_sync
 
@@ -40,6 +40,8 @@ def _step(method_name: str) -> None:
     method.on_epoch_start(6)  # past any warm-up or curriculum start
     model = create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS))))
     views = len(method.stages(RunConfig())[0].views)  # PaCo: a query and a key view
+    if hasattr(method, "use_teacher"):  # distillation: a teacher of the same kind
+        method.use_teacher(create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS)))))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4, foreach=True)
     images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
     labels = torch.tensor([0, 0, 1, 2, 2, 3, 4, 1])  # class 5 absent, as in most batches

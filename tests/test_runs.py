@@ -13,7 +13,7 @@ CONFUSION = torch.tensor([[3, 1, 0], [1, 1, 0], [2, 0, 0]])  # class 2 never rig
 COUNTS = torch.tensor([200, 50, 5])
 
 
-def test_epochs_write_recall_and_precision_and_truncate_both(tmp_path):
+def test_epochs_write_recall_and_precision_in_step(tmp_path):
     run = RunFolder.create(tmp_path, "t")
     run.write_dataset("toy", ["cat", "dog", "eel"], COUNTS.tolist())
     metrics = compute_metrics(CONFUSION, COUNTS, loss=1.0)
@@ -24,8 +24,9 @@ def test_epochs_write_recall_and_precision_and_truncate_both(tmp_path):
     history = run.history()
     assert {"test_nll", "test_ece", "test_zero_recall"} <= set(history[0])
     assert history[0]["test_hm"] == metrics.hm > 0  # floored: not 0 although a class is at zero
-    run.truncate_history(2)
-    assert len(run.per_class()) == len(run.per_class_precision()) == len(run.history()) == 2
+    fresh = RunFolder(run.path)  # what a reader (the app, a resume) sees
+    assert len(fresh.per_class()) == len(fresh.per_class_precision()) == len(fresh.history()) == 3
+    assert fresh.epochs_committed() == 3
     with open(run.path / PRECISION_FILE) as handle:
         assert next(csv.reader(handle)) == ["epoch", "class_0", "class_1", "class_2"]
 

@@ -100,6 +100,9 @@ def metrics_table(columns: dict[str, Metrics]) -> str:
         lines.append(f"{title} (%)".ljust(14) + "".join(c.rjust(width) for c in cells))
     lines.append("zero-recall".ljust(14) + "".join(str(m.zero_recall).rjust(width) for m in columns.values()))
     lines.append("NLL".ljust(14) + "".join(_plain(m.nll).rjust(width) for m in columns.values()))
+    if any(m.experts_per_image is not None for m in columns.values()):  # RIDE's router
+        cells = ("all" if m.experts_per_image is None else f"{m.experts_per_image:.2f}" for m in columns.values())
+        lines.append("experts/image".ljust(14) + "".join(c.rjust(width) for c in cells))
     lines.append(floor_note({m.recall_floor for m in columns.values()}))
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--per-class", action="store_true", help="also print every class's recall")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    parser.add_argument("--no-router", action="store_true", help="RIDE: call every expert, ignoring the router")
     parser.set_defaults(func=run)
 
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     data_config = data_config_from_args(args, trained_on(args.checkpoint))
     data_config.validate()
     metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, device=args.device,
-                                           recall_floor=args.recall_floor)
+                                           recall_floor=args.recall_floor, use_router=not args.no_router)
     if args.json:
         print(json_text({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}))
         return 0

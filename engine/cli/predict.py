@@ -27,27 +27,31 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-router", action="store_true", help="RIDE: call every expert, ignoring the router")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.inference import Predictor, expand_paths
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, arch=args.arch, dataset=args.dataset, device=args.device)
+    predictor = Predictor.from_checkpoint(args.checkpoint, arch=args.arch, dataset=args.dataset, device=args.device,
+                                          use_router=not args.no_router)
     predictions = predict_with_progress(predictor, expand_paths(args.images), args.topk, quiet=args.quiet)
     if any(not math.isfinite(p) for prediction in predictions for _, p in prediction.topk):
         print("warning: the model's outputs are not finite numbers (NaN/inf): its weights are damaged or "
               "diverged, so these predictions mean nothing", file=sys.stderr)
     if args.json:
         print(json_text([{"path": str(p.path), "error": p.error,
-                          "topk": [{"label": label, "probability": prob} for label, prob in p.topk]}
+                          "topk": [{"label": label, "probability": prob} for label, prob in p.topk],
+                          **({"experts": p.experts} if p.experts is not None else {})}
                          for p in predictions]))
     else:
         for p in predictions:
             if p.error:
                 print(f"{p.path}: error: {p.error}")
             else:
-                print(f"{p.path}: " + ", ".join(f"{label} {_percent(prob)}" for label, prob in p.topk))
+                experts = f"  [{p.experts} expert{'s' if p.experts > 1 else ''}]" if p.experts is not None else ""
+                print(f"{p.path}: " + ", ".join(f"{label} {_percent(prob)}" for label, prob in p.topk) + experts)
     return 1 if predictions and all(p.error for p in predictions) else 0
 
 

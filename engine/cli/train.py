@@ -18,7 +18,7 @@ FIELDS = {
     "imbalance_type": ("data", "imbalance_type"), "image_size": ("data", "image_size"),
     "cut_seed": ("data", "cut_seed"), "recall_floor": (None, "recall_floor"),
     "arch": ("model", "arch"), "pretrained": ("model", "pretrained"), "freeze": ("model", "freeze"),
-    "loss": ("method", "loss"), "train_rule": ("method", "train_rule"),
+    "loss": ("method", "loss"), "train_rule": ("method", "train_rule"), "teacher": ("method", "teacher"),
     "epochs": ("optim", "epochs"), "batch_size": ("optim", "batch_size"), "lr": ("optim", "lr"),
     "momentum": ("optim", "momentum"), "weight_decay": ("optim", "weight_decay"),
     "schedule": ("optim", "schedule"), "warmup_epochs": ("optim", "warmup_epochs"),
@@ -48,6 +48,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--loss", help="method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas …)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method hyperparameter")
     parser.add_argument("--train-rule", choices=TRAIN_RULES)
+    parser.add_argument("--teacher", help="teacher checkpoint of a distillation method (ride_distill)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
@@ -64,7 +65,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=int, help="CPU threads for the engine (0: PyTorch's choice)")
     parser.add_argument("--holdout-fraction", type=float, help="test share of an image folder without test/")
     parser.add_argument("--stages", nargs="+", metavar="STAGE", help="run only these stages of the method "
-                        "(e.g. mislas: classifier, on a --pretrained checkpoint)")
+                        "(e.g. mislas: classifier, ride: router, on a --pretrained checkpoint)")
     parser.add_argument("--reweight-beta", type=float, help="effective-number β of Reweight and DRW (0.9999)")
     parser.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None, help="Nesterov momentum")
     parser.add_argument("--optimizer", choices=OPTIMIZERS)

@@ -151,6 +151,10 @@ class LossMethod(Method):
         logits = self.train_scale * output.logits
         if batch.targets is not None:
             return soft_cross_entropy(logits, batch.targets), logits
+        if output.expert_logits is not None:  # a multi-expert model: every expert's head trains with the loss
+            loss = sum(self.criterion(self.train_scale * expert, batch.labels, output.features[:, e])
+                       for e, expert in enumerate(output.expert_logits))
+            return loss, logits
         return self.criterion(logits, batch.labels, output.features), logits
 
 

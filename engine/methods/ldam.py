@@ -21,6 +21,12 @@ import torch.nn.functional as F
 from engine.methods.base import LossMethod, register
 
 
+def ldam_margins(class_counts: torch.Tensor, max_margin: float = 0.5) -> torch.Tensor:
+    """LDAM's margins ``m_c ∝ n_c^(−1/4)``, the rarest class getting ``max_margin`` (RIDE uses them too)."""
+    inverse_fourth_root = class_counts.to(torch.float32) ** -0.25
+    return inverse_fourth_root * (max_margin / inverse_fourth_root.max())
+
+
 @register
 class LDAMLoss(LossMethod):
     name = "ldam"
@@ -38,8 +44,7 @@ class LDAMLoss(LossMethod):
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200):
         super().__init__(class_counts, params, total_epochs)
-        inverse_fourth_root = self.class_counts ** -0.25
-        self.margins = inverse_fourth_root * (self.params["max_margin"] / inverse_fourth_root.max())
+        self.margins = ldam_margins(self.class_counts, self.params["max_margin"])
         self.logit_scale = self.params["scale"]
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
