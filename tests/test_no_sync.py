@@ -12,7 +12,6 @@ import torch
 
 from data.tensors import augment_batch, normalize
 from engine.batch import Batch
-from engine.config import RunConfig
 from engine.epoch_stats import EpochStats
 from engine.methods import available_methods, build_method
 from models import ModelSpec, create_model
@@ -39,7 +38,7 @@ def _step(method_name: str) -> None:
     method = build_method(method_name, COUNTS, None, 10)
     method.on_epoch_start(6)  # past any warm-up or curriculum start
     model = create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS))))
-    views = len(method.stages(RunConfig())[0].views)  # PaCo: a query and a key view
+    views = 2 if method_name == "paco" else 1  # PaCo trains on a query and a key view
     if hasattr(method, "use_teacher"):  # distillation: a teacher of the same kind
         method.use_teacher(create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS)))))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4, foreach=True)
