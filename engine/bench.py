@@ -13,12 +13,15 @@ Every **round** does the same work on every side: ``batches`` ResNet training ba
   ``pil-cl`` the same with a channels-last model and inputs; on CUDA also both with 4 loader
   workers and pinned memory (the reference scripts' default).
 
-The sides **alternate round by round in one process**: ours runs an epoch, then, from the
-trainer's end-of-epoch event, every baseline runs its round (in an order that rotates). A
-round is a few seconds, so a busy neighbour slows the sides of one round alike, and the
-reported speed-up is the **median of the per-round ratios** with its quartiles and range. The
-first round warms every side up (imports, allocator, kernel choice) and is not counted. The
-machine's load average before and after is part of the report.
+The sides **alternate batch by batch in one process**: after every training batch of ours (the
+trainer's progress event) each baseline trains one batch, and after every epoch (the trainer's
+end-of-epoch event) each baseline evaluates, in an order that rotates. Baselines with loader
+workers (CUDA) train whole epochs at that point instead, since their workers prefetch in the
+background while anything else runs. So a busy neighbour slows the sides of one batch alike,
+and the reported speed-up is the **median of the per-round ratios** (a round = one epoch: its
+batches and its evaluation) with quartiles and range. The first round warms every side up
+(imports, allocator, kernel choice) and is not counted. The machine's load average before and
+after is part of the report.
 """
 from __future__ import annotations
 
@@ -123,6 +126,7 @@ class Baseline:
         loader = {"batch_size": batch_size, "num_workers": workers, "pin_memory": workers > 0 and device.type == "cuda"}
         self.train_loader = DataLoader(ArrayDataset(train_x, train_y, train_tf), shuffle=True, **loader)
         self.test_loader = DataLoader(ArrayDataset(test_x, test_y, test_tf), **loader)
+        self.workers, self._epoch = workers, None
         self.name = f"pil-{'cl' if channels_last else 'nchw'}" + (f"-w{workers}" if workers else "")
         self.description = (f"PIL crop+flip per sample, DataLoader num_workers={workers}"
                             + (" + pinned memory" if loader["pin_memory"] else "")
@@ -132,13 +136,25 @@ class Baseline:
     def _input(self, images: torch.Tensor) -> torch.Tensor:
         return images.to(self.device, non_blocking=True, memory_format=self.layout)
 
-    def train_epoch(self) -> None:
+    def _train_on(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         self.model.train()
+        loss = F.cross_entropy(self.model(self._input(images)).logits, labels.to(self.device, non_blocking=True))
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+
+    def train_batch(self) -> None:
+        """One batch from the running epoch (a fresh DataLoader iterator when it ends, as per epoch)."""
+        batch = next(self._epoch, None) if self._epoch is not None else None
+        if batch is None:
+            self._epoch = iter(self.train_loader)
+            batch = next(self._epoch)
+        self._train_on(*batch)
+        _sync(self.device)
+
+    def train_epoch(self) -> None:
         for images, labels in self.train_loader:
-            loss = F.cross_entropy(self.model(self._input(images)).logits, labels.to(self.device, non_blocking=True))
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            self._train_on(images, labels)
         _sync(self.device)
 
     def evaluate(self) -> int:
@@ -156,7 +172,7 @@ def baseline_variants(device: torch.device) -> list[tuple[bool, int]]:
     return [(layout, w) for w in workers for layout in (False, True)]
 
 
-def run_paired(batches: int = 2, batch_size: int = 128, test_images: int = 800, rounds: int = 5,
+def run_paired(batches: int = 4, batch_size: int = 128, test_images: int = 512, rounds: int = 6,
                device: str = "auto", arch: str = "resnet32",
                on_round: Callable[[int, int], None] | None = None) -> BenchResult:
     """Alternate ours and every baseline for ``rounds`` timed rounds after one warm-up round."""
@@ -179,35 +195,51 @@ def run_paired(batches: int = 2, batch_size: int = 128, test_images: int = 800, 
                         f"crop+flip, channels-last {arch}, fused SGD, on-device metrics, BN-folded eval under inference_mode")
     pairs = [(b, Rounds(b.name, b.description)) for b in baselines]
     sides = [ours] + [record for _, record in pairs]
-    clock = {"start": 0.0, "train_end": 0.0}
+    clock = {"mark": 0.0, "train_end": 0.0}
     load_before = os.getloadavg()[0]
 
+    def rotated(items: list, shift: int) -> list:
+        shift %= max(len(items), 1)
+        return items[shift:] + items[:shift]
+
     def on_event(event) -> None:
-        if isinstance(event, Progress) and event.batch == event.batches:
+        if isinstance(event, Progress):  # ours did one batch: now one batch of each loader-less baseline
             _sync(target)
-            clock["train_end"] = time.perf_counter()
-        elif isinstance(event, EpochEnd):
             now = time.perf_counter()
             timed = event.epoch > 1  # epoch 1 is the warm-up round
+            if event.batch == 1 and timed:
+                for record in sides:
+                    record.train.append(0.0)
             if timed:
-                ours.train.append(clock["train_end"] - clock["start"])
-                ours.eval.append(now - clock["train_end"])
-            shift = event.epoch % len(baselines)  # rotate the baselines' order from round to round
-            for baseline, record in pairs[shift:] + pairs[:shift]:
+                ours.train[-1] += now - clock["mark"]
+            for baseline, record in rotated([p for p in pairs if not p[0].workers], event.batch):
                 started = time.perf_counter()
-                baseline.train_epoch()
-                trained = time.perf_counter()
+                baseline.train_batch()
+                if timed:
+                    record.train[-1] += time.perf_counter() - started
+            clock["mark"] = clock["train_end"] = time.perf_counter()
+        elif isinstance(event, EpochEnd):
+            now = time.perf_counter()
+            timed = event.epoch > 1
+            if timed:
+                ours.eval.append(now - clock["train_end"])
+            for baseline, record in rotated(pairs, event.epoch):
+                started = time.perf_counter()
+                if baseline.workers:  # its workers prefetch in the background: whole epochs, not batches
+                    baseline.train_epoch()
+                    if timed:
+                        record.train[-1] += time.perf_counter() - started
+                    started = time.perf_counter()
                 baseline.evaluate()
                 if timed:
-                    record.train.append(trained - started)
-                    record.eval.append(time.perf_counter() - trained)
+                    record.eval.append(time.perf_counter() - started)
             if on_round is not None:
                 on_round(event.epoch, event.epochs)
-            clock["start"] = time.perf_counter()
+            clock["mark"] = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as runs:
         config.runs_dir = runs
-        clock["start"] = time.perf_counter()
+        clock["mark"] = time.perf_counter()
         train(config, on_event=on_event, dataset=dataset)
     name = torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu"
     return BenchResult(name, torch.get_num_threads(), os.cpu_count() or 1, os.environ.get("OMP_WAIT_POLICY", "unset"),
@@ -235,7 +267,7 @@ def format_report(result: BenchResult) -> str:
              f"OMP_WAIT_POLICY={result.wait_policy}",
              f"load average (1 min): {result.load_before:.2f} before, {result.load_after:.2f} after",
              f"each round: {result.train_images} training images, then {result.test_images} evaluated; "
-             f"{len(ours.total)} timed rounds after 1 warm-up, the sides alternating every round"]
+             f"{len(ours.total)} timed rounds after 1 warm-up, the sides alternating batch by batch"]
     lines += [f"  {side.side:13} {side.description}" for side in result.sides]
     lines.append(f"{'medians':15}{'train img/s':>13}{'eval img/s':>13}{'round s':>10}")
     for side in result.sides:

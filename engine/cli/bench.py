@@ -6,12 +6,12 @@ import argparse
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("bench", help="measure the training loop against the conventional pipeline",
-                                   description="Alternates the sides round by round in one process and reports "
+                                   description="Alternates the sides batch by batch in one process and reports "
                                                "the median and spread of the per-round speed-ups and the load.")
-    parser.add_argument("--batches", type=int, default=2, help="training batches per round (default 2)")
+    parser.add_argument("--batches", type=int, default=4, help="training batches per round (default 4)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--test-images", type=int, default=800, help="images evaluated per round (default 800)")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds after one warm-up round (default 5)")
+    parser.add_argument("--test-images", type=int, default=512, help="images evaluated per round (default 512)")
+    parser.add_argument("--rounds", type=int, default=6, help="timed rounds after one warm-up round (default 6)")
     parser.add_argument("--device", default="auto")
     parser.set_defaults(func=run)
 
