@@ -9,7 +9,10 @@ method with two views (PaCo) gets two differently augmented copies of the same i
 - ``crop_flip``: ``RandomCrop(32, padding=4)`` + ``RandomHorizontalFlip()``, the LDAM-DRW recipe
   (``data.tensors.augment_batch``);
 - ``crop_flip_rotate15``: the same, then ``RandomRotation(15)`` (RIDE's CIFAR loaders;
-  ``data.rotation``).
+  ``data.rotation``);
+- ``paco_query``: PaCo's query view, crop + flip + AutoAugment (CIFAR-10 policy) + Cutout 16
+  (``data.autoaugment``);
+- ``paco_key``: PaCo's key view, SimCLR-style (``data.simclr``).
 
 Mixup (Zhang et al., ICLR 2018; as MiSLAS stage 1, github.com/dvlab-research/MiSLAS
 ``train_stage1.py``): ``x̃ = λx + (1 − λ)x[perm]`` with one λ ~ Beta(α, α) and one random
@@ -24,7 +27,9 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
+from data.autoaugment import paco_query
 from data.rotation import random_rotate
+from data.simclr import simclr_view
 from data.tensors import augment_batch
 
 Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -42,6 +47,8 @@ AUGMENTATIONS: dict[str, Augmentation] = {
     "none": no_augmentation,
     "crop_flip": augment_batch,
     "crop_flip_rotate15": crop_flip_rotate15,
+    "paco_query": paco_query,
+    "paco_key": simclr_view,
 }
 
 

@@ -27,8 +27,9 @@ from gui.settings import Settings
 from gui.task_panel import TaskPanel
 from gui.train_form import build_train_form, config_from_form, fill_form
 from gui.table_export import write_table
+from gui.view_preview import ViewPreviewDialog
 from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of
-from gui.workers import Task
+from gui.workers import Task, TaskRunner, TaskWorker
 
 # (plot, legend name, metrics.csv key, colour, dashed)
 CURVES = (
@@ -67,6 +68,8 @@ class TrainPanel(TaskPanel):
         self._bars_timer.setSingleShot(True)
         self._bars_timer.setInterval(BARS_DELAY_MS)
         self._bars_timer.timeout.connect(self._draw_bars)
+        self.preview_runner = TaskRunner(self)  # its own thread: a preview never cancels a run
+        self.preview_dialog: ViewPreviewDialog | None = None
         self._build()
         fill_form(self.form, self.base_config)
         self._set_plugin_defaults()
@@ -92,7 +95,10 @@ class TrainPanel(TaskPanel):
                                          "run folder.", self._resume_clicked)
         self.start_buttons = [self.start_button, self.resume_button]
         self.stop_buttons = [self.stop_button]
-        preset_row = row_of(QLabel("Preset"), (self.preset, 1), apply_preset)
+        self.preview_button = push_button("Views…", "Show a few training images beside the augmented views the "
+                                          "chosen method trains on (PaCo: its AutoAugment query and SimCLR key).",
+                                          self.preview_views)
+        preset_row = row_of(QLabel("Preset"), (self.preset, 1), apply_preset, self.preview_button)
         run_row = row_of(self.start_button, self.stop_button, self.resume_button, None)
 
         fields = Column(*groups, margins=(0, 0, 6, 0))
@@ -151,6 +157,34 @@ class TrainPanel(TaskPanel):
         self.form["start_epoch"].set_value(1)
         self.resume_target = None
         self.log.add(f"preset: {name}")
+
+    # --- what the model trains on ----------------------------------------------------------
+    def preview_views(self) -> None:
+        """Draw the chosen method's views of a few training images on a worker, then show them."""
+        config = self.checked(self.build_config)
+        if config is None:
+            return
+        from engine.view_preview import preview_views
+
+        worker = TaskWorker(lambda on_event, should_stop: preview_views(config), name="preview")
+        worker.finished.connect(self._show_preview)
+        worker.failed.connect(self._preview_failed)
+        self.preview_runner.start(worker)
+
+    @Slot(object)
+    def _show_preview(self, preview) -> None:
+        if self.preview_dialog is not None:
+            self.preview_dialog.close()
+        self.preview_dialog = ViewPreviewDialog(preview, self)
+        self.preview_dialog.show()
+
+    @Slot(object)
+    def _preview_failed(self, failure) -> None:
+        self.show_error(f"cannot show the views: {failure.error}")
+
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        self.preview_runner.cancel()
+        return super().shutdown(timeout_ms) and self.preview_runner.wait()
 
     # --- running ---------------------------------------------------------------------------
     def build_config(self) -> RunConfig:

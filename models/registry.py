@@ -95,5 +95,6 @@ def recognise(state_dict: Mapping[str, torch.Tensor]) -> tuple[ModelSpec, dict[s
 
 def _load_families() -> None:
     """Import the family modules so that each registers itself (once)."""
+    import models.paco  # noqa: F401
     import models.resnet_cifar  # noqa: F401
     import models.ride  # noqa: F401

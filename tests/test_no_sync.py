@@ -38,6 +38,7 @@ def _step(method_name: str) -> None:
     method = build_method(method_name, COUNTS, None, 10)
     method.on_epoch_start(6)  # past any warm-up or curriculum start
     model = create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS))))
+    views = 2 if method_name == "paco" else 1  # PaCo trains on a query and a key view
     if hasattr(method, "use_teacher"):  # distillation: a teacher of the same kind
         method.use_teacher(create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS)))))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4, foreach=True)
@@ -49,11 +50,12 @@ def _step(method_name: str) -> None:
     normalize(images, mean, std)  # the cached constants are made once, before the first step
     with forbid_host_sync():
         for _ in range(2):
-            batch = normalize(augment_batch(images, generator), mean, std)
-            loss, logits = method.training_step(model, Batch([batch], labels))
+            batch = [normalize(augment_batch(images, generator), mean, std) for _ in range(views)]
+            loss, logits = method.training_step(model, Batch(batch, labels))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            method.after_optimizer_step(model)  # momentum encoders, queues
             stats.update(loss, logits, labels)
     assert stats.samples == 16 and stats.finite()
 

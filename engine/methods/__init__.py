@@ -12,7 +12,7 @@ from engine.methods import base
 from engine.methods.base import Method, method_class, register  # noqa: F401 (re-exported)
 
 # One import per method module; each registers its class on import.
-from engine.methods import ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas, ride  # noqa: E402,F401
+from engine.methods import ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas, paco, ride  # noqa: E402,F401
 
 
 def available_methods() -> dict[str, type[Method]]:

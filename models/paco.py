@@ -1,0 +1,170 @@
+"""The ``momentum_contrast`` family: PaCo's MoCo wrapper around a CIFAR ResNet.
+
+Cui et al., "Parametric Contrastive Learning", ICCV 2021; official code
+github.com/dvlab-research/Parametric-Contrastive-Learning, ``PaCo/LT/moco/builder.py`` (``MoCo``)
+with ``mlp=True``, ``feat_dim=64``, ``normalize=False`` as its CIFAR-100-LT scripts run it:
+
+- ``encoder_q``: the CIFAR ResNet trunk whose ``fc`` is an MLP projection
+  ``Linear(64, 64) → BN1d → ReLU → Linear(64, proj_dim=32)``;
+- ``linear``: the parametric class centres, ``Linear(64, C)`` on the pooled 64-d trunk feature
+  (the official forward hook on ``avgpool``): these logits are the model's prediction;
+- ``encoder_k``: a copy of ``encoder_q`` that never receives gradients; :meth:`momentum_update`
+  moves it towards ``encoder_q`` (EMA with momentum m);
+- ``queue`` ``(K, proj_dim)`` of L2-normalised keys, ``queue_labels`` ``(K,)`` and ``queue_ptr``:
+  buffers, so the model's state dict carries them and a resumed run continues with the same queue.
+
+Where this differs from the official code, and why:
+
+- :meth:`enqueue` writes with wrap-around, so K need not be a multiple of the batch size and a
+  short last batch is fine (the official ``_dequeue_and_enqueue`` asserts ``K % batch == 0`` and
+  the loader drops the last batch). A batch larger than K keeps its newest K keys.
+- The initial queue is random unit vectors (one normalised row per key); the official code
+  normalises the random ``(K, dim)`` tensor along dim 0 instead (columns). Either way the first
+  K / B steps contrast against noise with random labels.
+- The official wrapper also keeps ``linear_k``, an EMA of the class centres that nothing reads;
+  it is left out here (:meth:`adapt_state_dict` drops it from official files).
+- No batch shuffle across GPUs for the key encoder's BatchNorm: on one device the key batch's
+  statistics are those of the whole batch either way.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from models.base import LTModel, ModelOutput, ModelSpec
+from models.registry import UnrecognisedWeights, register_family
+from models.resnet_cifar import (STAGE_WIDTHS, CifarResNet, blocks_per_stage, depth_of, infer_architecture,
+                                 kaiming_init, make_stage)
+
+DEFAULT_OPTIONS = {"proj_dim": 32, "queue_size": 1024}
+
+
+class ProjectedEncoder(nn.Module):
+    """The CIFAR ResNet trunk with PaCo's MLP projection as ``fc`` (official key names)."""
+
+    feature_dim = STAGE_WIDTHS[-1]
+
+    def __init__(self, arch: str, proj_dim: int):
+        super().__init__()
+        n = blocks_per_stage(depth_of(arch))
+        self.conv1 = nn.Conv2d(3, STAGE_WIDTHS[0], 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(STAGE_WIDTHS[0])
+        self.layer1 = make_stage(STAGE_WIDTHS[0], STAGE_WIDTHS[0], n, stride=1)
+        self.layer2 = make_stage(STAGE_WIDTHS[0], STAGE_WIDTHS[1], n, stride=2)
+        self.layer3 = make_stage(STAGE_WIDTHS[1], STAGE_WIDTHS[2], n, stride=2)
+        width = self.feature_dim
+        self.fc = nn.Sequential(nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, proj_dim))
+        kaiming_init(self)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised images → pooled 64-d trunk features (the same trunk code as the plain ResNet)."""
+        return CifarResNet.features(self, x)  # type: ignore[arg-type]  (needs only conv1, bn1, layer1-3)
+
+    def embed(self, features: torch.Tensor) -> torch.Tensor:
+        """Pooled features → L2-normalised projections ``(N, proj_dim)``."""
+        return F.normalize(self.fc(features), dim=1)
+
+
+@register_family("momentum_contrast", priority=10)
+class MomentumContrast(LTModel):
+    """Query encoder + class centres (the predictor), momentum key encoder and a key queue."""
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        options = {**DEFAULT_OPTIONS, **spec.options}
+        self.spec = spec.replace(options=options)
+        proj_dim, queue_size = int(options["proj_dim"]), int(options["queue_size"])
+        self.encoder_q = ProjectedEncoder(spec.arch, proj_dim)
+        self.linear = nn.Linear(ProjectedEncoder.feature_dim, spec.num_classes)
+        nn.init.kaiming_normal_(self.linear.weight)
+        self.encoder_k = copy.deepcopy(self.encoder_q).requires_grad_(False)
+        self.register_buffer("queue", F.normalize(torch.randn(queue_size, proj_dim), dim=1))
+        self.register_buffer("queue_labels", torch.randint(0, spec.num_classes, (queue_size,)))
+        self.register_buffer("queue_ptr", torch.zeros(1, dtype=torch.long))
+
+    # --- the family's interface ------------------------------------------------------------
+    @classmethod
+    def build(cls, spec: ModelSpec) -> MomentumContrast:
+        return cls(spec)
+
+    @classmethod
+    def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
+        """An official PaCo file (``module.`` already stripped): ``encoder_q.*`` + ``linear.*``."""
+        if "encoder_q.conv1.weight" not in state_dict:
+            return None
+        projection = state_dict.get("encoder_q.fc.3.weight")
+        if projection is None or "linear.weight" not in state_dict:
+            raise UnrecognisedWeights("it has a MoCo query encoder but not PaCo's MLP projection (encoder_q.fc.3) "
+                                      "and class centres (linear); only PaCo's mlp=True files load")
+        trunk = {k.removeprefix("encoder_q."): v for k, v in state_dict.items() if k.startswith("encoder_q.")}
+        trunk.update({k: v for k, v in state_dict.items() if k.startswith("linear.")})
+        arch, num_classes, _ = infer_architecture(trunk)
+        queue = state_dict.get("queue")
+        queue_size = int(queue.shape[0]) if queue is not None else DEFAULT_OPTIONS["queue_size"]
+        return ModelSpec("momentum_contrast", arch, num_classes, "linear",
+                         {"proj_dim": int(projection.shape[0]), "queue_size": queue_size})
+
+    @classmethod
+    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Official layout → ours: drop ``linear_k.*``, rename ``queue_l``; a file without the key
+        encoder or the queue gets a copy of the query encoder and an empty (zero) queue."""
+        adapted = {("queue_labels" if k == "queue_l" else k): v for k, v in state_dict.items()
+                   if not k.startswith("linear_k.")}
+        if not any(k.startswith("encoder_k.") for k in adapted):
+            adapted.update({"encoder_k." + k.removeprefix("encoder_q."): v.clone()
+                            for k, v in state_dict.items() if k.startswith("encoder_q.")})
+        if "queue" not in adapted:
+            proj_dim = int(adapted["encoder_q.fc.3.weight"].shape[0])
+            adapted["queue"] = torch.zeros(DEFAULT_OPTIONS["queue_size"], proj_dim)
+        adapted.setdefault("queue_labels", torch.zeros(adapted["queue"].shape[0], dtype=torch.long))
+        adapted.setdefault("queue_ptr", torch.zeros(1, dtype=torch.long))
+        return adapted
+
+    # --- the model -------------------------------------------------------------------------
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The query encoder's pooled 64-d features (what the class centres and the plug-in see)."""
+        return self.encoder_q.features(x)
+
+    def classify(self, features: torch.Tensor, heads: Mapping[str, nn.Module] | None = None) -> ModelOutput:
+        """Class-centre logits, plus ``extras["embedding"]``: the normalised query projection."""
+        heads = heads or self.heads()
+        return ModelOutput(logits=heads["linear"](features), features=features,
+                           extras={"embedding": self.encoder_q.embed(features)})
+
+    def heads(self) -> dict[str, nn.Module]:
+        return {"linear": self.linear}
+
+    def parts(self) -> dict[str, list[nn.Module]]:
+        """``backbone`` = the query encoder (trunk + projection), ``heads`` = the class centres,
+        ``projection`` = the MLP alone. The key encoder is in no part: it never trains by gradient."""
+        return {"backbone": [self.encoder_q], "heads": [self.linear], "projection": [self.encoder_q.fc]}
+
+    # --- momentum encoder and queue --------------------------------------------------------
+    @torch.no_grad()
+    def keys(self, images: torch.Tensor) -> torch.Tensor:
+        """The key encoder's normalised projections of a normalised batch (no gradient)."""
+        return self.encoder_k.embed(self.encoder_k.features(images))
+
+    @torch.no_grad()
+    def momentum_update(self, momentum: float) -> None:
+        """``θ_k ← m·θ_k + (1 − m)·θ_q`` for every parameter (buffers such as BN statistics are the
+        key encoder's own, as in the official code)."""
+        key_params = list(self.encoder_k.parameters())
+        query_params = [p.detach() for p in self.encoder_q.parameters()]
+        torch._foreach_lerp_(key_params, query_params, 1.0 - momentum)
+
+    @torch.no_grad()
+    def enqueue(self, keys: torch.Tensor, labels: torch.Tensor) -> None:
+        """FIFO: write ``keys``/``labels`` over the oldest entries, wrapping around the end."""
+        size = self.queue.shape[0]
+        if keys.shape[0] > size:
+            keys, labels = keys[-size:], labels[-size:]
+        count = keys.shape[0]
+        index = (self.queue_ptr + torch.arange(count, device=self.queue.device)) % size
+        self.queue.index_copy_(0, index, keys.detach().to(self.queue.dtype))
+        self.queue_labels.index_copy_(0, index, labels.to(self.queue_labels.dtype))
+        self.queue_ptr.add_(count).remainder_(size)
