@@ -164,12 +164,18 @@ def slow_folder(tmp_path, monkeypatch):
     return folder
 
 
+def finished_on_the_page(panel) -> bool:
+    """The prediction's thread has ended *and* the page has handled its last rows and its result
+    (the thread can end before its queued signals reach the GUI thread)."""
+    return not panel.is_running() and panel.progress.format().endswith("image(s) predicted")
+
+
 def test_changing_class_names_during_a_prediction_predicts_again_with_the_new_choice(qtbot, panel, slow_folder):
     drop(panel, [slow_folder])
     qtbot.waitUntil(lambda: panel.table.rowCount() > 0, timeout=60_000)
     assert panel.is_running() and panel.results[0][0].topk[0][0] in CIFAR100_CLASSES
     panel.form["dataset"].set_value("")  # "From the checkpoint": a plain state dict names no classes
-    qtbot.waitUntil(lambda: not panel.is_running(), timeout=120_000)
+    qtbot.waitUntil(lambda: finished_on_the_page(panel), timeout=120_000)
     assert panel.table.rowCount() == len(panel.results) == 40
     labels = {prediction.topk[0][0] for prediction, _ in panel.results}
     assert all(label.startswith("class ") for label in labels), labels  # no row from the old choice
@@ -181,7 +187,7 @@ def test_a_cancelled_predictions_late_rows_never_reach_the_table_or_the_csv(qtbo
     drop(panel, [slow_folder])
     qtbot.waitUntil(lambda: panel.table.rowCount() > 0, timeout=60_000)
     drop(panel, [images / "rgb.png", images / "grey.jpg"])  # while the folder is mid-chunk
-    qtbot.waitUntil(lambda: not panel.is_running(), timeout=120_000)
+    qtbot.waitUntil(lambda: finished_on_the_page(panel), timeout=120_000)
     qtbot.wait(100)  # anything still queued from the old task would arrive now
     names = [prediction.path.name for prediction, _ in panel.results]
     assert names == ["rgb.png", "grey.jpg"]
