@@ -48,6 +48,7 @@ class Method:
     defaults: ClassVar[dict[str, float]] = {}
     param_help: ClassVar[dict[str, str]] = {}
     param_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
+    whole_params: ClassVar[tuple[str, ...]] = ()  # hyperparameters that must be whole numbers (sizes, counts)
     logit_scale: float = 1.0  # multiplies the model's logits in ``scores`` (LDAM's s on cosines)
 
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
@@ -170,6 +171,8 @@ def _number(method: Method, key: str, value: Any) -> float:
         raise UserError(f"{method.title}: {key} must be a number, got {value!r}") from None
     if not math.isfinite(number):
         raise UserError(f"{method.title}: {key} must be a finite number, got {value!r}")
+    if key in method.whole_params and not number.is_integer():
+        raise UserError(f"{method.title}: {key} must be a whole number, got {number:g}")
     low, high = method.param_ranges.get(key, (-math.inf, math.inf))
     if not low <= number <= high:
         raise UserError(f"{method.title}: {key} = {number:g} is outside the sensible range {low:g} to {high:g}")

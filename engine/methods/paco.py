@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch.nn import functional as F
 
-from data.errors import UserError
 from engine.batch import Batch
 from engine.methods.base import Method, register
 from models import LTModel, ModelSpec
@@ -102,12 +101,10 @@ class PaCo(Method):
         "supt": (1e-3, 100.0), "key_momentum": (0.0, 1.0), "queue_size": (1.0, 1 << 20),
         "projection_dim": (1.0, 4096.0),
     }
+    whole_params = ("queue_size", "projection_dim")
 
     def __init__(self, class_counts: torch.Tensor, params=None, total_epochs: int = 400):
         super().__init__(class_counts, params, total_epochs)
-        for key in ("queue_size", "projection_dim"):
-            if not self.params[key].is_integer():
-                raise UserError(f"{self.title}: {key} must be a whole number, got {self.params[key]:g}")
         prior = self.class_counts / self.class_counts.sum()
         self.log_prior = torch.log(prior + LOG_PRIOR_EPS)
 

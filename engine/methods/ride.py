@@ -87,13 +87,12 @@ class RIDE(Method):
         "pos_weight": "BCE weight of 'call the next expert' labels: more compute, more accuracy (paper code: 100)",
         "use_router": "1: at inference call later experts only where the router says so; 0: always all",
     }
+    whole_params = ("experts",)
 
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200):
         super().__init__(class_counts, params, total_epochs)
         p = self.params
-        if p["experts"] != int(p["experts"]):
-            raise UserError(f"{self.title}: experts must be a whole number, got {p['experts']:g}")
         self.experts = int(p["experts"])
         self.margins = ldam_margins(self.class_counts, p["max_margin"])
         self.temperatures = p["diversity_temperature"] * diversity_temperatures(self.class_counts,
