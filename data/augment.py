@@ -52,11 +52,6 @@ AUGMENTATIONS: dict[str, Augmentation] = {
 }
 
 
-def register_augmentation(name: str, augmentation: Augmentation) -> None:
-    if name in AUGMENTATIONS:
-        raise ValueError(f"augmentation {name!r} registered twice")
-    AUGMENTATIONS[name] = augmentation
-
 
 def mixup(images: torch.Tensor, labels: torch.Tensor, num_classes: int, lam: float,
           generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

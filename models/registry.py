@@ -40,7 +40,7 @@ class Family(Protocol):
     def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]: ...
 
 
-_FAMILIES: dict[str, type] = {}
+_FAMILIES: dict[str, type[Family]] = {}
 
 
 def register_family(name: str, priority: int = 0):
@@ -54,7 +54,7 @@ def register_family(name: str, priority: int = 0):
     return decorate
 
 
-def family(name: str) -> type:
+def family(name: str) -> type[Family]:
     _load_families()
     try:
         return _FAMILIES[name]
@@ -62,7 +62,7 @@ def family(name: str) -> type:
         raise UserError(f"unknown model family {name!r}; known: {', '.join(sorted(_FAMILIES))}") from None
 
 
-def families() -> dict[str, type]:
+def families() -> dict[str, type[Family]]:
     _load_families()
     return dict(_FAMILIES)
 

@@ -60,7 +60,7 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
     _warn_other_classes(checkpoint, dataset, on_event)
     model, old_rule = load_for_prediction(checkpoint, arch=config.arch or None, num_classes=dataset.num_classes,
                                           device=device)
-    old_heads = copy_heads(model)  # first, before anything can change them
+    old_heads, old_state = copy_heads(model), model.head_state()  # first, before anything can change them
     train_index, val_index = _split(dataset.train_labels, config, dataset.class_counts)
     tuning_counts = torch.bincount(dataset.train_labels[train_index], minlength=dataset.num_classes)
     method = build_method(config.loss, tuning_counts, config.loss_params, max(1, config.epochs)).to(device)
@@ -71,8 +71,7 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
                    tuple(checkpoint.meta.get("mean") or dataset.mean), tuple(checkpoint.meta.get("std") or dataset.std),
                    train_rule=config.train_rule, save_model=config.save_model, train_index=train_index,
                    meta={"tuned_from": str(config.checkpoint), "data": {**asdict(config.data), "seed": config.seed}},
-                   heads={"old": {f"{name}.{k}": v for name, head in old_heads.items()
-                                  for k, v in head.state_dict().items()}})
+                   heads={"old": old_state})
     if resume is None:
         run = RunFolder.create(config.runs_dir, config.experiment or f"{dataset.name}-tune-{config.loss}")
         run.write_json("config.json", {"kind": "tune", "tune": config.to_dict(), "checkpoint": checkpoint.describe()})
