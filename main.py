@@ -2,7 +2,7 @@
 
 ``python main.py`` (or ``python main.py FILE…`` with existing files or folders) opens the desktop
 app; ``python main.py <command> …`` runs the same engine headless, the commands being the CLI's
-own registry (``engine.cli.COMMANDS``); ``python main.py --self-test`` checks the (packaged) app
+own registry (``cli.COMMANDS``); ``python main.py --self-test`` checks the (packaged) app
 headless. Any other word goes to the CLI, which prints its usage and exits 2, so a typo never
 opens a window in a terminal. Dispatch only: heavy modules are imported by the branch that needs them.
 """
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         from engine.cpu_policy import apply_cli_policy
 
         apply_cli_policy()  # before torch loads: passive waiting and fewer threads on a busy machine
-        from engine.cli import main as cli_main
+        from cli import main as cli_main
 
         return cli_main(argv)
     # The app shares the cores with its own GUI thread: OpenMP's default spin-waiting would starve
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 def _is_for_the_cli(argv: list[str]) -> bool:
     """A CLI command or option, or any word that is not an existing file or folder (the CLI then
     prints its usage and exits 2). Only existing paths go to the app."""
-    from engine.cli import is_cli_argument  # light: no torch until a command's parser is built
+    from cli import is_cli_argument  # light: no torch until a command's parser is built
 
     return is_cli_argument(argv[0]) or not all(os.path.exists(word) for word in argv)
 

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data.errors import DatasetError, UserError
+from data.errors import DatasetError
+from errors import UserError
 from data.tensors import resize_images
 from data.types import LTDataset
 

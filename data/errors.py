@@ -1,8 +1,5 @@
-"""The base class of every error a user can fix. Lives in the lowest layer so all layers share it."""
-
-
-class UserError(Exception):
-    """Bad input (a file, a folder, a setting). Its message is shown as is, without a traceback."""
+"""The data layer's own error."""
+from errors import UserError
 
 
 class DatasetError(UserError):

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from data.errors import UserError
+from errors import UserError
 from models import LTModel, ModelSpec, UnrecognisedWeights, create_model, recognise
 
 FORMAT = "long-tail-studio/2"

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from data.errors import UserError
+from errors import UserError
 
 ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
 DATASETS = ("demo", "cifar10", "cifar100", "folder")

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from data.errors import UserError
+from errors import UserError
 
 LISTED = 3  # tensor names quoted in the message
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from data.errors import UserError
+from errors import UserError
 from data.images import is_image_file, load_rgb, to_uint8_tensor
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from data.augment import AUGMENTATIONS, draw_beta, mixup
-from data.errors import UserError
+from errors import UserError
 from data.samplers import SAMPLERS
 from data.tensors import normalize
 from data.types import LTDataset

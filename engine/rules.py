@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from data.errors import UserError
+from errors import UserError
 
 if TYPE_CHECKING:
     from engine.methods.base import Method

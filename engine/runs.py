@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from data.errors import UserError
+from errors import UserError
 from engine import workspace
 from engine.metrics import Metrics
 

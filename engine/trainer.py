@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from data import load_dataset
-from data.errors import UserError
+from errors import UserError
 from data.types import LTDataset
 from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
 from engine.config import ConfigError, RunConfig

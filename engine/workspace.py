@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from data import workspace_root
-from data.errors import UserError
+from errors import UserError
 
 CODE_ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QListWidget, QTableWidget,
                                QTableWidgetItem, QWidget)
 
-from data.errors import UserError
+from errors import UserError
 from engine import workspace
 from engine.config import DataConfig
 from gui import errors

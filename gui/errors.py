@@ -1,6 +1,6 @@
 """The one error path: worker failures and uncaught exceptions end here.
 
-A :class:`data.errors.UserError` shows its message only (the user can fix it); anything else
+A :class:`errors.UserError` shows its message only (the user can fix it); anything else
 shows a short message with the traceback behind "Show Details…". Every report is appended to
 ``<workspace>/logs/app.log``. Boxes open non-modally (``open()``), so no nested event loop
 runs and tests never block; an identical message that is still on screen is not repeated.
@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from data.errors import UserError
+from errors import UserError
 from engine import workspace
 
 LOG_FILE = "app.log"

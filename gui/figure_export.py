@@ -11,7 +11,7 @@ from PySide6.QtCore import QMarginsF, QRectF, QSizeF
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox
 
-from data.errors import UserError
+from errors import UserError
 from gui.svg_export import QtSvgExporter, VectorExporter, render_scene
 
 FORMATS = {".png": "PNG image", ".svg": "SVG vector image", ".pdf": "PDF vector document"}

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
-from data.errors import UserError
+from errors import UserError
 from engine import workspace
 from gui import errors, gc_guard, theme
 from gui.compare_panel import ComparePanel

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from data.errors import UserError
+from errors import UserError
 
 TABLE_FORMATS = {".csv": "CSV", ".md": "Markdown", ".tex": "LaTeX"}
 LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",

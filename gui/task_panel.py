@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QAbstractButton, QSplitter, QVBoxLayout, QWidget
 
-from data.errors import UserError
+from errors import UserError
 from engine.config import ConfigError
 from gui import errors
 from gui.engine_info import EngineInfo

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QTabWidget, QWidget
 
-from data.errors import UserError
+from errors import UserError
 from engine import workspace
 from engine.config import RunConfig
 from engine.presets import DEMO, PRESETS

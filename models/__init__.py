@@ -1,5 +1,5 @@
 """Networks only: model families built from a ``ModelSpec``, registered by name. Imports nothing
-from ``engine``; ``data.errors`` is its one dependency (the app-wide error base)."""
+from ``engine``; the root ``errors`` module (the app-wide error base) is its one dependency."""
 from models.base import LTModel, ModelOutput, ModelSpec, head_modules_from_state  # noqa: F401
 from models.registry import UnrecognisedWeights, create_model, families, recognise, register_family  # noqa: F401
 from models.resnet_cifar import (  # noqa: F401 (the package's public API)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import torch
 
-from data.errors import UserError
+from errors import UserError
 from models.base import LTModel, ModelSpec
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from data.errors import UserError
+from errors import UserError
 from models.base import LTModel, ModelOutput, ModelSpec
 from models.registry import UnrecognisedWeights, create_model, register_family
 

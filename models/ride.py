@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from data.errors import UserError
+from errors import UserError
 from models.base import LTModel, ModelOutput, ModelSpec
 from models.registry import UnrecognisedWeights, register_family
 from models.resnet_cifar import (STAGE_WIDTHS, NormedLinear, blocks_per_stage, depth_of, kaiming_init,

@@ -2,7 +2,7 @@
 (no timing asserted). 100 training images: one per class of the 100-class work, which every loss needs."""
 import statistics
 
-from engine.bench import format_report, ratio_summary, run_paired
+from tools.paired_bench import format_report, ratio_summary, run_paired
 
 
 def test_every_side_is_timed_every_round_and_the_report_gives_median_spread_and_load():

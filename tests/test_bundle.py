@@ -146,7 +146,7 @@ def test_spec_builds_a_windowed_onedir_bundle_with_torchvisions_ops(monkeypatch)
     assert set(OTHER_BINDINGS) <= set(analysis["excludes"]) and "PySide6" not in analysis["excludes"]
     assert ("resources", "resources") in {(Path(src).name, dest) for src, dest in analysis["datas"]}
     # modules that are imported only inside functions must still be bundled
-    for module in ("gui.self_test", "gui.main_window", "engine.cli.train", "engine.methods.gml", "data.cifar"):
+    for module in ("gui.self_test", "gui.main_window", "cli.train", "engine.methods.gml", "data.cifar"):
         assert module in analysis["hiddenimports"]
     assert not any(module.startswith("tests") for module in analysis["hiddenimports"])
     _, exe = _Recorder.calls["EXE"]

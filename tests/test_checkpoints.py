@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from data.errors import UserError
+from errors import UserError
 from engine import checkpoints as ckpt_module
 from engine.checkpoints import (FORMAT, Checkpoint, CheckpointError, CheckpointMismatch,
                                 build_model_from_checkpoint, load_checkpoint,

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from data.cifar import CIFAR_MEAN, CIFAR_STD, CIFAR100_CLASSES
-from engine.cli import main
+from cli import main
 from models import build_model
 from tests.datagen import write_cifar
 
@@ -124,7 +124,7 @@ def test_tune_and_eval_default_to_the_data_the_checkpoint_was_trained_on(tmp_pat
 
 
 def test_every_optimiser_and_stage_setting_has_a_flag(tmp_path, capsys):
-    from engine.cli.train import add_parser, config_from_args
+    from cli.train import add_parser, config_from_args
 
     parser = __import__("argparse").ArgumentParser()
     add_parser(parser.add_subparsers())

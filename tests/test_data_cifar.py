@@ -17,7 +17,8 @@ from data.cifar import (
     CIFAR10_CLASSES, CIFAR100_CLASSES, CIFAR_MEAN, CIFAR_STD, imbalance_factor, load_cifar,
     long_tail_counts, long_tail_indices, read_pickle,
 )
-from data.errors import DatasetError, UserError
+from data.errors import DatasetError
+from errors import UserError
 from tests.datagen import CIFAR100_SUPERCLASSES, write_cifar
 
 

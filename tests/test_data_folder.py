@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from data import load_dataset
-from data.errors import DatasetError, UserError
+from data.errors import DatasetError
+from errors import UserError
 from data.folder import load_image_folder
 from data.images import ImageLoadError, load_rgb, to_uint8_tensor
 from tests.datagen import write_image_folder

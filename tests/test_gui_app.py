@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from data.errors import UserError
+from errors import UserError
 from engine.checkpoints import load_checkpoint
 from engine.runs import list_runs
 from gui import errors, plots, theme

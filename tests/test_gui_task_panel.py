@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from data.errors import UserError
+from errors import UserError
 from engine.config import ConfigError
 from engine.events import DatasetReady, EpochEnd, Message, Progress
 from engine.metrics import Metrics

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Slot
 from engine.checkpoints import load_checkpoint
 from engine.runs import RunFolder, list_runs
 from engine.trainer import train
-from gui.latency import LatencyProbe
+from tools.latency import LatencyProbe
 from gui.train_form import fill_form
 from gui.train_panel import TrainPanel
 from test_gui_support import engine_info, gui_settings, no_leaked_threads, shown_panel, tiny_demo_config  # noqa: F401

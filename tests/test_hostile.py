@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from data.errors import UserError
+from errors import UserError
 from engine.checkpoints import load_checkpoint
 from engine.runs import HISTORY_KEY, RunFolder, RunLocked
 from test_gui_support import engine_info, gui_settings, shown_panel  # noqa: F401 (fixtures)
@@ -298,7 +298,7 @@ def test_a_word_that_is_neither_a_command_nor_a_file_gets_the_usage_and_exit_2(c
 
 def test_existing_files_open_the_app_and_registered_commands_win_over_files(monkeypatch, tmp_path):
     import main
-    from engine import cli
+    import cli
 
     opened = []
     monkeypatch.setattr("gui.app.run_app", lambda argv: opened.append(argv) or 0)
@@ -347,7 +347,7 @@ def _read_only_folder(tmp_path) -> Path:
 @pytest.mark.parametrize("case", ["runs dir is a file", "under a file", "not creatable", "read-only",
                                   "workspace is a file"])
 def test_an_unusable_runs_folder_or_workspace_is_one_line_before_the_dataset_loads(case, tmp_path, monkeypatch, capsys):
-    from engine.cli import main as cli
+    from cli import main as cli
 
     _dataset_must_not_load(monkeypatch)
     afile = tmp_path / "afile"
@@ -388,7 +388,7 @@ def test_the_folder_check_leaves_nothing_behind(tmp_path):
     (lambda raw: raw["method"].update(params={"gamma": None}), "method.params.gamma"),
 ])
 def test_a_bad_config_file_is_one_line_naming_the_field(change, field, tmp_path, monkeypatch, capsys):
-    from engine.cli import main as cli
+    from cli import main as cli
     from engine.presets import preset
 
     _dataset_must_not_load(monkeypatch)
@@ -428,7 +428,7 @@ def _run_folder(tmp_path, epochs_done: int, status: str | None = None) -> RunFol
 
 
 def test_resume_with_other_flags_names_the_flags_it_would_ignore(tmp_path, monkeypatch, capsys):
-    from engine.cli import main as cli
+    from cli import main as cli
 
     _dataset_must_not_load(monkeypatch)
     run = _run_folder(tmp_path, 1)
@@ -440,7 +440,7 @@ def test_resume_with_other_flags_names_the_flags_it_would_ignore(tmp_path, monke
 @pytest.mark.parametrize(("epochs_done", "status", "finished"), [(2, None, True), (1, None, False),
                                                                  (2, "finished", True), (2, "running", False)])
 def test_a_finished_run_says_it_is_finished(tmp_path, monkeypatch, capsys, epochs_done, status, finished):
-    from engine.cli import main as cli
+    from cli import main as cli
 
     run = _run_folder(tmp_path, epochs_done, status)
     assert run.is_finished() is finished
@@ -487,7 +487,7 @@ def _garbage(kind: str, good: bytes, rng) -> bytes:
 def test_damaged_checkpoints_are_one_line_without_pytorchs_unsafe_advice(kind, tmp_path, capsys):
     import numpy as np
 
-    from engine.cli import main as cli
+    from cli import main as cli
 
     good = _tiny_checkpoint(tmp_path / "good.pt").read_bytes()
     rng = np.random.default_rng(sum(map(ord, kind)))
@@ -508,7 +508,7 @@ class _Payload:
 
 
 def test_a_malicious_pickle_is_refused_and_never_runs(tmp_path, capsys):
-    from engine.cli import main as cli
+    from cli import main as cli
 
     _Payload.marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
@@ -519,7 +519,7 @@ def test_a_malicious_pickle_is_refused_and_never_runs(tmp_path, capsys):
 
 
 def test_a_wrong_shape_checkpoint_is_refused_with_the_key_that_differs(tmp_path, capsys):
-    from engine.cli import main as cli
+    from cli import main as cli
     from models import build_model
 
     state = build_model("resnet20", 3).state_dict()
@@ -549,7 +549,7 @@ def test_non_finite_tensors_are_refused_by_name_and_integers_are_ignored():
 
 def test_a_nan_checkpoint_is_refused_at_load_and_json_stays_strict_whatever_the_numbers(tmp_path, capsys,
                                                                                           monkeypatch):
-    from engine.cli import main as cli
+    from cli import main as cli
     from engine.inference import Predictor
 
     path = _tiny_checkpoint(tmp_path / "nan.pt", fill=float("nan"))
@@ -571,7 +571,7 @@ def test_a_nan_checkpoint_is_refused_at_load_and_json_stays_strict_whatever_the_
 
 
 def test_predicting_many_files_shows_progress_batch_by_batch(tmp_path, capsys):
-    from engine.cli.predict import predict_with_progress
+    from cli.predict import predict_with_progress
     from engine.inference import Prediction
 
     class Counting:
@@ -593,7 +593,7 @@ def test_a_decompression_bomb_is_one_message_and_the_other_images_are_predicted(
     import struct
     import zlib
 
-    from engine.cli import main as cli
+    from cli import main as cli
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from data.cifar import CIFAR100_CLASSES, CIFAR_MEAN, CIFAR_STD
-from data.errors import UserError
+from errors import UserError
 from data.images import load_rgb, to_uint8_tensor
 from engine.checkpoints import CheckpointMismatch, save_checkpoint
 from engine.inference import Prediction, Predictor, expand_paths

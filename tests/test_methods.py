@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from data.errors import UserError
+from errors import UserError
 from engine.batch import Batch
 from engine.methods import available_methods, build_method
 from engine.methods.base import LossMethod, soft_cross_entropy

@@ -210,7 +210,7 @@ def test_an_official_mislas_stage_two_file_loads_with_its_lws_and_predicts_lws_o
 def test_seed_style_mislas_checkpoint_evaluates_and_takes_the_gml_plugin(tmp_path, capsys, shared_checkpoint):
     """The seed's MISLAS_* stage-2 files are plain CIFAR ResNet-32 state dicts: eval and the plug-in
     take them like any foreign file, and eval and predict agree on the tuned ensemble."""
-    from engine.cli import main
+    from cli import main
     from tests.datagen import write_cifar
 
     plain = tmp_path / "MISLAS_cifar100_imb100_stage2.pt"
@@ -254,7 +254,7 @@ def _test_images(root, folder):
 
 
 def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, capsys):
-    from engine.cli import main
+    from cli import main
     from tests.datagen import write_cifar
 
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from data.errors import UserError
+from errors import UserError
 from models import ARCHITECTURES, CifarResNet, NormedLinear, build_model, depth_of
 from models.resnet_cifar import BasicBlock
 

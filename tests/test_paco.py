@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 
 from data.augment import AUGMENTATIONS
-from data.errors import UserError
+from errors import UserError
 from engine.batch import Batch
 from engine.checkpoints import load_checkpoint
-from engine.cli import main
+from cli import main
 from engine.config import DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig
 from engine.events import Progress
 from engine.methods.paco import PaCo, paco_loss

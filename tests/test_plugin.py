@@ -16,7 +16,7 @@ import torch
 from data.tensors import normalize
 from data.types import LTDataset
 from engine.checkpoints import build_model_from_checkpoint, load_checkpoint, save_checkpoint
-from engine.cli import main as cli_main
+from cli import main as cli_main
 from engine.config import ConfigError, DataConfig
 from engine.events import DatasetReady, EpochEnd, Message, Progress
 from engine.methods import build_method

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from engine.checkpoints import load_checkpoint
-from engine.cli import main
+from cli import main
 from engine.config import ConfigError, DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig
 from engine.events import EpochEnd, Message, Progress
 from engine.inference import Predictor

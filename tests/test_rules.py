@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from data.errors import UserError
+from errors import UserError
 from engine.methods import build_method
 from engine.rules import TrainRule
 

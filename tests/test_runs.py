@@ -5,7 +5,7 @@ import csv
 
 import torch
 
-from engine.cli.common import metrics_table
+from cli.common import metrics_table
 from engine.metrics import compute_metrics
 from engine.runs import PRECISION_FILE, RunFolder
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import UserError
+from errors import UserError
 
 from engine.sweep.backends import run_cells
 from engine.sweep.cells import CellStatus, cell_dir, read_status, write_status, write_sweep

@@ -110,7 +110,7 @@ def test_json_files_and_syntax_errors(tmp_path):
 
 
 def test_cli_refuses_a_bad_file_with_one_line_and_dry_run_prints_cells(tmp_path, capsys):
-    from engine.cli import main as cli_main
+    from cli import main as cli_main
 
     bad = write(tmp_path, 'preset = "demo"\nmethods = ["ce", "nope"]\n')
     assert cli_main(["sweep", str(bad)]) == 2

@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "LongTailStudio"
 PYINSTALLER = ("pyinstaller==6.22.3", "pyinstaller-hooks-contrib==2026.9")  # the versions this spec is tested with
-OWN_PACKAGES = ("data", "models", "engine", "gui")
+OWN_PACKAGES = ("data", "models", "engine", "cli", "gui")
+OWN_MODULES = ("errors",)  # root modules beside main.py
 EXCLUDES = (
     "PyQt5", "PyQt6", "PySide2",  # one Qt binding: PySide6 (pyqtgraph would otherwise drag the others' shims in)
     "tkinter", "_tkinter",  # no Tk anywhere; only PIL.ImageTk would import it, and nothing imports that
@@ -43,7 +44,7 @@ def own_modules(root: Path = ROOT) -> list[str]:
         for path in sorted((root / package).rglob("*.py")):
             parts = path.relative_to(root).with_suffix("").parts
             modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    return modules
+    return modules + list(OWN_MODULES)
 
 
 def bundled_data(root: Path = ROOT) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@
    ``show_main_window``); we time from spawning it to the window's first paint, and to the
    engine (torch) having loaded in the background.
 2. Responsiveness: the worst stall while the engine imports in the background; then the main window trains the offline demo preset while a 10 ms QTimer probe
-   (``gui.latency.LatencyProbe``) records how late the GUI thread serves it; the worst lateness
+   (``tools.latency.LatencyProbe``) records how late the GUI thread serves it; the worst lateness
    is the longest the window could not react. The machine's load average is printed beside it,
    because on a shared machine other processes delay the GUI thread too.
 """
@@ -80,7 +80,7 @@ def measure_stalls(epochs: int) -> None:
 
     from engine.presets import DEMO
     from gui.app import create_application, show_main_window
-    from gui.latency import LatencyProbe
+    from tools.latency import LatencyProbe
     from gui.settings import Settings
 
     settings = Settings.from_file(str(Path(os.environ["LTS_WORKSPACE"]) / "settings.ini"))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch.nn import functional as F
 
-from data.errors import UserError
+from errors import UserError
 from engine.batch import Batch
 from models import LTModel, ModelOutput, ModelSpec
 

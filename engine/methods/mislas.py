@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch.nn import functional as F
 
-from data.errors import UserError
+from errors import UserError
 from engine.batch import Batch
 from engine.config import OptimConfig
 from engine.methods.base import Method, register, soft_cross_entropy

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from data.errors import UserError
+from errors import UserError
 from engine.batch import Batch
 from engine.config import ConfigError, OptimConfig
 from engine.methods.base import Method, register

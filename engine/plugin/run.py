@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from data import load_dataset
-from data.errors import UserError
+from errors import UserError
 from data.types import LTDataset
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError

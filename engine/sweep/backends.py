@@ -16,7 +16,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
-from data.errors import UserError
+from errors import UserError
 from engine.events import StopFlag, never_stop
 from engine.sweep.cells import CellStatus, StatusSink, ignore_status, read_status, run_cell, write_status
 from engine.sweep.spec import Cell

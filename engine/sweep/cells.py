@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from data.errors import UserError
+from errors import UserError
 from engine.events import EpochEnd, Event, EventSink, StopFlag, ignore_event, never_stop
 from engine.runs import RunFolder, list_runs
 from engine.sweep.spec import Cell

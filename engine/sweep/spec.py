@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from data.errors import UserError
+from errors import UserError
 from engine.config import TRAIN_RULES, ConfigError, RunConfig
 
 TOP_KEYS = ("name", "preset", "methods", "datasets", "imbalance", "seeds", "overrides", "plugin", "resources")

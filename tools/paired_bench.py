@@ -1,4 +1,5 @@
-"""``main.py bench``: the project's training loop against the conventional pipeline, paired.
+"""The paired bench behind ``main.py bench``: the project's training loop against the conventional
+pipeline, paired. Measurement code: it lives in ``tools/`` and is not shipped in the packaged app.
 
 Every **round** does the same work on every side: ``batches`` ResNet training batches of
 ``batch_size`` CIFAR-sized images, then one evaluation pass over ``test_images`` images.

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from data.errors import UserError
+from errors import UserError
 from data.samplers import SAMPLERS
-from engine.cli.common import (TerminalReporter, add_data_arguments, data_config_from_args, metrics_table,
+from cli.common import (TerminalReporter, add_data_arguments, data_config_from_args, metrics_table,
                                parse_params, trained_on)
 from engine.config import ARCHITECTURES
 from engine.config import OPTIMIZERS

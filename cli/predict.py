@@ -10,7 +10,7 @@ import argparse
 import math
 import sys
 
-from engine.cli.common import json_text
+from cli.common import json_text
 from engine.config import ARCHITECTURES
 
 PROGRESS_FROM = 2  # batches: a bar appears when the files fill at least this many

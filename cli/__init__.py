@@ -10,12 +10,12 @@ import argparse
 import importlib
 import sys
 
-from data.errors import UserError
+from errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-# command → module under engine.cli (imported only when the parser is built: they import torch)
+# command → module under cli (imported only when the parser is built: they import torch)
 COMMANDS: dict[str, str] = {"train": "train", "tune": "tune", "eval": "evaluate", "predict": "predict",
                             "bench": "bench", "sweep": "sweep", "sweep-report": "sweep"}
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "with worst-class metrics (HM, GM, lowest recall) and the GML plug-in.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in dict.fromkeys(COMMANDS.values()):  # sweep brings sweep and sweep-report
-        importlib.import_module(f"engine.cli.{module}").add_parser(subparsers)
+        importlib.import_module(f"cli.{module}").add_parser(subparsers)
     return parser
 
 

@@ -19,8 +19,12 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from data.errors import UserError
-    from engine.bench import format_report, run_paired
+    from errors import UserError
+
+    try:  # measurement code is not part of the packaged app
+        from tools.paired_bench import format_report, run_paired
+    except ImportError:
+        raise UserError("bench measures a source checkout: run it as `python main.py bench` there") from None
 
     if min(args.batches, args.batch_size, args.test_images, args.rounds) < 1:
         raise UserError("--batches, --batch-size, --test-images and --rounds must be at least 1")

@@ -5,8 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-from data.errors import UserError
-from engine.cli.common import TerminalReporter, default_imbalance_type, metrics_table, parse_params
+from errors import UserError
+from cli.common import TerminalReporter, default_imbalance_type, metrics_table, parse_params
 from engine.config import (ARCHITECTURES, BEST_METRICS, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, OPTIMIZERS, SCHEDULES,
                            TRAIN_RULES, RunConfig)
 from engine.presets import CLI_NAMES, preset

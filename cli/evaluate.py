@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.common import add_data_arguments, data_config_from_args, json_text, metrics_table, trained_on
+from cli.common import add_data_arguments, data_config_from_args, json_text, metrics_table, trained_on
 
 
 def add_parser(subparsers) -> None:

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from data.errors import UserError
+from errors import UserError
 from engine.config import DATASETS, IMBALANCE_TYPES, DataConfig
 from engine.events import DatasetReady, EpochEnd, Event, Message, Progress
 from engine.metrics import Metrics, floor_note
