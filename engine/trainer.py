@@ -3,7 +3,10 @@
 The method decides the model (``Method.model_spec``) and the stages (``Method.stages``);
 ``model.freeze`` turns the run into a head-only stage ("features") or an evaluation ("all");
 ``method.stages`` picks some of the method's stages (e.g. MiSLAS stage 2 on a checkpoint).
-A run folder of the GML plug-in resumes through ``engine.plugin.tune``.
+The plan loads what the method needs beyond the data: a pretrained checkpoint (refused before
+the data loads when the method does not train its model family) and a distillation teacher,
+handed to the method with ``Method.use_teacher``. A run folder of the GML plug-in resumes
+through ``engine.plugin.tune``.
 """
 from __future__ import annotations
 
@@ -22,12 +25,13 @@ from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult
                            never_stop)
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
-from engine.methods import Method, build_method
+from engine.methods import Method, build_method, capability_error, method_class
+from engine.prediction import load_for_prediction
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
 from engine.stages import Stage
 from engine.workspace import check_run_folders
-from models import ModelSpec, create_model
+from models import create_model, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
@@ -57,6 +61,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         torch.set_num_threads(config.workers)
     if run is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
+    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
     dataset = dataset or load_dataset(config.data)
@@ -78,8 +83,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         if resume:
             loop.restore(_last_checkpoint(run))
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
-        elif config.model.pretrained:
-            for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):
+        elif pretrained is not None:
+            for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
         run.log(f"start on {describe_device(device)}: {dataset.describe()}")
         if config.model.freeze == "all":
@@ -96,7 +101,7 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.to(device)
-    spec = method.model_spec(ModelSpec("cifar_resnet", config.model.arch, dataset.num_classes))
+    spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
     stages = method.stages(config)
     if config.method.stages:
@@ -110,6 +115,8 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
         stages = [stage for stage in stages if stage.name in config.method.stages]
     if config.model.freeze == "features":
         stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
+    if method.needs_teacher and config.method.teacher:
+        method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
@@ -133,9 +140,27 @@ def _default_label(config: RunConfig, dataset: LTDataset) -> str:
     return f"{dataset.name}-{config.method.loss}" + (f"-{rule}" if rule != "none" else "")
 
 
-def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
+def _pretrained(config: RunConfig) -> Checkpoint:
+    """The checkpoint a run starts from, refused in one line when the method does not train its family."""
+    checkpoint = load_checkpoint(config.model.pretrained)
+    spec = checkpoint.spec
+    why = capability_error(method_class(config.method.loss), family=spec.family) if spec else None
+    if why:
+        raise ConfigError("pretrained", f"{checkpoint.name}: {why}")
+    return checkpoint
+
+
+def _teacher(path: str, device: torch.device, num_classes: int):
+    """The distillation teacher (eval mode, frozen) and its own prediction rule."""
+    teacher, rule = load_for_prediction(load_checkpoint(path), device=device)
+    if teacher.num_classes != num_classes:
+        raise UserError(f"the teacher {path} has {teacher.num_classes} classes, the data has {num_classes}")
+    return teacher, rule
+
+
+def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) -> list[str]:
     """Start from a checkpoint's weights; a head the method adds (MiSLAS's LWS) starts fresh."""
-    checkpoint = load_checkpoint(path)
+    path = checkpoint.path
     assert_finite(checkpoint.state_dict, checkpoint.name)
     model = plan.model
     new_heads = [name for name in model.heads() if not any(k.startswith(f"{name}.") for k in checkpoint.state_dict)]

@@ -23,12 +23,18 @@ from torch import nn
 from torch.nn import functional as F
 
 from errors import UserError
-from models.base import LTModel, ModelOutput, ModelSpec
-from models.registry import UnrecognisedWeights, create_model, register_family
+from models.base import LTModel, ModelOutput, ModelSpec, PretrainedCfg
+from models.registry import UnrecognisedWeights, create_model, register_family, strip_wrapper_prefixes
 
 ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
 HEADS = ("linear", "cosine", "lws")
 STAGE_WIDTHS = (16, 32, 64)
+LDAM_LOGIT_SCALE = 30.0  # LDAM-DRW's s: what a foreign cosine head's outputs are multiplied by
+# Foreign files: wrappers around the network, the classifier's other names, MiSLAS's parts
+MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear", "lws", "fc", "classifier"}
+WRAPPER_PREFIXES = ("backbone.", "encoder.", "model.", "net.", "network.")
+HEAD_ALIASES = ("fc", "classifier")
+SPLIT_PARTS = {"state_dict_model": "", "state_dict_classifier": "", "state_dict_lws_model": "lws."}  # entry → key prefix
 
 
 def depth_of(arch: str) -> int:
@@ -142,6 +148,7 @@ class CifarResNet(LTModel):
     and with ``head="lws"`` MiSLAS's learnable weight scaling ``lws`` after it."""
 
     feature_dim = STAGE_WIDTHS[-1]
+    architectures = ARCHITECTURES
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
@@ -165,19 +172,45 @@ class CifarResNet(LTModel):
 
     # --- the family's interface ------------------------------------------------------------
     @classmethod
-    def build(cls, spec: ModelSpec) -> CifarResNet:
-        return cls(spec)
+    def from_parts(cls, raw: Mapping) -> tuple[dict[str, torch.Tensor], str] | None:
+        """MiSLAS's ``train_stage{1,2}.py`` files: backbone, classifier and LWS as separate state dicts."""
+        if not all(_is_state_dict(raw.get(key)) for key, prefix in SPLIT_PARTS.items() if prefix != "lws."):
+            return None
+        joined = {prefix + key.removeprefix("module."): tensor
+                  for entry, prefix in SPLIT_PARTS.items() for key, tensor in (raw.get(entry) or {}).items()}
+        parts = ", ".join(entry for entry in SPLIT_PARTS if entry in raw)
+        return joined, f"joined the model saved in parts ({parts}, as MiSLAS saves it)"
+
+    @classmethod
+    def checkpoint_filter(cls, state_dict: Mapping[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
+        """Other code bases' wrappers (``backbone.``, ``model.`` …) and classifier names (``fc``,
+        ``classifier``) → LDAM-DRW's keys."""
+        state = strip_wrapper_prefixes(state_dict, WRAPPER_PREFIXES, MODULES, notes)
+        if any(key.startswith("linear.") for key in state):
+            return state
+        for alias in HEAD_ALIASES:
+            head_keys = {key for key in state if key.startswith(alias + ".")}
+            if f"{alias}.weight" in state and head_keys <= {f"{alias}.weight", f"{alias}.bias"}:
+                notes.append(f"renamed the classifier {alias}.* to linear.*")
+                return {("linear." + key[len(alias) + 1:] if key in head_keys else key): value
+                        for key, value in state.items()}
+        return state
 
     @classmethod
     def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
         if "conv1.weight" not in state_dict or not any(key.startswith("layer1.") for key in state_dict):
             return None
         arch, num_classes, head = infer_architecture(state_dict)
-        return ModelSpec("cifar_resnet", arch, num_classes, head)
+        return ModelSpec(cls.name, arch, num_classes, head)
 
     @classmethod
-    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return dict(state_dict)
+    def pretrained_cfg(cls, spec: ModelSpec) -> PretrainedCfg:
+        """A foreign cosine head (LDAM-DRW's ``NormedLinear``) outputs raw cosines: probabilities take
+        LDAM's s = 30, the scale it was trained at."""
+        if spec.head == "cosine":
+            return PretrainedCfg(logit_scale=LDAM_LOGIT_SCALE,
+                                 note=f"cosine outputs scaled by LDAM's s = {LDAM_LOGIT_SCALE:g} for probabilities")
+        return PretrainedCfg()
 
     # --- the model -------------------------------------------------------------------------
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -202,6 +235,10 @@ class CifarResNet(LTModel):
         if self.spec.head == "lws":
             parts["lws"] = [self.lws]
         return parts
+
+
+def _is_state_dict(value: object) -> bool:
+    return isinstance(value, Mapping) and len(value) > 0 and all(isinstance(v, torch.Tensor) for v in value.values())
 
 
 def build_model(arch: str, num_classes: int, head: str = "linear") -> CifarResNet:

@@ -17,7 +17,10 @@ router, "expert assignment").
   running-average logits of experts 0..i, through one shared Linear(16 + k → 1).
 - Routed inference starts with expert 0 and calls expert i only for the samples whose router
   says sigmoid > 0.5; the logits are the mean of the experts used, and the per-sample number of
-  experts used is returned (the compute the router saves).
+  experts used travels in the output (``extras["experts_used"]``, the compute the router saves).
+  Routing is the model's prediction mode (``predict`` / ``predict_features``): on once the
+  router has trained (the ``router_trained`` buffer, saved with the weights; an official file
+  with a router has trained it), off with ``set_routing(False)``. Training steps never route.
 
 Module names follow the official code (``layer2s``, ``layer3s``, ``linears``,
 ``expert_help_pred_hidden_fcs``, ``expert_help_pred_fc``), so the official state dicts load
@@ -34,8 +37,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from errors import UserError
-from models.base import LTModel, ModelOutput, ModelSpec
-from models.registry import UnrecognisedWeights, register_family
+from models.base import LTModel, ModelOutput, ModelSpec, PretrainedCfg
+from models.registry import UnrecognisedWeights, register_family, strip_wrapper_prefixes
 from models.resnet_cifar import (STAGE_WIDTHS, NormedLinear, blocks_per_stage, depth_of, kaiming_init,
                                  make_stage)
 
@@ -44,6 +47,8 @@ ROUTER_HIDDEN = 16
 OFFICIAL_PREFIX = "backbone."
 DEFAULT_OPTIONS = {"experts": 3, "reduce_dimension": True, "scale": 30.0, "router": False, "top_choices": 30}
 ROUTER_MODULES = ("expert_help_pred_hidden_fcs", "expert_help_pred_fc")
+ROUTER_TRAINED = "router_trained"  # the buffer that says whether the router has trained
+MODULES = {"conv1", "bn1", "layer1", "layer2s", "layer3s", "linears", *ROUTER_MODULES}
 
 
 @register_family("multi_expert", priority=10)
@@ -54,7 +59,7 @@ class MultiExpertResNet(LTModel):
     ``router`` (False) and ``top_choices`` (30, at most the number of classes).
     """
 
-    optional_prefixes = tuple(f"{name}." for name in ROUTER_MODULES)  # may start fresh when loading
+    optional_prefixes = (*(f"{name}." for name in ROUTER_MODULES), ROUTER_TRAINED)  # may start fresh when loading
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
@@ -87,12 +92,20 @@ class MultiExpertResNet(LTModel):
             self.expert_help_pred_hidden_fcs = nn.ModuleList(
                 nn.Linear(w3, ROUTER_HIDDEN) for _ in range(experts - 1))
             self.expert_help_pred_fc = nn.Linear(ROUTER_HIDDEN + self.top_choices, 1)
+            self.register_buffer(ROUTER_TRAINED, torch.zeros((), dtype=torch.bool))
+        self.router_is_trained = False  # the buffer's value on the host, so predicting never waits for it
+        self.routing = True  # the prediction mode: route once the router has trained
         kaiming_init(self)  # as the official _weights_init (NormedLinear keeps its own)
 
     # -- the family's interface ------------------------------------------------------------
     @classmethod
-    def build(cls, spec: ModelSpec) -> MultiExpertResNet:
-        return cls(spec)
+    def checkpoint_filter(cls, state_dict: Mapping[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
+        """The official layout (``backbone.*``) → ours; a file with a router has trained it (the
+        official EA runs train nothing else), so its ``router_trained`` is set."""
+        state = strip_wrapper_prefixes(state_dict, (OFFICIAL_PREFIX,), MODULES, notes)
+        if "expert_help_pred_fc.weight" in state and ROUTER_TRAINED not in state:
+            state[ROUTER_TRAINED] = torch.tensor(True)
+        return state
 
     @classmethod
     def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
@@ -100,11 +113,12 @@ class MultiExpertResNet(LTModel):
         if options is None:
             return None
         arch, classes = options.pop("arch"), options.pop("num_classes")
-        return ModelSpec("multi_expert", arch, classes, "cosine", options)
+        return ModelSpec(cls.name, arch, classes, "cosine", options)
 
     @classmethod
-    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return strip_official_prefix(state_dict)
+    def pretrained_cfg(cls, spec: ModelSpec) -> PretrainedCfg:
+        """Official files predict by RIDE's rule: the mean of the (routed) experts' logits, × s in the model."""
+        return PretrainedCfg(method="ride")
 
     def heads(self) -> dict[str, nn.Module]:
         return {name: self.linears[e] for e, name in enumerate(self.head_names())}
@@ -144,6 +158,51 @@ class MultiExpertResNet(LTModel):
         """``(N, E, D)`` features → the experts' mean logits, each expert's logits and the features."""
         expert_logits = self.expert_logits(features, heads)
         return ModelOutput(logits=expert_logits.mean(0), features=features, expert_logits=expert_logits)
+
+    # -- prediction: the routing mode -------------------------------------------------------
+    def set_routing(self, enabled: bool) -> MultiExpertResNet:
+        self.routing = bool(enabled)
+        return self
+
+    def routes(self) -> bool:
+        """Whether prediction calls experts by the router: a router that has trained, routing on."""
+        return self.has_router and self.routing and self.router_is_trained
+
+    def mark_router_trained(self) -> None:
+        """The router stage has started: predictions route from now on."""
+        self.router_trained.fill_(True)
+        self.router_is_trained = True
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        if self.has_router and prefix + ROUTER_TRAINED in state_dict:
+            self.router_is_trained = bool(state_dict[prefix + ROUTER_TRAINED])
+
+    def predict(self, x: torch.Tensor) -> ModelOutput:
+        """Routed when :meth:`routes`: only the experts called run, ``features`` is None and
+        ``extras["experts_used"]`` holds each image's count; else every expert, as ``forward``."""
+        if not self.routes():
+            return self(x)
+        logits, used = self.routed(x)
+        return ModelOutput(logits=logits, features=None, extras={"experts_used": used})
+
+    def predict_features(self, features: torch.Tensor, heads: Mapping[str, nn.Module] | None = None) -> ModelOutput:
+        """From every expert's features: the same routing decisions as :meth:`predict` (each router
+        sees the running mean of the experts called so far), the mean of the experts called."""
+        output = self.classify(features, heads)
+        if not self.routes():
+            return output
+        expert_logits = output.expert_logits
+        total, used = expert_logits[0].clone(), torch.ones_like(expert_logits[0][:, 0], dtype=torch.long)
+        active = torch.ones_like(used, dtype=torch.bool)
+        running = expert_logits.cumsum(0)
+        for expert in range(1, self.num_experts):
+            go = torch.sigmoid(self.router_logit(expert - 1, features[:, expert - 1], running[expert - 1] / expert)) > 0.5
+            active = active & go
+            total = total + active[:, None] * expert_logits[expert]
+            used = used + active.long()
+        return ModelOutput(logits=total / used[:, None].to(total.dtype), features=features,
+                           expert_logits=expert_logits, extras={"experts_used": used})
 
     # -- router --------------------------------------------------------------------------
     def router_logit(self, step: int, feature: torch.Tensor, mean_logits: torch.Tensor) -> torch.Tensor:

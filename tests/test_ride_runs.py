@@ -18,6 +18,7 @@ from engine.inference import Predictor
 from engine.methods import build_method
 from engine.methods.ride_losses import distillation_term, ride_loss
 from engine.plugin import TuneConfig, tune
+from engine.prediction import PredictionRule
 from engine.trainer import train
 from models import ModelSpec, create_model
 from tests.datagen import write_cifar
@@ -81,7 +82,8 @@ def test_a_checkpoint_whose_router_has_not_trained_predicts_with_every_expert(tm
     dataset = tiny_dataset()
     result = train(ride_config(tmp_path, stages=["train"]), dataset=dataset)
     checkpoint = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
-    assert checkpoint.spec.options["router"] and checkpoint.method_state == {"router_trained": False}
+    assert checkpoint.spec.options["router"] and not checkpoint.state_dict["router_trained"]
+    assert checkpoint.method_state == {}  # routing is the model's mode, not the method's state
     predictor = Predictor(checkpoint, device="cpu")
     predictor.predict_tensor(dataset.test_images)
     assert predictor.last_experts is None  # no routing by an untrained router
@@ -106,13 +108,15 @@ def test_distillation_step_is_e_times_ride_plus_the_teacher_term():
     student = create_model(method.model_spec(ModelSpec(arch="resnet20", num_classes=4))).train()
     teacher_method = build_method("ride_teacher", counts)
     method.use_teacher(create_model(teacher_method.model_spec(ModelSpec(arch="resnet20", num_classes=4))),
-                       teacher_method)
-    method.stage_name = "train"
+                       PredictionRule(teacher_method))
     images, labels = torch.randn(6, 3, 12, 12), torch.tensor([0, 1, 2, 3, 0, 1])
     from engine.batch import Batch
 
     torch.manual_seed(0)
-    loss, _ = method.training_step(student, Batch([images], labels))
+    run = RunConfig()
+    run.method.teacher = "named.pt"
+    [stage] = method.stages(run)
+    loss, _ = method.training_step(student, Batch([images], labels), stage)
     torch.manual_seed(0)
     output = student(images)
     with torch.no_grad():
