@@ -231,3 +231,21 @@ def test_official_checkpoint_evaluates_from_the_cli_with_and_without_the_router(
     assert 1.0 <= reports[False]["experts_per_image"] < 3.0
     assert reports[True]["experts_per_image"] is None
     assert len(reports[True]["per_class_recall"]) == 100
+
+
+def test_eval_and_the_plugins_old_column_agree_on_the_official_checkpoint(tmp_path, capsys, shared_checkpoint):
+    """One prediction path: ``eval`` and ``tune``'s "old" column score the routed official model alike
+    (before, the old column averaged every expert: NLL 13.66 against eval's 14.88)."""
+    path = str(shared_checkpoint("ride_ea_epoch5.pth"))
+    root = write_cifar(tmp_path / "data", "cifar100", train_per_class=3, test_per_class=2)
+    data = ["--dataset", "cifar100", "--data-root", str(root), "--imbalance", "3", "--device", "cpu"]
+    assert main(["eval", "--checkpoint", path, *data, "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    runs = tmp_path / "runs"
+    assert main(["tune", "--checkpoint", path, *data, "--epochs", "0", "--no-save", "--quiet",
+                 "--runs-dir", str(runs)]) == 0
+    old = json.loads((next(runs.iterdir()) / "report.json").read_text())["columns"]["old"]
+    assert 1.0 <= evaluated["experts_per_image"] < 3.0
+    for key in ("nll", "ece", "top1", "experts_per_image"):
+        assert old[key] == pytest.approx(evaluated[key], rel=1e-5, abs=1e-7), key
+    assert old["per_class_recall"] == evaluated["per_class_recall"]
