@@ -200,15 +200,23 @@ def test_every_consumer_predicts_the_checkpoint_alike(name, trained, tmp_path):
 # -------------------------------------------------------------------------- capabilities
 @pytest.mark.parametrize("name", METHODS)
 def test_what_the_method_declares_it_can_do_runs(name, trained, tmp_path):
-    """A repair on cached features re-trains the classifier and reports old / new / ensemble."""
+    """A repair (``repairs_classifier``) re-trains the classifier on cached features and reports old /
+    new / ensemble; a method that only declares ``"features"`` among its sources trains a head stage on them."""
     cls = available_methods()[name]
-    if not cls.repairs_classifier:
-        pytest.skip(f"{name} declares no classifier repair")
     result = trained(name)
-    tuned = tune(TuneConfig(checkpoint=str(result.last), loss=name, epochs=1, batch_size=BATCH, feature_passes=1,
-                            device="cpu", runs_dir=str(tmp_path / "runs")), dataset=DATASET)
-    assert list(tuned.reports) == ["old", "new", "ensemble"]
-    assert all(math.isfinite(m.nll) for m in tuned.reports.values())
+    if cls.repairs_classifier:
+        tuned = tune(TuneConfig(checkpoint=str(result.last), loss=name, epochs=1, batch_size=BATCH,
+                                feature_passes=1, device="cpu", runs_dir=str(tmp_path / "runs")), dataset=DATASET)
+        assert list(tuned.reports) == ["old", "new", "ensemble"]
+        assert all(math.isfinite(m.nll) for m in tuned.reports.values())
+    elif "features" in cls.sources:
+        plan = contract_plan(result.config)
+        plan.stages = [Stage("heads", replace(plan.stages[0].optim, epochs=1), trains=("heads",),
+                             batchnorm="frozen", source="features", views=("none",))]
+        _, epochs = run(plan, RunFolder.create(str(tmp_path / "runs"), name))
+        assert len(epochs) == 1 and math.isfinite(epochs[0].train.loss)
+    else:
+        pytest.skip(f"{name} declares neither a classifier repair nor cached features")
 
 
 @pytest.mark.parametrize("name", METHODS)
