@@ -89,7 +89,7 @@ class CheckpointMismatch(CheckpointError):
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint with keys already remapped to the CifarResNet's names.
+    """A loaded checkpoint with keys already in its model family's layout.
 
     ``meta`` always holds ``arch``, ``num_classes``, ``head`` and ``logit_scale`` when they could
     be inferred from the tensors; ``source`` is ``"long-tail-studio"``, ``"state_dict"`` or
