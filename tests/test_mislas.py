@@ -287,3 +287,17 @@ def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, cap
     run = next((tmp_path / "runs").iterdir())
     assert [int(r["stage"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1, 2]
     assert "**Stage 2:** classifier" in (run / "README.md").read_text()
+
+
+def test_tune_with_mislas_is_refused_in_one_line_before_any_data_is_read(tmp_path, capsys):
+    """MiSLAS declares it cannot re-train a classifier on its own (its stage 2 needs stage 1's model)."""
+    from cli import main
+    from engine.checkpoints import save_checkpoint
+
+    checkpoint = save_checkpoint(tmp_path / "ce.pt", build_model("resnet20", 100).state_dict(),
+                                 {"arch": "resnet20", "head": "linear", "num_classes": 100})
+    code = main(["tune", "--loss", "mislas", "--checkpoint", str(checkpoint), "--dataset", "cifar100",
+                 "--data-root", str(tmp_path / "no-data-here"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "loss: MiSLAS" in err and "cannot re-train a classifier on its own" in err
