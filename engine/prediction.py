@@ -30,6 +30,7 @@ from engine.methods import Method, available_methods, build_method
 from models import LTModel, ModelOutput, ModelSpec, head_modules_from_state, pretrained_cfg
 
 FALLBACK_METHOD = "ce"  # files whose method is unknown here: plain logits (times their logit_scale)
+PER_IMAGE = ("experts_used",)  # the output extras that travel beside the scores to their consumers
 
 
 @dataclass
@@ -102,8 +103,7 @@ class PredictionRule:
         return Scores(probabilities.clamp_min(1e-12).log(), scores.extras)
 
     def _scored(self, output: ModelOutput) -> Scores:
-        per_image = {key: value for key, value in output.extras.items() if key == "experts_used"}
-        return Scores(self.method.scores(output), per_image)
+        return Scores(self.method.scores(output), {key: output.extras[key] for key in PER_IMAGE if key in output.extras})
 
     def describe(self) -> str:
         if self.ensemble is None:
