@@ -168,7 +168,7 @@ def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) ->
         fresh = {k: v for k, v in model.state_dict().items() if k.split(".", 1)[0] in new_heads}
         checkpoint.state_dict = {**checkpoint.state_dict, **fresh}
         checkpoint.notes.append(f"{', '.join(new_heads)} start fresh (the checkpoint has none)")
-    optional = getattr(model, "optional_prefixes", ())  # e.g. RIDE's router on a checkpoint without one
+    optional = model.optional_prefixes  # e.g. RIDE's router on a checkpoint without one
     fresh = {k: v for k, v in model.state_dict().items()
              if k.startswith(optional) and k not in checkpoint.state_dict} if optional else {}
     if fresh:

@@ -103,6 +103,7 @@ class LTModel(nn.Module):
 
     spec: ModelSpec
     architectures: tuple[str, ...] = ()  # trunks the family builds on its own (none: it wraps another's)
+    optional_prefixes: tuple[str, ...] = ()  # tensors that start fresh when a pretrained file lacks them
 
     # --- the family: building and foreign files (see models.registry) ----------------------
     @classmethod
