@@ -26,12 +26,12 @@ from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
 from engine.methods import Method, build_method, capability_error, method_class
-from engine.prediction import load_for_prediction
+from engine.prediction import PredictionRule, load_for_prediction
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
 from engine.stages import Stage
 from engine.workspace import check_run_folders
-from models import create_model, spec_for
+from models import LTModel, create_model, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
@@ -150,7 +150,7 @@ def _pretrained(config: RunConfig) -> Checkpoint:
     return checkpoint
 
 
-def _teacher(path: str, device: torch.device, num_classes: int):
+def _teacher(path: str, device: torch.device, num_classes: int) -> tuple[LTModel, PredictionRule]:
     """The distillation teacher (eval mode, frozen) and its own prediction rule."""
     teacher, rule = load_for_prediction(load_checkpoint(path), device=device)
     if teacher.num_classes != num_classes:

@@ -10,7 +10,6 @@ rule: the "old" column is what ``eval`` reports for that checkpoint. Works on an
 its heads are what ``LTModel.heads()`` names. A loss that cannot re-train this classifier (its
 declared capabilities, ``engine.methods.capability_error``) is refused before the data loads.
 """
-
 from __future__ import annotations
 
 import time
