@@ -57,7 +57,9 @@ STRIP_PREFIXES = ("module.", "backbone.", "encoder.", "model.", "net.", "network
 HEAD_ALIASES = ("fc", "classifier")
 # A model saved in parts (MiSLAS's train_stage{1,2}.py): entry → key prefix in the joined state dict
 SPLIT_PARTS = {"state_dict_model": "", "state_dict_classifier": "", "state_dict_lws_model": "lws."}
-OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear"}
+# decoupling (classifier-balancing run_networks.py): {"state_dict_best" or "state_dict": {"feat_model", "classifier"}}
+NETWORK_PARTS = ("feat_model", "classifier")
+OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "linear"}
 LIST_LIMIT = 8  # keys listed per category in a mismatch report
 
 _CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
@@ -332,6 +334,11 @@ def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str
                 joined[prefix + _strip(name, "module.")] = tensor
         parts = [key for key in SPLIT_PARTS if key in raw]
         return joined, "parts", [f"joined the model saved in parts ({', '.join(parts)}, as MiSLAS saves it)"]
+    networks = _network_parts(raw)
+    if networks is not None:
+        entry, parts = networks
+        joined = {name: tensor for part in NETWORK_PARTS for name, tensor in parts[part].items()}
+        return joined, f"nested:{entry}", [f"joined {' and '.join(NETWORK_PARTS)} of {entry!r} (decoupling's layout)"]
     if isinstance(raw, Mapping):
         nested = [key for key in NESTED_KEYS if _is_state_dict(raw.get(key))]
         nested += [key for key, value in raw.items() if key not in nested and _is_state_dict(value)]
@@ -348,6 +355,17 @@ def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str
         listed = ", ".join(map(str, list(raw)[:LIST_LIMIT])) or "none"
         raise CheckpointError(f"{path.name} holds no model weights (its top-level entries are: {listed})")
     raise CheckpointError(f"{path.name} holds a {type(raw).__name__}, not model weights")
+
+
+def _network_parts(raw: Any) -> tuple[str, Mapping[str, Any]] | None:
+    """``(entry, {"feat_model": …, "classifier": …})`` when ``raw`` nests decoupling's networks."""
+    if not isinstance(raw, Mapping):
+        return None
+    for entry in ("state_dict_best", "state_dict", "model"):
+        parts = raw.get(entry)
+        if isinstance(parts, Mapping) and all(_is_state_dict(parts.get(part)) for part in NETWORK_PARTS):
+            return entry, parts
+    return None
 
 
 def _remap_keys(state_dict: dict[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
@@ -412,7 +430,8 @@ def _complete_meta(checkpoint: Checkpoint) -> None:
     meta.setdefault("num_classes", spec.num_classes)
     meta.setdefault("head", spec.head)
     if "logit_scale" not in meta:
-        raw_cosines = spec.head == "cosine" and spec.family == "cifar_resnet"  # RIDE's experts scale in the model
+        # LDAM's cosine head leaves the scale to the loss; RIDE's experts scale in the model
+        raw_cosines = spec.head == "cosine" and spec.family in ("cifar_resnet", "imagenet_resnet")
         meta["logit_scale"] = LDAM_LOGIT_SCALE if raw_cosines else 1.0
         if raw_cosines:
             notes.append(f"cosine outputs scaled by LDAM's s = {LDAM_LOGIT_SCALE:g} for probabilities")

@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from data import dataset_kind, dataset_names, resolved_image_size
 from errors import UserError
+from models import architectures
 
-ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
-DATASETS = ("demo", "cifar10", "cifar100", "folder")
+ARCHITECTURES = architectures()
+DATASETS = dataset_names()
 IMBALANCE_TYPES = ("exp", "step", "none")
 TRAIN_RULES = ("none", "resample", "reweight", "drw")
 FREEZE_MODES = ("none", "features", "all")
@@ -56,9 +58,11 @@ class DataConfig:
     root: str = ""  # dataset folder; "" means the workspace's datasets/ folder
     imbalance_type: str = "exp"
     imbalance_ratio: float = 100.0  # n_max / n_min; 0.01 is accepted and normalised to 100
-    image_size: int = 32
+    image_size: int = 0  # the side the model sees; 0 = the dataset's own (32 CIFAR/demo/folders, 224 streamed)
     holdout_fraction: float = 0.2  # image folders without a test/ sub-folder
-    augment: bool = True  # random crop (4-pixel padding) + horizontal flip
+    augment: bool = True  # random crop (4-pixel padding) + horizontal flip; RandomResizedCrop + flip when streamed
+    color_jitter: float = 0.0  # streamed datasets: ColorJitter(j, j, j, 0) after the crop (0.4 in most recipes)
+    loader_workers: int = 4  # streamed datasets: decoding processes (0: in the training process)
     # Seed of the long-tailed cut (and of an image folder's held-out split), independent of the
     # run's seed: LDAM-DRW, MiSLAS, RIDE and PaCo all cut with np.random.seed(0) inside the
     # dataset, so the default 0 trains on the published subset whatever the training seed.
@@ -70,11 +74,16 @@ class DataConfig:
         self.imbalance_ratio = normalise_imbalance(float(self.imbalance_ratio))
         if self.imbalance_ratio > 10_000:
             raise ConfigError("imbalance", "ratios above 10000 leave classes with no image at all")
+        self.image_size = resolved_image_size(self.dataset, self.image_size)
         check_range("image_size", self.image_size, 8, 512)
+        check_range("color_jitter", self.color_jitter, 0.0, 1.0)
+        check_range("loader_workers", self.loader_workers, 0, 64)
         check_range("holdout_fraction", self.holdout_fraction, 0.05, 0.9)
         check_range("cut_seed", self.cut_seed, 0, 2**32 - 1)
         if self.dataset == "folder" and not self.root:
             raise ConfigError("root", "choose the image folder to train on")
+        if self.color_jitter and not dataset_kind(self.dataset).streamed:
+            raise ConfigError("color_jitter", f"colour jitter is a recipe of the streamed datasets, not of {self.dataset}")
 
 
 @dataclass
