@@ -7,6 +7,8 @@ asks which shape it has.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,3 +135,12 @@ class StreamedDataset:
 
 
 Dataset = LTDataset | StreamedDataset
+
+
+@contextlib.contextmanager
+def dataset_closed(dataset: Dataset) -> Iterator[Dataset]:
+    """Use ``dataset`` and end its worker processes afterwards, whatever happens."""
+    try:
+        yield dataset
+    finally:
+        dataset.close()

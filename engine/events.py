@@ -59,7 +59,8 @@ class RunResult:
     epochs_done: int
     best_epoch: int | None = None
     best: dict = field(default_factory=dict)  # summary metrics of the best epoch
-    final: Metrics | None = None
+    final: Metrics | None = None  # the last epoch's held-out metrics (the validation split when there is one)
+    test: Metrics | None = None  # with a validation split: best.pt measured once on the test split
 
 
 Event = Union[DatasetReady, Progress, EpochEnd, Message]

@@ -143,8 +143,18 @@ class RunFolder:
     def write_json(self, name: str, payload: dict) -> None:
         _write_atomically(self.path / name, json.dumps(payload, indent=2, allow_nan=True))
 
-    def write_dataset(self, name: str, class_names: list[str], class_counts: list[int]) -> None:
-        self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts})
+    def write_dataset(self, name: str, class_names: list[str], class_counts: list[int], eval_split: str = "test") -> None:
+        """``dataset.json``: names, training counts and ``eval_split``, the split the per-epoch ``test_*``
+        columns measure ("val" when the dataset has a validation split)."""
+        self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts,
+                                         "eval_split": eval_split})
+
+    def write_test_report(self, test: Metrics, chosen: str, chosen_by: str) -> None:
+        """``test_report.json``: the test split measured once with the model the validation split chose."""
+        self.write_json("test_report.json", {"split": "test", "model": chosen, "chosen_on": "val",
+                                             "chosen_by": chosen_by, **test.summary("test_"),
+                                             "test_lr": test.lowest_recall,
+                                             "per_class_recall": test.per_class_recall})
 
     def commit_epoch(self, metrics_row: Mapping[str, Any], per_class_row: Mapping[str, Any],
                      precision_row: Mapping[str, Any] | None = None, *, state_dict: Mapping[str, Any] | None = None, meta: Mapping[str, Any] | None = None,
