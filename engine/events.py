@@ -40,6 +40,7 @@ class EpochEnd:
     seconds: float
     is_best: bool = False
     stage: str = ""  # the stage's name in a multi-stage run
+    split: str = "test"  # the held-out split ``test`` measures: "val" when the dataset has a validation split
 
 
 @dataclass

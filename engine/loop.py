@@ -178,7 +178,7 @@ class Loop:
                          + (f" experts/image {test_metrics.experts_per_image:.2f}"
                             if test_metrics.experts_per_image is not None else ""))
             on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
-                              is_best, stage=stage.name))
+                              is_best, stage=stage.name, split=self.eval_split))
         return False
 
     def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
@@ -376,10 +376,15 @@ class Loop:
             except NonFiniteError:
                 self.run.mark_status("diverged", epochs=self.epochs_done - 1)
                 raise
-        if test.confusion is not None:
-            self.run.write_confusion("last", test.confusion)
-            if is_best:
-                self.run.write_confusion("best", test.confusion)
+        for tag in ("last", "best") if is_best else ("last",):
+            self._write_confusion(tag, test)
+
+    def _write_confusion(self, tag: str, metrics: Metrics) -> None:
+        """The matrix up to 512 classes, the most confused pairs above (``engine.confusion``)."""
+        if metrics.confusion is not None:
+            self.run.write_confusion(tag, metrics.confusion)
+        else:
+            self.run.write_confused_pairs(tag, metrics.confused_pairs)
 
     def resume_state(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,10 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
     per_class.csv      one row per epoch: the test recall of every class
     per_class_precision.csv   the same layout: the test precision of every class
     confusion_best.csv, confusion_last.csv   the test confusion matrix (row = true class,
-                       column = predicted; header and first column name the classes)
+                       column = predicted; header and first column name the classes), up to 512 classes
+    confused_pairs_best.csv, confused_pairs_last.csv   above 512 classes: the 1,000 most confused
+                       (true, predicted) pairs with their counts and names (engine.confusion)
+    test_report.json   with a validation split: best.pt measured once on the test split
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
     status.json        running, finished, stopped, interrupted or diverged (absent in older runs)
@@ -267,6 +270,21 @@ class RunFolder:
         tmp.replace(path)
         return path
 
+    def write_confused_pairs(self, tag: str, pairs: list[tuple[int, int, int]]) -> Path:
+        """Write ``confused_pairs_<tag>.csv``: the most confused (true, predicted) pairs, most frequent
+        first (``engine.confusion``; what remains of the matrix above 512 classes), with the class names."""
+        names = self.class_names()
+        path = self.path / f"confused_pairs_{tag}.csv"
+        tmp = self.path / f".confused_pairs_{tag}.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["true", "predicted", "count", "true_name", "predicted_name"])
+            for true, predicted, count in pairs:
+                writer.writerow([true, predicted, count, *(names[c] if c < len(names) else str(c)
+                                                           for c in (true, predicted))])
+        tmp.replace(path)
+        return path
+
     def log(self, text: str) -> None:
         with open(self.path / "log.txt", "a", encoding="utf-8") as handle:
             handle.write(f"{time.strftime('%H:%M:%S')} {text}\n")
@@ -381,6 +399,13 @@ class RunFolder:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))[1:]
         return [[int(v) for v in row[1:]] for row in rows]
+
+    def confused_pairs(self, tag: str = "last") -> list[tuple[int, int, int]] | None:
+        """The pairs saved as ``confused_pairs_<tag>.csv`` (true, predicted, count), or None."""
+        path = self.path / f"confused_pairs_{tag}.csv"
+        if not path.exists():
+            return None
+        return [(int(row["true"]), int(row["predicted"]), int(row["count"])) for row in _read_csv(path)]
 
     def checkpoint(self, which: str = "best") -> Path | None:
         path = self.path / CHECKPOINTS / f"{which}.pt"

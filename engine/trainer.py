@@ -15,7 +15,7 @@ import torch
 from data import load_dataset
 from errors import UserError
 from data.types import Dataset
-from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
+from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
@@ -143,6 +143,8 @@ def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
     checkpoint = load_checkpoint(path)
     assert_finite(checkpoint.state_dict, checkpoint.name)
     model = plan.model
+    if is_trunk_file(checkpoint, model):  # torchvision's ImageNet weights under another head or wrapper
+        return [f"pretrained weights from {path}", *checkpoint.notes, load_trunk_into(model, checkpoint)]
     new_heads = [name for name in model.heads() if not any(k.startswith(f"{name}.") for k in checkpoint.state_dict)]
     if new_heads and len(new_heads) < len(model.heads()):
         fresh = {k: v for k, v in model.state_dict().items() if k.split(".", 1)[0] in new_heads}

@@ -83,6 +83,8 @@ class ProjectedEncoder(nn.Module):
 class MomentumContrast(LTModel):
     """Query encoder + class centres (the predictor), momentum key encoder and a key queue."""
 
+    trunk_prefixes = ("encoder_q.", "encoder_k.")  # both encoders start from an ImageNet trunk (paco_fp16_places.py)
+
     def __init__(self, spec: ModelSpec):
         super().__init__()
         options = {**DEFAULT_OPTIONS, **spec.options}

@@ -114,6 +114,8 @@ class ImageNetTrunk(nn.Module):
 class ImageNetResNet(SingleHeadModel):
     """An ImageNet ResNet / ResNeXt with a ``linear``, ``cosine`` or ``lws`` head."""
 
+    trunk_prefixes = ("",)  # where torchvision's trunk tensors go (engine.checkpoints.load_trunk_into)
+
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
