@@ -26,7 +26,7 @@ ARCHITECTURES = architectures()
 DATASETS = dataset_names()
 IMBALANCE_TYPES = ("exp", "step", "none")
 TRAIN_RULES = ("none", "resample", "reweight", "drw")
-FREEZE_MODES = ("none", "features", "all")
+FREEZE_MODES = ("none", "features", "last_block", "all")
 SCHEDULES = ("step", "cosine", "constant")
 OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("test_hm", "test_gm", "test_lr", "test_top1", "test_mean_recall")
@@ -90,7 +90,9 @@ class DataConfig:
 class ModelConfig:
     arch: str = "resnet32"
     pretrained: str = ""  # checkpoint to start from ("" = random initialisation)
-    freeze: str = "none"  # none | features (train the classifier only) | all (evaluate only)
+    # none | features (train the classifier only) | last_block (the trunk's last residual block, its
+    # BatchNorm layers and the heads: PaCo's Places-LT fine-tuning of an ImageNet ResNet) | all (evaluate only)
+    freeze: str = "none"
 
     def validate(self) -> None:
         check_choice("arch", self.arch, ARCHITECTURES)
@@ -109,6 +111,7 @@ class MethodConfig:
     train_rule: str = "none"
     reweight_beta: float = 0.9999  # effective-number β for Reweight and DRW
     teacher: str = ""  # checkpoint of the teacher a distillation method learns from ("" = none)
+    drw_epoch: int = 0  # DRW's weights from this 1-based epoch on (0: the first learning-rate decay, LDAM-DRW's)
 
     def validate(self) -> None:
         from engine.methods import available_methods
@@ -116,6 +119,7 @@ class MethodConfig:
         check_choice("loss", self.loss, tuple(available_methods()))
         check_choice("train_rule", self.train_rule, TRAIN_RULES)
         check_range("reweight_beta", self.reweight_beta, 0.0, 0.999999)
+        check_range("drw_epoch", self.drw_epoch, 0, 10_000)
         if self.teacher and not Path(self.teacher).is_file():
             raise ConfigError("teacher", f"no checkpoint file at {self.teacher}")
 

@@ -86,6 +86,7 @@ class RunPlan:
     std: tuple[float, ...]
     train_rule: str = "none"
     reweight_beta: float = 0.9999
+    drw_epoch: int = 0  # 1-based epoch DRW starts after (0: the stage's first learning-rate decay)
     best_metric: str = "test_hm"
     recall_floor: float = RECALL_FLOOR  # HM / GM / LR floor (the paper's 1e-3; 0 = unfloored)
     save_model: bool = True
@@ -151,7 +152,7 @@ class Loop:
     def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
         self._start_stage(stage, on_event, should_stop)
         rule = TrainRule(self.plan.train_rule, self.counts, self.plan.reweight_beta,
-                         drw_epoch=(stage.optim.decay_epochs() or [stage.epochs])[0])
+                         drw_epoch=self.plan.drw_epoch or (stage.optim.decay_epochs() or [stage.epochs])[0])
         for epoch in range(self.stage_epochs_done, stage.epochs):
             started = time.perf_counter()
             lr = learning_rate(stage.optim, epoch)

@@ -115,12 +115,24 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPl
         stages = [stage for stage in stages if stage.name in config.method.stages]
     if config.model.freeze == "features":
         stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
+    elif config.model.freeze == "last_block":
+        parts = model.parts()
+        trains = tuple(part for part in LAST_BLOCK_PARTS if part in parts)
+        if "last_block" not in trains:
+            raise ConfigError("freeze", f"a {model.spec.family} model has no last block to fine-tune alone")
+        stages = [replace(stage, trains=trains) for stage in stages]
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
+                   drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
                    amp=config.amp,
                    compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
+
+
+# what ``freeze = "last_block"`` trains, of the parts a model has (PaCo's paco_fp16_places.py: every
+# convolution frozen but those of layer4's last block; BatchNorm, projection and classifier train)
+LAST_BLOCK_PARTS = ("last_block", "trunk_batchnorm", "projection", "heads")
 
 
 def announce_dataset(dataset: Dataset, on_event: EventSink) -> None:

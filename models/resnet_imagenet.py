@@ -145,6 +145,16 @@ class ImageNetResNet(SingleHeadModel):
         """``(N, 3, H, W)`` normalised images → pooled features ``(N, 512 or 2048)``."""
         return trunk_features(self, x)
 
+    def parts(self) -> dict[str, list[nn.Module]]:
+        """Also ``last_block`` (layer4's last block) and ``trunk_batchnorm``: a pretrained trunk's fine-tuning."""
+        return {**super().parts(), **trunk_parts(self)}
+
+
+def trunk_parts(trunk: nn.Module) -> dict[str, list[nn.Module]]:
+    """``last_block`` and ``trunk_batchnorm`` of a module holding torchvision's trunk."""
+    return {"last_block": [trunk.layer4[-1]],
+            "trunk_batchnorm": [m for m in trunk.modules() if isinstance(m, nn.BatchNorm2d)]}
+
 
 def adapt_scales(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Decoupling's LWS classifier keeps its per-class scales as ``scales`` (C,) beside ``fc``
