@@ -40,6 +40,7 @@ MiSLAS (``datasets/imagenet.py``), RIDE (``data_loader/imagenet_lt_data_loaders.
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -110,6 +111,16 @@ class DecodedBatch:
                             self.positions.pin_memory(), self.skipped)
 
 
+RESIZE_CROP = "resize_crop"  # the evaluation view's name in checkpoints (``meta["eval_view"]``)
+
+
+def eval_view(image, size: int) -> torch.Tensor:
+    """A decoded RGB image (PIL or uint8 ``(3, H, W)``) as the evaluation view: uint8 ``(3, size, size)``."""
+    if not isinstance(image, torch.Tensor):
+        image = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+    return _pipeline("none", size, 0.0)(image)
+
+
 def eval_size(size: int) -> int:
     """The shorter side an evaluation image is resized to before its centre crop (256 for 224)."""
     return int(round(size * RESIZE_RATIO))
@@ -147,7 +158,9 @@ def decode(path: Path) -> torch.Tensor:
     """An image file as uint8 RGB ``(3, H, W)``: torchvision's decoders (EXIF orientation applied),
     Pillow for the formats they do not read. ImageLoadError when neither can."""
     try:
-        return decode_image(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
+        with warnings.catch_warnings():  # torchvision 0.29 points to TorchCodec, which requirements.txt does not pin
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="torchvision.io")
+            return decode_image(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
     except (RuntimeError, ValueError, OSError):
         image = load_rgb(path)  # raises ImageLoadError with the file's name and reason
         return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
@@ -207,9 +220,14 @@ def _as_is(batch: DecodedBatch) -> DecodedBatch:
     return batch
 
 
-def worker_context() -> str:
-    """``forkserver`` where available (a clean server process forks the workers), else ``spawn``."""
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+def worker_context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where available (a clean server process, with torch and this module imported
+    once, forks the workers), else ``spawn``."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["torch", "torchvision", __name__])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 class StreamPool:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from data.sources import ResidentImages, StreamedImages
-from data.stream import ImageList, SplitReader, StreamPool
+from data.stream import RESIZE_CROP, ImageList, SplitReader, StreamPool
 
 
 @dataclass
@@ -49,6 +49,8 @@ class LTDataset:
     @property
     def image_size(self) -> int:
         return int(self.train_images.shape[-1])
+
+    eval_view = "resize"  # how evaluation and inference bring an image to ``image_size``
 
     def split_names(self) -> tuple[str, ...]:
         return ("train", "test")
@@ -96,6 +98,8 @@ class StreamedDataset:
     workers: int = 4
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     _pool: StreamPool | None = field(default=None, repr=False)
+
+    eval_view = RESIZE_CROP  # resize to image_size·256/224, centre crop
 
     @property
     def num_classes(self) -> int:

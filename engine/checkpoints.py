@@ -517,9 +517,16 @@ def load_trunk_into(model: LTModel, checkpoint: Checkpoint) -> str:
                                  _mismatch_listing(checkpoint, model, missing, [], shapes, []))
     model.load_state_dict({**expected, **loaded}, strict=True)
     copies = " and ".join(p.rstrip(".") for p in model.trunk_prefixes if p) or "the model"
-    fresh = sorted({key.split(".", 1)[0] for key in expected if key not in loaded})
+    fresh = sorted({_module_of(key, model.trunk_prefixes) for key in expected if key not in loaded})
     return (f"loaded the {checkpoint.spec.arch} trunk of {checkpoint.name} ({len(trunk)} tensors) into {copies}; "
             f"{', '.join(fresh)} start fresh")
+
+
+def _module_of(key: str, prefixes: tuple[str, ...]) -> str:
+    """``encoder_q.fc.0.weight`` → ``encoder_q.fc``; ``queue`` → ``queue``: the module a key belongs to,
+    one level below a trunk prefix."""
+    prefix = next((p for p in prefixes if p and key.startswith(p)), "")
+    return prefix + key[len(prefix):].split(".", 1)[0]
 
 
 def _mismatch_hints(checkpoint: Checkpoint, model: LTModel, unexpected: list[str], chosen_classes: int) -> list[str]:

@@ -355,6 +355,7 @@ class Loop:
         return {
             "model": spec.to_dict(), "arch": spec.arch, "head": spec.head, "num_classes": spec.num_classes,
             "class_names": list(dataset.class_names), "dataset": dataset.name, "image_size": dataset.image_size,
+            "eval_view": dataset.eval_view,
             "class_counts": dataset.class_counts.tolist(), "mean": list(self.plan.mean), "std": list(self.plan.std),
             "method": self.method.name, "method_params": dict(self.method.params),
             "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage.name,
