@@ -50,9 +50,14 @@ def test_unknown_keys_in_a_config_file_are_refused():
         RunConfig.from_dict(raw)
 
 
-def test_every_preset_validates_and_small_factor_is_normalised():
+def test_every_preset_validates_and_small_factor_is_normalised(tmp_path):
+    weights = tmp_path / "imagenet-weights.pth"
+    weights.write_bytes(b"")
     for factory in PRESETS.values():
-        factory().validate()
+        config = factory()
+        if config.model.freeze != "none" and not config.model.pretrained:  # Places-LT: the user's ImageNet weights
+            config.model.pretrained = str(weights)
+        config.validate()
     config = preset("demo")
     config.data.imbalance_ratio = 0.1
     assert config.validate().data.imbalance_ratio == 10.0

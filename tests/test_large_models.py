@@ -60,7 +60,7 @@ def test_mislas_imagenet_parts_load_and_predict_as_the_network(tmp_path):
     assert checkpoint.spec == ModelSpec("imagenet_resnet", "resnet50", CLASSES, "linear")
     model = build_model_from_checkpoint(checkpoint)
     with torch.no_grad():
-        assert torch.allclose(model(images()).logits, net(images()), atol=1e-4)
+        assert torch.allclose(model(images()).logits, net(images()), rtol=1e-4, atol=1e-3)
 
     lws = tmp_path / "mislas_stage2.pth.tar"  # train_stage2.py adds the learnable weight scaling
     torch.save({"state_dict_model": prefixed(trunk, "module."), "state_dict_classifier": prefixed(prefixed(head, "fc."), "module."),
@@ -68,7 +68,7 @@ def test_mislas_imagenet_parts_load_and_predict_as_the_network(tmp_path):
     assert load_checkpoint(lws).spec.head == "lws"
     with torch.no_grad():
         assert torch.allclose(build_model_from_checkpoint(load_checkpoint(lws))(images()).logits, 2 * net(images()),
-                              atol=1e-4)
+                              rtol=1e-4, atol=1e-3)
 
 
 def test_decoupling_networks_with_lws_scales_load(tmp_path):
@@ -84,7 +84,7 @@ def test_decoupling_networks_with_lws_scales_load(tmp_path):
     assert checkpoint.spec == ModelSpec("imagenet_resnet", "resnext50_32x4d", CLASSES, "lws")
     with torch.no_grad():
         expected = net(images()) * scales
-        assert torch.allclose(build_model_from_checkpoint(checkpoint)(images()).logits, expected, atol=1e-4)
+        assert torch.allclose(build_model_from_checkpoint(checkpoint)(images()).logits, expected, rtol=1e-4, atol=1e-3)
 
 
 def test_paco_imagenet_moco_wrapper_loads_as_the_momentum_contrast_family(tmp_path):
@@ -105,7 +105,7 @@ def test_paco_imagenet_moco_wrapper_loads_as_the_momentum_contrast_family(tmp_pa
     model = build_model_from_checkpoint(checkpoint)
     net.fc = nn.Identity()  # the official forward hook reads the pooled feature before the projection
     with torch.no_grad():
-        assert torch.allclose(model(images()).logits, linear(net.eval()(images())), atol=1e-4)
+        assert torch.allclose(model(images()).logits, linear(net.eval()(images())), rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("arch", ["resnet10", "resnext50_32x4d"])
@@ -126,7 +126,7 @@ def test_ride_imagenet_backbone_layout_is_recognised_with_its_reduced_experts(tm
     assert checkpoint.spec.options == {"reduce_dimension": True, "experts": 3, "router": True, "top_choices": 5}
     with torch.no_grad():
         loaded = build_model_from_checkpoint(checkpoint)
-        assert torch.allclose(loaded(images()).logits, model(images()).logits, atol=1e-4)
+        assert torch.allclose(loaded(images()).logits, model(images()).logits, rtol=1e-4, atol=1e-3)
 
 
 def test_torchvision_weights_start_the_trunk_of_another_head_or_of_pacos_encoders(tmp_path):
