@@ -23,6 +23,14 @@ def is_imagenet_arch(arch: str) -> bool:
     return arch in IMAGENET_ARCHITECTURES
 
 
+def arch_title(arch: str) -> str:
+    """A readable name: ``ResNet-32``, ``ResNet-50 (ImageNet)``, ``ResNeXt-50 (32×4d, ImageNet)``."""
+    if arch.startswith("resnext"):
+        depth, width = arch.removeprefix("resnext").split("_")
+        return f"ResNeXt-{depth} ({width.replace('x', '×')}, ImageNet)"
+    return f"ResNet-{arch.removeprefix('resnet')}" + (" (ImageNet)" if is_imagenet_arch(arch) else "")
+
+
 def base_family(arch: str) -> str:
     """The plain family that builds ``arch``: ``cifar_resnet`` or ``imagenet_resnet``."""
     return "imagenet_resnet" if is_imagenet_arch(arch) else "cifar_resnet"
@@ -46,5 +54,6 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["CIFAR_ARCHITECTURES", "IMAGENET_ARCHITECTURES", "architectures", "base_family", "is_imagenet_arch",
+__all__ = ["CIFAR_ARCHITECTURES", "IMAGENET_ARCHITECTURES", "arch_title", "architectures", "base_family",
+           "is_imagenet_arch",
            *_HOME]
