@@ -41,7 +41,8 @@ class ResidentImages:
         return ResidentImages(self.images.to(device, torch.uint8), self.labels.to(device, torch.int64))
 
     def subset(self, positions: torch.Tensor) -> ResidentImages:
-        return ResidentImages(self.images[positions.to(self.images.device)], self.labels[positions.to(self.labels.device)])
+        positions = positions.to(self.images.device)
+        return ResidentImages(self.images[positions], self.labels[positions])
 
     def batches(self, order: torch.Tensor, batch_size: int, views: Sequence[str],
                 generator: torch.Generator) -> Iterator[ViewBatch]:

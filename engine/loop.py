@@ -382,7 +382,7 @@ class Loop:
             self._write_confusion(tag, test)
 
     def _write_confusion(self, tag: str, metrics: Metrics) -> None:
-        """The matrix up to 512 classes, the most confused pairs above (``engine.confusion``)."""
+        """The matrix up to 512 classes, the most confused pairs above (``engine.confusion_counts``)."""
         if metrics.confusion is not None:
             self.run.write_confusion(tag, metrics.confusion)
         else:

@@ -25,7 +25,7 @@ CIFAR-100-LT. At ratio 100 the counts give 35 / 35 / 30 classes (class 35 has 98
 70 has 19), so MiSLAS's many group holds one class more and its few group one class less; for
 other ratios or datasets only the count thresholds keep their meaning.
 
-**Many classes.** Every value comes from exact per-class counts (``engine.confusion``); the full
+**Many classes.** Every value comes from exact per-class counts (``engine.confusion_counts``); the full
 C×C matrix is kept only up to ``DENSE_LIMIT`` (512) classes. Above it ``Metrics.confusion`` is
 None and ``confused_pairs`` (the most confused pairs, at any class count) is what remains of it.
 
@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from engine.confusion import ConfusionRecord
+from engine.confusion_counts import ConfusionCounts
 
 MANY_THRESHOLD = 100  # more than this many training images → "many"
 FEW_THRESHOLD = 20  # fewer than this → "few"
@@ -66,7 +66,7 @@ class Metrics:
     per_class_precision: list[float] = field(default_factory=list)  # NaN for a class never predicted
     confusion: list[list[int]] | None = field(default=None, repr=False, compare=False)  # rows = true class; ≤ 512 classes
     experts_per_image: float | None = None  # mean experts a router called per image (RIDE); None: no router
-    # (true, predicted, count) off the diagonal, most frequent first (engine.confusion.TOP_PAIRS at most)
+    # (true, predicted, count) off the diagonal, most frequent first (engine.confusion_counts.TOP_PAIRS at most)
     confused_pairs: list[tuple[int, int, int]] = field(default_factory=list, repr=False, compare=False)
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
@@ -123,14 +123,14 @@ def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[f
     return tuple(float(recalls[mask].mean()) if mask.any() else None for mask in groups)  # type: ignore[return-value]
 
 
-def compute_metrics(confusion: torch.Tensor | ConfusionRecord, train_counts: torch.Tensor, loss: float = math.nan,
+def compute_metrics(confusion: torch.Tensor | ConfusionCounts, train_counts: torch.Tensor, loss: float = math.nan,
                     top5_correct: int | None = None, recall_floor: float = RECALL_FLOOR,
                     nll: float = math.nan, ece: float = math.nan) -> Metrics:
     """All metrics from a confusion matrix or record; classes absent from the evaluated set are skipped.
 
     HM, GM and LR use the recalls floored at ``recall_floor`` (the paper's 1e-3; 0 = unfloored).
     """
-    record = confusion if isinstance(confusion, ConfusionRecord) else ConfusionRecord.from_matrix(confusion)
+    record = confusion if isinstance(confusion, ConfusionCounts) else ConfusionCounts.from_matrix(confusion)
     total = record.total
     recalls_all = _ratio(record.correct, record.support)
     present = ~torch.isnan(recalls_all)

@@ -11,7 +11,7 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
     confusion_best.csv, confusion_last.csv   the test confusion matrix (row = true class,
                        column = predicted; header and first column name the classes), up to 512 classes
     confused_pairs_best.csv, confused_pairs_last.csv   above 512 classes: the 1,000 most confused
-                       (true, predicted) pairs with their counts and names (engine.confusion)
+                       (true, predicted) pairs with their counts and names (engine.confusion_counts)
     test_report.json   with a validation split: best.pt measured once on the test split
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
@@ -272,7 +272,7 @@ class RunFolder:
 
     def write_confused_pairs(self, tag: str, pairs: list[tuple[int, int, int]]) -> Path:
         """Write ``confused_pairs_<tag>.csv``: the most confused (true, predicted) pairs, most frequent
-        first (``engine.confusion``; what remains of the matrix above 512 classes), with the class names."""
+        first (``engine.confusion_counts``; what remains of the matrix above 512 classes), with the class names."""
         names = self.class_names()
         path = self.path / f"confused_pairs_{tag}.csv"
         tmp = self.path / f".confused_pairs_{tag}.tmp"

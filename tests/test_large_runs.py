@@ -9,7 +9,7 @@ import torch
 from cli import main
 from data.sources import ResidentImages
 from engine.config import DataConfig, ModelConfig, OptimConfig, RunConfig
-from engine.confusion import DENSE_LIMIT, ConfusionCounter
+from engine.confusion_counts import DENSE_LIMIT, ConfusionCounter
 from engine.evaluation import metrics_from_logits
 from engine.large_presets import RECIPES
 from engine.presets import preset

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.evaluation import metrics_from_logits
-from engine.confusion import ConfusionCounter
+from engine.confusion_counts import ConfusionCounter
 from engine.metrics import (Metrics, compute_metrics, geometric_mean, group_accuracy,
                             harmonic_mean, topk_correct, topk_hits)
 

@@ -85,7 +85,7 @@ def _syncing_calls(function) -> set[str]:
 
 def test_the_step_code_path_names_no_syncing_call():
     from data.sources import ResidentImages
-    from engine.confusion import ConfusionCounter
+    from engine.confusion_counts import ConfusionCounter
     from engine.loop import Loop
     from engine.methods.base import LossMethod
     from engine.methods.gml import GeometricMeanLoss

@@ -2,7 +2,7 @@
 
 Every metric of ``engine.metrics`` needs three vectors of a confusion matrix, not the matrix:
 the row sums (test images per true class), the column sums (predictions per class) and the
-diagonal (correct predictions per class). A :class:`ConfusionRecord` holds those three exactly,
+diagonal (correct predictions per class). A :class:`ConfusionCounts` holds those three exactly,
 plus the most confused pairs (true class, predicted class, count; off the diagonal, most frequent
 first), plus the whole ``(C, C)`` matrix only up to ``DENSE_LIMIT`` classes.
 
@@ -30,7 +30,7 @@ TOP_PAIRS = 1000  # most confused pairs a record keeps
 
 
 @dataclass
-class ConfusionRecord:
+class ConfusionCounts:
     """Exact per-class counts of a confusion matrix (row = true class), its most confused
     off-diagonal pairs, and the matrix itself when ``num_classes <= DENSE_LIMIT``."""
 
@@ -49,7 +49,7 @@ class ConfusionRecord:
         return int(self.support.sum())
 
     @classmethod
-    def from_matrix(cls, matrix: torch.Tensor) -> ConfusionRecord:
+    def from_matrix(cls, matrix: torch.Tensor) -> ConfusionCounts:
         """A record of a dense ``(C, C)`` matrix (kept when C is at most ``DENSE_LIMIT``)."""
         matrix = matrix.to(torch.int64).cpu()
         classes = matrix.shape[0]
@@ -62,7 +62,7 @@ class ConfusionRecord:
                    matrix if classes <= DENSE_LIMIT else None)
 
     @classmethod
-    def from_cells(cls, cells: torch.Tensor, num_classes: int) -> ConfusionRecord:
+    def from_cells(cls, cells: torch.Tensor, num_classes: int) -> ConfusionCounts:
         """A record of the cells ``true·C + predicted`` of every sample (any class count)."""
         cells, counts = torch.unique(cells.to(torch.int64).cpu(), return_counts=True)
         true, predicted = cells // num_classes, cells % num_classes
@@ -102,8 +102,8 @@ class ConfusionCounter:
         else:
             self._cells.append(cells)
 
-    def record(self) -> ConfusionRecord:
+    def record(self) -> ConfusionCounts:
         if self.dense:
-            return ConfusionRecord.from_matrix(self._flat.cpu().reshape(self.num_classes, self.num_classes))
+            return ConfusionCounts.from_matrix(self._flat.cpu().reshape(self.num_classes, self.num_classes))
         cells = torch.cat(self._cells) if self._cells else torch.zeros(0, dtype=torch.int64)
-        return ConfusionRecord.from_cells(cells, self.num_classes)
+        return ConfusionCounts.from_cells(cells, self.num_classes)
