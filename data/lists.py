@@ -65,6 +65,7 @@ LAYOUTS = {
     "image_list": ListLayout("image list", {s: f"{s}.txt" for s in ("train", "val", "test")}, ("val",)),
 }
 INAT_JSON = {"train": "train2018.json", "test": "val2018.json"}
+RawSplits = dict[str, tuple[Path, list[str], list[int]]]  # split → (root, paths, labels)
 
 
 def read_layout(kind: str, root: Path) -> SplitFiles:
@@ -98,7 +99,7 @@ def _expected(kind: str) -> str:
 
 
 def _read_list(path: Path) -> tuple[list[str], list[int]]:
-    """``<path> <label>`` per line (a path may hold spaces: the label is the last field)."""
+    """``<path> <label>`` per line, space- or tab-separated (a path may hold spaces: the label is the last field)."""
     paths, labels = [], []
     try:
         text = path.read_text(encoding="utf-8")
@@ -108,15 +109,12 @@ def _read_list(path: Path) -> tuple[list[str], list[int]]:
         line = line.strip()
         if not line:
             continue
-        name, _, label = line.rpartition(" ")
-        if not name or not label.lstrip("-").isdigit():
+        name, label = (line.rsplit(None, 1) + [""])[:2]
+        if not label or not label.lstrip("-").isdigit():
             raise DatasetError(f"{path.name} line {number}: expected '<path> <label>', got {line[:80]!r}")
         paths.append(name.strip())
         labels.append(int(label))
     return paths, labels
-
-
-RawSplits = dict[str, tuple[Path, list[str], list[int]]]  # split → (root, paths, labels)
 
 
 def _read_coco(root: Path) -> tuple[RawSplits, list[str]]:

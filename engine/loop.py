@@ -137,6 +137,7 @@ class Loop:
         self.held_out_features: CachedFeatures | None = None
         self._pending_optimizer_state: dict | None = None
         self.seconds: dict[str, float] = {"features": 0.0, "train": 0.0}
+        self._reported_skips: set[tuple[str, str]] = set()
 
     # --- the loop --------------------------------------------------------------------------
     def run_stages(self, on_event: EventSink, should_stop: StopFlag) -> bool:
@@ -180,7 +181,19 @@ class Loop:
                             if test_metrics.experts_per_image is not None else ""))
             on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
                               is_best, stage=stage.name, split=self.eval_split))
+            self._report_skipped(on_event)
         return False
+
+    def _report_skipped(self, on_event: EventSink) -> None:
+        """Files a streamed source could not decode this epoch: left out, named once."""
+        skipped = [item for source in (self.train, self.held_out) for item in source.skipped]
+        new = [item for item in dict.fromkeys(skipped) if item not in self._reported_skips]
+        if new:
+            self._reported_skips.update(new)
+            listing = "; ".join(f"{path} ({reason})" for path, reason in new[:5])
+            more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+            on_event(Message(f"left out {len(new)} image(s) that could not be decoded: {listing}{more}", "warning"))
+            self.run.log(f"left out undecodable images: {listing}{more}")
 
     def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
         """Freeze and unfreeze for the stage, build its optimiser, cache features if it asks."""

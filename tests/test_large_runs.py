@@ -192,3 +192,16 @@ def test_places_protocol_fine_tunes_only_the_last_block_of_torchvision_weights(t
         assert torch.equal(state[f"{encoder}.layer1.0.conv1.weight"], original["layer1.0.conv1.weight"])
     assert not torch.equal(state["encoder_q.layer4.0.conv2.weight"], original["layer4.0.conv2.weight"])
     assert not torch.equal(state["encoder_q.layer1.0.bn1.weight"], original["layer1.0.bn1.weight"])
+
+
+def test_a_run_leaves_out_an_undecodable_image_and_says_so_once(tmp_path):
+    from engine.events import Message
+
+    root = tmp_path / "data"
+    lists = write_lt_lists(root, "imagenet_lt")
+    (root / lists["train"][0][0]).write_bytes(b"\xff\xd8\xff broken")
+    events = []
+    result = train(streamed_config(tmp_path, root, epochs=2), on_event=events.append)
+    warnings = [e.text for e in events if isinstance(e, Message) and e.level == "warning"]
+    assert result.epochs_done == 2 and len(warnings) == 1
+    assert "left out 1 image(s)" in warnings[0] and lists["train"][0][0] in warnings[0]

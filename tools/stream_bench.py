@@ -125,6 +125,48 @@ def run(root: Path, workers: int, batch: int, size: int, jitter: float, rounds: 
     return rates
 
 
+def components(photo: tuple[int, int], size: int, jitter: float, repeats: int = 100) -> str:
+    """Milliseconds per image of each step of both pipelines, one thread, on one synthetic photo
+    (the median of ``repeats`` timings): where a worker's time goes."""
+    import warnings
+
+    from torchvision import transforms
+    from torchvision.transforms import v2
+
+    from data.stream import decode, view_pipeline
+
+    with tempfile.TemporaryDirectory() as scratch:
+        write_tree(Path(scratch), 1, 1, photo)
+        path = next(Path(scratch, "train").rglob("*.jpg"))
+        tensor, picture = decode(path), Image.open(path).convert("RGB")
+        crop, crop_tensor = transforms.RandomResizedCrop(size)(picture), view_pipeline("none", size)(tensor)
+        steps = {
+            "decode: torchvision.io | PIL": (lambda: decode(path), lambda: Image.open(path).convert("RGB")),
+            f"RandomResizedCrop({size}): v2 on uint8 | PIL":
+                (lambda: v2.RandomResizedCrop(size, antialias=True)(tensor), lambda: transforms.RandomResizedCrop(size)(picture)),
+            f"ColorJitter({jitter}): v2 on uint8 | PIL":
+                (lambda: v2.ColorJitter(jitter, jitter, jitter, 0)(crop_tensor),
+                 lambda: transforms.ColorJitter(jitter, jitter, jitter, 0)(crop)),
+            "to float + normalise: (per batch in the training process) | ToTensor + Normalize":
+                (lambda: None, lambda: transforms.Normalize(MEAN, STD)(transforms.ToTensor()(crop))),
+        }
+        lines = [f"milliseconds per image, one thread, a {photo[0]}×{photo[1]} JPEG:"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, pair in steps.items():
+                timed = []
+                for step in pair:
+                    step()
+                    samples = []
+                    for _ in range(repeats):
+                        started = time.perf_counter()
+                        step()
+                        samples.append(1000 * (time.perf_counter() - started))
+                    timed.append(statistics.median(samples))
+                lines.append(f"  {name}: {timed[0]:.2f} | {timed[1]:.2f}")
+    return "\n".join(lines)
+
+
 def report(rates: dict[str, list[float]]) -> str:
     (ours_name, ours), (base_name, base) = rates.items()
     ratios = sorted(o / b for o, b in zip(ours, base))
@@ -148,8 +190,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--jitter", type=float, default=0.4)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--components", action="store_true", help="time each step of both pipelines and stop")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.components:
+        print(components(tuple(args.photo), args.size, args.jitter))
+        return
     with tempfile.TemporaryDirectory() as scratch:
         root = args.root
         if root is None:
