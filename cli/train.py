@@ -46,7 +46,8 @@ def add_parser(subparsers) -> None:
                         "folders; 224 for the streamed datasets, resized to 256 and centre-cropped for evaluation)")
     parser.add_argument("--color-jitter", type=float, help="streamed datasets: ColorJitter strength after the crop "
                         "(0.4 in the recipes that use it; default 0)")
-    parser.add_argument("--loader-workers", type=int, help="streamed datasets: decoding processes (default 4)")
+    parser.add_argument("--loader-workers", type=int, help="streamed datasets: decoding processes (default 4, at "
+                        "most the CPUs; 0: decode in the training process)")
     parser.add_argument("--arch", choices=ARCHITECTURES)
     parser.add_argument("--pretrained", help="checkpoint to start from; a torchvision ImageNet weights file "
                         "(e.g. resnet152-394f9c45.pth) initialises the trunk of an ImageNet architecture")

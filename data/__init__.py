@@ -127,9 +127,15 @@ def _load_streamed(kind: DatasetKind, cfg, size: int, seed: int) -> StreamedData
         keep = cut_long_tail(train.labels, files.class_names, int(np.bincount(train.labels).max()),
                              cfg.imbalance_type, cfg.imbalance_ratio, seed)
         splits["train"] = train.subset(np.sort(keep))
-    workers = getattr(cfg, "loader_workers", DEFAULT_LOADER_WORKERS)
+    workers = min(int(getattr(cfg, "loader_workers", DEFAULT_LOADER_WORKERS)), usable_cpus())
     return StreamedDataset(files.title, files.class_names, splits, files.mean, files.std, size,
-                           float(getattr(cfg, "color_jitter", 0.0)), int(workers), files.skipped)
+                           float(getattr(cfg, "color_jitter", 0.0)), workers, files.skipped)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: more decoding workers than that only queue up."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
 
 
 def cut_seed(cfg, fallback: int | None = None) -> int:

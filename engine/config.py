@@ -62,7 +62,7 @@ class DataConfig:
     holdout_fraction: float = 0.2  # image folders without a test/ sub-folder
     augment: bool = True  # random crop (4-pixel padding) + horizontal flip; RandomResizedCrop + flip when streamed
     color_jitter: float = 0.0  # streamed datasets: ColorJitter(j, j, j, 0) after the crop (0.4 in most recipes)
-    loader_workers: int = 4  # streamed datasets: decoding processes (0: in the training process)
+    loader_workers: int = 4  # streamed datasets: decoding processes, at most the CPUs (0: in the training process)
     # Seed of the long-tailed cut (and of an image folder's held-out split), independent of the
     # run's seed: LDAM-DRW, MiSLAS, RIDE and PaCo all cut with np.random.seed(0) inside the
     # dataset, so the default 0 trains on the published subset whatever the training seed.
