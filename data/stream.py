@@ -116,9 +116,12 @@ RESIZE_CROP = "resize_crop"  # the evaluation view's name in checkpoints (``meta
 
 def eval_view(image, size: int) -> torch.Tensor:
     """A decoded RGB image (PIL or uint8 ``(3, H, W)``) as the evaluation view: uint8 ``(3, size, size)``."""
-    if not isinstance(image, torch.Tensor):
-        image = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
-    return _pipeline("none", size, 0.0)(image)
+    return _pipeline("none", size, 0.0)(image if isinstance(image, torch.Tensor) else _as_tensor(image))
+
+
+def _as_tensor(image) -> torch.Tensor:
+    """An RGB PIL image as uint8 ``(3, H, W)``."""
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def eval_size(size: int) -> int:
@@ -129,7 +132,7 @@ def eval_size(size: int) -> int:
 def view_pipeline(view: str, size: int, color_jitter: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
     """The ``transforms.v2`` pipeline of a view name on one uint8 ``(3, H, W)`` image."""
     flip = v2.RandomHorizontalFlip()
-    if view in ("none", "eval"):
+    if view == "none":
         return v2.Compose([v2.Resize(eval_size(size), antialias=True), v2.CenterCrop(size)])
     if view in ("crop_flip", "crop_flip_rotate15"):
         steps = [v2.RandomResizedCrop(size, antialias=True), flip]
@@ -162,8 +165,7 @@ def decode(path: Path) -> torch.Tensor:
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="torchvision.io")
             return decode_image(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
     except (RuntimeError, ValueError, OSError):
-        image = load_rgb(path)  # raises ImageLoadError with the file's name and reason
-        return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+        return _as_tensor(load_rgb(path))  # ImageLoadError names the file and the reason
 
 
 class SplitReader(Dataset):
