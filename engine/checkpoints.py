@@ -49,8 +49,8 @@ import numpy as np
 import torch
 
 from errors import UserError
-from models import (LTModel, ModelSpec, UnrecognisedWeights, create_model, join_parts, pretrained_cfg, recognise,
-                    spec_for)
+from models import (LTModel, ModelSpec, UnrecognisedWeights, create_model, family, join_parts, pretrained_cfg,
+                    recognise, spec_for)
 
 FORMAT = "long-tail-studio/3"
 READABLE_FORMATS = ("long-tail-studio/1", "long-tail-studio/2", FORMAT)
@@ -443,6 +443,54 @@ def load_weights_into(model: LTModel, checkpoint: Checkpoint, num_classes: int |
                                  missing, unexpected, shapes, hints,
                                  _mismatch_listing(checkpoint, model, missing, unexpected, shapes, hints))
     model.load_state_dict(given, strict=True)
+
+
+HEAD_PREFIXES = ("linear.", "lws.")
+
+
+def is_trunk_file(checkpoint: Checkpoint, model: LTModel) -> bool:
+    """Whether ``checkpoint`` is a plain trunk file (its family's models are the trunk itself,
+    ``trunk_prefixes == ("",)``: torchvision's ImageNet weights, say) of the model's architecture
+    that only the trunk of ``model`` can take: its classifier has another class count, or the model
+    wraps the trunk (``trunk_prefixes``, e.g. PaCo's two encoders)."""
+    spec = checkpoint.spec
+    return (spec is not None and spec.arch == model.arch and family(spec.family).trunk_prefixes == ("",)
+            and bool(model.trunk_prefixes)
+            and (model.spec.family != spec.family or spec.num_classes != model.num_classes))
+
+
+def load_trunk_into(model: LTModel, checkpoint: Checkpoint) -> str:
+    """Load every trunk tensor of a plain ImageNet ResNet file (``is_trunk_file``) into each copy of
+    the trunk ``model`` holds; its classifier is left out and the model's own parts the file lacks
+    keep their initialisation. Returns a note saying what was loaded. Raises ``CheckpointMismatch``
+    when a trunk tensor is missing or has another shape."""
+    trunk = {key: value for key, value in checkpoint.state_dict.items() if not key.startswith(HEAD_PREFIXES)}
+    expected = model.state_dict()
+    loaded, missing, shapes = {}, [], []
+    for prefix in model.trunk_prefixes:
+        for key, value in trunk.items():
+            target = prefix + key
+            if target not in expected:
+                missing.append(target)
+            elif expected[target].shape != value.shape:
+                shapes.append((target, tuple(value.shape), tuple(expected[target].shape)))
+            else:
+                loaded[target] = value
+    if missing or shapes:
+        raise CheckpointMismatch(_mismatch_line(checkpoint, model, missing, [], shapes, []), missing, [], shapes, [],
+                                 _mismatch_listing(checkpoint, model, missing, [], shapes, []))
+    model.load_state_dict({**expected, **loaded}, strict=True)
+    copies = " and ".join(p.rstrip(".") for p in model.trunk_prefixes if p) or "the model"
+    fresh = sorted({_module_of(key, model.trunk_prefixes) for key in expected if key not in loaded})
+    return (f"loaded the {checkpoint.spec.arch} trunk of {checkpoint.name} ({len(trunk)} tensors) into {copies}; "
+            f"{', '.join(fresh)} start fresh")
+
+
+def _module_of(key: str, prefixes: tuple[str, ...]) -> str:
+    """``encoder_q.fc.0.weight`` → ``encoder_q.fc``; ``queue`` → ``queue``: the module a key belongs to,
+    one level below a trunk prefix."""
+    prefix = next((p for p in prefixes if p and key.startswith(p)), "")
+    return prefix + key[len(prefix):].split(".", 1)[0]
 
 
 def _mismatch_hints(checkpoint: Checkpoint, model: LTModel, unexpected: list[str], chosen_classes: int) -> list[str]:

@@ -1,5 +1,9 @@
-"""Evaluation: large batches under ``torch.inference_mode()``, straight from uint8 tensors, by a
-``PredictionRule`` (``engine.prediction``, the one prediction path)."""
+"""Evaluation: large batches under ``torch.inference_mode()``, from any image source, by a
+``PredictionRule`` (``engine.prediction``, the one prediction path).
+
+A split is scored batch by batch (``engine.epoch_stats.EpochStats`` with calibration): its scores
+are never kept together, so a 50,000-image, 1,000-class test split costs the memory of one batch.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,9 +11,11 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
+from data.sources import ImageSource
 from data.tensors import normalize
+from engine.epoch_stats import EpochStats
 from engine.fold import folded_copy
-from engine.metrics import RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, topk_correct
+from engine.metrics import RECALL_FLOOR, Metrics
 from engine.prediction import PredictionRule, Scores
 from models import LTModel
 
@@ -37,15 +43,12 @@ def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts
                         recall_floor: float = RECALL_FLOOR) -> Metrics:
     """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
     (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
-    The result carries its confusion matrix (``Metrics.confusion``)."""
+    The result carries its confusion statistics (``Metrics.confusion``, ``Metrics.confused_pairs``)."""
     logits = logits.float()
-    num_classes = logits.shape[1]
+    stats = EpochStats(logits.shape[1], logits.device, calibration=True)
     labels = labels.to(logits.device)
-    confusion = confusion_matrix(labels.cpu(), logits.argmax(dim=1).cpu(), num_classes)
-    loss = float(F.cross_entropy(logits, labels))
-    nll, ece = calibration(logits, labels)
-    return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels),
-                           recall_floor=recall_floor, nll=nll, ece=ece)
+    stats.update(F.cross_entropy(logits, labels), logits, labels)
+    return stats.read(train_counts, recall_floor)
 
 
 def metrics_from_scores(scores: Scores, labels: torch.Tensor, train_counts: torch.Tensor,
@@ -59,10 +62,24 @@ def metrics_from_scores(scores: Scores, labels: torch.Tensor, train_counts: torc
     return metrics
 
 
-def evaluate(model: LTModel, rule: PredictionRule, images: torch.Tensor, labels: torch.Tensor, mean, std,
-             train_counts: torch.Tensor, recall_floor: float = RECALL_FLOOR) -> Metrics:
-    """Metrics of the prediction ``rule`` on a split of uint8 images, from a BatchNorm-folded eval
-    copy of ``model``."""
+@torch.inference_mode()
+def evaluate(model: LTModel, rule: PredictionRule, source: ImageSource, mean, std, train_counts: torch.Tensor,
+             recall_floor: float = RECALL_FLOOR) -> Metrics:
+    """Metrics of the prediction ``rule`` on a split's source (its un-augmented images: as stored,
+    or resized and centre-cropped when streamed), from a BatchNorm-folded eval copy of ``model``;
+    with the mean experts a router called per image when it routed."""
     fast = folded_copy(model)
-    scores = predict_scores(lambda x: rule(fast, x), images, mean, std)
-    return metrics_from_scores(scores, labels, train_counts, recall_floor)
+    device = source.labels.device
+    stats = EpochStats(len(train_counts), device, calibration=True)
+    experts_used, routed = torch.zeros((), dtype=torch.float64, device=device), 0
+    for images, labels in source.plain_batches(inference_batch_size(device)):
+        scores = rule(fast, normalize(images, mean, std))
+        logits = scores.values.float()
+        stats.update(F.cross_entropy(logits, labels), logits, labels)
+        if scores.experts_used is not None:
+            experts_used += scores.experts_used.sum()
+            routed += labels.shape[0]
+    metrics = stats.read(train_counts, recall_floor)
+    if routed:
+        metrics.experts_per_image = float(experts_used) / routed
+    return metrics

@@ -102,8 +102,8 @@ class LTModel(nn.Module):
     ``heads`` and ``parts``; the class methods are the family's defaults (``models.registry``)."""
 
     spec: ModelSpec
-    architectures: tuple[str, ...] = ()  # trunks the family builds on its own (none: it wraps another's)
     optional_prefixes: tuple[str, ...] = ()  # tensors that start fresh when a pretrained file lacks them
+    trunk_prefixes: tuple[str, ...] = ()  # where a plain trunk file's tensors go ("": the model is one)
 
     # --- the family: building and foreign files (see models.registry) ----------------------
     @classmethod

@@ -97,7 +97,7 @@ class MiSLAS(Method):
     title = "MiSLAS (mixup, then label-aware smoothing)"
     citation = "Zhong et al., Improving Calibration for Long-Tailed Recognition, CVPR 2021, arXiv 2104.00466"
     head = "lws"
-    families = ("cifar_resnet",)  # the family with MiSLAS's LWS head
+    families = ("cifar_resnet", "imagenet_resnet")  # the single-head families, which build MiSLAS's LWS head
     defaults = {"mixup_alpha": 1.0, "smooth_head": 0.4, "smooth_tail": 0.1, "shape": 0.0, "power": 2.0,
                 "shift_bn": 1.0, "lr_factor": 0.2, "stage2_epochs": 10.0, "stage2_lr": 0.1}
     param_help = {
