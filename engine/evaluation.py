@@ -44,7 +44,6 @@ def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts
     """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
     (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
     The result carries its confusion statistics (``Metrics.confusion``, ``Metrics.confused_pairs``)."""
-    logits = logits.float()
     stats = EpochStats(logits.shape[1], logits.device, calibration=True)
     labels = labels.to(logits.device)
     stats.update(F.cross_entropy(logits, labels), logits, labels)
