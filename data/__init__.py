@@ -15,6 +15,18 @@ from data.errors import DatasetError
 if TYPE_CHECKING:  # importing data.errors must stay light: no torch until a dataset is loaded
     from data.types import LTDataset
 
+# the registered dataset kinds (name → title), the choices of ``data.dataset``
+DATASETS = {"demo": "Demo digits (bundled, offline)", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100",
+            "folder": "Image folder (class sub-folders)"}
+# how a balanced training split is cut into a long tail (data.cifar.long_tail_counts)
+IMBALANCE_TYPES = {"exp": "exp: counts fall exponentially", "step": "step: half the classes are few-shot",
+                   "none": "none: keep the balanced set"}
+
+
+def dataset_names() -> tuple[str, ...]:
+    """The registered dataset kinds."""
+    return tuple(DATASETS)
+
 
 def workspace_root() -> Path:
     """Where user data lives: ``$LTS_WORKSPACE`` or ``~/LongTailStudio`` (``engine.workspace`` builds on it)."""
@@ -47,7 +59,8 @@ def load_dataset(cfg, seed: int | None = None) -> LTDataset:
             raise DatasetError("Choose the image folder to train on (one sub-folder per class).")
         return load_image_folder(Path(cfg.root), cfg.image_size, cfg.holdout_fraction,
                                  cfg.imbalance_type, cfg.imbalance_ratio, seed)
-    raise DatasetError(f"Unknown dataset {cfg.dataset!r}; use demo, cifar10, cifar100 or folder.")
+    *others, last = dataset_names()
+    raise DatasetError(f"Unknown dataset {cfg.dataset!r}; use {', '.join(others)} or {last}.")
 
 
 def cut_seed(cfg, fallback: int | None = None) -> int:

@@ -1,13 +1,14 @@
 """``train``: a run config (or a run folder to resume) → a run plan → the one loop (``engine.loop``).
 
 The method decides the model (``Method.model_spec``) and the stages (``Method.stages``);
-``model.freeze`` turns the run into a head-only stage ("features") or an evaluation ("all");
 ``method.stages`` picks some of the method's stages (e.g. MiSLAS stage 2 on a checkpoint).
-A run folder of the GML plug-in resumes through ``engine.plugin.tune``.
+``model.freeze`` "all" evaluates only; "features" is the GML plug-in (``engine.plugin.tune``:
+its one "re-train heads" stage and the old / new / ensemble report), whichever front end asks,
+and a plug-in run folder resumes there too.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -23,6 +24,8 @@ from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
 from engine.methods import Method, build_method
+from engine.plugin.config import saved_run_config
+from engine.plugin.report import TuneResult
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
 from engine.stages import Stage
@@ -31,8 +34,10 @@ from models import ModelSpec, create_model
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-          dataset: LTDataset | None = None, resume: str | Path | None = None, command: str = "") -> RunResult:
-    """Train one run and write its run folder; see ``engine.events`` for what it reports.
+          dataset: LTDataset | None = None, resume: str | Path | None = None,
+          command: str = "") -> RunResult | TuneResult:
+    """Train one run and write its run folder; see ``engine.events`` for what it reports. Freeze
+    features runs the plug-in and returns its ``TuneResult``.
 
     With ``resume`` (a run folder), ``config`` is ignored and may be None: the run continues
     with its own saved settings from its last checkpoint. The run folder is locked while it is
@@ -40,18 +45,17 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     """
     run = RunFolder(resume) if resume else None
     if run is not None:
-        if not run.is_run():
-            raise UserError(f"{run.path} is not a run folder (it has no config.json)")
-        saved = run.config()
-        if saved.get("kind") == "tune":
-            from engine.plugin import TuneConfig, tune
-
-            result = tune(TuneConfig.from_dict(saved["tune"]), on_event, should_stop, dataset, resume=run.path,
-                          command=command)
-            return RunResult(result.run_dir, result.stopped, result.epochs_done)
-        config = RunConfig.from_dict(saved["run"])
+        check_resumable(run)
+        config = saved_run_config(run.config())
+        if config.plugin_run and run.config().get("kind") != "tune":
+            raise UserError(f"{run.name} froze the features in a training run of an older version; start a new run "
+                            "from its settings (freeze features now runs the plug-in)")
     elif config is None:
         raise ValueError("train() needs a config or a run folder to resume")
+    if config.plugin_run:
+        from engine.plugin import tune
+
+        return tune(config, on_event, should_stop, dataset, resume=run.path if run else None, command=command)
     config.validate()
     if config.workers:
         torch.set_num_threads(config.workers)
@@ -108,14 +112,21 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
             raise ConfigError("pretrained", f"running {method.title} from its stage {config.method.stages[0]!r} "
                               "needs a pretrained checkpoint to start from")
         stages = [stage for stage in stages if stage.name in config.method.stages]
-    if config.model.freeze == "features":
-        stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
                    amp=config.amp,
                    compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
+
+
+def check_resumable(run: RunFolder) -> None:
+    """Refuse, in one line, a folder that is not a run, or a run that has nothing left to train."""
+    if not run.is_run():
+        raise UserError(f"{run.path} is not a run folder (it has no config.json)")
+    if run.is_finished():
+        raise UserError(f"{run.name} is finished ({len(run.history())} epochs); nothing to resume. To train longer, "
+                        "start a new run from its settings")
 
 
 def announce_dataset(dataset: LTDataset, on_event: EventSink) -> None:

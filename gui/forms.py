@@ -13,16 +13,19 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QLineEdit,
-                               QSizePolicy, QSpinBox, QWidget)
+                               QScrollArea, QSizePolicy, QSpinBox, QWidget)
 
-from engine.config import ConfigError
+from engine.knobs import ConfigError
 from gui.form_widgets import RefreshingCombo, WidestTextLabel, compact_combo, refill_combo, with_browse_button
 from gui.settings import Settings
 from gui.widgets import row_of
 
 
 class Field:
-    """One labelled input. Subclasses implement ``value`` and ``set_value`` over ``self.editor``."""
+    """One labelled input. Subclasses implement ``value`` and ``set_value`` over ``self.editor``;
+    ``persist`` says whether the settings keep its value between sessions."""
+
+    persist = True
 
     def __init__(self, key: str, label: str, tooltip: str, editor: QWidget, config_path: str | None = None,
                  error_names: Iterable[str] = ()):
@@ -191,6 +194,7 @@ class Form:
         self.prefix = settings_prefix
         self.fields: dict[str, Field] = {}
         self.labels: list[QLabel] = []
+        self.scroll_area: QScrollArea | None = None  # the page's scroller, to bring a flagged field into view
 
     def group(self, title: str, fields: Sequence[Field], tooltip: str = "") -> QGroupBox:
         box = QGroupBox(title)
@@ -226,11 +230,12 @@ class Form:
 
     def save(self, settings: Settings) -> None:
         for key, field in self.fields.items():
-            settings.set(f"{self.prefix}/{key}", field.saved_value())
+            if field.persist:
+                settings.set(f"{self.prefix}/{key}", field.saved_value())
 
     def restore(self, settings: Settings) -> None:
         for key, field in self.fields.items():
-            value = settings.get(f"{self.prefix}/{key}")
+            value = settings.get(f"{self.prefix}/{key}") if field.persist else None
             if value is None:
                 continue
             try:
@@ -250,6 +255,17 @@ class Form:
             if flagged is not None:
                 return flagged
         return None
+
+    def flag_all(self, errors: Sequence[ConfigError]) -> list[Field | None]:
+        """Mark every field the errors name (each error's field, or None), then focus the first one
+        marked and scroll it into view."""
+        flagged = [self.flag(error) for error in errors]
+        shown = next((field for field in flagged if field is not None), None)
+        if shown is not None:
+            shown.editor.setFocus()
+            if self.scroll_area is not None:
+                self.scroll_area.ensureWidgetVisible(shown.editor)
+        return flagged
 
 
 class ImbalanceField(FloatField):

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QAbstractButton, QSplitter, QVBoxLayout, QWidget
 
 from errors import UserError
-from engine.config import ConfigError
+from engine.knobs import ConfigError
 from gui import errors
 from gui.engine_info import EngineInfo
 from gui.forms import Form
@@ -92,14 +92,18 @@ class TaskPanel(QWidget):
         return self.engine is not None and not self.is_running()
 
     def checked(self, build: Callable[[], T]) -> T | None:
-        """``build()`` after clearing old marks; on a user's mistake, mark it and return None."""
+        """``build()`` after clearing old marks; on a user's mistakes, mark every field they name
+        (the first one scrolled into view), list them all on the error line and return None."""
         self.form.clear_errors()
         self.show_error("")
         try:
             return build()
         except ConfigError as error:
-            field = self.form.flag(error)
-            self.show_error(f"{field.label if field else error.field_name}: {error.message}")
+            errors = getattr(error, "problems", [error])
+            fields = self.form.flag_all(errors)
+            lines = [f"{field.label if field else error.field_name}: {error.message}"
+                     for field, error in zip(fields, errors)]
+            self.show_error("\n".join(lines))
         except UserError as error:
             self.show_error(str(error))
         return None

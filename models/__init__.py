@@ -11,3 +11,8 @@ from models.resnet_cifar import (  # noqa: F401 (the package's public API)
     depth_of,
     make_head,
 )
+
+
+def architectures() -> tuple[str, ...]:
+    """Every architecture name the model families build: the choices of ``model.arch``."""
+    return ARCHITECTURES

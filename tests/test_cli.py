@@ -16,7 +16,8 @@ from tests.datagen import write_cifar
 
 
 def test_train_demo_prints_the_table_and_writes_a_run(tmp_path, capsys):
-    code = main(["train", "--preset", "demo", "--epochs", "1", "--runs-dir", str(tmp_path), "--quiet"])
+    code = main(["train", "--preset", "demo", "--epochs", "1", "--warmup-epochs", "0",
+                 "--runs-dir", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
     for row in ("Acc (%)", "HM (%)", "GM (%)", "LR (%)", "zero-recall"):
@@ -101,7 +102,8 @@ def test_train_on_an_image_folder_keeps_it_uncut_and_lists_bad_files(tmp_path, c
 
     root = write_image_folder(tmp_path / "pets", {"cat": 9, "dog": 6, "owl": 3}, split=True, test_per_class=2)
     (root / "train" / "cat" / "broken.png").write_bytes(b"not a png")
-    code = main(["train", "--dataset", "folder", "--data-root", str(root), "--arch", "resnet20", "--epochs", "1",
+    code = main(["train", "--dataset", "folder", "--data-root", str(root), "--arch", "resnet20",
+                 "--epochs", "1", "--warmup-epochs", "0",
                  "--batch-size", "8", "--image-size", "16", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
@@ -112,7 +114,8 @@ def test_train_on_an_image_folder_keeps_it_uncut_and_lists_bad_files(tmp_path, c
 
 
 def test_tune_and_eval_default_to_the_data_the_checkpoint_was_trained_on(tmp_path, capsys):
-    assert main(["train", "--preset", "demo", "--epochs", "1", "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
+    assert main(["train", "--preset", "demo", "--epochs", "1", "--warmup-epochs", "0",
+                 "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
     trained = next((tmp_path / "a").iterdir())
     checkpoint = str(trained / "checkpoints" / "last.pt")
     assert main(["tune", "--checkpoint", checkpoint, "--epochs", "1", "--runs-dir", str(tmp_path / "b"), "--quiet"]) == 0
