@@ -25,7 +25,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> list[Setting]:
 
 def data_config_from_args(args: argparse.Namespace, trained_on: dict | None = None) -> DataConfig:
     """The flags given, else the data a checkpoint was trained on (its meta "data"), else CIFAR-100-LT."""
-    fallback = DataConfig(dataset="cifar100")
+    fallback = DataConfig()
     if trained_on and (args.dataset is None or args.dataset == trained_on.get("dataset")):
         fallback = DataConfig(**{k: v for k, v in trained_on.items() if k in DATA_FIELDS_FROM_CHECKPOINT})
         if "cut_seed" not in trained_on and "seed" in trained_on:
@@ -35,7 +35,7 @@ def data_config_from_args(args: argparse.Namespace, trained_on: dict | None = No
     data = DataConfig(dataset=dataset, root=fallback.root if same else "", image_size=fallback.image_size,
                       imbalance_type=fallback.imbalance_type if same else default_imbalance_type(dataset),
                       imbalance_ratio=fallback.imbalance_ratio, cut_seed=fallback.cut_seed)
-    apply_arguments(data, args, (item for item in settings(DataConfig)))
+    apply_arguments(data, args, settings(DataConfig))
     return data
 
 

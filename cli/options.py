@@ -51,8 +51,9 @@ def argument_spec(item: Setting) -> dict[str, Any]:
     return {"type": kind, "help": help_text}
 
 
-def apply_arguments(config: RunConfig, args: argparse.Namespace, chosen: Iterable[Setting]) -> list[str]:
-    """Set each flag given on ``config``; returns the flags given."""
+def apply_arguments(config: Any, args: argparse.Namespace, chosen: Iterable[Setting]) -> list[str]:
+    """Set each flag given on ``config`` (the run config, or the section the settings are of);
+    returns the flags given."""
     given = []
     for item in chosen:
         value = getattr(args, item.name)

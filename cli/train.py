@@ -10,17 +10,17 @@ from errors import UserError
 from cli.common import TerminalReporter, default_imbalance_type, print_result
 from cli.options import add_setting_arguments, apply_arguments
 from engine.config import RunConfig
-from engine.presets import preset, preset_titles
+from engine.presets import DEFAULT, preset, preset_titles
 from engine.workspace import ensure_writable_folder
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "train", help="train a model and write a run folder",
-        description="Every run setting has a flag; a flag left out keeps the starting config's value (a preset, "
-                    "default cifar100-ce, or a config file). --freeze features runs the GML plug-in on --pretrained.")
+        description=f"Every run setting has a flag; a flag left out keeps the starting config's value (a preset, "
+                    f"default {DEFAULT}, or a config file). --freeze features runs the GML plug-in on --pretrained.")
     start = parser.add_mutually_exclusive_group()
-    start.add_argument("--preset", choices=list(preset_titles()), help="start from a preset (default: cifar100-ce)")
+    start.add_argument("--preset", choices=list(preset_titles()), help=f"start from a preset (default: {DEFAULT})")
     start.add_argument("--config", type=Path, help="start from a config.json (a run folder's works too)")
     start.add_argument("--resume", type=Path, metavar="RUN_FOLDER", help="continue a run from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -34,7 +34,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         raw = _read_json(args.config)
         config = saved_run_config(raw) if "run" in raw or "tune" in raw else RunConfig.from_dict(raw)
     else:
-        config = preset(args.preset or "cifar100-ce")
+        config = preset(args.preset or DEFAULT)
     given = apply_arguments(config, args, args.settings)
     if args.dataset == "folder" and "--imbalance-type" not in given:
         config.data.imbalance_type = default_imbalance_type("folder")

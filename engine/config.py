@@ -9,7 +9,7 @@ shorter run keeps the same shape; for 200 epochs they are exactly epochs 160 and
 
 "Freeze features" (``model.freeze``) is the GML plug-in of "No One Left Behind": its own
 settings are the ``plugin`` section, its optimiser defaults the "plugin" preset
-(resources/presets/plugin.toml). Choice sets owned by a registry (datasets, methods,
+(resources/presets/30-plugin.toml). Choice sets owned by a registry (datasets, methods,
 architectures, train rules, samplers, devices) are named by import path, never imported here.
 docs/configuration.md lists every field (a test keeps it current).
 """
@@ -308,14 +308,8 @@ class RunConfig(JsonConfig):
         """Check every field; raise the first ConfigError (``problems`` has them all). Returns self,
         its imbalance normalised."""
         first(self.problems())
-        self.data.validate()
+        self.data.imbalance_ratio = normalise_imbalance(float(self.data.imbalance_ratio))
         self.optim.decay_at = tuple(float(x) for x in self.optim.decay_at)
         self.optim.decay_factors = tuple(float(x) for x in self.optim.decay_factors)
         return self
 
-
-def recipe_fields() -> list[str]:
-    """The dotted fields a preset sets: all but the ``local`` ones (paths, names, device)."""
-    from engine.knobs import settings
-
-    return [item.path for item in settings(RunConfig) if not item.knob.local]

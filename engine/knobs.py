@@ -23,6 +23,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, asdict, dataclass, fields, is_dataclass
+from functools import cache
 from typing import Any
 
 from errors import UserError
@@ -120,12 +121,16 @@ class Setting:
             config = getattr(config, part)
         setattr(config, leaf, value)
 
+    @property
+    def offer(self) -> Options | None:
+        """What the form offers: the choices, else the suggested values (None: a free value)."""
+        return self.knob.choices if self.knob.choices is not None else self.knob.suggested
+
     def choices(self) -> dict[Any, str] | None:
         return options(self.knob.choices)
 
     def offered(self) -> dict[Any, str] | None:
-        """What the form offers: the choices, else the suggested values."""
-        return self.choices() if self.knob.choices is not None else options(self.knob.suggested)
+        return options(self.offer)
 
 
 def options(source: Options | None) -> dict[Any, str] | None:
@@ -134,9 +139,10 @@ def options(source: Options | None) -> dict[Any, str] | None:
     return source.options() if isinstance(source, Registry) else dict(source)
 
 
-def settings(kind: type, prefix: str = "") -> list[Setting]:
+@cache
+def settings(kind: type, prefix: str = "") -> tuple[Setting, ...]:
     """Every knob of the config dataclass ``kind``, nested sections included, in field order."""
-    found = []
+    found: list[Setting] = []
     hints = typing.get_type_hints(kind)
     for item in fields(kind):
         path = f"{prefix}{item.name}"
@@ -144,7 +150,7 @@ def settings(kind: type, prefix: str = "") -> list[Setting]:
             found += settings(hints[item.name], f"{path}.")
         elif KNOB in item.metadata:
             found.append(Setting(path, item, item.metadata[KNOB], hints[item.name]))
-    return found
+    return tuple(found)
 
 
 def setting(kind: type, name: str) -> Setting:
@@ -158,12 +164,7 @@ def setting(kind: type, name: str) -> Setting:
 def registry_options(kind: type) -> dict[str, dict[Any, str]]:
     """Setting name → options, for every setting of ``kind`` whose choices (or suggested values) a
     registry owns. Imports the registries: the app's engine loader calls it off the GUI thread."""
-    found = {}
-    for item in settings(kind):
-        source = item.knob.choices if item.knob.choices is not None else item.knob.suggested
-        if isinstance(source, Registry):
-            found[item.name] = source.options()
-    return found
+    return {item.name: item.offer.options() for item in settings(kind) if isinstance(item.offer, Registry)}
 
 
 def late(source: str) -> Any:
@@ -175,9 +176,12 @@ def late(source: str) -> Any:
 # --- validation -------------------------------------------------------------------------------
 
 def knob_problems(config: Any) -> list[ConfigError]:
-    """What breaks a knob's own rules (choices, range, ``check``) in ``config``, every field."""
+    """What breaks a knob's own rules (choices, range, ``check``) among ``config``'s own fields
+    (a nested section checks its own)."""
     found = []
     for item in settings(type(config)):
+        if "." in item.path:
+            continue
         value = item.get(config)
         if item.knob.choices is not None:
             allowed = item.choices()

@@ -19,6 +19,7 @@ from engine.settings_file import Locator, SettingsFileError, read_settings
 
 PRESET_KEYS = ("title", "extends")
 DEMO = "demo"  # the app's first preset
+DEFAULT = "cifar100-ce"  # where `main.py train` and a sweep start when no preset is named
 PLUGIN = "plugin"  # "freeze features": the plug-in's own settings, where `main.py tune` starts
 
 

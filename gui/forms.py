@@ -7,11 +7,12 @@ the field the user must change. Values are plain Python (str, int, float, bool).
 from __future__ import annotations
 
 import math
+from functools import partial
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QLineEdit,
                                QScrollArea, QSizePolicy, QSpinBox, QWidget)
 
@@ -256,16 +257,25 @@ class Form:
                 return flagged
         return None
 
-    def flag_all(self, errors: Sequence[ConfigError]) -> list[Field | None]:
-        """Mark every field the errors name (each error's field, or None), then focus the first one
-        marked and scroll it into view."""
-        flagged = [self.flag(error) for error in errors]
-        shown = next((field for field in flagged if field is not None), None)
+    def _owner(self, field: Field) -> Field:
+        """The form's field that holds ``field`` (a hyperparameter row belongs to its compound field)."""
+        return field if field in self.fields.values() else next(
+            (owner for owner in self.fields.values() if owner.widget.isAncestorOf(field.editor)), field)
+
+    def position(self, field: Field | None) -> int:
+        """Where ``field`` (or the compound field holding it) sits in the form; after every field
+        for None."""
+        owners = list(self.fields.values())
+        owner = None if field is None else self._owner(field)
+        return owners.index(owner) if owner in owners else len(owners)
+
+    def show_first(self, flagged: Sequence[Field | None]) -> None:
+        """Focus the first of the ``flagged`` fields in form order and scroll it into view."""
+        shown = min((field for field in flagged if field is not None), key=self.position, default=None)
         if shown is not None:
             shown.editor.setFocus()
-            if self.scroll_area is not None:
-                self.scroll_area.ensureWidgetVisible(shown.editor)
-        return flagged
+            if self.scroll_area is not None:  # once the page has laid out the error line above the form
+                QTimer.singleShot(0, partial(self.scroll_area.ensureWidgetVisible, shown.editor))
 
 
 class ImbalanceField(FloatField):

@@ -49,7 +49,7 @@ def set_dark(dark: bool) -> None:
             plot.apply_theme()
 
 
-MIN_WIDTH = 240  # two plots side by side beside the Train form fit a 1,024-pixel screen
+MIN_WIDTH = 220  # two plots side by side beside the Train form fit a 1,024-pixel screen
 
 
 class ThemedPlot(pg.PlotWidget):

@@ -99,11 +99,10 @@ class TaskPanel(QWidget):
         try:
             return build()
         except ConfigError as error:
-            errors = getattr(error, "problems", [error])
-            fields = self.form.flag_all(errors)
-            lines = [f"{field.label if field else error.field_name}: {error.message}"
-                     for field, error in zip(fields, errors)]
-            self.show_error("\n".join(lines))
+            flagged = sorted(((self.form.flag(e), e) for e in getattr(error, "problems", [error])),
+                             key=lambda pair: self.form.position(pair[0]))
+            self.show_error("\n".join(f"{field.label if field else e.field_name}: {e.message}" for field, e in flagged))
+            self.form.show_first([field for field, _ in flagged])
         except UserError as error:
             self.show_error(str(error))
         return None

@@ -57,9 +57,8 @@ def setting_field(name: str, **details: Any) -> Field:
         return MethodParamsField(name, tooltip, details.pop("loss"), path, **details)
     if item.type is bool:
         return BoolField(name, label, tooltip, path)
-    offered = knob.choices if knob.choices is not None else knob.suggested
-    if offered is not None:
-        ready = not isinstance(offered, Registry) or offered.loaded()
+    if item.offer is not None:
+        ready = not isinstance(item.offer, Registry) or item.offer.loaded()
         options = list(item.offered().items()) if ready else []
         return ChoiceField(name, label, tooltip, [(value, setting_text(text)) for value, text in options], path)
     if item.type is int:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QTabWidget, QWidge
 from errors import UserError
 from engine import workspace
 from engine.config import RunConfig
+from engine.knobs import settings
 from engine.presets import DEMO, PLUGIN, preset, preset_titles
 from gui.class_views import ClassTable, ConfusionView
 from gui.engine_info import EngineInfo
@@ -79,6 +80,7 @@ class TrainPanel(TaskPanel):
         self._build()
         self.fill(self.base_config)
         self.restore_state()
+        self._show_start_epoch()
         self._sync_buttons()
 
     # --- layout ----------------------------------------------------------------------------
@@ -348,7 +350,7 @@ class TrainPanel(TaskPanel):
         if resumable:
             self.form["start_epoch"].set_value(len(run.history()) + 1, self.tr("Resume continues here"))
         elif run is not None and run.is_run():
-            self.form["start_epoch"].set_value(1, self.tr("{0} is finished; Start begins a new run").format(run.name))
+            self.form["start_epoch"].set_value(1, self.tr("the run is finished: Start begins a new one"))
         else:
             self.form["start_epoch"].set_value(1, self.tr("a new run"))
 
@@ -450,6 +452,4 @@ class TrainPanel(TaskPanel):
 
 def _recipe(config: RunConfig, local: tuple[str, ...]) -> dict:
     """``config`` without the settings of this machine and user (what a preset sets)."""
-    from engine.knobs import settings
-
     return {item.path: item.get(config) for item in settings(RunConfig) if item.name not in local}

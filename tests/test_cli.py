@@ -141,3 +141,38 @@ def test_every_optimiser_and_stage_setting_has_a_flag(tmp_path, capsys):
     code = main(["train", "--preset", "demo-mislas", "--stages", "classifier", "--runs-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "pretrained" in err
+
+
+def test_the_flags_are_generated_from_the_config_and_loss_help_lists_every_method(capsys):
+    from engine.config import RunConfig
+    from engine.knobs import settings
+    from engine.methods import available_methods
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(item.flag in text for item in settings(RunConfig) if item.knob.flag != "")
+    listed = text.split(" method: ", 1)[1].split("--loss LOSS", 1)[1].split("One of:", 1)[1].split(".", 1)[0]
+    assert [name.strip() for name in listed.split(",")] == list(available_methods())  # ride, paco … included
+
+
+def test_freeze_features_is_the_plugin_from_train_and_from_tune(tmp_path, capsys):
+    """One stage list for "freeze features": `train --freeze features` runs the same plug-in as `tune`."""
+    assert main(["train", "--preset", "demo", "--epochs", "1", "--warmup-epochs", "0", "--image-size", "8",
+                 "--runs-dir", str(tmp_path / "base"), "--quiet"]) == 0
+    checkpoint = str(next((tmp_path / "base").iterdir()) / "checkpoints" / "last.pt")
+    same = ["--dataset", "demo", "--imbalance", "10", "--image-size", "8", "--epochs", "1", "--feature-passes", "1",
+            "--device", "cpu", "--quiet", "--recall-floor", "0"]
+    assert main(["tune", "--checkpoint", checkpoint, *same, "--runs-dir", str(tmp_path / "tune")]) == 0
+    assert main(["train", "--preset", "plugin", "--freeze", "features", "--pretrained", checkpoint, *same,
+                 "--runs-dir", str(tmp_path / "train")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ensemble temperatures: t1 = 1 (new), t2 = 1 (old)") == 2
+    reports = []
+    for folder in ("tune", "train"):
+        run = next((tmp_path / folder).iterdir())
+        saved = json.loads((run / "config.json").read_text())
+        assert saved["kind"] == "tune" and saved["run"]["recall_floor"] == 0.0
+        reports.append(json.loads((run / "report.json").read_text())["columns"])
+    assert list(reports[0]) == ["old", "new", "ensemble"]
+    assert reports[0] == reports[1]  # the same stage, the same numbers

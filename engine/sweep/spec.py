@@ -105,9 +105,9 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
     unknown = sorted(set(raw) - set(TOP_KEYS))
     if unknown:
         raise where.error((unknown[0],), f"unknown key (the keys are: {', '.join(TOP_KEYS)})")
-    from engine.presets import preset, preset_titles
+    from engine.presets import DEFAULT, preset, preset_titles
 
-    preset_name = raw.get("preset", "cifar100-ce")
+    preset_name = raw.get("preset", DEFAULT)
     if not isinstance(preset_name, str) or preset_name not in preset_titles():
         raise where.error(("preset",), f"unknown preset {preset_name!r}; choose one of {', '.join(preset_titles())}",
                           preset_name)
