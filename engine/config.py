@@ -38,12 +38,14 @@ def normalise_imbalance(value: float) -> float:
 
 
 def device_problem(value: str) -> str | None:
+    """auto, cpu, cuda or cuda:N"""
     if value in ("auto", "cpu", "cuda") or value.startswith("cuda:") and value[5:].isdigit():
         return None
     return f"use auto, cpu, cuda or cuda:N, not {value!r}"
 
 
-def _file_problem(path: str) -> str | None:
+def missing_file(path: str) -> str | None:
+    """empty, or an existing file"""
     return f"no checkpoint file at {path}" if path and not Path(path).is_file() else None
 
 
@@ -118,7 +120,7 @@ class ModelConfig(Section):
     pretrained: str = field(default="", metadata=knob(
         "Pretrained model", "Checkpoint to start from: files in the pretrained folders, or any file via “…”. "
         "Foreign state dicts (DataParallel “module.”, “fc.”) are remapped automatically.", widget="checkpoint",
-        check=_file_problem))
+        check=missing_file))
     freeze: str = field(default="none", metadata=knob(
         "Pretrained", "Freeze features: keep a pretrained backbone and re-train only its classifier with the loss "
         "(the paper's GML plug-in, with the plug-in settings). Freeze all: train nothing, evaluate the pretrained "
@@ -153,7 +155,7 @@ class MethodConfig(Section):
     teacher: str = field(default="", metadata=knob(
         "Teacher model", "Distillation only (RIDE + distillation): the trained teacher whose expert mean the "
         "student learns from, e.g. a “RIDE teacher (6 experts)” run's checkpoint.", widget="teacher",
-        check=_file_problem))
+        check=missing_file))
 
     def problems(self) -> list[ConfigError]:
         found = knob_problems(self)

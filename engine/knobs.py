@@ -204,11 +204,11 @@ def range_problem(value: Any, low: float, high: float) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return f"must be a number, got {value!r}"
     if not low <= value <= high:
-        return f"{_number(value)} is outside the sensible range {_number(low)} to {_number(high)}"
+        return f"{number_text(value)} is outside the sensible range {number_text(low)} to {number_text(high)}"
     return None
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
     """A number as typed: 0.1, 1e-07, 10, 4294967295 (not 10.0 or 4.29497e+09)."""
     if isinstance(value, int):
         return str(value)

@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from engine.config import RunConfig  # noqa: E402
-from engine.knobs import Registry, Setting, settings  # noqa: E402
+from engine.knobs import Registry, Setting, number_text, settings  # noqa: E402
 
 DOC = ROOT / "docs" / "configuration.md"
 BEGIN, END = "<!-- settings table: tools/config_docs.py -->", "<!-- end of the settings table -->"
@@ -50,14 +50,14 @@ def _allowed(item: Setting) -> str:
     elif knob.choices is not None:
         parts.append(", ".join(f"`{value}`" for value in knob.choices))
     if knob.range is not None:
-        parts.append(f"{knob.range[0]:g} to {knob.range[1]:g}")
+        parts.append(f"{number_text(knob.range[0])} to {number_text(knob.range[1])}")
     if isinstance(knob.suggested, Registry):
         parts.append(f"offered: registry `{knob.suggested.source}`")
     elif knob.suggested is not None:
         parts.append("offered: " + ", ".join(f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
                                              for value in knob.suggested))
     if knob.check is not None:
-        parts.append(f"`{knob.check.__name__}`")
+        parts.append(knob.check.__doc__)
     return "; ".join(parts) or "—"
 
 
