@@ -259,7 +259,8 @@ def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, cap
 
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
     code = main(["train", "--preset", "cifar100-mislas", "--dataset", "cifar10", "--data-root", str(root),
-                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--warmup-epochs", "0",
+                 "--batch-size", "16",
                  "--param", "stage2_epochs=1", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0

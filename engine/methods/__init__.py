@@ -20,6 +20,11 @@ def available_methods() -> dict[str, type[Method]]:
     return base.registered()
 
 
+def method_titles() -> dict[str, str]:
+    """Name → title of every registered method: the choices of ``method.loss``."""
+    return {name: cls.title for name, cls in base.registered().items()}
+
+
 def build_method(name: str, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200) -> Method:
     return method_class(name)(class_counts, params, total_epochs)
