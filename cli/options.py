@@ -14,31 +14,35 @@ from typing import Any
 
 from errors import UserError
 from engine.config import RunConfig
-from engine.knobs import Setting, settings
+from engine.knobs import Setting, options, settings
 
 SECTIONS = {"data": "data", "model": "model", "method": "method", "optim": "optimiser and schedule",
             "plugin": "plug-in (freeze features; main.py tune)", "": "run"}
 
 
 def add_setting_arguments(parser: argparse.ArgumentParser, keep: Callable[[Setting], bool] = lambda item: True,
-                          note: str = "") -> list[Setting]:
+                          note: str = "", plugin: bool = False) -> list[Setting]:
     """A flag for every knob of the run config that ``keep`` accepts, in groups by section;
-    returns those settings (for :func:`apply_arguments`). ``note`` follows each group's title."""
+    returns those settings (for :func:`apply_arguments`). ``note`` follows each group's title;
+    ``plugin``: the help lists the plug-in's choices where it narrows them (its losses)."""
     chosen = [item for item in settings(RunConfig) if item.knob.flag != "" and keep(item)]
     groups: dict[str, Any] = {}
     for item in chosen:
         section = item.path.rpartition(".")[0]
         if section not in groups:
             groups[section] = parser.add_argument_group(SECTIONS[section] + note)
-        groups[section].add_argument(item.flag, dest=item.name, **argument_spec(item))
+        groups[section].add_argument(item.flag, dest=item.name, **argument_spec(item, plugin))
     return chosen
 
 
-def argument_spec(item: Setting) -> dict[str, Any]:
-    """argparse's keywords for a knob: its type, its help with the choices spelled out."""
+def argument_spec(item: Setting, plugin: bool = False) -> dict[str, Any]:
+    """argparse's keywords for a knob: its type, its help with the choices spelled out (the
+    plug-in's own, with ``plugin``, where it narrows them)."""
     help_text = item.knob.help.replace("%", "%%")
-    if item.knob.choices is not None:
-        help_text += f" One of: {', '.join(map(str, item.choices()))}."
+    allowed = options(item.knob.plugin_choices) if plugin and item.knob.plugin_choices is not None \
+        else item.choices()
+    if allowed is not None:
+        help_text += f" One of: {', '.join(map(str, allowed))}."
     kind = item.type
     if kind is bool:
         return {"action": argparse.BooleanOptionalAction, "default": None, "help": help_text}

@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_data_arguments(parser)
     chosen = add_setting_arguments(parser, lambda item: not item.path.startswith("data.")
-                                   and item.name not in NOT_FLAGS)
+                                   and item.name not in NOT_FLAGS, plugin=True)
     parser.set_defaults(func=run, settings=chosen)
 
 

@@ -175,7 +175,8 @@ class ModelConfig(Section):
 class MethodConfig(Section):
     loss: str = field(default="ce", metadata=knob(
         "Loss type", "The method: its loss, model and stages (for the plug-in: the loss that re-trains the "
-        "classifier; GML is the paper's).", choices=Registry("engine.methods:method_titles")))
+        "classifier; GML is the paper's).", choices=Registry("engine.methods:method_titles"),
+        plugin_choices=Registry("engine.methods:repair_titles")))
     params: dict[str, float] = field(default_factory=dict, metadata=knob(
         "Hyperparameters", "The method's hyperparameters, preset to its paper's values; only values that differ "
         "from the defaults are stored.", flag="--param", widget="params"))
@@ -334,6 +335,11 @@ class RunConfig(JsonConfig):
         check_types(self)
         found = [*self.data.problems(), *self.model.problems(), *self.method.problems(), *self.optim.problems(),
                  *self.plugin.problems(), *knob_problems(self)]
+        if self.plugin_run and not any(error.field_name == "loss" for error in found):
+            cannot_repair = late("engine.methods:capability_error")(late("engine.methods:method_class")(
+                self.method.loss), repair=True)  # the method's declaration (Method.repairs_classifier)
+            if cannot_repair:
+                found.append(ConfigError("loss", cannot_repair))
         if self.optim.epochs == 0 and not self.plugin_run:
             found.append(ConfigError("epochs", "a run needs at least 1 epoch (0 evaluates the old model only with "
                                                "freeze features; to evaluate a model, choose freeze all)"))

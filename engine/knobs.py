@@ -65,7 +65,9 @@ Options = Mapping[Any, str] | Registry
 @dataclass(frozen=True)
 class Knob:
     """What a config field says about itself. ``choices`` are enforced; ``suggested`` values are
-    only offered by the form (the range still decides). ``local`` fields (paths, names, devices)
+    only offered by the form (the range still decides). ``plugin_choices`` are what the GML plug-in
+    (freeze features) offers instead: the losses that declare they can re-train a classifier; the
+    rule behind them is checked by ``RunConfig.problems``. ``local`` fields (paths, names, devices)
     belong to this machine and user, not to a recipe: applying a preset keeps them. ``widget``
     asks the form for a special editor: ``folder``, ``checkpoint``, ``teacher``, ``imbalance`` or
     ``params``. ``flag`` is ``--name-with-dashes`` unless given; ``""`` keeps the field off the
@@ -76,6 +78,7 @@ class Knob:
     flag: str | None = None
     choices: Options | None = None
     suggested: Options | None = None
+    plugin_choices: Options | None = None
     range: tuple[float, float] | None = None
     widget: str = ""
     placeholder: str = ""
@@ -161,9 +164,13 @@ def setting(kind: type, name: str) -> Setting:
     raise KeyError(name)
 
 
-def registry_options(kind: type) -> dict[str, dict[Any, str]]:
+def registry_options(kind: type, plugin: bool = False) -> dict[str, dict[Any, str]]:
     """Setting name → options, for every setting of ``kind`` whose choices (or suggested values) a
-    registry owns. Imports the registries: the app's engine loader calls it off the GUI thread."""
+    registry owns; with ``plugin``, the plug-in's own sets (``Knob.plugin_choices``) instead.
+    Imports the registries: the app's engine loader calls it off the GUI thread."""
+    if plugin:
+        return {item.name: options(item.knob.plugin_choices) for item in settings(kind)
+                if item.knob.plugin_choices is not None}
     return {item.name: item.offer.options() for item in settings(kind) if isinstance(item.offer, Registry)}
 
 

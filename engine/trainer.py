@@ -4,7 +4,9 @@ The method decides the model (``Method.model_spec``) and the stages (``Method.st
 ``method.stages`` picks some of the method's stages (e.g. MiSLAS stage 2 on a checkpoint).
 ``model.freeze`` "all" evaluates only; "features" is the GML plug-in (``engine.plugin.tune``:
 its one "re-train heads" stage and the old / new / ensemble report), whichever front end asks,
-and a plug-in run folder resumes there too.
+and a plug-in run folder resumes there too. The plan loads what the method needs beyond the
+data: a pretrained checkpoint (refused before the data loads when the method does not train
+its model family) and a distillation teacher, handed to the method with ``Method.use_teacher``.
 """
 from __future__ import annotations
 
@@ -23,15 +25,16 @@ from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult
                            never_stop)
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
-from engine.methods import Method, build_method
+from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.config import saved_run_config
 from engine.plugin.report import TuneResult
+from engine.prediction import PredictionRule, load_for_prediction
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
 from engine.stages import Stage
 from engine.workspace import check_run_folders
 from engine.metrics import Metrics
-from models import ModelSpec, base_family, create_model
+from models import LTModel, create_model, families, family, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
@@ -62,6 +65,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         torch.set_num_threads(config.workers)
     if run is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
+    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
     dataset = dataset or load_dataset(config.data)
@@ -85,8 +89,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         if resume:
             loop.restore(_last_checkpoint(run))
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
-        elif config.model.pretrained:
-            for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):
+        elif pretrained is not None:
+            for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
         run.log(f"start on {describe_device(device)}: {dataset.describe()}")
         if config.model.freeze == "all":
@@ -105,7 +109,7 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPl
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.to(device)
-    spec = method.model_spec(ModelSpec(base_family(config.model.arch), config.model.arch, dataset.num_classes))
+    spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
     stages = method.stages(config)
     if config.method.stages:
@@ -123,6 +127,8 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPl
         if "last_block" not in trains:
             raise ConfigError("freeze", f"a {model.spec.family} model has no last block to fine-tune alone")
         stages = [replace(stage, trains=trains) for stage in stages]
+    if method.needs_teacher and config.method.teacher:
+        method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    drw_epoch=config.method.drw_epoch,
@@ -161,9 +167,31 @@ def _default_label(config: RunConfig, dataset: Dataset) -> str:
     return f"{dataset.name}-{config.method.loss}" + (f"-{rule}" if rule != "none" else "")
 
 
-def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
+def _pretrained(config: RunConfig) -> Checkpoint:
+    """The checkpoint a run starts from, refused in one line when the method does not train its
+    family (a plain trunk file, such as torchvision's ImageNet weights, also starts a method whose
+    family wraps such a trunk: PaCo's encoders)."""
+    checkpoint = load_checkpoint(config.model.pretrained)
+    spec, method = checkpoint.spec, method_class(config.method.loss)
+    why = capability_error(method, family=spec.family) if spec else None
+    takes_trunk = why and family(spec.family).trunk_prefixes == ("",) and \
+        any(family(name).trunk_prefixes for name in method.families if name in families())
+    if why and not takes_trunk:
+        raise ConfigError("pretrained", f"{checkpoint.name}: {why}")
+    return checkpoint
+
+
+def _teacher(path: str, device: torch.device, num_classes: int) -> tuple[LTModel, PredictionRule]:
+    """The distillation teacher (eval mode, frozen) and its own prediction rule."""
+    teacher, rule = load_for_prediction(load_checkpoint(path), device=device)
+    if teacher.num_classes != num_classes:
+        raise UserError(f"the teacher {path} has {teacher.num_classes} classes, the data has {num_classes}")
+    return teacher, rule
+
+
+def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) -> list[str]:
     """Start from a checkpoint's weights; a head the method adds (MiSLAS's LWS) starts fresh."""
-    checkpoint = load_checkpoint(path)
+    path = checkpoint.path
     assert_finite(checkpoint.state_dict, checkpoint.name)
     model = plan.model
     if is_trunk_file(checkpoint, model):  # torchvision's ImageNet weights under another head or wrapper
@@ -173,7 +201,7 @@ def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
         fresh = {k: v for k, v in model.state_dict().items() if k.split(".", 1)[0] in new_heads}
         checkpoint.state_dict = {**checkpoint.state_dict, **fresh}
         checkpoint.notes.append(f"{', '.join(new_heads)} start fresh (the checkpoint has none)")
-    optional = getattr(model, "optional_prefixes", ())  # e.g. RIDE's router on a checkpoint without one
+    optional = model.optional_prefixes  # e.g. RIDE's router on a checkpoint without one
     fresh = {k: v for k, v in model.state_dict().items()
              if k.startswith(optional) and k not in checkpoint.state_dict} if optional else {}
     if fresh:

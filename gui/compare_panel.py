@@ -99,7 +99,7 @@ class ComparePanel(TaskPanel):
 
     # --- engine ----------------------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
-        offer_choices(self.form, info)
+        offer_choices(self.form, info, plugin=True)  # the losses that can re-train a classifier
         self.form["pretrained"].refresh()
         super().engine_ready(info)
 

@@ -29,6 +29,9 @@ class EngineInfo:
     # setting name → (value, text) options, for the settings whose choices a registry owns
     # (methods, architectures, train rules, samplers, devices, …; engine.knobs.registry_options)
     choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # the same for what the plug-in (freeze features) narrows: the losses that declare they can
+    # re-train a classifier (Knob.plugin_choices)
+    plugin_choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     method_params: dict[str, list[MethodParam]] = field(default_factory=dict)  # loss name → its hyperparameters
 
 
@@ -42,10 +45,12 @@ def load_engine_info() -> EngineInfo:
     from engine.methods import available_methods
 
     warm_up(pick_device("auto"))
-    choices = {name: list(options.items()) for name, options in registry_options(RunConfig).items()}
+    choices, plugin_choices = ({name: list(offered.items())
+                                for name, offered in registry_options(RunConfig, plugin).items()}
+                               for plugin in (False, True))
     params = {name: [MethodParam(key, float(value), cls.param_help.get(key, "")) for key, value in cls.defaults.items()]
               for name, cls in available_methods().items()}
-    return EngineInfo(describe_device(pick_device("auto")), choices, params)
+    return EngineInfo(describe_device(pick_device("auto")), choices, plugin_choices, params)
 
 
 def pretrained_choices() -> list[tuple[str, str]]:

@@ -119,14 +119,26 @@ def plugin_form_fields() -> list[Field]:
             setting_field("epochs"), setting_field("ensemble")]
 
 
-def offer_choices(form: Form, info: EngineInfo) -> None:
-    """Give every choice field whose options a registry owns the options the engine listed."""
-    for name, options in info.choices.items():
+def offer_choices(form: Form, info: EngineInfo, plugin: bool = False) -> None:
+    """Give every choice field whose options a registry owns the options the engine listed (the
+    plug-in's narrower ones, such as its losses, with ``plugin``)."""
+    _offer(form, info.choices)
+    offer_plugin_choices(form, info, plugin)
+    if "params" in form.fields:
+        form["params"].set_catalog(info.method_params)
+
+
+def offer_plugin_choices(form: Form, info: EngineInfo, plugin: bool) -> None:
+    """The fields the plug-in narrows offer its options while ``plugin`` (freeze features), else
+    all; a chosen value no longer offered stays, and validation flags it."""
+    _offer(form, {name: (info.plugin_choices if plugin else info.choices)[name] for name in info.plugin_choices})
+
+
+def _offer(form: Form, choices: dict[str, list[tuple[Any, str]]]) -> None:
+    for name, options in choices.items():
         field = form.fields.get(name)
         if isinstance(field, ChoiceField):
             field.set_options([(value, setting_text(text)) for value, text in options])
-    if "params" in form.fields:
-        form["params"].set_catalog(info.method_params)
 
 
 def fill_form(form: Form, config: RunConfig, names: Iterable[str] | None = None) -> None:

@@ -27,7 +27,8 @@ from gui.form_widgets import compact_combo
 from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
-from gui.train_form import build_train_form, config_from_form, fill_form, local_settings, offer_choices
+from gui.train_form import (build_train_form, config_from_form, fill_form, local_settings, offer_choices,
+                            offer_plugin_choices)
 from gui.table_export import write_table
 from gui.view_preview import ViewPreviewDialog
 from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of
@@ -150,9 +151,9 @@ class TrainPanel(TaskPanel):
 
     # --- engine and presets ----------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
-        """The engine has loaded: offer the registries' choices (methods, architectures, devices, …)
-        and the methods' hyperparameters; enable Start."""
-        offer_choices(self.form, info)
+        """The engine has loaded: offer the registries' choices (methods, architectures, devices, …;
+        with freeze features the plug-in's losses) and the methods' hyperparameters; enable Start."""
+        offer_choices(self.form, info, plugin=self.form["freeze"].value() == "features")
         self.form["pretrained"].refresh()
         self.form["teacher"].refresh()
         super().engine_ready(info)
@@ -414,6 +415,13 @@ class TrainPanel(TaskPanel):
         plugin = self.form["freeze"].value() == "features"
         for key in ("ensemble", "t1", "t2"):
             self.form[key].editor.setEnabled(plugin)
+        self._offer_losses()
+
+    def _offer_losses(self) -> None:
+        """Training offers every method; the plug-in (freeze features) only those that declare they
+        can re-train a classifier (a chosen one that cannot stays, flagged on Start)."""
+        if self.engine is not None:
+            offer_plugin_choices(self.form, self.engine, self.form["freeze"].value() == "features")
 
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],

@@ -182,6 +182,17 @@ def test_the_flags_are_generated_from_the_config_and_loss_help_lists_every_metho
     assert [name.strip() for name in listed.split(",")] == list(available_methods())  # ride, paco … included
 
 
+def test_tune_loss_help_lists_the_methods_that_can_re_train_a_classifier(capsys):
+    from engine.methods import repair_methods
+
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    listed = text.split("--loss LOSS", 2)[2].split("One of:", 1)[1].split(".", 1)[0]
+    assert [name.strip() for name in listed.split(",")] == list(repair_methods())
+    assert "gml" in listed and "mislas" not in listed and "ride_distill" not in listed
+
+
 def test_freeze_features_is_the_plugin_from_train_and_from_tune(tmp_path, capsys):
     """One stage list for "freeze features": `train --freeze features` runs the same plug-in as `tune`."""
     assert main(["train", "--preset", "demo", "--epochs", "1", "--warmup-epochs", "0", "--image-size", "8",

@@ -49,6 +49,8 @@ def _allowed(item: Setting) -> str:
         parts.append(f"registry `{knob.choices.source}`")
     elif knob.choices is not None:
         parts.append(", ".join(f"`{value}`" for value in knob.choices))
+    if isinstance(knob.plugin_choices, Registry):
+        parts.append(f"plug-in: registry `{knob.plugin_choices.source}`")
     if knob.range is not None:
         parts.append(f"{number_text(knob.range[0])} to {number_text(knob.range[1])}")
     if isinstance(knob.suggested, Registry):
