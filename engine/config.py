@@ -301,6 +301,19 @@ class RunConfig(JsonConfig):
         "Workers", "CPU threads for the engine (0: PyTorch's choice). CIFAR, the demo and folders stay on the "
         "training device as tensors; streamed datasets decode in their loader workers.", range=(0, 64),
         local=True))
+    nproc: int = field(default=1, metadata=knob(
+        "GPUs", "Processes this run trains with on this machine, one per GPU: data parallel (DistributedDataParallel "
+        "through torchrun; NCCL on GPUs, gloo on the CPU). The batch size stays the global batch, shared among "
+        "them, so the learning rate keeps its value. 1: this process alone. Under a torchrun you start yourself "
+        "(several machines), torchrun's process count applies instead. docs/distributed.md.",
+        range=(1, 64), local=True))
+    sync_batchnorm: bool = field(default=False, metadata=knob(
+        "SyncBatchNorm", "With several GPUs: BatchNorm statistics over the global batch instead of each GPU's "
+        "share (GPUs only; the official code of every method here trains without it)."))
+    collective_timeout: float = field(default=600.0, metadata=knob(
+        "Collective timeout", "With several processes: seconds one waits for the others in a collective (the "
+        "gradient all-reduce, a gather) before the run ends with an error. A process that dies ends the run at "
+        "once; this bounds one that hangs.", range=(10.0, 86_400.0), local=True))
     experiment: str = field(default="", metadata=knob(
         "Experiment name", "A label for the run; the run folder is named <date>-<time>-<name>.", local=True,
         placeholder="e.g. cifar100-lt-gml"))
@@ -340,6 +353,9 @@ class RunConfig(JsonConfig):
                 self.method.loss), repair=True)  # the method's declaration (Method.repairs_classifier)
             if cannot_repair:
                 found.append(ConfigError("loss", cannot_repair))
+        if self.nproc > 1 and self.device.startswith("cuda:"):
+            found.append(ConfigError("device", f"{self.device} is one GPU; {self.nproc} processes take one GPU each "
+                                               "(cuda:0 …): choose auto or cuda"))
         if self.optim.epochs == 0 and not self.plugin_run:
             found.append(ConfigError("epochs", "a run needs at least 1 epoch (0 evaluates the old model only with "
                                                "freeze features; to evaluate a model, choose freeze all)"))

@@ -10,6 +10,7 @@ its model family) and a distillation teacher, handed to the method with ``Method
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -20,8 +21,12 @@ from errors import UserError
 from data.types import Dataset
 from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
-from engine.devices import describe_device, pick_device
-from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
+from engine.devices import describe_device
+from engine.distributed.collectives import from_rank_zero
+from engine.distributed.launch import run_processes, wants_processes
+from engine.distributed.replicated import sync_batchnorm
+from engine.distributed.world import SOLO, World, joined
+from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, RunStarted, StopFlag, ignore_event,
                            never_stop)
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
@@ -38,14 +43,20 @@ from models import LTModel, create_model, families, family, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-          dataset: Dataset | None = None, resume: str | Path | None = None,
-          command: str = "") -> RunResult | TuneResult:
+          dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "",
+          nproc: int | None = None) -> RunResult | TuneResult:
     """Train one run and write its run folder; see ``engine.events`` for what it reports. Freeze
     features runs the plug-in and returns its ``TuneResult``.
 
     With ``resume`` (a run folder), ``config`` is ignored and may be None: the run continues
-    with its own saved settings from its last checkpoint. The run folder is locked while it is
-    written (``command`` says by what, for the message a second writer gets).
+    with its own saved settings from its last checkpoint (on ``nproc`` processes when given,
+    else on as many as it was started with). The run folder is locked while it is written
+    (``command`` says by what, for the message a second writer gets).
+
+    A run of several processes (``config.nproc``) asked for here starts them through torchrun
+    and reports rank 0's events (``engine.distributed.launch``); inside each of them (or under a
+    torchrun the user started) this trains the process's share, and rank 0 alone writes the
+    run folder and reports.
     """
     run = RunFolder(resume) if resume else None
     if run is not None:
@@ -54,8 +65,12 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         if config.plugin_run and run.config().get("kind") != "tune":
             raise UserError(f"{run.name} froze the features in a training run of an older version; start a new run "
                             "from its settings (freeze features now runs the plug-in)")
+        config.nproc = nproc or config.nproc
     elif config is None:
         raise ValueError("train() needs a config or a run folder to resume")
+    if wants_processes(config):
+        config.validate()
+        return run_processes(config, on_event, should_stop, resume=run.path if run else None, command=command)
     if config.plugin_run:
         from engine.plugin import tune
 
@@ -63,49 +78,72 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     config.validate()
     if config.workers:
         torch.set_num_threads(config.workers)
-    if run is None:
-        check_run_folders(config.runs_dir)  # before the dataset loads
-    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
-    device = pick_device(config.device)
-    on_event(Message(f"device: {describe_device(device)}"))
+    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data
+    with joined(config.device, config.collective_timeout) as (world, device):
+        if not world.writer:
+            run, on_event = None, ignore_event  # rank 0 writes and reports
+        elif run is None:
+            check_run_folders(config.runs_dir)  # before the dataset loads
+        return _train(config, world, device, run, pretrained, on_event, should_stop, dataset, resume is not None,
+                      command)
+
+
+def _train(config: RunConfig, world: World, device: torch.device, run: RunFolder | None,
+           pretrained: Checkpoint | None, on_event: EventSink, should_stop: StopFlag, dataset: Dataset | None,
+           resuming: bool, command: str) -> RunResult:
+    """The run on this process: its share of every batch; the run folder when it is the writer."""
+    on_event(Message(f"device: {describe_device(device)}" + (f", one of {world.describe()}" if world.distributed
+                                                               else "")))
     dataset = dataset or load_dataset(config.data)
     announce_dataset(dataset, on_event)
 
     torch.manual_seed(config.seed)
-    plan = plan_run(config, dataset, device)
-    if run is None:
+    plan = plan_run(config, dataset, device, world)
+    if world.distributed and config.sync_batchnorm:
+        on_event(Message(sync_batchnorm(plan.model, device)))
+    if world.distributed and config.compile:
+        on_event(Message("torch.compile is not used in a run of several processes (DDP wraps the eager model)"))
+    if world.writer and run is None:
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
-        run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
+        run.write_json("config.json", {"kind": "train", "run": config.to_dict(), "processes": world.record()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
                           eval_split="val" if "val" in dataset.split_names() else "test")
+    if run is not None:
+        on_event(RunStarted(run.path))
     loop = Loop(plan, run)
     final_test: Metrics | None = None
 
     def card(stopped: bool) -> None:
-        write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
-                       [stage.describe() for stage in plan.stages], loop.eval_split, final_test)
+        if run is not None:
+            write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
+                           [stage.describe() for stage in plan.stages], loop.eval_split, final_test, world.size)
 
-    with loop, run.writing(command, on_interrupt=lambda _: card(True)):
-        if resume:
-            loop.restore(_last_checkpoint(run))
-            on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
+    with loop, writing(run, command, on_interrupt=lambda _: card(True)):
+        if resuming:
+            loop.restore(from_rank_zero(lambda: _last_checkpoint(run)))
+            if run is not None:
+                on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
         elif pretrained is not None:
             for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
-        run.log(f"start on {describe_device(device)}: {dataset.describe()}")
+        loop.log(f"start on {describe_device(device)}" + (f" × {world.describe()}" if world.distributed else "")
+                 + f": {dataset.describe()}")
         if config.model.freeze == "all":
-            stopped = _evaluate_only(loop, run, on_event)
+            stopped = _evaluate_only(loop, on_event)
         else:
             stopped = loop.run_stages(on_event, should_stop)
         if not stopped:
-            final_test = _final_test(loop, run, on_event)
+            final_test = _final_test(loop, on_event)
         card(stopped)
-        run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
-    return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test, final_test)
+        if run is not None:
+            run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
+    return RunResult(run.path if run else None, stopped, loop.epochs_done, loop.best_epoch, loop.best,
+                     loop.last_test, final_test)
 
 
-def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPlan:
-    """The model, method and stages ``config`` asks for (refused before anything trains)."""
+def plan_run(config: RunConfig, dataset: Dataset, device: torch.device, world: World = SOLO) -> RunPlan:
+    """The model, method and stages ``config`` asks for (refused before anything trains); ``world``
+    is this process's place among the run's processes."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.to(device)
@@ -134,7 +172,7 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPl
                    drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
                    amp=config.amp,
-                   compile=config.compile,
+                   compile=config.compile, world=world,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 
@@ -212,6 +250,11 @@ def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) ->
     return [f"pretrained weights from {path}", *checkpoint.notes]
 
 
+def writing(run: RunFolder | None, command: str, **options) -> contextlib.AbstractContextManager:
+    """``run.writing(command, …)`` on the rank that writes; nothing on the others (``run`` None)."""
+    return run.writing(command, **options) if run is not None else contextlib.nullcontext()
+
+
 def _last_checkpoint(run: RunFolder) -> Checkpoint:
     """The committed ``last.pt`` of a run, after ``RunFolder.recover`` made history and files agree."""
     checkpoint = run.recover()
@@ -221,12 +264,13 @@ def _last_checkpoint(run: RunFolder) -> Checkpoint:
     return checkpoint
 
 
-def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | None:
+def _final_test(loop: Loop, on_event: EventSink) -> Metrics | None:
     """With a validation split: best.pt (chosen on it) measured once on the test split, reported
-    and written to ``test_report.json``; None without a validation split."""
+    and written to ``test_report.json`` (by rank 0); None without a validation split."""
     test = loop.final_test()
-    if test is None:
-        return None
+    run = loop.run
+    if test is None or run is None:
+        return test
     chosen = f"best.pt, epoch {loop.best_epoch}" if run.checkpoint("best") else "the last epoch"
     run.write_test_report(test, chosen, loop.plan.best_metric)
     on_event(Message(f"test split ({chosen}, chosen on the validation split by {loop.plan.best_metric}): "
@@ -235,12 +279,13 @@ def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | No
     return test
 
 
-def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:
+def _evaluate_only(loop: Loop, on_event: EventSink) -> bool:
     """"Freeze all parameters": measure the pretrained model on both splits, train nothing."""
     train_metrics = loop.evaluate_split(loop.train)
     test_metrics = loop.evaluate_test()
     loop.track_best(test_metrics)
-    run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics, stage=0)
+    if loop.run is not None:
+        loop.run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics, stage=0)
     on_event(EpochEnd(0, 0, 0.0, train_metrics, test_metrics, 0.0, True))
     return False
 

@@ -13,19 +13,22 @@ how many processes there are. Every rank must call each of them, in the same ord
   rank's rows (a reduce-scatter): when every rank computes the same global loss L, a rank's
   rows get W·∂L/∂x, and DDP's average over W ranks gives exactly ∂L/∂θ of one process on the
   global batch. Loss weights that sum to W over the ranks keep that true (``engine.loop``).
-- :func:`agree`: whether any rank says yes (a stop request), :func:`broadcast_object`: rank 0's
-  object on every rank, :func:`broadcast_state`: rank 0's tensors of a module on every rank.
+- :func:`broadcast_object`: rank 0's object on every rank (:func:`from_rank_zero`: what rank 0 alone can make, such as the checkpoint it recovered
+  from its run folder), :func:`broadcast_state`: rank 0's tensors of a module on every rank.
 
 NCCL moves only GPU tensors: values are sent from the collective's device and come back on the
 caller's.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+T = TypeVar("T")
 
 
 def active() -> bool:
@@ -49,13 +52,6 @@ def sum_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
     moved = tensor.to(wire)
     dist.all_reduce(moved)
     return tensor.copy_(moved)
-
-
-def agree(flag: bool) -> bool:
-    """True on every rank when ``flag`` is True on any rank."""
-    if not active():
-        return flag
-    return bool(sum_over_ranks(torch.tensor([int(flag)], dtype=torch.int64, device=_wire())))
 
 
 def row_counts(rows: int) -> list[int]:
@@ -106,6 +102,13 @@ def gather_rows_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     if not active():
         return tensor
     return _GatherRows.apply(tensor)
+
+
+def from_rank_zero(make: Callable[[], T]) -> T:
+    """``make()`` run on rank 0 alone (it reads the run folder), its value on every rank."""
+    if not active():
+        return make()
+    return broadcast_object(make() if dist.get_rank() == 0 else None)
 
 
 def broadcast_object(value: Any) -> Any:

@@ -67,6 +67,10 @@ class World:
     def describe(self) -> str:
         return f"{self.size} processes ({self.backend})" if self.distributed else "1 process"
 
+    def record(self) -> dict[str, object]:
+        """What a run folder keeps of it (config.json's "processes")."""
+        return {"world_size": self.size, "backend": self.backend or "none"}
+
 
 SOLO = World()
 

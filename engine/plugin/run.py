@@ -24,9 +24,12 @@ from data.sources import ImageSource
 from data.types import Dataset
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError, RunConfig
-from engine.devices import describe_device, pick_device
+from engine.devices import describe_device
+from engine.distributed.collectives import from_rank_zero
+from engine.distributed.launch import run_processes, wants_processes
+from engine.distributed.world import World, joined
 from engine.evaluation import metrics_from_scores
-from engine.events import EventSink, Message, Progress, RunStopped, StopFlag, ignore_event, never_stop
+from engine.events import EventSink, Message, Progress, RunStarted, RunStopped, StopFlag, ignore_event, never_stop
 from engine.features import EVAL_DTYPE, CachedFeatures, extract_features
 from engine.loop import Loop, RunPlan
 from engine.methods import Method, build_method, capability_error, method_class
@@ -36,7 +39,7 @@ from engine.plugin.report import TuneResult, write_reports
 from engine.prediction import Ensemble, PredictionRule, ensemble_meta, load_for_prediction
 from engine.runs import RunFolder
 from engine.stages import Stage
-from engine.trainer import announce_dataset
+from engine.trainer import announce_dataset, writing
 from engine.workspace import check_run_folders
 from models import LTModel, head_modules_from_state
 
@@ -48,17 +51,28 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
     """Run the plug-in ("freeze features": ``config.model.pretrained`` is the model to repair) and
     write its run folder (or continue ``resume``, a plug-in run folder). Events: DatasetReady,
     Message, Progress (stage "features", "tune", "eval") and one EpochEnd per tuning epoch. The
-    run folder is locked while it is written."""
+    run folder is locked while it is written. Several processes (``config.nproc``) share every
+    batch and the feature extraction, as in ``engine.trainer.train``; rank 0 writes and reports."""
     started = time.perf_counter()
     config.validate()
     if not config.plugin_run:
         raise ConfigError("freeze", "the plug-in re-trains the classifier of a frozen model: freeze features")
+    if wants_processes(config):
+        return run_processes(config, on_event, should_stop, resume=resume, command=command)
     if config.workers:
         torch.set_num_threads(config.workers)
-    if resume is None:
-        check_run_folders(config.runs_dir)  # before the dataset loads
-    device = pick_device(config.device)
-    on_event(Message(f"device: {describe_device(device)}"))
+    with joined(config.device, config.collective_timeout) as (world, device):
+        if not world.writer:
+            on_event = ignore_event  # rank 0 reports
+        elif resume is None:
+            check_run_folders(config.runs_dir)  # before the dataset loads
+        return _tune(config, world, device, on_event, should_stop, dataset, resume, command, started)
+
+
+def _tune(config: RunConfig, world: World, device: torch.device, on_event: EventSink, should_stop: StopFlag,
+          dataset: Dataset | None, resume: str | Path | None, command: str, started: float) -> TuneResult:
+    on_event(Message(f"device: {describe_device(device)}" + (f", one of {world.describe()}" if world.distributed
+                                                               else "")))
     checkpoint = load_checkpoint(config.model.pretrained)
     _check_loss_can_repair(config, checkpoint)  # before the data loads
     for note in checkpoint.notes:
@@ -80,25 +94,27 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
                    tuple(checkpoint.meta.get("mean") or dataset.mean), tuple(checkpoint.meta.get("std") or dataset.std),
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   amp=config.amp, train_index=train_index,
+                   amp=config.amp, train_index=train_index, world=world,
                    meta={"tuned_from": config.model.pretrained, "data": {**asdict(config.data), "seed": config.seed}},
                    heads={"old": old_state})
-    if resume is None:
+    run = None
+    if world.writer and resume is None:
         run = RunFolder.create(config.runs_dir, config.experiment or f"{dataset.name}-tune-{config.method.loss}")
-        run.write_json("config.json", {"kind": "tune", "run": config.to_dict(), "checkpoint": checkpoint.describe()})
+        run.write_json("config.json", {"kind": "tune", "run": config.to_dict(), "checkpoint": checkpoint.describe(),
+                                       "processes": world.record()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
-    else:
+    elif world.writer:
         run = RunFolder(resume)
+    if run is not None:
+        on_event(RunStarted(run.path))
     loop = Loop(plan, run)
-    with loop, run.writing(command):
+    with loop, writing(run, command):
         if resume is not None:
-            last = run.recover()
-            if last is None:
-                raise UserError(f"{run.path} has no checkpoints/last.pt to resume from")
+            last = from_rank_zero(lambda: _recovered(run))
             loop.restore(last)
             old_heads = head_modules_from_state(model, last.heads["old"])
         on_event(Message(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}"))
-        run.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
+        loop.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
         try:
             stopped = loop.run_stages(on_event, should_stop)
         except RunStopped:
@@ -109,9 +125,18 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
         result = _report(config, loop, Ensemble(old_heads, old_rule, config.plugin.t1, config.plugin.t2), val_index,
                          stopped, on_event)
         result.seconds["total"] = time.perf_counter() - started
-        write_reports(run, config, dataset, checkpoint, result)
-        run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
+        if run is not None:
+            write_reports(run, config, dataset, checkpoint, result)
+            run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
     return result
+
+
+def _recovered(run: RunFolder) -> Checkpoint:
+    """The plug-in run's committed ``last.pt`` (``RunFolder.recover``)."""
+    last = run.recover()
+    if last is None:
+        raise UserError(f"{run.path} has no checkpoints/last.pt to resume from")
+    return last
 
 
 def plugin_stages(config: RunConfig) -> list[Stage]:
@@ -150,18 +175,24 @@ def _warn_other_classes(checkpoint: Checkpoint, dataset: Dataset, on_event: Even
                          "mean other classes", level="warning"))
 
 
-def _back_to_last_epoch(model: LTModel, run: RunFolder) -> None:
-    """A stop mid-epoch leaves half-trained heads: report the last finished epoch's instead."""
-    last = run.checkpoint("last")
-    if last is not None:
-        model.load_state_dict(load_checkpoint(last).state_dict)
+def _back_to_last_epoch(model: LTModel, run: RunFolder | None) -> None:
+    """A stop mid-epoch leaves half-trained heads: report the last finished epoch's instead (rank 0
+    reads it, every rank takes it)."""
+    def last_weights() -> dict | None:
+        last = run.checkpoint("last")
+        return load_checkpoint(last).state_dict if last is not None else None
+
+    state = from_rank_zero(last_weights)
+    if state is not None:
+        model.load_state_dict(state)
 
 
 def _report(config: RunConfig, loop: Loop, ensemble: Ensemble, val_index: torch.Tensor, stopped: bool,
             on_event: EventSink) -> TuneResult:
     """Old / new / ensemble on the test split (and the temperature search), and the final checkpoint."""
     dataset, model, method = loop.plan.dataset, loop.model, loop.method
-    result = TuneResult(loop.run.path, stopped, {}, list(dataset.class_names), dataset.class_counts.tolist(),
+    result = TuneResult(loop.run.path if loop.run else None, stopped, {}, list(dataset.class_names),
+                        dataset.class_counts.tolist(),
                         ensemble.t1, ensemble.t2, loop.epochs_done, seconds=dict(loop.seconds))
     on_event(Progress(1, 1, 1, 1, stage="eval"))
     model.eval()
