@@ -147,7 +147,8 @@ class _Relay:
     def __init__(self, listener: Listener, ranks: int):
         self.listener, self.ranks = listener, ranks
         self.connections: dict[Connection, int | None] = {}  # connection → rank (None until it says)
-        self._accepted: list[Connection] = []
+        self._accepted: list[Connection] = []  # handed over to ``connections`` by ``follow``
+        self._closing: list[Connection] = []  # every connection, to close at the end
         self._lock = threading.Lock()
         self._accepting = threading.Thread(target=self._accept, daemon=True)
         self._accepting.start()
@@ -166,7 +167,9 @@ class _Relay:
         while True:
             with self._lock:
                 for connection in self._accepted:
-                    self.connections.setdefault(connection, None)
+                    self.connections[connection] = None
+                self._closing += self._accepted
+                self._accepted = []
             if self.connections:
                 ready = wait(list(self.connections), timeout=POLL_S)
             else:
@@ -215,8 +218,9 @@ class _Relay:
         return False
 
     def close(self) -> None:
-        for connection in list(self.connections) + self._accepted:
-            connection.close()
+        with self._lock:
+            for connection in self._closing + self._accepted:
+                connection.close()
 
 
 class RankRelay:
