@@ -9,7 +9,9 @@ from torch.nn import functional as F
 
 from data.tensors import normalize
 from engine.fold import folded_copy
-from engine.metrics import RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, topk_correct
+from engine.finite import non_finite_rows
+from engine.metrics import (RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, not_numbers,
+                            topk_correct)
 
 # Images per forward pass without gradients. A GPU wants large batches; on a 2-core CPU a
 # ResNet-32 runs about 2x faster per image at 128 than at 1024 (activations stay in cache):
@@ -35,10 +37,14 @@ def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts
                         recall_floor: float = RECALL_FLOOR) -> Metrics:
     """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
     (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
-    The result carries its confusion matrix (``Metrics.confusion``)."""
+    The result carries its confusion matrix (``Metrics.confusion``, on the logits' device).
+    Logits holding NaN/inf in any row are never scored: every value is NaN (``not_numbers``)."""
     num_classes = logits.shape[1]
+    bad = int(non_finite_rows(logits).sum())
+    if bad:
+        return not_numbers(num_classes, bad, recall_floor)
     labels = labels.to(logits.device)
-    confusion = confusion_matrix(labels.cpu(), logits.argmax(dim=1).cpu(), num_classes)
+    confusion = confusion_matrix(labels, logits.argmax(dim=1), num_classes)
     loss = float(F.cross_entropy(logits, labels))
     nll, ece = calibration(logits, labels)
     return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels),

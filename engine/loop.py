@@ -13,6 +13,7 @@ stage it is in, and resumes inside any stage.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -26,13 +27,14 @@ from data.samplers import SAMPLERS
 from data.tensors import normalize
 from data.types import LTDataset
 from engine.batch import Batch
-from engine.checkpoints import Checkpoint
+from engine.checkpoints import Checkpoint, load_weights_into
+from engine.confusion import ConfusionRecord
 from engine.config import OptimConfig
 from engine.epoch_stats import EpochStats
 from engine.evaluation import add_routing, evaluate, metrics_from_logits
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
 from engine.features import FeatureBank, extract_features
-from engine.finite import NonFiniteError
+from engine.finite import NonFiniteError, assert_finite
 from engine.methods import Method
 from engine.methods.base import ANY_FAMILY
 from engine.metrics import RECALL_FLOOR, Metrics
@@ -125,17 +127,23 @@ class Loop:
         self.test_features: torch.Tensor | None = None
         self._pending_optimizer_state: dict | None = None
         self.seconds: dict[str, float] = {"features": 0.0, "train": 0.0}
+        self.confusions = ConfusionRecord()
 
     # --- the loop --------------------------------------------------------------------------
     def run_stages(self, on_event: EventSink, should_stop: StopFlag) -> bool:
-        """Train every remaining epoch of every stage. Returns True when stopped early."""
-        while self.stage_index < len(self.plan.stages):
-            stage = self.plan.stages[self.stage_index]
-            if self.stage_epochs_done < stage.epochs:
-                if self._run_stage(stage, on_event, should_stop):
-                    return True
-            self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
-        return False
+        """Train every remaining epoch of every stage. Returns True when stopped early. However the
+        session ends, the confusion matrices of its last and best epochs are written."""
+        try:
+            while self.stage_index < len(self.plan.stages):
+                stage = self.plan.stages[self.stage_index]
+                if self.stage_epochs_done < stage.epochs:
+                    if self._run_stage(stage, on_event, should_stop):
+                        return True
+                self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
+            return False
+        finally:
+            with contextlib.suppress(UserError):  # a full disk is reported by what failed first
+                self.confusions.write(self.run)
 
     def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
         self._start_stage(stage, on_event, should_stop)
@@ -162,6 +170,9 @@ class Loop:
             seconds = time.perf_counter() - started
             self.seconds["train"] += seconds
             self._commit_epoch(stage, lr, seconds, train_metrics, test_metrics, is_best)
+            self.confusions.update(test_metrics.confusion, self.epochs_done, is_best)
+            if test_metrics.confusion is not None:  # listeners (the app) get a host copy
+                test_metrics.confusion = test_metrics.confusion.cpu().numpy()
             self.run.log(f"epoch {self.epochs_done} ({stage.name}): test acc {test_metrics.top1:.4f} "
                          f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}"
                          + (f" experts/image {test_metrics.experts_per_image:.2f}"
@@ -293,8 +304,8 @@ class Loop:
     def track_best(self, test: Metrics) -> bool:
         key = self.plan.best_metric.removeprefix("test_")
         score = getattr(test, "lowest_recall" if key == "lr" else key)
-        if self.best and score <= self.best[self.plan.best_metric]:
-            return False
+        if not math.isfinite(score) or (self.best and score <= self.best[self.plan.best_metric]):
+            return False  # outputs that were not numbers are never the best
         self.best_epoch = self.epochs_done
         self.best = {**test.summary("test_"), "test_lr": test.lowest_recall, "epoch": self.epochs_done}
         return True
@@ -316,7 +327,8 @@ class Loop:
     def _commit_epoch(self, stage: Stage, lr: float, seconds: float, train: Metrics, test: Metrics,
                       is_best: bool) -> None:
         """The epoch as one unit: CSV rows, last.pt with the resume state and best.pt when it improved
-        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged)."""
+        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged).
+        The confusion matrix is not written here but when the session ends (``ConfusionRecord``)."""
         rows = epoch_rows(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
         if not self.plan.save_model:
             self.run.commit_epoch(*rows)
@@ -328,10 +340,6 @@ class Loop:
             except NonFiniteError:
                 self.run.mark_status("diverged", epochs=self.epochs_done - 1)
                 raise
-        if test.confusion is not None:
-            self.run.write_confusion("last", test.confusion)
-            if is_best:
-                self.run.write_confusion("best", test.confusion)
 
     def resume_state(self) -> dict[str, Any]:
         return {
@@ -348,8 +356,12 @@ class Loop:
                              extra=self.resume_state(), method_state=self.method.state_dict())
 
     def restore(self, checkpoint: Checkpoint) -> None:
-        """Continue from a ``last.pt`` written by :meth:`save` with its resume state."""
-        self.model.load_state_dict(checkpoint.state_dict)
+        """Continue from a ``last.pt`` written by :meth:`_commit_epoch` with its resume state.
+        Weights that do not fit the model (``CheckpointMismatch``) or hold NaN/inf
+        (``NonFiniteError``) are refused before the model changes; ``RunFolder.recover`` calls this
+        before it touches the run folder."""
+        assert_finite(checkpoint.state_dict, checkpoint.name)
+        load_weights_into(self.model, checkpoint)
         self.method.load_state_dict(checkpoint.method_state)
         extra = checkpoint.extra
         self.epochs_done = int(extra["epochs_done"])

@@ -49,7 +49,7 @@ class Metrics:
     hm: float
     gm: float
     lowest_recall: float
-    zero_recall: int
+    zero_recall: int | None  # None when the outputs were not numbers
     many: float | None
     medium: float | None
     few: float | None
@@ -58,8 +58,9 @@ class Metrics:
     ece: float = math.nan  # expected calibration error, 15 bins; NaN when no logits were seen
     recall_floor: float = RECALL_FLOOR  # the floor HM / GM / LR were computed with (0 = unfloored)
     per_class_precision: list[float] = field(default_factory=list)  # NaN for a class never predicted
-    confusion: list[list[int]] | None = field(default=None, repr=False, compare=False)  # rows = true class
+    confusion: torch.Tensor | None = field(default=None, repr=False, compare=False)  # (C, C), rows = true class
     experts_per_image: float | None = None  # mean experts a router called per image (RIDE); None: no router
+    non_finite: int = 0  # samples whose outputs held NaN/inf: then every value above is NaN (not_numbers)
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
                     "zero_recall", "many", "medium", "few", "nll", "ece")
@@ -67,6 +68,10 @@ class Metrics:
     def summary(self, prefix: str = "") -> dict[str, float | int | None]:
         """The scalar metrics, keys prefixed (``train_``/``test_``), for CSV rows and plots."""
         return {prefix + key: getattr(self, key) for key in self.SUMMARY_KEYS}
+
+    def are_numbers(self) -> bool:
+        """False when the outputs held NaN/inf (``non_finite``): then no value may be scored."""
+        return not self.non_finite
 
     def to_dict(self) -> dict:
         """Everything but the confusion matrix (saved on its own by ``RunFolder.write_confusion``)."""
@@ -149,36 +154,59 @@ def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[f
 def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: float = math.nan,
                     top5_correct: int | None = None, recall_floor: float = RECALL_FLOOR,
                     nll: float = math.nan, ece: float = math.nan) -> Metrics:
-    """All metrics from a confusion matrix; classes absent from the evaluated set are skipped.
+    """All metrics from a (C, C) confusion matrix on any device; the result keeps the matrix as
+    given (``Metrics.confusion``). Only its diagonal and its row and column sums leave the device."""
+    metrics = metrics_from_counts(confusion.diagonal(), confusion.sum(dim=1), confusion.sum(dim=0), train_counts,
+                                  loss=loss, top5_correct=top5_correct, recall_floor=recall_floor, nll=nll, ece=ece)
+    metrics.confusion = confusion
+    return metrics
+
+
+def metrics_from_counts(correct: torch.Tensor, support: torch.Tensor, predicted: torch.Tensor,
+                        train_counts: torch.Tensor, loss: float = math.nan, top5_correct: int | None = None,
+                        recall_floor: float = RECALL_FLOOR, nll: float = math.nan, ece: float = math.nan) -> Metrics:
+    """All metrics from three per-class count vectors: correct predictions, samples (the confusion's
+    row sums) and predictions (its column sums). One copy of 3 × C numbers from the device, then
+    vectorised float64 arithmetic; classes absent from the evaluated set are skipped.
 
     HM, GM and LR use the recalls floored at ``recall_floor`` (the paper's 1e-3; 0 = unfloored).
     """
-    confusion = confusion.cpu()
-    total = int(confusion.sum())
-    recalls_all = per_class_recall(confusion)
-    present = ~torch.isnan(recalls_all)
+    correct, support, predicted = torch.stack([correct, support, predicted]).to("cpu", torch.float64)
+    missing = torch.tensor(math.nan, dtype=torch.float64)
+    recalls_all = correct / support.where(support > 0, missing)
+    precision = correct / predicted.where(predicted > 0, missing)
+    present = support > 0
     recalls = recalls_all[present]
     many, medium, few = group_accuracy(recalls, train_counts.cpu()[present])
-    top1 = float(confusion.diagonal().sum()) / max(total, 1)
+    total = max(float(support.sum()), 1.0)
+    any_class = bool(len(recalls))
     return Metrics(
-        top1=top1,
-        top5=top5_correct / max(total, 1) if top5_correct is not None else math.nan,
+        top1=float(correct.sum()) / total,
+        top5=top5_correct / total if top5_correct is not None else math.nan,
         loss=float(loss),
-        mean_recall=float(recalls.mean()) if len(recalls) else 0.0,
-        hm=harmonic_mean(recalls, recall_floor) if len(recalls) else 0.0,
-        gm=geometric_mean(recalls, recall_floor) if len(recalls) else 0.0,
-        lowest_recall=float(floored(recalls, recall_floor).min()) if len(recalls) else 0.0,
+        mean_recall=float(recalls.mean()) if any_class else 0.0,
+        hm=harmonic_mean(recalls, recall_floor) if any_class else 0.0,
+        gm=geometric_mean(recalls, recall_floor) if any_class else 0.0,
+        lowest_recall=float(floored(recalls, recall_floor).min()) if any_class else 0.0,
         zero_recall=int((recalls == 0).sum()),
         many=many,
         medium=medium,
         few=few,
-        per_class_recall=[float(r) for r in recalls_all],
+        per_class_recall=recalls_all.tolist(),
         nll=float(nll),
         ece=float(ece),
         recall_floor=float(recall_floor),
-        per_class_precision=[float(p) for p in per_class_precision(confusion)],
-        confusion=confusion.to(torch.int64).tolist(),
+        per_class_precision=precision.tolist(),
     )
+
+
+def not_numbers(num_classes: int, non_finite: int, recall_floor: float = RECALL_FLOOR) -> Metrics:
+    """The metrics of outputs that held NaN/inf: every value NaN (shown as n/a, JSON null), with
+    ``non_finite`` saying for how many samples; never a score computed from such outputs."""
+    nan = math.nan
+    return Metrics(top1=nan, top5=nan, loss=nan, mean_recall=nan, hm=nan, gm=nan, lowest_recall=nan,
+                   zero_recall=None, many=nan, medium=nan, few=nan, per_class_recall=[nan] * num_classes,
+                   recall_floor=float(recall_floor), per_class_precision=[nan] * num_classes, non_finite=non_finite)
 
 
 def floor_note(floors: set[float]) -> str:

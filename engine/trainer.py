@@ -15,7 +15,7 @@ import torch
 from data import load_dataset
 from errors import UserError
 from data.types import LTDataset
-from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
+from engine.checkpoints import load_checkpoint, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
@@ -74,9 +74,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
                        [stage.describe() for stage in plan.stages])
 
-    with run.writing(command, on_interrupt=lambda _: card(True)):
+    with run.writing(command, on_interrupt=lambda _: card(True), resume=loop.restore if resume else None):
         if resume:
-            loop.restore(_last_checkpoint(run))
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
         elif config.model.pretrained:
             for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):
@@ -152,15 +151,6 @@ def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
         checkpoint.notes.append(f"{', '.join(names)} start fresh (the checkpoint has none)")
     load_weights_into(model, checkpoint, num_classes=num_classes)
     return [f"pretrained weights from {path}", *checkpoint.notes]
-
-
-def _last_checkpoint(run: RunFolder) -> Checkpoint:
-    """The committed ``last.pt`` of a run, after ``RunFolder.recover`` made history and files agree."""
-    checkpoint = run.recover()
-    if checkpoint is None:
-        raise UserError(f"{run.path} has no checkpoints/last.pt to resume from (was 'save model' off?)")
-    assert_finite(checkpoint.state_dict, checkpoint.name)
-    return checkpoint
 
 
 def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:

@@ -54,14 +54,20 @@ def _csv_epochs(run: RunFolder, name: str) -> list[int]:
 
 
 def _assert_consistent(run: RunFolder) -> int:
-    """History in last.pt == both CSVs == 1..N, best.pt is the epoch last.pt calls best, no leftovers."""
+    """The CSVs are exactly what last.pt committed (rows 1..N, length and SHA-256), best.pt is the
+    epoch last.pt calls best, no leftovers."""
+    import hashlib
+
     last = load_checkpoint(run.path / "checkpoints" / "last.pt")
     history = last.extra[HISTORY_KEY]
-    epochs = [row["epoch"] for row in history["metrics"]]
-    assert epochs == list(range(1, len(epochs) + 1)) == [last.meta["epoch"] - len(epochs) + e for e in epochs]
-    assert _csv_epochs(run, "metrics.csv") == epochs == _csv_epochs(run, "per_class.csv")
+    epochs = _csv_epochs(run, "metrics.csv")
+    assert epochs == list(range(1, history["rows"] + 1)) == _csv_epochs(run, "per_class.csv")
+    assert last.meta["epoch"] == epochs[-1]
+    for name, record in history["files"].items():
+        data = (run.path / name).read_bytes() if record["bytes"] else b""
+        assert len(data) == record["bytes"] and hashlib.sha256(data).hexdigest() == record["sha256"], name
     best = load_checkpoint(run.path / "checkpoints" / "best.pt")
-    assert best.meta["epoch"] == history["metrics"][history["best_at"] - 1]["epoch"]
+    assert best.meta["epoch"] == epochs[history["best_at"] - 1]
     assert torch.equal(best.state_dict["linear.weight"], _weights(best.meta["epoch"])["linear.weight"])
     leftovers = [p.name for p in run.path.rglob(".*") if p.name != ".lock"]
     assert leftovers == []
@@ -70,8 +76,9 @@ def _assert_consistent(run: RunFolder) -> int:
 
 # ------------------------------------------------------------------ one atomic epoch commit
 
-STEPS = ("_write_pending_best", "_write_last", "_promote_best", "_write_history")
+STEPS = ("_append_history", "_write_pending_best", "_write_last", "_promote_best", "_promote_history")
 BEST_ONLY = ("_write_pending_best", "_promote_best")  # steps an epoch without a new best skips
+BEFORE_THE_COMMIT = ("_append_history", "_write_pending_best", "_write_last")
 
 
 @pytest.mark.parametrize(("step", "is_best"), [(s, b) for s in STEPS for b in (True, False) if b or s not in BEST_ONLY])
@@ -82,6 +89,9 @@ def test_a_kill_at_any_step_of_an_epoch_commit_leaves_an_agreeing_run(tmp_path, 
     original = getattr(RunFolder, step)
 
     def killed(self, *args):
+        if step == "_append_history":  # killed half-way through appending the rows
+            with open(run.path / "metrics.csv", "ab") as handle:
+                handle.write(b"3,0.1,0.")
         raise SimulatedKill(step)
 
     monkeypatch.setattr(RunFolder, step, killed)
@@ -94,7 +104,7 @@ def test_a_kill_at_any_step_of_an_epoch_commit_leaves_an_agreeing_run(tmp_path, 
     resumed = RunFolder(run.path)
     checkpoint = resumed.recover()
     committed = _assert_consistent(resumed)
-    assert committed == (2 if step in ("_write_pending_best", "_write_last") else 3)
+    assert committed == (2 if step in BEFORE_THE_COMMIT else 3)
     assert checkpoint.extra["epochs_done"] == committed
     best_epoch = load_checkpoint(run.path / "checkpoints" / "best.pt").meta["epoch"]
     assert best_epoch == (3 if is_best and committed == 3 else 2)

@@ -114,7 +114,7 @@ def test_nll_and_ece_match_hand_arithmetic():
     metrics = metrics_from_logits(logits.float(), labels, torch.tensor([100, 50, 10]))
     assert metrics.nll == pytest.approx(nll, rel=1e-5) and metrics.ece == pytest.approx(ece, rel=1e-5)
     assert metrics.loss == pytest.approx(nll, rel=1e-5)  # the test loss is plain CE, the same number
-    assert metrics.confusion == [[1, 0, 1], [1, 1, 0], [0, 0, 0]]
+    assert metrics.confusion.tolist() == [[1, 0, 1], [1, 1, 0], [0, 0, 0]]
 
 
 def test_ece_bins_are_right_closed():

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 
 from data import load_dataset
-from errors import UserError
 from data.types import LTDataset
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError
@@ -79,13 +78,13 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
     else:
         run = RunFolder(resume)
     loop = Loop(plan, run)
-    with run.writing(command):
-        if resume is not None:
-            last = run.recover()
-            if last is None:
-                raise UserError(f"{run.path} has no checkpoints/last.pt to resume from")
-            loop.restore(last)
-            old_heads = head_modules_from_state(model, last.heads["old"])
+
+    def restore(last: Checkpoint) -> None:
+        nonlocal old_heads
+        old_heads = head_modules_from_state(model, last.heads["old"])
+        loop.restore(last)
+
+    with run.writing(command, resume=restore if resume is not None else None):
         on_event(Message(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}"))
         run.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
         try:
