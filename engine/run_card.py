@@ -34,7 +34,7 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: LTDataset, best_e
         last_value = getattr(last, key) if last else None
         lines.append(f"| {title} | {format_percent(best.get('test_' + key))} | {format_percent(last_value)} |")
     if last is not None:
-        lines.append(f"| zero-recall classes | {best.get('test_zero_recall', '—')} | {last.zero_recall} |")
+        lines.append(f"| zero-recall classes | {best.get('test_zero_recall', '—')} | {'—' if last.zero_recall is None else last.zero_recall} |")
         lines.append(f"| ECE | {format_percent(best.get('test_ece'))} | {format_percent(last.ece)} |")
         lines += ["", floor_note({last.recall_floor})]
     lines += ["", f"Resume with `python main.py train --resume {run.path}`.", ""]

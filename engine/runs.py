@@ -573,23 +573,24 @@ def format_percent(value: float | None) -> str:
 # ------------------------------------------------------------------------------------ lock
 
 class RunLock:
-    """The OS lock on ``<run>/.lock`` plus, in the file, who holds it. The OS releases it when the
-    holder dies (even by kill -9), so a dead writer's lock is simply taken over."""
+    """The OS lock on ``<folder>/.lock`` plus, in the file, who holds it. The OS releases it when
+    the holder dies (even by kill -9), so a dead writer's lock is simply taken over. Run folders,
+    sweep folders and sweep cells each have one; ``what`` names the folder in the refusal."""
 
-    def __init__(self, folder: Path, command: str | None = None):
+    def __init__(self, folder: Path, command: str | None = None, what: str = ""):
         self.path = Path(folder) / LOCK_FILE
         self.command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300]
+        self.what = what or self.path.parent.name
         self._handle: int | None = None
 
     def acquire(self) -> RunLock:
         try:
             handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            raise UserError(f"cannot lock the run folder {self.path.parent} "
-                            f"({error.strerror or error})") from None
+            raise UserError(f"cannot lock {self.path.parent} ({error.strerror or error})") from None
         if not _try_lock(handle):
             os.close(handle)
-            raise RunLocked(f"{self.path.parent.name} is being written by {_describe(self.holder())}; "
+            raise RunLocked(f"{self.what} is being written by {_describe(self.holder())}; "
                             "wait for it to finish or stop it, then try again")
         info = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -597,6 +598,12 @@ class RunLock:
         os.write(handle, json.dumps(info).encode())
         self._handle = handle
         return self
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *_exc) -> None:
+        self.release()
 
     def release(self) -> None:
         if self._handle is not None:

@@ -94,6 +94,7 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
     """The model, method and stages ``config`` asks for (refused before anything trains)."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
+    method.check_fit(len(dataset.train_labels))
     method.to(device)
     spec = method.model_spec(ModelSpec("cifar_resnet", config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)

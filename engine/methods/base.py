@@ -53,20 +53,31 @@ class Method:
 
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200):
-        params = dict(params or {})
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            known = ", ".join(self.defaults) or "none"
-            raise UserError(f"{self.title} has no hyperparameter {sorted(unknown)[0]!r} (it has: {known})")
         if (class_counts < 1).any():
             empty = int(torch.nonzero(class_counts < 1)[0])
             raise UserError(f"class {empty} has no training image; {self.title} needs at least one per class "
                             "(lower the imbalance or remove the empty class)")
-        self.params: dict[str, float] = {**self.defaults, **{k: _number(self, k, v) for k, v in params.items()}}
+        self.params: dict[str, float] = self.checked_params(params)
         self.class_counts = class_counts.to(torch.float32)
         self.total_epochs = total_epochs
         self.epoch = 0
         self.class_weights: torch.Tensor | None = None
+
+    @classmethod
+    def checked_params(cls, params: Mapping[str, Any] | None) -> dict[str, float]:
+        """The defaults with ``params`` over them, each a known, finite number in its range (whole
+        where it must be); a ``UserError`` naming the first that is not. Needs no data, so a sweep
+        checks every cell's hyperparameters before any cell starts."""
+        params = dict(params or {})
+        unknown = set(params) - set(cls.defaults)
+        if unknown:
+            known = ", ".join(cls.defaults) or "none"
+            raise UserError(f"{cls.title} has no hyperparameter {sorted(unknown)[0]!r} (it has: {known})")
+        return {**cls.defaults, **{k: _number(cls, k, v) for k, v in params.items()}}
+
+    def check_fit(self, train_images: int) -> None:
+        """Refuse hyperparameters that cannot work on a training split of ``train_images`` images
+        (called with the real split before a run starts, and by a sweep before any cell does)."""
 
     def to(self, device: torch.device | str) -> Method:
         """Move the method's tensors (counts, weights and any buffers) to ``device``."""
@@ -164,7 +175,7 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
-def _number(method: Method, key: str, value: Any) -> float:
+def _number(method: type[Method], key: str, value: Any) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch.nn import functional as F
 
+from errors import UserError
 from engine.batch import Batch
 from engine.methods.base import Method, register
 from models import LTModel, ModelSpec
@@ -107,6 +108,15 @@ class PaCo(Method):
         super().__init__(class_counts, params, total_epochs)
         prior = self.class_counts / self.class_counts.sum()
         self.log_prior = torch.log(prior + LOG_PRIOR_EPS)
+
+    def check_fit(self, train_images: int) -> None:
+        """The queue starts as random keys with random labels (false positives of every class); a
+        queue longer than the training split keeps some of them for K / n epochs, so K ≤ n."""
+        queue = int(self.params["queue_size"])
+        if queue > train_images:
+            raise UserError(f"{self.title}: queue_size = {queue:,} is larger than the {train_images:,} training images; "
+                            f"its random initial keys would stay in the queue for about {queue // train_images} epochs "
+                            f"as false positives. Use at most {train_images:,} (the paper: 1,024 on CIFAR-LT)")
 
     def model_spec(self, base: ModelSpec) -> ModelSpec:
         """The ``momentum_contrast`` wrapper around the run's CIFAR ResNet, sized by K and the projection."""

@@ -87,7 +87,10 @@ def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Ch
         lines += ["| test, % | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
         lines += [f"| {title} | " + " | ".join(format_percent(getattr(m, key)) for m in columns.values()) + " |"
                   for title, key in TABLE_ROWS]
-        lines.append("| zero-recall classes | " + " | ".join(str(m.zero_recall) for m in columns.values()) + " |")
+        lines.append("| zero-recall classes | " + " | ".join("—" if m.zero_recall is None else str(m.zero_recall)
+                                                           for m in columns.values()) + " |")
+        lines += [f"- **{name}: the model's outputs were not finite numbers** (NaN/inf) for {m.non_finite} test "
+                  "images; its metrics are n/a." for name, m in columns.items() if not m.are_numbers()]
         lines += ["", *_left_behind(result)]
     lines += ["Per-class recalls: report.csv; all numbers: report.json; the tuned model (with the old "
               "classifier for the ensemble): checkpoints/last.pt.", ""]

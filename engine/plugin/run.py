@@ -24,6 +24,7 @@ from engine.devices import describe_device, pick_device
 from engine.evaluation import metrics_from_logits
 from engine.events import EventSink, Message, Progress, RunStopped, StopFlag, ignore_event, never_stop
 from engine.features import extract_features
+from engine.finite import OUTPUTS_NOT_FINITE
 from engine.loop import Loop, RunPlan
 from engine.methods import Method, build_method
 from engine.plugin.config import TuneConfig
@@ -63,6 +64,7 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
     train_index, val_index = _split(dataset.train_labels, config, dataset.class_counts)
     tuning_counts = torch.bincount(dataset.train_labels[train_index], minlength=dataset.num_classes)
     method = build_method(config.loss, tuning_counts, config.loss_params, max(1, config.epochs)).to(device)
+    method.check_fit(len(train_index))
     _match_scales(method, model, old_rule.method.logit_scale)
     if config.init == "fresh" and resume is None:
         model.install_heads(fresh_heads(model, config.seed))
@@ -96,6 +98,10 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
             _back_to_last_epoch(model, run)
         result = _report(config, loop, Ensemble(old_heads, config.t1, config.t2, old_rule.method.logit_scale),
                          val_index, stopped, on_event)
+        for column, metrics in result.reports.items():
+            if not metrics.are_numbers():
+                on_event(Message(OUTPUTS_NOT_FINITE.format(bad=metrics.non_finite, total=len(dataset.test_labels),
+                                                           what=f"the {column} column's metrics (n/a)"), "warning"))
         result.seconds["total"] = time.perf_counter() - started
         write_reports(run, config, dataset, checkpoint, result)
         run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
