@@ -365,7 +365,7 @@ class RunFolder:
         if HISTORY_KEY not in extra and "epochs_done" not in extra:
             raise RunDamaged(f"{last} holds no resume state (it is a final model, not a run's last epoch); "
                              "the run folder was left as it was")
-        classes = len(self._dataset_or_empty()["class_names"])
+        classes = len(self.dataset()["class_names"])
         spec = checkpoint.spec
         if classes and spec is not None and spec.num_classes != classes:
             raise RunDamaged(f"{last} is a model of {spec.num_classes} classes, but this run has {classes} "

@@ -76,6 +76,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
 
     with run.writing(command, on_interrupt=lambda _: card(True), resume=loop.restore if resume else None):
         if resume:
+            if not (run.path / "dataset.json").exists():  # lost: the loaded dataset says it again
+                run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
         elif config.model.pretrained:
             for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):

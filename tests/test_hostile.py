@@ -6,6 +6,7 @@ small: tiny state dicts, a few images, processes that only create folders or tak
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -635,3 +636,271 @@ def test_selecting_a_row_with_nan_probabilities_raises_nothing(qtbot, gui_settin
     bars = panel.detail.bars
     assert [bar.text() for bar in bars[:2]] == ["n/a", "n/a"] and bars[0].value() == 0
     assert panel.table.item(0, 2).text() == "—" and panel.table.item(0, 3).text() == "rabbit (n/a)   cat (n/a)"
+
+
+# ------------------------------------------------------------- recovery refuses before it rewrites
+
+HISTORY = ("metrics.csv", "per_class.csv", "per_class_precision.csv", "checkpoints/last.pt", "checkpoints/best.pt",
+           "status.json")
+TAMPERINGS = ("missing", "garbage", "foreign", "truncated")
+# what a resume must do with each tampered file: refuse (exit 2, one line, nothing changed) or go on
+REFUSED = {"config.json", "dataset.json", "metrics.csv", "per_class.csv", "per_class_precision.csv",
+           "checkpoints/last.pt"}
+RESUMED = {"checkpoints/best.pt", "log.txt", "README.md", "confusion_last.csv", ".lock"}
+
+
+@pytest.fixture(scope="module")
+def crashed_run(tmp_path_factory) -> Path:
+    """A real two-epoch demo run whose writer died after its last epoch: status.json says running."""
+    from engine.trainer import train
+    from test_gui_support import tiny_demo_config
+
+    root = tmp_path_factory.mktemp("crashed")
+    run = RunFolder(train(tiny_demo_config(root, epochs=2)).run_dir)
+    run.mark_status("running", pid=999999)
+    return run.path
+
+
+def _foreign(name: str, path: Path) -> bytes:
+    """A well-formed file of the same kind that belongs to something else."""
+    if name == "checkpoints/last.pt" or name == "checkpoints/best.pt":  # plain weights of the very same model
+        import io
+
+        buffer = io.BytesIO()
+        torch.save({key: value.clone() for key, value in load_checkpoint(path).state_dict.items()}, buffer)
+        return buffer.getvalue()
+    if name == "config.json":
+        return json.dumps({"kind": "sweep", "cells": []}).encode()
+    if name == "dataset.json":
+        return json.dumps({"name": "other", "class_names": ["a", "b", "c"], "class_counts": [5, 3, 1]}).encode()
+    if name == "status.json":
+        return json.dumps({"state": "running", "at": "then", "pid": 1}).encode()  # another writer's, gone
+    if name == ".lock":
+        return json.dumps({"pid": 999999, "host": "elsewhere", "command": "gone", "started": "x"}).encode()
+    if name.endswith(".csv"):  # the same table edited by hand (or another run's)
+        text = path.read_text()
+        return text.replace("1,", "7,", 1).encode()
+    return b"# another run's notes\n"
+
+
+def _tamper(run_path: Path, name: str, how: str) -> None:
+    import numpy as np
+
+    path = run_path / name
+    original = path.read_bytes() if path.exists() else b""
+    if how == "missing":
+        path.unlink(missing_ok=True)
+    elif how == "garbage":
+        path.write_bytes(b"\x00\xff" + np.random.default_rng(len(name)).bytes(500))
+    elif how == "truncated":
+        path.write_bytes(original[: len(original) // 2])
+    else:
+        path.write_bytes(_foreign(name, path))
+
+
+def _history_bytes(run_path: Path) -> dict[str, bytes | None]:
+    return {name: (run_path / name).read_bytes() if (run_path / name).exists() else None for name in HISTORY}
+
+
+@pytest.mark.parametrize("how", TAMPERINGS)
+@pytest.mark.parametrize("name", sorted(REFUSED | RESUMED | {"status.json"}))
+def test_every_tampering_of_a_run_folder_is_refused_untouched_or_resumed_consistently(crashed_run, tmp_path, capsys,
+                                                                                       name, how):
+    import shutil
+
+    from cli import main as cli
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    _tamper(run_path, name, how)
+    before = _history_bytes(run_path)
+    code = cli(["train", "--resume", str(run_path)])
+    err = capsys.readouterr().err
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+        assert _history_bytes(run_path) == before, f"a refused resume changed the history ({name} {how})"
+        assert not list(run_path.rglob(".*.tmp"))
+    if name in REFUSED and (name, how) != ("dataset.json", "missing"):  # written again from the data
+        assert code == 2, f"{name} {how}: resumed from a damaged run ({err})"
+        assert Path(name).name in err or (name == "config.json" and "not a run folder" in err), err
+    elif name == "status.json" and how != "foreign":  # without a status the history says: both epochs done
+        assert code == 2 and "is finished (2 epochs); nothing to resume" in err
+    else:
+        assert code == 0, f"{name} {how}: {err}"
+        assert RunFolder(run_path).status()["state"] == "finished"
+        last = load_checkpoint(run_path / "checkpoints" / "last.pt")
+        record = last.extra[HISTORY_KEY]
+        assert _csv_epochs(RunFolder(run_path), "metrics.csv") == [1, 2] and record["rows"] == 2
+        assert RunFolder(run_path).class_names() == [str(d) for d in range(10)]
+
+
+def test_a_plain_state_dict_as_last_pt_is_refused_by_name_and_the_status_stays(crashed_run, tmp_path, capsys):
+    """The hostile case of issue 20: a plain state dict in place of last.pt used to cut the history to
+    epoch 0 and delete the CSVs, then end in a traceback with status.json saying "running"."""
+    import shutil
+
+    from cli import main as cli
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    _tamper(run_path, "checkpoints/last.pt", "foreign")
+    status = (run_path / "status.json").read_bytes()
+    before = _history_bytes(run_path)
+    assert cli(["train", "--resume", str(run_path)]) == 2
+    err = _one_line_error(capsys)
+    assert f"{run_path / 'checkpoints' / 'last.pt'} is not a checkpoint of this run" in err
+    assert "left as it was" in err
+    assert _history_bytes(run_path) == before and (run_path / "status.json").read_bytes() == status
+
+
+def test_last_pt_of_another_run_with_other_weights_is_refused_by_what_differs(crashed_run, tmp_path, capsys):
+    import shutil
+
+    from cli import main as cli
+    from engine.checkpoints import save_checkpoint
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    last = load_checkpoint(run_path / "checkpoints" / "last.pt")
+    state = dict(last.state_dict)
+    state["linear.weight"] = torch.zeros(10, 128)  # a wider network's head, same class count
+    save_checkpoint(run_path / "checkpoints" / "last.pt", state, last.meta, extra=last.extra)
+    before = _history_bytes(run_path)
+    assert cli(["train", "--resume", str(run_path)]) == 2
+    err = _one_line_error(capsys)
+    assert "last.pt cannot be resumed from" in err and "linear.weight" in err
+    assert _history_bytes(run_path) == before
+
+
+# ------------------------------------------------------------------ append-only history
+
+def test_each_epoch_appends_in_place_and_never_rewrites_the_history(tmp_path, monkeypatch):
+    import engine.run_files
+
+    run = RunFolder.create(tmp_path, "append")
+    _commit(run, 1, True)
+    first = {name: (run.path / name).read_bytes() for name in ("metrics.csv", "per_class.csv")}
+    inodes = {name: os.stat(run.path / name).st_ino for name in first}
+
+    def no_rewrite(path, text):
+        raise AssertionError(f"{path.name} rewritten whole")
+
+    monkeypatch.setattr(engine.run_files, "write_atomically", no_rewrite)
+    for epoch in (2, 3):
+        _commit(run, epoch, False)
+    for name, data in first.items():
+        assert (run.path / name).read_bytes().startswith(data) and os.stat(run.path / name).st_ino == inodes[name]
+    monkeypatch.undo()
+    assert _assert_consistent(RunFolder(run.path)) == 3 if RunFolder(run.path).recover() else False
+
+
+def test_a_new_column_rewrites_the_file_only_once_committed(tmp_path, monkeypatch):
+    """A run resumed by a version that writes more columns: the wider file waits beside the old one
+    until last.pt commits it; a kill before that keeps the old file, a kill after it promotes it."""
+    run = RunFolder.create(tmp_path, "columns")
+    _commit(run, 1, True)
+    wider = {"epoch": 2, "lr": 0.1, "test_hm": 0.2, "test_new": 1.0}
+
+    def killed(self):
+        raise SimulatedKill("after the commit")
+
+    monkeypatch.setattr(RunFolder, "_promote_history", killed)
+    with pytest.raises(SimulatedKill):
+        run.commit_epoch(wider, {"epoch": 2, "class_0": 0.5, "class_1": 0.25}, state_dict=_weights(2),
+                         meta={**META, "epoch": 2}, extra={"epochs_done": 2})
+    monkeypatch.undo()
+    assert "test_new" not in (run.path / "metrics.csv").read_text()  # the committed file waits
+    resumed = RunFolder(run.path)
+    resumed.recover()
+    assert _assert_consistent(resumed) == 2
+    assert resumed.history()[1]["test_new"] == 1.0 and math.isnan(resumed.history()[0]["test_new"])
+
+
+def test_a_run_with_its_history_inside_last_pt_is_rewritten_from_it(tmp_path):
+    """Runs written before the CSVs were appended kept every row in last.pt; resuming one rewrites
+    the CSVs from it once and goes on appending."""
+    from engine.checkpoints import save_checkpoint
+
+    run = RunFolder.create(tmp_path, "older")
+    rows = [{"epoch": e, "lr": 0.1, "test_hm": e / 10} for e in (1, 2)]
+    per_class = [{"epoch": e, "class_0": 0.5, "class_1": 0.25} for e in (1, 2)]
+    (run.path / "metrics.csv").write_text("epoch,lr\n1,0.1\n2,0.1\n3,0.1\n")  # one row past the checkpoint
+    history = {"rows": 2, "best_at": 2, "metrics": rows, "per_class": per_class, "precision": []}
+    save_checkpoint(run.path / "checkpoints" / "last.pt", _weights(2), {**META, "epoch": 2},
+                    extra={"epochs_done": 2, HISTORY_KEY: history})
+    save_checkpoint(run.path / "checkpoints" / "best.pt", _weights(2), {**META, "epoch": 2})
+    resumed = RunFolder(run.path)
+    resumed.recover()
+    assert _csv_epochs(resumed, "metrics.csv") == [1, 2] == _csv_epochs(resumed, "per_class.csv")
+    _commit(resumed, 3, False)
+    assert _assert_consistent(RunFolder(run.path)) == 3
+
+
+# ------------------------------------------------------------------ disk full, read-only folders
+
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("error", [errno_error for errno_error in ("ENOSPC", "EROFS", "EACCES")])
+def test_a_failed_write_at_any_step_is_one_line_and_the_last_epoch_stays_resumable(tmp_path, monkeypatch, step, error):
+    import errno
+
+    from engine.run_files import RunWriteError
+
+    run = RunFolder.create(tmp_path, "full")
+    _commit(run, 1, True)
+    _commit(run, 2, True)
+    code = getattr(errno, error)
+
+    def fails(self, *args):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(RunFolder, step, fails)
+    with pytest.raises(RunWriteError) as refused:
+        _commit(run, 3, True)
+    monkeypatch.undo()
+    message = str(refused.value)
+    assert "\n" not in message and os.strerror(code) in message and "resume with" in message
+    resumed = RunFolder(run.path)
+    resumed.recover()
+    committed = _assert_consistent(resumed)
+    assert committed == (2 if step in BEFORE_THE_COMMIT else 3)
+    _commit(resumed, committed + 1, False)
+    assert _assert_consistent(RunFolder(run.path)) == committed + 1
+
+
+def _full_disk_from_epoch(monkeypatch, epoch: int, code: int) -> None:
+    """Every history append fails once the run reaches ``epoch`` (the disk filled up)."""
+    import errno
+
+    from engine.run_files import HistoryFile
+
+    original = HistoryFile.append
+
+    def append(self, rows):
+        if rows and rows[0].get("epoch", 0) >= epoch:
+            raise OSError(code, os.strerror(code), None if code == errno.ENOSPC else str(self.path))
+        return original(self, rows)
+
+    monkeypatch.setattr(HistoryFile, "append", append)
+
+
+@pytest.mark.parametrize("cause", ["disk full", "made read-only"])
+def test_a_run_that_cannot_write_ends_in_one_line_and_resumes_to_the_same_history(tmp_path, monkeypatch, capsys,
+                                                                                   cause):
+    import errno
+
+    from cli import main as cli
+
+    code = errno.ENOSPC if cause == "disk full" else errno.EROFS
+    _full_disk_from_epoch(monkeypatch, 2, code)
+    flags = ["--preset", "demo", "--epochs", "3", "--image-size", "8", "--batch-size", "128", "--warmup-epochs", "0",
+             "--device", "cpu", "--runs-dir", str(tmp_path / "runs"), "--quiet"]
+    assert cli(["train", *flags]) == 2
+    err = _one_line_error(capsys)
+    assert os.strerror(code) in err and "the 1 epoch(s) saved before stay intact" in err
+    run = RunFolder(next((tmp_path / "runs").iterdir()))
+    assert run.status()["state"] == "running" and run.state() == "interrupted"
+    monkeypatch.undo()
+    assert cli(["train", "--resume", str(run.path), "--quiet"]) == 0
+    capsys.readouterr()
+    assert _csv_epochs(run, "metrics.csv") == [1, 2, 3] and run.status()["state"] == "finished"
+    assert run.confusion("last") is not None
