@@ -19,7 +19,7 @@ import torch
 from errors import UserError
 from engine.checkpoints import load_checkpoint
 from engine.runs import HISTORY_KEY, RunFolder, RunLocked
-from test_gui_support import engine_info, gui_settings, shown_panel  # noqa: F401 (fixtures)
+from test_gui_support import engine_info, gui_settings, shown_panel, window  # noqa: F401 (fixtures)
 
 META = {"arch": "resnet20", "head": "linear", "num_classes": 2}
 
@@ -904,3 +904,378 @@ def test_a_run_that_cannot_write_ends_in_one_line_and_resumes_to_the_same_histor
     capsys.readouterr()
     assert _csv_epochs(run, "metrics.csv") == [1, 2, 3] and run.status()["state"] == "finished"
     assert run.confusion("last") is not None
+
+
+# ------------------------------------------------------------------------------- sweeps
+
+TINY_GRID = """\
+name = "tiny"
+preset = "demo"
+methods = ["ce", "bsce"]
+seeds = [0]
+[overrides]
+"optim.epochs" = {epochs}
+"optim.batch_size" = 128
+"optim.warmup_epochs" = 0
+"data.image_size" = 8
+"device" = "cpu"
+"""
+
+
+def _sweep_file(tmp_path: Path, text: str = TINY_GRID.format(epochs=2), name: str = "grid.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _sweep_in_child(spec: str, out: str, queue) -> None:
+    from cli import main as cli
+
+    queue.put(cli(["sweep", spec, "--out", out]))
+
+
+@pytest.mark.slow
+def test_a_second_sweep_on_a_folder_being_written_is_refused_and_the_first_runs_every_cell_once(tmp_path, capsys):
+    from cli import main as cli
+    from engine.runs import RunLock
+    from engine.sweep.cells import cell_dir, read_status
+
+    spec, folder = _sweep_file(tmp_path), tmp_path / "sweep"
+    context = _context()
+    queue = context.Queue()
+    first = context.Process(target=_sweep_in_child, args=(str(spec), str(folder), queue))
+    first.start()
+    deadline = time.time() + 60
+    while (holder := RunLock(folder).holder() if folder.exists() else None) is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert holder and holder["pid"] == first.pid
+    assert cli(["sweep", str(spec), "--out", str(folder)]) == 2
+    err = _one_line_error(capsys)
+    assert f"the sweep folder {folder} is being written by pid {first.pid}" in err and ", since " in err
+    assert queue.get(timeout=120) == 0
+    first.join()
+    for cell in ("demo-ir10-ce-s0", "demo-ir10-bsce-s0"):
+        assert read_status(folder, cell).state == "done"
+        runs = list((cell_dir(folder, cell) / "train").iterdir())
+        assert len(runs) == 1 and (runs[0] / "log.txt").read_text().count("start on") == 1
+
+
+def test_cleaning_a_cell_never_removes_a_run_folder_another_process_writes(tmp_path):
+    from engine.sweep.cells import _clean_runs
+
+    root = tmp_path / "train"
+    held = RunFolder.create(root, "held")  # no checkpoint yet: a run killed early would be removed
+    (held.path / "config.json").write_text("{}")
+    stale = RunFolder.create(root, "stale")
+    (stale.path / "config.json").write_text("{}")
+    context = _context()
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(str(held.path), ready, release))
+    holder.start()
+    assert ready.wait(30)
+    try:
+        assert _clean_runs(root, lambda run: run.checkpoint("last") is not None) is None
+        assert held.path.is_dir() and (held.path / "config.json").exists() and not stale.path.exists()
+    finally:
+        release.set()
+        holder.join()
+
+
+def _hold_cell(folder: str, cell: str, ready, release) -> None:
+    from engine.sweep.cells import cell_lock
+
+    with cell_lock(folder, cell):
+        ready.set()
+        release.wait(30)
+
+
+def test_a_cell_another_process_holds_is_left_alone(tmp_path, monkeypatch):
+    from engine.sweep.cells import CellStatus, read_status, run_cell, shown_state, write_status
+    from engine.sweep.spec import load_spec
+
+    spec = load_spec(_sweep_file(tmp_path))
+    folder, cell = tmp_path / "sweep", spec.cells[0]
+    write_status(folder, CellStatus(cell.id, "running", host="elsewhere", pid=1))
+    monkeypatch.setattr("engine.sweep.cells._run_stages", lambda *a: pytest.fail("ran a cell another process holds"))
+    context = _context()
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_cell, args=(str(folder), cell.id, ready, release))
+    holder.start()
+    assert ready.wait(30)
+    try:
+        assert run_cell(folder, cell).state == "running"
+        assert shown_state(folder, read_status(folder, cell.id)) == "running"
+    finally:
+        release.set()
+        holder.join()
+    assert shown_state(folder, read_status(folder, cell.id)) == "interrupted"  # its holder is gone
+
+
+def test_dry_run_shows_a_killed_cell_as_interrupted_and_a_damaged_status_as_damaged(tmp_path, capsys):
+    import socket
+
+    from cli import main as cli
+    from engine.sweep.cells import CellStatus, cell_dir, write_status
+
+    spec, folder = _sweep_file(tmp_path), tmp_path / "sweep"
+    write_status(folder, CellStatus("demo-ir10-ce-s0", "running", stage="train", epoch=1, epochs=2,
+                                    host=socket.gethostname(), pid=999999))
+    (cell_dir(folder, "demo-ir10-bsce-s0")).mkdir(parents=True)
+    (cell_dir(folder, "demo-ir10-bsce-s0") / "status.json").write_bytes(b"\x00\x01garbage")
+    assert cli(["sweep", str(spec), "--out", str(folder), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "demo-ir10-ce-s0" in out and "interrupted" in out and "running" not in out
+    assert "damaged:" in out and "binary data" in out
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    (TINY_GRID.format(epochs=1).replace('methods = ["ce", "bsce"]',
+                                        'methods = [{loss = "ldam", params = {max_margin = 5.0}}]'),
+     "methods.params.max_margin: LDAM (cosine head): max_margin = 5 is outside the sensible range 0 to 2"),
+    (TINY_GRID.format(epochs=1).replace('methods = ["ce", "bsce"]',
+                                        'methods = [{loss = "paco", params = {queue_size = 100000}}]'),
+     "queue_size = 100,000 is larger than the 390 training images"),
+])
+def test_method_hyperparameters_are_checked_before_any_cell_starts(tmp_path, capsys, text, needle):
+    from cli import main as cli
+
+    text = text.replace("seeds = [0]", "seeds = [0]\nimbalance = [50]")
+    spec = _sweep_file(tmp_path, text)
+    assert cli(["sweep", str(spec), "--out", str(tmp_path / "sweep")]) == 2
+    err = _one_line_error(capsys)
+    assert needle in err and f"{spec}:" in err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_huge_grid_is_refused_at_once_with_its_count(tmp_path, capsys):
+    from cli import main as cli
+
+    seeds = ", ".join(str(s) for s in range(100_000))
+    text = TINY_GRID.format(epochs=1).replace('methods = ["ce", "bsce"]', 'methods = ["ce", "bsce", "focal", "ldam", '
+                                              '"lade", "feabal", "gml", "logit_adjust"]').replace("seeds = [0]",
+                                                                                                 f"seeds = [{seeds}]")
+    spec = _sweep_file(tmp_path, text)
+    started = time.perf_counter()
+    assert cli(["sweep", str(spec), "--dry-run"]) == 2
+    assert time.perf_counter() - started < 30  # counted before a single cell is built (it took hours)
+    err = _one_line_error(capsys)
+    assert "the grid has 800,000 cells (1 dataset(s) × 1 ratio(s) × 8 method(s) × 100000 seed(s))" in err
+    assert "--max-cells" in err
+
+
+@pytest.mark.parametrize("jobs", ["-1", "0"])
+def test_jobs_below_one_is_refused(tmp_path, capsys, jobs):
+    from cli import main as cli
+
+    assert cli(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "s"), "--jobs", jobs]) == 2
+    assert f"--jobs must be 1 or more (cells at once), not {jobs}" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\x02binary", "name = 'caf\u00e9'\n".encode("latin-1")])
+def test_a_binary_or_non_utf8_sweep_file_is_one_line(tmp_path, capsys, content):
+    from cli import main as cli
+
+    spec = tmp_path / "grid.toml"
+    spec.write_bytes(content)
+    assert cli(["sweep", str(spec), "--dry-run"]) == 2
+    err = _one_line_error(capsys)
+    assert f"{spec} is not a sweep file" in err
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory) -> tuple[Path, Path]:
+    """A finished two-cell sweep with the plug-in (one epoch each, 8-pixel digits)."""
+    from cli import main as cli
+
+    root = tmp_path_factory.mktemp("sweep")
+    spec = _sweep_file(root, TINY_GRID.format(epochs=1) + "[plugin]\nepochs = 1\nfeature_passes = 1\n")
+    folder = root / "sweep"
+    assert cli(["sweep", str(spec), "--out", str(folder)]) == 0
+    return spec, folder
+
+
+@pytest.mark.parametrize(("damage", "needle"), [
+    ("status.json", "status.json is damaged: it holds binary data"),
+    ("metrics.csv", "metrics.csv is damaged: it holds binary data"),
+    ("report.json", "report.json is damaged: not valid JSON"),
+    ("report.json columns", "report.json is damaged: not a plug-in report"),
+    ("nan", "not numbers: demo-ir10-ce-s0: base"),
+])
+def test_sweep_report_names_damaged_files_and_never_averages_nan(finished_sweep, tmp_path, capsys, damage, needle):
+    import shutil
+
+    from cli import main as cli
+    from engine.sweep.cells import cell_dir
+
+    folder = tmp_path / "sweep"
+    shutil.copytree(finished_sweep[1], folder)
+    cell = cell_dir(folder, "demo-ir10-ce-s0")
+    train = next((cell / "train").iterdir())
+    plugin = next((cell / "plugin").iterdir())
+    if damage == "status.json":
+        (cell / "status.json").write_bytes(b"\x00\x9f")
+    elif damage == "metrics.csv":
+        (train / "metrics.csv").write_bytes(b"epoch,lr\n\x00\x00\xff")
+    elif damage == "report.json":
+        (plugin / "report.json").write_bytes(b'{"columns": ')
+    elif damage == "report.json columns":
+        (plugin / "report.json").write_text(json.dumps({"stopped": False, "epochs_done": 1, "columns": [1]}))
+    else:
+        text = (train / "metrics.csv").read_text().splitlines()
+        header, last = text[0].split(","), text[-1].split(",")
+        last[header.index("test_top1")] = "nan"
+        (train / "metrics.csv").write_text("\n".join(text[:-1] + [",".join(last)]) + "\n")
+    assert cli(["sweep-report", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert needle in captured.err and "Traceback" not in captured.err
+    row = next(line for line in captured.out.splitlines() if "| ce |" in line)
+    assert ("n/a" in row) if damage == "nan" else ("0/1" in row)
+    assert "| bsce |" in captured.out and "1/1" in next(l for l in captured.out.splitlines() if "| bsce |" in l)
+
+
+@pytest.mark.ray
+def test_ray_refuses_resources_no_node_has_in_seconds(tmp_path, capsys):
+    from cli import main as cli
+
+    spec = _sweep_file(tmp_path, TINY_GRID.format(epochs=1) + "[resources]\ncpus = 64\n")
+    started = time.perf_counter()
+    assert cli(["sweep", str(spec), "--out", str(tmp_path / "sweep"), "--backend", "ray"]) == 2
+    assert time.perf_counter() - started < 120
+    err = _one_line_error(capsys)
+    assert "each cell asks for 64 CPU(s) and 0 GPU(s)" in err and "no node of the Ray cluster has that much" in err
+
+
+def test_a_ray_client_address_without_the_client_extra_is_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("ray")
+    from cli import main as cli
+
+    monkeypatch.setattr("ray.is_initialized", lambda: False)
+    spec = _sweep_file(tmp_path)
+    code = cli(["sweep", str(spec), "--out", str(tmp_path / "sweep"), "--backend", "ray", "--address",
+                "ray://127.0.0.1:1"])
+    assert code == 2
+    err = _one_line_error(capsys)
+    assert err.startswith("error: cannot start Ray at ray://127.0.0.1:1: ")
+
+
+# ---------------------------------------------------------------- outputs that are not numbers
+
+def _overflowing_checkpoint(path: Path) -> Path:
+    """Finite weights, overflowing logits: the classifier × 1e38 (issue 20's case)."""
+    from engine.checkpoints import save_checkpoint
+    from models import build_model
+
+    torch.manual_seed(0)
+    state = build_model("resnet20", 10).state_dict()
+    state["linear.weight"] = state["linear.weight"] * 1e38
+    assert torch.isfinite(state["linear.weight"]).all()
+    meta = {"arch": "resnet20", "head": "linear", "num_classes": 10, "class_names": [str(d) for d in range(10)],
+            "data": {"dataset": "demo", "imbalance_ratio": 50.0, "image_size": 8, "cut_seed": 0}}
+    return save_checkpoint(path, state, meta)
+
+
+def test_eval_never_scores_outputs_that_overflow(tmp_path, capsys):
+    from cli import main as cli
+
+    path = _overflowing_checkpoint(tmp_path / "overflow.pt")
+    assert cli(["eval", "--checkpoint", str(path), "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert "warning: the model's outputs are not finite numbers (NaN/inf) for" in captured.err
+    assert "no metric is reported" in captured.err
+    acc = next(line for line in captured.out.splitlines() if line.startswith("Acc (%)"))
+    assert acc.split()[-1] == "—"
+    assert cli(["eval", "--checkpoint", str(path), "--device", "cpu", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert report["top1"] is None and report["hm"] is None and report["non_finite"] > 0
+
+
+def test_the_plugin_report_marks_outputs_that_overflow_as_not_numbers(tmp_path):
+    from engine.events import Message
+    from engine.plugin import TuneConfig, tune
+
+    path = _overflowing_checkpoint(tmp_path / "overflow.pt")
+    config = TuneConfig(checkpoint=str(path), epochs=0, device="cpu", runs_dir=str(tmp_path / "runs"))
+    config.data.dataset, config.data.imbalance_ratio, config.data.image_size = "demo", 50.0, 8
+    messages = []
+    result = tune(config, on_event=lambda e: messages.append(e) if isinstance(e, Message) else None)
+    old = result.reports["old"]
+    assert not old.are_numbers() and math.isnan(old.hm)
+    assert any(m.level == "warning" and "not finite numbers" in m.text for m in messages)
+    card = (result.run_dir / "README.md").read_text()
+    assert "outputs were not finite numbers" in card and "| HM | — |" in card
+
+
+def test_a_training_epoch_whose_test_outputs_overflow_is_never_the_best(tmp_path):
+    from engine.loop import Loop
+    from engine.metrics import not_numbers
+
+    loop = Loop.__new__(Loop)
+    loop.plan = type("Plan", (), {"best_metric": "test_hm"})()
+    loop.best, loop.epochs_done = {}, 1
+    assert not loop.track_best(not_numbers(3, 5))
+    assert loop.best == {}
+
+
+# ------------------------------------------------------------- reading run folders, the Runs tab
+
+READERS = {"config": lambda run: run.config(), "dataset": lambda run: run.class_names(),
+           "history": lambda run: run.history(), "per_class": lambda run: run.per_class(),
+           "precision": lambda run: run.per_class_precision(), "confusion": lambda run: run.confusion("last"),
+           "status": lambda run: run.status(), "card": lambda run: run.card(), "state": lambda run: run.state()}
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\x02binary", "caf\u00e9;\xe9t\xe9\n".encode("latin-1"), b""])
+@pytest.mark.parametrize("name", ["config.json", "dataset.json", "metrics.csv", "per_class.csv",
+                                  "per_class_precision.csv", "confusion_last.csv", "status.json", "README.md"])
+def test_every_reader_of_a_run_folder_names_a_damaged_file_in_words(crashed_run, tmp_path, name, content):
+    import shutil
+
+    from engine.run_files import RunDamaged
+    from engine.run_index import summarize
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    (run_path / name).write_bytes(content)
+    run = RunFolder(run_path)
+    for reader in READERS.values():
+        try:
+            reader(run)
+        except RunDamaged as error:
+            assert f"{run_path / name} " in str(error) and "\n" not in str(error)
+    summary = summarize(run_path)
+    if name in ("config.json", "metrics.csv") and content:
+        assert summary.status == "damaged" and str(run_path / name) in summary.problem
+    elif name == "status.json":  # without it the history decides: both epochs were done
+        assert summary.status == "finished"
+    else:
+        assert summary.status == "interrupted", summary
+
+
+def test_the_runs_tab_lists_damaged_and_interrupted_runs_and_errors_are_in_words(qtbot, window, crashed_run,
+                                                                                 workspace):
+    import shutil
+
+    from test_gui_support import open_error_boxes
+
+    runs_root = workspace / "runs"
+    runs_root.mkdir(exist_ok=True)
+    interrupted = runs_root / "20250101-000000-killed"
+    damaged = runs_root / "20250101-000001-damaged"
+    no_names = runs_root / "20250101-000002-no-names"
+    for path in (interrupted, damaged, no_names):
+        shutil.copytree(crashed_run, path)
+    (damaged / "config.json").write_bytes(b"\x00\xff\x00")
+    (no_names / "dataset.json").write_text(json.dumps({"name": "demo", "class_counts": [1] * 10}))
+    panel = window.runs
+    panel.refresh()
+    status = {panel.table.item(r, 0).text(): panel.table.item(r, 5) for r in range(panel.table.rowCount())}
+    assert status[interrupted.name].text() == "interrupted"
+    assert status[damaged.name].text() == "damaged"
+    assert "config.json is damaged: it holds binary data" in status[damaged.name].toolTip()
+    panel.select([damaged.name])
+    assert "binary data" in panel.details.item(0, 0).text()
+    panel.status_filter.setCurrentIndex(panel.status_filter.findData("damaged"))
+    assert panel.visible_names() == [damaged.name]
+    window.open_run(str(no_names))
+    (box,) = open_error_boxes()
+    assert "dataset.json is damaged: it needs the lists class_names and class_counts" in box.informativeText()

@@ -11,6 +11,7 @@ which on a cluster must be shared storage (NFS or the like) mounted at the same 
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -138,7 +139,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         runtime_env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
     try:
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 runtime_env=runtime_env, log_to_driver=False)
+                 runtime_env=runtime_env, log_to_driver=False, logging_level=logging.ERROR)  # our lines only
     except Exception as error:  # ValueError, ConnectionError, RuntimeError, TimeoutError …, one line each
         where = f" at {address}" if address else " on this machine"
         raise UserError(f"cannot start Ray{where}: {_first_line(error)}") from None
