@@ -5,7 +5,6 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from data.tensors import normalize
 from engine.fold import folded_copy
@@ -35,7 +34,7 @@ def predict_logits(logits_fn: Callable[[torch.Tensor], torch.Tensor], images: to
 
 def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts: torch.Tensor,
                         recall_floor: float = RECALL_FLOOR) -> Metrics:
-    """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
+    """Loss (plain CE, which is the NLL), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
     (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
     The result carries its confusion matrix (``Metrics.confusion``, on the logits' device).
     Logits holding NaN/inf in any row are never scored: every value is NaN (``not_numbers``)."""
@@ -45,9 +44,8 @@ def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts
         return not_numbers(num_classes, bad, recall_floor)
     labels = labels.to(logits.device)
     confusion = confusion_matrix(labels, logits.argmax(dim=1), num_classes)
-    loss = float(F.cross_entropy(logits, labels))
-    nll, ece = calibration(logits, labels)
-    return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels),
+    nll, ece = calibration(logits, labels)  # the test loss is plain cross-entropy: the NLL itself
+    return compute_metrics(confusion, train_counts, loss=nll, top5_correct=topk_correct(logits, labels),
                            recall_floor=recall_floor, nll=nll, ece=ece)
 
 

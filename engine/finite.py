@@ -48,8 +48,11 @@ OUTPUTS_NOT_FINITE = ("the model's outputs are not finite numbers (NaN/inf) for 
 
 def non_finite_rows(outputs: torch.Tensor) -> torch.Tensor:
     """``(N,)`` bool: which rows of ``outputs`` (N, C) hold a NaN or an infinity (on their device,
-    without waiting for it)."""
-    return ~torch.isfinite(outputs).all(dim=1)
+    without waiting for it). One reduction, no N × C mask: a row's sum is NaN or infinite exactly
+    when the row holds one, or when its values are so large that they overflow (beyond ~1e36 each
+    at 100 classes), which only a diverged model outputs. Half-precision rows are summed in float32."""
+    wide = torch.float32 if outputs.dtype in (torch.float16, torch.bfloat16) else outputs.dtype
+    return ~torch.isfinite(outputs.sum(dim=1, dtype=wide))
 
 
 def assert_finite(tensors: Mapping[str, Any], name: str) -> None:
