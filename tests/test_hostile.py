@@ -1079,6 +1079,20 @@ def test_a_binary_or_non_utf8_sweep_file_is_one_line(tmp_path, capsys, content):
     assert f"{spec} is not a sweep file" in err
 
 
+def test_a_sweep_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from cli import main as cli
+
+    def full(self, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "replace", full)
+    assert cli(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "sweep")]) == 2
+    err = _one_line_error(capsys)
+    assert f"cannot write {tmp_path / 'sweep' / 'sweep.json'}: No space left on device" in err
+
+
 @pytest.fixture(scope="module")
 def finished_sweep(tmp_path_factory) -> tuple[Path, Path]:
     """A finished two-cell sweep with the plug-in (one epoch each, 8-pixel digits)."""

@@ -35,7 +35,7 @@ from typing import Callable
 
 from errors import UserError
 from engine.events import EpochEnd, Event, EventSink, StopFlag, ignore_event, never_stop
-from engine.run_files import RunDamaged, read_json
+from engine.run_files import RunDamaged, RunWriteError, read_json
 from engine.runs import RunFolder, RunLock, list_runs
 from engine.sweep.spec import Cell
 
@@ -81,7 +81,10 @@ def sweep_lock(sweep_dir: str | Path, command: str | None = None) -> RunLock:
     """The sweep folder's lock, to hold (``with``) while planning and running its cells; a second
     holder is refused with ``RunLocked`` naming the first (pid, host, command, start)."""
     folder = Path(sweep_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunWriteError(f"cannot make the sweep folder {folder}: {error.strerror or error}") from None
     return RunLock(folder, command, what=f"the sweep folder {folder}")
 
 
@@ -116,7 +119,6 @@ def write_sweep(sweep_dir: str | Path, spec_path: Path, name: str, cells: list[C
     sweep_dir = Path(sweep_dir)
     if (sweep_dir / SWEEP_FILE).exists():
         _check_unchanged(sweep_dir, cells)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
     _write_json(sweep_dir / SWEEP_FILE, {"kind": "sweep", "name": name, "spec": str(spec_path),
                                         "cells": [c.to_dict() for c in cells]})
     for cell in cells:
@@ -177,9 +179,7 @@ def read_status(sweep_dir: str | Path, cell_id: str) -> CellStatus:
 
 def write_status(sweep_dir: str | Path, status: CellStatus) -> CellStatus:
     status.updated = time.time()
-    folder = cell_dir(sweep_dir, status.cell)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_json(folder / STATUS_FILE, asdict(status))
+    _write_json(cell_dir(sweep_dir, status.cell) / STATUS_FILE, asdict(status))
     return status
 
 
@@ -239,7 +239,10 @@ def run_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink = ignore_s
     """Run (or finish) one cell; never raises for a failed cell: its status says why. A cell that
     another process holds (its lock) is left alone and its status returned as it is."""
     lock = cell_lock(sweep_dir, cell.id)
-    cell_dir(sweep_dir, cell.id).mkdir(parents=True, exist_ok=True)
+    try:
+        cell_dir(sweep_dir, cell.id).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunWriteError(f"cannot make {cell_dir(sweep_dir, cell.id)}: {error.strerror or error}") from None
     try:
         lock.acquire()
     except UserError:
@@ -359,6 +362,14 @@ def _one_line(text: str) -> str:
 
 
 def _write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` atomically; a folder that cannot be written (disk full, read-only) is one
+    ``RunWriteError`` line."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise RunWriteError(f"cannot write {path}: {error.strerror or error}; the cells already run keep their "
+                            "run folders, run the sweep again once the folder is writable") from None

@@ -11,12 +11,11 @@ for the left-behind plots).
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.run_files import RunDamaged
+from engine.run_files import RunDamaged, RunWriteError
 from engine.runs import list_runs
 from engine.sweep.cells import cell_dir, plugin_report, read_status, read_sweep, train_run
 from engine.sweep.spec import Cell
@@ -123,14 +122,17 @@ def write_report(sweep_dir: str | Path, results: list[CellResult] | None = None)
     results = collect(sweep_dir) if results is None else results
     rows = table_rows(results)
     folder = Path(sweep_dir) / "report"
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {"csv": folder / "table.csv", "markdown": folder / "table.md", "latex": folder / "table.tex",
              "cells": folder / "cells.csv", "per_class": folder / "per_class.csv"}
-    _write_table_csv(paths["csv"], rows)
-    paths["markdown"].write_text(markdown_table(rows), encoding="utf-8")
-    paths["latex"].write_text(latex_table(rows), encoding="utf-8")
-    _write_cells_csv(paths["cells"], results)
-    _write_per_class_csv(paths["per_class"], results)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_table_csv(paths["csv"], rows)
+        paths["markdown"].write_text(markdown_table(rows), encoding="utf-8")
+        paths["latex"].write_text(latex_table(rows), encoding="utf-8")
+        _write_cells_csv(paths["cells"], results)
+        _write_per_class_csv(paths["per_class"], results)
+    except OSError as error:
+        raise RunWriteError(f"cannot write the sweep's table into {folder}: {error.strerror or error}") from None
     return paths
 
 
