@@ -25,6 +25,15 @@ CIFAR-100-LT. At ratio 100 the counts give 35 / 35 / 30 classes (class 35 has 98
 70 has 19), so MiSLAS's many group holds one class more and its few group one class less; for
 other ratios or datasets only the count thresholds keep their meaning.
 
+**Vectorised, from three per-class counts.** Every metric needs only, per class, the correct
+predictions, the samples (the confusion matrix's row sums) and the predictions (its column sums):
+``metrics_from_counts`` copies those 3 × C numbers from the device once and computes in float64
+(the training split never builds a C × C matrix, ``engine.epoch_stats``); ``compute_metrics``
+takes a whole confusion matrix on any device and keeps it for ``engine.confusion``.
+
+**Outputs that are not numbers.** Logits holding NaN/inf are never scored: ``not_numbers`` gives
+every value as NaN with ``Metrics.non_finite`` counting the samples (``engine.finite``).
+
 All values are fractions in [0, 1].
 """
 from __future__ import annotations

@@ -108,7 +108,7 @@ class RunsPanel(QWidget):
             self.table.setItem(row, 2, QTableWidgetItem(summary.dataset))
             self.table.setItem(row, 3, number_item(summary.imbalance))
             epochs = number_item(summary.epochs_done)
-            epochs.setText(f"{summary.epochs_done}/{summary.epochs_planned}")
+            epochs.setText("—" if summary.problem else f"{summary.epochs_done}/{summary.epochs_planned}")
             self.table.setItem(row, 4, epochs)
             status = QTableWidgetItem(summary.status)
             if summary.status != "finished":

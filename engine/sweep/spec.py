@@ -92,17 +92,13 @@ class SweepSpec:
 
 def load_spec(path: str | Path, max_cells: int = MAX_CELLS) -> SweepSpec:
     """Read and check a sweep file; every cell's run (and plug-in) config is built and validated."""
+    from engine.run_files import RunDamaged, read_text
+
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise SweepSpecError(f"cannot read the sweep file {path}: {error.strerror or error}") from None
-    if b"\x00" in data:
-        raise SweepSpecError(f"{path} is not a sweep file: it holds binary data, not TOML or JSON text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise SweepSpecError(f"{path} is not a sweep file: not UTF-8 text (byte {error.start})") from None
+        text = read_text(path)  # binary or not UTF-8: one line
+    except RunDamaged as error:
+        raise SweepSpecError(f"not a sweep file: {error}") from None
     return parse_spec(text, path, max_cells)
 
 
