@@ -96,16 +96,17 @@ class SweepView(QWidget):
         results = []
         for row, cell in enumerate(self.cells):
             status = read_status(self.folder, cell.id)
-            state = shown_state(self.folder, status)
-            counts[state] = counts.get(state, 0) + 1
             cached = self._results.get(cell.id)
             if cached is None or cached[0] != status.updated:
                 cached = (status.updated, cell_result(self.folder, cell))
                 self._results[cell.id] = cached
             result = cached[1]
             results.append(result)
+            damaged = result.state == "damaged"  # its status, metrics or report cannot be read
+            state = "damaged" if damaged else shown_state(self.folder, status)
+            counts[state] = counts.get(state, 0) + 1
             text = state + (f" · {status.stage} {status.epoch}/{status.epochs}" if state == "running" else "")
-            self._fill_cell_row(row, cell, text, state, status.reason, result.values)
+            self._fill_cell_row(row, cell, text, state, result.reason if damaged else status.reason, result.values)
         self._fill_table(table_rows(results))
         self.summary.setText(" · ".join(f"{n} {state}" for state, n in counts.items()))
 
