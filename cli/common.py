@@ -10,7 +10,7 @@ from errors import UserError
 from engine.config import DATASETS, IMBALANCE_TYPES, DataConfig
 from engine.events import DatasetReady, EpochEnd, Event, Message, Progress
 from engine.metrics import Metrics, floor_note
-from engine.runs import format_percent
+from engine.runs import format_count, format_percent
 
 TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
               ("Medium", "medium"), ("Few", "few"), ("ECE", "ece"))
@@ -57,8 +57,9 @@ def trained_on(checkpoint: str) -> dict | None:
 
 
 def default_imbalance_type(dataset: str) -> str:
-    """A user's own folder is taken as it is; benchmarks are cut to the usual exponential tail."""
-    return "none" if dataset == "folder" else "exp"
+    """CIFAR and the demo are cut to the usual exponential tail; every other dataset (a user's folder,
+    lists or tree, the long-tailed benchmarks' own lists) is taken as it is."""
+    return "exp" if dataset in ("cifar10", "cifar100", "demo") else "none"
 
 
 def parse_params(items: list[str]) -> dict[str, float]:
@@ -98,7 +99,7 @@ def metrics_table(columns: dict[str, Metrics]) -> str:
     for title, key in TABLE_ROWS:
         cells = (format_percent(getattr(m, key)) for m in columns.values())
         lines.append(f"{title} (%)".ljust(14) + "".join(c.rjust(width) for c in cells))
-    lines.append("zero-recall".ljust(14) + "".join(("—" if m.zero_recall is None else str(m.zero_recall)).rjust(width)
+    lines.append("zero-recall".ljust(14) + "".join(format_count(m.zero_recall).rjust(width)
                                                     for m in columns.values()))
     lines.append("NLL".ljust(14) + "".join(_plain(m.nll).rjust(width) for m in columns.values()))
     if any(m.experts_per_image is not None for m in columns.values()):  # RIDE's router
@@ -127,9 +128,9 @@ class TerminalReporter:
             self._close_bar()
             test = event.test
             print(f"epoch {event.epoch}/{event.epochs}  lr {event.lr:.4g}  "
-                  f"train acc {format_percent(event.train.top1)}  test acc {format_percent(test.top1)}  "
+                  f"train acc {format_percent(event.train.top1)}  {event.split} acc {format_percent(test.top1)}  "
                   f"HM {format_percent(test.hm)}  GM {format_percent(test.gm)}  "
-                  f"LR {format_percent(test.lowest_recall)}  zero-recall {'—' if test.zero_recall is None else test.zero_recall}"
+                  f"LR {format_percent(test.lowest_recall)}  zero-recall {format_count(test.zero_recall)}"
                   f"  ({event.seconds:.1f}s){'  *best' if event.is_best else ''}", flush=True)
         elif isinstance(event, Message):
             self._close_bar()

@@ -1,16 +1,21 @@
-"""Evaluation: large batches under ``torch.inference_mode()``, straight from uint8 tensors."""
+"""Evaluation: large batches under ``torch.inference_mode()``, from any image source.
+
+A split is scored batch by batch (``engine.epoch_stats.EpochStats`` with calibration): its logits
+are never kept together, so a 50,000-image, 1,000-class test split costs the memory of one batch.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
+from data.sources import ImageSource
 from data.tensors import normalize
+from engine.epoch_stats import EpochStats
 from engine.fold import folded_copy
-from engine.finite import non_finite_rows
-from engine.metrics import (RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, not_numbers,
-                            topk_correct)
+from engine.metrics import RECALL_FLOOR, Metrics
 
 # Images per forward pass without gradients. A GPU wants large batches; on a 2-core CPU a
 # ResNet-32 runs about 2x faster per image at 128 than at 1024 (activations stay in cache):
@@ -34,19 +39,13 @@ def predict_logits(logits_fn: Callable[[torch.Tensor], torch.Tensor], images: to
 
 def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts: torch.Tensor,
                         recall_floor: float = RECALL_FLOOR) -> Metrics:
-    """Loss (plain CE, which is the NLL), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
+    """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
     (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
-    The result carries its confusion matrix (``Metrics.confusion``, on the logits' device).
-    Logits holding NaN/inf in any row are never scored: every value is NaN (``not_numbers``)."""
-    num_classes = logits.shape[1]
-    bad = int(non_finite_rows(logits).sum())
-    if bad:
-        return not_numbers(num_classes, bad, recall_floor)
+    The result carries its confusion statistics (``Metrics.confusion``, ``Metrics.confused_pairs``)."""
+    stats = EpochStats(logits.shape[1], logits.device, calibration=True)
     labels = labels.to(logits.device)
-    confusion = confusion_matrix(labels, logits.argmax(dim=1), num_classes)
-    nll, ece = calibration(logits, labels)  # the test loss is plain cross-entropy: the NLL itself
-    return compute_metrics(confusion, train_counts, loss=nll, top5_correct=topk_correct(logits, labels),
-                           recall_floor=recall_floor, nll=nll, ece=ece)
+    stats.update(F.cross_entropy(logits, labels), logits, labels)
+    return stats.read(train_counts, recall_floor)
 
 
 def add_routing(metrics: Metrics, method: object) -> Metrics:
@@ -59,13 +58,18 @@ def add_routing(metrics: Metrics, method: object) -> Metrics:
     return metrics
 
 
-def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], images: torch.Tensor,
-             labels: torch.Tensor, mean, std, train_counts: torch.Tensor,
-             recall_floor: float = RECALL_FLOOR) -> Metrics:
-    """Metrics of ``logits_fn(model, x)`` (e.g. ``method.logits``) on a split.
+@torch.inference_mode()
+def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], source: ImageSource,
+             mean, std, train_counts: torch.Tensor, recall_floor: float = RECALL_FLOOR) -> Metrics:
+    """Metrics of ``logits_fn(model, x)`` (e.g. a method's prediction rule) on a split's source
+    (its un-augmented images: as stored, or resized and centre-cropped when streamed).
 
     The logits come from a BatchNorm-folded eval copy of ``model``.
     """
     fast = folded_copy(model)
-    logits = predict_logits(lambda x: logits_fn(fast, x), images, mean, std)
-    return metrics_from_logits(logits, labels, train_counts, recall_floor)
+    device = source.labels.device
+    stats = EpochStats(len(train_counts), device, calibration=True)
+    for images, labels in source.plain_batches(inference_batch_size(device)):
+        logits = logits_fn(fast, normalize(images, mean, std)).float()
+        stats.update(F.cross_entropy(logits, labels), logits, labels)
+    return stats.read(train_counts, recall_floor)

@@ -25,11 +25,9 @@ CIFAR-100-LT. At ratio 100 the counts give 35 / 35 / 30 classes (class 35 has 98
 70 has 19), so MiSLAS's many group holds one class more and its few group one class less; for
 other ratios or datasets only the count thresholds keep their meaning.
 
-**Vectorised, from three per-class counts.** Every metric needs only, per class, the correct
-predictions, the samples (the confusion matrix's row sums) and the predictions (its column sums):
-``metrics_from_counts`` copies those 3 × C numbers from the device once and computes in float64
-(the training split never builds a C × C matrix, ``engine.epoch_stats``); ``compute_metrics``
-takes a whole confusion matrix on any device and keeps it for ``engine.confusion``.
+**Many classes.** Every value comes from exact per-class counts (``engine.confusion_counts``); the full
+C×C matrix is kept only up to ``DENSE_LIMIT`` (512) classes. Above it ``Metrics.confusion`` is
+None and ``confused_pairs`` (the most confused pairs, at any class count) is what remains of it.
 
 **Outputs that are not numbers.** Logits holding NaN/inf are never scored: ``not_numbers`` gives
 every value as NaN with ``Metrics.non_finite`` counting the samples (``engine.finite``).
@@ -42,6 +40,8 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import torch
+
+from engine.confusion_counts import ConfusionCounts
 
 MANY_THRESHOLD = 100  # more than this many training images → "many"
 FEW_THRESHOLD = 20  # fewer than this → "few"
@@ -67,8 +67,10 @@ class Metrics:
     ece: float = math.nan  # expected calibration error, 15 bins; NaN when no logits were seen
     recall_floor: float = RECALL_FLOOR  # the floor HM / GM / LR were computed with (0 = unfloored)
     per_class_precision: list[float] = field(default_factory=list)  # NaN for a class never predicted
-    confusion: torch.Tensor | None = field(default=None, repr=False, compare=False)  # (C, C), rows = true class
+    confusion: list[list[int]] | None = field(default=None, repr=False, compare=False)  # rows = true class; ≤ 512 classes
     experts_per_image: float | None = None  # mean experts a router called per image (RIDE); None: no router
+    # (true, predicted, count) off the diagonal, most frequent first (engine.confusion_counts.TOP_PAIRS at most)
+    confused_pairs: list[tuple[int, int, int]] = field(default_factory=list, repr=False, compare=False)
     non_finite: int = 0  # samples whose outputs held NaN/inf: then every value above is NaN (not_numbers)
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
@@ -83,9 +85,10 @@ class Metrics:
         return not self.non_finite
 
     def to_dict(self) -> dict:
-        """Everything but the confusion matrix (saved on its own by ``RunFolder.write_confusion``)."""
+        """Everything but the confusion statistics (saved on their own by ``RunFolder.write_confusion``)."""
         raw = asdict(self)
         raw.pop("confusion")
+        raw.pop("confused_pairs")
         return raw
 
     @classmethod
@@ -93,24 +96,11 @@ class Metrics:
         return cls(**raw)
 
 
-def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """``(C, C)`` int64 matrix; row = true class, column = predicted class."""
-    flat = labels.to(torch.int64) * num_classes + predictions.to(torch.int64)
-    return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def per_class_recall(confusion: torch.Tensor) -> torch.Tensor:
-    """Recall of every class; a class with no test sample gets NaN."""
-    confusion = confusion.to(torch.float64)
-    support = confusion.sum(dim=1)
-    return confusion.diagonal() / support.where(support > 0, torch.tensor(float("nan"), dtype=torch.float64))
-
-
-def per_class_precision(confusion: torch.Tensor) -> torch.Tensor:
-    """Precision of every class (column-wise); a class never predicted gets NaN."""
-    confusion = confusion.to(torch.float64)
-    predicted = confusion.sum(dim=0)
-    return confusion.diagonal() / predicted.where(predicted > 0, torch.tensor(float("nan"), dtype=torch.float64))
+def class_recalls(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Per-class recall straight from labels and predictions (no C×C matrix); NaN for an absent class."""
+    labels, predictions = labels.to(torch.int64), predictions.to(labels.device, torch.int64)
+    hits = torch.bincount(labels[predictions == labels], minlength=num_classes)
+    return _ratio(hits, torch.bincount(labels, minlength=num_classes))
 
 
 def floored(recalls: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
@@ -134,33 +124,6 @@ def geometric_mean(recalls: torch.Tensor, floor: float = 0.0) -> float:
     return float(torch.exp(torch.log(recalls).mean()))
 
 
-def calibration(logits: torch.Tensor, labels: torch.Tensor, bins: int = ECE_BINS) -> tuple[float, float]:
-    """(NLL, ECE) of a set of logits: mean −log softmax of the true class, and the expected
-    calibration error over ``bins`` equal-width, right-closed bins of the top softmax probability.
-
-    The softmax runs in the logits' own precision (float32, or float64 when given), on their
-    device; only the N per-sample values are summed in float64 (N × C float64 copies cost seconds
-    at 1,000 classes)."""
-    if len(labels) == 0:
-        return math.nan, math.nan
-    logits = logits.detach()
-    if logits.dtype not in (torch.float32, torch.float64):
-        logits = logits.float()
-    labels = labels.to(logits.device, torch.int64)
-    log_probabilities = torch.log_softmax(logits, dim=1)
-    nll = float(-log_probabilities.gather(1, labels[:, None]).to(torch.float64).mean())
-    top, predicted = log_probabilities.max(dim=1)
-    confidence = top.to(torch.float64).exp()
-    correct = (predicted == labels).to(torch.float64)
-    # bin b holds confidences in (b/bins, (b+1)/bins]; ceil(conf·bins) − 1 is that index
-    index = (torch.ceil(confidence * bins).long() - 1).clamp(0, bins - 1)
-    count = torch.bincount(index, minlength=bins).to(torch.float64)
-    gap = (torch.bincount(index, weights=confidence, minlength=bins)
-           - torch.bincount(index, weights=correct, minlength=bins)).abs()
-    ece = float(gap.sum() / count.sum())  # Σ_b |B_b|/N · |conf_b − acc_b| = Σ_b |Σ conf − Σ correct| / N
-    return nll, ece
-
-
 def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[float | None, float | None, float | None]:
     """Mean recall of the many (> 100), medium (20–100) and few (< 20) shot classes."""
     counts = train_counts.to(recalls.device)
@@ -168,43 +131,28 @@ def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[f
     return tuple(float(recalls[mask].mean()) if mask.any() else None for mask in groups)  # type: ignore[return-value]
 
 
-def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: float = math.nan,
+def compute_metrics(confusion: torch.Tensor | ConfusionCounts, train_counts: torch.Tensor, loss: float = math.nan,
                     top5_correct: int | None = None, recall_floor: float = RECALL_FLOOR,
                     nll: float = math.nan, ece: float = math.nan) -> Metrics:
-    """All metrics from a (C, C) confusion matrix on any device; the result keeps the matrix as
-    given (``Metrics.confusion``). Only its diagonal and its row and column sums leave the device."""
-    metrics = metrics_from_counts(confusion.diagonal(), confusion.sum(dim=1), confusion.sum(dim=0), train_counts,
-                                  loss=loss, top5_correct=top5_correct, recall_floor=recall_floor, nll=nll, ece=ece)
-    metrics.confusion = confusion
-    return metrics
-
-
-def metrics_from_counts(correct: torch.Tensor, support: torch.Tensor, predicted: torch.Tensor,
-                        train_counts: torch.Tensor, loss: float = math.nan, top5_correct: int | None = None,
-                        recall_floor: float = RECALL_FLOOR, nll: float = math.nan, ece: float = math.nan) -> Metrics:
-    """All metrics from three per-class count vectors: correct predictions, samples (the confusion's
-    row sums) and predictions (its column sums). One copy of 3 × C numbers from the device, then
-    vectorised float64 arithmetic; classes absent from the evaluated set are skipped.
+    """All metrics from a confusion matrix or record; classes absent from the evaluated set are skipped.
 
     HM, GM and LR use the recalls floored at ``recall_floor`` (the paper's 1e-3; 0 = unfloored).
     """
-    correct, support, predicted = torch.stack([correct, support, predicted]).to("cpu", torch.float64)
-    missing = torch.tensor(math.nan, dtype=torch.float64)
-    recalls_all = correct / support.where(support > 0, missing)
-    precision = correct / predicted.where(predicted > 0, missing)
-    present = support > 0
+    record = confusion if isinstance(confusion, ConfusionCounts) else ConfusionCounts.from_matrix(confusion)
+    total = record.total
+    recalls_all = _ratio(record.correct, record.support)
+    present = ~torch.isnan(recalls_all)
     recalls = recalls_all[present]
     many, medium, few = group_accuracy(recalls, train_counts.cpu()[present])
-    total = max(float(support.sum()), 1.0)
-    any_class = bool(len(recalls))
+    top1 = float(record.correct.sum()) / max(total, 1)
     return Metrics(
-        top1=float(correct.sum()) / total,
-        top5=top5_correct / total if top5_correct is not None else math.nan,
+        top1=top1,
+        top5=top5_correct / max(total, 1) if top5_correct is not None else math.nan,
         loss=float(loss),
-        mean_recall=float(recalls.mean()) if any_class else 0.0,
-        hm=harmonic_mean(recalls, recall_floor) if any_class else 0.0,
-        gm=geometric_mean(recalls, recall_floor) if any_class else 0.0,
-        lowest_recall=float(floored(recalls, recall_floor).min()) if any_class else 0.0,
+        mean_recall=float(recalls.mean()) if len(recalls) else 0.0,
+        hm=harmonic_mean(recalls, recall_floor) if len(recalls) else 0.0,
+        gm=geometric_mean(recalls, recall_floor) if len(recalls) else 0.0,
+        lowest_recall=float(floored(recalls, recall_floor).min()) if len(recalls) else 0.0,
         zero_recall=int((recalls == 0).sum()),
         many=many,
         medium=medium,
@@ -213,7 +161,9 @@ def metrics_from_counts(correct: torch.Tensor, support: torch.Tensor, predicted:
         nll=float(nll),
         ece=float(ece),
         recall_floor=float(recall_floor),
-        per_class_precision=precision.tolist(),
+        per_class_precision=_ratio(record.correct, record.predicted).tolist(),
+        confusion=record.matrix.tolist() if record.matrix is not None else None,
+        confused_pairs=[tuple(row) for row in record.pairs.tolist()],
     )
 
 
@@ -224,6 +174,12 @@ def not_numbers(num_classes: int, non_finite: int, recall_floor: float = RECALL_
     return Metrics(top1=nan, top5=nan, loss=nan, mean_recall=nan, hm=nan, gm=nan, lowest_recall=nan,
                    zero_recall=None, many=nan, medium=nan, few=nan, per_class_recall=[nan] * num_classes,
                    recall_floor=float(recall_floor), per_class_precision=[nan] * num_classes, non_finite=non_finite)
+
+
+def _ratio(part: torch.Tensor, whole: torch.Tensor) -> torch.Tensor:
+    """``part / whole`` per class in float64, NaN where ``whole`` is 0."""
+    whole = whole.to(torch.float64)
+    return part.to(torch.float64) / whole.where(whole > 0, torch.tensor(float("nan"), dtype=torch.float64))
 
 
 def floor_note(floors: set[float]) -> str:

@@ -8,8 +8,12 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
                        test_nll / test_ece calibration, HM / GM / LR as engine.metrics defines them)
     per_class.csv      one row per epoch: the test recall of every class
     per_class_precision.csv   the same layout: the test precision of every class
-    confusion_best.csv, confusion_last.csv   the test confusion matrix of the best and the last epoch
-                       (row = true class, column = predicted; header and first column name the classes)
+    confusion_best.csv, confusion_last.csv   the held-out confusion matrix of the best and the last
+                       epoch (row = true class, column = predicted; header and first column name the
+                       classes, the header cell the epoch), up to 512 classes, written when a session ends
+    confused_pairs_best.csv, confused_pairs_last.csv   above 512 classes: the 1,000 most confused
+                       (true, predicted) pairs with their counts and names (engine.confusion_counts)
+    test_report.json   with a validation split: best.pt measured once on the test split
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
     status.json        running, finished, stopped, interrupted or diverged (absent in older runs)
@@ -160,8 +164,18 @@ class RunFolder:
         with self._saving():
             write_atomically(self.path / name, json.dumps(payload, indent=2, allow_nan=True))
 
-    def write_dataset(self, name: str, class_names: list[str], class_counts: list[int]) -> None:
-        self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts})
+    def write_dataset(self, name: str, class_names: list[str], class_counts: list[int], eval_split: str = "test") -> None:
+        """``dataset.json``: names, training counts and ``eval_split``, the split the per-epoch ``test_*``
+        columns measure ("val" when the dataset has a validation split)."""
+        self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts,
+                                         "eval_split": eval_split})
+
+    def write_test_report(self, test: Metrics, chosen: str, chosen_by: str) -> None:
+        """``test_report.json``: the test split measured once with the model the validation split chose."""
+        self.write_json("test_report.json", {"split": "test", "model": chosen, "chosen_on": "val",
+                                             "chosen_by": chosen_by, **test.summary("test_"),
+                                             "test_lr": test.lowest_recall,
+                                             "per_class_recall": test.per_class_recall})
 
     def commit_epoch(self, metrics_row: Mapping[str, Any], per_class_row: Mapping[str, Any],
                      precision_row: Mapping[str, Any] | None = None, *, state_dict: Mapping[str, Any] | None = None,
@@ -280,6 +294,24 @@ class RunFolder:
         writer.writerow(["true \\ predicted" + (f" (epoch {epoch})" if epoch is not None else ""), *names])
         writer.writerows([name, *row] for name, row in zip(names, rows))
         path = self.path / f"confusion_{tag}.csv"
+        with self._saving():
+            write_atomically(path, buffer.getvalue())
+        return path
+
+    def write_confused_pairs(self, tag: str, pairs: list[tuple[int, int, int]], epoch: int | None = None) -> Path:
+        """Write ``confused_pairs_<tag>.csv``: the most confused (true, predicted) pairs, most frequent
+        first (``engine.confusion_counts``; what remains of the matrix above 512 classes), with the
+        class names (and the epoch they are from, in a last column, when given)."""
+        import csv
+        import io
+
+        names = self._dataset_or_empty()["class_names"]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["true", "predicted", "count", "true_name", "predicted_name"] + (["epoch"] if epoch else []))
+        writer.writerows([true, predicted, count, *(names[c] if c < len(names) else str(c) for c in (true, predicted)),
+                          *([epoch] if epoch else [])] for true, predicted, count in pairs)
+        path = self.path / f"confused_pairs_{tag}.csv"
         with self._saving():
             write_atomically(path, buffer.getvalue())
         return path
@@ -433,10 +465,11 @@ class RunFolder:
         return raw
 
     def dataset(self) -> dict:
-        """dataset.json: name, class_names and class_counts (empty lists for runs without one)."""
+        """dataset.json: name, class_names, class_counts (empty lists for runs without one) and
+        eval_split (the split the per-epoch test_* columns measure; "test" for older runs)."""
         path = self.path / "dataset.json"
         if not path.exists():
-            return {"name": "", "class_names": [], "class_counts": []}
+            return {"name": "", "class_names": [], "class_counts": [], "eval_split": "test"}
         raw = read_json(path)
         names, counts = raw.get("class_names"), raw.get("class_counts")
         if not isinstance(names, list) or not isinstance(counts, list) or len(names) != len(counts):
@@ -444,13 +477,14 @@ class RunFolder:
                              "class")
         if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
             raise RunDamaged(f"{path} is damaged: class_counts must be whole numbers")
-        return {"name": str(raw.get("name", "")), "class_names": [str(n) for n in names], "class_counts": counts}
+        return {"name": str(raw.get("name", "")), "class_names": [str(n) for n in names], "class_counts": counts,
+                "eval_split": str(raw.get("eval_split", "test"))}
 
     def _dataset_or_empty(self) -> dict:
         try:
             return self.dataset()
         except RunDamaged:
-            return {"name": "", "class_names": [], "class_counts": []}
+            return {"name": "", "class_names": [], "class_counts": [], "eval_split": "test"}
 
     def class_names(self) -> list[str]:
         return self.dataset()["class_names"]
@@ -494,6 +528,16 @@ class RunFolder:
         if any(len(row) != len(matrix) for row in matrix):
             raise RunDamaged(f"{path} is damaged: not a square matrix")
         return matrix
+
+    def confused_pairs(self, tag: str = "last") -> list[tuple[int, int, int]] | None:
+        """The pairs saved as ``confused_pairs_<tag>.csv`` (true, predicted, count), or None."""
+        path = self.path / f"confused_pairs_{tag}.csv"
+        if not path.exists():
+            return None
+        try:
+            return [(int(row["true"]), int(row["predicted"]), int(row["count"])) for row in read_csv(path)]
+        except (KeyError, TypeError, ValueError):
+            raise RunDamaged(f"{path} is damaged: not a table of true, predicted, count") from None
 
     def checkpoint(self, which: str = "best") -> Path | None:
         path = self.path / CHECKPOINTS / f"{which}.pt"
@@ -568,6 +612,11 @@ def list_runs(root: str | Path | None = None) -> list[RunFolder]:
 
 def format_percent(value: float | None) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.2f}"
+
+
+def format_count(value: int | None) -> str:
+    """A count such as zero-recall classes; — when there is none (outputs that were not numbers)."""
+    return "—" if value is None else str(value)
 
 
 # ------------------------------------------------------------------------------------ lock

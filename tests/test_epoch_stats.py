@@ -53,14 +53,14 @@ def test_epoch_metrics_equal_the_old_bincount_loop():
     assert _same(stats.read(counts).to_dict(), _old_loop(num_classes, _batches(num_classes, sizes), counts).to_dict())
 
 
-def test_counts_per_class_row_true_column_predicted_and_tolerates_absent_classes():
+def test_counts_cells_row_true_column_predicted_and_tolerates_absent_classes():
     stats = EpochStats(4, "cpu", top_k=2)
     logits = torch.tensor([[5.0, 1, 0, 0], [0, 5, 1, 0], [5, 1, 0.5, 0]])  # predicts 0, 1, 0
     labels = torch.tensor([0, 2, 2])
     stats.update(torch.tensor(2.0), logits, labels)
-    correct, support, predicted = stats.counts  # the confusion [0,0] = [2,1] = [2,0] = 1, kept as its
-    assert correct.tolist() == [1, 0, 0, 0]      # diagonal, row sums and column sums
-    assert support.tolist() == [1, 0, 2, 0] and predicted.tolist() == [2, 1, 0, 0]
+    expected = torch.zeros(4, 4, dtype=torch.int64)
+    expected[0, 0] = expected[2, 1] = expected[2, 0] = 1
+    assert torch.equal(stats.confusion.record().matrix, expected)
     assert int(stats.topk) == 2  # label 2 is second for row 1, third for row 2
     metrics = stats.read(torch.tensor([50, 40, 30, 20]))
     assert metrics.loss == 2.0 and metrics.top1 == 1 / 3 and metrics.top5 == 2 / 3
@@ -71,17 +71,19 @@ def test_update_does_no_class_squared_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("bincount over C*C cells in the per-batch update")
     monkeypatch.setattr(torch, "bincount", refuse)
-    stats = EpochStats(1000, "cpu")
-    loss, logits, labels = next(_batches(1000, (8,)))
-    stats.update(loss, logits, labels)
-    assert stats.counts.numel() == 3 * 1000  # no C × C state at all
-    assert int(stats.counts[1].sum()) == 8 and stats.finite()
+    for classes in (500, 1000):  # a dense record and a sparse one
+        stats = EpochStats(classes, "cpu")
+        loss, logits, labels = next(_batches(classes, (8,)))
+        stats.update(loss, logits, labels)
+        assert stats.finite()
+    monkeypatch.undo()
+    assert stats.confusion.record().total == 8
 
 
 def test_outputs_that_are_not_numbers_are_never_scored():
-    stats = EpochStats(3, "cpu")
+    stats = EpochStats(3, "cpu", calibration=True)
     logits = torch.tensor([[1.0, 0, 0], [float("inf"), 0, 0]])
     stats.update(torch.tensor(1.0), logits, torch.tensor([0, 1]))
     metrics = stats.read(torch.tensor([10, 5, 1]))
-    assert metrics.non_finite == 1 and not metrics.are_numbers()
-    assert all(math.isnan(getattr(metrics, key)) for key in ("top1", "hm", "gm", "lowest_recall", "loss"))
+    assert metrics.non_finite == 1 and not metrics.are_numbers() and metrics.zero_recall is None
+    assert all(math.isnan(getattr(metrics, key)) for key in ("top1", "hm", "gm", "lowest_recall", "loss", "nll"))

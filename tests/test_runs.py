@@ -66,7 +66,7 @@ def test_the_confusion_matrices_are_written_when_the_session_ends_not_every_epoc
         if isinstance(event, EpochEnd):
             folder = next((tmp_path / "runs").iterdir())
             seen.append((folder / "confusion_last.csv").exists())
-            assert event.test.confusion.shape == (10, 10)  # listeners get a host copy every epoch
+            assert len(event.test.confusion) == 10  # listeners (the app) still get it every epoch
 
     result = train(tiny_demo_config(tmp_path, epochs=3), on_event=on_event)
     assert seen == [False, False, False]

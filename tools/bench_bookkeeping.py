@@ -32,7 +32,7 @@ from models import ModelSpec, create_model  # noqa: E402
 
 TEST_IMAGES = {100: 10_000, 1000: 50_000}  # CIFAR-100's test split; ImageNet-LT's
 TRAIN_BATCHES = 20  # batches of 128 fed to the training statistics (not timed)
-REPORTED = 3  # epochs at each end
+REPORTED = 10  # epochs at each end
 
 
 def confusion_keeper(run: RunFolder):
@@ -40,10 +40,10 @@ def confusion_keeper(run: RunFolder):
     try:
         from engine.confusion import ConfusionRecord
     except ImportError:  # before the record: two CSV files per epoch
-        def write(matrix, epoch: int, is_best: bool) -> None:
-            run.write_confusion("last", matrix)
+        def write(metrics, epoch: int, is_best: bool) -> None:
+            run.write_confusion("last", metrics.confusion)
             if is_best:
-                run.write_confusion("best", matrix)
+                run.write_confusion("best", metrics.confusion)
         return write
     record = ConfusionRecord()
     return record.update
@@ -63,6 +63,7 @@ def bookkeeping(classes: int, epochs: int, folder: Path) -> dict[str, list[float
     run.write_dataset("bench", [f"class {c}" for c in range(classes)], counts.tolist())
     keep = confusion_keeper(run)
     parts: dict[str, list[float]] = {"metrics": [], "commit": [], "confusion": []}
+    sizes = []
     for epoch in range(1, epochs + 1):
         stats = EpochStats(classes, "cpu")
         for _ in range(TRAIN_BATCHES):
@@ -77,11 +78,13 @@ def bookkeeping(classes: int, epochs: int, folder: Path) -> dict[str, list[float
                          meta={**meta, "epoch": epoch}, extra={"optimizer": momentum, "epochs_done": epoch},
                          is_best=is_best)
         committed = time.perf_counter()
-        keep(test.confusion, epoch, is_best)
+        keep(test, epoch, is_best)
         finished = time.perf_counter()
+        sizes.append((run.path / "checkpoints" / "last.pt").stat().st_size)
         parts["metrics"].append(metrics_done - started)
         parts["commit"].append(committed - metrics_done)
         parts["confusion"].append(finished - committed)
+    parts["last.pt KB"] = [size / 1000 for size in sizes]
     return parts
 
 
@@ -94,16 +97,19 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"per-epoch bookkeeping, ms (median of epochs 1-{REPORTED} and of "
           f"{args.epochs - REPORTED + 1}-{args.epochs})")
-    print(f"{'classes':>8} {'epochs':>9} {'metrics':>9} {'commit':>9} {'confusion':>10} {'total':>9}")
+    print(f"{'classes':>8} {'epochs':>9} {'metrics':>9} {'commit':>9} {'confusion':>10} {'total':>9} "
+          f"{'last.pt KB':>11}")
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         for classes in args.classes:
             parts = bookkeeping(classes, args.epochs, Path(folder))
+            size = parts.pop("last.pt KB")
             totals = [sum(values) for values in zip(*parts.values())]
-            for label, window in ((f"1-{REPORTED}", slice(0, REPORTED)),
-                                  (f"{args.epochs - REPORTED + 1}-{args.epochs}", slice(-REPORTED, None))):
+            for label, window, kb in ((f"1-{REPORTED}", slice(0, REPORTED), size[0]),
+                                      (f"{args.epochs - REPORTED + 1}-{args.epochs}", slice(-REPORTED, None),
+                                       size[-1])):
                 cells = [1000 * statistics.median(values[window]) for values in (*parts.values(), totals)]
                 print(f"{classes:>8} {label:>9} " + " ".join(f"{c:>9.1f}" for c in cells[:2])
-                      + f" {cells[2]:>10.1f} {cells[3]:>9.1f}", flush=True)
+                      + f" {cells[2]:>10.1f} {cells[3]:>9.1f} {kb:>11,.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.types import LTDataset
+from data.types import Dataset
 from engine.checkpoints import Checkpoint
 from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD, Metrics
 from engine.plugin.config import TuneConfig
 from engine.plugin.ensemble import TemperatureChoice
-from engine.runs import RunFolder, format_percent
+from engine.runs import RunFolder, format_count, format_percent
 
 
 @dataclass
@@ -42,7 +42,7 @@ def shot_group(count: int) -> str:
     return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
 
 
-def write_reports(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint,
+def write_reports(run: RunFolder, config: TuneConfig, dataset: Dataset, checkpoint: Checkpoint,
                   result: TuneResult) -> None:
     run.write_json("report.json", {
         "checkpoint": str(config.checkpoint), "loss": config.loss, "epochs_done": result.epochs_done,
@@ -62,7 +62,7 @@ def write_reports(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkp
     run.write_card(_card(run, config, dataset, checkpoint, result))
 
 
-def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint, result: TuneResult) -> str:
+def _card(run: RunFolder, config: TuneConfig, dataset: Dataset, checkpoint: Checkpoint, result: TuneResult) -> str:
     columns = result.reports
     source = (f"{config.feature_passes if config.data.augment else 1} cached feature pass(es)"
               if config.cache_features else "a full forward pass per batch")
@@ -87,8 +87,7 @@ def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Ch
         lines += ["| test, % | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
         lines += [f"| {title} | " + " | ".join(format_percent(getattr(m, key)) for m in columns.values()) + " |"
                   for title, key in TABLE_ROWS]
-        lines.append("| zero-recall classes | " + " | ".join("—" if m.zero_recall is None else str(m.zero_recall)
-                                                           for m in columns.values()) + " |")
+        lines.append("| zero-recall classes | " + " | ".join(format_count(m.zero_recall) for m in columns.values()) + " |")
         lines += [f"- **{name}: the model's outputs were not finite numbers** (NaN/inf) for {m.non_finite} test "
                   "images; its metrics are n/a." for name, m in columns.items() if not m.are_numbers()]
         lines += ["", *_left_behind(result)]
