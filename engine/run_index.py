@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from errors import UserError
+from engine.plugin.config import saved_run_config
 from engine.run_files import read_json
 from engine.runs import RunFolder, list_runs
 
@@ -88,18 +89,16 @@ def _summarize(run: RunFolder) -> RunSummary:
     settings = flatten({k: v for k, v in raw.items() if k != "kind"})
     history = run.history()
     if kind == "tune":
-        tune = raw.get("tune", {})
-        data = tune.get("data", {})
+        plugin = saved_run_config(raw)
         report_path = run.path / "report.json"
         report = read_json(report_path) if report_path.exists() else None
         columns = (report or {}).get("columns", {})
         column = next((c for c in ("ensemble", "new", "old") if c in columns), None)
         best = {k: _fraction(columns[column].get(k)) for k in BEST_KEYS} if column else {}
         status = ("stopped" if report.get("stopped") else "finished") if report else (run.state() or "incomplete")
-        return RunSummary(run.path, run.name, kind, f"plug-in {tune.get('loss', '')}".strip(),
-                          data.get("dataset", run.dataset().get("name", "")), _ratio(data.get("imbalance_ratio")),
-                          int((report or {}).get("epochs_done", len(history))), int(tune.get("epochs", 0)),
-                          status, best, column or "", settings)
+        return RunSummary(run.path, run.name, kind, f"plug-in {plugin.method.loss}", plugin.data.dataset,
+                          _ratio(plugin.data.imbalance_ratio), int((report or {}).get("epochs_done", len(history))),
+                          plugin.optim.epochs, status, best, column or "", settings)
     config = raw.get("run", {})
     data, optim = config.get("data", {}), config.get("optim", {})
     method = config.get("method", {})

@@ -454,14 +454,15 @@ class RunFolder:
 
     # --- reading (RunDamaged, naming the file, for anything unusable) -----------------------
     def config(self) -> dict:
-        """config.json: ``{"kind": "train", "run": {...}}`` or ``{"kind": "tune", "tune": {...}}``."""
+        """config.json: ``{"kind": "train" | "tune", "run": {...}}`` (plug-in runs written before the
+        schemas were one: ``{"kind": "tune", "tune": {...}}``)."""
         path = self.path / "config.json"
         raw = read_json(path)
         kind = raw.get("kind", "train")
-        section = {"train": "run", "tune": "tune"}.get(kind)
-        if section is None or not isinstance(raw.get(section), dict):
-            raise RunDamaged(f"{path} is not a run's settings (it has no {section or 'run'!r} section"
-                             + (f"; kind {kind!r} is neither train nor tune)" if section is None else ")"))
+        if kind not in ("train", "tune"):
+            raise RunDamaged(f"{path} is not a run's settings (kind {kind!r} is neither train nor tune)")
+        if not isinstance(raw.get("run"), dict) and not (kind == "tune" and isinstance(raw.get("tune"), dict)):
+            raise RunDamaged(f"{path} is not a run's settings (it has no 'run' section)")
         return raw
 
     def dataset(self) -> dict:
