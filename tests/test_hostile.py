@@ -1031,7 +1031,7 @@ def test_dry_run_shows_a_killed_cell_as_interrupted_and_a_damaged_status_as_dama
      "methods.params.max_margin: 5 is outside LDAM (cosine head)'s sensible range 0 to 2"),
     (TINY_GRID.format(epochs=1).replace('methods = ["ce", "bsce"]',
                                         'methods = [{loss = "paco", params = {queue_size = 100000}}]'),
-     "queue_size = 100,000 is larger than the 390 training images"),
+     "queue_size = 100,000 on 390 training images keeps its random initial keys"),
 ])
 def test_method_hyperparameters_are_checked_before_any_cell_starts(tmp_path, capsys, text, needle):
     from cli import main as cli
