@@ -94,8 +94,12 @@ def print_result(result) -> None:
     if columns:
         print()
         print(metrics_table(columns))
+    choice = getattr(result, "choice", None)
+    if choice:
+        chosen = ", ".join(f"{key} = {value:g}" for key, value in choice.items() if isinstance(value, float))
+        print(f"\nchosen on {result.validation}: {chosen} (validation HM {100 * choice['validation']['hm']:.2f})")
     if "ensemble" in columns:
-        how = (f"chosen on the held-out split, validation HM {100 * result.search.hm:.2f}" if result.search
+        how = (f"chosen on {result.validation}, validation HM {100 * result.search.hm:.2f}" if result.search
                else "as set")
         print(f"\nensemble temperatures: t1 = {result.t1:g} (new), t2 = {result.t2:g} (old), {how}")
     print(f"\nrun folder: {result.run_dir}")

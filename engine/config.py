@@ -221,7 +221,15 @@ class OptimConfig(Section):
     nesterov: bool = field(default=False, metadata=knob(
         "Nesterov", "Nesterov momentum (RIDE's recipe uses it; LDAM-DRW's does not)."))
     optimizer: str = field(default="sgd", metadata=knob(
-        "Optimiser", "SGD, or Adam (which ignores momentum and Nesterov).", choices={"sgd": "SGD", "adam": "Adam"}))
+        "Optimiser", "SGD, Adam (which ignores momentum and Nesterov), or SAM: sharpness-aware minimisation over SGD, "
+        "two forward/backward passes per step (the second at the weights moved by ρ along the gradient).",
+        choices={"sgd": "SGD", "adam": "Adam", "sam": "SAM (sharpness-aware, over SGD)"}))
+    sam_rho: float = field(default=0.05, metadata=knob(
+        "SAM ρ", "SAM's neighbourhood radius (davda/sam's default 0.05; Saddle-LongTail uses 0.8 for LDAM-DRW on "
+        "CIFAR-LT). Only with the SAM optimiser.", range=(0.0, 10.0)))
+    sam_adaptive: bool = field(default=False, metadata=knob(
+        "Adaptive SAM", "ASAM: the neighbourhood scales with each weight's size (use a larger ρ, e.g. 2.0). Only "
+        "with the SAM optimiser."))
     schedule: str = field(default="step", metadata=knob(
         "LR schedule", "How the learning rate falls over the run after warm-up: step multiplies it by each decay "
         "factor at its decay point (LDAM-DRW: ×0.01 after epoch 160 and ×0.0001 after 180 of 200); cosine falls "
@@ -282,6 +290,13 @@ class PluginConfig(Section):
         "per batch).", flag="--cache"))
     feature_passes: int = field(default=4, metadata=knob(
         "Feature passes", "Augmented passes cached when augmentation is on.", range=(1, 100)))
+    max_norm: float = field(default=0.0, metadata=knob(
+        "MaxNorm threshold", "Weight balancing's MaxNorm on the re-trained classifier: each class's weight norm is "
+        "capped at min + threshold·(max − min) of the class norms it starts from (the official rule: 0.1 is relative, "
+        "not an absolute norm). 0: off.", range=(0.0, 1.0)))
+    max_norm_every: str = field(default="step", metadata=knob(
+        "MaxNorm after", "When MaxNorm projects: after every optimiser step (the paper; the author's intent) or after "
+        "each epoch (the official code).", choices={"step": "every step (paper)", "epoch": "every epoch (official code)"}))
 
 
 @dataclass
@@ -335,19 +350,26 @@ class RunConfig(JsonConfig):
         check_types(self)
         found = [*self.data.problems(), *self.model.problems(), *self.method.problems(), *self.optim.problems(),
                  *self.plugin.problems(), *knob_problems(self)]
-        if self.plugin_run and not any(error.field_name == "loss" for error in found):
-            cannot_repair = late("engine.methods:capability_error")(late("engine.methods:method_class")(
-                self.method.loss), repair=True)  # the method's declaration (Method.repairs_classifier)
-            if cannot_repair:
-                found.append(ConfigError("loss", cannot_repair))
+        method = None if any(error.field_name == "loss" for error in found) else \
+            late("engine.methods:method_class")(self.method.loss)
+        if method is not None:  # the method's declarations (Method capabilities)
+            capability_error = late("engine.methods:capability_error")
+            for name, cannot in (("loss", capability_error(method, repair=self.plugin_run, alone=not self.plugin_run)),
+                                 ("optimizer", capability_error(method, twice=self.optim.optimizer == "sam"))):
+                if cannot:
+                    found.append(ConfigError(name, cannot))
         if self.optim.epochs == 0 and not self.plugin_run:
             found.append(ConfigError("epochs", "a run needs at least 1 epoch (0 evaluates the old model only with "
                                                "freeze features; to evaluate a model, choose freeze all)"))
+        trains = method is None or bool(method.repair_trains)  # τ-norm trains nothing (it chooses τ)
+        if self.plugin_run and method and "heads" not in method.repair_trains and self.plugin.init == "fresh":
+            found.append(ConfigError("init", f"{method.title} keeps the old classifier; a fresh one would "
+                                             "replace it untrained (start from the old one)"))
         if self.plugin_run and self.plugin.search_temperatures:
             if not self.plugin.ensemble:
                 found.append(ConfigError("search_temperatures", "the temperature search tunes the ensemble; switch "
                                                                 "the ensemble on"))
-            if self.optim.epochs == 0:
+            if self.optim.epochs == 0 and trains:
                 found.append(ConfigError("search_temperatures", "with 0 epochs there is no new classifier to "
                                                                 "ensemble"))
         return found

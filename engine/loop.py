@@ -51,6 +51,7 @@ from engine.metrics import RECALL_FLOOR, Metrics
 from engine.prediction import PredictionRule
 from engine.rules import TrainRule
 from engine.runs import RunFolder, epoch_rows
+from engine.sam import SharpnessAware, first_pass_statistics
 from engine.schedule import learning_rate
 from engine.speed import configure_backends, sgd_options, training_model
 from engine.stages import ALL, Stage, check_stages
@@ -67,7 +68,7 @@ class TrainingDiverged(UserError):
 def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]],
                    device: torch.device = torch.device("cpu")) -> torch.optim.Optimizer:
     """SGD (momentum, optional Nesterov; fused where PyTorch has it, ``engine.speed``) or Adam
-    over the method's parameter groups."""
+    over the method's parameter groups. SAM's base optimiser is SGD (``engine.sam``)."""
     if optim.optimizer == "adam":
         return torch.optim.Adam(groups, lr=optim.lr, weight_decay=optim.weight_decay)
     return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
@@ -135,6 +136,7 @@ class Loop:
         self.last_test: Metrics | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.hooks: list[StepHook] = []  # the running stage's step hooks
+        self.sam: SharpnessAware | None = None  # the running stage's SAM perturbation (optimizer "sam")
         self.bank: FeatureBank | None = None
         self.held_out_features: CachedFeatures | None = None
         self._pending_optimizer_state: dict | None = None
@@ -220,6 +222,8 @@ class Loop:
         for hook in self.hooks:
             hook.on_stage_start(self.model, stage)
         self.optimizer = make_optimizer(stage.optim, self.method.param_groups(self.model, stage), self.device)
+        self.sam = SharpnessAware(self.optimizer, stage.optim.sam_rho, stage.optim.sam_adaptive) \
+            if stage.optim.optimizer == "sam" else None
         if self._pending_optimizer_state is not None:
             self.optimizer.load_state_dict(self._pending_optimizer_state)
             self._pending_optimizer_state = None
@@ -299,21 +303,35 @@ class Loop:
             if number % FINITE_CHECK_EVERY == 0 or number == batches:
                 self._check_finite(stats.mean_loss())
             on_event(Progress(self.epochs_done + 1, self.total_epochs, number, batches, stage=self.plan.kind))
+        for hook in self.hooks:
+            hook.after_epoch(self.model)
         return stats.read(self.counts, self.plan.recall_floor)
 
     def _step(self, stage: Stage, batch: Batch, stats: EpochStats) -> None:
-        """One optimiser step on one batch: the stage's own step or the method's, then the stage's
-        hooks. Nothing here waits for the device (tests/test_no_sync.py)."""
+        """One optimiser step on one batch: the stage's own step or the method's (twice with SAM:
+        at w, then at w + ε with BatchNorm's running statistics left as the first pass set them),
+        then the stage's hooks. The running train metrics are the first pass's (at w). Nothing here
+        waits for the device (tests/test_no_sync.py)."""
+        loss, logits = self._forward_backward(stage, batch)
+        if self.sam is not None:
+            self.sam.perturb()
+            with first_pass_statistics(self.model):
+                self._forward_backward(stage, batch)
+            self.sam.restore()
+        self.optimizer.step()
+        for hook in self.hooks:
+            hook.after_step(self.model)
+        stats.update(loss, logits, batch.labels)
+
+    def _forward_backward(self, stage: Stage, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's loss and logits on ``batch``, its gradients in ``.grad`` (the old ones cleared)."""
         step = stage.step or self.method.training_step
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
             loss, logits = step(self.step_model, batch, stage)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
-        for hook in self.hooks:
-            hook.after_step(self.model)
-        stats.update(loss, logits, batch.labels)
+        return loss, logits
 
     def _check_finite(self, mean_loss: torch.Tensor) -> None:
         """Stop a run whose loss is NaN/inf or has exploded; the last good epoch's checkpoint stays."""
@@ -385,14 +403,15 @@ class Loop:
     # --- checkpoints -------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
         dataset, spec = self.plan.dataset, self.model.spec
-        stage = self.plan.stages[min(self.stage_index, len(self.plan.stages) - 1)]
+        stages = self.plan.stages
+        stage = stages[min(self.stage_index, len(stages) - 1)].name if stages else ""
         return {
             "model": spec.to_dict(), "arch": spec.arch, "head": spec.head, "num_classes": spec.num_classes,
             "class_names": list(dataset.class_names), "dataset": dataset.name, "image_size": dataset.image_size,
             "eval_view": dataset.eval_view,
             "class_counts": dataset.class_counts.tolist(), "mean": list(self.plan.mean), "std": list(self.plan.std),
             "method": self.method.name, "method_params": dict(self.method.params),
-            "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage.name,
+            "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage,
             "metrics": self.last_test.summary("test_") if self.last_test else {},
             **self.plan.meta,
         }
@@ -424,10 +443,12 @@ class Loop:
                     "mix": self.mix_generator.get_state(), "augment": self.augment_generator.get_state()},
         }
 
-    def update_last(self, meta: dict[str, Any]) -> None:
-        """Rewrite last.pt with extra meta after the last epoch (the plug-in's ensemble), history kept."""
+    def update_last(self, meta: dict[str, Any], resume_state: dict[str, Any] | None = None) -> None:
+        """Rewrite last.pt with extra meta after the last epoch (the plug-in's ensemble), history kept;
+        ``resume_state``: the one last.pt had (a run stopped mid-epoch, whose optimiser and generators
+        moved on since), else the loop's own."""
         self.run.update_last(self.model.state_dict(), {**self.meta(), **meta}, heads=self.plan.heads,
-                             extra=self.resume_state(), method_state=self.method.state_dict())
+                             extra=resume_state or self.resume_state(), method_state=self.method.state_dict())
 
     def restore(self, checkpoint: Checkpoint) -> None:
         """Continue from a ``last.pt`` written by :meth:`_commit_epoch` with its resume state.

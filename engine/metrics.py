@@ -103,6 +103,28 @@ def class_recalls(labels: torch.Tensor, predictions: torch.Tensor, num_classes: 
     return _ratio(hits, torch.bincount(labels, minlength=num_classes))
 
 
+@dataclass(frozen=True)
+class ValidationScore:
+    """How the plug-in's choices on a validation split (the ensemble's temperatures, τ-norm's τ)
+    rank a candidate: HM of the per-class recalls (unfloored, classes without a validation image
+    left out), then fewer zero-recall classes (HM is 0 as soon as one class is, which is common
+    on a small split), then mean recall."""
+
+    hm: float
+    zero_recall: int
+    mean_recall: float
+
+    @classmethod
+    def of(cls, scores: torch.Tensor, labels: torch.Tensor) -> ValidationScore:
+        recalls = class_recalls(labels.cpu(), scores.argmax(dim=1).cpu(), scores.shape[1])
+        recalls = recalls[~torch.isnan(recalls)]
+        return cls(harmonic_mean(recalls), int((recalls == 0).sum()), float(recalls.mean()))
+
+    def key(self) -> tuple[float, int, float]:
+        """Larger is better."""
+        return self.hm, -self.zero_recall, self.mean_recall
+
+
 def floored(recalls: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
     """The recalls in float64, each at least ``floor`` (the paper's code uses 1e-3)."""
     return recalls.to(torch.float64).clamp_min(floor)

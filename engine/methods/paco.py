@@ -90,6 +90,7 @@ class PaCo(Method):
     families: ClassVar[tuple[str, ...]] = ("momentum_contrast",)
     sources: ClassVar[tuple[str, ...]] = ("images", "features")
     repairs_classifier: ClassVar[bool] = True  # the class centres, with the class part of the loss
+    repeatable_step: ClassVar[bool] = False  # each step enqueues its keys (SAM's second pass would enqueue again)
     defaults: ClassVar[dict[str, float]] = {
         "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "supt": 1.0,
         "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0, "sim_query": 0.0,
