@@ -18,7 +18,7 @@ from engine.sweep.spec import MAX_CELLS
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "sweep", help="run a grid of methods × datasets × imbalance ratios × seeds (+ GML plug-in)",
+        "sweep", help="run a grid of methods × datasets × imbalance ratios × seeds (+ classifier repairs)",
         description="Run every cell of a sweep file (TOML or JSON; docs/sweeps.md) into one sweep folder. "
                     "Re-running skips finished cells and resumes interrupted ones.")
     parser.add_argument("spec", type=Path, help="the sweep file (.toml or .json)")
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_and_report(folder: Path, cells, args: argparse.Namespace) -> int:
     from engine.sweep.backends import run_cells
     from engine.sweep.cells import STATES
-    from engine.sweep.report import collect, markdown_table, table_rows, write_report
+    from engine.sweep.report import collect, write_report
 
     last: dict[str, str] = {}
 
@@ -83,7 +83,7 @@ def _run_and_report(folder: Path, cells, args: argparse.Namespace) -> int:
     statuses = run_cells(folder, cells, args.backend, args.jobs, args.address, on_status=show)
     results = collect(folder)
     paths = write_report(folder, results)
-    print("\n" + markdown_table(table_rows(results)))
+    print("\n" + paths["markdown"].read_text(encoding="utf-8"))
     counts = {state: sum(s.state == state for s in statuses) for state in STATES}
     print(", ".join(f"{n} {state}" for state, n in counts.items() if n) + f"; table: {paths['markdown'].parent}")
     for status in statuses:
@@ -97,16 +97,16 @@ def dry_run_text(spec, folder: Path, rate: float | None, backend: str) -> str:
     from engine.sweep.cost import DEFAULT_RATES, cell_cost, format_duration, measured_rate
 
     lines = [f"sweep {spec.name}: {len(spec.cells)} cell(s) → {folder}",
-             f"{'cell':<40}{'epochs':>7}{'plug-in':>9}{'train imgs':>12}  state"]
+             f"{'cell':<40}{'epochs':>7}{'train imgs':>12}  {'state':<12}  plug-ins (epochs, +ens)"]
     costs = []
     for cell in spec.cells:
         cost = cell_cost(cell)
         costs.append(cost)
-        plugin = (f"{cell.plugin['optim']['epochs']}" + ("+ens" if cell.plugin["plugin"]["ensemble"] else "")
-                  if cell.plugin else "off")
+        plugin = ", ".join(f"{repair} {p['optim']['epochs']}" + ("+ens" if p["plugin"]["ensemble"] else "")
+                           for repair, p in zip(cell.repairs, cell.plugins)) or "off"
         status = read_status(folder, cell.id) if folder.exists() else None
         state = status.describe(shown_state(folder, status)) if status else "new"
-        lines.append(f"{cell.id:<40}{cell.epochs:>7}{plugin:>9}{cost.train_images or '?':>12}  {state}")
+        lines.append(f"{cell.id:<40}{cell.epochs:>7}{cost.train_images or '?':>12}  {state:<12}  {plugin}")
     known = [c.forwards for c in costs if c.forwards is not None]
     measured = measured_rate(folder, spec.cells)
     todo = sum(c.forwards for c, cell in zip(costs, spec.cells)
@@ -126,11 +126,11 @@ def dry_run_text(spec, folder: Path, rate: float | None, backend: str) -> str:
 
 def run_report(args: argparse.Namespace) -> int:
     """The table, the files written, and a line per cell whose files are damaged (exit 1 then)."""
-    from engine.sweep.report import collect, markdown_table, table_rows, write_report
+    from engine.sweep.report import collect, write_report
 
     results = collect(args.folder)
     paths = write_report(args.folder, results)
-    print(markdown_table(table_rows(results)))
+    print(paths["markdown"].read_text(encoding="utf-8"))
     for name, path in paths.items():
         print(f"{name}: {path}")
     problems = _report_problems(results)

@@ -19,10 +19,8 @@ from gui.widgets import number_item, push_button, row_of
 from gui.workers import TaskRunner, TaskWorker
 
 REFRESH_MS = 1000
-MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ens"))
 METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"))
-CELL_HEADERS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"] + [
-    f"{title} {name}" for _m, title in MODELS for _k, name in METRICS]
+CELL_COLUMNS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"]
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
                  "interrupted": "#fb8c00", "damaged": "#8e24aa"}
 
@@ -36,18 +34,21 @@ class SweepView(QWidget):
     def __init__(self, folder: str | Path, parent: QWidget | None = None):
         super().__init__(parent)
         from engine.sweep.cells import read_sweep
+        from engine.sweep.report import table_models
 
         self.folder = Path(folder)
         self.name, self.cells = read_sweep(self.folder)  # a UserError when it is not a sweep
+        self.models = table_models(self.cells)  # base, then each repair (+cRT) and its ensemble (+cRT+ens)
+        model_headers = [f"{title} {name}" for _m, title in self.models for _k, name in METRICS]
         self.setWindowTitle(f"Sweep {self.name} · Long-Tail Studio")
         self._results: dict[str, tuple[float, object]] = {}  # cell id → (status time, CellResult)
         self.runner = TaskRunner(self)
         self.summary = QLabel()
-        self.cells_table = self._table(CELL_HEADERS, "Every cell of the grid; double-click one to open its base and "
-                                                     "plug-in runs in Compare. Test metrics in percent.")
+        self.cells_table = self._table(CELL_COLUMNS + model_headers, "Every cell of the grid; double-click one to open "
+                                       "its base and plug-in runs in Compare. Test metrics in percent.")
         self.cells_table.setRowCount(len(self.cells))
         self.cells_table.cellDoubleClicked.connect(lambda row, _col: self.open_cell(row))
-        self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + CELL_HEADERS[6:],
+        self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + model_headers,
                                  "Mean ± std over the finished seeds (sample std), test split, %.")
         self.open_button = push_button("Open in Compare", "Show the selected cell's runs on the Compare page.",
                                        lambda: self.open_cell(self.cells_table.currentRow()))
@@ -115,7 +116,8 @@ class SweepView(QWidget):
                  QTableWidgetItem(cell.method), number_item(cell.seed), QTableWidgetItem(text)]
         items[5].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#9e9e9e"))))
         items[5].setToolTip(reason or text)
-        items += [number_item(values.get(model, {}).get(key), percent=True) for model, _t in MODELS for key, _n in METRICS]
+        items += [number_item(values.get(model, {}).get(key), percent=True)
+                  for model, _t in self.models for key, _n in METRICS]
         for column, item in enumerate(items):
             self.cells_table.setItem(row, column, item)
 
@@ -124,7 +126,7 @@ class SweepView(QWidget):
         for r, row in enumerate(rows):
             items = [QTableWidgetItem(row.dataset), number_item(row.imbalance), QTableWidgetItem(row.method),
                      QTableWidgetItem(f"{row.seeds}/{row.planned}")]
-            for model, _t in MODELS:
+            for model, _t in self.models:
                 for key, _n in METRICS:
                     if model in row.stats:
                         mean, std = row.stats[model][key]
@@ -143,7 +145,7 @@ class SweepView(QWidget):
 
         if not 0 <= row < len(self.cells):
             return []
-        paths = [str(p) for p in cell_runs(self.folder, self.cells[row].id)]
+        paths = [str(p) for p in cell_runs(self.folder, self.cells[row])]
         if not paths:
             self.activity.emit(f"{self.cells[row].id} has no finished epoch yet")
             return []

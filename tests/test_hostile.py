@@ -1122,7 +1122,7 @@ def test_sweep_report_names_damaged_files_and_never_averages_nan(finished_sweep,
     shutil.copytree(finished_sweep[1], folder)
     cell = cell_dir(folder, "demo-ir10-ce-s0")
     train = next((cell / "train").iterdir())
-    plugin = next((cell / "plugin").iterdir())
+    plugin = next((cell / "plugin-gml").iterdir())
     if damage == "status.json":
         (cell / "status.json").write_bytes(b"\x00\x9f")
     elif damage == "metrics.csv":

@@ -85,6 +85,7 @@ def paco_loss(centre_logits: torch.Tensor, log_prior: torch.Tensor, queries: tor
 class PaCo(Method):
     name = "paco"
     title = "Parametric contrastive learning (PaCo)"
+    short_title = "PaCo"
     citation = ("Cui et al., Parametric Contrastive Learning, ICCV 2021, arXiv 2107.12028; "
                 "github.com/dvlab-research/Parametric-Contrastive-Learning")
     families: ClassVar[tuple[str, ...]] = ("momentum_contrast",)

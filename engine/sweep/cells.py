@@ -2,10 +2,11 @@
 
 Layout of a sweep folder::
 
-    sweep.json                 the cells (id, run config, plug-in config, resources) and the spec's path
+    sweep.json                 the cells (id, run config, plug-in configs, resources) and the spec's path
     cells/<cell-id>/status.json    state (pending | running | done | failed), one-line reason, stage, epoch
     cells/<cell-id>/train/<run>/   the base run: an ordinary run folder (metrics.csv, checkpoints/last.pt …)
-    cells/<cell-id>/plugin/<run>/  the GML plug-in run on the base run's last.pt (report.json …)
+    cells/<cell-id>/plugin-<repair>/<run>/  each repair's plug-in run on the base run's last.pt
+                               (plugin-gml, plugin-crt, …: report.json …), in the order of the repairs
     report/                    the table (sweep-report)
 
 A cell is resumable because the trainer saves ``last.pt`` after every epoch: running a cell again
@@ -50,7 +51,7 @@ class CellStatus:
     cell: str
     state: str = "pending"
     reason: str = ""  # one line: why failed, or where a stopped cell will resume
-    stage: str = ""  # "train" | "plugin"
+    stage: str = ""  # "train" | "plugin <repair>"
     epoch: int = 0
     epochs: int = 0
     train_done: bool = False  # the base run finished (the plug-in may still be to run)
@@ -144,15 +145,20 @@ def _settings(cell: Cell) -> dict:
     """The cell's run and plug-in settings in today's layout (sweep.json may be older)."""
     from engine.config import RunConfig
 
-    plugin = plugin_settings(cell).to_dict() if cell.plugin else None
-    return {"run": RunConfig.from_dict(cell.run).to_dict(), "plugin": plugin}
+    return {"run": RunConfig.from_dict(cell.run).to_dict(),
+            "plugins": {loss: plugin_settings(plugin).to_dict() for loss, plugin in zip(cell.repairs, cell.plugins)}}
 
 
-def plugin_settings(cell: Cell):
-    """The cell's plug-in run config (checkpoint and folder unset); a sweep.json written before the
+def plugin_settings(plugin: dict):
+    """A cell's plug-in run config (checkpoint and folder unset); a sweep.json written before the
     plug-in's settings were a run config holds them under their old names."""
-    older = "optim" not in cell.plugin
-    return saved_run_config({"kind": "tune", "tune" if older else "run": cell.plugin})
+    older = "optim" not in plugin
+    return saved_run_config({"kind": "tune", "tune" if older else "run": plugin})
+
+
+def plugin_folder(sweep_dir: str | Path, cell_id: str, repair: str) -> Path:
+    """Where the cell's plug-in run of ``repair`` (a loss: gml, crt, …) lives."""
+    return cell_dir(sweep_dir, cell_id) / f"plugin-{repair}"
 
 
 def _first_difference(old, new, prefix: str = "") -> str:
@@ -205,9 +211,9 @@ def train_run(sweep_dir: str | Path, cell_id: str) -> RunFolder | None:
     return runs[0] if runs else None
 
 
-def plugin_run(sweep_dir: str | Path, cell_id: str) -> RunFolder | None:
-    """The cell's finished plug-in run folder, if any."""
-    runs = [r for r in list_runs(cell_dir(sweep_dir, cell_id) / "plugin") if _plugin_finished(r)]
+def plugin_run(sweep_dir: str | Path, cell_id: str, repair: str) -> RunFolder | None:
+    """The cell's finished plug-in run folder of ``repair``, if any."""
+    runs = [r for r in list_runs(plugin_folder(sweep_dir, cell_id, repair)) if _plugin_finished(r)]
     return runs[0] if runs else None
 
 
@@ -230,9 +236,10 @@ def plugin_report(run: RunFolder) -> dict | None:
     return report if finished else None
 
 
-def cell_runs(sweep_dir: str | Path, cell_id: str) -> list[Path]:
-    """The cell's run folders to compare: its base run and, when finished, its plug-in run."""
-    return [run.path for run in (train_run(sweep_dir, cell_id), plugin_run(sweep_dir, cell_id)) if run is not None]
+def cell_runs(sweep_dir: str | Path, cell: Cell) -> list[Path]:
+    """The cell's run folders to compare: its base run and, when finished, each repair's plug-in run."""
+    runs = [train_run(sweep_dir, cell.id), *(plugin_run(sweep_dir, cell.id, repair) for repair in cell.repairs)]
+    return [run.path for run in runs if run is not None]
 
 
 def _plugin_finished(run: RunFolder) -> bool:
@@ -296,7 +303,7 @@ def _run_locked_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink, s
 
 
 def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_stop: StopFlag) -> bool:
-    """The base run, then the plug-in run; True when stopped."""
+    """The base run, then each repair's plug-in run; True when stopped."""
     from data import load_dataset
     from engine.config import RunConfig
     from engine.trainer import train
@@ -315,24 +322,28 @@ def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_s
             return True
         reporter.status.train_done = True
         reporter.publish()
-    if cell.plugin is None:
-        return False
-    return _run_plugin(sweep_dir, cell, dataset, reporter, should_stop)
+    return any(_run_plugin(sweep_dir, cell, repair, plugin, dataset, reporter, should_stop)
+               for repair, plugin in zip(cell.repairs, cell.plugins))  # stops at the first stopped one
 
 
-def _run_plugin(sweep_dir, cell: Cell, dataset, reporter: _Reporter, should_stop: StopFlag) -> bool:
+def _run_plugin(sweep_dir, cell: Cell, repair: str, plugin: dict, dataset, reporter: _Reporter,
+                should_stop: StopFlag) -> bool:
+    """One repair's plug-in run on the base run's last.pt (finished: nothing to do; else resumed
+    or started); True when stopped."""
     from engine.plugin import tune
+    from engine.plugin.run import plugin_stages
 
     base = train_run(sweep_dir, cell.id)
     if base is None:
         raise UserError(f"{cell.id}: the base run left no checkpoints/last.pt for the plug-in")
-    folder = cell_dir(sweep_dir, cell.id) / "plugin"
+    folder = plugin_folder(sweep_dir, cell.id, repair)
     run = _clean_runs(folder, lambda r: _plugin_finished(r) or r.checkpoint("last") is not None)
     if run is not None and _plugin_finished(run):
         return False
-    config = plugin_settings(cell)
+    config = plugin_settings(plugin)
     config.model.pretrained, config.runs_dir = str(base.checkpoint("last")), str(folder)
-    reporter.stage("plugin", config.optim.epochs, epochs_done(run) if run else 0)
+    reporter.stage(f"plugin {repair}", sum(stage.epochs for stage in plugin_stages(config)),
+                   epochs_done(run) if run else 0)
     result = tune(config, reporter, should_stop, dataset=dataset, resume=run.path if run else None)  # resumes inside
     return result.stopped
 

@@ -1,8 +1,8 @@
 """The dry-run's cost estimate: image passes per cell, turned into hours at a throughput.
 
 A cell costs ``epochs × n_train`` training passes (forward + backward, counted as 3 forwards)
-plus ``epochs × n_test`` evaluation forwards, and the plug-in one cached-feature pass per
-``feature_passes`` over the training set plus one over the test set (the head's own epochs on
+plus ``epochs × n_test`` evaluation forwards, and each repair's plug-in run one cached-feature pass
+per ``feature_passes`` over the training set plus one over the test set (the head's own epochs on
 cached features are negligible). The throughput is, in order: the speed the sweep's own finished
 epochs reached (metrics.csv ``seconds``), else ``--rate``, else the default for the device below
 (ResNet-32 at 32 px, forward images per second; deeper nets and larger images scale it down).
@@ -59,8 +59,7 @@ def cell_cost(cell: Cell) -> CellCost:
     depth = str(cell.run["model"].get("arch", "resnet32")).removeprefix("resnet")
     scale = (int(depth) / 32 if depth.isdigit() else 1.0) * (cell.run["data"]["image_size"] / 32) ** 2
     forwards = cell.epochs * (BACKWARD_FACTOR * n_train + n_test)
-    if cell.plugin:
-        plugin = cell.plugin
+    for plugin in cell.plugins:
         passes = plugin["plugin"]["feature_passes"] if plugin["data"]["augment"] else 1
         forwards += passes * n_train + n_test + plugin["optim"]["epochs"] * n_test * 0.01
     return CellCost(cell.id, n_train, n_test, forwards * scale, scale)

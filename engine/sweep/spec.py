@@ -15,9 +15,11 @@ reports where a value stood. docs/sweeps.md describes every key; a minimal file:
     seeds = [0, 1, 2]
     [overrides]
     "optim.epochs" = 2              # any run-config field, dotted
-    [plugin]                        # the GML plug-in after each base run (run settings by field name)
-    enabled = true
-    epochs = 10
+    [plugin]                        # classifier repairs after each base run (run settings by field name)
+    repairs = ["gml", "crt"]        # each from its own plug-in preset; default: the GML plug-in
+    ensemble = true                 # settings here apply to every repair …
+    [plugin.gml]
+    epochs = 10                     # … and a repair's own table to it alone
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ class MethodEntry:
 
 @dataclass
 class Cell:
-    """One base run (plus its plug-in run): a point of the grid."""
+    """One base run (plus its plug-in runs, one per repair): a point of the grid."""
 
     id: str
     dataset: str
@@ -67,19 +69,34 @@ class Cell:
     method: str  # the method entry's label
     seed: int
     run: dict  # RunConfig.to_dict() (runs_dir is set when the cell runs)
-    plugin: dict | None = None  # the plug-in's RunConfig.to_dict() without the checkpoint, or None
+    plugins: list[dict] = field(default_factory=list)  # each repair's RunConfig.to_dict(), without the checkpoint
     resources: dict = field(default_factory=dict)  # {"cpus": 1, "gpus": 0.5}
 
     @property
     def epochs(self) -> int:
         return int(self.run["optim"]["epochs"])
 
+    @property
+    def repairs(self) -> list[str]:
+        """The repairs run after the base run (their losses), in the table's order."""
+        return [plugin_loss(plugin) for plugin in self.plugins]
+
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, raw: dict) -> Cell:
+        """A cell of sweep.json (one written before a cell had several repairs holds ``plugin``)."""
+        raw = dict(raw)
+        if "plugin" in raw:
+            older = raw.pop("plugin")
+            raw["plugins"] = [older] if older else []
         return cls(**raw)
+
+
+def plugin_loss(plugin: dict) -> str:
+    """The repair a cell's plug-in settings run (their loss; the GML plug-in's in the oldest layout)."""
+    return str((plugin.get("method") or {}).get("loss") or plugin.get("loss") or "gml")
 
 
 @dataclass
@@ -88,8 +105,9 @@ class SweepSpec:
     name: str
     cells: list[Cell]
     plugin: bool
-    ensemble: bool
+    ensemble: bool  # some repair ensembles the new classifier with the old one
     resources: dict
+    repairs: list[str] = field(default_factory=list)  # the plug-in's repairs, in order
 
 
 def load_spec(path: str | Path, max_cells: int = MAX_CELLS) -> SweepSpec:
@@ -136,6 +154,7 @@ def parse_spec(text: str, path: Path, max_cells: int = MAX_CELLS) -> SweepSpec:
     plugin_on = plugin_raw.pop("enabled", "plugin" in raw)
     if not isinstance(plugin_on, bool):
         raise where.error(("plugin", "enabled"), f"must be true or false, got {plugin_on!r}")
+    repairs = _repairs(plugin_raw, where) if plugin_on else {}
     resources = _resources(_table(raw, "resources", where), where)
     count = len(datasets) * len(ratios) * len(methods) * len(seeds)
     if count > max_cells:
@@ -149,15 +168,17 @@ def parse_spec(text: str, path: Path, max_cells: int = MAX_CELLS) -> SweepSpec:
         config = _run_config(base, overrides, dataset, ratio, method, seed, where)
         _check_fit(config, method, where, fits)
         cell_id = _cell_id(dataset, config.data.imbalance_ratio, method.label, seed)
-        plugin = _plugin_config(config, plugin_raw, cell_id, where) if plugin_on else None
+        plugins = [_plugin_config(config, {**plugin_raw, **own, "loss": loss}, cell_id, where, loss)
+                   for loss, own in repairs.items()]
         cells.append(Cell(cell_id, dataset, config.data.imbalance_ratio, method.label, seed,
-                          json.loads(json.dumps(config.to_dict())), plugin, resources))  # as sweep.json holds it
+                          json.loads(json.dumps(config.to_dict())), plugins, resources))  # as sweep.json holds it
     ids = [c.id for c in cells]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise where.error(("imbalance",), f"two cells would share the id {dup!r} (a ratio given twice?)")
     name = str(raw.get("name") or path.stem)
-    return SweepSpec(path, name, cells, plugin_on, bool(plugin_on and cells[0].plugin["plugin"]["ensemble"]), resources)
+    ensemble = any(plugin["plugin"]["ensemble"] for plugin in cells[0].plugins)
+    return SweepSpec(path, name, cells, plugin_on, ensemble, resources, list(repairs))
 
 
 # --- pieces ---------------------------------------------------------------------------------
@@ -332,18 +353,46 @@ def _config_field_path(name: str, overrides: dict) -> tuple:
     return (grid[name],) if name in grid else ("overrides", name)
 
 
-def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: Locator) -> dict:
-    """The cell's plug-in run: the "plugin" preset on the base run's data, seed and measurement
-    settings, with the ``[plugin]`` table's settings (field names) over it; the checkpoint is
-    the base run's, set when the cell runs."""
-    from engine.plugin import plugin_config
-    from engine.presets import PLUGIN, preset
+def _repairs(plugin_raw: dict, where: Locator) -> dict[str, dict]:
+    """The ``[plugin]`` table's repairs (``repairs = [...]``, else its ``loss``, else GML), each with
+    its own table's settings (``[plugin.crt]``), taken out of ``plugin_raw``."""
+    from engine.methods import repair_methods
 
-    base = preset(PLUGIN)
+    names = plugin_raw.pop("repairs", None)
+    if names is None:
+        names = [plugin_raw.pop("loss", "gml")]
+    elif "loss" in plugin_raw:
+        raise where.error(("plugin", "loss"), "give the repairs list or one loss, not both")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise where.error(("plugin", "repairs"), "a list of repair names, e.g. [\"gml\", \"crt\", \"tau_norm\"]")
+    able = repair_methods()
+    for name in names:
+        if name not in able:
+            raise where.error(("plugin", "repairs"), f"{name!r} cannot repair a classifier; choose from "
+                              f"{', '.join(able)}", name)
+    if len(set(names)) != len(names):
+        raise where.error(("plugin", "repairs"), "a repair is listed twice")
+    own = {}
+    for name in names:
+        table = plugin_raw.pop(name, {})
+        if not isinstance(table, dict):
+            raise where.error(("plugin", name), f"the settings of {name} alone: a table, e.g. [plugin.{name}]")
+        own[name] = table
+    return own
+
+
+def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: Locator, loss: str) -> dict:
+    """The cell's plug-in run of the repair ``loss``: the repair's own plug-in preset on the base
+    run's data, seed and measurement settings, with the ``[plugin]`` table's settings (field names)
+    over it; the checkpoint is the base run's, set when the cell runs."""
+    from engine.plugin import plugin_config
+    from engine.presets import plugin_preset, preset
+
+    base = preset(plugin_preset(loss))
     base.data, base.seed, base.device, base.workers = RunConfig.from_dict(config.to_dict()).data, config.seed, \
         config.device, config.workers
     base.recall_floor, base.best_metric, base.amp = config.recall_floor, config.best_metric, config.amp
-    base.experiment = f"{cell_id}-plugin"
+    base.experiment = f"{cell_id}-{loss}"
     for key in plugin_raw:
         if key in PLUGIN_SET_BY_SWEEP:
             raise where.error(("plugin", key), "set by the sweep from the base run")
