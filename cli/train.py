@@ -7,8 +7,8 @@ from pathlib import Path
 
 from errors import UserError
 from cli.common import TerminalReporter, default_imbalance_type, metrics_table, parse_params
-from engine.config import (ARCHITECTURES, BEST_METRICS, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, OPTIMIZERS, SCHEDULES,
-                           TRAIN_RULES, RunConfig)
+from engine.config import (ARCHITECTURES, BEST_METRICS, DATASETS, FREEZE_MODES, IMBALANCE_TYPES, OPTIMIZERS,
+                           PRECISIONS, SCHEDULES, TRAIN_RULES, RunConfig)
 from engine.presets import CLI_NAMES, preset
 from engine.workspace import check_run_folders, ensure_writable_folder
 
@@ -23,11 +23,11 @@ FIELDS = {
     "momentum": ("optim", "momentum"), "weight_decay": ("optim", "weight_decay"),
     "schedule": ("optim", "schedule"), "warmup_epochs": ("optim", "warmup_epochs"),
     "seed": (None, "seed"), "device": (None, "device"), "experiment": (None, "experiment"),
-    "runs_dir": (None, "runs_dir"), "workers": (None, "workers"),
+    "runs_dir": (None, "runs_dir"), "threads": (None, "threads"),
     "holdout_fraction": ("data", "holdout_fraction"), "stages": ("method", "stages"),
     "reweight_beta": ("method", "reweight_beta"), "nesterov": ("optim", "nesterov"),
     "optimizer": ("optim", "optimizer"), "decay_at": ("optim", "decay_at"), "decay_factors": ("optim", "decay_factors"),
-    "best_metric": (None, "best_metric"), "amp": (None, "amp"),
+    "best_metric": (None, "best_metric"), "precision": (None, "precision"), "fp32_layers": (None, "fp32_layers"),
 }
 
 
@@ -62,7 +62,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--recall-floor", type=float,
                         help="floor of each class's recall in HM / GM / LR (default: the paper's 1e-3; 0 = unfloored)")
     parser.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
-    parser.add_argument("--workers", type=int, help="CPU threads for the engine (0: PyTorch's choice)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default 0: one per CPU, or OMP_NUM_THREADS; "
+                        "fixed, never chosen from the load, and recorded in config.json)")
     parser.add_argument("--holdout-fraction", type=float, help="test share of an image folder without test/")
     parser.add_argument("--stages", nargs="+", metavar="STAGE", help="run only these stages of the method "
                         "(e.g. mislas: classifier, ride: router, on a --pretrained checkpoint)")
@@ -74,8 +75,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--decay-factors", type=float, nargs="+", metavar="FACTOR",
                         help="lr factor after each decay point (LDAM-DRW 0.01 0.0001; MiSLAS 0.1 0.01)")
     parser.add_argument("--best-metric", choices=BEST_METRICS, help="the test metric that picks best.pt")
-    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                        help="bf16 mixed precision on CUDA (default on)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="auto (default): bf16 where this machine measured it faster, else fp32; recorded in config.json")
+    parser.add_argument("--fp32-layers", nargs="*", metavar="MODULE",
+                        help="under bf16, the modules kept in fp32 (default: the heads and the convolutions measured "
+                             "slow in bf16 here)")
     parser.add_argument("--experiment", help="run label")
     parser.add_argument("--runs-dir", help="where run folders go (default: <workspace>/runs)")
     parser.add_argument("--no-save", action="store_true", help="do not write checkpoints")

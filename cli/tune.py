@@ -18,7 +18,7 @@ from engine.plugin.config import INITS, TUNE_SCHEDULES
 # flag → TuneConfig field, for the flags that map one to one
 FIELDS = ("loss", "epochs", "lr", "batch_size", "momentum", "weight_decay", "optimizer", "schedule", "sampler",
           "init", "ensemble", "t1", "t2", "search_temperatures", "validation_fraction", "feature_passes", "arch",
-          "seed", "device", "runs_dir", "experiment")
+          "seed", "device", "threads", "runs_dir", "experiment")
 
 
 def add_parser(subparsers) -> None:
@@ -53,6 +53,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--feature-passes", type=int, help="augmented feature passes to cache (default 4)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, help="CPU threads (default 0: one per CPU; fixed, recorded in config.json)")
     parser.add_argument("--runs-dir", help="where run folders go (default: <workspace>/runs)")
     parser.add_argument("--experiment", help="run label")
     parser.add_argument("--no-save", action="store_true", help="do not write the tuned checkpoint")

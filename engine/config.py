@@ -28,6 +28,7 @@ FREEZE_MODES = ("none", "features", "all")
 SCHEDULES = ("step", "cosine", "constant")
 OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("test_hm", "test_gm", "test_lr", "test_top1", "test_mean_recall")
+PRECISIONS = ("auto", "fp32", "bf16")  # engine.precision
 
 
 class ConfigError(UserError):
@@ -163,6 +164,11 @@ class JsonConfig:
         return cls.from_dict(json.loads(text))
 
 
+# config.json of runs written before issue 21/23: the old field → its successor
+LEGACY_FIELDS = {"workers": lambda value: ("threads", value),
+                 "amp": lambda value: ("precision", "auto" if value else "fp32")}
+
+
 @dataclass
 class RunConfig(JsonConfig):
     data: DataConfig = field(default_factory=DataConfig)
@@ -171,16 +177,31 @@ class RunConfig(JsonConfig):
     optim: OptimConfig = field(default_factory=OptimConfig)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    workers: int = 0  # CPU threads for torch (0 = automatic); the tensor pipeline needs no loader processes
+    # CPU threads for torch; 0 = the machine's fixed default (engine.cpu_policy.default_threads), never
+    # read from the load. config.json records the count used.
+    threads: int = 0
     experiment: str = ""  # run label; the run folder is <runs>/<timestamp>-<experiment>
     runs_dir: str = ""  # "" means the workspace's runs/ folder
     save_model: bool = True
     best_metric: str = "test_hm"
-    amp: bool = True  # mixed precision, used on CUDA only
+    # auto: bf16 where this machine measured it faster (engine.precision), else fp32. config.json records
+    # the precision used and ``fp32_layers``: the modules kept in fp32 under bf16 (None: the measured ones)
+    precision: str = "auto"
+    fp32_layers: list[str] | None = None
     compile: bool = False  # torch.compile the training step's model (no gain measured on CPU; engine/speed.py)
     # HM / GM / LR floor each per-class recall at this (the paper's code: 1e-3; 0 = unfloored),
     # see engine.metrics
     recall_floor: float = 1e-3
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]):
+        if isinstance(raw, Mapping) and any(key in raw for key in LEGACY_FIELDS):
+            raw = dict(raw)
+            for key, successor in LEGACY_FIELDS.items():
+                if key in raw:
+                    name, value = successor(raw.pop(key))
+                    raw.setdefault(name, value)
+        return _from_dict(cls, raw)
 
     def validate(self) -> RunConfig:
         """Check every field; raise ConfigError naming the first bad one. Returns self."""
@@ -191,7 +212,8 @@ class RunConfig(JsonConfig):
         self.optim.validate()
         check_range("seed", self.seed, 0, 2**32 - 1)
         check_range("recall_floor", self.recall_floor, 0.0, 0.1)
-        check_range("workers", self.workers, 0, 64)
+        check_range("threads", self.threads, 0, 1024)
+        check_choice("precision", self.precision, PRECISIONS)
         check_choice("best_metric", self.best_metric, BEST_METRICS)
         check_device(self.device)
         return self

@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from data.tensors import normalize
 from engine.fold import folded_copy
+from engine.precision import autocast
 from engine.metrics import RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, topk_correct
 
 # Images per forward pass without gradients. A GPU wants large batches; on a 2-core CPU a
@@ -57,11 +58,13 @@ def add_routing(metrics: Metrics, method: object) -> Metrics:
 
 def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], images: torch.Tensor,
              labels: torch.Tensor, mean, std, train_counts: torch.Tensor,
-             recall_floor: float = RECALL_FLOOR) -> Metrics:
+             recall_floor: float = RECALL_FLOOR, fold: Callable[[nn.Module], nn.Module] = folded_copy) -> Metrics:
     """Metrics of ``logits_fn(model, x)`` (e.g. ``method.logits``) on a split.
 
-    The logits come from a BatchNorm-folded eval copy of ``model``.
+    The logits come from a BatchNorm-folded eval copy of ``model`` (``fold``: a fresh copy, or the
+    loop's compiled one, ``engine.speed.FoldedEvaluation``), in the model's precision.
     """
-    fast = folded_copy(model)
-    logits = predict_logits(lambda x: logits_fn(fast, x), images, mean, std)
+    fast = fold(model)
+    with autocast(fast):
+        logits = predict_logits(lambda x: logits_fn(fast, x), images, mean, std)
     return metrics_from_logits(logits, labels, train_counts, recall_floor)

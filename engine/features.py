@@ -15,6 +15,7 @@ from torch import nn
 
 from data.tensors import normalize
 from engine.evaluation import inference_batch_size
+from engine.precision import autocast
 
 BatchCallback = Callable[[int, int], None]  # (batches done, batches in all); may raise RunStopped
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -24,8 +25,8 @@ Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 def extract_features(model: nn.Module, images: torch.Tensor, mean: Sequence[float], std: Sequence[float],
                      augment: Augment | None = None, generator: torch.Generator | None = None,
                      on_batch: BatchCallback | None = None, batch_size: int | None = None) -> torch.Tensor:
-    """``model.features`` of uint8 images ``(N, 3, H, W)`` as float32; each batch goes through
-    ``augment(batch, generator)`` first when given."""
+    """``model.features`` of uint8 images ``(N, 3, H, W)`` as float32, computed in the model's
+    precision (``engine.precision``); each batch goes through ``augment(batch, generator)`` first when given."""
     batch_size = batch_size or inference_batch_size(images.device)
     batches = (len(images) + batch_size - 1) // batch_size
     outputs = []
@@ -33,7 +34,8 @@ def extract_features(model: nn.Module, images: torch.Tensor, mean: Sequence[floa
         chunk = images[batch * batch_size:(batch + 1) * batch_size]
         if augment is not None:
             chunk = augment(chunk, generator)
-        outputs.append(model.features(normalize(chunk, mean, std)).float())
+        with autocast(model):
+            outputs.append(model.features(normalize(chunk, mean, std)).float())
         if on_batch is not None:
             on_batch(batch + 1, batches)
     return torch.cat(outputs) if outputs else torch.empty(0, device=images.device)

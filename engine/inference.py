@@ -21,6 +21,7 @@ from data.images import is_image_file, load_rgb, to_uint8_tensor
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device
 from engine.evaluation import predict_logits
+from engine.precision import autocast
 from engine.prediction import disable_router, load_for_prediction
 
 DEFAULT_IMAGE_SIZE = 32
@@ -77,8 +78,9 @@ class Predictor:
 
     def predict_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
-        scores = predict_logits(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
-                                self.batch_size)
+        with autocast(self.model):
+            scores = predict_logits(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
+                                    self.batch_size)
         take = getattr(self.rule.method, "take_experts_used", None)
         used = take() if take is not None else None
         self.last_experts = used.cpu() if used is not None else None

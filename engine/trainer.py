@@ -7,6 +7,7 @@ A run folder of the GML plug-in resumes through ``engine.plugin.tune``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
 from engine.methods import Method, build_method
+from engine.precision import resolve as resolve_precision
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
+from engine.speed import use_threads
 from engine.stages import Stage
 from engine.workspace import check_run_folders
 from models import ModelSpec, create_model
@@ -53,8 +56,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     elif config is None:
         raise ValueError("train() needs a config or a run folder to resume")
     config.validate()
-    if config.workers:
-        torch.set_num_threads(config.workers)
+    threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
     if run is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
     device = pick_device(config.device)
@@ -63,7 +65,11 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     announce_dataset(dataset, on_event)
 
     torch.manual_seed(config.seed)
-    plan = plan_run(config, dataset, device)
+    plan = plan_run(config, dataset, device, report=lambda text: on_event(Message(text)))
+    # what this run uses, recorded in config.json and the run card: a rerun from them is the same run
+    config = replace(config, threads=threads, precision=plan.precision.name,
+                     fp32_layers=list(plan.precision.fp32_layers))
+    on_event(Message(f"precision: {plan.precision.describe()}"))
     if run is None:
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
         run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
@@ -81,7 +87,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         elif config.model.pretrained:
             for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):
                 on_event(Message(note))
-        run.log(f"start on {describe_device(device)}: {dataset.describe()}")
+        run.log(f"start on {describe_device(device)}, {plan.precision.describe()}: {dataset.describe()}")
         if config.model.freeze == "all":
             stopped = _evaluate_only(loop, run, on_event)
         else:
@@ -91,8 +97,9 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test)
 
 
-def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> RunPlan:
-    """The model, method and stages ``config`` asks for (refused before anything trains)."""
+def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device,
+             report: Callable[[str], None] = lambda text: None) -> RunPlan:
+    """The model, method, stages and precision ``config`` asks for (refused before anything trains)."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.to(device)
@@ -110,11 +117,14 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
         stages = [stage for stage in stages if stage.name in config.method.stages]
     if config.model.freeze == "features":
         stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
+    batch_size = stages[0].optim.batch_size if stages else config.optim.batch_size
+    with torch.random.fork_rng(devices=[]):  # measuring kernels must not move the run's random state
+        precision = resolve_precision(config.precision, config.fp32_layers, model, device, batch_size,
+                                      dataset.image_size, report)
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   amp=config.amp,
-                   compile=config.compile,
+                   precision=precision, compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 

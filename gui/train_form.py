@@ -27,6 +27,8 @@ FREEZE_MODES = [("none", "None: train every layer"),
                 ("all", "Freeze all parameters: evaluate only")]
 SCHEDULES = [("step", "Step: decays at 80 % and 90 % of the run"), ("cosine", "Cosine to zero"),
              ("constant", "Constant")]
+PRECISION_CHOICES = [("auto", "Automatic (bf16 where measured faster)"), ("fp32", "fp32"),
+                     ("bf16", "bf16 mixed precision")]
 RECALL_FLOORS = [(1e-3, "0.1 % (the paper's code)"), (0.0, "none (0 at any zero recall)")]
 BEST_METRICS = [("test_hm", "HM"), ("test_gm", "GM"), ("test_lr", "Lowest recall"), ("test_top1", "Top-1 accuracy"),
                 ("test_mean_recall", "Mean recall")]
@@ -74,14 +76,18 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
                       "<date>-<time>-<name>.", "experiment", placeholder="e.g. cifar100-lt-gml"),
             ChoiceField("device", "Device", "Where to train: Automatic uses the GPU when there is one.",
                         [("auto", "Automatic (GPU if present)"), ("cpu", "CPU")], "device"),
+            ChoiceField("precision", "Precision", "Automatic: bf16 mixed precision where this machine measured it "
+                        "faster (once, then remembered), with the classifier and any layer that is slow in bf16 "
+                        "kept in fp32; else fp32. The choice is saved with the run.", PRECISION_CHOICES, "precision"),
         ]),
         form.group("Training", [
             IntField("start_epoch", "Start epoch", "The epoch the run starts at: 1 for a new run; Resume continues "
                      "a stopped run after its last saved epoch. Set by Resume, not typed.", minimum=0),
             IntField("epochs", "Epochs", "Passes over the training set (for the plug-in: classifier re-training "
                      "epochs). The paper setting is 200.", "optim.epochs"),
-            IntField("workers", "Workers", "CPU threads for the engine (0: PyTorch's choice). The data stays on the "
-                     "training device as tensors, so no loader processes are needed.", "workers"),
+            IntField("threads", "CPU threads", "Threads for the engine on the CPU. 0: one per CPU, fixed, so a run's "
+                     "numbers never depend on how busy the machine is; the count used is saved with the run.",
+                     "threads"),
             IntField("batch_size", "Batch size", "Images per optimisation step (128 in the paper setting).",
                      "optim.batch_size"),
         ]),

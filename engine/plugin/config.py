@@ -49,6 +49,7 @@ class TuneConfig(JsonConfig):
     arch: str = ""  # override when the checkpoint cannot tell its architecture
     seed: int = 0
     device: str = "auto"
+    threads: int = 0  # CPU threads; 0 = the machine's fixed default (engine.cpu_policy); config.json records the count
     runs_dir: str = ""
     experiment: str = ""
     save_model: bool = True
@@ -80,6 +81,7 @@ class TuneConfig(JsonConfig):
         if self.arch:
             check_choice("arch", self.arch, ARCHITECTURES)
         check_range("seed", self.seed, 0, 2**32 - 1)
+        check_range("threads", self.threads, 0, 1024)
         check_device(self.device)
         if self.search_temperatures and not self.ensemble:
             raise ConfigError("search_temperatures", "the temperature search tunes the ensemble; switch the ensemble on")

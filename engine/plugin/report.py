@@ -32,6 +32,7 @@ class TuneResult:
     epochs_done: int = 0
     search: TemperatureChoice | None = None  # the validation scores of the searched pair
     seconds: dict[str, float] = field(default_factory=dict)  # "features", "tune", "total"
+    precision: str = "fp32"  # engine.precision: the pretrained model's, where the device computes it
 
 TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
               ("Medium", "medium"), ("Few", "few"))
@@ -79,7 +80,8 @@ def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Ch
         "- **Ensemble:** " + (f"½·[softmax(z_new/{result.t1:g}) + softmax(z_old/{result.t2:g})], temperatures "
                                f"{temperatures}" if "ensemble" in columns else "off"),
         f"- **Time:** features {result.seconds.get('features', 0):.1f}s, tuning {result.seconds.get('tune', 0):.1f}s, "
-        f"total {result.seconds.get('total', 0):.1f}s; seed {config.seed}"
+        f"total {result.seconds.get('total', 0):.1f}s; seed {config.seed}; {config.threads} CPU thread(s), "
+        f"{result.precision}"
         + ("  \n- **Stopped early** by the user." if result.stopped else ""),
         "",
     ]

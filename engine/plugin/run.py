@@ -11,7 +11,7 @@ ensemble use exactly the heads that were loaded. Works on any model family: its 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -28,11 +28,13 @@ from engine.features import extract_features
 from engine.loop import Loop, RunPlan
 from engine.methods import Method, build_method
 from engine.plugin.config import TuneConfig
+from engine.precision import Precision
 from engine.plugin.ensemble import search_temperatures
 from engine.plugin.heads import copy_heads, fresh_heads
 from engine.plugin.report import TuneResult, write_reports
 from engine.prediction import Ensemble, PredictionRule, load_for_prediction
 from engine.runs import RunFolder
+from engine.speed import use_threads
 from engine.stages import Stage
 from engine.trainer import announce_dataset
 from engine.workspace import check_run_folders
@@ -48,6 +50,7 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
     per tuning epoch. The run folder is locked while it is written."""
     started = time.perf_counter()
     config.validate()
+    config = replace(config, threads=use_threads(config.threads))  # fixed; config.json records it
     if resume is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
     device = pick_device(config.device)
@@ -69,7 +72,8 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
         model.install_heads(fresh_heads(model, config.seed))
     plan = RunPlan("tune", dataset, device, model, method, _stages(config), config.seed,
                    tuple(checkpoint.meta.get("mean") or dataset.mean), tuple(checkpoint.meta.get("std") or dataset.std),
-                   train_rule=config.train_rule, save_model=config.save_model, train_index=train_index,
+                   train_rule=config.train_rule, save_model=config.save_model, precision=Precision.of(model),
+                   train_index=train_index,
                    meta={"tuned_from": str(config.checkpoint), "data": {**asdict(config.data), "seed": config.seed}},
                    heads={"old": old_state})
     if resume is None:
@@ -142,7 +146,8 @@ def _report(config: TuneConfig, loop: Loop, ensemble: Ensemble, val_index: torch
     """Old / new / ensemble on the test split (and the temperature search), and the final checkpoint."""
     dataset, model, method = loop.plan.dataset, loop.model, loop.method
     result = TuneResult(loop.run.path, stopped, {}, list(dataset.class_names), dataset.class_counts.tolist(),
-                        config.t1, config.t2, loop.epochs_done, seconds=dict(loop.seconds))
+                        config.t1, config.t2, loop.epochs_done, seconds=dict(loop.seconds),
+                        precision=loop.plan.precision.describe())
     on_event(Progress(1, 1, 1, 1, stage="eval"))
     model.eval()
     features = loop.test_features if loop.test_features is not None else _features(loop, dataset.test_images)
