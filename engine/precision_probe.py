@@ -123,18 +123,16 @@ def _cpu_model() -> str:
 
 def kernel_times(shapes: Iterable[ConvShape], threads: int, report: Callable[[str], None] = lambda text: None,
                  cache: Path | None = None) -> dict[ConvShape, KernelTimes]:
-    """fp32 and bf16 step times of every shape on the CPU: from the cache, measuring what it lacks."""
-    if cache is None:
-        from engine.workspace import cache_dir
-
-        cache = cache_dir() / CACHE_FILE
-    stored = _read(cache)
+    """fp32 and bf16 step times of every shape on the CPU: from the cache, measuring what it lacks
+    (a workspace that cannot hold the cache: measured, said, and measured again next time)."""
+    cache = cache or _workspace_cache()
+    stored = _read(cache) if cache else {}
     machine = machine_key(threads)
     known = stored.setdefault(machine, {})
     missing = sorted({shape for shape in shapes if not _valid(known.get(shape.key()))}, key=ConvShape.key)
     if missing:
         report(f"measuring {len(missing)} convolution shape(s) in fp32 and bf16 on this machine, once "
-               f"(cached in {cache})")
+               f"(cached in {cache or 'nowhere: the workspace cannot hold it'})")
         started = time.perf_counter()
         measured = measure(missing, threads)
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -142,10 +140,23 @@ def kernel_times(shapes: Iterable[ConvShape], threads: int, report: Callable[[st
         for shape, times in measured.items():
             known[shape.key()] = {"fp32_ms": 1000 * times.fp32, "bf16_ms": 1000 * times.bf16,
                                   "measured": stamp, "load": load}
-        _write(cache, stored)
+        if cache is not None:
+            try:
+                _write(cache, stored)
+            except OSError as error:
+                report(f"the measurement could not be cached in {cache} ({error.strerror or error})")
         report(f"measured in {time.perf_counter() - started:.1f}s")
     return {shape: KernelTimes(known[shape.key()]["fp32_ms"] / 1000, known[shape.key()]["bf16_ms"] / 1000)
             for shape in shapes}
+
+
+def _workspace_cache() -> Path | None:
+    from engine.workspace import WorkspaceError, cache_dir
+
+    try:
+        return cache_dir() / CACHE_FILE
+    except WorkspaceError:
+        return None
 
 
 def measure(shapes: Iterable[ConvShape], threads: int) -> dict[ConvShape, KernelTimes]:

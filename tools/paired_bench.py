@@ -193,9 +193,9 @@ def rounds_for_load(cpus: int, busy: float) -> int:
 
 def run_paired(batches: int = 4, batch_size: int = 128, test_images: int = 512, rounds: int | None = None,
                device: str = "auto", arch: str = "resnet32",
-               on_round: Callable[[int, int], None] | None = None) -> BenchResult:
+               on_round: Callable[[int, int], None] | None = None, compile: bool = False) -> BenchResult:
     """Alternate ours and every baseline for ``rounds`` timed rounds (None: ``rounds_for_load``)
-    after one warm-up round."""
+    after one warm-up round; ``compile``: ours with ``RunConfig.compile`` (CUDA graphs on CUDA)."""
     from engine.cpu_policy import busy_cpus, usable_cpus
     from engine.config import DataConfig, ModelConfig, OptimConfig, RunConfig
     from engine.events import EpochEnd, Message, Progress
@@ -212,10 +212,11 @@ def run_paired(batches: int = 4, batch_size: int = 128, test_images: int = 512, 
                         to_tensor(test_x), torch.from_numpy(test_y), CIFAR_MEAN, CIFAR_STD)
     config = RunConfig(data=DataConfig(dataset="cifar100"), model=ModelConfig(arch=arch),
                        optim=OptimConfig(epochs=rounds + 1, batch_size=batch_size, warmup_epochs=0),
-                       device=str(target), save_model=False)
+                       device=str(target), save_model=False, compile=compile)
     baselines = [Baseline(arrays, batch_size, target, arch, cl, w) for cl, w in baseline_variants(target)]
     ours = Rounds(OURS, f"engine.trainer.train, one epoch per round: uint8 tensors on the device, batched "
-                        f"crop+flip, channels-last {arch}, fused SGD, on-device metrics, BN-folded eval under inference_mode")
+                        f"crop+flip, channels-last {arch}, fused SGD, on-device metrics, BN-folded eval under inference_mode"
+                        + (", compiled (CUDA graphs on CUDA)" if compile else ""))
     pairs = [(b, Rounds(b.name, b.description)) for b in baselines]
     sides = [ours] + [record for _, record in pairs]
     clock = {"mark": 0.0, "train_end": 0.0}
