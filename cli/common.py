@@ -57,8 +57,9 @@ def trained_on(checkpoint: str) -> dict | None:
 
 
 def default_imbalance_type(dataset: str) -> str:
-    """A user's own folder is taken as it is; benchmarks are cut to the usual exponential tail."""
-    return "none" if dataset == "folder" else "exp"
+    """CIFAR and the demo are cut to the usual exponential tail; every other dataset (a user's folder,
+    lists or tree, the long-tailed benchmarks' own lists) is taken as it is."""
+    return "exp" if dataset in ("cifar10", "cifar100", "demo") else "none"
 
 
 def parse_params(items: list[str]) -> dict[str, float]:
@@ -125,7 +126,7 @@ class TerminalReporter:
         elif isinstance(event, EpochEnd):
             self._close_bar()
             print(f"epoch {event.epoch}/{event.epochs}  lr {event.lr:.4g}  "
-                  f"train acc {100 * event.train.top1:.1f}  test acc {100 * event.test.top1:.2f}  "
+                  f"train acc {100 * event.train.top1:.1f}  {event.split} acc {100 * event.test.top1:.2f}  "
                   f"HM {100 * event.test.hm:.2f}  GM {100 * event.test.gm:.2f}  "
                   f"LR {100 * event.test.lowest_recall:.2f}  zero-recall {event.test.zero_recall}  "
                   f"({event.seconds:.1f}s){'  *best' if event.is_best else ''}", flush=True)

@@ -28,6 +28,7 @@ FIELDS = {
     "reweight_beta": ("method", "reweight_beta"), "nesterov": ("optim", "nesterov"),
     "optimizer": ("optim", "optimizer"), "decay_at": ("optim", "decay_at"), "decay_factors": ("optim", "decay_factors"),
     "best_metric": (None, "best_metric"), "precision": (None, "precision"), "fp32_layers": (None, "fp32_layers"),
+    "color_jitter": ("data", "color_jitter"), "loader_workers": ("data", "loader_workers"),
 }
 
 
@@ -41,9 +42,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--data-root", help="dataset folder (default: <workspace>/datasets)")
     parser.add_argument("--imbalance", type=float, help="ratio n_max/n_min (100) or factor n_min/n_max (0.01)")
     parser.add_argument("--imbalance-type", choices=IMBALANCE_TYPES)
-    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--image-size", type=int, help="side the model sees (default: 32 for CIFAR, the demo and "
+                        "folders; 224 for the streamed datasets, resized to 256 and centre-cropped for evaluation)")
+    parser.add_argument("--color-jitter", type=float, help="streamed datasets: ColorJitter strength after the crop "
+                        "(0.4 in the recipes that use it; default 0)")
+    parser.add_argument("--loader-workers", type=int, help="streamed datasets: decoding processes (default 4, at "
+                        "most the CPUs; 0: decode in the training process)")
     parser.add_argument("--arch", choices=ARCHITECTURES)
-    parser.add_argument("--pretrained", help="checkpoint to start from")
+    parser.add_argument("--pretrained", help="checkpoint to start from; a torchvision ImageNet weights file "
+                        "(e.g. resnet152-394f9c45.pth) initialises the trunk of an ImageNet architecture")
     parser.add_argument("--freeze", choices=FREEZE_MODES, help="features: train the classifier only; all: evaluate only")
     parser.add_argument("--loss", help="method name (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas …)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method hyperparameter")
@@ -100,8 +107,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if value is not None:
             setattr(getattr(config, section) if section else config, name, tuple(value) if name.startswith("decay_")
                     else value)
-    if args.dataset == "folder" and args.imbalance_type is None:
-        config.data.imbalance_type = default_imbalance_type("folder")
+    if args.dataset and args.imbalance_type is None:
+        config.data.imbalance_type = default_imbalance_type(args.dataset)
     config.method.params.update(parse_params(args.param))
     if args.no_save:
         config.save_model = False
@@ -144,7 +151,10 @@ def run(args: argparse.Namespace) -> int:
         result = train(config_from_args(args), on_event=reporter)
     if result.final is not None:
         print()
-        print(metrics_table({"last epoch": result.final}))
+        columns = {"last epoch": result.final}
+        if result.test is not None:  # a validation split chose best.pt
+            columns = {"last epoch (val)": result.final, "best.pt (test)": result.test}
+        print(metrics_table(columns))
     print(f"\nrun folder: {result.run_dir}")
     return 0
 

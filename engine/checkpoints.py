@@ -57,7 +57,9 @@ STRIP_PREFIXES = ("module.", "backbone.", "encoder.", "model.", "net.", "network
 HEAD_ALIASES = ("fc", "classifier")
 # A model saved in parts (MiSLAS's train_stage{1,2}.py): entry → key prefix in the joined state dict
 SPLIT_PARTS = {"state_dict_model": "", "state_dict_classifier": "", "state_dict_lws_model": "lws."}
-OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear"}
+# decoupling (classifier-balancing run_networks.py): {"state_dict_best" or "state_dict": {"feat_model", "classifier"}}
+NETWORK_PARTS = ("feat_model", "classifier")
+OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "linear"}
 LIST_LIMIT = 8  # keys listed per category in a mismatch report
 
 _CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
@@ -332,6 +334,11 @@ def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str
                 joined[prefix + _strip(name, "module.")] = tensor
         parts = [key for key in SPLIT_PARTS if key in raw]
         return joined, "parts", [f"joined the model saved in parts ({', '.join(parts)}, as MiSLAS saves it)"]
+    networks = _network_parts(raw)
+    if networks is not None:
+        entry, parts = networks
+        joined = {name: tensor for part in NETWORK_PARTS for name, tensor in parts[part].items()}
+        return joined, f"nested:{entry}", [f"joined {' and '.join(NETWORK_PARTS)} of {entry!r} (decoupling's layout)"]
     if isinstance(raw, Mapping):
         nested = [key for key in NESTED_KEYS if _is_state_dict(raw.get(key))]
         nested += [key for key, value in raw.items() if key not in nested and _is_state_dict(value)]
@@ -348,6 +355,17 @@ def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str
         listed = ", ".join(map(str, list(raw)[:LIST_LIMIT])) or "none"
         raise CheckpointError(f"{path.name} holds no model weights (its top-level entries are: {listed})")
     raise CheckpointError(f"{path.name} holds a {type(raw).__name__}, not model weights")
+
+
+def _network_parts(raw: Any) -> tuple[str, Mapping[str, Any]] | None:
+    """``(entry, {"feat_model": …, "classifier": …})`` when ``raw`` nests decoupling's networks."""
+    if not isinstance(raw, Mapping):
+        return None
+    for entry in ("state_dict_best", "state_dict", "model"):
+        parts = raw.get(entry)
+        if isinstance(parts, Mapping) and all(_is_state_dict(parts.get(part)) for part in NETWORK_PARTS):
+            return entry, parts
+    return None
 
 
 def _remap_keys(state_dict: dict[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
@@ -412,7 +430,8 @@ def _complete_meta(checkpoint: Checkpoint) -> None:
     meta.setdefault("num_classes", spec.num_classes)
     meta.setdefault("head", spec.head)
     if "logit_scale" not in meta:
-        raw_cosines = spec.head == "cosine" and spec.family == "cifar_resnet"  # RIDE's experts scale in the model
+        # LDAM's cosine head leaves the scale to the loss; RIDE's experts scale in the model
+        raw_cosines = spec.head == "cosine" and spec.family in ("cifar_resnet", "imagenet_resnet")
         meta["logit_scale"] = LDAM_LOGIT_SCALE if raw_cosines else 1.0
         if raw_cosines:
             notes.append(f"cosine outputs scaled by LDAM's s = {LDAM_LOGIT_SCALE:g} for probabilities")
@@ -461,6 +480,53 @@ def load_weights_into(model: LTModel, checkpoint: Checkpoint, num_classes: int |
                                  missing, unexpected, shapes, hints,
                                  _mismatch_listing(checkpoint, model, missing, unexpected, shapes, hints))
     model.load_state_dict(given, strict=True)
+
+
+HEAD_PREFIXES = ("linear.", "lws.")
+
+
+def is_trunk_file(checkpoint: Checkpoint, model: LTModel) -> bool:
+    """Whether ``checkpoint`` is a plain ImageNet ResNet (torchvision's ImageNet weights, say) of the
+    model's architecture that only the trunk of ``model`` can take: its classifier has another class
+    count, or the model wraps the trunk (``trunk_prefixes``, e.g. PaCo's two encoders)."""
+    spec = checkpoint.spec
+    return (spec is not None and spec.family == "imagenet_resnet" and spec.arch == model.arch
+            and hasattr(model, "trunk_prefixes")
+            and (model.spec.family != spec.family or spec.num_classes != model.num_classes))
+
+
+def load_trunk_into(model: LTModel, checkpoint: Checkpoint) -> str:
+    """Load every trunk tensor of a plain ImageNet ResNet file (``is_trunk_file``) into each copy of
+    the trunk ``model`` holds; its classifier is left out and the model's own parts the file lacks
+    keep their initialisation. Returns a note saying what was loaded. Raises ``CheckpointMismatch``
+    when a trunk tensor is missing or has another shape."""
+    trunk = {key: value for key, value in checkpoint.state_dict.items() if not key.startswith(HEAD_PREFIXES)}
+    expected = model.state_dict()
+    loaded, missing, shapes = {}, [], []
+    for prefix in model.trunk_prefixes:
+        for key, value in trunk.items():
+            target = prefix + key
+            if target not in expected:
+                missing.append(target)
+            elif expected[target].shape != value.shape:
+                shapes.append((target, tuple(value.shape), tuple(expected[target].shape)))
+            else:
+                loaded[target] = value
+    if missing or shapes:
+        raise CheckpointMismatch(_mismatch_line(checkpoint, model, missing, [], shapes, []), missing, [], shapes, [],
+                                 _mismatch_listing(checkpoint, model, missing, [], shapes, []))
+    model.load_state_dict({**expected, **loaded}, strict=True)
+    copies = " and ".join(p.rstrip(".") for p in model.trunk_prefixes if p) or "the model"
+    fresh = sorted({_module_of(key, model.trunk_prefixes) for key in expected if key not in loaded})
+    return (f"loaded the {checkpoint.spec.arch} trunk of {checkpoint.name} ({len(trunk)} tensors) into {copies}; "
+            f"{', '.join(fresh)} start fresh")
+
+
+def _module_of(key: str, prefixes: tuple[str, ...]) -> str:
+    """``encoder_q.fc.0.weight`` → ``encoder_q.fc``; ``queue`` → ``queue``: the module a key belongs to,
+    one level below a trunk prefix."""
+    prefix = next((p for p in prefixes if p and key.startswith(p)), "")
+    return prefix + key[len(prefix):].split(".", 1)[0]
 
 
 def _mismatch_hints(checkpoint: Checkpoint, model: LTModel, unexpected: list[str], chosen_classes: int) -> list[str]:

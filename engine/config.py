@@ -18,13 +18,15 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from data import dataset_kind, dataset_names, resolved_image_size
 from errors import UserError
+from models import architectures
 
-ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
-DATASETS = ("demo", "cifar10", "cifar100", "folder")
+ARCHITECTURES = architectures()
+DATASETS = dataset_names()
 IMBALANCE_TYPES = ("exp", "step", "none")
 TRAIN_RULES = ("none", "resample", "reweight", "drw")
-FREEZE_MODES = ("none", "features", "all")
+FREEZE_MODES = ("none", "features", "last_block", "all")
 SCHEDULES = ("step", "cosine", "constant")
 OPTIMIZERS = ("sgd", "adam")
 BEST_METRICS = ("test_hm", "test_gm", "test_lr", "test_top1", "test_mean_recall")
@@ -57,9 +59,11 @@ class DataConfig:
     root: str = ""  # dataset folder; "" means the workspace's datasets/ folder
     imbalance_type: str = "exp"
     imbalance_ratio: float = 100.0  # n_max / n_min; 0.01 is accepted and normalised to 100
-    image_size: int = 32
+    image_size: int = 0  # the side the model sees; 0 = the dataset's own (32 CIFAR/demo/folders, 224 streamed)
     holdout_fraction: float = 0.2  # image folders without a test/ sub-folder
-    augment: bool = True  # random crop (4-pixel padding) + horizontal flip
+    augment: bool = True  # random crop (4-pixel padding) + horizontal flip; RandomResizedCrop + flip when streamed
+    color_jitter: float = 0.0  # streamed datasets: ColorJitter(j, j, j, 0) after the crop (0.4 in most recipes)
+    loader_workers: int = 4  # streamed datasets: decoding processes, at most the CPUs (0: in the training process)
     # Seed of the long-tailed cut (and of an image folder's held-out split), independent of the
     # run's seed: LDAM-DRW, MiSLAS, RIDE and PaCo all cut with np.random.seed(0) inside the
     # dataset, so the default 0 trains on the published subset whatever the training seed.
@@ -71,18 +75,25 @@ class DataConfig:
         self.imbalance_ratio = normalise_imbalance(float(self.imbalance_ratio))
         if self.imbalance_ratio > 10_000:
             raise ConfigError("imbalance", "ratios above 10000 leave classes with no image at all")
+        self.image_size = resolved_image_size(self.dataset, self.image_size)
         check_range("image_size", self.image_size, 8, 512)
+        check_range("color_jitter", self.color_jitter, 0.0, 1.0)
+        check_range("loader_workers", self.loader_workers, 0, 64)
         check_range("holdout_fraction", self.holdout_fraction, 0.05, 0.9)
         check_range("cut_seed", self.cut_seed, 0, 2**32 - 1)
         if self.dataset == "folder" and not self.root:
             raise ConfigError("root", "choose the image folder to train on")
+        if self.color_jitter and not dataset_kind(self.dataset).streamed:
+            raise ConfigError("color_jitter", f"colour jitter is a recipe of the streamed datasets, not of {self.dataset}")
 
 
 @dataclass
 class ModelConfig:
     arch: str = "resnet32"
     pretrained: str = ""  # checkpoint to start from ("" = random initialisation)
-    freeze: str = "none"  # none | features (train the classifier only) | all (evaluate only)
+    # none | features (train the classifier only) | last_block (the trunk's last residual block, its
+    # BatchNorm layers and the heads: PaCo's Places-LT fine-tuning of an ImageNet ResNet) | all (evaluate only)
+    freeze: str = "none"
 
     def validate(self) -> None:
         check_choice("arch", self.arch, ARCHITECTURES)
@@ -101,6 +112,7 @@ class MethodConfig:
     train_rule: str = "none"
     reweight_beta: float = 0.9999  # effective-number β for Reweight and DRW
     teacher: str = ""  # checkpoint of the teacher a distillation method learns from ("" = none)
+    drw_epoch: int = 0  # DRW's weights from this 1-based epoch on (0: the first learning-rate decay, LDAM-DRW's)
 
     def validate(self) -> None:
         from engine.methods import available_methods
@@ -108,6 +120,7 @@ class MethodConfig:
         check_choice("loss", self.loss, tuple(available_methods()))
         check_choice("train_rule", self.train_rule, TRAIN_RULES)
         check_range("reweight_beta", self.reweight_beta, 0.0, 0.999999)
+        check_range("drw_epoch", self.drw_epoch, 0, 10_000)
         if self.teacher and not Path(self.teacher).is_file():
             raise ConfigError("teacher", f"no checkpoint file at {self.teacher}")
 

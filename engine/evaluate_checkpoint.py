@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data import load_dataset
-from data.types import LTDataset
+from data.types import Dataset, dataset_closed
 from engine.checkpoints import load_checkpoint
 from engine.config import DataConfig
 from engine.devices import pick_device
@@ -15,7 +15,7 @@ from engine.prediction import disable_router, load_for_prediction
 
 
 def evaluate_checkpoint(path: str | Path, data: DataConfig, arch: str | None = None, device: str = "auto",
-                        recall_floor: float = RECALL_FLOOR, use_router: bool = True) -> tuple[Metrics, LTDataset]:
+                        recall_floor: float = RECALL_FLOOR, use_router: bool = True) -> tuple[Metrics, Dataset]:
     """Metrics of the checkpoint on ``data``'s test split, by the checkpoint's own prediction rule
     (``use_router=False``: RIDE calls every expert); the long tail (for the many / medium / few
     split) is cut with ``data.cut_seed``."""
@@ -27,6 +27,7 @@ def evaluate_checkpoint(path: str | Path, data: DataConfig, arch: str | None = N
     std = tuple(checkpoint.meta.get("std") or dataset.std)
     if not use_router:
         disable_router(rule)
-    metrics = evaluate(model, rule, dataset.test_images.to(target), dataset.test_labels.to(target), mean, std,
-                       dataset.class_counts, recall_floor)
+    with dataset_closed(dataset):
+        metrics = evaluate(model, rule, dataset.images("test").to(target), mean, std, dataset.class_counts,
+                           recall_floor)
     return add_routing(metrics, rule.method), dataset

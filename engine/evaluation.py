@@ -1,4 +1,8 @@
-"""Evaluation: large batches under ``torch.inference_mode()``, straight from uint8 tensors."""
+"""Evaluation: large batches under ``torch.inference_mode()``, from any image source.
+
+A split is scored batch by batch (``engine.epoch_stats.EpochStats`` with calibration): its logits
+are never kept together, so a 50,000-image, 1,000-class test split costs the memory of one batch.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,10 +11,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from data.sources import ImageSource
 from data.tensors import normalize
+from engine.epoch_stats import EpochStats
 from engine.fold import folded_copy
+from engine.metrics import RECALL_FLOOR, Metrics
 from engine.precision import autocast
-from engine.metrics import RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, topk_correct
 
 # Images per forward pass without gradients. A GPU wants large batches; on a 2-core CPU a
 # ResNet-32 runs about 2x faster per image at 128 than at 1024 (activations stay in cache):
@@ -36,14 +42,11 @@ def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts
                         recall_floor: float = RECALL_FLOOR) -> Metrics:
     """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
     (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
-    The result carries its confusion matrix (``Metrics.confusion``)."""
-    num_classes = logits.shape[1]
+    The result carries its confusion statistics (``Metrics.confusion``, ``Metrics.confused_pairs``)."""
+    stats = EpochStats(logits.shape[1], logits.device, calibration=True)
     labels = labels.to(logits.device)
-    confusion = confusion_matrix(labels.cpu(), logits.argmax(dim=1).cpu(), num_classes)
-    loss = float(F.cross_entropy(logits, labels))
-    nll, ece = calibration(logits, labels)
-    return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels),
-                           recall_floor=recall_floor, nll=nll, ece=ece)
+    stats.update(F.cross_entropy(logits, labels), logits, labels)
+    return stats.read(train_counts, recall_floor)
 
 
 def add_routing(metrics: Metrics, method: object) -> Metrics:
@@ -56,15 +59,21 @@ def add_routing(metrics: Metrics, method: object) -> Metrics:
     return metrics
 
 
-def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], images: torch.Tensor,
-             labels: torch.Tensor, mean, std, train_counts: torch.Tensor,
-             recall_floor: float = RECALL_FLOOR, fold: Callable[[nn.Module], nn.Module] = folded_copy) -> Metrics:
-    """Metrics of ``logits_fn(model, x)`` (e.g. ``method.logits``) on a split.
+@torch.inference_mode()
+def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], source: ImageSource,
+             mean, std, train_counts: torch.Tensor, recall_floor: float = RECALL_FLOOR,
+             fold: Callable[[nn.Module], nn.Module] = folded_copy) -> Metrics:
+    """Metrics of ``logits_fn(model, x)`` (e.g. a method's prediction rule) on a split's source
+    (its un-augmented images: as stored, or resized and centre-cropped when streamed).
 
     The logits come from a BatchNorm-folded eval copy of ``model`` (``fold``: a fresh copy, or the
     loop's compiled one, ``engine.speed.FoldedEvaluation``), in the model's precision.
     """
     fast = fold(model)
+    device = source.labels.device
+    stats = EpochStats(len(train_counts), device, calibration=True)
     with autocast(fast):
-        logits = predict_logits(lambda x: logits_fn(fast, x), images, mean, std)
-    return metrics_from_logits(logits, labels, train_counts, recall_floor)
+        for images, labels in source.plain_batches(inference_batch_size(device)):
+            logits = logits_fn(fast, normalize(images, mean, std)).float()
+            stats.update(F.cross_entropy(logits, labels), logits, labels)
+    return stats.read(train_counts, recall_floor)

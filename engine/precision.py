@@ -180,9 +180,9 @@ def resolve(requested: str, fp32_layers: list[str] | None, model: nn.Module, dev
     heads = head_layers(model)
     if device.type != "cpu":  # CUDA: cuDNN's bf16 kernels are not probed; only the heads stay fp32
         return Precision(BF16, tuple(fp32_layers) if fp32_layers is not None else heads)
-    from engine.precision_probe import conv_shapes, kernel_times
+    from engine.precision_probe import conv_shapes, kernel_times, probe_batch
 
-    shapes = conv_shapes(model, image_size, batch_size, device)
+    shapes = conv_shapes(model, image_size, probe_batch(batch_size, image_size), device)
     times = kernel_times(set(shapes.values()), torch.get_num_threads(), report)
     slow = tuple(name for name, shape in shapes.items() if times[shape].bf16 >= times[shape].fp32)
     if requested == AUTO:

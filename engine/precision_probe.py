@@ -39,6 +39,7 @@ WARM_UP_STEPS = 1
 MIN_ROUNDS, MAX_ROUNDS = 2, 5
 STEPS_PER_BLOCK = 2
 CLEAR_RATIO = 2.0  # after MIN_ROUNDS, one side this much faster ends the measurement of a shape
+PROBE_PIXELS = 128 * 32 * 32  # a CIFAR batch: larger images are measured on fewer of them
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ class KernelTimes:
 
 def _padding(text: str) -> str | tuple[int, ...]:
     return text if text in ("same", "valid") else tuple(int(v) for v in text.strip("()").split(",") if v.strip())
+
+
+def probe_batch(batch_size: int, image_size: int) -> int:
+    """The batch the probe measures at: the run's, at most a CIFAR batch's pixels (at least 2 images),
+    so a 224-pixel model is measured in seconds, not minutes."""
+    return max(2, min(batch_size, PROBE_PIXELS // (image_size * image_size)))
 
 
 def conv_shapes(model: nn.Module, image_size: int, batch_size: int, device: torch.device) -> dict[str, ConvShape]:

@@ -1,4 +1,5 @@
-"""Named starting points: the offline demo and the CIFAR-100-LT paper setting of each method.
+"""Named starting points: the offline demo, the CIFAR-100-LT paper setting of each method, and the
+published recipes on ImageNet-LT, iNaturalist 2018 and Places-LT (``engine.large_presets``).
 
 The CIFAR-100-LT presets are the LDAM-DRW protocol (ResNet-32, imbalance ratio 100, exp,
 200 epochs, SGD 0.1 / 0.9 / 2e-4, batch 128) that "No One Left Behind" and the methods it
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.config import DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig
+from engine.large_presets import LARGE_CLI_NAMES, LARGE_PRESETS
 
 DEMO = "Demo (offline, seconds)"
 DEMO_PACO = "Demo · PaCo (two views, a few minutes)"
@@ -147,6 +149,7 @@ PRESETS: dict[str, Callable[[], RunConfig]] = {
     DEMO_RIDE: demo_ride,
     **{f"CIFAR-100-LT · {title}": (lambda spec=spec: ride(*spec)) for title, spec in RIDE_PRESETS.items()},
     PACO: paco,
+    **LARGE_PRESETS,
 }
 
 # short names for the command line
@@ -157,6 +160,7 @@ CLI_NAMES: dict[str, str] = {
     "cifar100-mislas": MISLAS, "cifar100-mislas-stage2": MISLAS_STAGE2,
     "demo-ride": DEMO_RIDE, **{cli: f"CIFAR-100-LT · {title}" for title, cli in RIDE_CLI_NAMES.items()},
     "demo-paco": DEMO_PACO, "cifar100-paco": PACO,
+    **LARGE_CLI_NAMES,
 }
 
 

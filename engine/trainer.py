@@ -15,8 +15,8 @@ import torch
 
 from data import load_dataset
 from errors import UserError
-from data.types import LTDataset
-from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
+from data.types import Dataset
+from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
@@ -30,11 +30,12 @@ from engine.runs import RunFolder
 from engine.speed import use_threads
 from engine.stages import Stage
 from engine.workspace import check_run_folders
-from models import ModelSpec, create_model
+from engine.metrics import Metrics
+from models import ModelSpec, base_family, create_model
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-          dataset: LTDataset | None = None, resume: str | Path | None = None, command: str = "") -> RunResult:
+          dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "") -> RunResult:
     """Train one run and write its run folder; see ``engine.events`` for what it reports.
 
     With ``resume`` (a run folder), ``config`` is ignored and may be None: the run continues
@@ -73,14 +74,16 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     if run is None:
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
         run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
-        run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
+        run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
+                          eval_split="val" if "val" in dataset.split_names() else "test")
     loop = Loop(plan, run)
+    final_test: Metrics | None = None
 
     def card(stopped: bool) -> None:
         write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
-                       [stage.describe() for stage in plan.stages])
+                       [stage.describe() for stage in plan.stages], loop.eval_split, final_test)
 
-    with run.writing(command, on_interrupt=lambda _: card(True)):
+    with loop, run.writing(command, on_interrupt=lambda _: card(True)):
         if resume:
             loop.restore(_last_checkpoint(run))
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
@@ -92,18 +95,20 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
             stopped = _evaluate_only(loop, run, on_event)
         else:
             stopped = loop.run_stages(on_event, should_stop)
+        if not stopped:
+            final_test = _final_test(loop, run, on_event)
         card(stopped)
         run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
-    return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test)
+    return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test, final_test)
 
 
-def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device,
+def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
              report: Callable[[str], None] = lambda text: None) -> RunPlan:
     """The model, method, stages and precision ``config`` asks for (refused before anything trains)."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.to(device)
-    spec = method.model_spec(ModelSpec("cifar_resnet", config.model.arch, dataset.num_classes))
+    spec = method.model_spec(ModelSpec(base_family(config.model.arch), config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
     stages = method.stages(config)
     if config.method.stages:
@@ -117,18 +122,30 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device,
         stages = [stage for stage in stages if stage.name in config.method.stages]
     if config.model.freeze == "features":
         stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
+    elif config.model.freeze == "last_block":
+        parts = model.parts()
+        trains = tuple(part for part in LAST_BLOCK_PARTS if part in parts)
+        if "last_block" not in trains:
+            raise ConfigError("freeze", f"a {model.spec.family} model has no last block to fine-tune alone")
+        stages = [replace(stage, trains=trains) for stage in stages]
     batch_size = stages[0].optim.batch_size if stages else config.optim.batch_size
     with torch.random.fork_rng(devices=[]):  # measuring kernels must not move the run's random state
         precision = resolve_precision(config.precision, config.fp32_layers, model, device, batch_size,
                                       dataset.image_size, report)
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
+                   drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
                    precision=precision, compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 
-def announce_dataset(dataset: LTDataset, on_event: EventSink) -> None:
+# what ``freeze = "last_block"`` trains, of the parts a model has (PaCo's paco_fp16_places.py: every
+# convolution frozen but those of layer4's last block; BatchNorm, projection and classifier train)
+LAST_BLOCK_PARTS = ("last_block", "trunk_batchnorm", "projection", "heads")
+
+
+def announce_dataset(dataset: Dataset, on_event: EventSink) -> None:
     """Report the loaded data: the event the app's views start from, its summary, skipped files."""
     on_event(DatasetReady(dataset.name, dataset.class_names, dataset.class_counts.tolist()))
     on_event(Message(dataset.describe()))
@@ -138,7 +155,7 @@ def announce_dataset(dataset: LTDataset, on_event: EventSink) -> None:
         on_event(Message(f"skipped {len(dataset.skipped_files)} unreadable file(s): {listing}{more}", "warning"))
 
 
-def _default_label(config: RunConfig, dataset: LTDataset) -> str:
+def _default_label(config: RunConfig, dataset: Dataset) -> str:
     rule = config.method.train_rule
     return f"{dataset.name}-{config.method.loss}" + (f"-{rule}" if rule != "none" else "")
 
@@ -148,6 +165,8 @@ def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
     checkpoint = load_checkpoint(path)
     assert_finite(checkpoint.state_dict, checkpoint.name)
     model = plan.model
+    if is_trunk_file(checkpoint, model):  # torchvision's ImageNet weights under another head or wrapper
+        return [f"pretrained weights from {path}", *checkpoint.notes, load_trunk_into(model, checkpoint)]
     new_heads = [name for name in model.heads() if not any(k.startswith(f"{name}.") for k in checkpoint.state_dict)]
     if new_heads and len(new_heads) < len(model.heads()):
         fresh = {k: v for k, v in model.state_dict().items() if k.split(".", 1)[0] in new_heads}
@@ -173,9 +192,23 @@ def _last_checkpoint(run: RunFolder) -> Checkpoint:
     return checkpoint
 
 
+def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | None:
+    """With a validation split: best.pt (chosen on it) measured once on the test split, reported
+    and written to ``test_report.json``; None without a validation split."""
+    test = loop.final_test()
+    if test is None:
+        return None
+    chosen = f"best.pt, epoch {loop.best_epoch}" if run.checkpoint("best") else "the last epoch"
+    run.write_test_report(test, chosen, loop.plan.best_metric)
+    on_event(Message(f"test split ({chosen}, chosen on the validation split by {loop.plan.best_metric}): "
+                     f"acc {100 * test.top1:.2f}, HM {100 * test.hm:.2f}, GM {100 * test.gm:.2f}, "
+                     f"LR {100 * test.lowest_recall:.2f}"))
+    return test
+
+
 def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:
     """"Freeze all parameters": measure the pretrained model on both splits, train nothing."""
-    train_metrics = loop.evaluate_split(loop.train_images, loop.train_labels)
+    train_metrics = loop.evaluate_split(loop.train)
     test_metrics = loop.evaluate_test()
     loop.track_best(test_metrics)
     run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics, stage=0)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QGridLayo
 
 from errors import UserError
 from engine.config import ARCHITECTURES, ConfigError
+from models import arch_title
 from gui.engine_info import EngineInfo, model_choices
 from gui.forms import CheckpointField, ChoiceField, Form
 from gui.settings import Settings
@@ -128,7 +129,7 @@ class InferencePanel(TaskPanel):
                             visible_chars=MODEL_NAME_CHARS),
             ChoiceField("arch", "Architecture", "Read from the checkpoint when it can tell; pick one only for a "
                         "foreign file whose depth cannot be inferred.",
-                        [("", "From the checkpoint"), *((a, f"ResNet-{a[6:]}") for a in ARCHITECTURES)]),
+                        [("", "From the checkpoint"), *((a, arch_title(a)) for a in ARCHITECTURES)]),
             ChoiceField("dataset", "Class names", "Where the label names come from: the checkpoint's metadata, or "
                         "the dataset the model was trained on (for plain state dicts without names).",
                         [("", "From the checkpoint"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100")]),

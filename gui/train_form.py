@@ -10,14 +10,15 @@ from typing import Any
 
 from PySide6.QtWidgets import QAbstractSpinBox, QWidget
 
+from data import DATASET_KINDS
 from engine.config import ARCHITECTURES, IMBALANCE_TYPES, RunConfig
+from models import arch_title
 from gui.engine_info import model_choices, pretrained_choices
 from gui.forms import (BoolField, CheckpointField, ChoiceField, FloatField, Form, ImbalanceField, IntField, PathField,
                        TextField)
 from gui.method_params import MethodParamsField
 
-DATASETS = [("demo", "Demo digits (bundled, offline)"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"),
-            ("folder", "Image folder (class sub-folders)")]
+DATASETS = [(kind.name, kind.title) for kind in DATASET_KINDS.values()]  # the data layer's registry
 IMBALANCE_TEXT = {"exp": "exp: counts fall exponentially", "step": "step: half the classes are few-shot",
                   "none": "none: keep the balanced set"}
 TRAIN_RULES = [("none", "None"), ("resample", "Resample (class-balanced sampling)"),
@@ -94,7 +95,7 @@ def build_train_form() -> tuple[Form, list[QWidget]]:
         form.group("Model and optimiser", [
             ChoiceField("arch", "Architecture", "CIFAR ResNet depth (option-A shortcuts). ResNet-32 is the paper "
                         "setting. With a pretrained model it must match the checkpoint; the plug-in reads it from "
-                        "the checkpoint.", [(a, _arch_text(a)) for a in ARCHITECTURES], "model.arch"),
+                        "the checkpoint.", [(a, arch_title(a)) for a in ARCHITECTURES], "model.arch"),
             loss,
             FloatField("lr", "Learning rate", "SGD learning rate at the end of warm-up (0.1 in the paper setting).",
                        "optim.lr"),
@@ -136,8 +137,10 @@ def dataset_fields() -> list:
         ChoiceField("dataset", "Dataset", "Which images to use. The demo set is bundled handwritten digits and "
                     "needs no download; CIFAR is downloaded once into the data path (or read from there).",
                     DATASETS, "data.dataset"),
-        PathField("root", "Data path", "Folder that holds the dataset (CIFAR's python pickles, or your image folder "
-                  "with one sub-folder per class). Empty: the workspace's datasets/ folder.",
+        PathField("root", "Data path", "Folder that holds the dataset: CIFAR's python pickles, your image folder "
+                  "with one sub-folder per class, or the root the large benchmarks' lists name their images from "
+                  "(ImageNet_LT_*.txt, Places_LT_*.txt, iNaturalist18_*.txt or train2018.json). Empty: the "
+                  "workspace's datasets/ folder.",
                   "data.root", placeholder="workspace datasets/ folder"),
         ImbalanceField("imbalance", "Imbalance", "How long the tail is. Type the ratio n_max/n_min (100) or the "
                        "seed's imbalance factor n_min/n_max (0.01): both mean the largest class has 100× the images "
@@ -154,10 +157,6 @@ def loss_params_field(loss: ChoiceField, config_path: str | None = None, empty_t
     return MethodParamsField("params", "The chosen loss's hyperparameters, preset to its paper's values (hover a "
                              "name for its meaning). Only values that differ from the defaults are written to the "
                              "run's config.", loss, config_path, empty_text, error_names=("loss_params",))
-
-
-def _arch_text(arch: str) -> str:
-    return f"ResNet-{arch.removeprefix('resnet')}"
 
 
 def get_path(config: Any, path: str) -> Any:

@@ -97,4 +97,5 @@ def _load_families() -> None:
     """Import the family modules so that each registers itself (once)."""
     import models.paco  # noqa: F401
     import models.resnet_cifar  # noqa: F401
+    import models.resnet_imagenet  # noqa: F401
     import models.ride  # noqa: F401

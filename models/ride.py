@@ -34,9 +34,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from errors import UserError
+from models import is_imagenet_arch
 from models.base import LTModel, ModelOutput, ModelSpec
 from models.registry import UnrecognisedWeights, register_family
-from models.resnet_cifar import (STAGE_WIDTHS, NormedLinear, blocks_per_stage, depth_of, kaiming_init,
+from models.heads import NormedLinear
+from models.resnet_cifar import (STAGE_WIDTHS, blocks_per_stage, depth_of, kaiming_init,
                                  make_stage)
 
 REDUCED_WIDTHS = (16, 24, 48)
@@ -71,27 +73,38 @@ class MultiExpertResNet(LTModel):
         self.num_experts = experts
         self.scale = float(options["scale"])
         num_classes = spec.num_classes
-        n = blocks_per_stage(depth_of(spec.arch))
-        reduce_dimension, top_choices = bool(options["reduce_dimension"]), int(options["top_choices"])
-        w1, w2, w3 = REDUCED_WIDTHS if reduce_dimension else STAGE_WIDTHS
-        self.feature_dim = w3
-        self.conv1 = nn.Conv2d(3, w1, 3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(w1)
-        self.layer1 = make_stage(w1, w1, n, stride=1)
-        self.layer2s = nn.ModuleList(make_stage(w1, w2, n, stride=2) for _ in range(experts))
-        self.layer3s = nn.ModuleList(make_stage(w2, w3, n, stride=2) for _ in range(experts))
-        self.linears = nn.ModuleList(NormedLinear(w3, num_classes) for _ in range(experts))
-        self.top_choices = min(int(top_choices), num_classes)
+        self.feature_dim = self.build_experts(spec.arch, bool(options["reduce_dimension"]))
+        self.linears = nn.ModuleList(NormedLinear(self.feature_dim, num_classes) for _ in range(experts))
+        self.top_choices = min(int(options["top_choices"]), num_classes)
         self.has_router = bool(router) and experts > 1
         if self.has_router:
             self.expert_help_pred_hidden_fcs = nn.ModuleList(
-                nn.Linear(w3, ROUTER_HIDDEN) for _ in range(experts - 1))
+                nn.Linear(self.feature_dim, ROUTER_HIDDEN) for _ in range(experts - 1))
             self.expert_help_pred_fc = nn.Linear(ROUTER_HIDDEN + self.top_choices, 1)
+        self.initialise()
+
+    def build_experts(self, arch: str, reduce_dimension: bool) -> int:
+        """The shared trunk and every expert's own stages; returns the experts' feature width."""
+        n = blocks_per_stage(depth_of(arch))
+        w1, w2, w3 = REDUCED_WIDTHS if reduce_dimension else STAGE_WIDTHS
+        self.conv1 = nn.Conv2d(3, w1, 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w1)
+        self.layer1 = make_stage(w1, w1, n, stride=1)
+        self.layer2s = nn.ModuleList(make_stage(w1, w2, n, stride=2) for _ in range(self.num_experts))
+        self.layer3s = nn.ModuleList(make_stage(w2, w3, n, stride=2) for _ in range(self.num_experts))
+        return w3
+
+    def initialise(self) -> None:
         kaiming_init(self)  # as the official _weights_init (NormedLinear keeps its own)
 
     # -- the family's interface ------------------------------------------------------------
     @classmethod
     def build(cls, spec: ModelSpec) -> MultiExpertResNet:
+        """RIDE's CIFAR model, or for an ImageNet architecture its ImageNet model (``models.ride_imagenet``)."""
+        if is_imagenet_arch(spec.arch):
+            from models.ride_imagenet import MultiExpertImageNet
+
+            return MultiExpertImageNet(spec)
         return cls(spec)
 
     @classmethod
@@ -111,8 +124,9 @@ class MultiExpertResNet(LTModel):
 
     def parts(self) -> dict[str, list[nn.Module]]:
         router = [getattr(self, name) for name in ROUTER_MODULES if hasattr(self, name)]
-        backbone = [self.conv1, self.bn1, self.layer1, self.layer2s, self.layer3s]
-        return {"backbone": backbone, "heads": list(self.heads().values()), "router": router}
+        heads = list(self.heads().values())
+        backbone = [module for module in self.children() if module not in router and module is not self.linears]
+        return {"backbone": backbone, "heads": heads, "router": router}
 
     # -- experts -------------------------------------------------------------------------
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
@@ -196,12 +210,20 @@ def options_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict | No
     """``{"arch", "num_classes", "experts", "reduce_dimension", "router", "top_choices"}`` read
     from a (prefix-stripped) multi-expert state dict's keys and shapes; None when it is not one."""
     state = strip_official_prefix(state_dict)
-    if "layer2s.0.0.conv1.weight" not in state or "linears.0.weight" not in state:
+    if "linears.0.weight" not in state or not any(k in state for k in ("layer2s.0.0.conv1.weight",
+                                                                       "layer4s.0.0.conv1.weight")):
         return None
     if "linears.0.bias" in state:
         raise UnrecognisedWeights("it is a RIDE model with plain linear expert classifiers (use_norm false); "
                                   "only RIDE's cosine classifiers (use_norm true, every CIFAR config) load here")
     experts = 1 + max(int(key.split(".")[1]) for key in state if key.startswith("linears."))
+    router = "expert_help_pred_fc.weight" in state
+    common = {"experts": experts, "router": router,
+              "top_choices": int(state["expert_help_pred_fc.weight"].shape[1]) - ROUTER_HIDDEN if router else 30}
+    if "layer4s.0.0.conv1.weight" in state:
+        from models.ride_imagenet import imagenet_options
+
+        return {**imagenet_options(state), **common}
     blocks = 1 + max(int(key.split(".")[2]) for key in state if key.startswith("layer2s.0."))
     depth = 6 * blocks + 2
     width2 = state["layer2s.0.0.conv1.weight"].shape[0]
@@ -209,12 +231,5 @@ def options_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict | No
     if (width2, width3) not in (REDUCED_WIDTHS[1:], STAGE_WIDTHS[1:]):
         raise UnrecognisedWeights(f"its experts are {width2}/{width3} channels wide; RIDE's CIFAR ResNets are "
                                   "24/48 (reduce_dimension) or 32/64")
-    router = "expert_help_pred_fc.weight" in state
-    return {
-        "arch": f"resnet{depth}",
-        "num_classes": int(classes),
-        "experts": experts,
-        "reduce_dimension": (width2, width3) == REDUCED_WIDTHS[1:],
-        "router": router,
-        "top_choices": int(state["expert_help_pred_fc.weight"].shape[1]) - ROUTER_HIDDEN if router else 30,
-    }
+    return {"arch": f"resnet{depth}", "num_classes": int(classes),
+            "reduce_dimension": (width2, width3) == REDUCED_WIDTHS[1:], **common}

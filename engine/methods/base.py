@@ -44,7 +44,7 @@ class Method:
     title: ClassVar[str]
     citation: ClassVar[str] = ""
     head: ClassVar[str] = "linear"  # the head kind the method trains: linear, cosine or lws
-    families: ClassVar[tuple[str, ...]] = ("cifar_resnet",)
+    families: ClassVar[tuple[str, ...]] = ("cifar_resnet", "imagenet_resnet")  # the plain single-head families
     defaults: ClassVar[dict[str, float]] = {}
     param_help: ClassVar[dict[str, str]] = {}
     param_ranges: ClassVar[dict[str, tuple[float, float]]] = {}

@@ -84,7 +84,7 @@ class PaCo(Method):
     families: ClassVar[tuple[str, ...]] = ("momentum_contrast",)
     defaults: ClassVar[dict[str, float]] = {
         "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "supt": 1.0,
-        "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0,
+        "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0, "sim_query": 0.0,
     }
     param_help: ClassVar[dict[str, str]] = {
         "alpha": "weight of same-class samples (queries, keys, queue) as positives",
@@ -95,13 +95,15 @@ class PaCo(Method):
         "key_momentum": "m: the key encoder moves by θ_k ← m·θ_k + (1 − m)·θ_q after each step",
         "queue_size": "K, keys kept in the queue (any size; the queue wraps around)",
         "projection_dim": "dimension of the MLP projection the contrast works in",
+        "sim_query": "1: the query view is the SimCLR view too (PaCo's Places-LT script, aug sim_sim); 0: its "
+                     "own view (CIFAR: AutoAugment + Cutout; ImageNet-LT, iNaturalist: RandAugment)",
     }
     param_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "alpha": (0.0, 10.0), "beta": (1e-6, 10.0), "gamma": (0.0, 10.0), "temperature": (1e-3, 10.0),
         "supt": (1e-3, 100.0), "key_momentum": (0.0, 1.0), "queue_size": (1.0, 1 << 20),
-        "projection_dim": (1.0, 4096.0),
+        "projection_dim": (1.0, 4096.0), "sim_query": (0, 1),
     }
-    whole_params = ("queue_size", "projection_dim")
+    whole_params = ("queue_size", "projection_dim", "sim_query")
 
     def __init__(self, class_counts: torch.Tensor, params=None, total_epochs: int = 400):
         super().__init__(class_counts, params, total_epochs)
@@ -118,7 +120,8 @@ class PaCo(Method):
         run turns augmentation off)."""
         from engine.stages import Stage
 
-        return [Stage("train", run.optim, views=VIEWS if run.data.augment else ("none", "none"))]
+        views = (VIEWS[1], VIEWS[1]) if self.params["sim_query"] else VIEWS
+        return [Stage("train", run.optim, views=views if run.data.augment else ("none", "none"))]
 
     def on_stage_start(self, stage: Stage, model: LTModel) -> None:
         """The key encoder never trains by gradient, whatever the stage unfroze."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.metrics import confusion_matrix, harmonic_mean, per_class_recall
+from engine.metrics import class_recalls, harmonic_mean
 
 TEMPERATURE_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
@@ -44,7 +44,7 @@ def search_temperatures(new_logits: torch.Tensor, old_logits: torch.Tensor, labe
     for t1 in grid:
         for t2 in grid:
             predictions = (new_probs[t1] + old_probs[t2]).argmax(dim=1).cpu()
-            recalls = per_class_recall(confusion_matrix(labels, predictions, num_classes))
+            recalls = class_recalls(labels, predictions, num_classes)
             recalls = recalls[~torch.isnan(recalls)]
             choice = TemperatureChoice(t1, t2, harmonic_mean(recalls), int((recalls == 0).sum()),
                                        float(recalls.mean()))

@@ -10,7 +10,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.types import LTDataset
+from data.types import Dataset
 from engine.checkpoints import Checkpoint
 from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD, Metrics
 from engine.plugin.config import TuneConfig
@@ -43,7 +43,7 @@ def shot_group(count: int) -> str:
     return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
 
 
-def write_reports(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint,
+def write_reports(run: RunFolder, config: TuneConfig, dataset: Dataset, checkpoint: Checkpoint,
                   result: TuneResult) -> None:
     run.write_json("report.json", {
         "checkpoint": str(config.checkpoint), "loss": config.loss, "epochs_done": result.epochs_done,
@@ -63,7 +63,7 @@ def write_reports(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkp
     run.write_card(_card(run, config, dataset, checkpoint, result))
 
 
-def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint, result: TuneResult) -> str:
+def _card(run: RunFolder, config: TuneConfig, dataset: Dataset, checkpoint: Checkpoint, result: TuneResult) -> str:
     columns = result.reports
     source = (f"{config.feature_passes if config.data.augment else 1} cached feature pass(es)"
               if config.cache_features else "a full forward pass per batch")

@@ -18,13 +18,14 @@ import torch
 
 from data import load_dataset
 from errors import UserError
-from data.types import LTDataset
+from data.sources import ImageSource
+from data.types import Dataset
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError
 from engine.devices import describe_device, pick_device
 from engine.evaluation import metrics_from_logits
 from engine.events import EventSink, Message, Progress, RunStopped, StopFlag, ignore_event, never_stop
-from engine.features import extract_features
+from engine.features import CachedFeatures, extract_features
 from engine.loop import Loop, RunPlan
 from engine.methods import Method, build_method
 from engine.plugin.config import TuneConfig
@@ -44,7 +45,7 @@ STAGE_NAME = "re-train heads"
 
 
 def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-         dataset: LTDataset | None = None, resume: str | Path | None = None, command: str = "") -> TuneResult:
+         dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "") -> TuneResult:
     """Run the plug-in and write its run folder (or continue ``resume``, a plug-in run folder).
     Events: DatasetReady, Message, Progress (stage "features", "tune", "eval") and one EpochEnd
     per tuning epoch. The run folder is locked while it is written."""
@@ -83,7 +84,7 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
     else:
         run = RunFolder(resume)
     loop = Loop(plan, run)
-    with run.writing(command):
+    with loop, run.writing(command):
         if resume is not None:
             last = run.recover()
             if last is None:
@@ -126,7 +127,7 @@ def _match_scales(method: Method, model: LTModel, old_scale: float) -> None:
         method.train_scale = method.logit_scale = old_scale
 
 
-def _warn_other_classes(checkpoint: Checkpoint, dataset: LTDataset, on_event: EventSink) -> None:
+def _warn_other_classes(checkpoint: Checkpoint, dataset: Dataset, on_event: EventSink) -> None:
     saved_names = checkpoint.meta.get("class_names")
     if saved_names and list(saved_names) != list(dataset.class_names):
         on_event(Message(f"{checkpoint.name} was trained on classes {', '.join(map(str, saved_names[:5]))}…, not "
@@ -150,8 +151,9 @@ def _report(config: TuneConfig, loop: Loop, ensemble: Ensemble, val_index: torch
                         precision=loop.plan.precision.describe())
     on_event(Progress(1, 1, 1, 1, stage="eval"))
     model.eval()
-    features = loop.test_features if loop.test_features is not None else _features(loop, dataset.test_images)
-    labels, counts = dataset.test_labels, dataset.class_counts
+    cached = loop.held_out_features if loop.eval_split == "test" else None
+    features, labels = _present(cached if cached is not None else _features(loop, dataset.images("test")))
+    counts = dataset.class_counts
     with torch.no_grad():
         result.reports["old"] = metrics_from_logits(ensemble.old_scores(model, features), labels, counts)
         if not loop.epochs_done:
@@ -161,9 +163,9 @@ def _report(config: TuneConfig, loop: Loop, ensemble: Ensemble, val_index: torch
         if not config.ensemble:
             return result
         if config.search_temperatures:
-            val = _features(loop, dataset.train_images[val_index])
+            val, val_labels = _present(_features(loop, dataset.images("train").subset(val_index)))
             result.search = search_temperatures(new_rule.from_features(model, val), ensemble.old_scores(model, val),
-                                                dataset.train_labels[val_index])
+                                                val_labels)
             ensemble.t1, ensemble.t2 = result.t1, result.t2 = result.search.t1, result.search.t2
             on_event(Message(f"temperature search on {len(val_index)} held-out training images: t1 = "
                              f"{result.t1:g}, t2 = {result.t2:g} (validation HM {100 * result.search.hm:.2f}, "
@@ -177,8 +179,13 @@ def _report(config: TuneConfig, loop: Loop, ensemble: Ensemble, val_index: torch
     return result
 
 
-def _features(loop: Loop, images: torch.Tensor) -> torch.Tensor:
-    return extract_features(loop.model, images.to(loop.device), loop.plan.mean, loop.plan.std)
+def _features(loop: Loop, source: ImageSource) -> CachedFeatures:
+    return extract_features(loop.model, source.to(loop.device), loop.plan.mean, loop.plan.std)
+
+
+def _present(cached: CachedFeatures) -> tuple[torch.Tensor, torch.Tensor]:
+    """The float32 features and labels of the images that could be read."""
+    return cached.features[cached.present].float(), cached.labels[cached.present]
 
 
 def _split(labels: torch.Tensor, config: TuneConfig, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
