@@ -15,7 +15,7 @@ Usage::
 
     stats = EpochStats(num_classes, device)
     for batch in ...:
-        loss, logits = method.training_step(model, batch)
+        loss, logits = method.training_step(model, batch, stage)
         ...backward, step...
         stats.update(loss, logits, labels)
         if (i + 1) % FINITE_CHECK_EVERY == 0:

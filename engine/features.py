@@ -9,6 +9,11 @@ Heads train on them in float32 (:meth:`FeatureBank.batch`). A :class:`FeatureBan
 cache per pass (one without augmentation, ``passes`` augmented ones with it) and serves epoch e
 from pass ``e mod passes``. Features keep the model's shape: ``(N, D)``, or ``(N, E, D)`` per expert.
 A streamed image that could not be decoded has no feature (``present`` is False there).
+
+Features that predictions are scored from (the held-out split a head stage evaluates on, the
+plug-in's report) are kept in float32 (``EVAL_DTYPE``): scored from them, a checkpoint's
+predictions are exactly those of ``eval`` on the images (the one prediction path,
+``engine.prediction``), which half precision would move by about 1e-3.
 """
 from __future__ import annotations
 
@@ -24,12 +29,13 @@ from engine.evaluation import inference_batch_size
 from engine.precision import autocast
 
 BatchCallback = Callable[[int, int], None]  # (batches done, batches in all); may raise RunStopped
-CACHE_DTYPE = torch.float16
+CACHE_DTYPE = torch.float16  # training passes
+EVAL_DTYPE = torch.float32  # features predictions are scored from
 
 
 @dataclass
 class CachedFeatures:
-    """One pass over a split: ``features`` (N, …) in float16, the ``labels`` and which rows are ``present``."""
+    """One pass over a split: ``features`` (N, …), the ``labels`` and which rows are ``present``."""
 
     features: torch.Tensor
     labels: torch.Tensor
@@ -39,10 +45,11 @@ class CachedFeatures:
 @torch.no_grad()
 def extract_features(model: nn.Module, source: ImageSource, mean: Sequence[float], std: Sequence[float],
                      view: str = "none", generator: torch.Generator | None = None,
-                     on_batch: BatchCallback | None = None, batch_size: int | None = None) -> CachedFeatures:
+                     on_batch: BatchCallback | None = None, batch_size: int | None = None,
+                     dtype: torch.dtype = CACHE_DTYPE) -> CachedFeatures:
     """``model.features`` of every image of ``source`` through ``view`` (``"none"``: un-augmented),
-    drawn from ``generator``, computed in the model's precision (``engine.precision``); cached in
-    float16 on the source's device."""
+    drawn from ``generator``, computed in the model's precision (``engine.precision``); cached as
+    ``dtype`` (float16 unless asked) on the source's device."""
     device = source.labels.device
     batch_size = batch_size or inference_batch_size(device)
     generator = generator if generator is not None else torch.Generator(device=device).manual_seed(0)
@@ -53,15 +60,15 @@ def extract_features(model: nn.Module, source: ImageSource, mean: Sequence[float
     order = torch.arange(total, device=device)
     for number, (views, _, index) in enumerate(source.batches(order, batch_size, (view,), generator), start=1):
         with autocast(model):
-            out = model.features(normalize(views[0], mean, std)).to(CACHE_DTYPE)
+            out = model.features(normalize(views[0], mean, std)).to(dtype)
         if features is None:
-            features = torch.zeros((total, *out.shape[1:]), dtype=CACHE_DTYPE, device=device)
+            features = torch.zeros((total, *out.shape[1:]), dtype=dtype, device=device)
         features[index] = out
         present[index] = True
         if on_batch is not None:
             on_batch(number, batches)
     if features is None:
-        features = torch.zeros(0, dtype=CACHE_DTYPE, device=device)
+        features = torch.zeros(0, dtype=dtype, device=device)
     return CachedFeatures(features, source.labels, present)
 
 

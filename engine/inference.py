@@ -25,9 +25,9 @@ from data.images import is_image_file, load_rgb, to_uint8_tensor
 from data.stream import RESIZE_CROP, eval_view
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device
-from engine.evaluation import predict_logits
+from engine.evaluation import predict_scores
 from engine.precision import autocast
-from engine.prediction import disable_router, load_for_prediction
+from engine.prediction import load_for_prediction
 from models import is_imagenet_arch
 
 DEFAULT_IMAGE_SIZE = 32
@@ -62,7 +62,7 @@ class Predictor:
         names = _class_names(class_names, meta, dataset)
         self.device = pick_device(device) if isinstance(device, str) else device
         self.model, self.rule = load_for_prediction(checkpoint, arch=arch, num_classes=len(names) if names else None,
-                                                    device=self.device, notes=self.notes)
+                                                    device=self.device, use_router=use_router, notes=self.notes)
         self.class_names = list(names) if names else [f"class {i}" for i in range(self.model.num_classes)]
         self.mean = tuple(meta.get("mean") or _cifar("CIFAR_MEAN"))
         self.std = tuple(meta.get("std") or _cifar("CIFAR_STD"))
@@ -72,8 +72,6 @@ class Predictor:
         self.batch_size = batch_size
         if self.rule.ensemble is not None:
             self.notes.append(self.rule.describe())
-        if not use_router:
-            disable_router(self.rule)
         self.last_experts: torch.Tensor | None = None  # per image of the last predict_tensor, with a router
 
     @classmethod
@@ -88,12 +86,11 @@ class Predictor:
     def predict_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
         with autocast(self.model):
-            scores = predict_logits(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
+            scores = predict_scores(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
                                     self.batch_size)
-        take = getattr(self.rule.method, "take_experts_used", None)
-        used = take() if take is not None else None
+        used = scores.experts_used
         self.last_experts = used.cpu() if used is not None else None
-        return torch.softmax(scores.float(), dim=1).cpu()
+        return torch.softmax(scores.values.float(), dim=1).cpu()
 
     def _prepare(self, image: Image.Image) -> torch.Tensor:
         if self.eval_view == RESIZE_CROP:

@@ -4,7 +4,8 @@ Its shape follows LDAM-DRW's ``train.py`` (github.com/kaidic/LDAM-DRW): per epoc
 learning rate, let the method and the train rule react to the epoch, train on the long-tailed
 split, evaluate on the held-out split with the method's prediction rule, commit the epoch.
 What differs between methods lives in the method (``engine/methods``) and in the stage
-(``engine/stages``): what trains, what BatchNorm does, where batches come from, which views.
+(``engine/stages``): what trains, what BatchNorm does, where batches come from, which views,
+the stage's own step, train rule and step hooks (``engine/hooks``).
 
 The images come from a source per split (``data.sources``): resident uint8 tensors on the device
 (CIFAR, the demo: augmented there per batch) or a streamed file list (the large benchmarks:
@@ -38,18 +39,19 @@ from engine.batch import Batch
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import OptimConfig
 from engine.epoch_stats import EpochStats
-from engine.evaluation import add_routing, evaluate, metrics_from_logits
+from engine.evaluation import evaluate, metrics_from_scores
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
-from engine.features import CachedFeatures, FeatureBank, extract_features
+from engine.features import CACHE_DTYPE, EVAL_DTYPE, CachedFeatures, FeatureBank, extract_features
 from engine.finite import NonFiniteError
+from engine.fold import folded_copy
+from engine.hooks import StepHook, make_hook
 from engine.methods import Method
-from engine.methods.base import ANY_FAMILY
 from engine.metrics import RECALL_FLOOR, Metrics
 from engine.precision import Precision, autocast
+from engine.prediction import PredictionRule
 from engine.rules import TrainRule
 from engine.runs import RunFolder, epoch_rows
 from engine.schedule import learning_rate
-from engine.fold import folded_copy
 from engine.speed import FoldedEvaluation, compile_mode, configure_backends, sgd_options, training_model
 from engine.stages import ALL, Stage, check_stages
 from models import LTModel
@@ -74,8 +76,9 @@ def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]],
 
 @dataclass
 class RunPlan:
-    """What one run is. ``train_index`` limits training to part of the split (the plug-in's held-out
-    search); ``meta`` and ``heads`` go into every checkpoint beside the loop's own."""
+    """What one run is. ``train_rule`` applies to every stage that names none of its own;
+    ``train_index`` limits training to part of the split (the plug-in's held-out search); ``meta``
+    and ``heads`` go into every checkpoint beside the loop's own."""
 
     kind: str  # "train" or "tune": what config.json holds
     dataset: Dataset
@@ -105,13 +108,9 @@ class Loop:
     def __init__(self, plan: RunPlan, run: RunFolder):
         self.plan, self.run = plan, run
         self.model, self.method, self.device = plan.model, plan.method, plan.device
-        parts = self.model.parts()
-        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
         if plan.stages:
-            check_stages(plan.stages, parts, has_bn)
-        if ANY_FAMILY not in self.method.families and self.model.spec.family not in self.method.families:
-            raise UserError(f"{self.method.title} does not train a {self.model.spec.family} model "
-                            f"(it needs: {', '.join(self.method.families)})")
+            check_stages(plan.stages, self.model, self.method)
+        self.rule = PredictionRule(self.method)  # how the run's evaluations predict
         dataset = plan.dataset
         train = dataset.images("train")
         if plan.train_index is not None:
@@ -137,9 +136,11 @@ class Loop:
         self.best: dict = {}
         self.last_test: Metrics | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+        self.hooks: list[StepHook] = []  # the running stage's step hooks
         self.bank: FeatureBank | None = None
         self.held_out_features: CachedFeatures | None = None
         self._pending_optimizer_state: dict | None = None
+        self._pending_hook_states: list[dict] | None = None
         self.seconds: dict[str, float] = {"features": 0.0, "train": 0.0}
         self._reported_skips: set[tuple[str, str]] = set()
 
@@ -156,7 +157,8 @@ class Loop:
 
     def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
         self._start_stage(stage, on_event, should_stop)
-        rule = TrainRule(self.plan.train_rule, self.counts, self.plan.reweight_beta,
+        rule = TrainRule(self.plan.train_rule if stage.train_rule is None else stage.train_rule, self.counts,
+                         self.plan.reweight_beta,
                          drw_epoch=self.plan.drw_epoch or (stage.optim.decay_epochs() or [stage.epochs])[0])
         for epoch in range(self.stage_epochs_done, stage.epochs):
             started = time.perf_counter()
@@ -200,7 +202,7 @@ class Loop:
             self.run.log(f"left out undecodable images: {listing}{more}")
 
     def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
-        """Freeze and unfreeze for the stage, build its optimiser, cache features if it asks."""
+        """Freeze and unfreeze for the stage, start its hooks, build its optimiser, cache features if it asks."""
         trains_all = ALL in stage.trains
         self.model.requires_grad_(trains_all)
         if not trains_all:
@@ -209,10 +211,17 @@ class Loop:
                 for module in parts[part]:
                     module.requires_grad_(True)
         self.method.on_stage_start(stage, self.model)
+        self.hooks = [make_hook(hook) for hook in stage.hooks]
+        for hook in self.hooks:
+            hook.on_stage_start(self.model, stage)
         self.optimizer = make_optimizer(stage.optim, self.method.param_groups(self.model, stage), self.device)
         if self._pending_optimizer_state is not None:
             self.optimizer.load_state_dict(self._pending_optimizer_state)
             self._pending_optimizer_state = None
+        if self._pending_hook_states is not None:
+            for hook, state in zip(self.hooks, self._pending_hook_states):
+                hook.load_state_dict(state)
+            self._pending_hook_states = None
         self.bank = self.held_out_features = None
         if stage.source == "features":
             self._cache_features(stage, on_event, should_stop)
@@ -223,17 +232,18 @@ class Loop:
         self.model.eval()
         augmented = [view for view in stage.views if view != "none"]
         passes = stage.feature_passes if augmented else 1
-        jobs = [(self.held_out, "none")] + [(self.train, augmented[0] if augmented else "none")] * passes
+        jobs = [(self.held_out, "none", EVAL_DTYPE)] + \
+            [(self.train, augmented[0] if augmented else "none", CACHE_DTYPE)] * passes
         # Its own generator per stage, so a run resumed inside the stage caches the same passes.
         generator = torch.Generator(device=self.device).manual_seed(self.plan.seed + 100 + self.stage_index)
         outputs = []
-        for number, (source, view) in enumerate(jobs, start=1):
+        for number, (source, view, dtype) in enumerate(jobs, start=1):
             def on_batch(batch: int, batches: int, number: int = number) -> None:
                 if should_stop():
                     raise RunStopped
                 on_event(Progress(number, len(jobs), batch, batches, stage="features"))
             outputs.append(extract_features(self.model, source, self.plan.mean, self.plan.std, view,
-                                            generator, on_batch))
+                                            generator, on_batch, dtype=dtype))
         self.held_out_features, self.bank = outputs[0], FeatureBank(outputs[1:])
         self.seconds["features"] += time.perf_counter() - started
         on_event(Message(f"frozen-backbone features in {time.perf_counter() - started:.1f}s "
@@ -280,22 +290,25 @@ class Loop:
         for number, batch in enumerate(self._batches(stage, order, epoch), start=1):
             if should_stop():
                 return None
-            self._step(batch, stats)
+            self._step(stage, batch, stats)
             if number % FINITE_CHECK_EVERY == 0 or number == batches:
                 self._check_finite(stats.mean_loss())
             on_event(Progress(self.epochs_done + 1, self.total_epochs, number, batches, stage=self.plan.kind))
         return stats.read(self.counts, self.plan.recall_floor)
 
-    def _step(self, batch: Batch, stats: EpochStats) -> None:
-        """One optimiser step on one batch. Nothing here waits for the device (tests/test_no_sync.py)."""
+    def _step(self, stage: Stage, batch: Batch, stats: EpochStats) -> None:
+        """One optimiser step on one batch: the stage's own step or the method's, then the stage's
+        hooks. Nothing here waits for the device (tests/test_no_sync.py)."""
+        step = stage.step or self.method.training_step
         if self.graphs:
             torch.compiler.cudagraph_mark_step_begin()  # the previous step's graph outputs are done with
         with autocast(self.model):
-            loss, logits = self.method.training_step(self.step_model, batch)
+            loss, logits = step(self.step_model, batch, stage)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self.method.after_optimizer_step(self.model)
+        for hook in self.hooks:
+            hook.after_step(self.model)
         stats.update(loss, logits, batch.labels)
 
     def _check_finite(self, mean_loss: torch.Tensor) -> None:
@@ -319,17 +332,16 @@ class Loop:
         if stage is not None and stage.source == "features" and cached is not None:
             with torch.no_grad():
                 self.model.eval()
-                logits = self.method.scores(self.model.classify(cached.features[cached.present].float())).float()
-            self.last_test = metrics_from_logits(logits, cached.labels[cached.present], self.counts,
+                scores = self.rule.from_features(self.model, cached.features[cached.present].float())
+            self.last_test = metrics_from_scores(scores, cached.labels[cached.present], self.counts,
                                                  self.plan.recall_floor)
         else:
             self.last_test = self.evaluate_split(self.held_out)
         return self.last_test
 
     def evaluate_split(self, source: ImageSource) -> Metrics:
-        metrics = evaluate(self.model, self.method.predict, source, self.plan.mean, self.plan.std, self.counts,
-                           self.plan.recall_floor, fold=self.fold)
-        return add_routing(metrics, self.method)
+        return evaluate(self.model, self.rule, source, self.plan.mean, self.plan.std, self.counts,
+                        self.plan.recall_floor, fold=self.fold)
 
     def final_test(self) -> Metrics | None:
         """With a validation split: the test split's metrics of ``best.pt`` (the epoch the validation
@@ -410,6 +422,7 @@ class Loop:
     def resume_state(self) -> dict[str, Any]:
         return {
             "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+            "hooks": [hook.state_dict() for hook in self.hooks],
             "epochs_done": self.epochs_done, "stage_index": self.stage_index,
             "stage_epochs_done": self.stage_epochs_done, "best_epoch": self.best_epoch, "best": self.best,
             "rng": {"torch": torch.get_rng_state(), "order": self.order_generator.get_state(),
@@ -433,6 +446,7 @@ class Loop:
         stage_unfinished = self.stage_index < len(self.plan.stages) and \
             self.stage_epochs_done < self.plan.stages[self.stage_index].epochs
         self._pending_optimizer_state = extra.get("optimizer") if stage_unfinished else None
+        self._pending_hook_states = extra.get("hooks") if stage_unfinished else None
         rng = extra["rng"]
         torch.set_rng_state(rng["torch"])
         self.order_generator.set_state(rng["order"])

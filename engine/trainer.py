@@ -3,7 +3,10 @@
 The method decides the model (``Method.model_spec``) and the stages (``Method.stages``);
 ``model.freeze`` turns the run into a head-only stage ("features") or an evaluation ("all");
 ``method.stages`` picks some of the method's stages (e.g. MiSLAS stage 2 on a checkpoint).
-A run folder of the GML plug-in resumes through ``engine.plugin.tune``.
+The plan loads what the method needs beyond the data: a pretrained checkpoint (refused before
+the data loads when the method does not train its model family) and a distillation teacher,
+handed to the method with ``Method.use_teacher``. A run folder of the GML plug-in resumes
+through ``engine.plugin.tune``.
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult
                            never_stop)
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
-from engine.methods import Method, build_method
+from engine.methods import Method, build_method, capability_error, method_class
+from engine.prediction import PredictionRule, load_for_prediction
 from engine.precision import resolve as resolve_precision
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
@@ -31,7 +35,7 @@ from engine.speed import use_threads
 from engine.stages import Stage
 from engine.workspace import check_run_folders
 from engine.metrics import Metrics
-from models import ModelSpec, base_family, create_model
+from models import LTModel, create_model, families, family, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
@@ -60,6 +64,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
     if run is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
+    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
     dataset = dataset or load_dataset(config.data)
@@ -87,8 +92,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         if resume:
             loop.restore(_last_checkpoint(run))
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
-        elif config.model.pretrained:
-            for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):
+        elif pretrained is not None:
+            for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
         run.log(f"start on {describe_device(device)}, {plan.precision.describe()}: {dataset.describe()}")
         if config.model.freeze == "all":
@@ -108,7 +113,7 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.to(device)
-    spec = method.model_spec(ModelSpec(base_family(config.model.arch), config.model.arch, dataset.num_classes))
+    spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
     stages = method.stages(config)
     if config.method.stages:
@@ -128,6 +133,8 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
         if "last_block" not in trains:
             raise ConfigError("freeze", f"a {model.spec.family} model has no last block to fine-tune alone")
         stages = [replace(stage, trains=trains) for stage in stages]
+    if method.needs_teacher and config.method.teacher:
+        method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
     batch_size = stages[0].optim.batch_size if stages else config.optim.batch_size
     with torch.random.fork_rng(devices=[]):  # measuring kernels must not move the run's random state
         precision = resolve_precision(config.precision, config.fp32_layers, model, device, batch_size,
@@ -160,9 +167,31 @@ def _default_label(config: RunConfig, dataset: Dataset) -> str:
     return f"{dataset.name}-{config.method.loss}" + (f"-{rule}" if rule != "none" else "")
 
 
-def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
+def _pretrained(config: RunConfig) -> Checkpoint:
+    """The checkpoint a run starts from, refused in one line when the method does not train its
+    family (a plain trunk file, such as torchvision's ImageNet weights, also starts a method whose
+    family wraps such a trunk: PaCo's encoders)."""
+    checkpoint = load_checkpoint(config.model.pretrained)
+    spec, method = checkpoint.spec, method_class(config.method.loss)
+    why = capability_error(method, family=spec.family) if spec else None
+    takes_trunk = why and family(spec.family).trunk_prefixes == ("",) and \
+        any(family(name).trunk_prefixes for name in method.families if name in families())
+    if why and not takes_trunk:
+        raise ConfigError("pretrained", f"{checkpoint.name}: {why}")
+    return checkpoint
+
+
+def _teacher(path: str, device: torch.device, num_classes: int) -> tuple[LTModel, PredictionRule]:
+    """The distillation teacher (eval mode, frozen) and its own prediction rule."""
+    teacher, rule = load_for_prediction(load_checkpoint(path), device=device)
+    if teacher.num_classes != num_classes:
+        raise UserError(f"the teacher {path} has {teacher.num_classes} classes, the data has {num_classes}")
+    return teacher, rule
+
+
+def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) -> list[str]:
     """Start from a checkpoint's weights; a head the method adds (MiSLAS's LWS) starts fresh."""
-    checkpoint = load_checkpoint(path)
+    path = checkpoint.path
     assert_finite(checkpoint.state_dict, checkpoint.name)
     model = plan.model
     if is_trunk_file(checkpoint, model):  # torchvision's ImageNet weights under another head or wrapper
@@ -172,7 +201,7 @@ def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
         fresh = {k: v for k, v in model.state_dict().items() if k.split(".", 1)[0] in new_heads}
         checkpoint.state_dict = {**checkpoint.state_dict, **fresh}
         checkpoint.notes.append(f"{', '.join(new_heads)} start fresh (the checkpoint has none)")
-    optional = getattr(model, "optional_prefixes", ())  # e.g. RIDE's router on a checkpoint without one
+    optional = model.optional_prefixes  # e.g. RIDE's router on a checkpoint without one
     fresh = {k: v for k, v in model.state_dict().items()
              if k.startswith(optional) and k not in checkpoint.state_dict} if optional else {}
     if fresh:

@@ -115,7 +115,7 @@ class ComparePanel(TaskPanel):
 
     # --- engine ----------------------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
-        self.form["loss"].set_options(info.methods)
+        self.form["loss"].set_options(info.repair_methods)  # the losses that can re-train a classifier
         self.form["params"].set_catalog(info.method_params)
         self.form["pretrained"].refresh()
         super().engine_ready(info)

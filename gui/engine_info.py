@@ -25,6 +25,7 @@ class MethodParam:
 class EngineInfo:
     device: str  # "CPU (2 threads)" or the GPU's name
     methods: list[tuple[str, str]]  # (name, title) of every registered loss / method
+    repair_methods: list[tuple[str, str]] = field(default_factory=list)  # those that can re-train a classifier
     devices: list[tuple[str, str]] = field(default_factory=list)  # (config value, text)
     method_params: dict[str, list[MethodParam]] = field(default_factory=dict)  # loss name → its hyperparameters
 
@@ -43,11 +44,12 @@ def load_engine_info() -> EngineInfo:
     warm_up(pick_device("auto"))
     registry = available_methods()
     methods = sorted(((name, cls.title) for name, cls in registry.items()), key=lambda m: m[1].lower())
+    repairs = [(name, title) for name, title in methods if registry[name].repairs_classifier]  # the plug-in's losses
     devices = [("auto", "Automatic (GPU if present)"), ("cpu", "CPU")]
     devices += [(f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}") for i in range(torch.cuda.device_count())]
     params = {name: [MethodParam(key, float(value), cls.param_help.get(key, "")) for key, value in cls.defaults.items()]
               for name, cls in registry.items()}
-    return EngineInfo(describe_device(pick_device("auto")), methods, devices, params)
+    return EngineInfo(describe_device(pick_device("auto")), methods, repairs, devices, params)
 
 
 def pretrained_choices() -> list[tuple[str, str]]:

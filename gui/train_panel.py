@@ -140,12 +140,12 @@ class TrainPanel(TaskPanel):
     # --- engine and presets ----------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
         """The engine has loaded: offer its methods, their hyperparameters and the devices; enable Start."""
-        self.form["loss"].set_options(info.methods)
         self.form["params"].set_catalog(info.method_params)
         self.form["device"].set_options(info.devices)
         self.form["pretrained"].refresh()
         self.form["teacher"].refresh()
         super().engine_ready(info)
+        self._offer_losses()
 
     def apply_selected_preset(self) -> None:
         self.apply_preset(self.preset.currentText())
@@ -386,6 +386,14 @@ class TrainPanel(TaskPanel):
         plugin = self.form["freeze"].value() == "features"
         for key in ("ensemble", "t1", "t2"):
             self.form[key].editor.setEnabled(plugin)
+        self._offer_losses()
+
+    def _offer_losses(self) -> None:
+        """Training offers every method; the plug-in ("freeze feature extraction") only those that
+        declare they can re-train a classifier (a chosen one that cannot stays, flagged on Start)."""
+        if self.engine is not None:
+            plugin = self.form["freeze"].value() == "features"
+            self.form["loss"].set_options(self.engine.repair_methods if plugin else self.engine.methods)
 
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],

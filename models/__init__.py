@@ -2,7 +2,10 @@
 from ``engine``; the root ``errors`` module (the app-wide error base) is its one dependency.
 
 The architecture names are plain data here, so the front ends can list them (``architectures()``)
-without importing torch; the classes and functions load with their modules on first use.
+without importing torch; the classes and functions load with their modules on first use. The
+registry (``models.registry``) knows no family; every family module registers itself with it, and
+the catalogue ``models.zoo`` (``create_model``, ``recognise``, ``spec_for`` …) imports them all,
+so no module here imports back.
 """
 from __future__ import annotations
 
@@ -37,10 +40,12 @@ def base_family(arch: str) -> str:
 
 
 _EXPORTS = {
-    "models.base": ("LTModel", "ModelOutput", "ModelSpec", "head_modules_from_state"),
-    "models.registry": ("UnrecognisedWeights", "create_model", "families", "recognise", "register_family"),
+    "models.base": ("LTModel", "ModelOutput", "ModelSpec", "PretrainedCfg", "head_modules_from_state"),
+    "models.registry": ("UnrecognisedWeights", "register_family"),
+    "models.zoo": ("build_model", "create_model", "families", "family", "join_parts", "pretrained_cfg", "recognise",
+                   "spec_for"),
     "models.heads": ("HEADS", "NormedLinear", "make_head"),
-    "models.resnet_cifar": ("CifarResNet", "build_model", "depth_of"),
+    "models.resnet_cifar": ("CifarResNet", "depth_of"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -10,8 +10,8 @@ ImageNet-LT, iNaturalist and Places-LT scripts: torchvision's ResNet trunk, ``fe
   ``Linear(64, 64) → BN1d → ReLU → Linear(64, proj_dim=32)``;
 - ``linear``: the parametric class centres, ``Linear(64, C)`` on the pooled 64-d trunk feature
   (the official forward hook on ``avgpool``): these logits are the model's prediction;
-- ``encoder_k``: a copy of ``encoder_q`` that never receives gradients; :meth:`momentum_update`
-  moves it towards ``encoder_q`` (EMA with momentum m);
+- ``encoder_k``: a copy of ``encoder_q`` that never receives gradients; the PaCo stage's EMA
+  hook (``engine/hooks.py``) moves it towards ``encoder_q`` after every step (momentum m);
 - ``queue`` ``(K, proj_dim)`` of L2-normalised keys, ``queue_labels`` ``(K,)`` and ``queue_ptr``:
   buffers, so the model's state dict carries them and a resumed run continues with the same queue.
 
@@ -24,7 +24,7 @@ Where this differs from the official code, and why:
   normalises the random ``(K, dim)`` tensor along dim 0 instead (columns). Either way the first
   K / B steps contrast against noise with random labels.
 - The official wrapper also keeps ``linear_k``, an EMA of the class centres that nothing reads;
-  it is left out here (:meth:`adapt_state_dict` drops it from official files).
+  it is left out here (:meth:`checkpoint_filter` drops it from official files).
 - No batch shuffle across GPUs for the key encoder's BatchNorm: on one device the key batch's
   statistics are those of the whole batch either way.
 """
@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models import is_imagenet_arch
-from models.base import LTModel, ModelOutput, ModelSpec
+from models.base import LTModel, ModelOutput, ModelSpec, PretrainedCfg
 from models.registry import UnrecognisedWeights, register_family
 from models.resnet_cifar import (STAGE_WIDTHS, blocks_per_stage, cifar_features, depth_of, infer_architecture,
                                  kaiming_init, make_stage)
@@ -100,10 +100,6 @@ class MomentumContrast(LTModel):
 
     # --- the family's interface ------------------------------------------------------------
     @classmethod
-    def build(cls, spec: ModelSpec) -> MomentumContrast:
-        return cls(spec)
-
-    @classmethod
     def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
         """An official PaCo file (``module.`` already stripped): ``encoder_q.*`` + ``linear.*``."""
         if "encoder_q.conv1.weight" not in state_dict:
@@ -120,13 +116,20 @@ class MomentumContrast(LTModel):
             arch, num_classes, _ = infer_architecture(trunk)
         queue = state_dict.get("queue")
         queue_size = int(queue.shape[0]) if queue is not None else DEFAULT_OPTIONS["queue_size"]
-        return ModelSpec("momentum_contrast", arch, num_classes, "linear",
+        return ModelSpec(cls.name, arch, num_classes, "linear",
                          {"proj_dim": int(projection.shape[0]), "queue_size": queue_size})
 
     @classmethod
-    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def pretrained_cfg(cls, spec: ModelSpec) -> PretrainedCfg:
+        """Official files predict by PaCo's rule: the class-centre logits of the query encoder."""
+        return PretrainedCfg(method="paco")
+
+    @classmethod
+    def checkpoint_filter(cls, state_dict: Mapping[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
         """Official layout → ours: drop ``linear_k.*``, rename ``queue_l``; a file without the key
         encoder or the queue gets a copy of the query encoder and an empty (zero) queue."""
+        if "encoder_q.conv1.weight" not in state_dict or "encoder_q.fc.3.weight" not in state_dict:
+            return dict(state_dict)  # not PaCo's, or a near miss that ``recognise`` explains
         adapted = {("queue_labels" if k == "queue_l" else k): v for k, v in state_dict.items()
                    if not k.startswith("linear_k.")}
         if not any(k.startswith("encoder_k.") for k in adapted):
@@ -170,14 +173,6 @@ class MomentumContrast(LTModel):
     def keys(self, images: torch.Tensor) -> torch.Tensor:
         """The key encoder's normalised projections of a normalised batch (no gradient)."""
         return self.encoder_k.embed(self.encoder_k.features(images))
-
-    @torch.no_grad()
-    def momentum_update(self, momentum: float) -> None:
-        """``θ_k ← m·θ_k + (1 − m)·θ_q`` for every parameter (buffers such as BN statistics are the
-        key encoder's own, as in the official code)."""
-        key_params = list(self.encoder_k.parameters())
-        query_params = [p.detach() for p in self.encoder_q.parameters()]
-        torch._foreach_lerp_(key_params, query_params, 1.0 - momentum)
 
     @torch.no_grad()
     def enqueue(self, keys: torch.Tensor, labels: torch.Tensor) -> None:

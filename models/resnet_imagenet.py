@@ -115,6 +115,7 @@ class ImageNetResNet(SingleHeadModel):
     """An ImageNet ResNet / ResNeXt with a ``linear``, ``cosine`` or ``lws`` head."""
 
     trunk_prefixes = ("",)  # where torchvision's trunk tensors go (engine.checkpoints.load_trunk_into)
+    trunk_modules = TRUNK_MODULES
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
@@ -124,22 +125,19 @@ class ImageNetResNet(SingleHeadModel):
         self.add_scaling()
 
     @classmethod
-    def build(cls, spec: ModelSpec) -> ImageNetResNet:
-        return cls(spec)
-
-    @classmethod
     def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
         """A torchvision-layout ResNet (``conv1`` 7×7, ``layer4``): torchvision's ImageNet weights,
         decoupling's, MiSLAS's and our own files."""
         if not is_imagenet_trunk(state_dict):
             return None
         arch = infer_imagenet_arch(state_dict)
-        num_classes, head = infer_head(adapt_scales(state_dict), feature_dim(arch))
-        return ModelSpec("imagenet_resnet", arch, num_classes, head)
+        num_classes, head = infer_head(state_dict, feature_dim(arch))
+        return ModelSpec(cls.name, arch, num_classes, head)
 
     @classmethod
-    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return adapt_scales(state_dict)
+    def checkpoint_filter(cls, state_dict: Mapping[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
+        """The single-head repairs, and decoupling's LWS scales (``adapt_scales``)."""
+        return adapt_scales(super().checkpoint_filter(state_dict, notes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` normalised images → pooled features ``(N, 512 or 2048)``."""

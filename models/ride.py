@@ -17,7 +17,10 @@ router, "expert assignment").
   running-average logits of experts 0..i, through one shared Linear(16 + k → 1).
 - Routed inference starts with expert 0 and calls expert i only for the samples whose router
   says sigmoid > 0.5; the logits are the mean of the experts used, and the per-sample number of
-  experts used is returned (the compute the router saves).
+  experts used travels in the output (``extras["experts_used"]``, the compute the router saves).
+  Routing is the model's prediction mode (``predict`` / ``predict_features``): on once the
+  router has trained (the ``router_trained`` buffer, saved with the weights; an official file
+  with a router has trained it), off with ``set_routing(False)``. Training steps never route.
 
 Module names follow the official code (``layer2s``, ``layer3s``, ``linears``,
 ``expert_help_pred_hidden_fcs``, ``expert_help_pred_fc``), so the official state dicts load
@@ -35,17 +38,21 @@ from torch.nn import functional as F
 
 from errors import UserError
 from models import is_imagenet_arch
-from models.base import LTModel, ModelOutput, ModelSpec
-from models.registry import UnrecognisedWeights, register_family
+from models.base import LTModel, ModelOutput, ModelSpec, PretrainedCfg
 from models.heads import NormedLinear
+from models.registry import UnrecognisedWeights, register_family, strip_wrapper_prefixes
 from models.resnet_cifar import (STAGE_WIDTHS, blocks_per_stage, depth_of, kaiming_init,
                                  make_stage)
+from models.resnet_imagenet import torchvision_init
+from models.ride_imagenet import build_imagenet_experts, imagenet_expert_feature, imagenet_options, imagenet_trunk
 
 REDUCED_WIDTHS = (16, 24, 48)
 ROUTER_HIDDEN = 16
 OFFICIAL_PREFIX = "backbone."
 DEFAULT_OPTIONS = {"experts": 3, "reduce_dimension": True, "scale": 30.0, "router": False, "top_choices": 30}
 ROUTER_MODULES = ("expert_help_pred_hidden_fcs", "expert_help_pred_fc")
+ROUTER_TRAINED = "router_trained"  # the buffer that says whether the router has trained
+MODULES = {"conv1", "bn1", "layer1", "layer2", "layer2s", "layer3s", "layer4s", "linears", *ROUTER_MODULES}
 
 
 @register_family("multi_expert", priority=10)
@@ -56,7 +63,7 @@ class MultiExpertResNet(LTModel):
     ``router`` (False) and ``top_choices`` (30, at most the number of classes).
     """
 
-    optional_prefixes = tuple(f"{name}." for name in ROUTER_MODULES)  # may start fresh when loading
+    optional_prefixes = (*(f"{name}." for name in ROUTER_MODULES), ROUTER_TRAINED)  # may start fresh when loading
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
@@ -81,6 +88,9 @@ class MultiExpertResNet(LTModel):
             self.expert_help_pred_hidden_fcs = nn.ModuleList(
                 nn.Linear(self.feature_dim, ROUTER_HIDDEN) for _ in range(experts - 1))
             self.expert_help_pred_fc = nn.Linear(ROUTER_HIDDEN + self.top_choices, 1)
+            self.register_buffer(ROUTER_TRAINED, torch.zeros((), dtype=torch.bool))
+        self.router_is_trained = False  # the buffer's value on the host, so predicting never waits for it
+        self.routing = True  # the prediction mode: route once the router has trained
         self.initialise()
 
     def build_experts(self, arch: str, reduce_dimension: bool) -> int:
@@ -100,12 +110,17 @@ class MultiExpertResNet(LTModel):
     # -- the family's interface ------------------------------------------------------------
     @classmethod
     def build(cls, spec: ModelSpec) -> MultiExpertResNet:
-        """RIDE's CIFAR model, or for an ImageNet architecture its ImageNet model (``models.ride_imagenet``)."""
-        if is_imagenet_arch(spec.arch):
-            from models.ride_imagenet import MultiExpertImageNet
+        """RIDE's CIFAR model, or for an ImageNet architecture its ImageNet model (:class:`MultiExpertImageNet`)."""
+        return MultiExpertImageNet(spec) if is_imagenet_arch(spec.arch) else cls(spec)
 
-            return MultiExpertImageNet(spec)
-        return cls(spec)
+    @classmethod
+    def checkpoint_filter(cls, state_dict: Mapping[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
+        """The official layout (``backbone.*``) → ours; a file with a router has trained it (the
+        official EA runs train nothing else), so its ``router_trained`` is set."""
+        state = strip_wrapper_prefixes(state_dict, (OFFICIAL_PREFIX,), MODULES, notes)
+        if "expert_help_pred_fc.weight" in state and ROUTER_TRAINED not in state:
+            state[ROUTER_TRAINED] = torch.tensor(True)
+        return state
 
     @classmethod
     def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
@@ -113,11 +128,12 @@ class MultiExpertResNet(LTModel):
         if options is None:
             return None
         arch, classes = options.pop("arch"), options.pop("num_classes")
-        return ModelSpec("multi_expert", arch, classes, "cosine", options)
+        return ModelSpec(cls.name, arch, classes, "cosine", options)
 
     @classmethod
-    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return strip_official_prefix(state_dict)
+    def pretrained_cfg(cls, spec: ModelSpec) -> PretrainedCfg:
+        """Official files predict by RIDE's rule: the mean of the (routed) experts' logits, × s in the model."""
+        return PretrainedCfg(method="ride")
 
     def heads(self) -> dict[str, nn.Module]:
         return {name: self.linears[e] for e, name in enumerate(self.head_names())}
@@ -158,6 +174,51 @@ class MultiExpertResNet(LTModel):
         """``(N, E, D)`` features → the experts' mean logits, each expert's logits and the features."""
         expert_logits = self.expert_logits(features, heads)
         return ModelOutput(logits=expert_logits.mean(0), features=features, expert_logits=expert_logits)
+
+    # -- prediction: the routing mode -------------------------------------------------------
+    def set_routing(self, enabled: bool) -> MultiExpertResNet:
+        self.routing = bool(enabled)
+        return self
+
+    def routes(self) -> bool:
+        """Whether prediction calls experts by the router: a router that has trained, routing on."""
+        return self.has_router and self.routing and self.router_is_trained
+
+    def mark_router_trained(self) -> None:
+        """The router stage has started: predictions route from now on."""
+        self.router_trained.fill_(True)
+        self.router_is_trained = True
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        if self.has_router and prefix + ROUTER_TRAINED in state_dict:
+            self.router_is_trained = bool(state_dict[prefix + ROUTER_TRAINED])
+
+    def predict(self, x: torch.Tensor) -> ModelOutput:
+        """Routed when :meth:`routes`: only the experts called run, ``features`` is None and
+        ``extras["experts_used"]`` holds each image's count; else every expert, as ``forward``."""
+        if not self.routes():
+            return self(x)
+        logits, used = self.routed(x)
+        return ModelOutput(logits=logits, features=None, extras={"experts_used": used})
+
+    def predict_features(self, features: torch.Tensor, heads: Mapping[str, nn.Module] | None = None) -> ModelOutput:
+        """From every expert's features: the same routing decisions as :meth:`predict` (each router
+        sees the running mean of the experts called so far), the mean of the experts called."""
+        output = self.classify(features, heads)
+        if not self.routes():
+            return output
+        expert_logits = output.expert_logits
+        total, used = expert_logits[0].clone(), torch.ones_like(expert_logits[0][:, 0], dtype=torch.long)
+        active = torch.ones_like(used, dtype=torch.bool)
+        running = expert_logits.cumsum(0)
+        for expert in range(1, self.num_experts):
+            go = torch.sigmoid(self.router_logit(expert - 1, features[:, expert - 1], running[expert - 1] / expert)) > 0.5
+            active = active & go
+            total = total + active[:, None] * expert_logits[expert]
+            used = used + active.long()
+        return ModelOutput(logits=total / used[:, None].to(total.dtype), features=features,
+                           expert_logits=expert_logits, extras={"experts_used": used})
 
     # -- router --------------------------------------------------------------------------
     def router_logit(self, step: int, feature: torch.Tensor, mean_logits: torch.Tensor) -> torch.Tensor:
@@ -201,6 +262,23 @@ class MultiExpertResNet(LTModel):
         return total / used[:, None].to(total.dtype), used
 
 
+class MultiExpertImageNet(MultiExpertResNet):
+    """RIDE's ImageNet model (``models.ride_imagenet``): shared stem, ``layer1``, ``layer2``; per
+    expert ``layer3s[e]`` and ``layer4s[e]``; ``features`` gives ``(N, E, D)``."""
+
+    def build_experts(self, arch: str, reduce_dimension: bool) -> int:
+        return build_imagenet_experts(self, arch, reduce_dimension, self.num_experts)
+
+    def initialise(self) -> None:
+        torchvision_init(self)  # NormedLinear keeps its own; the router's layers keep PyTorch's
+
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        return imagenet_trunk(self, x)
+
+    def expert_feature(self, shared: torch.Tensor, expert: int) -> torch.Tensor:
+        return imagenet_expert_feature(self, shared, expert)
+
+
 def strip_official_prefix(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The official RIDE layout (``backbone.*``) → this module's keys; other keys unchanged."""
     return {key.removeprefix(OFFICIAL_PREFIX): value for key, value in state_dict.items()}
@@ -221,8 +299,6 @@ def options_from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict | No
     common = {"experts": experts, "router": router,
               "top_choices": int(state["expert_help_pred_fc.weight"].shape[1]) - ROUTER_HIDDEN if router else 30}
     if "layer4s.0.0.conv1.weight" in state:
-        from models.ride_imagenet import imagenet_options
-
         return {**imagenet_options(state), **common}
     blocks = 1 + max(int(key.split(".")[2]) for key in state if key.startswith("layer2s.0."))
     depth = 6 * blocks + 2

@@ -14,8 +14,9 @@ Wang et al., ICLR 2021; official code github.com/frank-xwang/RIDE-LongTailRecogn
 
 The blocks are torchvision's (``models.resnet_imagenet.make_stage``), with its initialisation,
 which equals the official ``normal(0, sqrt(2 / n))`` fan-out rule. Everything else (experts' mean,
-routing, checkpoints with the official ``backbone.`` prefix) is the CIFAR model's
-(``models.ride``), of which this is a subclass.
+routing, checkpoints with the official ``backbone.`` prefix) is the CIFAR model's: this module
+builds the ImageNet trunk and experts, and ``models.ride.MultiExpertImageNet`` (a subclass of the
+CIFAR model) uses them. It does not import ``models.ride``.
 """
 from __future__ import annotations
 
@@ -27,39 +28,35 @@ from torch.nn import functional as F
 from torchvision.models.resnet import ResNet
 
 from models.registry import UnrecognisedWeights
-from models.resnet_imagenet import BLUEPRINTS, blueprint, make_stage, torchvision_init
-from models.ride import MultiExpertResNet
+from models.resnet_imagenet import BLUEPRINTS, blueprint, make_stage
 
 EXPERT_PLANES = {True: (192, 384), False: (256, 512)}  # reduce_dimension → planes of layer3s, layer4s
 SHARED = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2")
 
 
-class MultiExpertImageNet(MultiExpertResNet):
-    """RIDE's ImageNet model; ``features`` gives ``(N, E, D)``."""
+def build_imagenet_experts(model: nn.Module, arch: str, reduce_dimension: bool, experts: int) -> int:
+    """Put the shared stem, ``layer1``, ``layer2`` and every expert's ``layer3s[e]`` / ``layer4s[e]``
+    of ``arch`` on ``model``; returns the experts' feature width."""
+    block, layers, groups, width = blueprint(arch)
+    net = ResNet(block, list(layers), groups=groups, width_per_group=width)
+    for name in SHARED:
+        model.add_module(name, getattr(net, name))
+    planes3, planes4 = EXPERT_PLANES[reduce_dimension]
+    shared_out = 128 * block.expansion
+    model.layer3s = nn.ModuleList(make_stage(arch, shared_out, planes3, layers[2], 2) for _ in range(experts))
+    model.layer4s = nn.ModuleList(make_stage(arch, planes3 * block.expansion, planes4, layers[3], 2)
+                                  for _ in range(experts))
+    return planes4 * block.expansion
 
-    def build_experts(self, arch: str, reduce_dimension: bool) -> int:
-        block, layers, groups, width = blueprint(arch)
-        net = ResNet(block, list(layers), groups=groups, width_per_group=width)
-        for name in SHARED:
-            self.add_module(name, getattr(net, name))
-        planes3, planes4 = EXPERT_PLANES[reduce_dimension]
-        shared_out = 128 * block.expansion
-        self.layer3s = nn.ModuleList(make_stage(arch, shared_out, planes3, layers[2], 2)
-                                     for _ in range(self.num_experts))
-        self.layer4s = nn.ModuleList(make_stage(arch, planes3 * block.expansion, planes4, layers[3], 2)
-                                     for _ in range(self.num_experts))
-        return planes4 * block.expansion
 
-    def initialise(self) -> None:
-        torchvision_init(self)  # NormedLinear keeps its own; the router's layers keep PyTorch's
+def imagenet_trunk(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The shared stem, ``layer1`` and ``layer2``."""
+    return model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x))))))
 
-    def trunk(self, x: torch.Tensor) -> torch.Tensor:
-        """The shared stem, ``layer1`` and ``layer2``."""
-        return self.layer2(self.layer1(self.maxpool(self.relu(self.bn1(self.conv1(x))))))
 
-    def expert_feature(self, shared: torch.Tensor, expert: int) -> torch.Tensor:
-        out = self.layer4s[expert](self.layer3s[expert](shared))
-        return F.adaptive_avg_pool2d(out, 1).flatten(1)
+def imagenet_expert_feature(model: nn.Module, shared: torch.Tensor, expert: int) -> torch.Tensor:
+    out = model.layer4s[expert](model.layer3s[expert](shared))
+    return F.adaptive_avg_pool2d(out, 1).flatten(1)
 
 
 def imagenet_options(state: Mapping[str, torch.Tensor]) -> dict:

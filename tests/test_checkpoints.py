@@ -283,7 +283,7 @@ def test_round_trip_of_our_format(tmp_path):
                            heads={"old": old.state_dict()}, extra=extra)
     assert path == tmp_path / "runs" / "best.pt"
     raw = torch.load(path, map_location="cpu", weights_only=True)  # plain data only
-    assert raw["format"] == FORMAT == "long-tail-studio/2"
+    assert raw["format"] == FORMAT == "long-tail-studio/3"
     checkpoint = load_checkpoint(path)
     assert checkpoint.source == "long-tail-studio" and checkpoint.notes == []
     assert checkpoint.meta == {**full_meta(), "metrics": {"test_hm": 0.5, "test_top1": 0.75},

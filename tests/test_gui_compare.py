@@ -101,3 +101,15 @@ def test_the_tuning_loss_hyperparameters_reach_the_plugin_config(panel):
     form["params"].rows["scale"].editor.setText("10")
     config = panel.build_tune_config()
     assert config.loss == "ldam" and config.loss_params == {"scale": 10.0}
+
+
+def test_the_plugin_offers_the_losses_that_declare_they_can_re_train_a_classifier(panel):
+    from engine.methods import available_methods
+
+    offered = [panel.form["loss"].editor.itemData(i) for i in range(panel.form["loss"].editor.count())]
+    expected = sorted(name for name, cls in available_methods().items() if cls.repairs_classifier)
+    assert sorted(offered) == expected and "gml" in offered and "mislas" not in offered
+    panel.form["pretrained"].set_value(__file__)
+    panel.form["loss"].set_value("mislas")  # a restored choice the plug-in cannot run: refused on the field
+    with pytest.raises(Exception, match="loss: MiSLAS .* cannot re-train a classifier"):
+        panel.build_tune_config()

@@ -149,6 +149,21 @@ def test_freezing_the_features_runs_the_plugin_with_the_train_fields(qtbot, pane
     assert all(f"{column}: test Acc" in log for column in ("old", "new", "ensemble"))
 
 
+def test_the_plugin_offers_only_losses_that_can_re_train_a_classifier(panel):
+    def offered() -> list[str]:
+        editor = panel.form["loss"].editor
+        return [editor.itemData(i) for i in range(editor.count())]
+
+    panel.form["freeze"].set_value("none")
+    assert {"mislas", "ride_distill", "gml"} <= set(offered())  # training: every method
+    panel.form["loss"].set_value("gml")
+    panel.form["freeze"].set_value("features")
+    assert "gml" in offered() and "mislas" not in offered() and "ride_distill" not in offered()
+    assert panel.form["loss"].value() == "gml"  # the choice survives the switch
+    panel.form["freeze"].set_value("none")
+    assert "mislas" in offered()
+
+
 def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
     from engine.config import MethodConfig
 

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 import torch
 
 from engine.methods import base
-from engine.methods.base import Method, method_class, register  # noqa: F401 (re-exported)
+from engine.methods.base import (Method, capability_error, method_class, register,  # noqa: F401 (re-exported)
+                                 repair_methods)
 
 # One import per method module; each registers its class on import.
 from engine.methods import ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas, paco, ride  # noqa: E402,F401

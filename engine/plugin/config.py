@@ -61,12 +61,15 @@ class TuneConfig(JsonConfig):
 
     def validate(self) -> TuneConfig:
         """Check every field; raise ConfigError naming the first bad one. Returns self."""
-        from engine.methods import available_methods
+        from engine.methods import available_methods, capability_error, method_class
 
         if not self.checkpoint:
             raise ConfigError("checkpoint", "choose the pretrained model file to re-train")
         self.data.validate()
         check_choice("loss", self.loss, tuple(available_methods()))
+        cannot_repair = capability_error(method_class(self.loss), repair=True)
+        if cannot_repair:
+            raise ConfigError("loss", cannot_repair)
         check_range("epochs", self.epochs, 0, 1000)
         check_sgd_settings(self)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)

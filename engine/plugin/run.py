@@ -5,8 +5,10 @@ list: one stage "re-train heads" (backbone and its BatchNorm statistics frozen, 
 cached backbone features, the plug-in's own optimiser defaults in ``TuneConfig``) run by
 ``engine.loop``, then the old / new / ensemble report. The old heads are copied before anything
 else happens to the model and are never handed to an optimiser, so the "old" column and the
-ensemble use exactly the heads that were loaded. Works on any model family: its heads are what
-``LTModel.heads()`` names.
+ensemble use exactly the heads that were loaded, scored by the loaded checkpoint's own prediction
+rule: the "old" column is what ``eval`` reports for that checkpoint. Works on any model family:
+its heads are what ``LTModel.heads()`` names. A loss that cannot re-train this classifier (its
+declared capabilities, ``engine.methods.capability_error``) is refused before the data loads.
 """
 from __future__ import annotations
 
@@ -23,17 +25,17 @@ from data.types import Dataset
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError
 from engine.devices import describe_device, pick_device
-from engine.evaluation import metrics_from_logits
+from engine.evaluation import metrics_from_scores
 from engine.events import EventSink, Message, Progress, RunStopped, StopFlag, ignore_event, never_stop
-from engine.features import CachedFeatures, extract_features
+from engine.features import EVAL_DTYPE, CachedFeatures, extract_features
 from engine.loop import Loop, RunPlan
-from engine.methods import Method, build_method
+from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.config import TuneConfig
 from engine.precision import Precision
 from engine.plugin.ensemble import search_temperatures
 from engine.plugin.heads import copy_heads, fresh_heads
 from engine.plugin.report import TuneResult, write_reports
-from engine.prediction import Ensemble, PredictionRule, load_for_prediction
+from engine.prediction import Ensemble, PredictionRule, ensemble_meta, load_for_prediction
 from engine.runs import RunFolder
 from engine.speed import use_threads
 from engine.stages import Stage
@@ -57,6 +59,7 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
     checkpoint = load_checkpoint(config.checkpoint)
+    _check_loss_can_repair(config, checkpoint)  # before the data loads
     for note in checkpoint.notes:
         on_event(Message(f"{checkpoint.name}: {note}"))
     dataset = dataset or load_dataset(config.data)
@@ -100,8 +103,8 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
         if stopped:
             on_event(Message(f"stopped by the user after {loop.epochs_done} tuning epoch(s)"))
             _back_to_last_epoch(model, run)
-        result = _report(config, loop, Ensemble(old_heads, config.t1, config.t2, old_rule.method.logit_scale),
-                         val_index, stopped, on_event)
+        result = _report(config, loop, Ensemble(old_heads, old_rule, config.t1, config.t2), val_index, stopped,
+                         on_event)
         result.seconds["total"] = time.perf_counter() - started
         write_reports(run, config, dataset, checkpoint, result)
         run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
@@ -117,13 +120,19 @@ def _stages(config: TuneConfig) -> list[Stage]:
                   sampler=config.sampler, views=views, feature_passes=config.feature_passes)]
 
 
+def _check_loss_can_repair(config: TuneConfig, checkpoint: Checkpoint) -> None:
+    """Refuse, in one line, a loss that cannot re-train this checkpoint's classifier on this source."""
+    spec = checkpoint.spec
+    source = "features" if config.cache_features else "images"
+    why = capability_error(method_class(config.loss), repair=True, source=source,
+                           family=spec.family if spec else None, head=spec.head if spec else None)
+    if why:
+        raise ConfigError("loss", why)
+
+
 def _match_scales(method: Method, model: LTModel, old_scale: float) -> None:
     """A plain-logit loss on a cosine head trains and predicts at the model's own scale (LDAM's s)."""
-    kind = model.spec.head
-    if method.head == "cosine" and kind != "cosine":
-        raise ConfigError("loss", f"{method.title} trains a cosine classifier, but this model's classifier "
-                          "is a plain linear one; choose a loss for plain classifiers, such as gml")
-    if kind == "cosine" and method.head != "cosine":
+    if model.spec.head == "cosine" and method.head != "cosine":
         method.train_scale = method.logit_scale = old_scale
 
 
@@ -155,32 +164,32 @@ def _report(config: TuneConfig, loop: Loop, ensemble: Ensemble, val_index: torch
     features, labels = _present(cached if cached is not None else _features(loop, dataset.images("test")))
     counts = dataset.class_counts
     with torch.no_grad():
-        result.reports["old"] = metrics_from_logits(ensemble.old_scores(model, features), labels, counts)
+        result.reports["old"] = metrics_from_scores(ensemble.old_scores(model, features), labels, counts)
         if not loop.epochs_done:
             return result
         new_rule = PredictionRule(method)
-        result.reports["new"] = metrics_from_logits(new_rule.from_features(model, features), labels, counts)
+        result.reports["new"] = metrics_from_scores(new_rule.from_features(model, features), labels, counts)
         if not config.ensemble:
             return result
         if config.search_temperatures:
             val, val_labels = _present(_features(loop, dataset.images("train").subset(val_index)))
-            result.search = search_temperatures(new_rule.from_features(model, val), ensemble.old_scores(model, val),
-                                                val_labels)
+            result.search = search_temperatures(new_rule.from_features(model, val).values,
+                                                ensemble.old_scores(model, val).values, val_labels)
             ensemble.t1, ensemble.t2 = result.t1, result.t2 = result.search.t1, result.search.t2
             on_event(Message(f"temperature search on {len(val_index)} held-out training images: t1 = "
                              f"{result.t1:g}, t2 = {result.t2:g} (validation HM {100 * result.search.hm:.2f}, "
                              f"{result.search.zero_recall} zero-recall classes)"))
         rule = PredictionRule(method, ensemble)
-        result.reports["ensemble"] = metrics_from_logits(rule.from_features(model, features), labels, counts)
+        result.reports["ensemble"] = metrics_from_scores(rule.from_features(model, features), labels, counts)
     if config.save_model:
         loop.update_last({"metrics": result.reports["new"].summary("test_"),
-                          "ensemble": {"t1": result.t1, "t2": result.t2, "old_logit_scale": ensemble.old_scale,
-                                       "searched": result.search is not None}})
+                          "ensemble": ensemble_meta(ensemble, searched=result.search is not None)})
     return result
 
 
 def _features(loop: Loop, source: ImageSource) -> CachedFeatures:
-    return extract_features(loop.model, source.to(loop.device), loop.plan.mean, loop.plan.std)
+    """Features the report scores (float32: the checkpoint's own predictions, exactly)."""
+    return extract_features(loop.model, source.to(loop.device), loop.plan.mean, loop.plan.std, dtype=EVAL_DTYPE)
 
 
 def _present(cached: CachedFeatures) -> tuple[torch.Tensor, torch.Tensor]:
