@@ -10,9 +10,10 @@ the same policy) gives the same top-1 class as fp32 inference. The problems:
 - ``demo``: ``python main.py train --preset demo`` (the bundled digits, ResNet-20, 12 epochs);
 - ``generated-100``: a generated CIFAR-100 in the real on-disk layout (``tests/datagen.py``: class
   colours and stripes plus noise), 30 training images per class cut to a long tail of ratio 10,
-  10 test images per class; ResNet-20, batch 128, 8 epochs.
+  10 test images per class; ResNet-20, batch 128, ``--epochs`` (24) at ``--image-size`` (16).
 
-Usage: ``python tools/precision_check.py [--seeds 0 1 2] [--only demo,generated-100]``
+Usage: ``python tools/precision_check.py [--seeds 0 1 2] [--only demo,generated-100] [--epochs 24]
+[--image-size 16]``
 """
 from __future__ import annotations
 
@@ -35,26 +36,26 @@ from engine.trainer import train  # noqa: E402
 METRICS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"))
 
 
-def demo(_: Path) -> RunConfig:
-    return preset("demo")
+def demo(_: Path, epochs: int, image_size: int) -> RunConfig:
+    return preset("demo")  # as the README runs it: its own epochs and image size
 
 
-def generated_100(data: Path) -> RunConfig:
+def generated_100(data: Path, epochs: int, image_size: int) -> RunConfig:
     from tests.datagen import write_cifar
 
     if not (data / "cifar-100-python").exists():
         write_cifar(data, "cifar100", train_per_class=30, test_per_class=10)
     config = preset("demo")
-    config.data = DataConfig(dataset="cifar100", root=str(data), imbalance_ratio=10.0)
-    config.optim.epochs, config.optim.batch_size, config.optim.lr = 8, 128, 0.1
+    config.data = DataConfig(dataset="cifar100", root=str(data), imbalance_ratio=10.0, image_size=image_size)
+    config.optim.epochs, config.optim.batch_size, config.optim.lr = epochs, 128, 0.1
     return config
 
 
-PROBLEMS: dict[str, Callable[[Path], RunConfig]] = {"demo": demo, "generated-100": generated_100}
+PROBLEMS: dict[str, Callable[[Path, int, int], RunConfig]] = {"demo": demo, "generated-100": generated_100}
 
 
-def run(problem: str, precision: str, seed: int, folder: Path) -> dict[str, float]:
-    config = PROBLEMS[problem](folder / "data")
+def run(problem: str, precision: str, seed: int, folder: Path, epochs: int, image_size: int) -> dict[str, float]:
+    config = PROBLEMS[problem](folder / "data", epochs, image_size)
     config.precision, config.seed, config.runs_dir = precision, seed, str(folder / "runs")
     config.experiment = f"{problem}-{precision}-s{seed}"
     result = train(config)
@@ -70,7 +71,7 @@ def bf16_inference_agreement(checkpoint_path: Path, data: DataConfig) -> float:
 
     from data import load_dataset
     from engine.checkpoints import load_checkpoint
-    from engine.evaluation import predict_logits
+    from engine.evaluation import predict_scores
     from engine.fold import folded_copy
     from engine.precision import BF16, autocast, resolve
     from engine.prediction import load_for_prediction
@@ -83,8 +84,8 @@ def bf16_inference_agreement(checkpoint_path: Path, data: DataConfig) -> float:
             resolve(BF16, None, model, torch.device("cpu"), 128, dataset.image_size).apply(model)
         fast = folded_copy(model)
         with autocast(fast):
-            logits = predict_logits(lambda x: rule(fast, x), dataset.test_images, dataset.mean, dataset.std)
-        classes.append(logits.argmax(1))
+            scores = predict_scores(lambda x: rule(fast, x), dataset.test_images, dataset.mean, dataset.std)
+        classes.append(scores.values.argmax(1))
     return float((classes[0] == classes[1]).float().mean())
 
 
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", default=",".join(PROBLEMS))
+    parser.add_argument("--epochs", type=int, default=24, help="epochs of the generated problem")
+    parser.add_argument("--image-size", type=int, default=16, help="image side of the generated problem")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         for problem in args.only.split(","):
@@ -99,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             for seed in args.seeds:
                 for precision in results:
-                    results[precision].append(run(problem, precision, seed, Path(folder)))
+                    results[precision].append(run(problem, precision, seed, Path(folder), args.epochs,
+                                                  args.image_size))
             print(f"\n{problem}: last-epoch test metrics (%), seeds {args.seeds}, load {os.getloadavg()[0]:.1f}, "
                   f"{time.perf_counter() - started:.0f} s")
             print(f"{'':7}" + "".join(f"{f'seed {s}':>9}" for s in args.seeds)
