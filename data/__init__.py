@@ -34,12 +34,17 @@ class DatasetKind:
     image_size: int  # the side the models see when the run leaves ``image_size`` at 0
     needs_root: bool = False
     layout: str = ""  # what the data root holds, for help texts
+    # the cut a run starts with: CIFAR and the demo are cut to the usual exponential tail; every other
+    # dataset (a user's folder, lists or tree, the benchmarks' own long-tailed lists) is taken as it is
+    imbalance_type: str = "none"
 
 
 DATASET_KINDS: dict[str, DatasetKind] = {kind.name: kind for kind in (
-    DatasetKind("demo", "Demo digits (bundled, offline)", False, 32),
-    DatasetKind("cifar10", "CIFAR-10", False, 32, layout="cifar-10-batches-py/ (downloaded when missing)"),
-    DatasetKind("cifar100", "CIFAR-100", False, 32, layout="cifar-100-python/ (downloaded when missing)"),
+    DatasetKind("demo", "Demo digits (bundled, offline)", False, 32, imbalance_type="exp"),
+    DatasetKind("cifar10", "CIFAR-10", False, 32, layout="cifar-10-batches-py/ (downloaded when missing)",
+                imbalance_type="exp"),
+    DatasetKind("cifar100", "CIFAR-100", False, 32, layout="cifar-100-python/ (downloaded when missing)",
+                imbalance_type="exp"),
     DatasetKind("folder", "Image folder (class sub-folders, held in memory)", False, 32, True,
                 "<class>/<image>, or train/<class>/… and test/<class>/…"),
     DatasetKind("imagenet_lt", "ImageNet-LT (1,000 classes, streamed)", True, 224, True,
@@ -60,11 +65,26 @@ def dataset_names() -> tuple[str, ...]:
     return tuple(DATASET_KINDS)
 
 
+def dataset_titles() -> dict[str, str]:
+    """Name → title of every registered kind: the choices of ``data.dataset``."""
+    return {name: kind.title for name, kind in DATASET_KINDS.items()}
+
+
+# how a balanced training split is cut into a long tail (data.cifar.long_tail_counts)
+IMBALANCE_TYPES = {"exp": "exp: counts fall exponentially", "step": "step: half the classes are few-shot",
+                   "none": "none: keep the balanced set"}
+
+
 def dataset_kind(name: str) -> DatasetKind:
     try:
         return DATASET_KINDS[name]
     except KeyError:
         raise DatasetError(f"Unknown dataset {name!r}; use one of {', '.join(DATASET_KINDS)}.") from None
+
+
+def default_imbalance_type(dataset: str) -> str:
+    """The imbalance type a run on ``dataset`` starts with when none is chosen (``DatasetKind.imbalance_type``)."""
+    return dataset_kind(dataset).imbalance_type
 
 
 def resolved_image_size(dataset: str, image_size: int) -> int:

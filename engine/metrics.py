@@ -38,11 +38,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from engine.config import RECALL_FLOOR
 from engine.confusion_counts import ConfusionCounts
 
 MANY_THRESHOLD = 100  # more than this many training images → "many"
 FEW_THRESHOLD = 20  # fewer than this → "few"
-RECALL_FLOOR = 1e-3  # the paper's code clamps each recall to this before HM / GM / LR
 ECE_BINS = 15  # MiSLAS's calibration bins
 
 

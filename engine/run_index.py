@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from errors import UserError
+from engine.plugin.config import saved_run_config
 from engine.runs import RunFolder, list_runs
 
 BEST_KEYS = ("top1", "hm", "gm", "lowest_recall")  # the browser's Acc / HM / GM / LR columns
@@ -66,18 +68,16 @@ def summarize(path: str | Path) -> RunSummary:
     settings = flatten({k: v for k, v in raw.items() if k != "kind"})
     history = run.history()
     if kind == "tune":
-        tune = raw.get("tune", {})
-        data = tune.get("data", {})
+        plugin = saved_run_config(raw)
         report_path = run.path / "report.json"
         report = json.loads(report_path.read_text()) if report_path.exists() else None
         columns = (report or {}).get("columns", {})
         column = next((c for c in ("ensemble", "new", "old") if c in columns), None)
         best = {k: _fraction(columns[column].get(k)) for k in BEST_KEYS} if column else {}
         status = ("stopped" if report.get("stopped") else "finished") if report else "incomplete"
-        return RunSummary(run.path, run.name, kind, f"plug-in {tune.get('loss', '')}".strip(),
-                          data.get("dataset", run.dataset().get("name", "")), _ratio(data.get("imbalance_ratio")),
-                          int((report or {}).get("epochs_done", len(history))), int(tune.get("epochs", 0)),
-                          status, best, column or "", settings)
+        return RunSummary(run.path, run.name, kind, f"plug-in {plugin.method.loss}", plugin.data.dataset,
+                          _ratio(plugin.data.imbalance_ratio), int((report or {}).get("epochs_done", len(history))),
+                          plugin.optim.epochs, status, best, column or "", settings)
     config = raw.get("run", {})
     data, optim = config.get("data", {}), config.get("optim", {})
     method = config.get("method", {})
@@ -103,7 +103,7 @@ def index_runs(roots: list[str | Path] | None = None, extra: list[str | Path] = 
     for folder in folders:
         try:
             summaries.append(summarize(folder))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, UserError):
             continue
     return summaries
 

@@ -1,12 +1,12 @@
 """``train``: a run config (or a run folder to resume) → a run plan → the one loop (``engine.loop``).
 
 The method decides the model (``Method.model_spec``) and the stages (``Method.stages``);
-``model.freeze`` turns the run into a head-only stage ("features") or an evaluation ("all");
 ``method.stages`` picks some of the method's stages (e.g. MiSLAS stage 2 on a checkpoint).
-The plan loads what the method needs beyond the data: a pretrained checkpoint (refused before
-the data loads when the method does not train its model family) and a distillation teacher,
-handed to the method with ``Method.use_teacher``. A run folder of the GML plug-in resumes
-through ``engine.plugin.tune``.
+``model.freeze`` "all" evaluates only; "features" is the GML plug-in (``engine.plugin.tune``:
+its one "re-train heads" stage and the old / new / ensemble report), whichever front end asks,
+and a plug-in run folder resumes there too. The plan loads what the method needs beyond the
+data: a pretrained checkpoint (refused before the data loads when the method does not train
+its model family) and a distillation teacher, handed to the method with ``Method.use_teacher``.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
 from engine.methods import Method, build_method, capability_error, method_class
+from engine.plugin.config import saved_run_config
+from engine.plugin.report import TuneResult
 from engine.prediction import PredictionRule, load_for_prediction
 from engine.precision import resolve as resolve_precision
 from engine.run_card import write_run_card
@@ -39,8 +41,10 @@ from models import LTModel, create_model, families, family, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-          dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "") -> RunResult:
-    """Train one run and write its run folder; see ``engine.events`` for what it reports.
+          dataset: Dataset | None = None, resume: str | Path | None = None,
+          command: str = "") -> RunResult | TuneResult:
+    """Train one run and write its run folder; see ``engine.events`` for what it reports. Freeze
+    features runs the plug-in and returns its ``TuneResult``.
 
     With ``resume`` (a run folder), ``config`` is ignored and may be None: the run continues
     with its own saved settings from its last checkpoint. The run folder is locked while it is
@@ -48,18 +52,17 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     """
     run = RunFolder(resume) if resume else None
     if run is not None:
-        if not run.is_run():
-            raise UserError(f"{run.path} is not a run folder (it has no config.json)")
-        saved = run.config()
-        if saved.get("kind") == "tune":
-            from engine.plugin import TuneConfig, tune
-
-            result = tune(TuneConfig.from_dict(saved["tune"]), on_event, should_stop, dataset, resume=run.path,
-                          command=command)
-            return RunResult(result.run_dir, result.stopped, result.epochs_done)
-        config = RunConfig.from_dict(saved["run"])
+        check_resumable(run)
+        config = saved_run_config(run.config())
+        if config.plugin_run and run.config().get("kind") != "tune":
+            raise UserError(f"{run.name} froze the features in a training run of an older version; start a new run "
+                            "from its settings (freeze features now runs the plug-in)")
     elif config is None:
         raise ValueError("train() needs a config or a run folder to resume")
+    if config.plugin_run:
+        from engine.plugin import tune
+
+        return tune(config, on_event, should_stop, dataset, resume=run.path if run else None, command=command)
     config.validate()
     threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
     if run is None:
@@ -125,9 +128,7 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
             raise ConfigError("pretrained", f"running {method.title} from its stage {config.method.stages[0]!r} "
                               "needs a pretrained checkpoint to start from")
         stages = [stage for stage in stages if stage.name in config.method.stages]
-    if config.model.freeze == "features":
-        stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
-    elif config.model.freeze == "last_block":
+    if config.model.freeze == "last_block":
         parts = model.parts()
         trains = tuple(part for part in LAST_BLOCK_PARTS if part in parts)
         if "last_block" not in trains:
@@ -150,6 +151,15 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
 # what ``freeze = "last_block"`` trains, of the parts a model has (PaCo's paco_fp16_places.py: every
 # convolution frozen but those of layer4's last block; BatchNorm, projection and classifier train)
 LAST_BLOCK_PARTS = ("last_block", "trunk_batchnorm", "projection", "heads")
+
+
+def check_resumable(run: RunFolder) -> None:
+    """Refuse, in one line, a folder that is not a run, or a run that has nothing left to train."""
+    if not run.is_run():
+        raise UserError(f"{run.path} is not a run folder (it has no config.json)")
+    if run.is_finished():
+        raise UserError(f"{run.name} is finished ({len(run.history())} epochs); nothing to resume. To train longer, "
+                        "start a new run from its settings")
 
 
 def announce_dataset(dataset: Dataset, on_event: EventSink) -> None:

@@ -4,7 +4,7 @@ Every registered method declares ``defaults`` (its paper's values) and ``param_h
 info brings them to the GUI (``EngineInfo.method_params``). The field shows one number row per
 hyperparameter of the loss that its loss field selects, rebuilt whenever that choice changes.
 Its value holds only the numbers that differ from the defaults, which is what
-``RunConfig.method.params`` and ``TuneConfig.loss_params`` expect (the method fills in the rest).
+``RunConfig.method.params`` expects (the method fills in the rest).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
-from engine.config import ConfigError
+from engine.knobs import ConfigError
 from gui.engine_info import MethodParam
 from gui.forms import ChoiceField, Field, FloatField, format_number
 

@@ -34,6 +34,11 @@ def arch_title(arch: str) -> str:
     return f"ResNet-{arch.removeprefix('resnet')}" + (" (ImageNet)" if is_imagenet_arch(arch) else "")
 
 
+def arch_titles() -> dict[str, str]:
+    """Name → title of every architecture: the choices of ``model.arch``."""
+    return {arch: arch_title(arch) for arch in architectures()}
+
+
 def base_family(arch: str) -> str:
     """The plain family that builds ``arch``: ``cifar_resnet`` or ``imagenet_resnet``."""
     return "imagenet_resnet" if is_imagenet_arch(arch) else "cifar_resnet"
@@ -59,6 +64,6 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["CIFAR_ARCHITECTURES", "IMAGENET_ARCHITECTURES", "arch_title", "architectures", "base_family",
+__all__ = ["CIFAR_ARCHITECTURES", "IMAGENET_ARCHITECTURES", "arch_title", "arch_titles", "architectures", "base_family",
            "is_imagenet_arch",
            *_HOME]

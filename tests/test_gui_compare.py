@@ -39,7 +39,7 @@ def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, t
     form["pretrained"].set_value(str(shared_checkpoint("CE.pt")))
     form["dataset"].set_value("cifar100")
     form["root"].set_value(str(data_root))
-    form["imbalance"].set_value(0.2)  # the seed's factor convention: ratio 5
+    form["imbalance_ratio"].set_value(0.2)  # the seed's factor convention: ratio 5
     form["epochs"].set_value(1)
     assert form["loss"].value() == "gml"  # the seed's default loss for tuning
     with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
@@ -100,7 +100,7 @@ def test_the_tuning_loss_hyperparameters_reach_the_plugin_config(panel):
     assert list(form["params"].rows) == ["max_margin", "scale"] and form["params"].widget.isVisible()
     form["params"].rows["scale"].editor.setText("10")
     config = panel.build_tune_config()
-    assert config.loss == "ldam" and config.loss_params == {"scale": 10.0}
+    assert config.method.loss == "ldam" and config.method.params == {"scale": 10.0} and config.plugin_run
 
 
 def test_the_plugin_offers_the_losses_that_declare_they_can_re_train_a_classifier(panel):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -11,8 +12,7 @@ from data.sources import ResidentImages
 from engine.config import DataConfig, ModelConfig, OptimConfig, RunConfig
 from engine.confusion_counts import DENSE_LIMIT, ConfusionCounter
 from engine.evaluation import metrics_from_logits
-from engine.large_presets import RECIPES
-from engine.presets import preset
+from engine.presets import preset, presets
 from engine.runs import RunFolder
 from engine.trainer import train
 from tests.datagen import write_inat_json, write_lt_lists
@@ -67,7 +67,7 @@ def test_the_validation_split_picks_best_pt_and_the_test_split_is_measured_once_
 
 def test_the_plugin_streams_a_large_datasets_features_in_fp16(tmp_path, imagenet_root, monkeypatch):
     from engine import features
-    from engine.plugin import TuneConfig, tune
+    from engine.plugin import plugin_config, tune
 
     root, _ = imagenet_root
     trained = train(streamed_config(tmp_path, root))
@@ -79,8 +79,9 @@ def test_the_plugin_streams_a_large_datasets_features_in_fp16(tmp_path, imagenet
         return cached[-1]
     monkeypatch.setattr("engine.loop.extract_features", recording)
     data = DataConfig(dataset="imagenet_lt", root=str(root), imbalance_type="none", image_size=32, loader_workers=0)
-    result = tune(TuneConfig(checkpoint=str(trained.run_dir / "checkpoints" / "best.pt"), data=data, epochs=1,
-                             batch_size=32, feature_passes=1, device="cpu", runs_dir=str(tmp_path / "tuned")))
+    result = tune(plugin_config({"pretrained": str(trained.run_dir / "checkpoints" / "best.pt"), "data": asdict(data),
+                                 "epochs": 1, "batch_size": 32, "feature_passes": 1, "device": "cpu",
+                                 "runs_dir": str(tmp_path / "tuned")}))
     assert cached and all(bool(c.present.all()) for c in cached)
     held_out, *training = cached  # the training passes in fp16; the split predictions are scored from in fp32
     assert held_out.features.dtype == torch.float32 and all(c.features.dtype == torch.float16 for c in training)
@@ -119,7 +120,7 @@ def test_cifar_and_the_demo_keep_their_device_resident_path(tmp_path, monkeypatc
         sources.append((self.train, self.held_out))
     monkeypatch.setattr(Loop, "__init__", recording)
     config = preset("demo")
-    config.optim.epochs, config.runs_dir = 1, str(tmp_path)
+    config.optim.epochs, config.optim.warmup_epochs, config.runs_dir = 1, 0, str(tmp_path)
     train(config)
     assert all(isinstance(source, ResidentImages) for source in sources[0])
 
@@ -157,13 +158,14 @@ def test_above_the_limit_a_run_writes_the_confused_pairs(tmp_path):
 
 
 def test_every_large_recipe_cites_its_source_and_published_top1_and_validates():
-    assert {r.dataset for r in RECIPES} == {"imagenet_lt", "inat2018", "places_lt"}
+    large = {name: (item, preset(name)) for name, item in presets().items() if item.published}
+    assert {config.data.dataset for _, config in large.values()} == {"imagenet_lt", "inat2018", "places_lt"}
     for method in ("ce", "bsce", "ldam", "mislas", "ride", "paco"):
-        assert {r.dataset for r in RECIPES if r.loss == method} >= {"imagenet_lt", "inat2018"}
-    for recipe in RECIPES:
-        assert recipe.source and recipe.published
-        config = preset(recipe.name)
-        if recipe.freeze == "last_block":
+        assert {c.data.dataset for _, c in large.values() if c.method.loss == method} >= {"imagenet_lt", "inat2018"}
+    assert len(large) == 13
+    for name, (recipe, config) in large.items():
+        assert recipe.source and recipe.published and name.startswith(config.data.dataset)
+        if config.model.freeze == "last_block":
             assert "pretrained" in recipe.note  # Places-LT's protocol starts from the user's ImageNet weights
             continue
         config.validate()

@@ -28,7 +28,7 @@ from engine.loop import Loop, RunPlan
 from engine.methods import available_methods, build_method
 from engine.methods.base import ANY_FAMILY
 from engine.evaluation import metrics_from_logits
-from engine.plugin import TuneConfig, tune
+from engine.plugin import plugin_config, tune
 from engine.runs import RunFolder
 from engine.stages import SOURCES, Stage, check_stages
 from engine.trainer import plan_run, train
@@ -180,8 +180,8 @@ def test_every_consumer_predicts_the_checkpoint_alike(name, trained, tmp_path):
     predictor = Predictor(load_checkpoint(result.last), device="cpu")
     probabilities = predictor.predict_tensor(DATASET.test_images)
     labels = DATASET.test_labels
-    plugin = tune(TuneConfig(checkpoint=str(result.last), epochs=0, device="cpu", save_model=False,
-                             runs_dir=str(tmp_path / "runs")), dataset=DATASET).reports["old"]
+    plugin = tune(plugin_config({"pretrained": str(result.last), "epochs": 0, "device": "cpu", "save_model": False,
+                                 "runs_dir": str(tmp_path / "runs")}), dataset=DATASET).reports["old"]
     for metrics in (during, plugin):
         assert metrics.nll == pytest.approx(evaluated.nll, rel=1e-4, abs=1e-6)
         assert metrics.ece == pytest.approx(evaluated.ece, rel=1e-4, abs=1e-6)
@@ -206,8 +206,9 @@ def test_what_the_method_declares_it_can_do_runs(name, trained, tmp_path):
     cls = available_methods()[name]
     result = trained(name)
     if cls.repairs_classifier:
-        tuned = tune(TuneConfig(checkpoint=str(result.last), loss=name, epochs=1, batch_size=BATCH,
-                                feature_passes=1, device="cpu", runs_dir=str(tmp_path / "runs")), dataset=DATASET)
+        tuned = tune(plugin_config({"pretrained": str(result.last), "loss": name, "epochs": 1, "batch_size": BATCH,
+                                    "feature_passes": 1, "device": "cpu", "runs_dir": str(tmp_path / "runs")}),
+                     dataset=DATASET)
         assert list(tuned.reports) == ["old", "new", "ensemble"]
         assert all(math.isfinite(m.nll) for m in tuned.reports.values())
     elif "features" in cls.sources:
@@ -240,14 +241,15 @@ def test_what_the_method_declares_it_cannot_do_is_refused_before_the_data_loads(
         with pytest.raises(ConfigError, match="does not train a"):
             train(config)
         refused += 1
-    if not cls.repairs_classifier:  # the plug-in: refused when the config is checked
-        with pytest.raises(ConfigError, match="cannot re-train a classifier"):
-            tune(TuneConfig(checkpoint=str(tmp_path / "any.pt"), loss=name))
+    if not cls.repairs_classifier:  # the plug-in: refused when the config is checked (RunConfig.problems)
+        with pytest.raises(ConfigError, match="loss: .*cannot re-train a classifier"):
+            tune(plugin_config({"pretrained": __file__, "loss": name}))
         refused += 1
     model = create_model(build_method(name, DATASET.class_counts).model_spec(spec_for("resnet20", 4)))
     for source in SOURCES:
         if source not in cls.sources:  # a stage on a batch source its steps do not take
-            stage = Stage("x", OptimConfig(epochs=1), trains=("heads",), batchnorm="frozen", source=source)
+            stage = Stage("x", OptimConfig(epochs=1, warmup_epochs=0), trains=("heads",), batchnorm="frozen",
+                          source=source)
             with pytest.raises(ConfigError, match=f"stage 'x': source: .*does not train on"):
                 check_stages([stage], model, cls)
             refused += 1

@@ -176,7 +176,7 @@ def test_stage_lists_that_cannot_run_are_refused_by_stage_and_field():
         for name, child in list(module.named_children()):
             if isinstance(child, torch.nn.BatchNorm2d):
                 setattr(module, name, torch.nn.Identity())
-    optim = OptimConfig(epochs=1)
+    optim = OptimConfig(epochs=1, warmup_epochs=0)
     with pytest.raises(ConfigError, match="stage 'x': trains"):
         check_stages([Stage("x", optim, trains=("router",))], model, ce)
     with pytest.raises(ConfigError, match="stage 'x': batchnorm"):
@@ -279,7 +279,8 @@ def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, cap
 
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
     code = main(["train", "--preset", "cifar100-mislas", "--dataset", "cifar10", "--data-root", str(root),
-                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--warmup-epochs", "0",
+                 "--batch-size", "16",
                  "--param", "stage2_epochs=1", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0

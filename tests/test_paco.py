@@ -250,7 +250,8 @@ def test_a_stopped_and_resumed_paco_run_equals_the_uninterrupted_one_queue_inclu
 
 
 def test_paco_demo_trains_from_the_cli_and_its_checkpoint_evaluates_predicts_and_tunes(tmp_path, capsys):
-    assert main(["train", "--preset", "demo-paco", "--epochs", "1", "--image-size", "16", "--imbalance", "50",
+    assert main(["train", "--preset", "demo-paco", "--epochs", "1", "--warmup-epochs", "0", "--image-size", "16",
+                 "--imbalance", "50",
                  "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
     run = next((tmp_path / "a").iterdir())
     checkpoint = run / "checkpoints" / "last.pt"
@@ -307,7 +308,8 @@ def test_paco_trains_from_the_cli_on_generated_cifar_with_a_queue_that_is_no_mul
 
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
     assert main(["train", "--preset", "cifar100-paco", "--dataset", "cifar10", "--data-root", str(root),
-                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--warmup-epochs", "0",
+                 "--batch-size", "16",
                  "--param", "queue_size=50", "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 0
     run = next((tmp_path / "runs").iterdir())
     images = sum(json.loads((run / "dataset.json").read_text())["class_counts"])

@@ -17,7 +17,7 @@ from engine.events import EpochEnd, Message, Progress
 from engine.inference import Predictor
 from engine.methods import build_method
 from engine.methods.ride_losses import distillation_term, ride_loss
-from engine.plugin import TuneConfig, tune
+from engine.plugin import plugin_config, tune
 from engine.prediction import PredictionRule
 from engine.trainer import train
 from models import ModelSpec, create_model
@@ -152,8 +152,8 @@ def test_router_alone_needs_a_checkpoint(tmp_path):
 
 def test_gml_plug_in_retrains_every_expert_head_and_reports_old_new_ensemble(tmp_path, teacher):
     original = load_checkpoint(teacher).state_dict
-    result = tune(TuneConfig(checkpoint=teacher, epochs=1, batch_size=25, feature_passes=1, device="cpu",
-                             runs_dir=str(tmp_path / "runs")), dataset=tiny_dataset())
+    result = tune(plugin_config({"pretrained": teacher, "epochs": 1, "batch_size": 25, "feature_passes": 1,
+                                 "device": "cpu", "runs_dir": str(tmp_path / "runs")}), dataset=tiny_dataset())
     assert list(result.reports) == ["old", "new", "ensemble"]
     tuned = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
     for e in range(2):
@@ -163,7 +163,8 @@ def test_gml_plug_in_retrains_every_expert_head_and_reports_old_new_ensemble(tmp
 
 
 def test_cli_trains_the_teacher_distils_and_routes_on_the_demo(tmp_path, capsys):
-    small = ["--epochs", "1", "--image-size", "8", "--imbalance", "100", "--batch-size", "128", "--quiet"]
+    small = ["--epochs", "1", "--warmup-epochs", "0", "--image-size", "8", "--imbalance", "100", "--batch-size", "128",
+             "--quiet"]
 
     def run(*args: str) -> str:
         runs = tmp_path / args[args.index("--experiment") + 1]
@@ -184,7 +185,8 @@ def test_cli_trains_the_teacher_distils_and_routes_on_the_demo(tmp_path, capsys)
 def test_the_cifar100_preset_trains_on_generated_cifar_layout_data(tmp_path, capsys):
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=8, test_per_class=2)
     code = main(["train", "--preset", "cifar100-ride", "--dataset", "cifar10", "--data-root", str(root),
-                 "--imbalance", "4", "--arch", "resnet20", "--image-size", "8", "--epochs", "1", "--batch-size", "32",
+                 "--imbalance", "4", "--arch", "resnet20", "--image-size", "8", "--epochs", "1", "--warmup-epochs", "0",
+                 "--batch-size", "32",
                  "--param", "router_epochs=1", "--param", "router_batch_size=32", "--runs-dir", str(tmp_path / "runs"),
                  "--quiet"])
     out = capsys.readouterr().out

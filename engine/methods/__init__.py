@@ -21,6 +21,17 @@ def available_methods() -> dict[str, type[Method]]:
     return base.registered()
 
 
+def method_titles() -> dict[str, str]:
+    """Name → title of every registered method: the choices of ``method.loss``."""
+    return {name: cls.title for name, cls in base.registered().items()}
+
+
+def repair_titles() -> dict[str, str]:
+    """Name → title of every method that can re-train a pretrained classifier: the plug-in's
+    choices of ``method.loss``."""
+    return {name: cls.title for name, cls in repair_methods().items()}
+
+
 def build_method(name: str, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200) -> Method:
     return method_class(name)(class_counts, params, total_epochs)

@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 from errors import UserError
 from engine.batch import Batch
+from engine.knobs import ConfigError
 from models import LTModel, ModelOutput, ModelSpec
 
 if TYPE_CHECKING:
@@ -67,19 +68,41 @@ class Method:
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200):
         params = dict(params or {})
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            known = ", ".join(self.defaults) or "none"
-            raise UserError(f"{self.title} has no hyperparameter {sorted(unknown)[0]!r} (it has: {known})")
+        for name, message in self.param_problems(params):
+            raise ConfigError(name, message)
         if (class_counts < 1).any():
             empty = int(torch.nonzero(class_counts < 1)[0])
             raise UserError(f"class {empty} has no training image; {self.title} needs at least one per class "
                             "(lower the imbalance or remove the empty class)")
-        self.params: dict[str, float] = {**self.defaults, **{k: _number(self, k, v) for k, v in params.items()}}
+        self.params: dict[str, float] = {**self.defaults, **{k: float(v) for k, v in params.items()}}
         self.class_counts = class_counts.to(torch.float32)
         self.total_epochs = total_epochs
         self.epoch = 0
         self.class_weights: torch.Tensor | None = None
+
+    @classmethod
+    def param_problems(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """(name, message) for each hyperparameter in ``params`` the method does not have, or whose
+        value is not a finite number, not whole where it must be, or outside its range."""
+        found = []
+        for key, value in params.items():
+            if key not in cls.defaults:
+                found.append((key, f"{cls.title} has no hyperparameter {key!r} (it has: "
+                                   f"{', '.join(cls.defaults) or 'none'})"))
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                found.append((key, f"must be a number, got {value!r}"))
+                continue
+            low, high = cls.param_ranges.get(key, (-math.inf, math.inf))
+            if not math.isfinite(number):
+                found.append((key, f"must be a finite number, got {value!r}"))
+            elif key in cls.whole_params and not number.is_integer():
+                found.append((key, f"must be a whole number, got {number:g}"))
+            elif not low <= number <= high:
+                found.append((key, f"{number:g} is outside {cls.title}'s sensible range {low:g} to {high:g}"))
+        return found
 
     def to(self, device: torch.device | str) -> Method:
         """Move the method's tensors (counts, weights and any buffers) to ``device``."""
@@ -177,21 +200,6 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
-def _number(method: Method, key: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{method.title}: {key} must be a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise UserError(f"{method.title}: {key} must be a finite number, got {value!r}")
-    if key in method.whole_params and not number.is_integer():
-        raise UserError(f"{method.title}: {key} must be a whole number, got {number:g}")
-    low, high = method.param_ranges.get(key, (-math.inf, math.inf))
-    if not low <= number <= high:
-        raise UserError(f"{method.title}: {key} = {number:g} is outside the sensible range {low:g} to {high:g}")
-    return number
-
-
 def capability_error(method: Method | type[Method], *, family: str | None = None, source: str | None = None,
                      repair: bool = False, head: str | None = None) -> str | None:
     """Why ``method`` cannot train a ``family`` model, take ``source`` batches, or (``repair``)
@@ -199,7 +207,7 @@ def capability_error(method: Method | type[Method], *, family: str | None = None
     One line, for a ConfigError raised before any data is read."""
     title = method.title
     if repair and not method.repairs_classifier:
-        able = ", ".join(name for name, cls in _REGISTRY.items() if cls.repairs_classifier)
+        able = ", ".join(repair_methods())
         return f"{title} cannot re-train a classifier on its own; choose one of {able}"
     if family is not None and ANY_FAMILY not in method.families and family not in method.families:
         return f"{title} does not train a {family} model (it needs: {', '.join(method.families)})"
