@@ -21,6 +21,7 @@ stage it is in, and resumes inside any stage.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -36,13 +37,14 @@ from data.sources import ImageSource
 from data.tensors import normalize
 from data.types import Dataset
 from engine.batch import Batch
-from engine.checkpoints import Checkpoint, load_checkpoint
+from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
+from engine.confusion import ConfusionRecord
 from engine.config import OptimConfig
 from engine.epoch_stats import EpochStats
 from engine.evaluation import evaluate, metrics_from_scores
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
 from engine.features import CACHE_DTYPE, EVAL_DTYPE, CachedFeatures, FeatureBank, extract_features
-from engine.finite import NonFiniteError
+from engine.finite import NonFiniteError, assert_finite
 from engine.fold import folded_copy
 from engine.hooks import StepHook, make_hook
 from engine.methods import Method
@@ -143,17 +145,23 @@ class Loop:
         self._pending_hook_states: list[dict] | None = None
         self.seconds: dict[str, float] = {"features": 0.0, "train": 0.0}
         self._reported_skips: set[tuple[str, str]] = set()
+        self.confusions = ConfusionRecord()
 
     # --- the loop --------------------------------------------------------------------------
     def run_stages(self, on_event: EventSink, should_stop: StopFlag) -> bool:
-        """Train every remaining epoch of every stage. Returns True when stopped early."""
-        while self.stage_index < len(self.plan.stages):
-            stage = self.plan.stages[self.stage_index]
-            if self.stage_epochs_done < stage.epochs:
-                if self._run_stage(stage, on_event, should_stop):
-                    return True
-            self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
-        return False
+        """Train every remaining epoch of every stage. Returns True when stopped early. However the
+        session ends, the confusion matrices of its last and best epochs are written."""
+        try:
+            while self.stage_index < len(self.plan.stages):
+                stage = self.plan.stages[self.stage_index]
+                if self.stage_epochs_done < stage.epochs:
+                    if self._run_stage(stage, on_event, should_stop):
+                        return True
+                self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
+            return False
+        finally:
+            with contextlib.suppress(UserError):  # a full disk is reported by what failed first
+                self.confusions.write(self.run)
 
     def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
         self._start_stage(stage, on_event, should_stop)
@@ -181,6 +189,7 @@ class Loop:
             seconds = time.perf_counter() - started
             self.seconds["train"] += seconds
             self._commit_epoch(stage, lr, seconds, train_metrics, test_metrics, is_best)
+            self.confusions.update(test_metrics, self.epochs_done, is_best)
             self.run.log(f"epoch {self.epochs_done} ({stage.name}): test acc {test_metrics.top1:.4f} "
                          f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}"
                          + (f" experts/image {test_metrics.experts_per_image:.2f}"
@@ -372,8 +381,8 @@ class Loop:
     def track_best(self, test: Metrics) -> bool:
         key = self.plan.best_metric.removeprefix("test_")
         score = getattr(test, "lowest_recall" if key == "lr" else key)
-        if self.best and score <= self.best[self.plan.best_metric]:
-            return False
+        if not math.isfinite(score) or (self.best and score <= self.best[self.plan.best_metric]):
+            return False  # outputs that were not numbers are never the best
         self.best_epoch = self.epochs_done
         self.best = {**test.summary("test_"), "test_lr": test.lowest_recall, "epoch": self.epochs_done}
         return True
@@ -397,7 +406,8 @@ class Loop:
     def _commit_epoch(self, stage: Stage, lr: float, seconds: float, train: Metrics, test: Metrics,
                       is_best: bool) -> None:
         """The epoch as one unit: CSV rows, last.pt with the resume state and best.pt when it improved
-        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged)."""
+        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged).
+        The confusion matrix is not written here but when the session ends (``ConfusionRecord``)."""
         rows = epoch_rows(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
         if not self.plan.save_model:
             self.run.commit_epoch(*rows)
@@ -409,15 +419,6 @@ class Loop:
             except NonFiniteError:
                 self.run.mark_status("diverged", epochs=self.epochs_done - 1)
                 raise
-        for tag in ("last", "best") if is_best else ("last",):
-            self._write_confusion(tag, test)
-
-    def _write_confusion(self, tag: str, metrics: Metrics) -> None:
-        """The matrix up to 512 classes, the most confused pairs above (``engine.confusion_counts``)."""
-        if metrics.confusion is not None:
-            self.run.write_confusion(tag, metrics.confusion)
-        else:
-            self.run.write_confused_pairs(tag, metrics.confused_pairs)
 
     def resume_state(self) -> dict[str, Any]:
         return {
@@ -435,8 +436,12 @@ class Loop:
                              extra=self.resume_state(), method_state=self.method.state_dict())
 
     def restore(self, checkpoint: Checkpoint) -> None:
-        """Continue from a ``last.pt`` written by :meth:`save` with its resume state."""
-        self.model.load_state_dict(checkpoint.state_dict)
+        """Continue from a ``last.pt`` written by :meth:`_commit_epoch` with its resume state.
+        Weights that do not fit the model (``CheckpointMismatch``) or hold NaN/inf
+        (``NonFiniteError``) are refused before the model changes; ``RunFolder.recover`` calls this
+        before it touches the run folder."""
+        assert_finite(checkpoint.state_dict, checkpoint.name)
+        load_weights_into(self.model, checkpoint)
         self.method.load_state_dict(checkpoint.method_state)
         extra = checkpoint.extra
         self.epochs_done = int(extra["epochs_done"])

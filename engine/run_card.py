@@ -5,7 +5,7 @@ from data.types import Dataset
 from engine.config import RunConfig
 from engine.metrics import Metrics, floor_note
 from engine.precision import Precision
-from engine.runs import RunFolder, format_percent
+from engine.runs import RunFolder, format_count, format_percent
 
 
 def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epoch: int | None,
@@ -43,8 +43,8 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epo
         tested = f" {format_percent(getattr(test, key))} |" if test else ""
         lines.append(f"| {title} | {format_percent(best.get('test_' + key))} | {format_percent(last_value)} |{tested}")
     if last is not None:
-        lines.append(f"| zero-recall classes | {best.get('test_zero_recall', '—')} | {last.zero_recall} |"
-                     + (f" {test.zero_recall} |" if test else ""))
+        lines.append(f"| zero-recall classes | {best.get('test_zero_recall', '—')} | {format_count(last.zero_recall)} |"
+                     + (f" {format_count(test.zero_recall)} |" if test else ""))
         lines.append(f"| ECE | {format_percent(best.get('test_ece'))} | {format_percent(last.ece)} |"
                      + (f" {format_percent(test.ece)} |" if test else ""))
         lines += ["", floor_note({last.recall_floor})]

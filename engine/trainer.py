@@ -19,7 +19,7 @@ import torch
 from data import load_dataset
 from errors import UserError
 from data.types import Dataset
-from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
+from engine.checkpoints import is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
@@ -91,9 +91,11 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
                        [stage.describe() for stage in plan.stages], loop.eval_split, final_test)
 
-    with loop, run.writing(command, on_interrupt=lambda _: card(True)):
+    with loop, run.writing(command, on_interrupt=lambda _: card(True), resume=loop.restore if resume else None):
         if resume:
-            loop.restore(_last_checkpoint(run))
+            if not (run.path / "dataset.json").exists():  # lost: the loaded dataset says it again
+                run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
+                                  eval_split=loop.eval_split)
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
         elif pretrained is not None:
             for note in _load_pretrained(plan, pretrained, dataset.num_classes):
@@ -115,6 +117,7 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
     """The model, method, stages and precision ``config`` asks for (refused before anything trains)."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
+    method.check_fit(len(dataset.train_labels))
     method.to(device)
     spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
@@ -220,15 +223,6 @@ def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) ->
         checkpoint.notes.append(f"{', '.join(names)} start fresh (the checkpoint has none)")
     load_weights_into(model, checkpoint, num_classes=num_classes)
     return [f"pretrained weights from {path}", *checkpoint.notes]
-
-
-def _last_checkpoint(run: RunFolder) -> Checkpoint:
-    """The committed ``last.pt`` of a run, after ``RunFolder.recover`` made history and files agree."""
-    checkpoint = run.recover()
-    if checkpoint is None:
-        raise UserError(f"{run.path} has no checkpoints/last.pt to resume from (was 'save model' off?)")
-    assert_finite(checkpoint.state_dict, checkpoint.name)
-    return checkpoint
 
 
 def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | None:

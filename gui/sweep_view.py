@@ -24,7 +24,7 @@ METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"))
 CELL_HEADERS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"] + [
     f"{title} {name}" for _m, title in MODELS for _k, name in METRICS]
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
-                 "interrupted": "#fb8c00"}
+                 "interrupted": "#fb8c00", "damaged": "#8e24aa"}
 
 
 class SweepView(QWidget):
@@ -89,23 +89,24 @@ class SweepView(QWidget):
     @Slot()
     def refresh(self) -> None:
         """Re-read the status files; a cell's run folders are read again only when its status changed."""
-        from engine.sweep.cells import read_status
+        from engine.sweep.cells import read_status, shown_state
         from engine.sweep.report import cell_result, table_rows
 
         counts: dict[str, int] = {}
         results = []
         for row, cell in enumerate(self.cells):
             status = read_status(self.folder, cell.id)
-            state = "interrupted" if status.interrupted() else status.state
-            counts[state] = counts.get(state, 0) + 1
             cached = self._results.get(cell.id)
             if cached is None or cached[0] != status.updated:
                 cached = (status.updated, cell_result(self.folder, cell))
                 self._results[cell.id] = cached
             result = cached[1]
             results.append(result)
+            damaged = result.state == "damaged"  # its status, metrics or report cannot be read
+            state = "damaged" if damaged else shown_state(self.folder, status)
+            counts[state] = counts.get(state, 0) + 1
             text = state + (f" · {status.stage} {status.epoch}/{status.epochs}" if state == "running" else "")
-            self._fill_cell_row(row, cell, text, state, status.reason, result.values)
+            self._fill_cell_row(row, cell, text, state, result.reason if damaged else status.reason, result.values)
         self._fill_table(table_rows(results))
         self.summary.setText(" · ".join(f"{n} {state}" for state, n in counts.items()))
 
@@ -156,10 +157,10 @@ class SweepView(QWidget):
         self.activity.emit(f"Sweep table written to {paths['markdown'].parent}")
 
     def run_remaining(self) -> None:
-        from engine.sweep.backends import run_cells
-
-        worker = TaskWorker(lambda _on_event, should_stop: run_cells(self.folder, self.cells, "local", jobs=1,
-                                                                     should_stop=should_stop), name="sweep")
+        """Run the unfinished cells on a worker, holding the sweep folder's lock (a ``main.py sweep``
+        running there already is named in one line instead)."""
+        worker = TaskWorker(lambda _on_event, should_stop: _run_remaining(self.folder, self.cells, should_stop),
+                            name="sweep")
         worker.failed.connect(self._on_failed)  # slots of this widget: they run on the GUI thread
         worker.done.connect(self._on_done)
         self._set_running(True)
@@ -187,3 +188,11 @@ class SweepView(QWidget):
         self.runner.cancel()
         self.runner.wait()
         super().closeEvent(event)
+
+
+def _run_remaining(folder: Path, cells: list, should_stop) -> list:
+    from engine.sweep.backends import run_cells
+    from engine.sweep.cells import sweep_lock
+
+    with sweep_lock(folder, "Long-Tail Studio: Run remaining cells"):
+        return run_cells(folder, cells, "local", jobs=1, should_stop=should_stop)

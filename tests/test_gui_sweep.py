@@ -119,3 +119,23 @@ def test_run_remaining_cells_runs_on_a_worker_and_the_table_shows_the_outcome(qt
     assert "missing" in view.cells_table.item(0, 5).toolTip()
     assert view.run_button.isEnabled() and not view.stop_button.isEnabled()
     view.close()
+
+
+def test_killed_and_damaged_cells_say_so_in_the_window(qtbot, tmp_path):
+    (tmp_path / "g.toml").write_text(SPEC)
+    spec = load_spec(tmp_path / "g.toml")
+    folder = tmp_path / "sweep"
+    write_sweep(folder, spec.path, spec.name, spec.cells)
+    ce0, ce1, bsce0, _bsce1 = spec.cells
+    finish_cell(folder, ce0, base=[4, 2], new=[3, 3])
+    next((cell_dir(folder, ce0.id) / "train").iterdir()).joinpath("metrics.csv").write_bytes(b"\x00\xff")
+    write_status(folder, CellStatus(ce1.id, "running", stage="train", epoch=1, epochs=1, host=os.uname().nodename,
+                                    pid=999999))  # killed: its cell lock died with it
+    (cell_dir(folder, bsce0.id) / "status.json").write_text("{not json")
+    view = SweepView(folder)
+    qtbot.addWidget(view)
+    assert column(view, view.cells_table, "State") == ["damaged", "interrupted", "damaged", "pending"]
+    assert "metrics.csv is damaged: it holds binary data" in view.cells_table.item(0, 5).toolTip()
+    assert "status.json is damaged: not valid JSON" in view.cells_table.item(2, 5).toolTip()
+    assert view.summary.text() == "2 damaged · 1 interrupted · 1 pending"
+    view.close()

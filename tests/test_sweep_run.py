@@ -18,7 +18,7 @@ import pytest
 from errors import UserError
 
 from engine.sweep.backends import run_cells
-from engine.sweep.cells import CellStatus, cell_dir, read_status, write_status, write_sweep
+from engine.sweep.cells import CellStatus, cell_dir, read_status, shown_state, write_status, write_sweep
 from engine.sweep.report import write_report
 from engine.sweep.spec import load_spec
 
@@ -117,7 +117,7 @@ def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_fold
     gone.wait()
     write_status(folder, CellStatus(victim, "running", stage="train", epoch=1, epochs=2, host=socket.gethostname(),
                                     pid=gone.pid))
-    assert read_status(folder, victim).interrupted()
+    assert shown_state(folder, read_status(folder, victim)) == "interrupted"
 
     seen.clear()
     statuses = run_cells(folder, spec.cells, "local", jobs=1, on_status=seen.append)

@@ -104,6 +104,10 @@ class Method:
                 found.append((key, f"{number:g} is outside {cls.title}'s sensible range {low:g} to {high:g}"))
         return found
 
+    def check_fit(self, train_images: int) -> None:
+        """Refuse hyperparameters that cannot work on a training split of ``train_images`` images
+        (called with the real split before a run starts, and by a sweep before any cell does)."""
+
     def to(self, device: torch.device | str) -> Method:
         """Move the method's tensors (counts, weights and any buffers) to ``device``."""
         for key, value in vars(self).items():

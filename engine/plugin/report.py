@@ -15,7 +15,7 @@ from engine.checkpoints import Checkpoint
 from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD, Metrics, floor_note
 from engine.config import RunConfig
 from engine.plugin.ensemble import TemperatureChoice
-from engine.runs import RunFolder, format_percent
+from engine.runs import RunFolder, format_count, format_percent
 
 
 @dataclass
@@ -90,7 +90,9 @@ def _card(run: RunFolder, config: RunConfig, dataset: Dataset, checkpoint: Check
         lines += ["| test, % | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
         lines += [f"| {title} | " + " | ".join(format_percent(getattr(m, key)) for m in columns.values()) + " |"
                   for title, key in TABLE_ROWS]
-        lines.append("| zero-recall classes | " + " | ".join(str(m.zero_recall) for m in columns.values()) + " |")
+        lines.append("| zero-recall classes | " + " | ".join(format_count(m.zero_recall) for m in columns.values()) + " |")
+        lines += [f"- **{name}: the model's outputs were not finite numbers** (NaN/inf) for {m.non_finite} test "
+                  "images; its metrics are n/a." for name, m in columns.items() if not m.are_numbers()]
         lines += ["", floor_note({m.recall_floor for m in columns.values()}), "", *_left_behind(result)]
     lines += ["Per-class recalls: report.csv; all numbers: report.json; the tuned model (with the old "
               "classifier for the ensemble): checkpoints/last.pt.", ""]

@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 
 from data import load_dataset
-from errors import UserError
 from data.sources import ImageSource
 from data.types import Dataset
 from engine.checkpoints import Checkpoint, load_checkpoint
@@ -28,6 +27,7 @@ from engine.devices import describe_device, pick_device
 from engine.evaluation import metrics_from_scores
 from engine.events import EventSink, Message, Progress, RunStopped, StopFlag, ignore_event, never_stop
 from engine.features import EVAL_DTYPE, CachedFeatures, extract_features
+from engine.finite import OUTPUTS_NOT_FINITE
 from engine.loop import Loop, RunPlan
 from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.ensemble import search_temperatures
@@ -78,6 +78,7 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
     tuning_counts = torch.bincount(dataset.train_labels[train_index], minlength=dataset.num_classes)
     method = build_method(config.method.loss, tuning_counts, config.method.params, max(1, config.optim.epochs))
     method.to(device)
+    method.check_fit(len(train_index))
     _match_scales(method, model, old_rule.method.logit_scale)
     if config.plugin.init == "fresh" and resume is None:
         model.install_heads(fresh_heads(model, config.seed))
@@ -95,13 +96,13 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
     else:
         run = RunFolder(resume)
     loop = Loop(plan, run)
-    with loop, run.writing(command):
-        if resume is not None:
-            last = run.recover()
-            if last is None:
-                raise UserError(f"{run.path} has no checkpoints/last.pt to resume from")
-            loop.restore(last)
-            old_heads = head_modules_from_state(model, last.heads["old"])
+
+    def restore(last: Checkpoint) -> None:
+        nonlocal old_heads
+        old_heads = head_modules_from_state(model, last.heads["old"])
+        loop.restore(last)
+
+    with loop, run.writing(command, resume=restore if resume is not None else None):
         on_event(Message(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}"))
         run.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
         try:
@@ -113,6 +114,10 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
             _back_to_last_epoch(model, run)
         result = _report(config, loop, Ensemble(old_heads, old_rule, config.plugin.t1, config.plugin.t2), val_index,
                          stopped, on_event)
+        for column, metrics in result.reports.items():
+            if not metrics.are_numbers():
+                on_event(Message(OUTPUTS_NOT_FINITE.format(bad=metrics.non_finite, total=len(dataset.test_labels),
+                                                           what=f"the {column} column's metrics (n/a)"), "warning"))
         result.seconds["total"] = time.perf_counter() - started
         write_reports(run, config, dataset, checkpoint, result)
         run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)

@@ -12,6 +12,14 @@ A cell is resumable because the trainer saves ``last.pt`` after every epoch: run
 continues its base run with ``train(None, resume=run)`` and its plug-in run with
 ``tune(..., resume=run)`` (a killed worker loses at most the epoch in progress); a run killed
 before its first checkpoint is started again from scratch.
+
+One writer per sweep folder and per cell: ``sweep_lock`` (``<sweep>/.lock``, held by ``main.py
+sweep`` and the app's "Run remaining cells" for the whole run) refuses a second sweep on the
+folder in one line naming the holder; ``run_cell`` holds ``cells/<id>/.lock`` while it runs the
+cell and leaves a cell that another process holds alone; ``_clean_runs`` never removes a run
+folder whose own lock is held. The locks die with their process, so a status that says
+"running" while its cell's lock is free was left by a killed worker: ``shown_state`` says
+"interrupted". A status file that cannot be read is "damaged" (a re-run rewrites it).
 """
 from __future__ import annotations
 
@@ -28,10 +36,11 @@ from typing import Callable
 from errors import UserError
 from engine.events import EpochEnd, Event, EventSink, StopFlag, ignore_event, never_stop
 from engine.plugin.config import saved_run_config
-from engine.runs import RunFolder, list_runs
+from engine.run_files import RunDamaged, RunWriteError, read_json
+from engine.runs import RunFolder, RunLock, list_runs
 from engine.sweep.spec import Cell
 
-STATES = ("pending", "running", "done", "failed")
+STATES = ("pending", "running", "done", "failed", "damaged")  # shown besides: "interrupted" (shown_state)
 SWEEP_FILE = "sweep.json"
 STATUS_FILE = "status.json"
 
@@ -49,21 +58,11 @@ class CellStatus:
     pid: int = 0
     updated: float = 0.0
 
-    def describe(self) -> str:
-        progress = f" {self.stage} {self.epoch}/{self.epochs}" if self.state == "running" and self.epochs else ""
-        return self.state + progress + (f": {self.reason}" if self.reason else "")
-
-    def interrupted(self) -> bool:
-        """A "running" status whose process (on this host) is gone: killed, not running."""
-        if self.state != "running" or self.host != socket.gethostname() or not self.pid:
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+    def describe(self, state: str | None = None) -> str:
+        """One line: the state (``state`` overrides it, e.g. ``shown_state``), progress and reason."""
+        state = state or self.state
+        progress = f" {self.stage} {self.epoch}/{self.epochs}" if state == "running" and self.epochs else ""
+        return state + progress + (f": {self.reason}" if self.reason else "")
 
 
 StatusSink = Callable[[CellStatus], None]
@@ -79,13 +78,48 @@ def cell_dir(sweep_dir: str | Path, cell_id: str) -> Path:
     return Path(sweep_dir) / "cells" / cell_id
 
 
+def sweep_lock(sweep_dir: str | Path, command: str | None = None) -> RunLock:
+    """The sweep folder's lock, to hold (``with``) while planning and running its cells; a second
+    holder is refused with ``RunLocked`` naming the first (pid, host, command, start)."""
+    folder = Path(sweep_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunWriteError(f"cannot make the sweep folder {folder}: {error.strerror or error}") from None
+    return RunLock(folder, command, what=f"the sweep folder {folder}")
+
+
+def cell_lock(sweep_dir: str | Path, cell_id: str) -> RunLock:
+    return RunLock(cell_dir(sweep_dir, cell_id), what=f"cell {cell_id}")
+
+
+def shown_state(sweep_dir: str | Path, status: CellStatus) -> str:
+    """The cell's state as it is now: "running" whose cell lock is free (its worker was killed) is
+    "interrupted". A status written by a live process of this host that does not hold the lock
+    (an older version) keeps "running"."""
+    if status.state != "running" or cell_lock(sweep_dir, status.cell).holder() is not None:
+        return status.state
+    if status.host == socket.gethostname() and status.pid and _alive(status.pid):
+        return status.state
+    return "interrupted"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_sweep(sweep_dir: str | Path, spec_path: Path, name: str, cells: list[Cell]) -> None:
     """Plan the sweep in ``sweep_dir``. A cell that already has runs there must keep its settings
     (a re-run resumes it), else this refuses with the first setting that changed."""
     sweep_dir = Path(sweep_dir)
     if (sweep_dir / SWEEP_FILE).exists():
         _check_unchanged(sweep_dir, cells)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
     _write_json(sweep_dir / SWEEP_FILE, {"kind": "sweep", "name": name, "spec": str(spec_path),
                                         "cells": [c.to_dict() for c in cells]})
     for cell in cells:
@@ -142,19 +176,26 @@ def read_sweep(sweep_dir: str | Path) -> tuple[str, list[Cell]]:
 
 
 def read_status(sweep_dir: str | Path, cell_id: str) -> CellStatus:
+    """The cell's status.json; "pending" when there is none yet, "damaged" (with the reason) when
+    it cannot be read."""
     path = cell_dir(sweep_dir, cell_id) / STATUS_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return CellStatus(**{k: raw[k] for k in asdict(CellStatus(cell_id)) if k in raw})
-    except (OSError, ValueError, TypeError):
+    if not path.exists():
         return CellStatus(cell_id)
+    try:
+        raw = read_json(path)
+        status = CellStatus(**{k: raw[k] for k in asdict(CellStatus(cell_id)) if k in raw})
+        if status.state not in STATES or status.cell != cell_id:
+            raise RunDamaged(f"{path} is damaged: state {status.state!r} of cell {status.cell!r}")
+        return status
+    except RunDamaged as error:
+        return CellStatus(cell_id, "damaged", reason=str(error))
+    except TypeError:
+        return CellStatus(cell_id, "damaged", reason=f"{path} is damaged: a field has the wrong type")
 
 
 def write_status(sweep_dir: str | Path, status: CellStatus) -> CellStatus:
     status.updated = time.time()
-    folder = cell_dir(sweep_dir, status.cell)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_json(folder / STATUS_FILE, asdict(status))
+    _write_json(cell_dir(sweep_dir, status.cell) / STATUS_FILE, asdict(status))
     return status
 
 
@@ -170,6 +211,25 @@ def plugin_run(sweep_dir: str | Path, cell_id: str) -> RunFolder | None:
     return runs[0] if runs else None
 
 
+def plugin_report(run: RunFolder) -> dict | None:
+    """A plug-in run's report.json when the run finished, None while it has none or is unfinished;
+    ``RunDamaged`` when the report is there but unreadable or not a plug-in report."""
+    path = run.path / "report.json"
+    if not path.exists():
+        return None
+    report = read_json(path)
+    try:
+        finished = not report["stopped"] and report["epochs_done"] == saved_run_config(run.config()).optim.epochs
+        columns = report["columns"]
+        if not isinstance(columns, dict) or not all(isinstance(c, dict) for c in columns.values()):
+            raise TypeError(columns)
+    except (KeyError, TypeError):
+        raise RunDamaged(f"{path} is damaged: not a plug-in report (stopped, epochs_done, columns)") from None
+    except UserError as error:  # its run's config.json
+        raise RunDamaged(str(error)) from None
+    return report if finished else None
+
+
 def cell_runs(sweep_dir: str | Path, cell_id: str) -> list[Path]:
     """The cell's run folders to compare: its base run and, when finished, its plug-in run."""
     return [run.path for run in (train_run(sweep_dir, cell_id), plugin_run(sweep_dir, cell_id)) if run is not None]
@@ -177,14 +237,16 @@ def cell_runs(sweep_dir: str | Path, cell_id: str) -> list[Path]:
 
 def _plugin_finished(run: RunFolder) -> bool:
     try:
-        report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
-        return not report["stopped"] and report["epochs_done"] == saved_run_config(run.config()).optim.epochs
-    except (OSError, ValueError, KeyError):
-        return False
+        return plugin_report(run) is not None
+    except RunDamaged:
+        return False  # a re-run of the cell writes it again
 
 
 def epochs_done(run: RunFolder) -> int:
-    history = run.history()
+    try:
+        history = run.history()
+    except RunDamaged:
+        return 0  # the resume refuses it with the reason
     return int(history[-1]["epoch"]) if history else 0
 
 
@@ -192,7 +254,25 @@ def epochs_done(run: RunFolder) -> int:
 
 def run_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink = ignore_status,
              should_stop: StopFlag = never_stop, on_event: EventSink = ignore_event) -> CellStatus:
-    """Run (or finish) one cell; never raises for a failed cell: its status says why."""
+    """Run (or finish) one cell; never raises for a failed cell: its status says why. A cell that
+    another process holds (its lock) is left alone and its status returned as it is."""
+    lock = cell_lock(sweep_dir, cell.id)
+    try:
+        cell_dir(sweep_dir, cell.id).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunWriteError(f"cannot make {cell_dir(sweep_dir, cell.id)}: {error.strerror or error}") from None
+    try:
+        lock.acquire()
+    except UserError:
+        return read_status(sweep_dir, cell.id)
+    try:
+        return _run_locked_cell(sweep_dir, cell, on_status, should_stop, on_event)
+    finally:
+        lock.release()
+
+
+def _run_locked_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink, should_stop: StopFlag,
+                     on_event: EventSink) -> CellStatus:
     status = read_status(sweep_dir, cell.id)
     if status.state == "done":
         return status
@@ -258,9 +338,12 @@ def _run_plugin(sweep_dir, cell: Cell, dataset, reporter: _Reporter, should_stop
 
 
 def _clean_runs(root: Path, keep: Callable[[RunFolder], bool]) -> RunFolder | None:
-    """The newest run under ``root`` that ``keep`` accepts; the others (killed too early) are removed."""
+    """The newest run under ``root`` that ``keep`` accepts; the others (killed too early) are
+    removed, except a run folder another process is writing (its lock is held): never touched."""
     kept = None
     for run in list_runs(root):
+        if run.lock_holder() is not None:
+            continue
         if kept is None and keep(run):
             kept = run
         else:
@@ -298,6 +381,14 @@ def _one_line(text: str) -> str:
 
 
 def _write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` atomically; a folder that cannot be written (disk full, read-only) is one
+    ``RunWriteError`` line."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise RunWriteError(f"cannot write {path}: {error.strerror or error}; the cells already run keep their "
+                            "run folders, run the sweep again once the folder is writable") from None

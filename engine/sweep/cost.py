@@ -29,20 +29,27 @@ class CellCost:
     scale: float = 1.0  # this cell's network and image size relative to ResNet-32 at 32 px
 
 
-def data_sizes(data: dict, seed: int) -> tuple[int | None, int | None]:
-    """Training and test image counts without loading the images (CIFAR, demo); None for a folder."""
+def data_counts(data: dict, seed: int) -> tuple[list[int] | None, int | None]:
+    """Training images per class and the test size without loading CIFAR's images (the small demo
+    is loaded); None for a folder."""
     from data.cifar import long_tail_counts
 
     if data["dataset"] in ("cifar10", "cifar100"):
         classes, img_max = (10, 5000) if data["dataset"] == "cifar10" else (100, 500)
-        return sum(long_tail_counts(img_max, classes, data["imbalance_type"], data["imbalance_ratio"])), CIFAR_TEST
+        return list(long_tail_counts(img_max, classes, data["imbalance_type"], data["imbalance_ratio"])), CIFAR_TEST
     if data["dataset"] == "demo":
         from data import load_dataset
         from engine.config import DataConfig
 
         dataset = load_dataset(DataConfig(**data), seed=seed)
-        return len(dataset.train_labels), len(dataset.test_labels)
+        return dataset.class_counts.tolist(), len(dataset.test_labels)
     return None, None
+
+
+def data_sizes(data: dict, seed: int) -> tuple[int | None, int | None]:
+    """Training and test image counts (``data_counts``); None for a folder."""
+    counts, test = data_counts(data, seed)
+    return (sum(counts) if counts is not None else None), test
 
 
 def cell_cost(cell: Cell) -> CellCost:

@@ -11,12 +11,13 @@ for the left-behind plots).
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.sweep.cells import plugin_run, read_status, read_sweep, train_run
+from engine.run_files import RunDamaged, RunWriteError
+from engine.runs import list_runs
+from engine.sweep.cells import cell_dir, plugin_report, read_status, read_sweep, train_run
 from engine.sweep.spec import Cell
 
 MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ensemble"))  # key, title
@@ -27,11 +28,12 @@ REPORT_COLUMNS = {"gml": "new", "ensemble": "ensemble"}  # our key → the plug-
 @dataclass
 class CellResult:
     cell: Cell
-    state: str
+    state: str  # the cell's status, or "damaged" when its status, metrics or report could not be read
     values: dict[str, dict[str, float]] = field(default_factory=dict)  # model → metric → value (fraction)
     per_class: dict[str, list[float]] = field(default_factory=dict)  # model → recalls
     class_names: list[str] = field(default_factory=list)
     class_counts: list[int] = field(default_factory=list)
+    reason: str = ""  # why damaged, in words
 
 
 @dataclass
@@ -53,24 +55,43 @@ def collect(sweep_dir: str | Path) -> list[CellResult]:
 
 
 def cell_result(sweep_dir: str | Path, cell: Cell) -> CellResult:
-    """One cell's state and its numbers (base once its run finished, +GML / +ensemble after the plug-in)."""
+    """One cell's state and its numbers (base once its run finished, +GML / +ensemble after the
+    plug-in); "damaged" with the reason when a file they come from cannot be read."""
     status = read_status(sweep_dir, cell.id)
-    result = CellResult(cell, status.state)
-    base = train_run(sweep_dir, cell.id)
-    if base is None or not (status.train_done or status.state == "done") or not base.history():
+    result = CellResult(cell, status.state, reason=status.reason if status.state == "damaged" else "")
+    if status.state == "damaged":
         return result
-    last = base.history()[-1]
-    result.values["base"] = {key: last[f"test_{attribute}"] for key, _t, attribute in METRICS}
+    try:
+        _read_numbers(result, sweep_dir, status.train_done or status.state == "done")
+    except RunDamaged as error:
+        result.state, result.reason = "damaged", str(error)
+        result.values.clear()
+        result.per_class.clear()
+    return result
+
+
+def _read_numbers(result: CellResult, sweep_dir: str | Path, trained: bool) -> None:
+    cell = result.cell
+    base = train_run(sweep_dir, cell.id)
+    history = base.history() if base is not None and trained else []
+    if not history:
+        return
+    last = history[-1]
+    result.values["base"] = {key: last.get(f"test_{attribute}", math.nan) for key, _t, attribute in METRICS}
     result.per_class["base"] = base.per_class()[-1]
     result.class_names, result.class_counts = base.class_names(), base.class_counts()
-    plugin = plugin_run(sweep_dir, cell.id) if cell.plugin else None
-    if plugin is not None:
-        columns = json.loads((plugin.path / "report.json").read_text(encoding="utf-8"))["columns"]
-        for key, column in REPORT_COLUMNS.items():
-            if column in columns:
-                result.values[key] = {k: columns[column][attribute] for k, _t, attribute in METRICS}
-                result.per_class[key] = columns[column]["per_class_recall"]
-    return result
+    report = next((found for run in list_runs(cell_dir(sweep_dir, cell.id) / "plugin")
+                   if (found := plugin_report(run)) is not None), None) if cell.plugin else None
+    if report is None:
+        return
+    for key, column in REPORT_COLUMNS.items():
+        values = report["columns"].get(column)
+        if values is not None:
+            try:
+                result.values[key] = {k: float(values[attribute]) for k, _t, attribute in METRICS}
+                result.per_class[key] = [float(r) for r in values["per_class_recall"]]
+            except (KeyError, TypeError, ValueError):
+                raise RunDamaged(f"the {column} column of the plug-in report of {cell.id} is damaged") from None
 
 
 def table_rows(results: list[CellResult]) -> list[Row]:
@@ -96,19 +117,22 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def write_report(sweep_dir: str | Path) -> dict[str, Path]:
-    """Write the table and the per-cell numbers; returns name → path."""
-    results = collect(sweep_dir)
+def write_report(sweep_dir: str | Path, results: list[CellResult] | None = None) -> dict[str, Path]:
+    """Write the table and the per-cell numbers (of ``results``, default: ``collect``); returns name → path."""
+    results = collect(sweep_dir) if results is None else results
     rows = table_rows(results)
     folder = Path(sweep_dir) / "report"
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {"csv": folder / "table.csv", "markdown": folder / "table.md", "latex": folder / "table.tex",
              "cells": folder / "cells.csv", "per_class": folder / "per_class.csv"}
-    _write_table_csv(paths["csv"], rows)
-    paths["markdown"].write_text(markdown_table(rows), encoding="utf-8")
-    paths["latex"].write_text(latex_table(rows), encoding="utf-8")
-    _write_cells_csv(paths["cells"], results)
-    _write_per_class_csv(paths["per_class"], results)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_table_csv(paths["csv"], rows)
+        paths["markdown"].write_text(markdown_table(rows), encoding="utf-8")
+        paths["latex"].write_text(latex_table(rows), encoding="utf-8")
+        _write_cells_csv(paths["cells"], results)
+        _write_per_class_csv(paths["per_class"], results)
+    except OSError as error:
+        raise RunWriteError(f"cannot write the sweep's table into {folder}: {error.strerror or error}") from None
     return paths
 
 
@@ -121,6 +145,8 @@ def _cell_text(row: Row, model: str, metric: str, plus_minus: str) -> str:
     if model not in row.stats:
         return "–"
     mean, std = row.stats[model][metric]
+    if not math.isfinite(mean):  # a seed's outputs were NaN/inf: no mean is claimed
+        return "n/a"
     return f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
 
 
@@ -174,11 +200,11 @@ def _write_cells_csv(path: Path, results: list[CellResult]) -> None:
     header += [f"{model}_{metric}" for model, _t in MODELS for metric, _n, _a in METRICS]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
+        writer.writerow(header + ["reason"])
         for r in results:
             values = [r.values.get(model, {}).get(metric, "") for model, _t in MODELS for metric, _n, _a in METRICS]
             writer.writerow([r.cell.id, r.cell.dataset, f"{r.cell.imbalance:g}", r.cell.method, r.cell.seed, r.state,
-                             *values])
+                             *values, r.reason])
 
 
 def _write_per_class_csv(path: Path, results: list[CellResult]) -> None:

@@ -3,7 +3,9 @@
 The file is TOML (``tomllib``, in the standard library since Python 3.11: comments, no quoting
 noise, and no dependency beyond the project's fixed package list); JSON with the same keys is
 accepted too (``.json``). Everything is checked before any cell starts: an unknown method, an
-override the run config cannot take, or an empty grid is refused as ``file:line: field: why``.
+override the run config cannot take, a method hyperparameter out of its range or unfit for the
+cell's training split (PaCo's queue longer than the split), a grid of more than ``max_cells``
+cells (counted before any cell is built), or an empty grid is refused as ``file:line: field: why``.
 The line is found by looking the field's key (and value) up in the text, since neither parser
 reports where a value stood. docs/sweeps.md describes every key; a minimal file::
 
@@ -40,6 +42,7 @@ SET_BY_SWEEP = {"seed": "seeds", "runs_dir": "the sweep folder", "experiment": "
                 "data.dataset": "datasets", "data.imbalance_ratio": "imbalance", "method.loss": "methods",
                 "method.train_rule": "methods", "method.params": "methods"}
 PLUGIN_SET_BY_SWEEP = ("checkpoint", "pretrained", "data", "seed", "runs_dir", "experiment")
+MAX_CELLS = 1000  # a grid larger than this is refused unless the user raises the cap (--max-cells)
 
 
 class SweepSpecError(SettingsFileError):
@@ -89,17 +92,19 @@ class SweepSpec:
     resources: dict
 
 
-def load_spec(path: str | Path) -> SweepSpec:
+def load_spec(path: str | Path, max_cells: int = MAX_CELLS) -> SweepSpec:
     """Read and check a sweep file; every cell's run (and plug-in) config is built and validated."""
+    from engine.run_files import RunDamaged, read_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise SweepSpecError(f"cannot read the sweep file {path}: {error.strerror or error}") from None
-    return parse_spec(text, path)
+        text = read_text(path)  # binary or not UTF-8: one line
+    except RunDamaged as error:
+        raise SweepSpecError(f"not a sweep file: {error}") from None
+    return parse_spec(text, path, max_cells)
 
 
-def parse_spec(text: str, path: Path) -> SweepSpec:
+def parse_spec(text: str, path: Path, max_cells: int = MAX_CELLS) -> SweepSpec:
     raw = read_settings(text, path, SweepSpecError, "the sweep file must be a table of keys (name, methods, seeds, …)")
     where = Locator(text, path, SweepSpecError)
     unknown = sorted(set(raw) - set(TOP_KEYS))
@@ -132,10 +137,17 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
     if not isinstance(plugin_on, bool):
         raise where.error(("plugin", "enabled"), f"must be true or false, got {plugin_on!r}")
     resources = _resources(_table(raw, "resources", where), where)
+    count = len(datasets) * len(ratios) * len(methods) * len(seeds)
+    if count > max_cells:
+        raise where.error(("seeds",), f"the grid has {count:,} cells ({len(datasets)} dataset(s) × {len(ratios)} "
+                          f"ratio(s) × {len(methods)} method(s) × {len(seeds)} seed(s)), each a whole training run; "
+                          f"more than the limit of {max_cells:,}. Shrink the grid, or raise the limit with "
+                          "--max-cells if you mean it")
 
-    cells = []
+    cells, fits = [], {}
     for dataset, ratio, method, seed in itertools.product(datasets, ratios, methods, seeds):
         config = _run_config(base, overrides, dataset, ratio, method, seed, where)
+        _check_fit(config, method, where, fits)
         cell_id = _cell_id(dataset, config.data.imbalance_ratio, method.label, seed)
         plugin = _plugin_config(config, plugin_raw, cell_id, where) if plugin_on else None
         cells.append(Cell(cell_id, dataset, config.data.imbalance_ratio, method.label, seed,
@@ -223,7 +235,34 @@ def _method_entry(item: Any, where: Locator) -> MethodEntry:
                               f"(it has: {', '.join(known[loss].defaults) or 'none'})")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise where.error(("methods", "params", name), f"must be a number, got {value!r}")
+        problems = known[loss].param_problems({name: value})  # range, whole numbers: the method's own rules
+        if problems:
+            raise where.error(("methods", "params", name), problems[0][1], value)
     return MethodEntry(label, loss, rule, {k: float(v) for k, v in params.items()})
+
+
+def _check_fit(config: RunConfig, method: MethodEntry, where: Locator, seen: dict) -> None:
+    """The cell's method built on its training split's class counts (known without loading CIFAR):
+    a class left empty, or a hyperparameter that cannot work on the split (``Method.check_fit``),
+    is refused before any cell starts. Folders (sizes unknown until loaded) are checked by the run."""
+    import torch
+
+    from engine.methods import build_method
+    from engine.sweep.cost import data_counts
+
+    data = config.to_dict()["data"]
+    key = (json.dumps(data, sort_keys=True), method.label)
+    if key in seen:
+        return
+    seen[key] = True
+    counts, _test = data_counts(data, config.seed)
+    if counts is None:
+        return
+    try:
+        build_method(method.loss, torch.tensor(counts), method.params, config.optim.epochs).check_fit(sum(counts))
+    except UserError as error:
+        raise where.error(("methods",), f"{method.label} on {config.data.dataset} at ratio "
+                          f"{config.data.imbalance_ratio:g}: {error}", method.label) from None
 
 
 def _resources(table: dict, where: Locator) -> dict:
