@@ -16,8 +16,10 @@ docs/configuration.md lists every field (a test keeps it current).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.knobs import ConfigError, JsonConfig, Registry, check_types, first, knob, knob_problems, late
 
@@ -299,6 +301,11 @@ class PluginConfig(Section):
         "each epoch (the official code).", choices={"step": "every step (paper)", "epoch": "every epoch (official code)"}))
 
 
+# config.json of runs written before issues 21 and 23: the old field → (its successor, the value)
+LEGACY_FIELDS = {"workers": lambda value: ("threads", value),
+                 "amp": lambda value: ("precision", "auto" if value else "fp32")}
+
+
 @dataclass
 class RunConfig(JsonConfig):
     data: DataConfig = field(default_factory=DataConfig)
@@ -312,10 +319,10 @@ class RunConfig(JsonConfig):
     device: str = field(default="auto", metadata=knob(
         "Device", "Where to train: auto uses the GPU when there is one; cpu, cuda or cuda:N.", local=True,
         suggested=Registry("engine.devices:device_choices"), check=device_problem))
-    workers: int = field(default=0, metadata=knob(
-        "Workers", "CPU threads for the engine (0: PyTorch's choice). CIFAR, the demo and folders stay on the "
-        "training device as tensors; streamed datasets decode in their loader workers.", range=(0, 64),
-        local=True))
+    threads: int = field(default=0, metadata=knob(
+        "CPU threads", "Threads for the engine on the CPU. 0: one per CPU (or OMP_NUM_THREADS when exported), fixed, "
+        "so a run's numbers never depend on how busy the machine is; config.json records the count used "
+        "(engine/cpu_policy.py).", range=(0, 1024), local=True))
     experiment: str = field(default="", metadata=knob(
         "Experiment name", "A label for the run; the run folder is named <date>-<time>-<name>.", local=True,
         placeholder="e.g. cifar100-lt-gml"))
@@ -329,8 +336,15 @@ class RunConfig(JsonConfig):
         "Best checkpoint by", "Which test metric picks checkpoints/best.pt.",
         choices={"test_hm": "HM", "test_gm": "GM", "test_lr": "Lowest recall", "test_top1": "Top-1 accuracy",
                  "test_mean_recall": "Mean recall"}))
-    amp: bool = field(default=True, metadata=knob(
-        "Mixed precision", "bf16 mixed precision on CUDA (no effect on the CPU)."))
+    precision: str = field(default="auto", metadata=knob(
+        "Precision", "auto: bf16 mixed precision where this machine measured it faster (once, then remembered), "
+        "with the classifier and every convolution that is slow in bf16 here kept in fp32; else fp32. config.json "
+        "records the precision used (docs/precision.md).",
+        choices={"auto": "Automatic (bf16 where measured faster)", "fp32": "fp32", "bf16": "bf16 mixed precision"}))
+    fp32_layers: list[str] | None = field(default=None, metadata=knob(
+        "fp32 layers", "Under bf16, the modules kept in fp32 (None: the heads and the convolutions this machine "
+        "measured slow in bf16). Recorded in config.json; set it there to repeat a run's choice elsewhere.",
+        flag=""))
     compile: bool = field(default=False, metadata=knob(
         "Compile", "torch.compile the training step (falls back if it fails; no gain measured on CPU, "
         "engine/speed.py)."))
@@ -339,6 +353,18 @@ class RunConfig(JsonConfig):
         "recall at 0.1 % first, so the means still say how far behind the others are; 0 leaves them unfloored, "
         "and one zero-recall class makes HM and GM 0. The count of zero-recall classes is shown either way.",
         range=(0.0, 0.1), suggested={RECALL_FLOOR: "0.1 % (the paper's code)", 0.0: "none (0 at any zero recall)"}))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        """As ``JsonConfig.from_dict``; a config.json from before issues 21 and 23 names the thread
+        count ``workers`` and the precision ``amp``."""
+        if isinstance(raw, Mapping) and any(key in raw for key in LEGACY_FIELDS):
+            raw = dict(raw)
+            for key, successor in LEGACY_FIELDS.items():
+                if key in raw:
+                    name, value = successor(raw.pop(key))
+                    raw.setdefault(name, value)
+        return super().from_dict(raw)
 
     @property
     def plugin_run(self) -> bool:

@@ -27,6 +27,7 @@ from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device
 from engine.evaluation import predict_scores
 from engine.finite import non_finite_rows
+from engine.precision import autocast
 from engine.prediction import load_for_prediction
 from models import is_imagenet_arch
 
@@ -86,8 +87,9 @@ class Predictor:
 
     def predict_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
-        scores = predict_scores(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
-                                self.batch_size)
+        with autocast(self.model):
+            scores = predict_scores(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
+                                    self.batch_size)
         used = scores.experts_used
         self.last_experts = used.cpu() if used is not None else None
         return torch.softmax(scores.values.float(), dim=1).cpu()

@@ -45,15 +45,17 @@ from engine.evaluation import evaluate, metrics_from_scores
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
 from engine.features import CACHE_DTYPE, EVAL_DTYPE, CachedFeatures, FeatureBank, extract_features
 from engine.finite import NonFiniteError, assert_finite
+from engine.fold import folded_copy
 from engine.hooks import StepHook, make_hook
 from engine.methods import Method
 from engine.metrics import RECALL_FLOOR, Metrics
+from engine.precision import Precision, autocast
 from engine.prediction import PredictionRule
 from engine.rules import TrainRule
 from engine.runs import RunFolder, epoch_rows
 from engine.sam import SharpnessAware, first_pass_statistics
 from engine.schedule import learning_rate
-from engine.speed import configure_backends, sgd_options, training_model
+from engine.speed import FoldedEvaluation, compile_mode, configure_backends, sgd_options, training_model
 from engine.stages import ALL, Stage, check_stages
 from models import LTModel
 
@@ -96,7 +98,7 @@ class RunPlan:
     best_metric: str = "test_hm"
     recall_floor: float = RECALL_FLOOR  # HM / GM / LR floor (the paper's 1e-3; 0 = unfloored)
     save_model: bool = True
-    amp: bool = True
+    precision: Precision = field(default_factory=Precision)  # engine.precision: fp32, or bf16 with fp32 layers
     compile: bool = False  # torch.compile the model for the training step (engine.speed)
     train_index: torch.Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -124,10 +126,12 @@ class Loop:
         self.order_generator = torch.Generator().manual_seed(plan.seed)
         self.mix_generator = torch.Generator().manual_seed(plan.seed + 3)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(plan.seed + 1)
-        self.autocast_dtype = torch.bfloat16 if (plan.amp and self.device.type == "cuda"
-                                                 and torch.cuda.is_bf16_supported()) else None
+        plan.precision.apply(self.model)
         configure_backends(self.device)
-        self.step_model = training_model(self.model, plan.compile, report=self.run.log)  # what training_step calls
+        # what training_step calls: the model, or compiled (on CUDA: forward and backward in CUDA graphs)
+        self.step_model = training_model(self.model, plan.compile, report=self.run.log, device=self.device)
+        self.graphs = plan.compile and compile_mode(self.device) is not None
+        self.fold = FoldedEvaluation(self.device, self.run.log) if self.graphs else folded_copy
         self.total_epochs = sum(stage.epochs for stage in plan.stages)
         self.epochs_done = 0  # across stages
         self.stage_index, self.stage_epochs_done = 0, 0
@@ -313,6 +317,7 @@ class Loop:
         then the stage's hooks. The running train metrics are the first pass's (at w). Nothing here
         waits for the device (tests/test_no_sync.py)."""
         loss, logits = self._forward_backward(stage, batch)
+        stats.update(loss, logits, batch.labels)  # before a second pass reuses a compiled graph's outputs
         if self.sam is not None:
             self.sam.perturb()
             with first_pass_statistics(self.model):
@@ -321,13 +326,13 @@ class Loop:
         self.optimizer.step()
         for hook in self.hooks:
             hook.after_step(self.model)
-        stats.update(loss, logits, batch.labels)
 
     def _forward_backward(self, stage: Stage, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The step's loss and logits on ``batch``, its gradients in ``.grad`` (the old ones cleared)."""
         step = stage.step or self.method.training_step
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
-                            enabled=self.autocast_dtype is not None):
+        if self.graphs:
+            torch.compiler.cudagraph_mark_step_begin()  # the previous step's graph outputs are done with
+        with autocast(self.model):
             loss, logits = step(self.step_model, batch, stage)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -363,7 +368,7 @@ class Loop:
 
     def evaluate_split(self, source: ImageSource) -> Metrics:
         return evaluate(self.model, self.rule, source, self.plan.mean, self.plan.std, self.counts,
-                        self.plan.recall_floor)
+                        self.plan.recall_floor, fold=self.fold)
 
     def final_test(self) -> Metrics | None:
         """With a validation split: the test split's metrics of ``best.pt`` (the epoch the validation
@@ -412,6 +417,7 @@ class Loop:
             "class_counts": dataset.class_counts.tolist(), "mean": list(self.plan.mean), "std": list(self.plan.std),
             "method": self.method.name, "method_params": dict(self.method.params),
             "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage,
+            "precision": self.plan.precision.to_meta(),
             "metrics": self.last_test.summary("test_") if self.last_test else {},
             **self.plan.meta,
         }

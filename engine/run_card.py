@@ -4,6 +4,7 @@ from __future__ import annotations
 from data.types import Dataset
 from engine.config import RunConfig
 from engine.metrics import Metrics, floor_note
+from engine.precision import Precision
 from engine.runs import RunFolder, format_count, format_percent
 
 
@@ -27,6 +28,8 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epo
         + (" (Nesterov)" if optim.nesterov else "") + f", weight decay {optim.weight_decay}, "
         f"batch {optim.batch_size}, {optim.epochs} epochs, {optim.schedule} schedule",
         *(f"- **Stage {number}:** {text}" for number, text in enumerate(stages, start=1)),
+        f"- **Compute:** device {config.device}, {config.threads} CPU thread(s), "
+        + Precision(config.precision, tuple(config.fp32_layers or ())).describe(),
         f"- **Seeds:** long-tail cut {data.cut_seed}, training (initialisation, order, augmentation) {config.seed}"
         + ("  \n- **Stopped early** by the user." if stopped else ""),
         "",

@@ -10,6 +10,7 @@ its model family) and a distillation teacher, handed to the method with ``Method
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.config import saved_run_config
 from engine.plugin.report import TuneResult
 from engine.prediction import PredictionRule, load_for_prediction
+from engine.precision import resolve as resolve_precision
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
+from engine.speed import use_threads
 from engine.stages import Stage
 from engine.workspace import check_run_folders
 from engine.metrics import Metrics
@@ -61,8 +64,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
 
         return tune(config, on_event, should_stop, dataset, resume=run.path if run else None, command=command)
     config.validate()
-    if config.workers:
-        torch.set_num_threads(config.workers)
+    threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
     if run is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
     pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
@@ -72,7 +74,11 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     announce_dataset(dataset, on_event)
 
     torch.manual_seed(config.seed)
-    plan = plan_run(config, dataset, device)
+    plan = plan_run(config, dataset, device, report=lambda text: on_event(Message(text)))
+    # what this run uses, recorded in config.json and the run card: a rerun from them is the same run
+    config = replace(config, threads=threads, precision=plan.precision.name,
+                     fp32_layers=list(plan.precision.fp32_layers))
+    on_event(Message(f"precision: {plan.precision.describe()}"))
     if run is None:
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
         run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
@@ -94,7 +100,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         elif pretrained is not None:
             for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
-        run.log(f"start on {describe_device(device)}: {dataset.describe()}")
+        run.log(f"start on {describe_device(device)}, {plan.precision.describe()}: {dataset.describe()}")
         if config.model.freeze == "all":
             stopped = _evaluate_only(loop, run, on_event)
         else:
@@ -106,8 +112,9 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test, final_test)
 
 
-def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPlan:
-    """The model, method and stages ``config`` asks for (refused before anything trains)."""
+def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
+             report: Callable[[str], None] = lambda text: None) -> RunPlan:
+    """The model, method, stages and precision ``config`` asks for (refused before anything trains)."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.check_fit(len(dataset.train_labels))
@@ -132,12 +139,15 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPl
         stages = [replace(stage, trains=trains) for stage in stages]
     if method.needs_teacher and config.method.teacher:
         method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
+    batch_size = stages[0].optim.batch_size if stages else config.optim.batch_size
+    with torch.random.fork_rng(devices=[]):  # measuring kernels must not move the run's random state
+        precision = resolve_precision(config.precision, config.fp32_layers, model, device, batch_size,
+                                      dataset.image_size, report)
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   amp=config.amp,
-                   compile=config.compile,
+                   precision=precision, compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 

@@ -36,6 +36,7 @@ class TuneResult:
     seconds: dict[str, float] = field(default_factory=dict)  # "features", "tune", "total"
     choice: dict | None = None  # what a repair that trains nothing chose on the validation split (τ-norm's τ)
     validation: str = ""  # which split the choices were made on
+    precision: str = "fp32"  # engine.precision: the pretrained model's, where the device computes it
 
 TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
               ("Medium", "medium"), ("Few", "few"), ("ECE", "ece"))
@@ -94,7 +95,8 @@ def _card(run: RunFolder, config: RunConfig, dataset: Dataset, checkpoint: Check
         "- **Ensemble:** " + (f"½·[softmax(z_new/{result.t1:g}) + softmax(z_old/{result.t2:g})], temperatures "
                                f"{temperatures}" if "ensemble" in columns else "off"),
         f"- **Time:** features {result.seconds.get('features', 0):.1f}s, tuning {result.seconds.get('tune', 0):.1f}s, "
-        f"total {result.seconds.get('total', 0):.1f}s; seed {config.seed}"
+        f"total {result.seconds.get('total', 0):.1f}s; seed {config.seed}; {config.threads} CPU thread(s), "
+        f"{result.precision}"
         + ("  \n- **Stopped early** by the user." if result.stopped else ""),
         "",
     ]

@@ -13,7 +13,7 @@ declared capabilities, ``engine.methods.capability_error``) is refused before th
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -33,8 +33,10 @@ from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.ensemble import search_temperatures
 from engine.plugin.heads import copy_heads, fresh_heads
 from engine.plugin.report import TuneResult, write_reports
+from engine.precision import FP32, Precision
 from engine.prediction import Ensemble, PredictionRule, ensemble_meta, load_for_prediction
 from engine.runs import HISTORY_KEY, RunFolder
+from engine.speed import use_threads
 from engine.stages import Stage
 from engine.trainer import announce_dataset
 from engine.workspace import check_run_folders
@@ -56,9 +58,8 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
     if not method_class(config.method.loss).repair_trains and config.optim.epochs:
         on_event(Message(f"{method_class(config.method.loss).title} trains nothing: the {config.optim.epochs} "
                          "epoch(s) asked for are not used"))
-        config.optim.epochs = 0  # what the run does, as its config.json says
-    if config.workers:
-        torch.set_num_threads(config.workers)
+        config = replace(config, optim=replace(config.optim, epochs=0))  # what the run does, as config.json says
+    threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
     if resume is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
     device = pick_device(config.device)
@@ -72,6 +73,10 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
     _warn_other_classes(checkpoint, dataset, on_event)
     arch = None if checkpoint.spec else config.model.arch  # the file's own, when it says
     model, old_rule = load_for_prediction(checkpoint, arch=arch, num_classes=dataset.num_classes, device=device)
+    if config.precision == FP32:  # else the precision the checkpoint was evaluated in, where the device has it
+        Precision().apply(model)
+    precision = Precision.of(model)
+    config = replace(config, threads=threads, precision=precision.name, fp32_layers=list(precision.fp32_layers))
     old_heads, old_state = copy_heads(model), model.head_state()  # first, before anything can change them
     train_index, val_index = _split(dataset, config)
     tuning_counts = torch.bincount(dataset.train_labels[train_index], minlength=dataset.num_classes)
@@ -86,7 +91,7 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
                    tuple(checkpoint.meta.get("mean") or dataset.mean), tuple(checkpoint.meta.get("std") or dataset.std),
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   amp=config.amp, train_index=train_index,
+                   precision=precision, train_index=train_index,
                    meta={"tuned_from": config.model.pretrained, "data": {**asdict(config.data), "seed": config.seed}},
                    heads={"old": old_state})
     if resume is None:
@@ -224,7 +229,7 @@ def _report(config: RunConfig, loop: Loop, ensemble: Ensemble, validation: Valid
     dataset, model, method = loop.plan.dataset, loop.model, loop.method
     result = TuneResult(loop.run.path, stopped, {}, list(dataset.class_names), dataset.class_counts.tolist(),
                         ensemble.t1, ensemble.t2, loop.epochs_done, seconds=dict(loop.seconds), choice=choice,
-                        validation=validation.describe(config))
+                        validation=validation.describe(config), precision=loop.plan.precision.describe())
     on_event(Progress(1, 1, 1, 1, stage="eval"))
     model.eval()
     cached = loop.held_out_features if loop.eval_split == "test" else None

@@ -389,9 +389,9 @@ def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: Loc
     from engine.presets import plugin_preset, preset
 
     base = preset(plugin_preset(loss))
-    base.data, base.seed, base.device, base.workers = RunConfig.from_dict(config.to_dict()).data, config.seed, \
-        config.device, config.workers
-    base.recall_floor, base.best_metric, base.amp = config.recall_floor, config.best_metric, config.amp
+    base.data, base.seed, base.device, base.threads = RunConfig.from_dict(config.to_dict()).data, config.seed, \
+        config.device, config.threads
+    base.recall_floor, base.best_metric, base.precision = config.recall_floor, config.best_metric, config.precision
     base.experiment = f"{cell_id}-{loss}"
     for key in plugin_raw:
         if key in PLUGIN_SET_BY_SWEEP:
