@@ -325,7 +325,7 @@ def _one_step(rho: float, adaptive: bool, lr: float = 0.1, wd: float = 0.01):
                         sam_adaptive=adaptive, warmup_epochs=0)
     loop = Loop.__new__(Loop)
     loop.model = loop.step_model = model
-    loop.device, loop.autocast_dtype, loop.hooks = torch.device("cpu"), None, []
+    loop.device, loop.graphs, loop.hooks = torch.device("cpu"), False, []
     loop.optimizer = make_optimizer(optim, [{"params": [p for p in model.parameters() if p.requires_grad],
                                              "lr_factor": 1.0}])
     loop.sam = SharpnessAware(loop.optimizer, rho, adaptive)

@@ -56,7 +56,7 @@ class ClassifierRetraining(LossMethod):
     """cRT: a fresh classifier trained with plain CE on class-aware batches (the preset's sampler)."""
 
     name = "crt"
-    title = "cRT: classifier re-training (decoupling)"
+    title = "cRT: re-train the classifier"
     short_title = "cRT"
     citation = DECOUPLING
     repair_only = True
@@ -70,7 +70,7 @@ class WeightScaling(LossMethod):
     """LWS: per-class scales on the frozen classifier's logits, trained with CE on class-aware batches."""
 
     name = "lws"
-    title = "LWS: learnable weight scaling (decoupling)"
+    title = "LWS: learnable weight scaling"
     short_title = "LWS"
     citation = DECOUPLING
     families = SINGLE_HEAD
@@ -92,7 +92,7 @@ class TauNormalisation(Method):
     chosen on the validation split."""
 
     name = "tau_norm"
-    title = "τ-norm: normalised classifier weights (decoupling)"
+    title = "τ-norm: normalised weights"
     short_title = "τ-norm"
     citation = DECOUPLING
     families = SINGLE_HEAD

@@ -58,7 +58,7 @@ def class_balanced_softmax_bce(logits: torch.Tensor, labels: torch.Tensor, weigh
 @register
 class WeightBalancing(LossMethod):
     name = "wb"
-    title = "WB: weight balancing stage 2 (class-balanced loss, MaxNorm)"
+    title = "WB: weight balancing, stage 2"
     short_title = "WB"
     citation = "Alshammari et al., Long-Tailed Recognition via Weight Balancing, CVPR 2022, arXiv 2203.14197"
     repair_only = True
