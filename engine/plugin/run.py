@@ -9,6 +9,13 @@ ensemble use exactly the heads that were loaded, scored by the loaded checkpoint
 rule: the "old" column is what ``eval`` reports for that checkpoint. Works on any model family:
 its heads are what ``LTModel.heads()`` names. A loss that cannot re-train this classifier (its
 declared capabilities, ``engine.methods.capability_error``) is refused before the data loads.
+
+Every repair runs here the same way: the stage trains what the method declares
+(``Method.repair_trains``: the heads; LWS's scales after ``prepare_repair`` added them), with
+MaxNorm after its steps when ``plugin.max_norm`` asks; a repair that trains nothing (τ-norm) sets
+the new classifier in ``fit_repair`` on the validation split instead (the dataset's own, else a
+held-out share of each training class, :class:`Validation`; never the test split), which the
+temperature search uses too.
 """
 from __future__ import annotations
 
