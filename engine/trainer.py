@@ -11,6 +11,7 @@ its model family) and a distillation teacher, handed to the method with ``Method
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from data.types import Dataset
 from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device
-from engine.distributed.collectives import from_rank_zero
+from engine.distributed.collectives import active, broadcast_object, from_rank_zero
 from engine.distributed.launch import run_processes, wants_processes
 from engine.distributed.replicated import sync_batchnorm
 from engine.distributed.world import SOLO, World, joined
@@ -34,8 +35,10 @@ from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.config import saved_run_config
 from engine.plugin.report import TuneResult
 from engine.prediction import PredictionRule, load_for_prediction
+from engine.precision import resolve as resolve_precision
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
+from engine.speed import use_threads
 from engine.stages import Stage
 from engine.workspace import check_run_folders
 from engine.metrics import Metrics
@@ -76,19 +79,18 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
 
         return tune(config, on_event, should_stop, dataset, resume=run.path if run else None, command=command)
     config.validate()
-    if config.workers:
-        torch.set_num_threads(config.workers)
+    threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
     pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data
     with joined(config.device, config.collective_timeout) as (world, device):
         if not world.writer:
             run, on_event = None, ignore_event  # rank 0 writes and reports
         elif run is None:
             check_run_folders(config.runs_dir)  # before the dataset loads
-        return _train(config, world, device, run, pretrained, on_event, should_stop, dataset, resume is not None,
-                      command)
+        return _train(config, world, device, threads, run, pretrained, on_event, should_stop, dataset,
+                      resume is not None, command)
 
 
-def _train(config: RunConfig, world: World, device: torch.device, run: RunFolder | None,
+def _train(config: RunConfig, world: World, device: torch.device, threads: int, run: RunFolder | None,
            pretrained: Checkpoint | None, on_event: EventSink, should_stop: StopFlag, dataset: Dataset | None,
            resuming: bool, command: str) -> RunResult:
     """The run on this process: its share of every batch; the run folder when it is the writer."""
@@ -98,7 +100,11 @@ def _train(config: RunConfig, world: World, device: torch.device, run: RunFolder
     announce_dataset(dataset, on_event)
 
     torch.manual_seed(config.seed)
-    plan = plan_run(config, dataset, device, world)
+    plan = plan_run(config, dataset, device, world, report=lambda text: on_event(Message(text)))
+    # what this run uses, recorded in config.json and the run card: a rerun from them is the same run
+    config = replace(config, threads=threads, precision=plan.precision.name,
+                     fp32_layers=list(plan.precision.fp32_layers))
+    on_event(Message(f"precision: {plan.precision.describe()}"))
     if world.distributed and config.sync_batchnorm:
         on_event(Message(sync_batchnorm(plan.model, device)))
     if world.distributed and config.compile:
@@ -118,16 +124,17 @@ def _train(config: RunConfig, world: World, device: torch.device, run: RunFolder
             write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
                            [stage.describe() for stage in plan.stages], loop.eval_split, final_test, world.size)
 
-    with loop, writing(run, command, on_interrupt=lambda _: card(True)):
-        if resuming:
-            loop.restore(from_rank_zero(lambda: _last_checkpoint(run)))
-            if run is not None:
-                on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
+    with loop, writing(run, command, loop.restore if resuming else None, on_interrupt=lambda _: card(True)):
+        if resuming and run is not None:
+            if not (run.path / "dataset.json").exists():  # lost: the loaded dataset says it again
+                run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
+                                  eval_split=loop.eval_split)
+            on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
         elif pretrained is not None:
             for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
         loop.log(f"start on {describe_device(device)}" + (f" × {world.describe()}" if world.distributed else "")
-                 + f": {dataset.describe()}")
+                 + f", {plan.precision.describe()}: {dataset.describe()}")
         if config.model.freeze == "all":
             stopped = _evaluate_only(loop, on_event)
         else:
@@ -141,11 +148,13 @@ def _train(config: RunConfig, world: World, device: torch.device, run: RunFolder
                      loop.last_test, final_test)
 
 
-def plan_run(config: RunConfig, dataset: Dataset, device: torch.device, world: World = SOLO) -> RunPlan:
-    """The model, method and stages ``config`` asks for (refused before anything trains); ``world``
-    is this process's place among the run's processes."""
+def plan_run(config: RunConfig, dataset: Dataset, device: torch.device, world: World = SOLO,
+             report: Callable[[str], None] = lambda text: None) -> RunPlan:
+    """The model, method, stages and precision ``config`` asks for (refused before anything trains);
+    ``world`` is this process's place among the run's processes."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
+    method.check_fit(len(dataset.train_labels))
     method.to(device)
     spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
@@ -167,12 +176,16 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device, world: W
         stages = [replace(stage, trains=trains) for stage in stages]
     if method.needs_teacher and config.method.teacher:
         method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
+    batch_size = stages[0].optim.batch_size if stages else config.optim.batch_size
+    with torch.random.fork_rng(devices=[]):  # measuring kernels must not move the run's random state
+        # rank 0 measures and decides, so every rank computes in the same precision
+        precision = from_rank_zero(lambda: resolve_precision(config.precision, config.fp32_layers, model, device,
+                                                             batch_size, dataset.image_size, report))
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   amp=config.amp,
-                   compile=config.compile, world=world,
+                   precision=precision, compile=config.compile, world=world,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 
@@ -250,18 +263,27 @@ def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) ->
     return [f"pretrained weights from {path}", *checkpoint.notes]
 
 
-def writing(run: RunFolder | None, command: str, **options) -> contextlib.AbstractContextManager:
-    """``run.writing(command, …)`` on the rank that writes; nothing on the others (``run`` None)."""
-    return run.writing(command, **options) if run is not None else contextlib.nullcontext()
+@contextlib.contextmanager
+def writing(run: RunFolder | None, command: str, restore: Callable[[Checkpoint], None] | None,
+            on_interrupt: Callable[[int], None] | None = None) -> Iterator[None]:
+    """The block that writes a run: the writer (rank 0, ``run``) holds the folder's lock
+    (``RunFolder.writing``); the other ranks (``run`` None) hold nothing. With ``restore`` (a
+    resumed run) the writer recovers ``last.pt`` and restores from it before it changes anything
+    in the folder, and every other rank restores from the same checkpoint, handed on by rank 0."""
+    recovered: list[Checkpoint] = []
 
+    def restore_writer(checkpoint: Checkpoint) -> None:
+        restore(checkpoint)
+        recovered.append(checkpoint)
 
-def _last_checkpoint(run: RunFolder) -> Checkpoint:
-    """The committed ``last.pt`` of a run, after ``RunFolder.recover`` made history and files agree."""
-    checkpoint = run.recover()
-    if checkpoint is None:
-        raise UserError(f"{run.path} has no checkpoints/last.pt to resume from (was 'save model' off?)")
-    assert_finite(checkpoint.state_dict, checkpoint.name)
-    return checkpoint
+    held = run.writing(command, on_interrupt=on_interrupt, resume=restore_writer if restore else None) \
+        if run is not None else contextlib.nullcontext()
+    with held:
+        if restore is not None and active():
+            checkpoint = broadcast_object(recovered[0] if recovered else None)
+            if not recovered:
+                restore(checkpoint)
+        yield
 
 
 def _final_test(loop: Loop, on_event: EventSink) -> Metrics | None:

@@ -1,5 +1,7 @@
 """The Compare page: run the plug-in on a pretrained model (the seed's page) and compare old,
-new and ensemble class by class; beyond the seed, overlay saved run folders.
+new and ensemble class by class; beyond the seed, overlay several repairs of one model (GML, cRT,
+LWS, τ-norm, WB: each run adds its new and ensemble series beside the others) and saved run folders.
+Choosing a loss shows that repair's own defaults (its plug-in preset), not the training form's.
 
 Bars show per-class accuracy, classes ordered by training count; the table lists Acc / HM / GM
 / LR / many / medium / few for every series; the curve plot overlays the runs' test curves.
@@ -16,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 from errors import UserError
 from engine import workspace
 from engine.config import RunConfig
-from engine.presets import PLUGIN, preset
+from engine.presets import PLUGIN, plugin_preset, preset
 from gui import errors
 from gui.compare_series import CURVE_METRICS, TABLE_COLUMNS, Series, series_from_metrics, series_from_run
 from gui.engine_info import EngineInfo
@@ -40,6 +42,8 @@ class ComparePanel(TaskPanel):
         super().__init__(settings, parent)
         self.series: list[Series] = []
         self.tune_history: list[dict[str, float]] = []
+        self.repaired: tuple | None = None  # the model and data the plug-in series on show repair
+        self.running_config: RunConfig | None = None  # the plug-in run in progress (or the last one)
         self._build()
         self.restore_state()
         self._sync_buttons()
@@ -50,6 +54,7 @@ class ComparePanel(TaskPanel):
         plugin_group = self.form.group(self.tr("Plug-in: re-train the classifier"), plugin_form_fields())
         self.form.align_labels()
         fill_form(self.form, preset(PLUGIN))
+        self.form["loss"].editor.currentIndexChanged.connect(self._show_repair_defaults)
 
         self.run_button = push_button("Run plug-in", "Re-train the chosen model's classifier on the chosen data and "
                                       "compare it with the original, class by class.", self.start)
@@ -104,11 +109,18 @@ class ComparePanel(TaskPanel):
         super().engine_ready(info)
 
     # --- the plug-in -----------------------------------------------------------------------
+    def _show_repair_defaults(self) -> None:
+        """A loss was chosen: its repair's own defaults (epochs, ensemble) in the fields."""
+        loss = self.form["loss"].value()
+        if loss:
+            fill_form(self.form, preset(plugin_preset(loss)), names=("epochs", "ensemble"))
+
     def build_tune_config(self) -> RunConfig:
-        """The plug-in run the fields ask for: the "plugin" preset with them, checked (raises
-        ConfigProblems naming every field to fix)."""
-        base = preset(PLUGIN)
-        base.experiment = f"compare-{self.form['loss'].value()}"
+        """The plug-in run the fields ask for: the chosen repair's plug-in preset with them, checked
+        (raises ConfigProblems naming every field to fix)."""
+        loss = self.form["loss"].value()
+        base = preset(plugin_preset(loss) if loss else PLUGIN)
+        base.experiment = f"compare-{loss}"
         return config_from_form(self.form, base)
 
     def start(self) -> None:
@@ -118,6 +130,7 @@ class ComparePanel(TaskPanel):
             from engine.plugin import tune
 
             self.tune_history = []
+            self.running_config = config
             self.launch(partial(tune, config), "The plug-in", "Plug-in: loading the model and the data…")
 
     def on_epoch(self, event) -> None:
@@ -126,11 +139,26 @@ class ComparePanel(TaskPanel):
                      f"HM {100 * event.test.hm:.2f}  LR {100 * event.test.lowest_recall:.2f}")
 
     def on_finished(self, result) -> None:
-        self.series = [s for s in self.series if not s.name.startswith(PLUGIN_PREFIX)]
-        plugin = [series_from_metrics(f"{PLUGIN_PREFIX} · {column}", metrics, result.class_names,
-                                      result.class_counts, self.tune_history if column == "new" else None)
+        """The run's columns join the plug-in series: one "old" for the model repaired, and the new
+        and ensemble series of each repair run on it (a repair run again replaces its own; another
+        model or data clears them)."""
+        from engine.methods import method_class
+
+        config = self.running_config
+        repaired = (config.model.pretrained, config.data.dataset, config.data.root, config.data.imbalance_ratio)
+        if repaired != self.repaired:
+            self.series = [s for s in self.series if not s.name.startswith(PLUGIN_PREFIX)]
+            self.repaired = repaired
+        repair = method_class(config.method.loss).abbreviation()
+        names = {column: f"{PLUGIN_PREFIX} · old" if column == "old" else f"{PLUGIN_PREFIX} · {repair} · {column}"
+                 for column in result.reports}
+        plugin = [series_from_metrics(names[column], metrics, result.class_names, result.class_counts,
+                                      self.tune_history if column == "new" else None)
                   for column, metrics in result.reports.items()]
-        self.series = plugin + self.series
+        kept = [s for s in self.series if s.name not in names.values()]
+        repairs = sorted([s for s in kept if s.name.startswith(PLUGIN_PREFIX)] + plugin,
+                         key=lambda s: s.name != names["old"])  # the old model first, then the repairs in order
+        self.series = repairs + [s for s in kept if not s.name.startswith(PLUGIN_PREFIX)]
         self.progress.done("Stopped" if result.stopped else "Finished")
         if result.run_dir is not None:
             self.log.add(f"plug-in run folder: {result.run_dir}")

@@ -18,8 +18,9 @@ from gui.settings import Settings
 from gui.widgets import Column, choose_folders, number_item, push_button, row_of, wrapping_label
 
 COLUMNS = ("Run", "Method", "Dataset", "Imbalance", "Epochs", "Status", "Acc %", "HM %", "GM %", "LR %")
-STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"),
-                  ("incomplete", "Incomplete (running or crashed)"))
+STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"), ("running", "Running"),
+                  ("interrupted", "Interrupted (its writer was killed)"), ("diverged", "Diverged"),
+                  ("damaged", "Damaged (files cannot be read)"), ("incomplete", "Incomplete (older runs)"))
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -43,7 +44,7 @@ class RunsPanel(QWidget):
         self.filter.textChanged.connect(self.apply_filter)
         self.status_filter = QComboBox()
         for key, text in STATUS_FILTERS:
-            self.status_filter.addItem(text, key)
+            self.status_filter.addItem(self.tr(text), key)
         self.status_filter.currentIndexChanged.connect(self.apply_filter)
         add = push_button("Add folders…", "List run folders from elsewhere (e.g. copied from a server).",
                           self.add_folders_dialog)
@@ -107,11 +108,14 @@ class RunsPanel(QWidget):
             self.table.setItem(row, 2, QTableWidgetItem(summary.dataset))
             self.table.setItem(row, 3, number_item(summary.imbalance))
             epochs = number_item(summary.epochs_done)
-            epochs.setText(f"{summary.epochs_done}/{summary.epochs_planned}")
+            epochs.setText("—" if summary.problem else f"{summary.epochs_done}/{summary.epochs_planned}")
             self.table.setItem(row, 4, epochs)
             status = QTableWidgetItem(summary.status)
             if summary.status != "finished":
                 status.setForeground(QColor(ZERO_COLOR))
+            if summary.problem:
+                status.setToolTip(summary.problem)
+                name.setToolTip(f"{summary.path}\n{summary.problem}")
             self.table.setItem(row, 5, status)
             for column, key in enumerate(("top1", "hm", "gm", "lowest_recall"), start=6):
                 cell = number_item(summary.best.get(key), percent=True)
@@ -194,6 +198,10 @@ class RunsPanel(QWidget):
         """Every setting the run ran with (training or plug-in), as dotted keys."""
         summary = self.summaries.get(path)
         if summary is None:
+            return
+        if summary.problem:
+            self.details_title.setText(self.tr("{0} is damaged").format(summary.name))
+            self._fill([self.tr("Problem")], [(summary.problem,)])
             return
         self.details_title.setText(f"Settings of {summary.name} ({'plug-in' if summary.kind == 'tune' else 'training'}"
                                    f" run)")

@@ -37,7 +37,8 @@ from models import LTModel, ModelOutput, ModelSpec, create_model, spec_for  # no
 
 CPU = torch.device("cpu")
 GLOBAL_BATCH = 13  # odd: the two ranks' shares differ (7 and 6), and 75 images leave a last batch of 10
-SHARED_LOSSES = ("ce", "gml", "lade")  # a per-sample mean, and two losses of batch statistics (gathered)
+# a per-sample mean, two losses of batch statistics (gathered), and SAM's two passes per step
+SHARED_RUNS = {"ce": ("ce", "sgd"), "gml": ("gml", "sgd"), "lade": ("lade", "sgd"), "ce-sam": ("ce", "sam")}
 CONTRACT_PARAMS = {"mislas": {"stage2_epochs": 1.0}, "ride": {"router_epochs": 1.0, "router_batch_size": 16.0},
                    "paco": {"queue_size": 64.0}}
 
@@ -72,13 +73,16 @@ class BatchNormFree(LTModel):
         return {"backbone": [self.conv], "heads": [self.fc]}
 
 
-def shared_batch_run(loss: str, world: World) -> dict:
-    """Three epochs of ``loss`` on the BN-free model at global batch 13, augmentation off."""
+def shared_batch_run(name: str, world: World) -> dict:
+    """Three epochs of the loss and optimiser ``SHARED_RUNS[name]`` on the BN-free model at global
+    batch 13, augmentation off."""
+    loss, optimizer = SHARED_RUNS[name]
     data = dataset()
     torch.manual_seed(0)
     model = BatchNormFree(data.num_classes)
     method = build_method(loss, data.class_counts, {}, 3)
-    stage = Stage("train", OptimConfig(epochs=3, batch_size=GLOBAL_BATCH, lr=0.05, warmup_epochs=0), views=("none",))
+    stage = Stage("train", OptimConfig(epochs=3, batch_size=GLOBAL_BATCH, lr=0.05, warmup_epochs=0,
+                                       optimizer=optimizer), views=("none",))
     plan = RunPlan("train", data, CPU, model, method, [stage], 0, data.mean, data.std, save_model=False, world=world)
     ends: list[EpochEnd] = []
     with Loop(plan, None) as loop:
@@ -123,8 +127,8 @@ def contract(world: World) -> dict:
     data = dataset()
     momenta = {}
     for name in sorted(available_methods()):
-        if available_methods()[name].needs_teacher:
-            continue
+        if available_methods()[name].needs_teacher or available_methods()[name].repair_only:
+            continue  # repair-only methods train in the plug-in (its features: test_feature_extraction_…)
         config = RunConfig(data=DataConfig(dataset="demo"), model=ModelConfig(arch="resnet20"),
                            method=MethodConfig(loss=name, params=CONTRACT_PARAMS.get(name, {})),
                            optim=OptimConfig(epochs=1, batch_size=16, lr=0.05, warmup_epochs=0))
@@ -139,7 +143,7 @@ def contract(world: World) -> dict:
 
 
 def run_all(world: World) -> dict:
-    return {"shared": {loss: shared_batch_run(loss, world) for loss in SHARED_LOSSES},
+    return {"shared": {name: shared_batch_run(name, world) for name in SHARED_RUNS},
             "paco": paco_queue(world), "features": features(world), "contract": contract(world)}
 
 

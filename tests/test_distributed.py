@@ -59,10 +59,10 @@ def test_contiguous_shares_of_a_split_cover_it_in_rank_order():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("loss", ddp_scenarios.SHARED_LOSSES)
-def test_two_processes_at_global_batch_b_train_as_one_process_at_b(ranks, loss):
-    one = ddp_scenarios.shared_batch_run(loss, SOLO)
-    two = [rank["shared"][loss] for rank in ranks]
+@pytest.mark.parametrize("name", sorted(ddp_scenarios.SHARED_RUNS))
+def test_two_processes_at_global_batch_b_train_as_one_process_at_b(ranks, name):
+    one = ddp_scenarios.shared_batch_run(name, SOLO)
+    two = [rank["shared"][name] for rank in ranks]
     for name, value in one["state"].items():
         assert torch.equal(two[0]["state"][name], two[1]["state"][name])  # the ranks agree bit for bit
         torch.testing.assert_close(two[0]["state"][name], value, rtol=RTOL, atol=ATOL)

@@ -45,7 +45,7 @@ def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, t
     with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
         panel.run_button.click()
 
-    assert [s.name for s in panel.series] == ["plug-in · old", "plug-in · new", "plug-in · ensemble"]
+    assert [s.name for s in panel.series] == ["plug-in · old", "plug-in · GML · new", "plug-in · GML · ensemble"]
     for k in range(3):
         assert panel.bars.bar_count(k) == 100  # one bar per CIFAR-100 class, per model
     counts = panel.series[0].class_counts
@@ -60,7 +60,16 @@ def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, t
         name = panel.table.item(row, 0).text()
         series = next(s for s in panel.series if s.name == name)
         assert panel.table.item(row, hm_column).text() == f"{100 * series.summary['hm']:.2f}"
-    assert panel.curves.point_count("plug-in · new") == 1  # the tuning epoch's test curve
+    assert panel.curves.point_count("plug-in · GML · new") == 1  # the tuning epoch's test curve
+
+    # another repair of the same model joins the overlay, class by class
+    form["loss"].set_value("tau_norm")
+    assert form["epochs"].value() == 0  # τ-norm's own defaults, not GML's
+    with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
+        panel.run_button.click()
+    assert [s.name for s in panel.series] == ["plug-in · old", "plug-in · GML · new", "plug-in · GML · ensemble",
+                                              "plug-in · τ-norm · new", "plug-in · τ-norm · ensemble"]
+    assert [panel.bars.bar_count(k) for k in range(5)] == [100] * 5 and panel.table.rowCount() == 5
 
 
 def test_saved_runs_overlay_their_curves_and_bars(panel, two_runs):
@@ -101,6 +110,23 @@ def test_the_tuning_loss_hyperparameters_reach_the_plugin_config(panel):
     form["params"].rows["scale"].editor.setText("10")
     config = panel.build_tune_config()
     assert config.method.loss == "ldam" and config.method.params == {"scale": 10.0} and config.plugin_run
+
+
+def test_each_repair_brings_its_own_defaults_not_the_training_forms(panel):
+    form = panel.form
+    form["pretrained"].set_value(__file__)
+    expected = {"crt": (10, 0.2, "class_aware", "fresh"), "lws": (5, 0.2, "class_aware", "old"),
+                "tau_norm": (0, 0.02, "instance", "old"), "wb": (10, 0.01, "instance", "old"),
+                "gml": (10, 0.02, "instance", "old")}
+    for loss, (epochs, lr, sampler, init) in expected.items():
+        form["loss"].set_value(loss)
+        assert form["epochs"].value() == epochs, loss
+        config = panel.build_tune_config()
+        assert (config.optim.epochs, config.optim.lr, config.plugin.sampler, config.plugin.init) == \
+            (epochs, lr, sampler, init), loss
+    assert panel.build_tune_config().plugin.max_norm == 0.0
+    form["loss"].set_value("wb")
+    assert panel.build_tune_config().plugin.max_norm == 0.1  # weight balancing's MaxNorm
 
 
 def test_the_plugin_offers_the_losses_that_declare_they_can_re_train_a_classifier(panel):

@@ -66,7 +66,7 @@ def tiny_demo_config(tmp_path, epochs: int = 2, **overrides) -> RunConfig:
         data=DataConfig(dataset="demo", imbalance_ratio=50.0, image_size=8),
         model=ModelConfig(arch="resnet20"),
         optim=OptimConfig(epochs=epochs, batch_size=128, lr=0.05, warmup_epochs=0),
-        runs_dir=str(tmp_path / "runs"), experiment="gui-test", device="cpu", amp=False,
+        runs_dir=str(tmp_path / "runs"), experiment="gui-test", device="cpu", precision="fp32",
     )
     for key, value in overrides.items():
         setattr(config, key, value)
