@@ -82,7 +82,7 @@ def run_processes(config: RunConfig, on_event: EventSink, should_stop: StopFlag,
     rank_args = ["--resume", str(resume)] if resume else ["--config", str(_write_config(config, scratch))]
     with Listener(("127.0.0.1", 0), authkey=key) as listener, open(log, "wb") as output:
         host, port = listener.address
-        threads = config.workers or max(1, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        threads = config.threads or max(1, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                            else os.cpu_count() or 1) // config.nproc)
         env = {**os.environ, RELAY: f"{host}:{port}:{key.hex()}", "OMP_NUM_THREADS": str(threads)}
         agent = subprocess.Popen([*program(), AGENT_COMMAND, "--standalone", f"--nproc-per-node={config.nproc}",
