@@ -1,6 +1,6 @@
 """Runs of several processes end to end (CPU, gloo): ``main.py train --nproc 2`` through torchrun,
-one run folder written by rank 0, a killed rank, a resume on another number of processes, and a
-sweep cell that asks for two processes.
+one run folder written by rank 0, a killed rank, a resume on another number of processes (a
+sweep cell that asks for two processes: tests/test_sweep_run.py).
 
 Each test starts torchrun and two ranks (about ten seconds on two cores), on the demo digits at
 8 × 8 pixels, a ratio of 100 and one or three short epochs.
@@ -104,18 +104,3 @@ def test_a_killed_rank_ends_the_run_naming_it_and_the_folder_resumes_on_one_proc
     rows = (Path(run_dir) / "metrics.csv").read_text().splitlines()[1:]
     assert [row.split(",")[0] for row in rows] == ["1", "2", "3"]
     assert "resumed on 1 process(es) after 2" in (Path(run_dir) / "log.txt").read_text()
-
-
-def test_a_sweep_cell_asking_for_two_processes_runs_them_through_torchrun(tmp_path):
-    from engine.sweep.backends import run_cells
-    from engine.sweep.spec import load_spec
-
-    spec_file = tmp_path / "ddp.toml"
-    spec_file.write_text('name = "ddp"\npreset = "demo"\nmethods = ["ce"]\n\n[overrides]\n"optim.epochs" = 1\n'
-                         '"optim.warmup_epochs" = 0\n"data.image_size" = 8\nprecision = "fp32"\ndevice = "cpu"\n'
-                         'nproc = 2\n')
-    spec = load_spec(spec_file)
-    [status] = run_cells(tmp_path / "sweep", spec.cells)
-    assert status.state == "done", status.reason
-    [run] = (tmp_path / "sweep" / "cells" / spec.cells[0].id / "train").iterdir()
-    assert json.loads((run / "config.json").read_text())["processes"]["world_size"] == 2
