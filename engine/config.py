@@ -213,7 +213,8 @@ class OptimConfig(Section):
         "Epochs", "Passes over the training set (for the plug-in: classifier re-training epochs; 0 there "
         "evaluates the old model only).", range=(0, 10_000)))
     batch_size: int = field(default=128, metadata=knob(
-        "Batch size", "Images per optimisation step.", range=(1, 65_536)))
+        "Batch size", "Images per optimisation step: the global batch, shared among the processes of a run on "
+        "several GPUs (its learning rate is that of the global batch; docs/distributed.md).", range=(1, 65_536)))
     lr: float = field(default=0.1, metadata=knob(
         "Learning rate", "The learning rate at the end of warm-up.", range=(1e-7, 10.0)))
     momentum: float = field(default=0.9, metadata=knob(
