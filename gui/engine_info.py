@@ -33,6 +33,7 @@ class EngineInfo:
     # re-train a classifier (Knob.plugin_choices)
     plugin_choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     method_params: dict[str, list[MethodParam]] = field(default_factory=dict)  # loss name → its hyperparameters
+    gpus: int = 0  # CUDA GPUs of this machine: how many processes a run may train with (RunConfig.nproc)
 
 
 def load_engine_info() -> EngineInfo:
@@ -41,7 +42,7 @@ def load_engine_info() -> EngineInfo:
     import engine.inference  # noqa: F401
     import engine.plugin.run  # noqa: F401
     import engine.trainer  # noqa: F401
-    from engine.devices import describe_device, pick_device, warm_up
+    from engine.devices import describe_device, gpu_count, pick_device, warm_up
     from engine.methods import available_methods
 
     warm_up(pick_device("auto"))
@@ -50,7 +51,7 @@ def load_engine_info() -> EngineInfo:
                                for plugin in (False, True))
     params = {name: [MethodParam(key, float(value), cls.param_help.get(key, "")) for key, value in cls.defaults.items()]
               for name, cls in available_methods().items()}
-    return EngineInfo(describe_device(pick_device("auto")), choices, plugin_choices, params)
+    return EngineInfo(describe_device(pick_device("auto")), choices, plugin_choices, params, gpu_count())
 
 
 def pretrained_choices() -> list[tuple[str, str]]:

@@ -64,11 +64,12 @@ def program() -> list[str]:
 
 def check_devices(config: RunConfig) -> None:
     """Refuse, before anything starts, more GPU processes than this machine has GPUs."""
-    import torch
+    from engine.devices import gpu_count
 
-    if config.device != "cpu" and torch.cuda.is_available() and config.nproc > torch.cuda.device_count():
-        raise UserError(f"{config.nproc} processes need {config.nproc} GPUs; this machine has "
-                        f"{torch.cuda.device_count()} (lower the GPUs setting, or use device cpu for gloo processes)")
+    gpus = gpu_count()
+    if config.device != "cpu" and gpus and config.nproc > gpus:
+        raise UserError(f"{config.nproc} processes need {config.nproc} GPUs; this machine has {gpus} (lower the "
+                        "GPUs setting, or use device cpu for gloo processes)")
 
 
 def run_processes(config: RunConfig, on_event: EventSink, should_stop: StopFlag, resume: str | Path | None = None,

@@ -43,6 +43,8 @@ def run_cells(sweep_dir: str | Path, cells: list[Cell], backend: str = "local", 
         raise UserError(f"--jobs must be 1 or more (cells at once), not {jobs}")
     todo = [c for c in cells if read_status(sweep_dir, c.id).state != "done"]
     if backend == "local":
+        from engine.devices import gpu_count
+
         cuda = sorted({c.run["device"] for c in todo if str(c.run["device"]).startswith("cuda")})
         if cuda and not gpu_count():
             raise UserError(f"the cells ask for device {cuda[0]}, but this machine has no CUDA GPU; set "
@@ -74,12 +76,6 @@ def reserved(cell: Cell) -> tuple[float, float]:
     return cell.resources.get("cpus", 1.0) * processes(cell), cell.resources.get("gpus", 0.0) * processes(cell)
 
 
-def gpu_count() -> int:
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
 # --- local: one process per GPU -------------------------------------------------------------
 
 def _run_processes(sweep_dir: str | Path, cells: list[Cell], workers: int, on_status: StatusSink) -> None:
@@ -90,6 +86,8 @@ def _run_processes(sweep_dir: str | Path, cells: list[Cell], workers: int, on_st
     slots = context.Queue()
     for index in range(workers):
         slots.put(index)
+    from engine.devices import gpu_count
+
     gpus = gpu_count()
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_slot, initargs=(slots, gpus)) as pool:
         pending = {pool.submit(_cell_in_process, str(sweep_dir), cell.to_dict()): cell for cell in cells}
