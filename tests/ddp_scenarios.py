@@ -26,7 +26,7 @@ from data.types import LTDataset  # noqa: E402
 from engine.batch import Batch  # noqa: E402
 from engine.config import DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig  # noqa: E402
 from engine.distributed.replicated import ReplicatedModel  # noqa: E402
-from engine.distributed.world import SOLO, World, joined  # noqa: E402
+from engine.distributed.world import World, joined  # noqa: E402
 from engine.events import EpochEnd, never_stop  # noqa: E402
 from engine.features import extract_features  # noqa: E402
 from engine.loop import Loop, RunPlan  # noqa: E402
