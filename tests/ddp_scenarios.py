@@ -139,6 +139,8 @@ def contract(world: World) -> dict:
             loop.run_stages(lambda _event: None, never_stop)
             buffers = [state["momentum_buffer"] for state in loop.optimizer.state.values()]
         momenta[name] = torch.cat([buffer.flatten() for buffer in buffers])
+        if name == "paco":  # its momentum encoder, updated on every rank without a collective
+            momenta["paco key encoder"] = torch.cat([p.detach().flatten() for p in plan.model.encoder_k.parameters()])
     return momenta
 
 

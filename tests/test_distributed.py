@@ -97,8 +97,9 @@ def test_feature_extraction_shares_the_split_and_gathers_it(ranks):
 
 @pytest.mark.slow
 def test_every_methods_gradients_go_through_ddp(ranks):
-    """A gradient computed outside DDP would leave each rank's momentum its own share's."""
+    """A gradient computed outside DDP would leave each rank's momentum its own share's; PaCo's
+    key encoder, moved by each rank alone, stays the same on both."""
     first, second = (rank["contract"] for rank in ranks)
-    assert first.keys() == second.keys() and len(first) >= 10
+    assert first.keys() == second.keys() and len(first) >= 10 and "paco key encoder" in first
     for name in first:
         assert torch.equal(first[name], second[name]), name
