@@ -107,7 +107,7 @@ class TaskRunner(QObject):
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # works while the GUI waits
-        thread.finished.connect(self._reap)
+        thread.finished.connect(self._thread_ended)
         self._jobs.append((thread, worker))
         _threads.add(thread)
         self.current = worker
@@ -128,18 +128,25 @@ class TaskRunner(QObject):
             remaining = max(0, int((deadline - time.monotonic()) * 1000))
             if not thread.wait(remaining):
                 return False
-        self._reap()
+        self._forget(list(self._jobs))
         return True
 
     @Slot()
-    def _reap(self) -> None:
-        finished = [(t, w) for t, w in self._jobs if t.isFinished()]
-        for thread, worker in finished:
-            thread.wait()
+    def _thread_ended(self) -> None:
+        """One thread's ``finished`` has arrived. Only that thread is forgotten: every signal its
+        worker emitted was queued before this one, so its result has been delivered. Another
+        thread may have ended too, but its result can still be in the queue behind this call; it
+        is forgotten (and ``idle`` emitted) when its own ``finished`` arrives."""
+        ended = self.sender()
+        self._forget([job for job in self._jobs if job[0] is ended])
+
+    def _forget(self, jobs: list[tuple[QThread, TaskWorker]]) -> None:
+        for thread, worker in jobs:
+            thread.wait()  # ``finished`` is emitted a moment before the thread has really ended
             self._jobs.remove((thread, worker))
             if worker is self.current:
                 self.current = None
-        if finished and not self._jobs:
+        if jobs and not self._jobs:
             self.idle.emit()
 
 
