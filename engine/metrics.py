@@ -181,6 +181,34 @@ def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: f
     )
 
 
+@dataclass(frozen=True)
+class ConfusedPair:
+    """One off-diagonal cell: test images of class ``true`` predicted as ``predicted``."""
+
+    true: int
+    predicted: int
+    count: int
+    share: float  # of the true class's test images
+
+
+def top_confused_pairs(confusion, k: int = 20) -> list[ConfusedPair]:
+    """The ``k`` off-diagonal cells of a dense (C, C) confusion matrix (rows = true class) with
+    the most images, most first; ties go to the lower true class, then the lower predicted one.
+    Views of the most confused classes take their pairs from here, whatever records them."""
+    matrix = torch.as_tensor(confusion, dtype=torch.int64).cpu()
+    if matrix.ndim != 2 or matrix.numel() == 0 or k <= 0:
+        return []
+    classes = matrix.shape[0]
+    support = matrix.sum(dim=1)
+    off = matrix.clone()
+    off.fill_diagonal_(0)
+    # one key per cell: larger counts first, then row-major order among equal counts
+    keys = off.flatten() * (classes * classes) + (classes * classes - 1 - torch.arange(classes * classes))
+    top = torch.topk(keys, min(k, int((off > 0).sum()))).indices
+    return [ConfusedPair(int(i) // classes, int(i) % classes, int(off.flatten()[i]),
+                         float(off.flatten()[i]) / max(1, int(support[int(i) // classes]))) for i in top]
+
+
 def floor_note(floors: set[float]) -> str:
     """How HM / GM / LR treat zero recall, for a table's foot."""
     if floors == {0.0}:

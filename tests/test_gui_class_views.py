@@ -5,6 +5,10 @@ import numpy as np
 import pytest
 
 from data.cifar import CIFAR100_CLASSES
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QHeaderView
+
+from engine.metrics import top_confused_pairs
 from gui.class_views import ZERO_MARK, ClassTable, ConfusionView
 from gui.plots import ClassBars
 
@@ -30,13 +34,53 @@ def test_the_class_table_ranks_by_training_count_and_marks_zero_recall(qtbot, co
     recall = [float(confusion[i, i] / confusion[i].sum()) for i in range(100)]
     precision = [float(confusion[i, i] / max(1, confusion[:, i].sum())) for i in range(100)]
     table.set_classes(names, counts, recall, precision)
-    assert table.rowCount() == 100
-    assert [int(table.item(r, 2).text()) for r in range(100)] == sorted(counts, reverse=True)
-    assert table.item(0, 1).text() == names[0] and table.item(0, 3).text() == "many"
-    assert table.item(99, 3).text() == "few"
+    rows = table.shown_rows()
+    assert len(rows) == 100 and table.count_label.text() == "100 classes"
+    assert [int(row[2]) for row in rows] == sorted(counts, reverse=True)
+    assert rows[0][1] == names[0] and rows[0][3] == "many"
+    assert rows[99][3] == "few"
     assert sorted(table.zero_rows()) == sorted(names[60:])
-    assert table.item(99, 4).text() == ZERO_MARK
-    assert table.item(0, 5).text() == f"{100 * precision[0]:.2f}"
+    assert rows[99][4] == ZERO_MARK
+    assert rows[0][5] == f"{100 * precision[0]:.2f}"
+
+
+def test_the_class_table_searches_filters_and_sorts_1000_classes(qtbot):
+    table = ClassTable()
+    qtbot.addWidget(table)
+    table.resize(700, 400)
+    table.show()
+    counts = [max(1, int(1280 * 0.004 ** (i / 999))) for i in range(1000)]  # ImageNet-LT-like: 1280 → 5
+    names = [f"n{i:05d} class {i}" for i in range(1000)]
+    recall = [0.0 if i % 7 == 0 else (i % 100) / 100 for i in range(1000)]
+    table.set_classes(names, counts, recall)
+    assert len(table.shown_rows()) == 1000
+    table.search.setText("CLASS 99")  # case-insensitive: 99, 990–999
+    assert sorted(row[1] for row in table.shown_rows()) == sorted(names[i] for i in [99, *range(990, 1000)])
+    assert table.count_label.text() == "11 of 1000 classes"
+    table.zero_only.setChecked(True)  # of those, the ones at zero recall: 994 (= 7 · 142)
+    assert [row[1] for row in table.shown_rows()] == [names[994]]
+    table.search.clear()
+    assert len(table.shown_rows()) == len(table.zero_rows()) == sum(1 for r in recall if r == 0)
+    table.zero_only.setChecked(False)
+    table.sort_by(4, Qt.SortOrder.DescendingOrder)  # by recall, numbers as numbers
+    shown = [row[4] for row in table.shown_rows()]
+    assert shown[0] == "99.00" and shown[-1] == ZERO_MARK
+    table.set_classes(names, counts, [r / 2 for r in recall])  # a new epoch keeps the user's sort
+    assert table.shown_rows()[0][4] == "49.50"
+    header = table.view.horizontalHeader()
+    assert QHeaderView.ResizeMode.ResizeToContents not in {header.sectionResizeMode(c) for c in range(6)}
+
+
+def test_the_most_confused_pairs_come_from_one_engine_function(confusion):
+    pairs = top_confused_pairs(confusion, 3)
+    assert (pairs[0].true, pairs[0].predicted, pairs[0].count) == (99, 0, 17)
+    assert pairs[0].share == pytest.approx(17 / confusion[99].sum())
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    assert [p.count for p in pairs] == sorted(off.flatten(), reverse=True)[:3]
+    ties = [(p.true, p.predicted) for p in pairs[1:]]
+    assert ties == sorted(ties)  # equal counts: row-major order
+    assert top_confused_pairs(np.eye(3, dtype=int), 5) == []  # nothing confused
 
 
 def test_the_confusion_view_orders_by_count_and_names_a_clicked_cell(qtbot, confusion):
@@ -57,8 +101,22 @@ def test_the_confusion_view_orders_by_count_and_names_a_clicked_cell(qtbot, conf
     # the scene position of a cell maps back to its classes
     vb = view.plot.item.vb
     qtbot.waitUntil(lambda: vb.width() > 100)
-    point = vb.mapViewToScene(__import__("PySide6.QtCore", fromlist=["QPointF"]).QPointF(0, 99))
+    point = vb.mapViewToScene(QPointF(0, 99))
     assert view.cell_at(point) == (0, 99)  # row 99 (rarest) is dataset class 0, column 0 is class 99
+    # the most confused pairs sit beside the matrix; a click zooms to the cell and names the classes
+    assert view.pairs.rowCount() == view.PAIRS
+    assert view.pairs.item(0, 0).text() == f"{names[0]} → {names[99]}" and view.pairs.item(0, 1).text() == "17"
+    view.pairs.cellClicked.emit(0, 0)
+    first, last = view.visible_ranks()
+    assert last - first + 1 <= view.ZOOM_CLASSES + 1 and first <= 0 <= last  # column: class 99 is ranked first
+    rows = view.plot.item.vb.viewRange()[1]
+    assert rows[0] <= 99 <= rows[1] and rows[1] - rows[0] <= view.ZOOM_CLASSES + 1  # row: class 0 is ranked last
+    assert view.detail.text() == text
+    columns = [label for _x, label in view.plot.item.getAxis("bottom")._tickLevels[0]]
+    rows_named = [label for _x, label in view.plot.item.getAxis("left")._tickLevels[0]]
+    assert len(columns) == last - first + 1 and names[99] in columns and names[0] in rows_named  # all in view named
+    view.show_whole()
+    assert view.visible_ranks() == (0, 99) and len(view.plot.item.getAxis("bottom")._tickLevels[0]) == 10
     view.set_confusion(names, counts, None)
     assert view.order == [] and "not saved" in view.plot.title
 
@@ -84,3 +142,23 @@ def test_several_series_over_100_classes_are_step_lines_not_a_wall_of_bars(qtbot
     assert [label.text for _sample, label in bars.legend.items] == ["old", "new", "ensemble", "zero recall"]
     bars.set_bars(list(CIFAR100_CLASSES)[:10], COUNTS[:10], series[:2])  # 10 classes: grouped bars again
     assert not bars.line_mode and bars.bar_count(1) == 10
+
+
+def test_one_series_over_1000_classes_is_a_recall_curve_by_training_count(qtbot):
+    bars = ClassBars("recall")
+    qtbot.addWidget(bars)
+    counts = [max(1, int(1280 * 0.004 ** (i / 999))) for i in range(1000)][::-1]  # dataset order: rarest first
+    recall = [i / 999 for i in range(1000)]  # the most frequent class is best, the rarest at zero
+    bars.set_bars([f"c{i}" for i in range(1000)], counts, [("test recall", recall)])
+    assert bars.line_mode and not bars.bars[0].isVisible()
+    assert [counts[i] for i in bars.order] == sorted(counts, reverse=True)  # most training images first
+    assert bars.heights() == pytest.approx([100 * recall[i] for i in bars.order])
+    mean = bars.mean_line.yData
+    assert len(mean) == 1000 and bars.running_mean_width() == 21
+    assert mean[500] == pytest.approx(sum(bars.heights()[490:511]) / 21)
+    labels = [label.text for _sample, label in bars.legend.items]
+    assert labels == ["test recall", "running mean (21 classes)", "zero recall"]
+    assert [edge.label.format for edge in bars.group_edges] == ["medium-shot →", "few-shot →"]
+    assert bars.zero_count() == 1
+    bars.set_bars([f"c{i}" for i in range(10)], counts[-10:], [("test recall", recall[-10:])])  # few classes: bars
+    assert not bars.line_mode and bars.bar_count() == 10 and not bars.mean_line.isVisible() and not bars.group_edges

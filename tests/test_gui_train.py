@@ -264,3 +264,35 @@ def test_hyperparameters_persist_and_show_a_loaded_config(qtbot, gui_settings, e
     use_config(second, config)
     assert [row.editor.text() for row in second.form["params"].rows.values()] == ["0.5", "16"]
     assert second.build_config().method.params == {"scale": 16.0}
+
+
+def fake_epoch(epoch: int, recall: list[float]):
+    from engine.events import EpochEnd
+    from engine.metrics import Metrics
+
+    n = len(recall)
+    test = Metrics(sum(recall) / n, 1.0, 1.0, sum(recall) / n, 0.5, 0.5, min(recall), recall.count(0.0), None, None,
+                   None, list(recall), per_class_precision=list(recall))
+    return EpochEnd(epoch, 3, 0.1, test, test, 1.0)
+
+
+def test_the_class_table_shows_the_epoch_the_bars_show_after_a_run_ends(qtbot, panel, monkeypatch):
+    """Issue 21.1: epochs drawn while the table was hidden used to be kept for it and shown when
+    its tab opened, even after a later epoch had filled it: the table then showed an old epoch."""
+    from engine.events import DatasetReady
+
+    names = [f"class {i}" for i in range(10)]
+    panel.on_dataset(DatasetReady("demo", names, [100 - 9 * i for i in range(10)]))
+    running = [True]
+    monkeypatch.setattr(panel, "is_running", lambda: running[0])
+    panel.views.setCurrentIndex(0)  # the bars in front, the class table hidden
+    for epoch in (1, 2):
+        panel.on_epoch(fake_epoch(epoch, [0.1 * epoch] * 5 + [0.0] * 5))
+        panel._draw_bars()
+    running[0] = False  # the run's thread ended before its last epoch was drawn
+    panel.on_epoch(fake_epoch(3, [0.3] * 5 + [1.0] * 5))
+    panel._draw_bars()
+    panel.views.setCurrentWidget(panel.class_table)
+    shown = {row[1]: row[4] for row in panel.class_table.shown_rows()}
+    assert shown == {name: f"{100 * value:.2f}" for name, value in zip(names, [0.3] * 5 + [1.0] * 5)}
+    assert panel.bars.heights() == pytest.approx([100 * v for v in [0.3] * 5 + [1.0] * 5])
