@@ -31,6 +31,7 @@ SERIES_COLORS = tuple(c for c in COLORS if c != ZERO_COLOR)  # side-by-side bars
 ZERO_STUB = (-7.0, -1.5)  # where a zero-recall mark sits below the 0 % line (percent units)
 _THEME = {False: ("#ffffff", "#303030", "#e4e4e4"), True: ("#1b1d20", "#d8d8d8", "#34373c")}  # bg, fg, grid
 LINES_FROM = 30  # more classes than this with several series: step lines, not grouped bars
+CURVE_FROM = 200  # more classes than this: one series is a recall curve with its running mean, not bars
 SYMBOLS_UP_TO = 30  # points per curve drawn with a dot; longer curves are lines only
 DASHES = [3, 2]  # dash and gap, in line widths: short enough to read as dashed in a legend's 20-pixel sample
 HEADROOM = 104  # the percent axis runs to here: a curve at 100 % stays visible
@@ -131,6 +132,7 @@ class CurvePlot(ThemedPlot):
         self.item.getViewBox().disableAutoRange(axis="x")  # set from the data: one repaint per update, not two
         self._spans: dict[str, tuple[float, float]] = {}  # each curve's first and last epoch
         self._x_range: tuple[float, float] | None = None
+        self.stage_lines: list[pg.InfiniteLine] = []
 
     def curve(self, name: str, color: str, dashed: bool = False) -> pg.PlotDataItem:
         """The curve called ``name``, created (with its legend entry) on first use."""
@@ -168,6 +170,20 @@ class CurvePlot(ThemedPlot):
             self._x_range = wanted
             self.item.setXRange(wanted[0] - 0.5, wanted[1] + 0.5, padding=0.02)
 
+    def set_stage_starts(self, starts: Sequence[tuple[float, str]]) -> None:
+        """Mark where each later stage of a run begins: (its first epoch, its name)."""
+        if [(line.value(), line.label.format) for line in self.stage_lines] == [(e - 0.5, n) for e, n in starts]:
+            return
+        for line in self.stage_lines:
+            self.item.removeItem(line)
+        foreground = self.colors()[1]
+        self.stage_lines = [pg.InfiniteLine(epoch - 0.5, angle=90, movable=False, label=name,
+                                            pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DashLine),
+                                            labelOpts={"position": 0.08, "color": foreground, "anchors": [(0, 1), (0, 1)]})
+                            for epoch, name in starts]
+        for line in self.stage_lines:
+            self.item.addItem(line, ignoreBounds=True)
+
     def point_count(self, name: str) -> int:
         data = self.curves[name].getData()[0]
         return 0 if data is None else len(data)
@@ -190,6 +206,8 @@ class ClassBars(ThemedPlot):
 
     One series colours bars by many / medium / few; several series are grouped side by side.
     Zero-recall classes are marked with a cross under the axis line so they cannot be missed.
+    Over :data:`CURVE_FROM` classes one series is a curve (a step per class, most training images
+    first) with its running mean, and lines mark where the many / medium / few groups begin.
     """
 
     def __init__(self, title: str, y_label: str = "recall (%)", parent=None):
@@ -209,6 +227,10 @@ class ClassBars(ThemedPlot):
         self.series: list[tuple[str, list[float]]] = []
         self.lines: list[pg.PlotCurveItem] = []  # several series over many classes: one step line each
         self.line_mode = False
+        self.mean_line = pg.PlotCurveItem(antialias=True)  # one series over many classes: its running mean
+        self.mean_line.hide()
+        self.item.addItem(self.mean_line)
+        self.group_edges: list[pg.InfiniteLine] = []
         self._ensure_bar_items(1)  # the first epoch then only updates what exists
         self._update_legend(1)
         self.scene().sigMouseMoved.connect(self._show_tooltip)
@@ -222,9 +244,12 @@ class ClassBars(ThemedPlot):
         n = max(1, len(self.series))
         width = 0.8 / n
         self._ensure_bar_items(n)
-        # side-by-side bars of several series turn into a wall at 100 classes: draw steps instead
-        self.line_mode = n > 1 and len(self.order) > LINES_FROM
+        # side-by-side bars of several series turn into a wall at 100 classes, and one series into
+        # a comb at 1,000: draw steps instead
+        curve = n == 1 and len(self.order) > CURVE_FROM
+        self.line_mode = curve or (n > 1 and len(self.order) > LINES_FROM)
         self._draw_lines(n if self.line_mode else 0)
+        self._draw_running_mean(curve)
         for k, bar in enumerate(self.bars):
             if k >= len(self.series) or self.line_mode:
                 bar.setOpts(x=[], height=[], width=width)
@@ -237,7 +262,8 @@ class ClassBars(ThemedPlot):
             brushes = self._group_brushes() if n == 1 else [pg.mkBrush(color)] * len(xs)
             bar.setOpts(x=xs, height=heights, width=width * 0.92, brushes=brushes, pens=[pg.mkPen(None)] * len(xs))
             bar.show()
-        key = ("many", "medium", "few") if n == 1 else (self.line_mode, *(name for name, _ in self.series))
+        key = ("many", "medium", "few") if n == 1 and not curve else (self.line_mode,
+                                                                       *(name for name, _ in self.series))
         if key != self._legend_key:  # rebuilding the legend costs more than the bars
             self._legend_key = key
             self._update_legend(n)
@@ -283,6 +309,39 @@ class ClassBars(ThemedPlot):
                          pen=pg.mkPen(SERIES_COLORS[k % len(SERIES_COLORS)], width=2))
             line.show()
 
+    def running_mean_width(self) -> int:
+        """Classes averaged by the running mean: about a fiftieth of them, odd, at least 5."""
+        return max(5, len(self.order) // 50 // 2 * 2 + 1)
+
+    def _draw_running_mean(self, shown: bool) -> None:
+        """The running mean of the one series over ranks (curve mode), and the group edges."""
+        for line in self.group_edges:
+            self.item.removeItem(line)
+        self.group_edges = []
+        if not shown:
+            self.mean_line.clear()
+            self.mean_line.hide()
+            return
+        _name, values = self.series[0]
+        heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
+        half = self.running_mean_width() // 2
+        sums = [0.0]
+        for h in heights:
+            sums.append(sums[-1] + h)
+        mean = [(sums[min(len(heights), r + half + 1)] - sums[max(0, r - half)])
+                / (min(len(heights), r + half + 1) - max(0, r - half)) for r in range(len(heights))]
+        self.mean_line.setData(list(range(len(heights))), mean, pen=pg.mkPen(COLORS[1], width=3))
+        self.mean_line.show()
+        groups = [group_of(self.counts[i]) for i in self.order]
+        for rank in range(1, len(groups)):
+            if groups[rank] != groups[rank - 1]:
+                edge = pg.InfiniteLine(rank - 0.5, angle=90, pen=pg.mkPen(self.colors()[1], width=1,
+                                                                          style=Qt.PenStyle.DashLine),
+                                       label=f"{groups[rank]}-shot →", labelOpts={"position": 0.93,
+                                                                                   "color": self.colors()[1]})
+                self.item.addItem(edge)
+                self.group_edges.append(edge)
+
     def _ensure_bar_items(self, n: int) -> None:
         while len(self.bars) < n:
             bar = pg.BarGraphItem(x=[], height=[], width=0.8, pen=None)  # no outline (also in the legend)
@@ -290,19 +349,16 @@ class ClassBars(ThemedPlot):
             self.bars.append(bar)
 
     def _group_brushes(self) -> list:
-        from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD
-
-        def group(count: int) -> str:
-            return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
-        return [pg.mkBrush(GROUP_COLORS[group(self.counts[i])]) for i in self.order]
+        return [pg.mkBrush(GROUP_COLORS[group_of(self.counts[i])]) for i in self.order]
 
     def _update_legend(self, n: int) -> None:
-        """Entries: the groups (one series) or the series, then the zero-recall mark; ≤ 3 per row."""
-        for item in [*self.bars, *self.lines, *self.group_samples, self.zero_marks]:
+        """Entries: the groups (one series as bars) or the series (and a curve's running mean),
+        then the zero-recall mark; ≤ 3 per row."""
+        for item in [*self.bars, *self.lines, *self.group_samples, self.mean_line, self.zero_marks]:
             self.legend.removeItem(item)
         self.group_samples = []
-        self.legend.setColumnCount(4 if n == 1 else 3)
-        if n == 1:
+        self.legend.setColumnCount(4 if n == 1 and not self.line_mode else 3)
+        if n == 1 and not self.line_mode:
             for group, color in GROUP_COLORS.items():
                 sample = pg.BarGraphItem(x=[], height=[], width=1, brush=color, pen=None)
                 self.group_samples.append(sample)
@@ -311,6 +367,8 @@ class ClassBars(ThemedPlot):
             for k in range(n):
                 self.bars[k].setOpts(brush=SERIES_COLORS[k % len(SERIES_COLORS)])
                 self.legend.addItem(self.lines[k] if self.line_mode else self.bars[k], self.series[k][0])
+            if self.mean_line.isVisible():
+                self.legend.addItem(self.mean_line, f"running mean ({self.running_mean_width()} classes)")
         self.legend.addItem(self.zero_marks, "zero recall")
         self.apply_theme()
 
@@ -345,6 +403,13 @@ class ClassBars(ThemedPlot):
         lines = [f"<b>{self.class_names[i]}</b> · {self.counts[i]} training images"]
         lines += [f"{name}: {100 * _finite(values[i]):.1f} %" for name, values in self.series if i < len(values)]
         QToolTip.showText(QCursor.pos(), "<br>".join(lines), self)
+
+
+def group_of(count: int) -> str:
+    """many (> 100 training images), medium (20–100) or few (< 20)."""
+    from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD
+
+    return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
 
 
 def _finite(value: float) -> float:
