@@ -19,13 +19,15 @@ class DatasetReady:
 
 @dataclass
 class Progress:
-    """A batch finished. ``epoch`` is 1-based; ``stage`` is "train", "eval" or a task's own word."""
+    """A batch finished. ``epoch`` is 1-based; ``stage`` is "train", "eval" or a task's own word
+    (for "features", ``epoch`` / ``epochs`` count the feature passes)."""
 
     epoch: int
     epochs: int
     batch: int
     batches: int
     stage: str = "train"
+    stage_name: str = ""  # in a run of several stages: the one running, e.g. "classifier (2/2)"
 
 
 @dataclass

@@ -170,6 +170,11 @@ class Loop:
                               is_best, stage=stage.name))
         return False
 
+    def stage_label(self, stage: Stage) -> str:
+        """The stage's name and place, "classifier (2/2)", when the run has several; else ""."""
+        count = len(self.plan.stages)
+        return f"{stage.name} ({self.stage_index + 1}/{count})" if count > 1 else ""
+
     def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
         """Freeze and unfreeze for the stage, build its optimiser, cache features if it asks."""
         trains_all = ALL in stage.trains
@@ -246,7 +251,8 @@ class Loop:
             self._step(self._make_batch(stage, order[number * batch_size:(number + 1) * batch_size], epoch), stats)
             if (number + 1) % FINITE_CHECK_EVERY == 0 or number + 1 == batches:
                 self._check_finite(stats.mean_loss())
-            on_event(Progress(self.epochs_done + 1, self.total_epochs, number + 1, batches, stage=self.plan.kind))
+            on_event(Progress(self.epochs_done + 1, self.total_epochs, number + 1, batches, stage=self.plan.kind,
+                              stage_name=self.stage_label(stage)))
         return stats.read(self.counts, self.plan.recall_floor)
 
     def _step(self, batch: Batch, stats: EpochStats) -> None:

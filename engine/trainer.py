@@ -98,6 +98,18 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
     method.to(device)
     spec = method.model_spec(ModelSpec("cifar_resnet", config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
+    stages = select_stages(method, config)
+    return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
+                   train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
+                   best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
+                   amp=config.amp,
+                   compile=config.compile,
+                   meta={"data": {**asdict(config.data), "seed": config.seed}})
+
+
+def select_stages(method: Method, config: RunConfig) -> list[Stage]:
+    """The stages of ``method`` that ``config`` runs (``method.stages`` picks some; freezing the
+    features turns each into a head-only stage)."""
     stages = method.stages(config)
     if config.method.stages:
         known = [stage.name for stage in stages]
@@ -110,12 +122,16 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
         stages = [stage for stage in stages if stage.name in config.method.stages]
     if config.model.freeze == "features":
         stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
-    return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
-                   train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
-                   best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   amp=config.amp,
-                   compile=config.compile,
-                   meta={"data": {**asdict(config.data), "seed": config.seed}})
+    return stages
+
+
+def planned_stages(config: RunConfig) -> list[Stage]:
+    """The stages a run of ``config`` trains, without its data (the app's plan line, the run
+    browser's epochs): none for an evaluation (``freeze`` "all"). Raises UserError as a run would."""
+    if config.model.freeze == "all":
+        return []
+    method = build_method(config.method.loss, torch.ones(2), config.method.params, config.optim.epochs)
+    return select_stages(method, config)
 
 
 def announce_dataset(dataset: LTDataset, on_event: EventSink) -> None:
@@ -173,4 +189,4 @@ def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:
     return False
 
 
-__all__ = ["Stage", "TrainingDiverged", "announce_dataset", "plan_run", "train"]
+__all__ = ["Stage", "TrainingDiverged", "announce_dataset", "plan_run", "planned_stages", "select_stages", "train"]

@@ -119,8 +119,6 @@ class TrainPanel(TaskPanel):
         self.views.addTab(self.class_table, "Classes")
         self.views.addTab(self.confusion, "Confusion")
         self.views.addTab(row_of(self.plots["loss"], self.plots["lr"]), "Loss and learning rate")
-        self._stale_table: tuple | None = None  # the class table fills when shown, not at every live epoch
-        self.views.currentChanged.connect(self._view_changed)
         self.log = LogPane()
 
         self.curve_split = self.splitter("train/split_curves", Qt.Orientation.Horizontal, self.plots["accuracy"],
@@ -353,10 +351,7 @@ class TrainPanel(TaskPanel):
         self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
         self.plots["worst"].set_title("HM and lowest recall (LR)" + (f" · {zeros} of {len(per_class)} classes at "
                                                                      "zero recall" if zeros else ""))
-        if self.views.currentWidget() is self.class_table or not self.is_running():
-            self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)
-        else:
-            self._stale_table = (per_class, precision)
+        self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)  # O(classes)
         self.confusion.set_confusion(self.class_names, self.class_counts, confusion,
                                      f"Confusion matrix · epoch {epoch} · rows: true class, most → fewest images")
 
@@ -399,11 +394,6 @@ class TrainPanel(TaskPanel):
     def export_metrics(self, path: str | Path) -> Path:
         """The curves' numbers (one row per epoch) as CSV, Markdown or LaTeX (by the suffix)."""
         return write_table(path, *self.metrics_rows())
-
-    def _view_changed(self) -> None:
-        stale, self._stale_table = self._stale_table, None
-        if stale is not None:
-            self.class_table.set_classes(self.class_names, self.class_counts, *stale)
 
     def save_state(self) -> None:
         super().save_state()
