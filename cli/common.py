@@ -124,7 +124,8 @@ class TerminalReporter:
             self._progress(event)
         elif isinstance(event, EpochEnd):
             self._close_bar()
-            print(f"epoch {event.epoch}/{event.epochs}  lr {event.lr:.4g}  "
+            stage = f" (stage {event.stage_name})" if event.stage_name else ""
+            print(f"epoch {event.epoch}/{event.epochs}{stage}  lr {event.lr:.4g}  "
                   f"train acc {100 * event.train.top1:.1f}  test acc {100 * event.test.top1:.2f}  "
                   f"HM {100 * event.test.hm:.2f}  GM {100 * event.test.gm:.2f}  "
                   f"LR {100 * event.test.lowest_recall:.2f}  zero-recall {event.test.zero_recall}  "
@@ -142,7 +143,7 @@ class TerminalReporter:
             from tqdm import tqdm
 
             self._close_bar()
-            self._bar = tqdm(total=event.batches, desc=f"{event.stage} {event.epoch}/{event.epochs}",
+            self._bar = tqdm(total=event.batches, desc=f"{event.stage_name or event.stage} {event.epoch}/{event.epochs}",
                              leave=False, unit="batch")
         self._bar.n = event.batch
         self._bar.refresh()

@@ -27,7 +27,7 @@ class Progress:
     batch: int
     batches: int
     stage: str = "train"
-    stage_name: str = ""  # in a run of several stages: the one running, e.g. "classifier (2/2)"
+    stage_name: str = ""  # in a run of several stages: the one running, e.g. "2/2 classifier"
 
 
 @dataclass
@@ -41,7 +41,8 @@ class EpochEnd:
     test: Metrics
     seconds: float
     is_best: bool = False
-    stage: str = ""  # the stage's name in a multi-stage run
+    stage: str = ""  # the stage's name
+    stage_name: str = ""  # in a run of several stages: the name and place, e.g. "2/2 classifier"
 
 
 @dataclass

@@ -167,13 +167,13 @@ class Loop:
                          + (f" experts/image {test_metrics.experts_per_image:.2f}"
                             if test_metrics.experts_per_image is not None else ""))
             on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
-                              is_best, stage=stage.name))
+                              is_best, stage=stage.name, stage_name=self.stage_label(stage)))
         return False
 
     def stage_label(self, stage: Stage) -> str:
-        """The stage's name and place, "classifier (2/2)", when the run has several; else ""."""
+        """The stage's place and name, "2/2 classifier", when the run has several; else ""."""
         count = len(self.plan.stages)
-        return f"{stage.name} ({self.stage_index + 1}/{count})" if count > 1 else ""
+        return f"{self.stage_index + 1}/{count} {stage.name}" if count > 1 else ""
 
     def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
         """Freeze and unfreeze for the stage, build its optimiser, cache features if it asks."""

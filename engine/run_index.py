@@ -89,7 +89,7 @@ def summarize(path: str | Path) -> RunSummary:
     config = raw.get("run", {})
     data = config.get("data", {})
     method = config.get("method", {})
-    stages = _stages(config)
+    stages = stages_of(config)
     planned = sum(epochs for _name, epochs in stages)
     last = history[-1] if history else None
     metrics = {k: _fraction(last.get(f"test_{k}")) for k in SUMMARY_KEYS} if last else {}
@@ -114,8 +114,8 @@ def index_runs(roots: list[str | Path] | None = None, extra: list[str | Path] = 
     return summaries
 
 
-def _stages(config: dict) -> list[tuple[str, int]]:
-    """(name, epochs) of each stage the run's config trains; its optimiser's epochs as one stage
+def stages_of(config: dict) -> list[tuple[str, int]]:
+    """(name, epochs) of each stage a run's config (``config.json``'s "run") trains; its optimiser's epochs as one stage
     when the method cannot say (a config from an older version, a method no longer registered)."""
     from engine.config import RunConfig
     from engine.trainer import planned_stages

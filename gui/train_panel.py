@@ -13,7 +13,8 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QTabWidget, QWidget
+from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QLabel, QLineEdit, QSpinBox, QTabWidget,
+                               QWidget)
 
 from errors import UserError
 from engine import workspace
@@ -28,7 +29,7 @@ from gui.task_panel import TaskPanel
 from gui.train_form import build_train_form, config_from_form, fill_form
 from gui.table_export import write_table
 from gui.view_preview import ViewPreviewDialog
-from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of
+from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of, wrapping_label
 from gui.workers import Task, TaskRunner, TaskWorker
 
 # (plot, legend name, metrics.csv key, colour, dashed)
@@ -42,11 +43,13 @@ CURVES = (
 )
 # (plot, legend name, metrics.csv key, colour, dashed): values, not percent
 VALUE_CURVES = (
+    ("zero", "test", "test_zero_recall", COLORS[3], False), ("zero", "train", "train_zero_recall", COLORS[3], True),
     ("loss", "train loss", "train_loss", COLORS[0], True), ("loss", "test loss (NLL)", "test_loss", COLORS[0], False),
     ("lr", "learning rate", "lr", COLORS[2], False),
 )
+WATCHED = "recountsPlan"  # property of a field editor whose changes recount the plan line
 BARS_DELAY_MS = 60  # after an epoch the bars repaint this much later than the curves
-CSV_KEYS = ("epoch", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm", "train_lowest_recall",
+CSV_KEYS = ("epoch", "stage", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm", "train_lowest_recall",
             "test_loss", "test_top1", "test_top5", "test_mean_recall", "test_hm", "test_gm", "test_lowest_recall",
             "test_zero_recall", "test_many", "test_medium", "test_few", "test_nll", "test_ece")
 
@@ -75,6 +78,7 @@ class TrainPanel(TaskPanel):
         self._set_plugin_defaults()
         self.restore_state()
         self._sync_buttons()
+        self._watch_fields()
 
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -103,9 +107,17 @@ class TrainPanel(TaskPanel):
 
         fields = Column(*groups, margins=(0, 0, 6, 0))
         fields.layout().addStretch(1)
-        left = Column(preset_row, run_row, self.error_line, (FormScrollArea(fields), 1), fitted=True)
+        self.plan_line = wrapping_label("hint")
+        self.plan_line.setToolTip(self.tr("What Start will run, from the fields: the epochs of every stage of the "
+                                          "chosen method."))
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setSingleShot(True)
+        self._plan_timer.setInterval(150)
+        self._plan_timer.timeout.connect(self.show_plan)
+        left = Column(preset_row, run_row, self.plan_line, self.error_line, (FormScrollArea(fields), 1), fitted=True)
 
         self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)"),
+                      "zero": CurvePlot(self.tr("Classes at zero recall"), y_label=self.tr("classes"), percent=False),
                       "loss": CurvePlot("Loss", y_label="loss", percent=False),
                       "lr": CurvePlot("Learning rate", y_label="learning rate (log)", percent=False, log_y=True)}
         for plot_name, name, _key, color, dashed in CURVES + VALUE_CURVES:
@@ -121,8 +133,12 @@ class TrainPanel(TaskPanel):
         self.views.addTab(row_of(self.plots["loss"], self.plots["lr"]), "Loss and learning rate")
         self.log = LogPane()
 
+        self.plots["zero"].setToolTip(self.tr("How many classes no test image is recognised in, per epoch: HM and LR "
+                                              "sit at their floor while any class is at zero, this says how many."))
+        self.plots["zero"].setMinimumWidth(200)
         self.curve_split = self.splitter("train/split_curves", Qt.Orientation.Horizontal, self.plots["accuracy"],
-                                         self.plots["worst"])
+                                         self.plots["worst"], self.plots["zero"])
+        self.curve_split.setSizes([400, 400, 240])
         self.right_split = self.splitter("train/split_right", Qt.Orientation.Vertical, self.curve_split, self.views,
                                          self.log)
         self.right_split.setSizes([330, 300, 120])
@@ -144,6 +160,50 @@ class TrainPanel(TaskPanel):
         self.form["pretrained"].refresh()
         self.form["teacher"].refresh()
         super().engine_ready(info)
+        self.show_plan()
+
+    # --- what Start will run -----------------------------------------------------------------
+    def plan_text(self) -> str:
+        """The epochs the fields ask for, stage by stage ("" while a field cannot be read)."""
+        try:
+            config = config_from_form(self.form, self.base_config)
+        except (UserError, TypeError, ValueError):
+            return ""
+        if config.model.freeze == "features":
+            return self.tr("Plug-in: {0} epochs re-training the classifier").format(config.optim.epochs)
+        if config.model.freeze == "all":
+            return self.tr("Evaluates the pretrained model; trains nothing")
+        from engine.trainer import planned_stages  # the engine has loaded (engine_ready)
+
+        try:
+            stages = planned_stages(config)
+        except UserError:
+            return ""
+        total = sum(stage.epochs for stage in stages)
+        if len(stages) == 1:
+            return self.tr("Trains {0} epochs").format(total)
+        return self.tr("Trains {0} epochs in {1} stages: {2}").format(
+            total, len(stages), ", ".join(self.tr("{0} {1}").format(stage.name, stage.epochs) for stage in stages))
+
+    @Slot()
+    def show_plan(self) -> None:
+        self._watch_fields()
+        if self.engine is not None:
+            self.plan_line.setText(self.plan_text())
+
+    def _watch_fields(self) -> None:
+        """Recount the plan whenever a field changes (rows the hyperparameter field adds later too)."""
+        for field in self.form.fields.values():
+            for editor in (field.editor, *field.widget.findChildren(QWidget)):
+                if editor.property(WATCHED):
+                    continue
+                signal = (editor.textChanged if isinstance(editor, QLineEdit) else
+                          editor.valueChanged if isinstance(editor, QSpinBox) else
+                          editor.currentIndexChanged if isinstance(editor, QComboBox) else
+                          editor.toggled if isinstance(editor, QAbstractButton) else None)
+                if signal is not None:
+                    signal.connect(self._plan_timer.start)
+                    editor.setProperty(WATCHED, True)
 
     def apply_selected_preset(self) -> None:
         self.apply_preset(self.preset.currentText())
@@ -256,12 +316,13 @@ class TrainPanel(TaskPanel):
         self.class_names, self.class_counts = list(event.class_names), list(event.class_counts)
 
     def on_epoch(self, event) -> None:
-        row = {"epoch": event.epoch, "lr": event.lr, "seconds": event.seconds,
+        row = {"epoch": event.epoch, "stage": event.stage, "lr": event.lr, "seconds": event.seconds,
                **event.train.summary("train_"), **event.test.summary("test_")}
         self.history = [r for r in self.history if r["epoch"] < event.epoch] + [row]
         test = event.test
         self._redraw((test.per_class_recall, test.per_class_precision, test.confusion), live=True)
-        self.log.add(f"epoch {event.epoch}/{event.epochs}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
+        stage = f" (stage {event.stage_name})" if event.stage_name else ""
+        self.log.add(f"epoch {event.epoch}/{event.epochs}{stage}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
                      f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
                      + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
                      + (f"  {test.experts_per_image:.2f} experts/image" if test.experts_per_image is not None else "")
@@ -290,15 +351,22 @@ class TrainPanel(TaskPanel):
         """Show a saved run folder: its curves, last per-class recall, settings and card."""
         from engine.runs import RunFolder
 
+        from engine.run_index import stages_of
+
         run = RunFolder(path)
         if not run.is_run():
             raise UserError(f"{path} is not a run folder (it has no config.json)")
+        raw = run.config()
         self.history = run.history()
+        names = [name for name, _epochs in stages_of(raw["run"])] if raw.get("kind") == "train" else []
+        for row in self.history:  # metrics.csv numbers the stages from 1
+            number = row.get("stage")
+            if isinstance(number, (int, float)) and number in range(1, len(names) + 1):
+                row["stage"] = names[int(number) - 1]
         self.class_names, self.class_counts = run.class_names(), run.class_counts()
         per_class, precision = run.per_class(), run.per_class_precision()
         self._redraw((per_class[-1], precision[-1] if precision else None, run.confusion("last"))
                      if per_class else None)
-        raw = run.config()
         if raw.get("kind") == "train":
             self.base_config = RunConfig.from_dict(raw["run"])
             fill_form(self.form, self.base_config)
@@ -328,6 +396,10 @@ class TrainPanel(TaskPanel):
         epochs = [row["epoch"] for row in self.history]
         for plot_name, name, key, _color, _dashed in CURVES + VALUE_CURVES:
             self.plots[plot_name].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
+        starts = [(row["epoch"], str(row["stage"])) for before, row in zip(self.history, self.history[1:])
+                  if row.get("stage") != before.get("stage")]
+        for plot in self.plots.values():
+            plot.set_stage_starts(starts)
         if per_class is not None and self.class_counts:
             self._pending_bars = per_class
             if live:
@@ -384,6 +456,7 @@ class TrainPanel(TaskPanel):
 
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],
+                "train-zero-recall": self.plots["zero"],
                 "train-left-behind": self.bars, "train-confusion": self.confusion.plot,
                 "train-loss": self.plots["loss"], "train-lr": self.plots["lr"]}
 

@@ -70,21 +70,28 @@ class ProgressLine(QProgressBar):
         else:
             self.setPalette(QPalette())  # back to the application's (theme) palette
 
-    def show_progress(self, epoch: int, epochs: int, batch: int, batches: int, stage: str = "train") -> str:
-        """Update from a Progress event; returns the text shown (for the status bar too)."""
+    def show_progress(self, epoch: int, epochs: int, batch: int, batches: int, stage: str = "train",
+                      stage_name: str = "") -> str:
+        """Update from a Progress event; returns the text shown (for the status bar too).
+        ``stage_name`` names the running stage of a multi-stage run; feature extraction counts
+        passes over the data, not epochs."""
         self.set_failed(False)
         epochs, batches = max(1, epochs), max(1, batches)
-        word = STAGE_WORDS.get(stage, stage)
+        word = STAGE_WORDS.get(stage, stage).capitalize()
         if stage in ("train", "tune", "predict"):
             left = self.eta.update(epoch, epochs, batch, batches)
             self.setValue(int(1000 * ((epoch - 1) * batches + batch) / (epochs * batches)))
-            eta = f" · {format_duration(left)} left"
+            eta = self.tr(" · {0} left").format(format_duration(left))
         else:
             eta = ""
+        if stage_name:
+            word = self.tr("{0} · stage {1}").format(word, stage_name)
         if stage == "predict":
-            text = f"{word.capitalize()} · image {batch}/{batches}{eta}"
+            text = self.tr("{0} · image {1}/{2}{3}").format(word, batch, batches, eta)
+        elif stage == "features":
+            text = self.tr("{0} · pass {1}/{2} · batch {3}/{4}{5}").format(word, epoch, epochs, batch, batches, eta)
         else:
-            text = f"{word.capitalize()} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}"
+            text = self.tr("{0} · epoch {1}/{2} · batch {3}/{4}{5}").format(word, epoch, epochs, batch, batches, eta)
         self.setFormat(text)
         return text
 

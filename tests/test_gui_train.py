@@ -36,6 +36,21 @@ def trained_run(tmp_path_factory):
     return train(tiny_demo_config(root)).run_dir
 
 
+class ProgressSpy(QObject):
+    """The progress line's text after each progress signal."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts = []
+
+    @Slot(object)
+    def record(self, event):
+        from gui.widgets import ProgressLine
+
+        self.texts.append(ProgressLine().show_progress(event.epoch, event.epochs, event.batch, event.batches,
+                                                       event.stage, event.stage_name))
+
+
 class EpochSpy(QObject):
     def __init__(self):
         super().__init__()
@@ -154,12 +169,23 @@ def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
 
     use_config(panel, tiny_demo_config(tmp_path, epochs=1, method=MethodConfig(loss="mislas",
                                                                                 params={"stage2_epochs": 1})))
+    panel.show_plan()
+    assert panel.plan_line.text() == "Trains 2 epochs in 2 stages: mixup 1, classifier 1"
+    progress = ProgressSpy()
     with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
         panel.start()
+        panel.runner.current.progress.connect(progress.record)
     assert [row["epoch"] for row in panel.history] == [1, 2]
     log = panel.log.toPlainText()
     assert "stage 1/2: mixup" in log and "stage 2/2: classifier" in log
+    assert "epoch 1/2 (stage 1/2 mixup)" in log and "epoch 2/2 (stage 2/2 classifier)" in log
+    assert "Training · stage 2/2 classifier · epoch 2/2" in progress.texts[-1]
     assert panel.progress.format() == "Finished"
+    for plot in panel.plots.values():  # every curve marks where the classifier stage begins
+        assert [(line.value(), line.label.format) for line in plot.stage_lines] == [(1.5, "classifier")]
+    run_dir = panel.resume_target
+    panel.load_run(run_dir)  # a saved run: its stages named from its config
+    assert [(line.value(), line.label.format) for line in panel.plots["zero"].stage_lines] == [(1.5, "classifier")]
 
 
 def test_ride_trains_its_experts_then_the_router_from_the_app(qtbot, panel, tmp_path):
@@ -203,7 +229,7 @@ def test_metrics_export_writes_one_row_per_epoch(panel, trained_run, tmp_path):
     panel.load_run(trained_run)
     path = panel.export_metrics(tmp_path / "metrics.csv")
     lines = path.read_text().splitlines()
-    assert lines[0].startswith("epoch,lr,seconds,train_loss")
+    assert lines[0].startswith("epoch,stage,lr,seconds,train_loss")
     assert len(lines) == 3
     first = dict(zip(lines[0].split(","), lines[1].split(",")))
     assert math.isclose(float(first["test_hm"]), RunFolder(trained_run).history()[0]["test_hm"])
@@ -238,7 +264,7 @@ def test_unreadable_or_infinite_hyperparameters_are_flagged_at_their_row(panel):
         gamma.editor.setText(text)
         panel.start()
         assert gamma.editor.property("invalid") is True and not panel.is_running()
-        assert panel.error_line.text().startswith("Gamma: ") and message in panel.error_line.text()
+        assert panel.error_line.text().startswith("Focusing power γ: ") and message in panel.error_line.text()
     gamma.editor.setText("2")
     assert panel.build_config().method.params == {"gamma": 2.0}
     panel.form["epochs"].set_value(0)
@@ -296,3 +322,26 @@ def test_the_class_table_shows_the_epoch_the_bars_show_after_a_run_ends(qtbot, p
     shown = {row[1]: row[4] for row in panel.class_table.shown_rows()}
     assert shown == {name: f"{100 * value:.2f}" for name, value in zip(names, [0.3] * 5 + [1.0] * 5)}
     assert panel.bars.heights() == pytest.approx([100 * v for v in [0.3] * 5 + [1.0] * 5])
+
+
+@pytest.mark.parametrize("loss, sections, label", [
+    ("mislas", ["Stage 1: mixup", "Stage 2: classifier"], ("shift_bn", "Re-estimate BatchNorm (1 = on)")),
+    ("ride", ["Stage 1: experts", "Stage 2: router"], ("use_router", "Route when predicting (1 = on)")),
+    ("paco", [], ("supt", "Centre-logit divisor")),
+])
+def test_each_stage_s_hyperparameters_sit_under_it_with_human_names(panel, loss, sections, label):
+    """Issue 21.3: stage-2 settings sat among machine-named rows ("Shift bn 1", "Supt", "Use router 1")."""
+    from PySide6.QtWidgets import QLabel
+
+    params = panel.form["params"]
+    panel.form["loss"].set_value(loss)
+    layout = params.rows_layout
+    shown = [layout.itemAt(r, layout.ItemRole.SpanningRole) or layout.itemAt(r, layout.ItemRole.LabelRole)
+             for r in range(layout.rowCount())]
+    texts = [item.widget().text() for item in shown if isinstance(item.widget(), QLabel)]
+    assert [t for t in texts if t.startswith("Stage ")] == sections
+    key, text = label
+    assert layout.labelForField(params.rows[key].editor).text() == text
+    assert not {"Shift bn", "Supt", "Use router", "Stage2 epochs", "Lr factor"} & set(texts)
+    if sections:  # the second stage's rows come after its title
+        assert texts.index(sections[1]) < texts.index(text) or key == "mixup_alpha"
