@@ -2,6 +2,7 @@
 export, themes, and closing mid-run."""
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -177,14 +178,14 @@ def test_plots_export_to_png_at_a_dpi_svg_and_pdf(window, tmp_path):
     pdfs = window.export_plots(str(tmp_path / "run.pdf"), ".pdf")
     assert sorted(p.name for p in pngs) == ["run-train-accuracy-gm.png", "run-train-confusion.png",
                                             "run-train-hm-lr.png", "run-train-left-behind.png", "run-train-loss.png",
-                                            "run-train-lr.png"]
+                                            "run-train-lr.png", "run-train-zero-recall.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     image = QImage(str(pngs[0]))
     assert round(image.dotsPerMeterX() * 0.0254) == 300  # the DPI is in the file
     plot = window.train.plots["accuracy"]
     assert image.width() == round(plot.item.sceneBoundingRect().width() * 300 / 96)
-    assert all(b"<svg" in p.read_bytes()[:400] for p in svgs) and len(svgs) == 6
-    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs) and len(pdfs) == 6
+    assert all(b"<svg" in p.read_bytes()[:400] for p in svgs) and len(svgs) == 7
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs) and len(pdfs) == 7
     assert not plot._light  # the plain light theme was only for the export
 
 
@@ -217,3 +218,57 @@ def test_garbage_is_collected_on_the_gui_thread_only(qapp, qtbot):
     finally:
         gc.callbacks.pop()
     assert collections and all(thread is threading.main_thread() for thread in collections)
+
+
+def ink_in(image, rect) -> int:
+    """Pixels in ``rect`` (image pixels) that are not the white background."""
+    from PySide6.QtGui import QColor
+
+    white = QColor("white").rgb()
+    return sum(image.pixel(x, y) != white for x in range(int(rect.left()), int(rect.right()))
+               for y in range(int(rect.top()), int(rect.bottom())))
+
+
+def test_column_sized_figures_scale_fonts_and_legends_with_the_dpi(window, tmp_path):
+    """Issue 21.4: legends kept their screen size at 300 DPI, and there was no figure size."""
+    from PySide6.QtGui import QImage
+
+    plot = window.train.plots["worst"]
+    plot.set_curve("test HM", [1, 2, 3], [0.2, 0.4, 0.5])
+    on_screen = plot.size()
+    images = {}
+    for dpi in (150, 300):
+        path = plot.export(tmp_path / f"hm-{dpi}.png", dpi=dpi, light=True, size="single")
+        images[dpi] = QImage(str(path))
+    assert (images[300].width(), images[300].height()) == (1050, 750)  # 3.5 × 2.5 in at 300 DPI
+    assert (images[150].width(), images[150].height()) == (525, 375)
+    assert round(images[300].dotsPerMeterX() * 0.0254) == 300
+    # the legend row (the bottom of the figure) holds four times the ink at twice the DPI: its text and
+    # samples grew with the rest (at screen size it was as much ink at any DPI)
+    ink = {dpi: ink_in(image, image.rect().adjusted(0, int(0.86 * image.height()), 0, 0))
+           for dpi, image in images.items()}
+    assert 3.0 < ink[300] / ink[150] < 5.0
+    double = plot.export(tmp_path / "hm.pdf", size="double")
+    assert double.read_bytes()[:5] == b"%PDF-"
+    assert plot.size() == on_screen  # laid out again as on screen after the export
+
+
+def test_exporting_to_a_missing_or_read_only_folder_says_so_and_claims_nothing(window, tmp_path):
+    window.tabs.setCurrentWidget(window.train)
+    assert window.export_plots(str(tmp_path / "missing" / "run.png"), ".png") == []
+    (box,) = open_error_boxes()
+    assert "does not exist" in box.informativeText() and "missing" in box.informativeText()
+    box.done(0)
+    assert window.statusBar().currentMessage() == "" or "Exported" not in window.statusBar().currentMessage()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # (root may write anywhere)
+            with pytest.raises(UserError, match="cannot be written"):
+                window.train.plots["loss"].export(locked / "loss.svg")
+            with pytest.raises(UserError, match="cannot be written"):
+                window.train.export_metrics(locked / "metrics.csv")
+    finally:
+        locked.chmod(0o700)
+    assert not list(tmp_path.rglob("*.png"))
