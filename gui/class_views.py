@@ -124,9 +124,10 @@ class ClassTable(Column):
     searches by name, can show only the classes at zero recall. A zero-recall class reads
     "✕ 0.00" in red; a class never predicted has precision "—"."""
 
-    def __init__(self, columns: Sequence[ClassColumn] | None = None):
+    def __init__(self, change: tuple[str, str] | None = None):
+        """``change`` (titles of the before and after columns): a table for :meth:`set_change`."""
         super().__init__()
-        self.model = ClassModel(columns or self.recall_columns(), self)
+        self.model = ClassModel(self.change_columns(*change) if change else self.recall_columns(), self)
         self.proxy = ClassFilter(self)
         self.proxy.setSourceModel(self.model)
         self.view = QTableView()

@@ -75,6 +75,7 @@ class ThemedPlot(pg.PlotWidget):
         # the legend is a row below the x axis, never on the data
         self.legend = pg.LegendItem(offset=None, labelTextSize="9pt", colCount=legend_columns, verSpacing=0,
                                     horSpacing=14)
+        self.legend.setFlag(self.legend.GraphicsItemFlag.ItemIgnoresTransformations, False)  # scales in exports
         self.item.layout.addItem(self.legend, LEGEND_ROW, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
         self.item.legend = self.legend  # curves created with a name join it
         _plots.add(self)
@@ -109,12 +110,13 @@ class ThemedPlot(pg.PlotWidget):
         for sample, label in self.legend.items:
             label.setText(label.text, color=foreground)
 
-    def export(self, path: str | Path, dpi: int = 192, light: bool = False) -> Path:
+    def export(self, path: str | Path, dpi: int = 300, light: bool = False, size: str = "screen") -> Path:
         """Write the plot as PNG (at ``dpi``), SVG or PDF, chosen by the file suffix; ``light``
-        draws it in the plain light theme whatever the app's."""
+        draws it in the plain light theme whatever the app's; ``size``: "screen", "single" or
+        "double" (a journal column, ``gui.figure_export.FIGURE_SIZES``)."""
         from gui.figure_export import export_figure
 
-        return export_figure(self, path, dpi=dpi, light=light)
+        return export_figure(self, path, dpi=dpi, light=light, size=size)
 
 
 class CurvePlot(ThemedPlot):
@@ -388,8 +390,7 @@ class ClassBars(ThemedPlot):
             step = max(1, len(self.order) // 10)
             ticks = [(rank, f"{_short(self.class_names[self.order[rank]], 8)} {self.counts[self.order[rank]]}")
                      for rank in range(0, len(self.order), step)]
-            self.item.setLabel("bottom", "classes, most → fewest training images (tick: name and images; "
-                               "hover a bar for its class)")
+            self.item.setLabel("bottom", "classes, most → fewest training images (tick: name and images)")
         axis.setTicks([ticks, []])
 
     def _show_tooltip(self, position: QPointF) -> None:
@@ -403,6 +404,58 @@ class ClassBars(ThemedPlot):
         lines = [f"<b>{self.class_names[i]}</b> · {self.counts[i]} training images"]
         lines += [f"{name}: {100 * _finite(values[i]):.1f} %" for name, values in self.series if i < len(values)]
         QToolTip.showText(QCursor.pos(), "<br>".join(lines), self)
+
+
+class ChangeBars(ThemedPlot):
+    """Each class's change from one series to another (after − before, in percentage points),
+    sorted from the largest gain to the largest loss; a class at zero recall after it is marked
+    below the axis. Hover a bar for its class."""
+
+    def __init__(self, parent=None):
+        super().__init__("Per-class change", "classes, largest gain → largest loss", "change in recall (points)",
+                         legend_columns=3, percent=False, parent=parent)
+        self.item.setMouseEnabled(x=True, y=False)
+        self.gain = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[2], pen=None)
+        self.loss = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[1], pen=None)
+        self.zero_marks = pg.BarGraphItem(x=[], height=[], width=0.5, brush=ZERO_COLOR, pen=None)
+        for item, name in ((self.gain, "gain"), (self.loss, "loss"), (self.zero_marks, "at zero after")):
+            self.item.addItem(item)
+            self.legend.addItem(item, name)
+        self.apply_theme()
+        self.names: list[str] = []
+        self.order: list[int] = []  # class indices, largest gain first
+        self.before: list[float] = []
+        self.after: list[float] = []
+        self.scene().sigMouseMoved.connect(self._show_tooltip)
+
+    def set_change(self, names: Sequence[str], before: Sequence[float], after: Sequence[float]) -> list[int]:
+        """Show after − before per class (fractions in, dataset class order); returns the order shown."""
+        self.names, self.before, self.after = list(names), [_finite(v) for v in before], [_finite(v) for v in after]
+        change = [a - b for a, b in zip(self.after, self.before)]
+        self.order = sorted(range(len(change)), key=lambda i: -change[i])
+        heights = [100 * change[i] for i in self.order]
+        ranks = list(range(len(heights)))
+        self.gain.setOpts(x=[r for r in ranks if heights[r] > 0], height=[h for h in heights if h > 0])
+        self.loss.setOpts(x=[r for r in ranks if heights[r] < 0], height=[h for h in heights if h < 0])
+        low = min([0.0, *heights])
+        stub = max(1.0, 0.04 * (max([0.0, *heights]) - low))
+        zeros = [r for r, i in enumerate(self.order) if self.after[i] == 0]
+        self.zero_marks.setOpts(x=zeros, y0=low - 2 * stub, height=stub, width=0.55)
+        self.item.setXRange(-0.6, max(1, len(heights)) - 0.4, padding=0)
+        return self.order
+
+    def changes(self) -> list[float]:
+        """The bars' heights in points, in the order shown."""
+        return [100 * (self.after[i] - self.before[i]) for i in self.order]
+
+    def _show_tooltip(self, position: QPointF) -> None:
+        if not self.order or not self.item.sceneBoundingRect().contains(position):
+            return
+        rank = int(round(self.item.getViewBox().mapSceneToView(position).x()))
+        if 0 <= rank < len(self.order):
+            i = self.order[rank]
+            QToolTip.showText(QCursor.pos(), f"<b>{self.names[i]}</b>: {100 * self.before[i]:.1f} → "
+                              f"{100 * self.after[i]:.1f} % ({100 * (self.after[i] - self.before[i]):+.1f})", self)
 
 
 def group_of(count: int) -> str:

@@ -57,7 +57,7 @@ def test_two_runs_are_listed_filtered_diffed_and_opened_in_compare(qtbot, window
 
     runs.compare_button.click()
     assert window.tabs.currentWidget() is window.compare
-    assert sorted(s.name for s in window.compare.series) == names
+    assert sorted(s.name for s in window.compare.series) == ["BSCE · browse-bsce", "CE · browse-ce"]
 
 
 def test_opening_a_training_run_fills_the_train_form_and_a_plugin_run_shows_its_settings(qtbot, window, two_runs,
