@@ -20,7 +20,7 @@ from gui.workers import TaskRunner, TaskWorker
 
 REFRESH_MS = 1000
 MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ens"))
-METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"))
+METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"), ("zero", "Zeros"))  # as engine.sweep.report
 CELL_HEADERS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"] + [
     f"{title} {name}" for _m, title in MODELS for _k, name in METRICS]
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
@@ -48,7 +48,8 @@ class SweepView(QWidget):
         self.cells_table.setRowCount(len(self.cells))
         self.cells_table.cellDoubleClicked.connect(lambda row, _col: self.open_cell(row))
         self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + CELL_HEADERS[6:],
-                                 "Mean ± std over the finished seeds (sample std), test split, %.")
+                                 self.tr("Mean ± std over the finished seeds (sample std; one seed: its value alone), "
+                                         "test split, last epoch, %. Zeros: classes at zero recall."))
         self.open_button = push_button("Open in Compare", "Show the selected cell's runs on the Compare page.",
                                        lambda: self.open_cell(self.cells_table.currentRow()))
         self.report_button = push_button("Write report", "Write table.csv / table.md / table.tex and per-class "
@@ -114,11 +115,14 @@ class SweepView(QWidget):
                  QTableWidgetItem(cell.method), number_item(cell.seed), QTableWidgetItem(text)]
         items[5].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#9e9e9e"))))
         items[5].setToolTip(reason or text)
-        items += [number_item(values.get(model, {}).get(key), percent=True) for model, _t in MODELS for key, _n in METRICS]
+        items += [number_item(_finite(values.get(model, {}).get(key)), percent=key != "zero")
+                  for model, _t in MODELS for key, _n in METRICS]
         for column, item in enumerate(items):
             self.cells_table.setItem(row, column, item)
 
     def _fill_table(self, rows) -> None:
+        from engine.sweep.report import stat_text
+
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             items = [QTableWidgetItem(row.dataset), number_item(row.imbalance), QTableWidgetItem(row.method),
@@ -126,8 +130,7 @@ class SweepView(QWidget):
             for model, _t in MODELS:
                 for key, _n in METRICS:
                     if model in row.stats:
-                        mean, std = row.stats[model][key]
-                        item = QTableWidgetItem(f"{100 * mean:.2f} ± {100 * std:.2f}")
+                        item = QTableWidgetItem(stat_text(key, *row.stats[model][key]))
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     else:
                         item = QTableWidgetItem("—")
@@ -187,3 +190,7 @@ class SweepView(QWidget):
         self.runner.cancel()
         self.runner.wait()
         super().closeEvent(event)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value != value else value

@@ -71,13 +71,17 @@ def test_the_table_fills_live_and_a_cell_opens_in_compare(qtbot, tmp_path, gui_s
     assert column(view, cells, "+GML LR")[0] == "75.00" and column(view, cells, "+ens HM")[0] == "75.00"
     assert cells.item(2, 5).toolTip() == "out of memory"
     assert column(view, view.table, "Seeds") == ["1/2", "0/2"]
-    assert column(view, view.table, "base HM") == [f"{100 * 2 / (1 / 1.0 + 1 / 0.5):.2f} ± 0.00", "—"]
+    assert column(view, view.table, "base HM") == [f"{100 * 2 / (1 / 1.0 + 1 / 0.5):.2f}", "—"]  # one seed: no ±
+    assert column(view, cells, "base Zeros")[0] == "0" and column(view, cells, "+GML Zeros")[0] == "0"
+    assert column(view, view.table, "base Zeros") == ["0", "—"]
 
-    finish_cell(folder, ce1, base=[4, 4], new=[4, 3])  # the second seed finishes while the window is open
+    finish_cell(folder, ce1, base=[4, 4], new=[4, 0])  # its re-trained classifier leaves class b at zero  # the second seed finishes while the window is open
     qtbot.waitUntil(lambda: column(view, view.table, "Seeds")[0] == "2/2", timeout=5000)
     accs = [0.75, 1.0]
     mean, std = sum(accs) / 2, ((accs[0] - 0.875) ** 2 + (accs[1] - 0.875) ** 2) ** 0.5  # n − 1 = 1
     assert column(view, view.table, "base Acc")[0] == f"{100 * mean:.2f} ± {100 * std:.2f}"
+    assert column(view, view.table, "base Zeros")[0] == "0.0 ± 0.0"
+    assert column(view, view.table, "+GML Zeros")[0] == f"0.5 ± {0.5 ** 0.5:.1f}"  # 0 and 1 classes at zero
     assert view.summary.text() == "2 done · 1 failed · 1 pending"
 
     with qtbot.waitSignal(view.open_runs) as opened:

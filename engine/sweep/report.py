@@ -1,10 +1,11 @@
-"""The paper-style table of a sweep: mean ± std over seeds of Acc / HM / GM / LR for the base
-model, after GML re-training (+GML) and with the old+new ensemble (+ensemble).
+"""The paper-style table of a sweep: mean ± std over seeds of Acc / HM / GM / LR and of the
+number of classes at zero recall, for the base model, after GML re-training (+GML) and with the
+old+new ensemble (+ensemble).
 
 Numbers come from the cells' run folders only: the base column is the last row of the base
-run's metrics.csv (the final model, the one the plug-in re-trains), +GML and +ensemble are the
-"new" and "ensemble" columns of the plug-in run's report.json. std is the sample standard
-deviation (n − 1); with one seed it is 0. Writes, under ``<sweep>/report/``: table.csv, table.md,
+run's metrics.csv (the last epoch: the final model, the one the plug-in re-trains), +GML and
++ensemble are the "new" and "ensemble" columns of the plug-in run's report.json. std is the
+sample standard deviation (n − 1); with one seed there is none, and the table shows the value alone. Writes, under ``<sweep>/report/``: table.csv, table.md,
 table.tex, cells.csv (every cell's numbers) and per_class.csv (every cell's per-class recalls,
 for the left-behind plots).
 """
@@ -20,7 +21,9 @@ from engine.sweep.cells import plugin_run, read_status, read_sweep, train_run
 from engine.sweep.spec import Cell
 
 MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ensemble"))  # key, title
-METRICS = (("acc", "Acc", "top1"), ("hm", "HM", "hm"), ("gm", "GM", "gm"), ("lr", "LR", "lowest_recall"))
+METRICS = (("acc", "Acc", "top1"), ("hm", "HM", "hm"), ("gm", "GM", "gm"), ("lr", "LR", "lowest_recall"),
+           ("zero", "Zeros", "zero_recall"))  # key, title, Metrics attribute; "zero" counts classes
+COUNTS = ("zero",)  # metrics that are class counts, not fractions shown in percent
 REPORT_COLUMNS = {"gml": "new", "ensemble": "ensemble"}  # our key → the plug-in report's column
 
 
@@ -43,7 +46,7 @@ class Row:
     method: str
     seeds: int  # finished seeds that enter the means
     planned: int
-    stats: dict[str, dict[str, tuple[float, float]]]  # model → metric → (mean, std), fractions
+    stats: dict[str, dict[str, tuple[float, float | None]]]  # model → metric → (mean, std; None for one seed)
 
 
 def collect(sweep_dir: str | Path) -> list[CellResult]:
@@ -60,7 +63,7 @@ def cell_result(sweep_dir: str | Path, cell: Cell) -> CellResult:
     if base is None or not (status.train_done or status.state == "done") or not base.history():
         return result
     last = base.history()[-1]
-    result.values["base"] = {key: last[f"test_{attribute}"] for key, _t, attribute in METRICS}
+    result.values["base"] = {key: last.get(f"test_{attribute}", math.nan) for key, _t, attribute in METRICS}
     result.per_class["base"] = base.per_class()[-1]
     result.class_names, result.class_counts = base.class_names(), base.class_counts()
     plugin = plugin_run(sweep_dir, cell.id) if cell.plugin else None
@@ -68,7 +71,7 @@ def cell_result(sweep_dir: str | Path, cell: Cell) -> CellResult:
         columns = json.loads((plugin.path / "report.json").read_text(encoding="utf-8"))["columns"]
         for key, column in REPORT_COLUMNS.items():
             if column in columns:
-                result.values[key] = {k: columns[column][attribute] for k, _t, attribute in METRICS}
+                result.values[key] = {k: columns[column].get(attribute, math.nan) for k, _t, attribute in METRICS}
                 result.per_class[key] = columns[column]["per_class_recall"]
     return result
 
@@ -89,11 +92,22 @@ def table_rows(results: list[CellResult]) -> list[Row]:
     return rows
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
+def mean_std(values: list[float]) -> tuple[float, float | None]:
+    """The mean and the sample standard deviation (n − 1); no deviation (None) for one value."""
     mean = sum(values) / len(values)
     if len(values) < 2:
-        return mean, 0.0
+        return mean, None
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def stat_text(metric: str, mean: float, std: float | None, plus_minus: str = "±") -> str:
+    """A table cell: percent with two decimals (a class count with one), "± std" only when
+    there are several seeds."""
+    if metric in COUNTS:
+        text = f"{mean:.0f}" if std is None else f"{mean:.1f} {plus_minus} {std:.1f}"
+    else:
+        text = f"{100 * mean:.2f}" if std is None else f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
+    return text if math.isfinite(mean) else "–"
 
 
 def write_report(sweep_dir: str | Path) -> dict[str, Path]:
@@ -120,8 +134,7 @@ def _models_present(rows: list[Row]) -> list[tuple[str, str]]:
 def _cell_text(row: Row, model: str, metric: str, plus_minus: str) -> str:
     if model not in row.stats:
         return "–"
-    mean, std = row.stats[model][metric]
-    return f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
+    return stat_text(metric, *row.stats[model][metric], plus_minus)
 
 
 def markdown_table(rows: list[Row]) -> str:
@@ -132,7 +145,8 @@ def markdown_table(rows: list[Row]) -> str:
         cells = [row.dataset, f"{row.imbalance:g}", row.method, f"{row.seeds}/{row.planned}"]
         cells += [_cell_text(row, key, metric, "±") for key, _t in models for metric, _n, _a in METRICS]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\nMean ± std over seeds (sample std), test split, %.\n"
+    return "\n".join(lines) + ("\n\nMean ± std over seeds (sample std; one seed: its value), test split, last epoch, "
+                               "%; Zeros: classes at zero recall.\n")
 
 
 def latex_table(rows: list[Row]) -> str:
@@ -165,7 +179,8 @@ def _write_table_csv(path: Path, rows: list[Row]) -> None:
             values = []
             for model, _t in MODELS:
                 for metric, _n, _a in METRICS:
-                    values += list(row.stats[model][metric]) if model in row.stats else ["", ""]
+                    mean, std = row.stats[model][metric] if model in row.stats else ("", "")
+                    values += [mean, "" if std is None else std]
             writer.writerow([row.dataset, f"{row.imbalance:g}", row.method, row.seeds, row.planned, *values])
 
 
