@@ -23,6 +23,7 @@ MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ens"))
 METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"), ("zero", "Zeros"))  # as engine.sweep.report
 CELL_HEADERS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"] + [
     f"{title} {name}" for _m, title in MODELS for _k, name in METRICS]
+RESIZE = "resizeColumns"  # property of a table whose cells changed since its columns were sized
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
                  "interrupted": "#fb8c00"}
 
@@ -83,8 +84,8 @@ class SweepView(QWidget):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        return table
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # sized once per change:
+        return table  # ResizeToContents re-measured every row at each setItem, a second per refresh at 12 cells
 
     # --- reading --------------------------------------------------------------------------------
     @Slot()
@@ -109,6 +110,10 @@ class SweepView(QWidget):
             self._fill_cell_row(row, cell, text, state, status.reason, result.values)
         self._fill_table(table_rows(results))
         self.summary.setText(" · ".join(f"{n} {state}" for state, n in counts.items()))
+        for table in (self.cells_table, self.table):
+            if table.property(RESIZE):
+                table.resizeColumnsToContents()
+                table.setProperty(RESIZE, False)
 
     def _fill_cell_row(self, row: int, cell, text: str, state: str, reason: str, values: dict) -> None:
         items = [QTableWidgetItem(cell.id), QTableWidgetItem(cell.dataset), number_item(cell.imbalance),
@@ -117,8 +122,7 @@ class SweepView(QWidget):
         items[5].setToolTip(reason or text)
         items += [number_item(_finite(values.get(model, {}).get(key)), percent=key != "zero")
                   for model, _t in MODELS for key, _n in METRICS]
-        for column, item in enumerate(items):
-            self.cells_table.setItem(row, column, item)
+        _put_row(self.cells_table, row, items)
 
     def _fill_table(self, rows) -> None:
         from engine.sweep.report import stat_text
@@ -135,8 +139,7 @@ class SweepView(QWidget):
                     else:
                         item = QTableWidgetItem("—")
                     items.append(item)
-            for column, item in enumerate(items):
-                self.table.setItem(r, column, item)
+            _put_row(self.table, r, items)
 
     # --- actions --------------------------------------------------------------------------------
     def open_cell(self, row: int) -> list[str]:
@@ -194,3 +197,12 @@ class SweepView(QWidget):
 
 def _finite(value: float | None) -> float | None:
     return None if value is None or value != value else value
+
+
+def _put_row(table: QTableWidget, row: int, items: list[QTableWidgetItem]) -> None:
+    """Set the row's items where their text or tooltip changed (a refresh with nothing new sets none)."""
+    for column, item in enumerate(items):
+        old = table.item(row, column)
+        if old is None or old.text() != item.text() or old.toolTip() != item.toolTip():
+            table.setItem(row, column, item)
+            table.setProperty(RESIZE, True)

@@ -24,6 +24,7 @@ from gui.class_views import ClassTable, ConfusionView
 from gui.engine_info import EngineInfo
 from gui.form_widgets import compact_combo
 from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
+from gui.redraw_queue import RedrawQueue
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
 from gui.train_form import build_train_form, config_from_form, fill_form
@@ -48,7 +49,6 @@ VALUE_CURVES = (
     ("lr", "learning rate", "lr", COLORS[2], False),
 )
 WATCHED = "recountsPlan"  # property of a field editor whose changes recount the plan line
-BARS_DELAY_MS = 60  # after an epoch the bars repaint this much later than the curves
 CSV_KEYS = ("epoch", "stage", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm", "train_lowest_recall",
             "test_loss", "test_top1", "test_top5", "test_mean_recall", "test_hm", "test_gm", "test_lowest_recall",
             "test_zero_recall", "test_many", "test_medium", "test_few", "test_nll", "test_ece")
@@ -65,12 +65,9 @@ class TrainPanel(TaskPanel):
         self.class_names: list[str] = []
         self.class_counts: list[int] = []
         self.resume_target: Path | None = None
-        self._pending_bars: tuple[list[float], list[float] | None, list | None] | None = None  # recall, precision,
-        # confusion
-        self._bars_timer = QTimer(self)
-        self._bars_timer.setSingleShot(True)
-        self._bars_timer.setInterval(BARS_DELAY_MS)
-        self._bars_timer.timeout.connect(self._draw_bars)
+        # a live epoch redraws one view per turn of the event loop, each painted before the next
+        # (gui/redraw_queue.py): the GUI thread's longest pause is one plot, not all of them
+        self.redraws = RedrawQueue(self)
         self.preview_runner = TaskRunner(self)  # its own thread: a preview never cancels a run
         self.preview_dialog: ViewPreviewDialog | None = None
         self._build()
@@ -330,7 +327,7 @@ class TrainPanel(TaskPanel):
                      + ("  ★ best" if event.is_best else ""))
 
     def on_finished(self, result) -> None:
-        self._draw_bars()
+        self.redraws.flush()
         run_dir = getattr(result, "run_dir", None)
         stopped = bool(getattr(result, "stopped", False))
         for column, metrics in getattr(result, "reports", {}).items():  # the plug-in's old / new / ensemble
@@ -344,7 +341,7 @@ class TrainPanel(TaskPanel):
         self.progress.done("Stopped" if stopped else "Finished")
 
     def on_failed(self, failure) -> None:
-        self._draw_bars()
+        self.redraws.flush()
         super().on_failed(failure)
 
     # --- showing a run -----------------------------------------------------------------------
@@ -392,41 +389,44 @@ class TrainPanel(TaskPanel):
             return False
 
     def _redraw(self, per_class: tuple | None = None, live: bool = False) -> None:
-        """Update the curves now and the per-class views ((recall, precision, confusion)) now, or
-        (live) a moment later: two smaller repaints keep the GUI thread's longest pause short."""
-        epochs = [row["epoch"] for row in self.history]
-        for plot_name, name, key, _color, _dashed in CURVES + VALUE_CURVES:
-            self.plots[plot_name].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
-        starts = [(row["epoch"], str(row["stage"])) for before, row in zip(self.history, self.history[1:])
-                  if row.get("stage") != before.get("stage")]
-        for plot in self.plots.values():
-            plot.set_stage_starts(starts)
+        """Update the curves and the per-class views ((recall, precision, confusion)) now, or (live)
+        one view per turn of the event loop, each painted before the next."""
+        steps = [partial(self._draw_plot, name) for name in self.plots]
         if per_class is not None and self.class_counts:
-            self._pending_bars = per_class
-            if live:
-                self._bars_timer.start()
-            else:
-                self._draw_bars()
+            steps += [partial(self._draw_bars, *per_class), partial(self._draw_table, *per_class),
+                      partial(self._draw_confusion, *per_class)]
+        self.redraws.replace(steps)
+        if not live:
+            self.redraws.flush()
 
-    @Slot()
-    def _draw_bars(self) -> None:
-        self._bars_timer.stop()
-        pending, self._pending_bars = self._pending_bars, None
-        if pending is None:
-            return
-        per_class, precision, confusion = pending
+    def _draw_plot(self, plot_name: str) -> None:
+        epochs = [row["epoch"] for row in self.history]
+        for plot, name, key, _color, _dashed in CURVES + VALUE_CURVES:
+            if plot == plot_name:
+                self.plots[plot].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
+        self.plots[plot_name].set_stage_starts([(row["epoch"], str(row["stage"]))
+                                                for before, row in zip(self.history, self.history[1:])
+                                                if row.get("stage") != before.get("stage")])
+
+    def _draw_bars(self, per_class: list[float], _precision, _confusion) -> None:
         self.bars.set_bars(self.class_names, self.class_counts, [("test recall", per_class)])
-        last = self.history[-1] if self.history else {}
-        epoch = int(last.get("epoch", 0))
         zeros = sum(1 for r in per_class if r == 0)
-        self.bars.set_title(f"Left behind · epoch {epoch}: {zeros} of {len(per_class)} classes "
+        self.bars.set_title(f"Left behind · epoch {self._shown_epoch()}: {zeros} of {len(per_class)} classes "
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
         self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
         self.plots["worst"].set_title("HM and lowest recall (LR)" + (f" · {zeros} of {len(per_class)} classes at "
                                                                      "zero recall" if zeros else ""))
+
+    def _draw_table(self, per_class: list[float], precision, _confusion) -> None:
         self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)  # O(classes)
+
+    def _draw_confusion(self, _per_class, _precision, confusion) -> None:
         self.confusion.set_confusion(self.class_names, self.class_counts, confusion,
-                                     f"Confusion matrix · epoch {epoch} · rows: true class, most → fewest images")
+                                     f"Confusion matrix · epoch {self._shown_epoch()} · rows: true class, "
+                                     "most → fewest images")
+
+    def _shown_epoch(self) -> int:
+        return int(self.history[-1].get("epoch", 0)) if self.history else 0
 
     # --- state, export -----------------------------------------------------------------------
     @Slot()

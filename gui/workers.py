@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 Task = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
-PROGRESS_INTERVAL_S = 0.05  # at most 20 progress signals a second
+PROGRESS_INTERVAL_S = 0.1  # at most 10 progress signals a second: each wakes the GUI thread, which then waits for the interpreter lock
 
 _threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QApplication
 
 from engine.checkpoints import load_checkpoint
 from engine.runs import RunFolder, list_runs
@@ -314,10 +315,10 @@ def test_the_class_table_shows_the_epoch_the_bars_show_after_a_run_ends(qtbot, p
     panel.views.setCurrentIndex(0)  # the bars in front, the class table hidden
     for epoch in (1, 2):
         panel.on_epoch(fake_epoch(epoch, [0.1 * epoch] * 5 + [0.0] * 5))
-        panel._draw_bars()
+        panel.redraws.flush()
     running[0] = False  # the run's thread ended before its last epoch was drawn
     panel.on_epoch(fake_epoch(3, [0.3] * 5 + [1.0] * 5))
-    panel._draw_bars()
+    panel.redraws.flush()
     panel.views.setCurrentWidget(panel.class_table)
     shown = {row[1]: row[4] for row in panel.class_table.shown_rows()}
     assert shown == {name: f"{100 * value:.2f}" for name, value in zip(names, [0.3] * 5 + [1.0] * 5)}
@@ -345,3 +346,27 @@ def test_each_stage_s_hyperparameters_sit_under_it_with_human_names(panel, loss,
     assert not {"Shift bn", "Supt", "Use router", "Stage2 epochs", "Lr factor"} & set(texts)
     if sections:  # the second stage's rows come after its title
         assert texts.index(sections[1]) < texts.index(text) or key == "mixup_alpha"
+
+
+def test_a_live_epoch_redraws_one_view_per_turn_of_the_event_loop(qtbot, panel):
+    """Issue 21.8: an epoch's redraw kept the GUI thread for all its plots and tables at once."""
+    from engine.events import DatasetReady
+
+    panel.on_dataset(DatasetReady("demo", [str(i) for i in range(10)], [100 - 9 * i for i in range(10)]))
+    panel.on_epoch(fake_epoch(1, [0.5] * 10))
+    steps = panel.redraws.pending()
+    assert steps == len(panel.plots) + 3 and panel.plots["accuracy"].point_count("test top-1") == 0  # nothing yet
+    drawn = []
+    panel.redraws.steps = type(panel.redraws.steps)(  # record which turn each step runs in
+        (lambda step=step: (drawn.append(turns[0]), step())) for step in panel.redraws.steps)
+    turns = [0]
+    while panel.redraws.pending():
+        QApplication.processEvents()
+        turns[0] += 1
+    assert len(drawn) == steps and drawn == sorted(set(drawn))  # each step in a turn of its own
+    assert panel.plots["accuracy"].point_count("test top-1") == 1 and len(panel.class_table.shown_rows()) == 10
+    panel.on_epoch(fake_epoch(2, [0.5] * 10))
+    panel.on_epoch(fake_epoch(3, [0.5] * 10))  # a newer epoch replaces the pending steps of the older one
+    assert panel.redraws.pending() == steps
+    panel.redraws.flush()
+    assert panel.plots["accuracy"].point_count("test top-1") == 3
