@@ -119,7 +119,9 @@ class TaskRunner(QObject):
             self.current.cancel()
 
     def is_running(self) -> bool:
-        return any(not thread.isFinished() for thread, _ in self._jobs)
+        """A task runs, or its thread has ended but what it reported (its result) is still on its
+        way to the GUI thread: until then nothing has seen the task end."""
+        return bool(self._jobs)
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until every thread has finished (used when the window closes)."""

@@ -147,6 +147,18 @@ def test_idle_follows_every_result_when_two_threads_end_close_together(qtbot):
 
 
 
+def test_a_task_counts_as_running_until_its_result_has_arrived(qtbot):
+    """A page asked "running?" between the thread's end and the result's delivery was told no,
+    and read a result that had not arrived (tools/screenshots.py failed that way under load)."""
+    runner, recorder = TaskRunner(), Recorder()
+    thread = run_worker(qtbot, runner, lambda on_event, should_stop: "done", recorder).thread()
+    while not thread.isFinished():  # the GUI thread has not handled anything yet
+        time.sleep(0.001)
+    assert runner.is_running() and recorder.results == []
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=10_000)
+    assert recorder.results == ["done"]
+
+
 def test_a_failing_task_reports_its_exception_and_traceback(qtbot):
     runner, recorder = TaskRunner(), Recorder()
 

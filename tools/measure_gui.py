@@ -1,6 +1,7 @@
 """Measure the app's start-up time, its GUI-thread stalls under load, and the per-class views' refresh.
 
-``python tools/measure_gui.py [--runs 3] [--epochs 6] [--load N] [--skip-startup]``
+``python tools/measure_gui.py [--runs 3] [--epochs 6] [--load N] [--skip-startup] [--skip-stalls]
+[--view-repeats 5]``
 
 1. Start-up: a fresh interpreter runs what ``python main.py`` runs (``create_application`` +
    ``show_main_window``); we time from spawning it to the window's first paint, and to the
@@ -212,15 +213,19 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=6, help="demo epochs while probing the GUI")
     parser.add_argument("--sweep-epochs", type=int, default=2, help="training and plug-in epochs of each sweep cell")
     parser.add_argument("--load", type=int, default=2 * (os.cpu_count() or 1), help="busy processes alongside")
-    parser.add_argument("--skip-startup", action="store_true", help="only the stalls and the class views")
+    parser.add_argument("--skip-startup", action="store_true", help="no start-up timing")
+    parser.add_argument("--skip-stalls", action="store_true", help="no stall measurement")
+    parser.add_argument("--view-repeats", type=int, default=5, help="refreshes per class view and size (0: none)")
     args = parser.parse_args()
     if not args.skip_startup:
         shown, engine = measure_startup(args.runs)
         print(f"window shown after {statistics.median(shown):.2f} s (median of {len(shown)}: "
               f"{', '.join(f'{s:.2f}' for s in shown)}), from spawning the interpreter to the first paint")
         print(f"engine (torch) loaded in the background after {statistics.median(engine):.2f} s")
-    measure_stalls(args.epochs, args.load, args.sweep_epochs)
-    measure_class_views()
+    if not args.skip_stalls:
+        measure_stalls(args.epochs, args.load, args.sweep_epochs)
+    if args.view_repeats:
+        measure_class_views(args.view_repeats)
     return 0
 
 
