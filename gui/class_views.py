@@ -13,8 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QCursor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHeaderView, QLabel, QLineEdit, QSplitter,
-                               QTableView, QTableWidget, QTableWidgetItem, QToolTip, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGraphicsRectItem, QHeaderView, QLabel, QLineEdit,
+                               QSplitter, QTableView, QTableWidget, QTableWidgetItem, QToolTip, QWidget)
 
 from gui.plots import ZERO_COLOR, ThemedPlot, group_of
 from gui.widgets import Column, number_item, push_button, row_of, wrapping_label
@@ -163,7 +163,8 @@ class ClassTable(Column):
         """For :meth:`set_change`: each class's recall before and after, and the change."""
         return [ClassColumn("#", "rank"), ClassColumn(self.tr("Class"), "name"),
                 ClassColumn(self.tr("Training images"), "count"), ClassColumn(self.tr("Group"), "group"),
-                ClassColumn(self.tr("{0} %").format(old), "percent"), ClassColumn(self.tr("{0} %").format(new), "recall"),
+                ClassColumn(self.tr("{0} %").format(old), "percent"),
+                ClassColumn(self.tr("{0} %").format(new), "recall"),
                 ClassColumn(self.tr("Change (points)"), "change")]
 
     def set_classes(self, names: Sequence[str], counts: Sequence[int], recall: Sequence[float],
@@ -241,13 +242,13 @@ class ConfusionView(QSplitter):
 
     PAIRS = 30  # pairs listed
     ZOOM_CLASSES = 24  # classes shown around a pair picked from the list
-    NAMED_TICKS = 40  # at most this many classes in view: every class named on the ticks
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.plot = ThemedPlot(self.tr("Confusion matrix"), self.tr("predicted class, most → fewest training images"),
                                self.tr("true class (most → fewest)"), legend_columns=1, percent=False)
         self.plot.item.invertY(True)
+        self.plot.item.setAspectLocked(True)  # square cells: zoomed in, a row and a column are as wide
         self.plot.item.showGrid(x=False, y=False)
         self.plot.item.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -256,6 +257,11 @@ class ConfusionView(QSplitter):
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False, width=12,
                                         label=self.tr("log10(1 + images)"))
         self.colorbar.setImageItem(self.image, insert_in=self.plot.item)
+        self.marker = QGraphicsRectItem(0, 0, 1, 1)  # the selected cell, outlined
+        self.marker.setPen(pg.mkPen(ZERO_COLOR, width=2))
+        self.marker.setZValue(10)
+        self.marker.hide()
+        self.plot.item.addItem(self.marker, ignoreBounds=True)
         self.detail = wrapping_label("hint")
         self.detail.setText(self.tr("Wheel to zoom, drag to pan; click a cell to see which classes are confused."))
         whole = push_button(self.tr("Whole matrix"), self.tr("Zoom out to every class."), self.show_whole)
@@ -275,6 +281,7 @@ class ConfusionView(QSplitter):
         self.addWidget(Column(QLabel(self.tr("Most confused pairs")), (self.pairs, 1)))
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 1)
+        self.setSizes([620, 280])
         self.names: list[str] = []
         self.order: list[int] = []
         self.matrix = np.zeros((0, 0), dtype=np.int64)  # in display order
@@ -300,6 +307,7 @@ class ConfusionView(QSplitter):
         if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[0] != len(counts):
             self.order, self.matrix = [], np.zeros((0, 0), dtype=np.int64)
             self.image.clear()
+            self.marker.hide()
             self.plot.set_title(self.tr("Confusion matrix: not saved for this run yet"))
             return
         previous = self.matrix.shape[0]
@@ -312,7 +320,9 @@ class ConfusionView(QSplitter):
         self.image.setRect(-0.5, -0.5, len(self.order), len(self.order))
         self.colorbar.setLevels((0.0, top))
         n = len(self.order)
-        self.plot.item.vb.setLimits(xMin=-0.5, xMax=n - 0.5, yMin=-0.5, yMax=n - 0.5, minXRange=2, minYRange=2)
+        slack = n / 2  # square cells in a box that is not square: room for the margin beside the matrix
+        self.plot.item.vb.setLimits(xMin=-0.5 - slack, xMax=n - 0.5 + slack, yMin=-0.5 - slack, yMax=n - 0.5 + slack,
+                                    minXRange=2, minYRange=2)
         if self.matrix.shape[0] != previous:  # a new class count: show it whole (a new epoch keeps the zoom)
             self.show_whole()
         self._name_ticks()
@@ -363,7 +373,10 @@ class ConfusionView(QSplitter):
         """Keep the cell (true, predicted) described below the matrix; returns the text."""
         self.selected = (true, predicted)
         if not self.order or true >= len(self.names) or predicted >= len(self.names):
+            self.marker.hide()
             return ""
+        self.marker.setRect(self._rank[predicted] - 0.5, self._rank[true] - 0.5, 1, 1)
+        self.marker.show()
         text = self.describe(true, predicted)
         self.detail.setText(text)
         return text
@@ -385,13 +398,17 @@ class ConfusionView(QSplitter):
             self.select(pair.true, pair.predicted)
 
     def _name_ticks(self) -> None:
-        """Name every class in view once few enough show; otherwise about ten, evenly spaced."""
+        """Name as many classes in view as their labels have room for: every one once zoomed in
+        far enough, else every k-th (a row needs a line of text, a column a short name's width)."""
         if not self.order:
             return
+        metrics = self.plot.fontMetrics()
+        room = {0: metrics.horizontalAdvance("abcdefghi") + 8, 1: metrics.height() + 2}  # pixels a label needs
         for axis, name in ((0, "bottom"), (1, "left")):
             first, last = self.visible_ranks(axis)
             shown = max(1, last - first + 1)
-            step = 1 if shown <= self.NAMED_TICKS else max(1, shown // 10)
+            pixels = (self.plot.item.vb.width(), self.plot.item.vb.height())[axis]
+            step = max(1, math.ceil(shown * room[axis] / max(1.0, pixels)))
             ticks = [(rank, _short(self.names[self.order[rank]])) for rank in range(first, last + 1)
                      if rank % step == 0]
             self.plot.item.getAxis(name).setTicks([ticks, []])

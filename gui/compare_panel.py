@@ -113,8 +113,8 @@ class ComparePanel(TaskPanel):
         self.change_to.setToolTip(self.tr("The series each class's change is measured to."))
         self.still_zero = wrapping_label("hint")
         self.change_table = ClassTable(change=(self.tr("Before"), self.tr("After")))
-        change_box = Column(row_of(QLabel(self.tr("Change from")), self.change_from, QLabel(self.tr("to")),
-                                   self.change_to, None), (self.change, 1), self.still_zero)
+        change_box = Column(row_of(QLabel(self.tr("Change from")), (self.change_from, 1), QLabel(self.tr("to")),
+                                   (self.change_to, 1)), (self.change, 1), self.still_zero)
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.views.addTab(self.bars, self.tr("Per class"))

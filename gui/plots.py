@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import weakref
+from functools import partial
 from collections.abc import Sequence
 from pathlib import Path
 
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, Qt
 from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import QToolTip
 
@@ -179,9 +180,9 @@ class CurvePlot(ThemedPlot):
         for line in self.stage_lines:
             self.item.removeItem(line)
         foreground = self.colors()[1]
-        self.stage_lines = [pg.InfiniteLine(epoch - 0.5, angle=90, movable=False, label=name,
-                                            pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DashLine),
-                                            labelOpts={"position": 0.08, "color": foreground, "anchors": [(0, 1), (0, 1)]})
+        pen = pg.mkPen(foreground, width=1, style=Qt.PenStyle.DashLine)
+        label = {"position": 0.08, "color": foreground, "anchors": [(0, 1), (0, 1)]}
+        self.stage_lines = [pg.InfiniteLine(epoch - 0.5, angle=90, movable=False, label=name, pen=pen, labelOpts=label)
                             for epoch, name in starts]
         for line in self.stage_lines:
             self.item.addItem(line, ignoreBounds=True)
@@ -230,6 +231,7 @@ class ClassBars(ThemedPlot):
         self.lines: list[pg.PlotCurveItem] = []  # several series over many classes: one step line each
         self.line_mode = False
         self.mean_line = pg.PlotCurveItem(antialias=True)  # one series over many classes: its running mean
+        self.mean_line.setZValue(2)  # above the per-class steps
         self.mean_line.hide()
         self.item.addItem(self.mean_line)
         self.group_edges: list[pg.InfiniteLine] = []
@@ -307,8 +309,10 @@ class ClassBars(ThemedPlot):
                 continue
             _name, values = self.series[k]
             heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
-            line.setData(edges, heights, stepMode="center",
-                         pen=pg.mkPen(SERIES_COLORS[k % len(SERIES_COLORS)], width=2))
+            color = QColor(SERIES_COLORS[k % len(SERIES_COLORS)])
+            if n == 1:  # one series over many classes: light, its running mean on top
+                color.setAlpha(150)
+            line.setData(edges, heights, stepMode="center", pen=pg.mkPen(color, width=1 if n == 1 else 2))
             line.show()
 
     def running_mean_width(self) -> int:
@@ -339,7 +343,7 @@ class ClassBars(ThemedPlot):
             if groups[rank] != groups[rank - 1]:
                 edge = pg.InfiniteLine(rank - 0.5, angle=90, pen=pg.mkPen(self.colors()[1], width=1,
                                                                           style=Qt.PenStyle.DashLine),
-                                       label=f"{groups[rank]}-shot →", labelOpts={"position": 0.93,
+                                       label=self.tr("{0}-shot →").format(groups[rank]), labelOpts={"position": 0.93,
                                                                                    "color": self.colors()[1]})
                 self.item.addItem(edge)
                 self.group_edges.append(edge)
@@ -370,7 +374,8 @@ class ClassBars(ThemedPlot):
                 self.bars[k].setOpts(brush=SERIES_COLORS[k % len(SERIES_COLORS)])
                 self.legend.addItem(self.lines[k] if self.line_mode else self.bars[k], self.series[k][0])
             if self.mean_line.isVisible():
-                self.legend.addItem(self.mean_line, f"running mean ({self.running_mean_width()} classes)")
+                self.legend.addItem(self.mean_line, self.tr("running mean ({0} classes)").format(
+                    self.running_mean_width()))
         self.legend.addItem(self.zero_marks, "zero recall")
         self.apply_theme()
 
@@ -412,13 +417,15 @@ class ChangeBars(ThemedPlot):
     below the axis. Hover a bar for its class."""
 
     def __init__(self, parent=None):
-        super().__init__("Per-class change", "classes, largest gain → largest loss", "change in recall (points)",
-                         legend_columns=3, percent=False, parent=parent)
+        words = partial(QCoreApplication.translate, "ChangeBars")  # self.tr needs the QObject built first
+        super().__init__(words("Per-class change"), words("classes, largest gain → largest loss"),
+                         words("change in recall (points)"), legend_columns=3, percent=False, parent=parent)
         self.item.setMouseEnabled(x=True, y=False)
         self.gain = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[2], pen=None)
         self.loss = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[1], pen=None)
         self.zero_marks = pg.BarGraphItem(x=[], height=[], width=0.5, brush=ZERO_COLOR, pen=None)
-        for item, name in ((self.gain, "gain"), (self.loss, "loss"), (self.zero_marks, "at zero after")):
+        for item, name in ((self.gain, self.tr("gain")), (self.loss, self.tr("loss")),
+                           (self.zero_marks, self.tr("at zero after"))):
             self.item.addItem(item)
             self.legend.addItem(item, name)
         self.apply_theme()
@@ -454,8 +461,8 @@ class ChangeBars(ThemedPlot):
         rank = int(round(self.item.getViewBox().mapSceneToView(position).x()))
         if 0 <= rank < len(self.order):
             i = self.order[rank]
-            QToolTip.showText(QCursor.pos(), f"<b>{self.names[i]}</b>: {100 * self.before[i]:.1f} → "
-                              f"{100 * self.after[i]:.1f} % ({100 * (self.after[i] - self.before[i]):+.1f})", self)
+            QToolTip.showText(QCursor.pos(), self.tr("<b>{0}</b>: {1:.1f} → {2:.1f} % ({3:+.1f})").format(
+                self.names[i], 100 * self.before[i], 100 * self.after[i], 100 * (self.after[i] - self.before[i])), self)
 
 
 def group_of(count: int) -> str:

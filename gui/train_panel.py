@@ -319,7 +319,7 @@ class TrainPanel(TaskPanel):
         self.history = [r for r in self.history if r["epoch"] < event.epoch] + [row]
         test = event.test
         self._redraw((test.per_class_recall, test.per_class_precision, test.confusion), live=True)
-        stage = f" (stage {event.stage_name})" if event.stage_name else ""
+        stage = self.tr(" (stage {0})").format(event.stage_name) if event.stage_name else ""
         self.log.add(f"epoch {event.epoch}/{event.epochs}{stage}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
                      f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
                      + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
@@ -414,8 +414,6 @@ class TrainPanel(TaskPanel):
         self.bars.set_title(f"Left behind · epoch {self._shown_epoch()}: {zeros} of {len(per_class)} classes "
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
         self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
-        self.plots["worst"].set_title("HM and lowest recall (LR)" + (f" · {zeros} of {len(per_class)} classes at "
-                                                                     "zero recall" if zeros else ""))
 
     def _draw_table(self, per_class: list[float], precision, _confusion) -> None:
         self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)  # O(classes)

@@ -107,16 +107,28 @@ def test_the_confusion_view_orders_by_count_and_names_a_clicked_cell(qtbot, conf
     assert view.pairs.rowCount() == view.PAIRS
     assert view.pairs.item(0, 0).text() == f"{names[0]} → {names[99]}" and view.pairs.item(0, 1).text() == "17"
     view.pairs.cellClicked.emit(0, 0)
-    first, last = view.visible_ranks()
-    assert last - first + 1 <= view.ZOOM_CLASSES + 1 and first <= 0 <= last  # column: class 99 is ranked first
-    rows = view.plot.item.vb.viewRange()[1]
-    assert rows[0] <= 99 <= rows[1] and rows[1] - rows[0] <= view.ZOOM_CLASSES + 1  # row: class 0 is ranked last
-    assert view.detail.text() == text
-    columns = [label for _x, label in view.plot.item.getAxis("bottom")._tickLevels[0]]
-    rows_named = [label for _x, label in view.plot.item.getAxis("left")._tickLevels[0]]
-    assert len(columns) == last - first + 1 and names[99] in columns and names[0] in rows_named  # all in view named
-    view.show_whole()
-    assert view.visible_ranks() == (0, 99) and len(view.plot.item.getAxis("bottom")._tickLevels[0]) == 10
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x0 <= 0 <= x1 and y0 <= 99 <= y1  # column: class 99 is ranked first; row: class 0 is ranked last
+    assert min(x1 - x0, y1 - y0) <= view.ZOOM_CLASSES + 1 and view.detail.text() == text
+    assert view.marker.isVisible() and view.marker.rect().center() == QPointF(0, 99)  # the cell, outlined
+
+    def ticks(axis: str) -> list:
+        return view.plot.item.getAxis(axis)._tickLevels[0]
+
+    def apart(axis: str, pixels: float) -> bool:  # neighbouring labels at least ``pixels`` apart on screen
+        (a0, a1), (b0, b1) = vb.viewRange()
+        per_class = vb.width() / (a1 - a0) if axis == "bottom" else vb.height() / (b1 - b0)
+        ranks = [rank for rank, _label in ticks(axis)]
+        return all((b - a) * per_class >= pixels for a, b in zip(ranks, ranks[1:]))
+
+    view.zoom_to(0, 99, classes=6)  # zoomed in far enough: every class in view named
+    first, last = view.visible_ranks(1)
+    assert [label for _r, label in ticks("left")] == [_short_name(names[view.order[r]]) for r in range(first, last + 1)]
+    assert _short_name(names[0]) in [label for _r, label in ticks("left")]
+    assert _short_name(names[99]) in [label for _r, label in ticks("bottom")]
+    view.show_whole()  # 100 classes: some named, never on top of each other
+    assert view.visible_ranks() == (0, 99) and 3 <= len(ticks("bottom")) < 100 and 3 <= len(ticks("left")) < 100
+    assert apart("bottom", 50) and apart("left", view.fontMetrics().height())
     view.set_confusion(names, counts, None)
     assert view.order == [] and "not saved" in view.plot.title
 
@@ -162,3 +174,9 @@ def test_one_series_over_1000_classes_is_a_recall_curve_by_training_count(qtbot)
     assert bars.zero_count() == 1
     bars.set_bars([f"c{i}" for i in range(10)], counts[-10:], [("test recall", recall[-10:])])  # few classes: bars
     assert not bars.line_mode and bars.bar_count() == 10 and not bars.mean_line.isVisible() and not bars.group_edges
+
+
+def _short_name(name: str) -> str:
+    from gui.class_views import _short
+
+    return _short(name)

@@ -37,7 +37,8 @@ class Method:
     Subclasses set ``name``, ``title``, ``citation``, ``defaults`` (hyperparameters with the
     paper's values), ``param_help`` (one line each), ``param_labels`` (their names in words),
     ``param_sections`` (a multi-stage method groups them under the stage they act in; the rest
-    come first) and ``param_ranges`` (sane bounds, checked when the method is built). ``class_weights`` is set by the train rule (Reweight, DRW) and is
+    come first) and ``param_ranges`` (sane bounds, checked when the method is built).
+    ``class_weights`` is set by the train rule (Reweight, DRW) and is
     ``None`` when the rule applies no weights.
     """
 

@@ -78,7 +78,8 @@ class RIDE(Method):
                     "diversity_factor": "Diversity weight", "diversity_temperature": "Diversity temperature",
                     "reweight_factor": "Reweight factor", "router_epochs": "Epochs (0 = no router)",
                     "router_lr": "Learning rate", "router_batch_size": "Batch size",
-                    "pos_weight": "Weight of “call the next expert”", "use_router": "Route when predicting (1 = on)"}
+                    "pos_weight": "Weight of “call the next expert”",
+                    "use_router": "Route when predicting (1 = on)"}
     param_sections = {"Stage 1: experts": ("experts", "max_margin", "scale", "diversity_factor",
                                            "diversity_temperature", "reweight_factor"),
                       "Stage 2: router": ("router_epochs", "router_lr", "router_batch_size", "pos_weight",

@@ -5,7 +5,8 @@ old+new ensemble (+ensemble).
 Numbers come from the cells' run folders only: the base column is the last row of the base
 run's metrics.csv (the last epoch: the final model, the one the plug-in re-trains), +GML and
 +ensemble are the "new" and "ensemble" columns of the plug-in run's report.json. std is the
-sample standard deviation (n − 1); with one seed there is none, and the table shows the value alone. Writes, under ``<sweep>/report/``: table.csv, table.md,
+sample standard deviation (n − 1); with one seed there is none, and the table shows the value
+alone. Writes, under ``<sweep>/report/``: table.csv, table.md,
 table.tex, cells.csv (every cell's numbers) and per_class.csv (every cell's per-class recalls,
 for the left-behind plots).
 """
