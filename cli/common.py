@@ -6,8 +6,10 @@ import json
 import math
 from typing import Any
 
-from errors import UserError
-from engine.config import DATASETS, IMBALANCE_TYPES, DataConfig
+from cli.options import add_setting_arguments, apply_arguments
+from data import default_imbalance_type
+from engine.config import DataConfig
+from engine.knobs import Setting, settings
 from engine.events import DatasetReady, EpochEnd, Event, Message, Progress
 from engine.metrics import Metrics, floor_note
 from engine.runs import format_percent
@@ -16,34 +18,26 @@ TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall
               ("Medium", "medium"), ("Few", "few"), ("ECE", "ece"))
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data (defaults: what the checkpoint was trained on, else CIFAR-100-LT, 100)")
-    group.add_argument("--dataset", choices=DATASETS)
-    group.add_argument("--data-root", default="", help="dataset folder (default: <workspace>/datasets)")
-    group.add_argument("--imbalance", type=float,
-                       help="imbalance ratio n_max/n_min (100) or factor n_min/n_max (0.01); both mean the same")
-    group.add_argument("--imbalance-type", choices=IMBALANCE_TYPES,
-                       help="exp or step cut, or none (default: exp; none for an image folder)")
-    group.add_argument("--image-size", type=int)
-    group.add_argument("--cut-seed", type=int,
-                       help="seed of the long-tailed cut (default: the checkpoint's, else 0 as in LDAM-DRW/MiSLAS)")
+def add_data_arguments(parser: argparse.ArgumentParser) -> list[Setting]:
+    """The data flags (generated from the data section's knobs) of a command that reads a checkpoint."""
+    return add_setting_arguments(parser, lambda item: item.path.startswith("data."),
+                                 " (defaults: what the checkpoint was trained on, else CIFAR-100-LT, 100)")
 
 
 def data_config_from_args(args: argparse.Namespace, trained_on: dict | None = None) -> DataConfig:
     """The flags given, else the data a checkpoint was trained on (its meta "data"), else CIFAR-100-LT."""
-    fallback = DataConfig(dataset="cifar100")
+    fallback = DataConfig()
     if trained_on and (args.dataset is None or args.dataset == trained_on.get("dataset")):
         fallback = DataConfig(**{k: v for k, v in trained_on.items() if k in DATA_FIELDS_FROM_CHECKPOINT})
         if "cut_seed" not in trained_on and "seed" in trained_on:
             fallback.cut_seed = int(trained_on["seed"])  # saved before the cut had its own seed: it followed the run's
     dataset = args.dataset or fallback.dataset
-    default_type = fallback.imbalance_type if dataset == fallback.dataset else default_imbalance_type(dataset)
-    cut_seed = getattr(args, "cut_seed", None)
-    return DataConfig(dataset=dataset, root=args.data_root or (fallback.root if dataset == fallback.dataset else ""),
-                      imbalance_type=args.imbalance_type or default_type,
-                      imbalance_ratio=args.imbalance if args.imbalance is not None else fallback.imbalance_ratio,
-                      image_size=args.image_size or fallback.image_size,
-                      cut_seed=cut_seed if cut_seed is not None else fallback.cut_seed)
+    same = dataset == fallback.dataset
+    data = DataConfig(dataset=dataset, root=fallback.root if same else "", image_size=fallback.image_size,
+                      imbalance_type=fallback.imbalance_type if same else default_imbalance_type(dataset),
+                      imbalance_ratio=fallback.imbalance_ratio, cut_seed=fallback.cut_seed)
+    apply_arguments(data, args, settings(DataConfig))
+    return data
 
 
 DATA_FIELDS_FROM_CHECKPOINT = ("dataset", "root", "imbalance_type", "imbalance_ratio", "image_size", "cut_seed")
@@ -54,23 +48,6 @@ def trained_on(checkpoint: str) -> dict | None:
     from engine.checkpoints import load_checkpoint
 
     return load_checkpoint(checkpoint).meta.get("data")
-
-
-def default_imbalance_type(dataset: str) -> str:
-    """A user's own folder is taken as it is; benchmarks are cut to the usual exponential tail."""
-    return "none" if dataset == "folder" else "exp"
-
-
-def parse_params(items: list[str]) -> dict[str, float]:
-    """``--param NAME=VALUE`` flags → a dict of method hyperparameters."""
-    params = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            params[key.strip()] = float(value)
-        except ValueError:
-            raise UserError(f"--param {item!r}: expected NAME=NUMBER, e.g. --param gamma=2") from None
-    return params
 
 
 def json_text(payload: Any) -> str:
@@ -108,6 +85,21 @@ def metrics_table(columns: dict[str, Metrics]) -> str:
 
 
 
+def print_result(result) -> None:
+    """A finished run's table: the last epoch's metrics, or the plug-in's old / new / ensemble."""
+    columns = getattr(result, "reports", None) or ({"last epoch": result.final} if result.final is not None else {})
+    if getattr(result, "test", None) is not None and "last epoch" in columns:  # a validation split chose best.pt
+        columns = {"last epoch (val)": result.final, "best.pt (test)": result.test}
+    if columns:
+        print()
+        print(metrics_table(columns))
+    if "ensemble" in columns:
+        how = (f"chosen on the held-out split, validation HM {100 * result.search.hm:.2f}" if result.search
+               else "as set")
+        print(f"\nensemble temperatures: t1 = {result.t1:g} (new), t2 = {result.t2:g} (old), {how}")
+    print(f"\nrun folder: {result.run_dir}")
+
+
 def _plain(value: float) -> str:
     return "—" if value is None or value != value else f"{value:.3f}"
 
@@ -126,7 +118,7 @@ class TerminalReporter:
             self._close_bar()
             stage = f" (stage {event.stage_name})" if event.stage_name else ""
             print(f"epoch {event.epoch}/{event.epochs}{stage}  lr {event.lr:.4g}  "
-                  f"train acc {100 * event.train.top1:.1f}  test acc {100 * event.test.top1:.2f}  "
+                  f"train acc {100 * event.train.top1:.1f}  {event.split} acc {100 * event.test.top1:.2f}  "
                   f"HM {100 * event.test.hm:.2f}  GM {100 * event.test.gm:.2f}  "
                   f"LR {100 * event.test.lowest_recall:.2f}  zero-recall {event.test.zero_recall}  "
                   f"({event.seconds:.1f}s){'  *best' if event.is_best else ''}", flush=True)

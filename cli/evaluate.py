@@ -4,21 +4,25 @@ from __future__ import annotations
 import argparse
 
 from cli.common import add_data_arguments, data_config_from_args, json_text, metrics_table, trained_on
+from cli.options import add_setting_arguments, apply_arguments
+from engine.config import RunConfig
+from engine.knobs import first, knob_problems
+
+RUN_FLAGS = ("recall_floor", "device")
 
 
 def add_parser(subparsers) -> None:
+    from models import architectures
+
     parser = subparsers.add_parser("eval", help="evaluate a checkpoint on a dataset's balanced test split")
     parser.add_argument("--checkpoint", required=True, help="ours, or a foreign state dict (keys are remapped)")
-    parser.add_argument("--arch", default=None, help="architecture, when the file cannot tell")
+    parser.add_argument("--arch", default=None, choices=architectures(), help="architecture, when the file cannot tell")
     add_data_arguments(parser)
     parser.add_argument("--seed", type=int, dest="cut_seed", help="the older name of --cut-seed")
-    parser.add_argument("--recall-floor", type=float, default=1e-3,
-                        help="floor of each class's recall in HM / GM / LR (the paper's 1e-3; 0 = unfloored)")
-    parser.add_argument("--device", default="auto")
     parser.add_argument("--per-class", action="store_true", help="also print every class's recall")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--no-router", action="store_true", help="RIDE: call every expert, ignoring the router")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, settings=add_setting_arguments(parser, lambda item: item.name in RUN_FLAGS))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,8 +30,11 @@ def run(args: argparse.Namespace) -> int:
 
     data_config = data_config_from_args(args, trained_on(args.checkpoint))
     data_config.validate()
-    metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, device=args.device,
-                                           recall_floor=args.recall_floor, use_router=not args.no_router)
+    run = RunConfig()  # the floor and device flags, checked as in a run
+    apply_arguments(run, args, args.settings)
+    first(knob_problems(run))
+    metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, device=run.device,
+                                           recall_floor=run.recall_floor, use_router=not args.no_router)
     if args.json:
         print(json_text({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}))
         return 0

@@ -11,16 +11,17 @@ import math
 import sys
 
 from cli.common import json_text
-from engine.config import ARCHITECTURES
 
 PROGRESS_FROM = 2  # batches: a bar appears when the files fill at least this many
 
 
 def add_parser(subparsers) -> None:
+    from models import architectures
+
     parser = subparsers.add_parser("predict", help="predict image files (or folders of images)")
     parser.add_argument("images", nargs="+", help="image files or folders")
     parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--arch", choices=ARCHITECTURES, help="when the checkpoint has no metadata")
+    parser.add_argument("--arch", choices=architectures(), help="when the checkpoint has no metadata")
     parser.add_argument("--dataset", choices=("cifar10", "cifar100"),
                         help="whose class names apply, when the checkpoint has none")
     parser.add_argument("--topk", type=int, default=5)

@@ -91,7 +91,8 @@ def dry_run_text(spec, folder: Path, rate: float | None, backend: str) -> str:
     for cell in spec.cells:
         cost = cell_cost(cell)
         costs.append(cost)
-        plugin = f"{cell.plugin['epochs']}" + ("+ens" if cell.plugin["ensemble"] else "") if cell.plugin else "off"
+        plugin = (f"{cell.plugin['optim']['epochs']}" + ("+ens" if cell.plugin["plugin"]["ensemble"] else "")
+                  if cell.plugin else "off")
         state = read_status(folder, cell.id).describe() if folder.exists() else "new"
         lines.append(f"{cell.id:<40}{cell.epochs:>7}{plugin:>9}{cost.train_images or '?':>12}  {state}")
     known = [c.forwards for c in costs if c.forwards is not None]

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from data import IMBALANCE_TYPES
 from data.errors import DatasetError
 from errors import UserError
 from data.tensors import resize_images
@@ -52,9 +53,6 @@ CIFAR100_CLASSES = (
 # so pretrained LDAM-protocol checkpoints see the inputs they were trained on.
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
-
-IMBALANCE_TYPES = ("exp", "step", "none")
-
 
 @dataclass(frozen=True)
 class CifarLayout:

@@ -8,23 +8,28 @@ arrays are allow-listed beside PyTorch's own safe types, because many research s
 
 Our format (``FORMAT``) is a plain dict::
 
-    {"format": "long-tail-studio/2",
+    {"format": "long-tail-studio/3",
      "state_dict": {...},                          # the model's tensors
      "meta": {"model": ModelSpec.to_dict(), "arch", "head", "num_classes", "class_names",
               "class_counts", "dataset", "mean", "std", "image_size", "method", "method_params",
               "logit_scale", "metrics", "stage",
-              "ensemble": {"t1", "t2", "old_logit_scale"} (optional)},
+              "ensemble": {"t1", "t2", "searched", "old_method", "old_method_params",
+                           "old_logit_scale"} (optional)},
      "heads": {"old": {"linear.weight", …}} (optional extra heads, keyed like the model's),
-     "method_state": {...},                        # the method's own state (queues, teachers …)
-     "extra": {...}}                               # resume state (optimiser, stage, RNG)
+     "method_state": {...},                        # the method's own state
+     "extra": {...}}                               # resume state (optimiser, stage, RNG, step hooks)
 
-Files of format ``long-tail-studio/1`` (a CIFAR ResNet with ``arch``/``head``/``num_classes``
-meta and an old head as ``{"weight", "bias"}``) load as before. Foreign files are accepted as
-plain state dicts or nested under a key such as ``state_dict`` or ``model`` (siblings like
-``epoch`` are ignored), with ``module.`` (DataParallel) or backbone prefixes and an
-``fc``/``classifier`` head; the model family is then recognised from the tensors by
-``models.registry.recognise`` (each family knows its own files). Each repair is recorded in
-``Checkpoint.notes``.
+Older formats load as before: ``long-tail-studio/1`` (``arch``/``head``/``num_classes`` meta and
+an old head as ``{"weight", "bias"}``) and ``/2`` (RIDE's "router trained" in the method state,
+where format 3 keeps it in the model's ``router_trained`` buffer; an ensemble's old method
+unnamed, its plain logits × ``old_logit_scale``). Foreign files are accepted as plain state dicts,
+nested under a key such as ``state_dict`` or ``model`` (siblings like ``epoch`` are ignored) or
+saved in parts; ``module.`` (DataParallel) prefixes are removed and missing BatchNorm counters
+added here. Everything else about a foreign file is its model family's knowledge
+(``models.registry``, after timm's ``checkpoint_filter_fn`` and ``pretrained_cfg``): the family
+that recognises the tensors filters its own key layouts (backbone prefixes, ``fc`` →
+``linear``, official buffers) and says what its outputs mean (the prediction method, the logit
+scale). Each repair is recorded in ``Checkpoint.notes``.
 """
 from __future__ import annotations
 
@@ -44,20 +49,16 @@ import numpy as np
 import torch
 
 from errors import UserError
-from models import LTModel, ModelSpec, UnrecognisedWeights, create_model, recognise
+from models import (LTModel, ModelSpec, UnrecognisedWeights, create_model, family, join_parts, pretrained_cfg,
+                    recognise, spec_for)
 
-FORMAT = "long-tail-studio/2"
-READABLE_FORMATS = ("long-tail-studio/1", FORMAT)
-LDAM_LOGIT_SCALE = 30.0  # LDAM-DRW's s: what a foreign cosine head's outputs are multiplied by
+FORMAT = "long-tail-studio/3"
+READABLE_FORMATS = ("long-tail-studio/1", "long-tail-studio/2", FORMAT)
 
 # Where research scripts nest the weights, most specific first.
 NESTED_KEYS = ("state_dict", "model_state_dict", "model_state", "model", "net", "network",
                "state_dict_model", "weights", "params", "module")
-STRIP_PREFIXES = ("module.", "backbone.", "encoder.", "model.", "net.", "network.")
-HEAD_ALIASES = ("fc", "classifier")
-# A model saved in parts (MiSLAS's train_stage{1,2}.py): entry → key prefix in the joined state dict
-SPLIT_PARTS = {"state_dict_model": "", "state_dict_classifier": "", "state_dict_lws_model": "lws."}
-OUR_MODULES = {"conv1", "bn1", "layer1", "layer2", "layer3", "linear"}
+DATA_PARALLEL = "module."
 LIST_LIMIT = 8  # keys listed per category in a mismatch report
 
 _CODE_OPCODES = {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"}
@@ -88,7 +89,7 @@ class CheckpointMismatch(CheckpointError):
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint with keys already remapped to the CifarResNet's names.
+    """A loaded checkpoint with keys already in its model family's layout.
 
     ``meta`` always holds ``arch``, ``num_classes``, ``head`` and ``logit_scale`` when they could
     be inferred from the tensors; ``source`` is ``"long-tail-studio"``, ``"state_dict"`` or
@@ -142,7 +143,7 @@ def save_checkpoint(path: str | Path, state_dict: Mapping[str, torch.Tensor], me
     """
     meta = dict(meta)
     if "model" not in meta and all(key in meta for key in ("arch", "head", "num_classes")):
-        meta["model"] = ModelSpec("cifar_resnet", meta["arch"], int(meta["num_classes"]), meta["head"]).to_dict()
+        meta["model"] = spec_for(meta["arch"], int(meta["num_classes"]), meta["head"]).to_dict()
     if "model" not in meta:
         raise ValueError("checkpoint meta lacks the model spec ('model', or arch, head and num_classes)")
     payload = {
@@ -308,11 +309,15 @@ def _ours(raw: Mapping[str, Any], path: Path) -> Checkpoint:
         raise CheckpointError(f"{path.name} is damaged: its state_dict or meta is missing")
     meta = dict(raw["meta"])
     heads = {name: dict(head) for name, head in (raw.get("heads") or {}).items()}
-    if raw["format"] == "long-tail-studio/1":  # a CIFAR ResNet; its old head was saved without the prefix
+    state_dict, method_state = dict(raw["state_dict"]), dict(raw.get("method_state") or {})
+    if raw["format"] == "long-tail-studio/1":  # one ``linear`` head, its old copy saved without the prefix
         heads = {name: {f"linear.{key}": value for key, value in head.items()} for name, head in heads.items()}
-    return Checkpoint(state_dict=dict(raw["state_dict"]), meta=meta, heads=heads,
-                      extra=dict(raw.get("extra") or {}), source="long-tail-studio", path=path,
-                      method_state=dict(raw.get("method_state") or {}))
+    if raw["format"] == "long-tail-studio/2" and "router_trained" in method_state:  # now the model's buffer
+        trained = method_state.pop("router_trained")
+        if any(key.startswith("expert_help_pred_fc.") for key in state_dict):
+            state_dict["router_trained"] = torch.tensor(trained is not False)  # None: unknown, trusted
+    return Checkpoint(state_dict=state_dict, meta=meta, heads=heads, extra=dict(raw.get("extra") or {}),
+                      source="long-tail-studio", path=path, method_state=method_state)
 
 
 def _is_state_dict(value: Any) -> bool:
@@ -325,13 +330,9 @@ def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str
     under a known key."""
     if _is_state_dict(raw):
         return dict(raw), "state_dict", []
-    if isinstance(raw, Mapping) and all(_is_state_dict(raw.get(key)) for key in SPLIT_PARTS if SPLIT_PARTS[key] != "lws."):
-        joined: dict[str, torch.Tensor] = {}
-        for key, prefix in SPLIT_PARTS.items():
-            for name, tensor in (raw.get(key) or {}).items():
-                joined[prefix + _strip(name, "module.")] = tensor
-        parts = [key for key in SPLIT_PARTS if key in raw]
-        return joined, "parts", [f"joined the model saved in parts ({', '.join(parts)}, as MiSLAS saves it)"]
+    joined = join_parts(raw) if isinstance(raw, Mapping) else None  # a family's model saved in parts
+    if joined is not None:
+        return joined[0], "parts", [joined[1]]
     if isinstance(raw, Mapping):
         nested = [key for key in NESTED_KEYS if _is_state_dict(raw.get(key))]
         nested += [key for key, value in raw.items() if key not in nested and _is_state_dict(value)]
@@ -351,28 +352,14 @@ def _find_state_dict(raw: Any, path: Path) -> tuple[dict[str, torch.Tensor], str
 
 
 def _remap_keys(state_dict: dict[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
-    """Strip wrapper prefixes, rename the classifier to ``linear`` and add BN counters old files lack."""
-    changed = True
-    while changed:
-        changed = False
-        for prefix in STRIP_PREFIXES:
-            hits = sum(key.startswith(prefix) for key in state_dict)
-            if not hits:
-                continue
-            stripped = {_strip(key, prefix): value for key, value in state_dict.items()}
-            helps = prefix == "module." or _our_key_count(stripped) > _our_key_count(state_dict)
-            if helps and len(stripped) == len(state_dict):
-                why = " (saved from DataParallel)" if prefix == "module." else ""
-                notes.append(f"removed the prefix {prefix!r} from {hits} keys{why}")
-                state_dict, changed = stripped, True
-    if not any(key.startswith("linear.") for key in state_dict):
-        for alias in HEAD_ALIASES:
-            head_keys = {key for key in state_dict if key.startswith(alias + ".")}
-            if f"{alias}.weight" in state_dict and head_keys <= {f"{alias}.weight", f"{alias}.bias"}:
-                state_dict = {("linear." + key[len(alias) + 1:] if key in head_keys else key): value
-                              for key, value in state_dict.items()}
-                notes.append(f"renamed the classifier {alias}.* to linear.*")
-                break
+    """What any PyTorch file may need: DataParallel's ``module.`` removed, and the BatchNorm
+    counters older PyTorch versions did not save added. Key layouts are the families' business."""
+    hits = sum(key.startswith(DATA_PARALLEL) for key in state_dict)
+    if hits:
+        stripped = {_strip(key, DATA_PARALLEL): value for key, value in state_dict.items()}
+        if len(stripped) == len(state_dict):
+            notes.append(f"removed the prefix {DATA_PARALLEL!r} from {hits} keys (saved from DataParallel)")
+            state_dict = stripped
     counters = [key[: -len("running_mean")] + "num_batches_tracked" for key in state_dict
                 if key.endswith(".running_mean")]
     counters = [key for key in counters if key not in state_dict]
@@ -388,20 +375,15 @@ def _strip(key: str, prefix: str) -> str:
     return key
 
 
-def _our_key_count(state_dict: Mapping[str, Any]) -> int:
-    known = OUR_MODULES | set(HEAD_ALIASES)
-    return sum(key.split(".", 1)[0] in known for key in state_dict)
-
-
 def _complete_meta(checkpoint: Checkpoint) -> None:
     """Give every checkpoint a model spec: ours carry one (or, format 1, its parts); foreign files
     are recognised from their tensors by the model families."""
     meta, notes = checkpoint.meta, checkpoint.notes
     if "model" not in meta and all(key in meta for key in ("arch", "head", "num_classes")):
-        meta["model"] = ModelSpec("cifar_resnet", meta["arch"], int(meta["num_classes"]), meta["head"]).to_dict()
+        meta["model"] = spec_for(meta["arch"], int(meta["num_classes"]), meta["head"]).to_dict()
     if "model" not in meta:
         try:
-            spec, checkpoint.state_dict = recognise(checkpoint.state_dict)
+            spec, checkpoint.state_dict = recognise(checkpoint.state_dict, notes)
         except UnrecognisedWeights as error:
             notes.append(f"could not infer the architecture: {error}")
             return
@@ -412,21 +394,21 @@ def _complete_meta(checkpoint: Checkpoint) -> None:
     meta.setdefault("num_classes", spec.num_classes)
     meta.setdefault("head", spec.head)
     if "logit_scale" not in meta:
-        raw_cosines = spec.head == "cosine" and spec.family == "cifar_resnet"  # RIDE's experts scale in the model
-        meta["logit_scale"] = LDAM_LOGIT_SCALE if raw_cosines else 1.0
-        if raw_cosines:
-            notes.append(f"cosine outputs scaled by LDAM's s = {LDAM_LOGIT_SCALE:g} for probabilities")
+        cfg = pretrained_cfg(spec)
+        meta["logit_scale"] = cfg.logit_scale
+        if cfg.note:
+            notes.append(cfg.note)
 
 
 def training_data(path: str | Path) -> dict[str, Any]:
     """The data settings a checkpoint says it was trained on: ``dataset``, ``root``,
     ``imbalance_ratio`` and ``imbalance_type`` (ours), just ``dataset`` (a file naming it), or {}."""
-    from engine.config import DATASETS
+    from data import dataset_names
 
     meta = load_checkpoint(path).meta
     data = meta.get("data") or {}
     found = {key: data[key] for key in ("dataset", "root", "imbalance_ratio", "imbalance_type") if key in data}
-    if "dataset" not in found and meta.get("dataset") in DATASETS:
+    if "dataset" not in found and meta.get("dataset") in dataset_names():
         found["dataset"] = meta["dataset"]
     return found
 
@@ -445,7 +427,7 @@ def build_model_from_checkpoint(checkpoint: Checkpoint, arch: str | None = None,
         reason = next((n.split(": ", 1)[1] for n in checkpoint.notes if n.startswith("could not infer")), "")
         raise CheckpointError(f"{checkpoint.name} is not a model this app can build ({reason or 'unknown tensors'}); "
                               "if it is a CIFAR ResNet, choose the architecture it was trained with")
-    spec = spec or ModelSpec("cifar_resnet", arch, int(num_classes or 0) or 100, "linear")
+    spec = spec or spec_for(arch, int(num_classes or 0) or 100)
     if arch:
         spec = spec.replace(arch=arch)
     if num_classes:
@@ -474,6 +456,54 @@ def load_weights_into(model: LTModel, checkpoint: Checkpoint, num_classes: int |
                                  missing, unexpected, shapes, hints,
                                  _mismatch_listing(checkpoint, model, missing, unexpected, shapes, hints))
     model.load_state_dict(given, strict=True)
+
+
+HEAD_PREFIXES = ("linear.", "lws.")
+
+
+def is_trunk_file(checkpoint: Checkpoint, model: LTModel) -> bool:
+    """Whether ``checkpoint`` is a plain trunk file (its family's models are the trunk itself,
+    ``trunk_prefixes == ("",)``: torchvision's ImageNet weights, say) of the model's architecture
+    that only the trunk of ``model`` can take: its classifier has another class count, or the model
+    wraps the trunk (``trunk_prefixes``, e.g. PaCo's two encoders)."""
+    spec = checkpoint.spec
+    return (spec is not None and spec.arch == model.arch and family(spec.family).trunk_prefixes == ("",)
+            and bool(model.trunk_prefixes)
+            and (model.spec.family != spec.family or spec.num_classes != model.num_classes))
+
+
+def load_trunk_into(model: LTModel, checkpoint: Checkpoint) -> str:
+    """Load every trunk tensor of a plain ImageNet ResNet file (``is_trunk_file``) into each copy of
+    the trunk ``model`` holds; its classifier is left out and the model's own parts the file lacks
+    keep their initialisation. Returns a note saying what was loaded. Raises ``CheckpointMismatch``
+    when a trunk tensor is missing or has another shape."""
+    trunk = {key: value for key, value in checkpoint.state_dict.items() if not key.startswith(HEAD_PREFIXES)}
+    expected = model.state_dict()
+    loaded, missing, shapes = {}, [], []
+    for prefix in model.trunk_prefixes:
+        for key, value in trunk.items():
+            target = prefix + key
+            if target not in expected:
+                missing.append(target)
+            elif expected[target].shape != value.shape:
+                shapes.append((target, tuple(value.shape), tuple(expected[target].shape)))
+            else:
+                loaded[target] = value
+    if missing or shapes:
+        raise CheckpointMismatch(_mismatch_line(checkpoint, model, missing, [], shapes, []), missing, [], shapes, [],
+                                 _mismatch_listing(checkpoint, model, missing, [], shapes, []))
+    model.load_state_dict({**expected, **loaded}, strict=True)
+    copies = " and ".join(p.rstrip(".") for p in model.trunk_prefixes if p) or "the model"
+    fresh = sorted({_module_of(key, model.trunk_prefixes) for key in expected if key not in loaded})
+    return (f"loaded the {checkpoint.spec.arch} trunk of {checkpoint.name} ({len(trunk)} tensors) into {copies}; "
+            f"{', '.join(fresh)} start fresh")
+
+
+def _module_of(key: str, prefixes: tuple[str, ...]) -> str:
+    """``encoder_q.fc.0.weight`` → ``encoder_q.fc``; ``queue`` → ``queue``: the module a key belongs to,
+    one level below a trunk prefix."""
+    prefix = next((p for p in prefixes if p and key.startswith(p)), "")
+    return prefix + key[len(prefix):].split(".", 1)[0]
 
 
 def _mismatch_hints(checkpoint: Checkpoint, model: LTModel, unexpected: list[str], chosen_classes: int) -> list[str]:

@@ -1,42 +1,29 @@
-"""Run configuration: dataclasses with the LDAM-DRW defaults, JSON round-trip and validation.
+"""The run configuration: one schema for training, the GML plug-in and evaluation, each field
+defined once with its knob (label, help, flag, choices, range; ``engine.knobs``).
 
 Defaults follow the CIFAR-LT protocol of LDAM-DRW (Cao et al., NeurIPS 2019,
 github.com/kaidic/LDAM-DRW): ResNet-32, SGD momentum 0.9, weight decay 2e-4, lr 0.1,
 batch 128, 200 epochs, 5 linear warm-up epochs, lr ×0.01 after epoch 160 and ×0.0001
 after epoch 180. The decay points are stored as fractions of the run (0.8, 0.9) so that a
 shorter run keeps the same shape; for 200 epochs they are exactly epochs 160 and 180.
+
+"Freeze features" (``model.freeze``) is the GML plug-in of "No One Left Behind": its own
+settings are the ``plugin`` section, its optimiser defaults the "plugin" preset
+(resources/presets/30-plugin.toml). Choice sets owned by a registry (datasets, methods,
+architectures, train rules, samplers, devices) are named by import path, never imported here.
+docs/configuration.md lists every field (a test keeps it current).
 """
 from __future__ import annotations
 
-import collections.abc
-import json
 import math
-import types
-import typing
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from errors import UserError
+from engine.knobs import ConfigError, JsonConfig, Registry, check_types, first, knob, knob_problems, late
 
-ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
-DATASETS = ("demo", "cifar10", "cifar100", "folder")
-IMBALANCE_TYPES = ("exp", "step", "none")
-TRAIN_RULES = ("none", "resample", "reweight", "drw")
-FREEZE_MODES = ("none", "features", "all")
-SCHEDULES = ("step", "cosine", "constant")
-OPTIMIZERS = ("sgd", "adam")
-BEST_METRICS = ("test_hm", "test_gm", "test_lr", "test_top1", "test_mean_recall")
-
-
-class ConfigError(UserError):
-    """A configuration value a user must fix; the message names the field and the fix."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field_name = field_name
-        self.message = message
+RECALL_FLOOR = 1e-3  # the paper's code floors each class's recall at this before HM / GM / LR (engine.metrics)
+MAX_IMBALANCE = 10_000  # beyond this ratio classes are left with no image at all
+SEED_RANGE = (0, 2**32 - 1)
 
 
 def normalise_imbalance(value: float) -> float:
@@ -46,121 +33,255 @@ def normalise_imbalance(value: float) -> float:
     ratio (100). Both mean the same long tail, so 0.01 and 100 both return 100.0.
     """
     if not math.isfinite(value) or value <= 0:
-        raise ConfigError("imbalance", f"must be a positive number such as 100 or 0.01, got {value}")
+        raise ConfigError("imbalance_ratio", f"must be a positive number such as 100 or 0.01, got {value}")
     return 1.0 / value if value < 1 else float(value)
 
 
-@dataclass
-class DataConfig:
-    dataset: str = "cifar100"
-    root: str = ""  # dataset folder; "" means the workspace's datasets/ folder
-    imbalance_type: str = "exp"
-    imbalance_ratio: float = 100.0  # n_max / n_min; 0.01 is accepted and normalised to 100
-    image_size: int = 32
-    holdout_fraction: float = 0.2  # image folders without a test/ sub-folder
-    augment: bool = True  # random crop (4-pixel padding) + horizontal flip
-    # Seed of the long-tailed cut (and of an image folder's held-out split), independent of the
-    # run's seed: LDAM-DRW, MiSLAS, RIDE and PaCo all cut with np.random.seed(0) inside the
-    # dataset, so the default 0 trains on the published subset whatever the training seed.
-    cut_seed: int = 0
+def device_problem(value: str) -> str | None:
+    """auto, cpu, cuda or cuda:N"""
+    if value in ("auto", "cpu", "cuda") or value.startswith("cuda:") and value[5:].isdigit():
+        return None
+    return f"use auto, cpu, cuda or cuda:N, not {value!r}"
 
-    def validate(self) -> None:
-        check_choice("dataset", self.dataset, DATASETS)
-        check_choice("imbalance_type", self.imbalance_type, IMBALANCE_TYPES)
-        self.imbalance_ratio = normalise_imbalance(float(self.imbalance_ratio))
-        if self.imbalance_ratio > 10_000:
-            raise ConfigError("imbalance", "ratios above 10000 leave classes with no image at all")
-        check_range("image_size", self.image_size, 8, 512)
-        check_range("holdout_fraction", self.holdout_fraction, 0.05, 0.9)
-        check_range("cut_seed", self.cut_seed, 0, 2**32 - 1)
+
+def image_size_problem(value: int) -> str | None:
+    """not 1 to 7 (0: the dataset's own side)"""
+    return None if value == 0 or value >= 8 else f"{value} is too small: 0 (the dataset's own side) or at least 8"
+
+
+def missing_file(path: str) -> str | None:
+    """empty, or an existing file"""
+    return f"no checkpoint file at {path}" if path and not Path(path).is_file() else None
+
+
+class Section:
+    """A part of the run config: its knobs' rules, and the checks across its fields."""
+
+    def problems(self) -> list[ConfigError]:
+        """Every field that must change, each named."""
+        return knob_problems(self)
+
+    def validate(self):
+        """Raise the first problem (a ConfigError naming the field); returns self."""
+        first(self.problems())
+        return self
+
+
+@dataclass
+class DataConfig(Section):
+    dataset: str = field(default="cifar100", metadata=knob(
+        "Dataset", "Which images to use. The demo set is bundled handwritten digits and needs no download; "
+        "CIFAR is downloaded once into the data path (or read from there). ImageNet-LT, Places-LT, iNaturalist "
+        "2018, image lists and image trees are streamed from disk by decoding workers.",
+        choices=Registry("data:dataset_titles")))
+    root: str = field(default="", metadata=knob(
+        "Data path", "Folder that holds the dataset: CIFAR's python pickles, your image folder with one "
+        "sub-folder per class, or the root the large benchmarks' lists name their images from "
+        "(ImageNet_LT_*.txt, Places_LT_*.txt, iNaturalist18_*.txt or train2018.json). Empty: the workspace's "
+        "datasets/ folder (datasets/<name> for the streamed ones).", flag="--data-root", widget="folder",
+        placeholder="workspace datasets/ folder", local=True))
+    # Each dataset kind has its own default cut (data.default_imbalance_type, from DATASET_KINDS).
+    imbalance_type: str = field(default="exp", metadata=knob(
+        "Imbalance type", "How the balanced training set is cut into a long-tailed one: exp lowers the count "
+        "exponentially from class to class (LDAM-DRW); step keeps half the classes large and cuts the other half "
+        "to n_max/ratio; none keeps the set as it is. A command line that names only the dataset gets its own "
+        "type: exp for CIFAR and the demo, none for every other dataset (the large benchmarks' official lists are "
+        "long-tailed already).",
+        choices=Registry("data:IMBALANCE_TYPES")))
+    imbalance_ratio: float = field(default=100.0, metadata=knob(
+        "Imbalance", "How long the tail is. Type the ratio n_max/n_min (100) or the seed's imbalance factor "
+        "n_min/n_max (0.01): both mean the largest class has 100× the images of the smallest.",
+        flag="--imbalance", widget="imbalance"))
+    image_size: int = field(default=0, metadata=knob(
+        "Image size", "Side of the square images the model sees, in pixels. 0: the dataset's own (32 for CIFAR, "
+        "the demo and folders; 224 for the streamed datasets, resized to 256 and centre-cropped for evaluation).",
+        range=(0, 512), check=image_size_problem))
+    holdout_fraction: float = field(default=0.2, metadata=knob(
+        "Held-out share", "Test share of an image folder without a test/ sub-folder.", range=(0.05, 0.9)))
+    augment: bool = field(default=True, metadata=knob(
+        "Augment", "Random crop (4-pixel padding) and horizontal flip of the training images; RandomResizedCrop "
+        "and flip when streamed."))
+    color_jitter: float = field(default=0.0, metadata=knob(
+        "Colour jitter", "Streamed datasets: ColorJitter(j, j, j, 0) after the crop (0.4 in the recipes that use "
+        "it; 0: none).", range=(0.0, 1.0)))
+    loader_workers: int = field(default=4, metadata=knob(
+        "Loader workers", "Streamed datasets: decoding processes, at most the CPUs this process may use (0: decode "
+        "in the training process).", range=(0, 64)))
+    # LDAM-DRW, MiSLAS, RIDE and PaCo all cut with np.random.seed(0) inside the dataset, so the
+    # default 0 trains on the published subset whatever the training seed.
+    cut_seed: int = field(default=0, metadata=knob(
+        "Cut seed", "Seed of the long-tailed cut (and of an image folder's held-out split): which images of each "
+        "class are kept. 0 keeps the subset LDAM-DRW, MiSLAS, RIDE and PaCo train on, whatever the training "
+        "seed.", range=SEED_RANGE))
+
+    def problems(self) -> list[ConfigError]:
+        found = knob_problems(self)
+        try:
+            if normalise_imbalance(float(self.imbalance_ratio)) > MAX_IMBALANCE:
+                found.append(ConfigError("imbalance_ratio", f"ratios above {MAX_IMBALANCE} leave classes with no "
+                                                            "image at all"))
+        except ConfigError as error:
+            found.append(error)
         if self.dataset == "folder" and not self.root:
-            raise ConfigError("root", "choose the image folder to train on")
+            found.append(ConfigError("root", "choose the image folder to train on"))
+        checked = not any(error.field_name in ("dataset", "color_jitter") for error in found)
+        if checked and self.color_jitter and not late("data:dataset_kind")(self.dataset).streamed:
+            found.append(ConfigError("color_jitter", "colour jitter is a recipe of the streamed datasets, not of "
+                                                     f"{self.dataset}"))
+        return found
+
+    def validate(self) -> DataConfig:
+        """Raise the first problem, then :meth:`resolve`. Returns self."""
+        super().validate()
+        self.resolve()
+        return self
+
+    def resolve(self) -> None:
+        """The imbalance as a ratio, image size 0 as the dataset's own side (a valid section only)."""
+        self.imbalance_ratio = normalise_imbalance(float(self.imbalance_ratio))
+        self.image_size = late("data:resolved_image_size")(self.dataset, self.image_size)
 
 
 @dataclass
-class ModelConfig:
-    arch: str = "resnet32"
-    pretrained: str = ""  # checkpoint to start from ("" = random initialisation)
-    freeze: str = "none"  # none | features (train the classifier only) | all (evaluate only)
+class ModelConfig(Section):
+    arch: str = field(default="resnet32", metadata=knob(
+        "Architecture", "The network: the CIFAR ResNets (ResNet-32 is the CIFAR paper setting) or torchvision's "
+        "ImageNet ResNets for the large benchmarks. With a pretrained model it must match the checkpoint; the "
+        "plug-in reads it from the checkpoint when the file says.", choices=Registry("models:arch_titles")))
+    pretrained: str = field(default="", metadata=knob(
+        "Pretrained model", "Checkpoint to start from: files in the pretrained folders, or any file via “…”. "
+        "Foreign state dicts (DataParallel “module.”, “fc.”) are remapped automatically; a torchvision ImageNet "
+        "weights file (e.g. resnet152-394f9c45.pth) initialises the trunk of an ImageNet architecture.",
+        widget="checkpoint",
+        check=missing_file))
+    freeze: str = field(default="none", metadata=knob(
+        "Pretrained", "Freeze features: keep a pretrained backbone and re-train only its classifier with the loss "
+        "(the paper's GML plug-in, with the plug-in settings). Train the last block: only the trunk's last residual "
+        "block, its BatchNorm layers and the heads train (PaCo's Places-LT fine-tuning of an ImageNet ResNet). "
+        "Freeze all: train nothing, evaluate the pretrained model.",
+        choices={"none": "None: train every layer",
+                 "features": "Freeze features: re-train the classifier (plug-in)",
+                 "last_block": "Train the last block, BatchNorm and heads",
+                 "all": "Freeze all parameters: evaluate only"}))
 
-    def validate(self) -> None:
-        check_choice("arch", self.arch, ARCHITECTURES)
-        check_choice("freeze", self.freeze, FREEZE_MODES)
+    def problems(self) -> list[ConfigError]:
+        found = knob_problems(self)
         if self.freeze != "none" and not self.pretrained:
-            raise ConfigError("pretrained", "freezing needs a pretrained checkpoint to start from")
-        if self.pretrained and not Path(self.pretrained).is_file():
-            raise ConfigError("pretrained", f"no checkpoint file at {self.pretrained}")
+            found.append(ConfigError("pretrained", "freezing needs a pretrained checkpoint to start from"))
+        return found
 
 
 @dataclass
-class MethodConfig:
-    loss: str = "ce"
-    params: dict[str, float] = field(default_factory=dict)  # overrides of the method's defaults
-    stages: list[str] = field(default_factory=list)  # run only these of the method's stages ([] = all)
-    train_rule: str = "none"
-    reweight_beta: float = 0.9999  # effective-number β for Reweight and DRW
-    teacher: str = ""  # checkpoint of the teacher a distillation method learns from ("" = none)
+class MethodConfig(Section):
+    loss: str = field(default="ce", metadata=knob(
+        "Loss type", "The method: its loss, model and stages (for the plug-in: the loss that re-trains the "
+        "classifier; GML is the paper's).", choices=Registry("engine.methods:method_titles"),
+        plugin_choices=Registry("engine.methods:repair_titles")))
+    params: dict[str, float] = field(default_factory=dict, metadata=knob(
+        "Hyperparameters", "The method's hyperparameters, preset to its paper's values; only values that differ "
+        "from the defaults are stored.", flag="--param", widget="params"))
+    stages: list[str] = field(default_factory=list, metadata=knob(
+        "Stages", "Run only these stages of the method (e.g. mislas: classifier, ride: router, on a pretrained "
+        "checkpoint); empty: all."))
+    train_rule: str = field(default="none", metadata=knob(
+        "Train rule", "How the long tail is countered while training: Resample draws classes equally often, "
+        "Reweight weights the loss by the effective number of samples, DRW switches that weighting on at the first "
+        "learning-rate decay.", choices=Registry("engine.rules:RULES")))
+    reweight_beta: float = field(default=0.9999, metadata=knob(
+        "Reweight β", "Effective-number β of Reweight and DRW.", range=(0.0, 0.999999)))
+    teacher: str = field(default="", metadata=knob(
+        "Teacher model", "Distillation only (RIDE + distillation): the trained teacher whose expert mean the "
+        "student learns from, e.g. a “RIDE teacher (6 experts)” run's checkpoint.", widget="teacher",
+        check=missing_file))
+    drw_epoch: int = field(default=0, metadata=knob(
+        "DRW epoch", "DRW's class weights apply from this 1-based epoch on (0: the first learning-rate decay, "
+        "LDAM-DRW's rule; RIDE's large-benchmark recipes set it).", range=(0, 10_000)))
 
-    def validate(self) -> None:
-        from engine.methods import available_methods
-
-        check_choice("loss", self.loss, tuple(available_methods()))
-        check_choice("train_rule", self.train_rule, TRAIN_RULES)
-        check_range("reweight_beta", self.reweight_beta, 0.0, 0.999999)
-        if self.teacher and not Path(self.teacher).is_file():
-            raise ConfigError("teacher", f"no checkpoint file at {self.teacher}")
+    def problems(self) -> list[ConfigError]:
+        found = knob_problems(self)
+        if not any(error.field_name == "loss" for error in found):
+            method = late("engine.methods:method_class")(self.loss)
+            found += [ConfigError(name, message) for name, message in method.param_problems(self.params)]
+        return found
 
 
 @dataclass
-class OptimConfig:
-    epochs: int = 200
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 2e-4
-    nesterov: bool = False
-    optimizer: str = "sgd"  # sgd | adam (adam ignores momentum and nesterov)
-    schedule: str = "step"  # step (LDAM-DRW) | cosine (to zero) | constant
-    warmup_epochs: int = 5
-    decay_at: tuple[float, ...] = (0.8, 0.9)  # fractions of the run: epochs 160, 180 of 200
-    decay_factors: tuple[float, ...] = (0.01, 0.0001)
+class OptimConfig(Section):
+    epochs: int = field(default=200, metadata=knob(
+        "Epochs", "Passes over the training set (for the plug-in: classifier re-training epochs; 0 there "
+        "evaluates the old model only).", range=(0, 10_000)))
+    batch_size: int = field(default=128, metadata=knob(
+        "Batch size", "Images per optimisation step.", range=(1, 65_536)))
+    lr: float = field(default=0.1, metadata=knob(
+        "Learning rate", "The learning rate at the end of warm-up.", range=(1e-7, 10.0)))
+    momentum: float = field(default=0.9, metadata=knob(
+        "Momentum", "SGD momentum: the share of the previous step carried into the next.", range=(0.0, 0.999)))
+    weight_decay: float = field(default=2e-4, metadata=knob(
+        "Weight decay", "L2 penalty on the weights.", range=(0.0, 0.1)))
+    nesterov: bool = field(default=False, metadata=knob(
+        "Nesterov", "Nesterov momentum (RIDE's recipe uses it; LDAM-DRW's does not)."))
+    optimizer: str = field(default="sgd", metadata=knob(
+        "Optimiser", "SGD, or Adam (which ignores momentum and Nesterov).", choices={"sgd": "SGD", "adam": "Adam"}))
+    schedule: str = field(default="step", metadata=knob(
+        "LR schedule", "How the learning rate falls over the run after warm-up: step multiplies it by each decay "
+        "factor at its decay point (LDAM-DRW: ×0.01 after epoch 160 and ×0.0001 after 180 of 200); cosine falls "
+        "smoothly to zero; constant keeps it.",
+        choices={"step": "Step: decays at fixed fractions of the run", "cosine": "Cosine to zero",
+                 "constant": "Constant"}))
+    warmup_epochs: int = field(default=5, metadata=knob(
+        "Warm-up epochs", "Epochs of linear learning-rate warm-up at the start; fewer than the epochs.",
+        range=(0, 10_000)))
+    decay_at: tuple[float, ...] = field(default=(0.8, 0.9), metadata=knob(
+        "Decay points", "Step decays as fractions of the run (0.8 0.9 = epochs 160 and 180 of 200)."))
+    decay_factors: tuple[float, ...] = field(default=(0.01, 0.0001), metadata=knob(
+        "Decay factors", "Learning-rate factor after each decay point (LDAM-DRW 0.01 0.0001; MiSLAS 0.1 0.01)."))
 
-    def validate(self) -> None:
-        check_range("epochs", self.epochs, 1, 10_000)
-        check_sgd_settings(self)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+    def problems(self) -> list[ConfigError]:
+        found = knob_problems(self)
         if self.nesterov and self.momentum <= 0:
-            raise ConfigError("nesterov", "Nesterov momentum needs a momentum above 0")
-        check_range("warmup_epochs", self.warmup_epochs, 0, 10_000)  # longer than the run: warms up throughout
-        self.decay_at = tuple(float(x) for x in self.decay_at)
-        self.decay_factors = tuple(float(x) for x in self.decay_factors)
+            found.append(ConfigError("nesterov", "Nesterov momentum needs a momentum above 0"))
+        if 0 < self.epochs <= self.warmup_epochs:
+            found.append(ConfigError("warmup_epochs", f"must be fewer than the {self.epochs} epochs, or the learning "
+                                                      "rate never reaches its full value (0: no warm-up)"))
         if len(self.decay_at) != len(self.decay_factors):
-            raise ConfigError("decay_at", "needs one decay factor per decay point")
-        if any(not 0 < x < 1 for x in self.decay_at) or list(self.decay_at) != sorted(self.decay_at):
-            raise ConfigError("decay_at", "decay points are increasing fractions of the run, e.g. 0.8, 0.9")
+            found.append(ConfigError("decay_at", "needs one decay factor per decay point"))
+        elif any(not 0 < x < 1 for x in self.decay_at) or list(self.decay_at) != sorted(self.decay_at):
+            found.append(ConfigError("decay_at", "decay points are increasing fractions of the run, e.g. 0.8, 0.9"))
+        return found
 
     def decay_epochs(self) -> list[int]:
         """1-based epochs after which each decay applies (160 and 180 for a 200-epoch run)."""
         return [int(round(f * self.epochs)) for f in self.decay_at]
 
 
-class JsonConfig:
-    """JSON round-trip for the config dataclasses; unknown keys are refused by name."""
+@dataclass
+class PluginConfig(Section):
+    """What only "freeze features" (the GML plug-in) uses beside the run's data, loss and optimiser."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]):
-        return _from_dict(cls, raw)
-
-    @classmethod
-    def from_json(cls, text: str):
-        return cls.from_dict(json.loads(text))
+    sampler: str = field(default="instance", metadata=knob(
+        "Plug-in sampler", "How the re-training draws images: instance (every image once per epoch; GML balances "
+        "classes itself), class_balanced, square_root or class_aware.", choices=Registry("data.samplers:SAMPLERS")))
+    init: str = field(default="old", metadata=knob(
+        "New classifier", "The re-trained classifier starts as a copy of the old one, or fresh.",
+        choices={"old": "Copy of the old classifier", "fresh": "Fresh initialisation"}))
+    ensemble: bool = field(default=True, metadata=knob(
+        "Ensemble", "Plug-in: also predict with ½·[softmax(z_new/t1) + softmax(z_old/t2)], averaging the re-trained "
+        "and the original classifier."))
+    t1: float = field(default=1.0, metadata=knob(
+        "Temperature t1", "Plug-in ensemble: temperature of the new (re-trained) classifier. Higher values flatten "
+        "its probabilities.", range=(1e-3, 1e3)))
+    t2: float = field(default=1.0, metadata=knob(
+        "Temperature t2", "Plug-in ensemble: temperature of the old (original) classifier.", range=(1e-3, 1e3)))
+    search_temperatures: bool = field(default=False, metadata=knob(
+        "Search temperatures", "Choose t1 and t2 on a held-out split of the training data (maximising HM)."))
+    validation_fraction: float = field(default=0.1, metadata=knob(
+        "Held-out share (search)", "The share of each class held out for the temperature search.",
+        range=(0.01, 0.5)))
+    cache_features: bool = field(default=True, metadata=knob(
+        "Cache features", "Run the frozen backbone once and re-train on cached features (off: a full forward pass "
+        "per batch).", flag="--cache"))
+    feature_passes: int = field(default=4, metadata=knob(
+        "Feature passes", "Augmented passes cached when augmentation is on.", range=(1, 100)))
 
 
 @dataclass
@@ -169,151 +290,74 @@ class RunConfig(JsonConfig):
     model: ModelConfig = field(default_factory=ModelConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    workers: int = 0  # CPU threads for torch (0 = automatic); the tensor pipeline needs no loader processes
-    experiment: str = ""  # run label; the run folder is <runs>/<timestamp>-<experiment>
-    runs_dir: str = ""  # "" means the workspace's runs/ folder
-    save_model: bool = True
-    best_metric: str = "test_hm"
-    amp: bool = True  # mixed precision, used on CUDA only
-    compile: bool = False  # torch.compile the training step's model (no gain measured on CPU; engine/speed.py)
-    # HM / GM / LR floor each per-class recall at this (the paper's code: 1e-3; 0 = unfloored),
-    # see engine.metrics
-    recall_floor: float = 1e-3
+    plugin: PluginConfig = field(default_factory=PluginConfig)
+    seed: int = field(default=0, metadata=knob(
+        "Seed", "Training seed: initialisation, batch order and augmentation follow it, so a run can be repeated. "
+        "The long-tailed subset follows the cut seed instead.", range=SEED_RANGE))
+    device: str = field(default="auto", metadata=knob(
+        "Device", "Where to train: auto uses the GPU when there is one; cpu, cuda or cuda:N.", local=True,
+        suggested=Registry("engine.devices:device_choices"), check=device_problem))
+    workers: int = field(default=0, metadata=knob(
+        "Workers", "CPU threads for the engine (0: PyTorch's choice). CIFAR, the demo and folders stay on the "
+        "training device as tensors; streamed datasets decode in their loader workers.", range=(0, 64),
+        local=True))
+    experiment: str = field(default="", metadata=knob(
+        "Experiment name", "A label for the run; the run folder is named <date>-<time>-<name>.", local=True,
+        placeholder="e.g. cifar100-lt-gml"))
+    runs_dir: str = field(default="", metadata=knob(
+        "Log folder", "Where run folders are written (config, metrics.csv, checkpoints, run card). Empty: the "
+        "workspace's runs/ folder.", widget="folder", placeholder="workspace runs/ folder", local=True))
+    save_model: bool = field(default=True, metadata=knob(
+        "Save model", "Write checkpoints/last.pt every epoch and best.pt when the chosen metric improves (needed "
+        "for Resume).", flag="--save"))
+    best_metric: str = field(default="test_hm", metadata=knob(
+        "Best checkpoint by", "Which test metric picks checkpoints/best.pt.",
+        choices={"test_hm": "HM", "test_gm": "GM", "test_lr": "Lowest recall", "test_top1": "Top-1 accuracy",
+                 "test_mean_recall": "Mean recall"}))
+    amp: bool = field(default=True, metadata=knob(
+        "Mixed precision", "bf16 mixed precision on CUDA (no effect on the CPU)."))
+    compile: bool = field(default=False, metadata=knob(
+        "Compile", "torch.compile the training step (falls back if it fails; no gain measured on CPU, "
+        "engine/speed.py)."))
+    recall_floor: float = field(default=RECALL_FLOOR, metadata=knob(
+        "HM/GM/LR floor", "How HM, GM and LR treat a class at zero recall. The paper's code floors every class's "
+        "recall at 0.1 % first, so the means still say how far behind the others are; 0 leaves them unfloored, "
+        "and one zero-recall class makes HM and GM 0. The count of zero-recall classes is shown either way.",
+        range=(0.0, 0.1), suggested={RECALL_FLOOR: "0.1 % (the paper's code)", 0.0: "none (0 at any zero recall)"}))
+
+    @property
+    def plugin_run(self) -> bool:
+        """"Freeze features": the GML plug-in re-trains the pretrained model's classifier."""
+        return self.model.freeze == "features"
+
+    def problems(self) -> list[ConfigError]:
+        """Every field that must change, each named (type errors first: the rest needs the types)."""
+        check_types(self)
+        found = [*self.data.problems(), *self.model.problems(), *self.method.problems(), *self.optim.problems(),
+                 *self.plugin.problems(), *knob_problems(self)]
+        if self.plugin_run and not any(error.field_name == "loss" for error in found):
+            cannot_repair = late("engine.methods:capability_error")(late("engine.methods:method_class")(
+                self.method.loss), repair=True)  # the method's declaration (Method.repairs_classifier)
+            if cannot_repair:
+                found.append(ConfigError("loss", cannot_repair))
+        if self.optim.epochs == 0 and not self.plugin_run:
+            found.append(ConfigError("epochs", "a run needs at least 1 epoch (0 evaluates the old model only with "
+                                               "freeze features; to evaluate a model, choose freeze all)"))
+        if self.plugin_run and self.plugin.search_temperatures:
+            if not self.plugin.ensemble:
+                found.append(ConfigError("search_temperatures", "the temperature search tunes the ensemble; switch "
+                                                                "the ensemble on"))
+            if self.optim.epochs == 0:
+                found.append(ConfigError("search_temperatures", "with 0 epochs there is no new classifier to "
+                                                                "ensemble"))
+        return found
 
     def validate(self) -> RunConfig:
-        """Check every field; raise ConfigError naming the first bad one. Returns self."""
-        check_types(self)
-        self.data.validate()
-        self.model.validate()
-        self.method.validate()
-        self.optim.validate()
-        check_range("seed", self.seed, 0, 2**32 - 1)
-        check_range("recall_floor", self.recall_floor, 0.0, 0.1)
-        check_range("workers", self.workers, 0, 64)
-        check_choice("best_metric", self.best_metric, BEST_METRICS)
-        check_device(self.device)
+        """Check every field; raise the first ConfigError (``problems`` has them all). Returns self,
+        its imbalance normalised."""
+        first(self.problems())
+        self.data.resolve()
+        self.optim.decay_at = tuple(float(x) for x in self.optim.decay_at)
+        self.optim.decay_factors = tuple(float(x) for x in self.optim.decay_factors)
         return self
 
-
-def _from_dict(kind: type, raw: Any, where: str = ""):
-    """``kind`` built from JSON-like ``raw``, every field checked against its annotation (the one
-    source of the types): a wrong type or shape is a ``ConfigError`` naming the dotted field."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(where or "config", f"must be an object of settings ({{...}}), not {_kind_of(raw)}")
-    hints = _field_types(kind)
-    unknown = [str(key) for key in raw if key not in hints]
-    if unknown:
-        raise ConfigError(_dotted(where, sorted(unknown)[0]), f"unknown setting in {kind.__name__}")
-    return kind(**{name: _coerce(value, hints[name], _dotted(where, name)) for name, value in raw.items()})
-
-
-def check_types(config: Any) -> None:
-    """Every field of a config dataclass (nested ones too) has its annotated type and shape;
-    for values set in code or by the GUI rather than read from a file."""
-    _from_dict(type(config), asdict(config))
-
-
-def _field_types(kind: type) -> dict[str, Any]:
-    resolved = typing.get_type_hints(kind)
-    return {f.name: resolved[f.name] for f in fields(kind)}
-
-
-def _coerce(value: Any, hint: Any, name: str) -> Any:
-    """``value`` as the annotated type ``hint``, or a ``ConfigError`` saying what was expected."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return value
-    if is_dataclass(hint):
-        return _from_dict(hint, value, name)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for option in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(value, option, name)
-            except ConfigError as error:
-                errors.append(error.message)
-        raise ConfigError(name, " or ".join(errors))
-    if origin is typing.Literal:
-        if value not in args:
-            raise ConfigError(name, f"{value!r} is not one of {', '.join(map(repr, args))}")
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(name, f"must be true or false, not {_kind_of(value)}")
-        return value
-    if hint is int:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(name, f"must be a whole number, not {_kind_of(value)}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(name, f"must be a number, not {_kind_of(value)}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(name, f"must be text, not {_kind_of(value)}")
-        return value
-    if origin in (tuple, list) or hint in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(name, f"must be a list such as [0.8, 0.9], not {_kind_of(value)}")
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                raise ConfigError(name, f"must be a list of {len(args)} values, not {len(value)}")
-            items = [_coerce(v, a, f"{name}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
-        else:
-            item = args[0] if args else Any
-            items = [_coerce(v, item, f"{name}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if (origin or hint) is tuple else items
-    if origin in (dict, Mapping, collections.abc.Mapping) or hint in (dict, Mapping):
-        if not isinstance(value, Mapping):
-            raise ConfigError(name, f"must be an object such as {{\"gamma\": 2}}, not {_kind_of(value)}")
-        key_type, item_type = args if args else (Any, Any)
-        return {_coerce(k, key_type, name): _coerce(v, item_type, _dotted(name, str(k))) for k, v in value.items()}
-    if isinstance(hint, type) and not isinstance(value, hint):
-        raise ConfigError(name, f"must be {hint.__name__}, not {_kind_of(value)}")
-    return value
-
-
-def _kind_of(value: Any) -> str:
-    """``value`` in a user's words: the JSON kind, and the value itself when it is short."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return repr(value)
-    kind = {bool: "true/false", str: "text", list: "a list", tuple: "a list", type(None): "null"}.get(
-        type(value), "an object" if isinstance(value, Mapping) else type(value).__name__)
-    shown = repr(value)
-    return f"{kind} {shown}" if len(shown) <= 40 and not isinstance(value, (dict, type(None))) else kind
-
-
-def _dotted(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def check_sgd_settings(settings: Any) -> None:
-    """The batch size, lr, momentum and weight decay every optimiser config has."""
-    check_range("batch_size", settings.batch_size, 1, 65_536)
-    check_range("lr", settings.lr, 1e-7, 10.0)
-    check_range("momentum", settings.momentum, 0.0, 0.999)
-    check_range("weight_decay", settings.weight_decay, 0.0, 0.1)
-
-
-def check_device(value: str) -> None:
-    if not (value in ("auto", "cpu", "cuda") or value.startswith("cuda:")):
-        raise ConfigError("device", f"use auto, cpu, cuda or cuda:N, not {value!r}")
-
-
-def check_choice(name: str, value: Any, options: tuple) -> None:
-    if value not in options:
-        raise ConfigError(name, f"{value!r} is not one of {', '.join(map(str, options))}")
-
-
-def check_range(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(name, f"must be a number, got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(name, f"{value} is outside the sensible range {low} to {high}")

@@ -16,6 +16,13 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def device_choices() -> dict[str, str]:
+    """The devices of this machine (config value → text): the form's suggestions for ``device``."""
+    choices = {"auto": "Automatic (GPU if present)", "cpu": "CPU"}
+    choices.update({f"cuda:{i}": f"GPU {i}: {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())})
+    return choices
+
+
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)

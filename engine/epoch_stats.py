@@ -1,17 +1,21 @@
 """One epoch's running training metrics, accumulated on the device and read once.
 
 ``update`` is called every batch and never waits for the device: the loss sum, the confusion
-counts and the top-5 hits stay tensors on the training device, and every update does O(batch)
-work (an ``index_add_`` of ones into a flat C·C count vector, not a ``bincount`` that allocates
-and scans C² cells per batch: 23.7 ms against 0.3 ms per batch at 1,000 classes, issue 14).
-``read`` copies them to the host once per epoch and returns ``engine.metrics.Metrics``, the
-same numbers the per-batch ``bincount`` loop produced (tests/test_epoch_stats.py).
+counts (``engine.confusion_counts.ConfusionCounter``: a flat C·C vector up to 512 classes, the samples'
+cells above) and the top-5 hits stay tensors on the training device, and every update does
+O(batch) work (an ``index_add_`` of ones, not a ``bincount`` that allocates and scans C² cells per
+batch: 23.7 ms against 0.3 ms per batch at 1,000 classes, issue 14). ``read`` copies them to the
+host once per epoch and returns ``engine.metrics.Metrics``, the same numbers the per-batch
+``bincount`` loop produced (tests/test_epoch_stats.py).
+
+With ``calibration=True`` (evaluation) it also sums the NLL and the 15 ECE bins, so a test split
+of any size is scored batch by batch without keeping its logits: ``engine.evaluation``.
 
 Usage::
 
     stats = EpochStats(num_classes, device)
     for batch in ...:
-        loss, logits = method.training_step(model, batch)
+        loss, logits = method.training_step(model, batch, stage)
         ...backward, step...
         stats.update(loss, logits, labels)
         if (i + 1) % FINITE_CHECK_EVERY == 0:
@@ -20,30 +24,49 @@ Usage::
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
-from engine.metrics import RECALL_FLOOR, Metrics, compute_metrics, topk_hits
+from engine.confusion_counts import ConfusionCounter
+from engine.metrics import ECE_BINS, RECALL_FLOOR, Metrics, compute_metrics, topk_hits
 
 
 class EpochStats:
-    """Loss sum, flat confusion counts (row = true class) and top-k hits of one epoch."""
+    """Loss sum, confusion counts (row = true class), top-k hits and optionally calibration sums."""
 
-    def __init__(self, num_classes: int, device: torch.device | str, top_k: int = 5):
+    def __init__(self, num_classes: int, device: torch.device | str, top_k: int = 5, calibration: bool = False):
         self.num_classes, self.top_k = num_classes, top_k
-        self.confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=device)
+        self.confusion = ConfusionCounter(num_classes, device)
         self.loss_sum = torch.zeros((), dtype=torch.float32, device=device)
         self.topk = torch.zeros((), dtype=torch.int64, device=device)
         self.samples = 0  # a Python int: batch sizes are shapes, known without asking the device
+        # NLL sum and per-bin (count, confidence sum, correct sum) of the top softmax probability
+        self.calibration = torch.zeros(1 + 3 * ECE_BINS, dtype=torch.float64, device=device) if calibration else None
 
     def update(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """Add one batch: ``loss`` is the batch mean; ``logits`` (B, C) and ``labels`` (B,)."""
         logits = logits.detach()
         count = labels.shape[0]
         self.loss_sum += loss.detach().float() * count
-        cells = labels.to(torch.int64) * self.num_classes + logits.argmax(1)
-        self.confusion.index_add_(0, cells, torch.ones_like(cells))
+        self.confusion.add(labels, logits.argmax(1))
         self.topk += topk_hits(logits, labels, self.top_k)
+        if self.calibration is not None:
+            self._calibrate(logits, labels)
         self.samples += count
+
+    def _calibrate(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        """Add the batch's −log p(true class) and its ECE bins (``engine.metrics.calibration``'s rule:
+        15 equal-width, right-closed bins of the top softmax probability), in float64."""
+        log_probabilities = torch.log_softmax(logits.to(torch.float64), dim=1)
+        labels = labels.to(torch.int64)
+        self.calibration[0] -= log_probabilities.gather(1, labels[:, None]).sum()
+        confidence, predicted = log_probabilities.exp().max(dim=1)
+        index = (torch.ceil(confidence * ECE_BINS).long() - 1).clamp(0, ECE_BINS - 1)
+        bins = self.calibration[1:].view(3, ECE_BINS)
+        bins[0].index_add_(0, index, torch.ones_like(confidence))
+        bins[1].index_add_(0, index, confidence)
+        bins[2].index_add_(0, index, (predicted == labels).to(torch.float64))
 
     def mean_loss(self) -> torch.Tensor:
         """The mean loss so far, still on the device (reading it waits: do so every few batches)."""
@@ -55,6 +78,11 @@ class EpochStats:
 
     def read(self, train_counts: torch.Tensor, recall_floor: float = RECALL_FLOOR) -> Metrics:
         """The epoch's metrics (one copy from the device)."""
-        confusion = self.confusion.cpu().reshape(self.num_classes, self.num_classes)
-        return compute_metrics(confusion, train_counts, loss=float(self.loss_sum) / max(self.samples, 1),
-                               top5_correct=int(self.topk), recall_floor=recall_floor)
+        nll = ece = math.nan
+        if self.calibration is not None and self.samples:
+            sums = self.calibration.cpu()
+            bins = sums[1:].view(3, ECE_BINS)
+            nll = float(sums[0]) / self.samples
+            ece = float((bins[1] - bins[2]).abs().sum() / bins[0].sum())
+        return compute_metrics(self.confusion.record(), train_counts, loss=float(self.loss_sum) / max(self.samples, 1),
+                               top5_correct=int(self.topk), recall_floor=recall_floor, nll=nll, ece=ece)

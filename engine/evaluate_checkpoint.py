@@ -5,28 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from data import load_dataset
-from data.types import LTDataset
+from data.types import Dataset, dataset_closed
 from engine.checkpoints import load_checkpoint
 from engine.config import DataConfig
 from engine.devices import pick_device
-from engine.evaluation import add_routing, evaluate
+from engine.evaluation import evaluate
 from engine.metrics import RECALL_FLOOR, Metrics
-from engine.prediction import disable_router, load_for_prediction
+from engine.prediction import load_for_prediction
 
 
 def evaluate_checkpoint(path: str | Path, data: DataConfig, arch: str | None = None, device: str = "auto",
-                        recall_floor: float = RECALL_FLOOR, use_router: bool = True) -> tuple[Metrics, LTDataset]:
-    """Metrics of the checkpoint on ``data``'s test split, by the checkpoint's own prediction rule
-    (``use_router=False``: RIDE calls every expert); the long tail (for the many / medium / few
-    split) is cut with ``data.cut_seed``."""
+                        recall_floor: float = RECALL_FLOOR, use_router: bool = True,
+                        dataset: Dataset | None = None) -> tuple[Metrics, Dataset]:
+    """Metrics of the checkpoint on ``data``'s test split (or ``dataset``'s, already loaded), by the
+    checkpoint's own prediction rule (``use_router=False``: RIDE calls every expert); the long tail
+    (for the many / medium / few split) is cut with ``data.cut_seed``."""
     checkpoint = load_checkpoint(path)
-    dataset = load_dataset(data)
+    dataset = dataset or load_dataset(data)
     target = pick_device(device)
-    model, rule = load_for_prediction(checkpoint, arch=arch, num_classes=dataset.num_classes, device=target)
+    model, rule = load_for_prediction(checkpoint, arch=arch, num_classes=dataset.num_classes, device=target,
+                                      use_router=use_router)
     mean = tuple(checkpoint.meta.get("mean") or dataset.mean)
     std = tuple(checkpoint.meta.get("std") or dataset.std)
-    if not use_router:
-        disable_router(rule)
-    metrics = evaluate(model, rule, dataset.test_images.to(target), dataset.test_labels.to(target), mean, std,
-                       dataset.class_counts, recall_floor)
-    return add_routing(metrics, rule.method), dataset
+    with dataset_closed(dataset):
+        metrics = evaluate(model, rule, dataset.images("test").to(target), mean, std, dataset.class_counts,
+                           recall_floor)
+    return metrics, dataset

@@ -1,15 +1,23 @@
-"""Evaluation: large batches under ``torch.inference_mode()``, straight from uint8 tensors."""
+"""Evaluation: large batches under ``torch.inference_mode()``, from any image source, by a
+``PredictionRule`` (``engine.prediction``, the one prediction path).
+
+A split is scored batch by batch (``engine.epoch_stats.EpochStats`` with calibration): its scores
+are never kept together, so a 50,000-image, 1,000-class test split costs the memory of one batch.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
+from data.sources import ImageSource
 from data.tensors import normalize
+from engine.epoch_stats import EpochStats
 from engine.fold import folded_copy
-from engine.metrics import RECALL_FLOOR, Metrics, calibration, compute_metrics, confusion_matrix, topk_correct
+from engine.metrics import RECALL_FLOOR, Metrics
+from engine.prediction import PredictionRule, Scores
+from models import LTModel
 
 # Images per forward pass without gradients. A GPU wants large batches; on a 2-core CPU a
 # ResNet-32 runs about 2x faster per image at 128 than at 1024 (activations stay in cache):
@@ -22,46 +30,55 @@ def inference_batch_size(device: torch.device) -> int:
 
 
 @torch.inference_mode()
-def predict_logits(logits_fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
-                   mean, std, batch_size: int | None = None) -> torch.Tensor:
-    """Logits for uint8 images ``(N, 3, H, W)``, computed in batches on the images' device."""
+def predict_scores(rule: Callable[[torch.Tensor], Scores], images: torch.Tensor, mean, std,
+                   batch_size: int | None = None) -> Scores:
+    """Scores for uint8 images ``(N, 3, H, W)`` by ``rule`` (normalised images → :class:`Scores`),
+    computed in batches on the images' device."""
     batch_size = batch_size or inference_batch_size(images.device)
-    outputs = [logits_fn(normalize(images[i:i + batch_size], mean, std)).float()
-               for i in range(0, len(images), batch_size)]
-    return torch.cat(outputs) if outputs else torch.empty(0)
+    return Scores.cat([rule(normalize(images[i:i + batch_size], mean, std))
+                       for i in range(0, len(images), batch_size)])
 
 
 def metrics_from_logits(logits: torch.Tensor, labels: torch.Tensor, train_counts: torch.Tensor,
                         recall_floor: float = RECALL_FLOOR) -> Metrics:
     """Loss (plain CE), top-1/top-5, NLL and ECE, per-class precision and the worst-class metrics
     (HM / GM / LR with recalls floored at ``recall_floor``; 0 = unfloored) of a set of logits.
-    The result carries its confusion matrix (``Metrics.confusion``)."""
-    num_classes = logits.shape[1]
+    The result carries its confusion statistics (``Metrics.confusion``, ``Metrics.confused_pairs``)."""
+    stats = EpochStats(logits.shape[1], logits.device, calibration=True)
     labels = labels.to(logits.device)
-    confusion = confusion_matrix(labels.cpu(), logits.argmax(dim=1).cpu(), num_classes)
-    loss = float(F.cross_entropy(logits, labels))
-    nll, ece = calibration(logits, labels)
-    return compute_metrics(confusion, train_counts, loss=loss, top5_correct=topk_correct(logits, labels),
-                           recall_floor=recall_floor, nll=nll, ece=ece)
+    stats.update(F.cross_entropy(logits, labels), logits, labels)
+    return stats.read(train_counts, recall_floor)
 
 
-def add_routing(metrics: Metrics, method: object) -> Metrics:
-    """Put the mean number of experts a router called per image (RIDE's routed predictions since the
-    method's last report) into ``metrics``; methods without a router leave it None."""
-    take = getattr(method, "take_experts_used", None)
-    used = take() if take is not None else None
+def metrics_from_scores(scores: Scores, labels: torch.Tensor, train_counts: torch.Tensor,
+                        recall_floor: float = RECALL_FLOOR) -> Metrics:
+    """:func:`metrics_from_logits` of the scores, and the mean number of experts a router called
+    per image when the prediction routed (None otherwise)."""
+    metrics = metrics_from_logits(scores.values, labels, train_counts, recall_floor)
+    used = scores.experts_used
     if used is not None and used.numel():
         metrics.experts_per_image = float(used.double().mean())
     return metrics
 
 
-def evaluate(model: nn.Module, logits_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor], images: torch.Tensor,
-             labels: torch.Tensor, mean, std, train_counts: torch.Tensor,
+@torch.inference_mode()
+def evaluate(model: LTModel, rule: PredictionRule, source: ImageSource, mean, std, train_counts: torch.Tensor,
              recall_floor: float = RECALL_FLOOR) -> Metrics:
-    """Metrics of ``logits_fn(model, x)`` (e.g. ``method.logits``) on a split.
-
-    The logits come from a BatchNorm-folded eval copy of ``model``.
-    """
+    """Metrics of the prediction ``rule`` on a split's source (its un-augmented images: as stored,
+    or resized and centre-cropped when streamed), from a BatchNorm-folded eval copy of ``model``;
+    with the mean experts a router called per image when it routed."""
     fast = folded_copy(model)
-    logits = predict_logits(lambda x: logits_fn(fast, x), images, mean, std)
-    return metrics_from_logits(logits, labels, train_counts, recall_floor)
+    device = source.labels.device
+    stats = EpochStats(len(train_counts), device, calibration=True)
+    experts_used, routed = torch.zeros((), dtype=torch.float64, device=device), 0
+    for images, labels in source.plain_batches(inference_batch_size(device)):
+        scores = rule(fast, normalize(images, mean, std))
+        logits = scores.values.float()
+        stats.update(F.cross_entropy(logits, labels), logits, labels)
+        if scores.experts_used is not None:
+            experts_used += scores.experts_used.sum()
+            routed += labels.shape[0]
+    metrics = stats.read(train_counts, recall_floor)
+    if routed:
+        metrics.experts_per_image = float(experts_used) / routed
+    return metrics

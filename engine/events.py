@@ -42,7 +42,8 @@ class EpochEnd:
     seconds: float
     is_best: bool = False
     stage: str = ""  # the stage's name
-    stage_name: str = ""  # in a run of several stages: the name and place, e.g. "2/2 classifier"
+    stage_name: str = ""  # in a run of several stages: its place and name, e.g. "2/2 classifier"
+    split: str = "test"  # the held-out split ``test`` measures: "val" when the dataset has a validation split
 
 
 @dataclass
@@ -62,7 +63,8 @@ class RunResult:
     epochs_done: int
     best_epoch: int | None = None
     best: dict = field(default_factory=dict)  # summary metrics of the best epoch
-    final: Metrics | None = None
+    final: Metrics | None = None  # the last epoch's held-out metrics (the validation split when there is one)
+    test: Metrics | None = None  # with a validation split: best.pt measured once on the test split
 
 
 Event = Union[DatasetReady, Progress, EpochEnd, Message]

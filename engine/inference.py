@@ -1,8 +1,10 @@
 """Image files → top-k class predictions from a checkpoint.
 
-Images are decoded with ``data.images`` (the same RGB conversion as the datasets), resized to
-the checkpoint's ``image_size`` (32 by default), normalised with its ``mean``/``std`` (CIFAR's
-when it has none) and classified in batches under ``torch.inference_mode()``.
+Images are decoded with ``data.images`` (the same RGB conversion as the datasets), brought to
+the checkpoint's ``image_size`` the way its evaluation saw them (``eval_view``: resized, as the
+resident datasets are; or resized to size·256/224 and centre-cropped, as the streamed datasets
+and every ImageNet model are evaluated; 32 and 224 by default), normalised with its
+``mean``/``std`` (CIFAR's when it has none) and classified in batches under ``torch.inference_mode()``.
 
 Probabilities are the softmax of the checkpoint's prediction rule (``engine.prediction``): the
 method's scores (LDAM's ``s·cos``, RIDE's expert mean, …) or, for a plug-in checkpoint, the
@@ -17,13 +19,18 @@ from pathlib import Path
 import torch
 
 from errors import UserError
+from PIL import Image
+
 from data.images import is_image_file, load_rgb, to_uint8_tensor
+from data.stream import RESIZE_CROP, eval_view
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device
-from engine.evaluation import predict_logits
-from engine.prediction import disable_router, load_for_prediction
+from engine.evaluation import predict_scores
+from engine.prediction import load_for_prediction
+from models import is_imagenet_arch
 
 DEFAULT_IMAGE_SIZE = 32
+IMAGENET_IMAGE_SIZE = 224
 DEFAULT_BATCH_SIZE = 256
 
 
@@ -54,16 +61,16 @@ class Predictor:
         names = _class_names(class_names, meta, dataset)
         self.device = pick_device(device) if isinstance(device, str) else device
         self.model, self.rule = load_for_prediction(checkpoint, arch=arch, num_classes=len(names) if names else None,
-                                                    device=self.device, notes=self.notes)
+                                                    device=self.device, use_router=use_router, notes=self.notes)
         self.class_names = list(names) if names else [f"class {i}" for i in range(self.model.num_classes)]
         self.mean = tuple(meta.get("mean") or _cifar("CIFAR_MEAN"))
         self.std = tuple(meta.get("std") or _cifar("CIFAR_STD"))
-        self.image_size = int(meta.get("image_size") or DEFAULT_IMAGE_SIZE)
+        imagenet = is_imagenet_arch(self.model.arch)
+        self.image_size = int(meta.get("image_size") or (IMAGENET_IMAGE_SIZE if imagenet else DEFAULT_IMAGE_SIZE))
+        self.eval_view = meta.get("eval_view") or (RESIZE_CROP if imagenet else "resize")
         self.batch_size = batch_size
         if self.rule.ensemble is not None:
             self.notes.append(self.rule.describe())
-        if not use_router:
-            disable_router(self.rule)
         self.last_experts: torch.Tensor | None = None  # per image of the last predict_tensor, with a router
 
     @classmethod
@@ -77,12 +84,16 @@ class Predictor:
 
     def predict_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
-        scores = predict_logits(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
+        scores = predict_scores(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
                                 self.batch_size)
-        take = getattr(self.rule.method, "take_experts_used", None)
-        used = take() if take is not None else None
+        used = scores.experts_used
         self.last_experts = used.cpu() if used is not None else None
-        return torch.softmax(scores.float(), dim=1).cpu()
+        return torch.softmax(scores.values.float(), dim=1).cpu()
+
+    def _prepare(self, image: Image.Image) -> torch.Tensor:
+        if self.eval_view == RESIZE_CROP:
+            return eval_view(image, self.image_size)
+        return to_uint8_tensor(image, self.image_size)
 
     def predict_paths(self, paths: Iterable[str | Path], topk: int = 5) -> list[Prediction]:
         """One ``Prediction`` per path, in order. A file that cannot be decoded gets its own
@@ -95,7 +106,7 @@ class Predictor:
             decoded, images = [], []
             for prediction in chunk:
                 try:
-                    images.append(to_uint8_tensor(load_rgb(prediction.path), self.image_size))
+                    images.append(self._prepare(load_rgb(prediction.path)))
                     decoded.append(prediction)
                 except UserError as error:
                     prediction.error = str(error)

@@ -2,10 +2,18 @@
 
 Its shape follows LDAM-DRW's ``train.py`` (github.com/kaidic/LDAM-DRW): per epoch set the
 learning rate, let the method and the train rule react to the epoch, train on the long-tailed
-split, evaluate on the balanced test split with the method's prediction rule, commit the epoch.
+split, evaluate on the held-out split with the method's prediction rule, commit the epoch.
 What differs between methods lives in the method (``engine/methods``) and in the stage
-(``engine/stages``): what trains, what BatchNorm does, where batches come from, which views.
-Data never leaves the device as anything but uint8 tensors; augmentation runs per batch there.
+(``engine/stages``): what trains, what BatchNorm does, where batches come from, which views,
+the stage's own step, train rule and step hooks (``engine/hooks``).
+
+The images come from a source per split (``data.sources``): resident uint8 tensors on the device
+(CIFAR, the demo: augmented there per batch) or a streamed file list (the large benchmarks:
+decoded and augmented by worker processes, copied in pinned memory). Both give uint8 views;
+normalisation, mixup and the step are the same. The held-out split evaluated every epoch (and
+whose ``best_metric`` picks ``best.pt``) is the validation split when the dataset has one, else
+the test split; with a validation split the test split is measured once, at the end, with
+``best.pt`` (:meth:`Loop.final_test`).
 
 A :class:`RunPlan` says what to run; ``train`` (``engine.trainer``) and ``tune``
 (``engine.plugin``) build one. :class:`Loop` runs it, saves one checkpoint per epoch with the
@@ -15,27 +23,30 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from data.augment import AUGMENTATIONS, draw_beta, mixup
+from data.augment import draw_beta, mixup
 from errors import UserError
 from data.samplers import SAMPLERS
+from data.sources import ImageSource
 from data.tensors import normalize
-from data.types import LTDataset
+from data.types import Dataset
 from engine.batch import Batch
-from engine.checkpoints import Checkpoint
+from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import OptimConfig
 from engine.epoch_stats import EpochStats
-from engine.evaluation import add_routing, evaluate, metrics_from_logits
+from engine.evaluation import evaluate, metrics_from_scores
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
-from engine.features import FeatureBank, extract_features
+from engine.features import CACHE_DTYPE, EVAL_DTYPE, CachedFeatures, FeatureBank, extract_features
 from engine.finite import NonFiniteError
+from engine.hooks import StepHook, make_hook
 from engine.methods import Method
-from engine.methods.base import ANY_FAMILY
 from engine.metrics import RECALL_FLOOR, Metrics
+from engine.prediction import PredictionRule
 from engine.rules import TrainRule
 from engine.runs import RunFolder, epoch_rows
 from engine.schedule import learning_rate
@@ -63,11 +74,12 @@ def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]],
 
 @dataclass
 class RunPlan:
-    """What one run is. ``train_index`` limits training to part of the split (the plug-in's held-out
-    search); ``meta`` and ``heads`` go into every checkpoint beside the loop's own."""
+    """What one run is. ``train_rule`` applies to every stage that names none of its own;
+    ``train_index`` limits training to part of the split (the plug-in's held-out search); ``meta``
+    and ``heads`` go into every checkpoint beside the loop's own."""
 
     kind: str  # "train" or "tune": what config.json holds
-    dataset: LTDataset
+    dataset: Dataset
     device: torch.device
     model: LTModel
     method: Method
@@ -77,6 +89,7 @@ class RunPlan:
     std: tuple[float, ...]
     train_rule: str = "none"
     reweight_beta: float = 0.9999
+    drw_epoch: int = 0  # 1-based epoch DRW starts after (0: the stage's first learning-rate decay)
     best_metric: str = "test_hm"
     recall_floor: float = RECALL_FLOOR  # HM / GM / LR floor (the paper's 1e-3; 0 = unfloored)
     save_model: bool = True
@@ -93,19 +106,17 @@ class Loop:
     def __init__(self, plan: RunPlan, run: RunFolder):
         self.plan, self.run = plan, run
         self.model, self.method, self.device = plan.model, plan.method, plan.device
-        parts = self.model.parts()
-        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
         if plan.stages:
-            check_stages(plan.stages, parts, has_bn)
-        if ANY_FAMILY not in self.method.families and self.model.spec.family not in self.method.families:
-            raise UserError(f"{self.method.title} does not train a {self.model.spec.family} model "
-                            f"(it needs: {', '.join(self.method.families)})")
+            check_stages(plan.stages, self.model, self.method)
+        self.rule = PredictionRule(self.method)  # how the run's evaluations predict
         dataset = plan.dataset
-        index = plan.train_index if plan.train_index is not None else torch.arange(len(dataset.train_labels))
-        self.train_images = dataset.train_images[index].to(self.device)
-        self.train_labels = dataset.train_labels[index].to(self.device)
-        self.test_images = dataset.test_images.to(self.device)
-        self.test_labels = dataset.test_labels.to(self.device)
+        train = dataset.images("train")
+        if plan.train_index is not None:
+            train = train.subset(plan.train_index)
+        self.train: ImageSource = train.to(self.device)
+        self.train_labels = self.train.labels
+        self.eval_split = "val" if "val" in dataset.split_names() else "test"
+        self.held_out: ImageSource = dataset.images(self.eval_split).to(self.device)
         self.counts = dataset.class_counts
         self.order_generator = torch.Generator().manual_seed(plan.seed)
         self.mix_generator = torch.Generator().manual_seed(plan.seed + 3)
@@ -121,10 +132,13 @@ class Loop:
         self.best: dict = {}
         self.last_test: Metrics | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+        self.hooks: list[StepHook] = []  # the running stage's step hooks
         self.bank: FeatureBank | None = None
-        self.test_features: torch.Tensor | None = None
+        self.held_out_features: CachedFeatures | None = None
         self._pending_optimizer_state: dict | None = None
+        self._pending_hook_states: list[dict] | None = None
         self.seconds: dict[str, float] = {"features": 0.0, "train": 0.0}
+        self._reported_skips: set[tuple[str, str]] = set()
 
     # --- the loop --------------------------------------------------------------------------
     def run_stages(self, on_event: EventSink, should_stop: StopFlag) -> bool:
@@ -139,8 +153,9 @@ class Loop:
 
     def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
         self._start_stage(stage, on_event, should_stop)
-        rule = TrainRule(self.plan.train_rule, self.counts, self.plan.reweight_beta,
-                         drw_epoch=(stage.optim.decay_epochs() or [stage.epochs])[0])
+        rule = TrainRule(self.plan.train_rule if stage.train_rule is None else stage.train_rule, self.counts,
+                         self.plan.reweight_beta,
+                         drw_epoch=self.plan.drw_epoch or (stage.optim.decay_epochs() or [stage.epochs])[0])
         for epoch in range(self.stage_epochs_done, stage.epochs):
             started = time.perf_counter()
             lr = learning_rate(stage.optim, epoch)
@@ -167,7 +182,8 @@ class Loop:
                          + (f" experts/image {test_metrics.experts_per_image:.2f}"
                             if test_metrics.experts_per_image is not None else ""))
             on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
-                              is_best, stage=stage.name, stage_name=self.stage_label(stage)))
+                              is_best, stage=stage.name, stage_name=self.stage_label(stage), split=self.eval_split))
+            self._report_skipped(on_event)
         return False
 
     def stage_label(self, stage: Stage) -> str:
@@ -175,8 +191,19 @@ class Loop:
         count = len(self.plan.stages)
         return f"{self.stage_index + 1}/{count} {stage.name}" if count > 1 else ""
 
+    def _report_skipped(self, on_event: EventSink) -> None:
+        """Files a streamed source could not decode this epoch: left out, named once."""
+        skipped = [item for source in (self.train, self.held_out) for item in source.skipped]
+        new = [item for item in dict.fromkeys(skipped) if item not in self._reported_skips]
+        if new:
+            self._reported_skips.update(new)
+            listing = "; ".join(f"{path} ({reason})" for path, reason in new[:5])
+            more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+            on_event(Message(f"left out {len(new)} image(s) that could not be decoded: {listing}{more}", "warning"))
+            self.run.log(f"left out undecodable images: {listing}{more}")
+
     def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
-        """Freeze and unfreeze for the stage, build its optimiser, cache features if it asks."""
+        """Freeze and unfreeze for the stage, start its hooks, build its optimiser, cache features if it asks."""
         trains_all = ALL in stage.trains
         self.model.requires_grad_(trains_all)
         if not trains_all:
@@ -185,11 +212,18 @@ class Loop:
                 for module in parts[part]:
                     module.requires_grad_(True)
         self.method.on_stage_start(stage, self.model)
+        self.hooks = [make_hook(hook) for hook in stage.hooks]
+        for hook in self.hooks:
+            hook.on_stage_start(self.model, stage)
         self.optimizer = make_optimizer(stage.optim, self.method.param_groups(self.model, stage), self.device)
         if self._pending_optimizer_state is not None:
             self.optimizer.load_state_dict(self._pending_optimizer_state)
             self._pending_optimizer_state = None
-        self.bank = self.test_features = None
+        if self._pending_hook_states is not None:
+            for hook, state in zip(self.hooks, self._pending_hook_states):
+                hook.load_state_dict(state)
+            self._pending_hook_states = None
+        self.bank = self.held_out_features = None
         if stage.source == "features":
             self._cache_features(stage, on_event, should_stop)
         on_event(Message(f"stage {self.stage_index + 1}/{len(self.plan.stages)}: {stage.describe()}"))
@@ -197,22 +231,21 @@ class Loop:
     def _cache_features(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
         started = time.perf_counter()
         self.model.eval()
-        augmented = [AUGMENTATIONS[view] for view in stage.views if view != "none"]
+        augmented = [view for view in stage.views if view != "none"]
         passes = stage.feature_passes if augmented else 1
-        jobs = [("test split", self.test_images, None)]
-        jobs += [(f"training pass {p + 1}", self.train_images, augmented[0] if augmented else None)
-                 for p in range(passes)]
+        jobs = [(self.held_out, "none", EVAL_DTYPE)] + \
+            [(self.train, augmented[0] if augmented else "none", CACHE_DTYPE)] * passes
         # Its own generator per stage, so a run resumed inside the stage caches the same passes.
         generator = torch.Generator(device=self.device).manual_seed(self.plan.seed + 100 + self.stage_index)
         outputs = []
-        for number, (_, images, augment) in enumerate(jobs, start=1):
+        for number, (source, view, dtype) in enumerate(jobs, start=1):
             def on_batch(batch: int, batches: int, number: int = number) -> None:
                 if should_stop():
                     raise RunStopped
                 on_event(Progress(number, len(jobs), batch, batches, stage="features"))
-            outputs.append(extract_features(self.model, images, self.plan.mean, self.plan.std, augment,
-                                            generator, on_batch))
-        self.test_features, self.bank = outputs[0], FeatureBank(outputs[1:])
+            outputs.append(extract_features(self.model, source, self.plan.mean, self.plan.std, view,
+                                            generator, on_batch, dtype=dtype))
+        self.held_out_features, self.bank = outputs[0], FeatureBank(outputs[1:])
         self.seconds["features"] += time.perf_counter() - started
         on_event(Message(f"frozen-backbone features in {time.perf_counter() - started:.1f}s "
                          f"({passes} cached training pass(es))"))
@@ -221,13 +254,23 @@ class Loop:
         """BatchNorm as the stage says: train mode, frozen (eval), or re-estimated (train mode, frozen weights)."""
         self.model.train(stage.batchnorm != "frozen")
 
-    def _make_batch(self, stage: Stage, index: torch.Tensor, epoch: int) -> Batch:
-        labels = self.train_labels[index]
+    def _batches(self, stage: Stage, order: torch.Tensor, epoch: int) -> Iterator[Batch]:
+        """The epoch's batches in ``order``: from cached features, or from the training source's uint8 views."""
+        batch_size = stage.optim.batch_size
         if stage.source == "features":
-            return Batch([], labels, features=self.bank.batch(index, epoch), index=index)
-        images = self.train_images[index]
-        views = [normalize(AUGMENTATIONS[view](images, self.augment_generator), self.plan.mean, self.plan.std)
-                 for view in stage.views]
+            for start in range(0, order.shape[0], batch_size):
+                yield self._feature_batch(order[start:start + batch_size], epoch)
+            return
+        for views, labels, index in self.train.batches(order, batch_size, stage.views, self.augment_generator):
+            yield self._make_batch(stage, views, labels, index)
+
+    def _feature_batch(self, index: torch.Tensor, epoch: int) -> Batch:
+        index = self.bank.present(index)
+        return Batch([], self.train_labels[index], features=self.bank.batch(index, epoch), index=index)
+
+    def _make_batch(self, stage: Stage, views: list[torch.Tensor], labels: torch.Tensor, index: torch.Tensor) -> Batch:
+        """Normalised views of one batch; the first one mixed when the stage mixes."""
+        views = [normalize(view, self.plan.mean, self.plan.std) for view in views]
         targets = None
         if stage.mixup_alpha > 0:
             lam = draw_beta(stage.mixup_alpha, self.mix_generator)
@@ -245,25 +288,28 @@ class Loop:
         batch_size = stage.optim.batch_size
         batches = (len(order) + batch_size - 1) // batch_size
         stats = EpochStats(self.model.num_classes, self.device)
-        for number in range(batches):
+        for number, batch in enumerate(self._batches(stage, order, epoch), start=1):
             if should_stop():
                 return None
-            self._step(self._make_batch(stage, order[number * batch_size:(number + 1) * batch_size], epoch), stats)
-            if (number + 1) % FINITE_CHECK_EVERY == 0 or number + 1 == batches:
+            self._step(stage, batch, stats)
+            if number % FINITE_CHECK_EVERY == 0 or number == batches:
                 self._check_finite(stats.mean_loss())
-            on_event(Progress(self.epochs_done + 1, self.total_epochs, number + 1, batches, stage=self.plan.kind,
+            on_event(Progress(self.epochs_done + 1, self.total_epochs, number, batches, stage=self.plan.kind,
                               stage_name=self.stage_label(stage)))
         return stats.read(self.counts, self.plan.recall_floor)
 
-    def _step(self, batch: Batch, stats: EpochStats) -> None:
-        """One optimiser step on one batch. Nothing here waits for the device (tests/test_no_sync.py)."""
+    def _step(self, stage: Stage, batch: Batch, stats: EpochStats) -> None:
+        """One optimiser step on one batch: the stage's own step or the method's, then the stage's
+        hooks. Nothing here waits for the device (tests/test_no_sync.py)."""
+        step = stage.step or self.method.training_step
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                             enabled=self.autocast_dtype is not None):
-            loss, logits = self.method.training_step(self.step_model, batch)
+            loss, logits = step(self.step_model, batch, stage)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self.method.after_optimizer_step(self.model)
+        for hook in self.hooks:
+            hook.after_step(self.model)
         stats.update(loss, logits, batch.labels)
 
     def _check_finite(self, mean_loss: torch.Tensor) -> None:
@@ -281,20 +327,48 @@ class Loop:
 
     # --- evaluation --------------------------------------------------------------------------
     def evaluate_test(self, stage: Stage | None = None) -> Metrics:
-        """Test metrics by the method's prediction rule (from cached features in a feature stage)."""
-        if stage is not None and stage.source == "features" and self.test_features is not None:
+        """Held-out metrics (``eval_split``) by the method's prediction rule (from cached features in
+        a feature stage)."""
+        cached = self.held_out_features
+        if stage is not None and stage.source == "features" and cached is not None:
             with torch.no_grad():
                 self.model.eval()
-                logits = self.method.scores(self.model.classify(self.test_features)).float()
-            self.last_test = metrics_from_logits(logits, self.test_labels, self.counts, self.plan.recall_floor)
+                scores = self.rule.from_features(self.model, cached.features[cached.present].float())
+            self.last_test = metrics_from_scores(scores, cached.labels[cached.present], self.counts,
+                                                 self.plan.recall_floor)
         else:
-            self.last_test = self.evaluate_split(self.test_images, self.test_labels)
+            self.last_test = self.evaluate_split(self.held_out)
         return self.last_test
 
-    def evaluate_split(self, images: torch.Tensor, labels: torch.Tensor) -> Metrics:
-        metrics = evaluate(self.model, self.method.predict, images, labels, self.plan.mean, self.plan.std, self.counts,
-                           self.plan.recall_floor)
-        return add_routing(metrics, self.method)
+    def evaluate_split(self, source: ImageSource) -> Metrics:
+        return evaluate(self.model, self.rule, source, self.plan.mean, self.plan.std, self.counts,
+                        self.plan.recall_floor)
+
+    def final_test(self) -> Metrics | None:
+        """With a validation split: the test split's metrics of ``best.pt`` (the epoch the validation
+        metric chose), measured once; None when the per-epoch split already is the test split."""
+        if self.eval_split == "test":
+            return None
+        best = self.run.checkpoint("best") if self.plan.save_model else None
+        if best is not None:
+            current = {key: value.clone() for key, value in self.model.state_dict().items()}
+            self.model.load_state_dict(load_checkpoint(best).state_dict)
+        test = self.plan.dataset.images("test").to(self.device)
+        try:
+            return self.evaluate_split(test)
+        finally:
+            if best is not None:
+                self.model.load_state_dict(current)
+
+    def close(self) -> None:
+        """End what the data sources hold (a streamed dataset's worker processes)."""
+        self.plan.dataset.close()
+
+    def __enter__(self) -> Loop:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def track_best(self, test: Metrics) -> bool:
         key = self.plan.best_metric.removeprefix("test_")
@@ -312,6 +386,7 @@ class Loop:
         return {
             "model": spec.to_dict(), "arch": spec.arch, "head": spec.head, "num_classes": spec.num_classes,
             "class_names": list(dataset.class_names), "dataset": dataset.name, "image_size": dataset.image_size,
+            "eval_view": dataset.eval_view,
             "class_counts": dataset.class_counts.tolist(), "mean": list(self.plan.mean), "std": list(self.plan.std),
             "method": self.method.name, "method_params": dict(self.method.params),
             "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage.name,
@@ -334,14 +409,20 @@ class Loop:
             except NonFiniteError:
                 self.run.mark_status("diverged", epochs=self.epochs_done - 1)
                 raise
-        if test.confusion is not None:
-            self.run.write_confusion("last", test.confusion)
-            if is_best:
-                self.run.write_confusion("best", test.confusion)
+        for tag in ("last", "best") if is_best else ("last",):
+            self._write_confusion(tag, test)
+
+    def _write_confusion(self, tag: str, metrics: Metrics) -> None:
+        """The matrix up to 512 classes, the most confused pairs above (``engine.confusion_counts``)."""
+        if metrics.confusion is not None:
+            self.run.write_confusion(tag, metrics.confusion)
+        else:
+            self.run.write_confused_pairs(tag, metrics.confused_pairs)
 
     def resume_state(self) -> dict[str, Any]:
         return {
             "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+            "hooks": [hook.state_dict() for hook in self.hooks],
             "epochs_done": self.epochs_done, "stage_index": self.stage_index,
             "stage_epochs_done": self.stage_epochs_done, "best_epoch": self.best_epoch, "best": self.best,
             "rng": {"torch": torch.get_rng_state(), "order": self.order_generator.get_state(),
@@ -365,6 +446,7 @@ class Loop:
         stage_unfinished = self.stage_index < len(self.plan.stages) and \
             self.stage_epochs_done < self.plan.stages[self.stage_index].epochs
         self._pending_optimizer_state = extra.get("optimizer") if stage_unfinished else None
+        self._pending_hook_states = extra.get("hooks") if stage_unfinished else None
         rng = extra["rng"]
         torch.set_rng_state(rng["torch"])
         self.order_generator.set_state(rng["order"])

@@ -25,6 +25,10 @@ CIFAR-100-LT. At ratio 100 the counts give 35 / 35 / 30 classes (class 35 has 98
 70 has 19), so MiSLAS's many group holds one class more and its few group one class less; for
 other ratios or datasets only the count thresholds keep their meaning.
 
+**Many classes.** Every value comes from exact per-class counts (``engine.confusion_counts``); the full
+C×C matrix is kept only up to ``DENSE_LIMIT`` (512) classes. Above it ``Metrics.confusion`` is
+None and ``confused_pairs`` (the most confused pairs, at any class count) is what remains of it.
+
 All values are fractions in [0, 1].
 """
 from __future__ import annotations
@@ -34,9 +38,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from engine.config import RECALL_FLOOR
+from engine.confusion_counts import ConfusionCounts
+
 MANY_THRESHOLD = 100  # more than this many training images → "many"
 FEW_THRESHOLD = 20  # fewer than this → "few"
-RECALL_FLOOR = 1e-3  # the paper's code clamps each recall to this before HM / GM / LR
 ECE_BINS = 15  # MiSLAS's calibration bins
 
 
@@ -58,8 +64,10 @@ class Metrics:
     ece: float = math.nan  # expected calibration error, 15 bins; NaN when no logits were seen
     recall_floor: float = RECALL_FLOOR  # the floor HM / GM / LR were computed with (0 = unfloored)
     per_class_precision: list[float] = field(default_factory=list)  # NaN for a class never predicted
-    confusion: list[list[int]] | None = field(default=None, repr=False, compare=False)  # rows = true class
+    confusion: list[list[int]] | None = field(default=None, repr=False, compare=False)  # rows = true class; ≤ 512 classes
     experts_per_image: float | None = None  # mean experts a router called per image (RIDE); None: no router
+    # (true, predicted, count) off the diagonal, most frequent first (engine.confusion_counts.TOP_PAIRS at most)
+    confused_pairs: list[tuple[int, int, int]] = field(default_factory=list, repr=False, compare=False)
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
                     "zero_recall", "many", "medium", "few", "nll", "ece")
@@ -69,9 +77,10 @@ class Metrics:
         return {prefix + key: getattr(self, key) for key in self.SUMMARY_KEYS}
 
     def to_dict(self) -> dict:
-        """Everything but the confusion matrix (saved on its own by ``RunFolder.write_confusion``)."""
+        """Everything but the confusion statistics (saved on their own by ``RunFolder.write_confusion``)."""
         raw = asdict(self)
         raw.pop("confusion")
+        raw.pop("confused_pairs")
         return raw
 
     @classmethod
@@ -79,24 +88,11 @@ class Metrics:
         return cls(**raw)
 
 
-def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """``(C, C)`` int64 matrix; row = true class, column = predicted class."""
-    flat = labels.to(torch.int64) * num_classes + predictions.to(torch.int64)
-    return torch.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def per_class_recall(confusion: torch.Tensor) -> torch.Tensor:
-    """Recall of every class; a class with no test sample gets NaN."""
-    confusion = confusion.to(torch.float64)
-    support = confusion.sum(dim=1)
-    return confusion.diagonal() / support.where(support > 0, torch.tensor(float("nan"), dtype=torch.float64))
-
-
-def per_class_precision(confusion: torch.Tensor) -> torch.Tensor:
-    """Precision of every class (column-wise); a class never predicted gets NaN."""
-    confusion = confusion.to(torch.float64)
-    predicted = confusion.sum(dim=0)
-    return confusion.diagonal() / predicted.where(predicted > 0, torch.tensor(float("nan"), dtype=torch.float64))
+def class_recalls(labels: torch.Tensor, predictions: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Per-class recall straight from labels and predictions (no C×C matrix); NaN for an absent class."""
+    labels, predictions = labels.to(torch.int64), predictions.to(labels.device, torch.int64)
+    hits = torch.bincount(labels[predictions == labels], minlength=num_classes)
+    return _ratio(hits, torch.bincount(labels, minlength=num_classes))
 
 
 def floored(recalls: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
@@ -120,25 +116,6 @@ def geometric_mean(recalls: torch.Tensor, floor: float = 0.0) -> float:
     return float(torch.exp(torch.log(recalls).mean()))
 
 
-def calibration(logits: torch.Tensor, labels: torch.Tensor, bins: int = ECE_BINS) -> tuple[float, float]:
-    """(NLL, ECE) of a set of logits: mean −log softmax of the true class, and the expected
-    calibration error over ``bins`` equal-width, right-closed bins of the top softmax probability."""
-    if len(labels) == 0:
-        return math.nan, math.nan
-    logits, labels = logits.detach().to(torch.float64), labels.to(logits.device, torch.int64)
-    log_probabilities = torch.log_softmax(logits, dim=1)
-    nll = float(-log_probabilities.gather(1, labels[:, None]).mean())
-    confidence, predicted = log_probabilities.exp().max(dim=1)
-    correct = (predicted == labels).to(torch.float64)
-    # bin b holds confidences in (b/bins, (b+1)/bins]; ceil(conf·bins) − 1 is that index
-    index = (torch.ceil(confidence * bins).long() - 1).clamp(0, bins - 1)
-    count = torch.bincount(index, minlength=bins).to(torch.float64)
-    gap = (torch.bincount(index, weights=confidence, minlength=bins)
-           - torch.bincount(index, weights=correct, minlength=bins)).abs()
-    ece = float(gap.sum() / count.sum())  # Σ_b |B_b|/N · |conf_b − acc_b| = Σ_b |Σ conf − Σ correct| / N
-    return nll, ece
-
-
 def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[float | None, float | None, float | None]:
     """Mean recall of the many (> 100), medium (20–100) and few (< 20) shot classes."""
     counts = train_counts.to(recalls.device)
@@ -146,20 +123,20 @@ def group_accuracy(recalls: torch.Tensor, train_counts: torch.Tensor) -> tuple[f
     return tuple(float(recalls[mask].mean()) if mask.any() else None for mask in groups)  # type: ignore[return-value]
 
 
-def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: float = math.nan,
+def compute_metrics(confusion: torch.Tensor | ConfusionCounts, train_counts: torch.Tensor, loss: float = math.nan,
                     top5_correct: int | None = None, recall_floor: float = RECALL_FLOOR,
                     nll: float = math.nan, ece: float = math.nan) -> Metrics:
-    """All metrics from a confusion matrix; classes absent from the evaluated set are skipped.
+    """All metrics from a confusion matrix or record; classes absent from the evaluated set are skipped.
 
     HM, GM and LR use the recalls floored at ``recall_floor`` (the paper's 1e-3; 0 = unfloored).
     """
-    confusion = confusion.cpu()
-    total = int(confusion.sum())
-    recalls_all = per_class_recall(confusion)
+    record = confusion if isinstance(confusion, ConfusionCounts) else ConfusionCounts.from_matrix(confusion)
+    total = record.total
+    recalls_all = _ratio(record.correct, record.support)
     present = ~torch.isnan(recalls_all)
     recalls = recalls_all[present]
     many, medium, few = group_accuracy(recalls, train_counts.cpu()[present])
-    top1 = float(confusion.diagonal().sum()) / max(total, 1)
+    top1 = float(record.correct.sum()) / max(total, 1)
     return Metrics(
         top1=top1,
         top5=top5_correct / max(total, 1) if top5_correct is not None else math.nan,
@@ -172,41 +149,20 @@ def compute_metrics(confusion: torch.Tensor, train_counts: torch.Tensor, loss: f
         many=many,
         medium=medium,
         few=few,
-        per_class_recall=[float(r) for r in recalls_all],
+        per_class_recall=recalls_all.tolist(),
         nll=float(nll),
         ece=float(ece),
         recall_floor=float(recall_floor),
-        per_class_precision=[float(p) for p in per_class_precision(confusion)],
-        confusion=confusion.to(torch.int64).tolist(),
+        per_class_precision=_ratio(record.correct, record.predicted).tolist(),
+        confusion=record.matrix.tolist() if record.matrix is not None else None,
+        confused_pairs=[tuple(row) for row in record.pairs.tolist()],
     )
 
 
-@dataclass(frozen=True)
-class ConfusedPair:
-    """One off-diagonal cell: test images of class ``true`` predicted as ``predicted``."""
-
-    true: int
-    predicted: int
-    count: int
-    share: float  # of the true class's test images
-
-
-def top_confused_pairs(confusion, k: int = 20) -> list[ConfusedPair]:
-    """The ``k`` off-diagonal cells of a dense (C, C) confusion matrix (rows = true class) with
-    the most images, most first; ties go to the lower true class, then the lower predicted one.
-    Views of the most confused classes take their pairs from here, whatever records them."""
-    matrix = torch.as_tensor(confusion, dtype=torch.int64).cpu()
-    if matrix.ndim != 2 or matrix.numel() == 0 or k <= 0:
-        return []
-    classes = matrix.shape[0]
-    support = matrix.sum(dim=1)
-    off = matrix.clone()
-    off.fill_diagonal_(0)
-    # one key per cell: larger counts first, then row-major order among equal counts
-    keys = off.flatten() * (classes * classes) + (classes * classes - 1 - torch.arange(classes * classes))
-    top = torch.topk(keys, min(k, int((off > 0).sum()))).indices
-    return [ConfusedPair(int(i) // classes, int(i) % classes, int(off.flatten()[i]),
-                         float(off.flatten()[i]) / max(1, int(support[int(i) // classes]))) for i in top]
+def _ratio(part: torch.Tensor, whole: torch.Tensor) -> torch.Tensor:
+    """``part / whole`` per class in float64, NaN where ``whole`` is 0."""
+    whole = whole.to(torch.float64)
+    return part.to(torch.float64) / whole.where(whole > 0, torch.tensor(float("nan"), dtype=torch.float64))
 
 
 def floor_note(floors: set[float]) -> str:

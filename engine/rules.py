@@ -27,7 +27,9 @@ from errors import UserError
 if TYPE_CHECKING:
     from engine.methods.base import Method
 
-RULES = ("none", "resample", "reweight", "drw")
+# name → title: the choices of ``method.train_rule``
+RULES = {"none": "None", "resample": "Resample (class-balanced sampling)", "reweight": "Reweight (effective number)",
+         "drw": "DRW (deferred re-weighting)"}
 
 
 class TrainRule:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from errors import UserError
+from engine.plugin.config import saved_run_config
 from engine.runs import RunFolder, list_runs
 
 SUMMARY_KEYS = ("top1", "hm", "gm", "lowest_recall", "zero_recall")  # the browser's Acc / HM / GM / LR / zeros
@@ -74,18 +76,17 @@ def summarize(path: str | Path) -> RunSummary:
     settings = flatten({k: v for k, v in raw.items() if k != "kind"})
     history = run.history()
     if kind == "tune":
-        tune = raw.get("tune", {})
-        data = tune.get("data", {})
+        plugin = saved_run_config(raw)
         report_path = run.path / "report.json"
         report = json.loads(report_path.read_text()) if report_path.exists() else None
         columns = (report or {}).get("columns", {})
         column = next((c for c in ("ensemble", "new", "old") if c in columns), None)
         metrics = {k: _fraction(columns[column].get(k)) for k in SUMMARY_KEYS} if column else {}
         status = ("stopped" if report.get("stopped") else "finished") if report else "incomplete"
-        return RunSummary(run.path, run.name, kind, f"plug-in {tune.get('loss', '')}".strip(),
-                          data.get("dataset", run.dataset().get("name", "")), _ratio(data.get("imbalance_ratio")),
-                          int((report or {}).get("epochs_done", len(history))), int(tune.get("epochs", 0)),
-                          status, metrics, f"{column}, after the last epoch" if column else "", settings)
+        return RunSummary(run.path, run.name, kind, f"plug-in {plugin.method.loss}", plugin.data.dataset,
+                          _ratio(plugin.data.imbalance_ratio), int((report or {}).get("epochs_done", len(history))),
+                          plugin.optim.epochs, status, metrics, f"{column}, after the last epoch" if column else "",
+                          settings)
     config = raw.get("run", {})
     data = config.get("data", {})
     method = config.get("method", {})
@@ -109,7 +110,7 @@ def index_runs(roots: list[str | Path] | None = None, extra: list[str | Path] = 
     for folder in folders:
         try:
             summaries.append(summarize(folder))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, UserError):
             continue
     return summaries
 
@@ -119,7 +120,6 @@ def stages_of(config: dict) -> list[tuple[str, int]]:
     when the method cannot say (a config from an older version, a method no longer registered)."""
     from engine.config import RunConfig
     from engine.trainer import planned_stages
-    from errors import UserError
 
     try:
         return [(stage.name, stage.epochs) for stage in planned_stages(RunConfig.from_dict(config))]

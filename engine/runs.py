@@ -9,7 +9,10 @@ Layout of ``<workspace>/runs/<YYYYmmdd-HHMMSS>-<label>/``::
     per_class.csv      one row per epoch: the test recall of every class
     per_class_precision.csv   the same layout: the test precision of every class
     confusion_best.csv, confusion_last.csv   the test confusion matrix (row = true class,
-                       column = predicted; header and first column name the classes)
+                       column = predicted; header and first column name the classes), up to 512 classes
+    confused_pairs_best.csv, confused_pairs_last.csv   above 512 classes: the 1,000 most confused
+                       (true, predicted) pairs with their counts and names (engine.confusion_counts)
+    test_report.json   with a validation split: best.pt measured once on the test split
     checkpoints/       last.pt and best.pt
     log.txt            the run's messages
     status.json        running, finished, stopped, interrupted or diverged (absent in older runs)
@@ -143,8 +146,18 @@ class RunFolder:
     def write_json(self, name: str, payload: dict) -> None:
         _write_atomically(self.path / name, json.dumps(payload, indent=2, allow_nan=True))
 
-    def write_dataset(self, name: str, class_names: list[str], class_counts: list[int]) -> None:
-        self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts})
+    def write_dataset(self, name: str, class_names: list[str], class_counts: list[int], eval_split: str = "test") -> None:
+        """``dataset.json``: names, training counts and ``eval_split``, the split the per-epoch ``test_*``
+        columns measure ("val" when the dataset has a validation split)."""
+        self.write_json("dataset.json", {"name": name, "class_names": class_names, "class_counts": class_counts,
+                                         "eval_split": eval_split})
+
+    def write_test_report(self, test: Metrics, chosen: str, chosen_by: str) -> None:
+        """``test_report.json``: the test split measured once with the model the validation split chose."""
+        self.write_json("test_report.json", {"split": "test", "model": chosen, "chosen_on": "val",
+                                             "chosen_by": chosen_by, **test.summary("test_"),
+                                             "test_lr": test.lowest_recall,
+                                             "per_class_recall": test.per_class_recall})
 
     def commit_epoch(self, metrics_row: Mapping[str, Any], per_class_row: Mapping[str, Any],
                      precision_row: Mapping[str, Any] | None = None, *, state_dict: Mapping[str, Any] | None = None, meta: Mapping[str, Any] | None = None,
@@ -254,6 +267,21 @@ class RunFolder:
             writer.writerow(["true \\ predicted", *names])
             for name, row in zip(names, rows):
                 writer.writerow([name, *(int(v) for v in row)])
+        tmp.replace(path)
+        return path
+
+    def write_confused_pairs(self, tag: str, pairs: list[tuple[int, int, int]]) -> Path:
+        """Write ``confused_pairs_<tag>.csv``: the most confused (true, predicted) pairs, most frequent
+        first (``engine.confusion_counts``; what remains of the matrix above 512 classes), with the class names."""
+        names = self.class_names()
+        path = self.path / f"confused_pairs_{tag}.csv"
+        tmp = self.path / f".confused_pairs_{tag}.tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["true", "predicted", "count", "true_name", "predicted_name"])
+            for true, predicted, count in pairs:
+                writer.writerow([true, predicted, count, *(names[c] if c < len(names) else str(c)
+                                                           for c in (true, predicted))])
         tmp.replace(path)
         return path
 
@@ -371,6 +399,13 @@ class RunFolder:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))[1:]
         return [[int(v) for v in row[1:]] for row in rows]
+
+    def confused_pairs(self, tag: str = "last") -> list[tuple[int, int, int]] | None:
+        """The pairs saved as ``confused_pairs_<tag>.csv`` (true, predicted, count), or None."""
+        path = self.path / f"confused_pairs_{tag}.csv"
+        if not path.exists():
+            return None
+        return [(int(row["true"]), int(row["predicted"]), int(row["count"])) for row in _read_csv(path)]
 
     def checkpoint(self, which: str = "best") -> Path | None:
         path = self.path / CHECKPOINTS / f"{which}.pt"

@@ -1,9 +1,12 @@
 """``train``: a run config (or a run folder to resume) → a run plan → the one loop (``engine.loop``).
 
 The method decides the model (``Method.model_spec``) and the stages (``Method.stages``);
-``model.freeze`` turns the run into a head-only stage ("features") or an evaluation ("all");
 ``method.stages`` picks some of the method's stages (e.g. MiSLAS stage 2 on a checkpoint).
-A run folder of the GML plug-in resumes through ``engine.plugin.tune``.
+``model.freeze`` "all" evaluates only; "features" is the GML plug-in (``engine.plugin.tune``:
+its one "re-train heads" stage and the old / new / ensemble report), whichever front end asks,
+and a plug-in run folder resumes there too. The plan loads what the method needs beyond the
+data: a pretrained checkpoint (refused before the data loads when the method does not train
+its model family) and a distillation teacher, handed to the method with ``Method.use_teacher``.
 """
 from __future__ import annotations
 
@@ -14,25 +17,31 @@ import torch
 
 from data import load_dataset
 from errors import UserError
-from data.types import LTDataset
-from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
+from data.types import Dataset
+from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
                            never_stop)
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
-from engine.methods import Method, build_method
+from engine.methods import Method, build_method, capability_error, method_class
+from engine.plugin.config import saved_run_config
+from engine.plugin.report import TuneResult
+from engine.prediction import PredictionRule, load_for_prediction
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
 from engine.stages import Stage
 from engine.workspace import check_run_folders
-from models import ModelSpec, create_model
+from engine.metrics import Metrics
+from models import LTModel, create_model, families, family, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-          dataset: LTDataset | None = None, resume: str | Path | None = None, command: str = "") -> RunResult:
-    """Train one run and write its run folder; see ``engine.events`` for what it reports.
+          dataset: Dataset | None = None, resume: str | Path | None = None,
+          command: str = "") -> RunResult | TuneResult:
+    """Train one run and write its run folder; see ``engine.events`` for what it reports. Freeze
+    features runs the plug-in and returns its ``TuneResult``.
 
     With ``resume`` (a run folder), ``config`` is ignored and may be None: the run continues
     with its own saved settings from its last checkpoint. The run folder is locked while it is
@@ -40,23 +49,23 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     """
     run = RunFolder(resume) if resume else None
     if run is not None:
-        if not run.is_run():
-            raise UserError(f"{run.path} is not a run folder (it has no config.json)")
-        saved = run.config()
-        if saved.get("kind") == "tune":
-            from engine.plugin import TuneConfig, tune
-
-            result = tune(TuneConfig.from_dict(saved["tune"]), on_event, should_stop, dataset, resume=run.path,
-                          command=command)
-            return RunResult(result.run_dir, result.stopped, result.epochs_done)
-        config = RunConfig.from_dict(saved["run"])
+        check_resumable(run)
+        config = saved_run_config(run.config())
+        if config.plugin_run and run.config().get("kind") != "tune":
+            raise UserError(f"{run.name} froze the features in a training run of an older version; start a new run "
+                            "from its settings (freeze features now runs the plug-in)")
     elif config is None:
         raise ValueError("train() needs a config or a run folder to resume")
+    if config.plugin_run:
+        from engine.plugin import tune
+
+        return tune(config, on_event, should_stop, dataset, resume=run.path if run else None, command=command)
     config.validate()
     if config.workers:
         torch.set_num_threads(config.workers)
     if run is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
+    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
     dataset = dataset or load_dataset(config.data)
@@ -67,40 +76,53 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     if run is None:
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
         run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
-        run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
+        run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
+                          eval_split="val" if "val" in dataset.split_names() else "test")
     loop = Loop(plan, run)
+    final_test: Metrics | None = None
 
     def card(stopped: bool) -> None:
         write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
-                       [stage.describe() for stage in plan.stages])
+                       [stage.describe() for stage in plan.stages], loop.eval_split, final_test)
 
-    with run.writing(command, on_interrupt=lambda _: card(True)):
+    with loop, run.writing(command, on_interrupt=lambda _: card(True)):
         if resume:
             loop.restore(_last_checkpoint(run))
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
-        elif config.model.pretrained:
-            for note in _load_pretrained(plan, config.model.pretrained, dataset.num_classes):
+        elif pretrained is not None:
+            for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
         run.log(f"start on {describe_device(device)}: {dataset.describe()}")
         if config.model.freeze == "all":
             stopped = _evaluate_only(loop, run, on_event)
         else:
             stopped = loop.run_stages(on_event, should_stop)
+        if not stopped:
+            final_test = _final_test(loop, run, on_event)
         card(stopped)
         run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
-    return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test)
+    return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test, final_test)
 
 
-def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> RunPlan:
+def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPlan:
     """The model, method and stages ``config`` asks for (refused before anything trains)."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.to(device)
-    spec = method.model_spec(ModelSpec("cifar_resnet", config.model.arch, dataset.num_classes))
+    spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
     stages = select_stages(method, config)
+    if config.model.freeze == "last_block":
+        parts = model.parts()
+        trains = tuple(part for part in LAST_BLOCK_PARTS if part in parts)
+        if "last_block" not in trains:
+            raise ConfigError("freeze", f"a {model.spec.family} model has no last block to fine-tune alone")
+        stages = [replace(stage, trains=trains) for stage in stages]
+    if method.needs_teacher and config.method.teacher:
+        method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
+                   drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
                    amp=config.amp,
                    compile=config.compile,
@@ -108,8 +130,7 @@ def plan_run(config: RunConfig, dataset: LTDataset, device: torch.device) -> Run
 
 
 def select_stages(method: Method, config: RunConfig) -> list[Stage]:
-    """The stages of ``method`` that ``config`` runs (``method.stages`` picks some; freezing the
-    features turns each into a head-only stage)."""
+    """The stages of ``method`` that ``config`` runs (``method.stages`` picks some)."""
     stages = method.stages(config)
     if config.method.stages:
         known = [stage.name for stage in stages]
@@ -120,8 +141,6 @@ def select_stages(method: Method, config: RunConfig) -> list[Stage]:
             raise ConfigError("pretrained", f"running {method.title} from its stage {config.method.stages[0]!r} "
                               "needs a pretrained checkpoint to start from")
         stages = [stage for stage in stages if stage.name in config.method.stages]
-    if config.model.freeze == "features":
-        stages = [replace(stage, trains=("heads",), batchnorm="frozen", source="images") for stage in stages]
     return stages
 
 
@@ -134,7 +153,21 @@ def planned_stages(config: RunConfig) -> list[Stage]:
     return select_stages(method, config)
 
 
-def announce_dataset(dataset: LTDataset, on_event: EventSink) -> None:
+# what ``freeze = "last_block"`` trains, of the parts a model has (PaCo's paco_fp16_places.py: every
+# convolution frozen but those of layer4's last block; BatchNorm, projection and classifier train)
+LAST_BLOCK_PARTS = ("last_block", "trunk_batchnorm", "projection", "heads")
+
+
+def check_resumable(run: RunFolder) -> None:
+    """Refuse, in one line, a folder that is not a run, or a run that has nothing left to train."""
+    if not run.is_run():
+        raise UserError(f"{run.path} is not a run folder (it has no config.json)")
+    if run.is_finished():
+        raise UserError(f"{run.name} is finished ({len(run.history())} epochs); nothing to resume. To train longer, "
+                        "start a new run from its settings")
+
+
+def announce_dataset(dataset: Dataset, on_event: EventSink) -> None:
     """Report the loaded data: the event the app's views start from, its summary, skipped files."""
     on_event(DatasetReady(dataset.name, dataset.class_names, dataset.class_counts.tolist()))
     on_event(Message(dataset.describe()))
@@ -144,22 +177,46 @@ def announce_dataset(dataset: LTDataset, on_event: EventSink) -> None:
         on_event(Message(f"skipped {len(dataset.skipped_files)} unreadable file(s): {listing}{more}", "warning"))
 
 
-def _default_label(config: RunConfig, dataset: LTDataset) -> str:
+def _default_label(config: RunConfig, dataset: Dataset) -> str:
     rule = config.method.train_rule
     return f"{dataset.name}-{config.method.loss}" + (f"-{rule}" if rule != "none" else "")
 
 
-def _load_pretrained(plan: RunPlan, path: str, num_classes: int) -> list[str]:
+def _pretrained(config: RunConfig) -> Checkpoint:
+    """The checkpoint a run starts from, refused in one line when the method does not train its
+    family (a plain trunk file, such as torchvision's ImageNet weights, also starts a method whose
+    family wraps such a trunk: PaCo's encoders)."""
+    checkpoint = load_checkpoint(config.model.pretrained)
+    spec, method = checkpoint.spec, method_class(config.method.loss)
+    why = capability_error(method, family=spec.family) if spec else None
+    takes_trunk = why and family(spec.family).trunk_prefixes == ("",) and \
+        any(family(name).trunk_prefixes for name in method.families if name in families())
+    if why and not takes_trunk:
+        raise ConfigError("pretrained", f"{checkpoint.name}: {why}")
+    return checkpoint
+
+
+def _teacher(path: str, device: torch.device, num_classes: int) -> tuple[LTModel, PredictionRule]:
+    """The distillation teacher (eval mode, frozen) and its own prediction rule."""
+    teacher, rule = load_for_prediction(load_checkpoint(path), device=device)
+    if teacher.num_classes != num_classes:
+        raise UserError(f"the teacher {path} has {teacher.num_classes} classes, the data has {num_classes}")
+    return teacher, rule
+
+
+def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) -> list[str]:
     """Start from a checkpoint's weights; a head the method adds (MiSLAS's LWS) starts fresh."""
-    checkpoint = load_checkpoint(path)
+    path = checkpoint.path
     assert_finite(checkpoint.state_dict, checkpoint.name)
     model = plan.model
+    if is_trunk_file(checkpoint, model):  # torchvision's ImageNet weights under another head or wrapper
+        return [f"pretrained weights from {path}", *checkpoint.notes, load_trunk_into(model, checkpoint)]
     new_heads = [name for name in model.heads() if not any(k.startswith(f"{name}.") for k in checkpoint.state_dict)]
     if new_heads and len(new_heads) < len(model.heads()):
         fresh = {k: v for k, v in model.state_dict().items() if k.split(".", 1)[0] in new_heads}
         checkpoint.state_dict = {**checkpoint.state_dict, **fresh}
         checkpoint.notes.append(f"{', '.join(new_heads)} start fresh (the checkpoint has none)")
-    optional = getattr(model, "optional_prefixes", ())  # e.g. RIDE's router on a checkpoint without one
+    optional = model.optional_prefixes  # e.g. RIDE's router on a checkpoint without one
     fresh = {k: v for k, v in model.state_dict().items()
              if k.startswith(optional) and k not in checkpoint.state_dict} if optional else {}
     if fresh:
@@ -179,9 +236,23 @@ def _last_checkpoint(run: RunFolder) -> Checkpoint:
     return checkpoint
 
 
+def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | None:
+    """With a validation split: best.pt (chosen on it) measured once on the test split, reported
+    and written to ``test_report.json``; None without a validation split."""
+    test = loop.final_test()
+    if test is None:
+        return None
+    chosen = f"best.pt, epoch {loop.best_epoch}" if run.checkpoint("best") else "the last epoch"
+    run.write_test_report(test, chosen, loop.plan.best_metric)
+    on_event(Message(f"test split ({chosen}, chosen on the validation split by {loop.plan.best_metric}): "
+                     f"acc {100 * test.top1:.2f}, HM {100 * test.hm:.2f}, GM {100 * test.gm:.2f}, "
+                     f"LR {100 * test.lowest_recall:.2f}"))
+    return test
+
+
 def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:
     """"Freeze all parameters": measure the pretrained model on both splits, train nothing."""
-    train_metrics = loop.evaluate_split(loop.train_images, loop.train_labels)
+    train_metrics = loop.evaluate_split(loop.train)
     test_metrics = loop.evaluate_test()
     loop.track_best(test_metrics)
     run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics, stage=0)

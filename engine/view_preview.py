@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from data import load_dataset
-from data.augment import AUGMENTATIONS
-from data.types import LTDataset
+from data.types import Dataset, dataset_closed
 from engine.config import RunConfig
 from engine.methods import build_method
 
@@ -26,7 +25,7 @@ class ViewPreview:
     views: list[torch.Tensor]  # one uint8 (N, 3, H, W) per view
 
 
-def preview_views(config: RunConfig, count: int = 6, seed: int = 0, dataset: LTDataset | None = None) -> ViewPreview:
+def preview_views(config: RunConfig, count: int = 6, seed: int = 0, dataset: Dataset | None = None) -> ViewPreview:
     """``count`` training images of ``config``'s dataset and the views its method trains on."""
     dataset = dataset or load_dataset(config.data, seed=config.seed)
     method = build_method(config.method.loss, dataset.class_counts, config.method.params, config.optim.epochs)
@@ -36,7 +35,9 @@ def preview_views(config: RunConfig, count: int = 6, seed: int = 0, dataset: LTD
     picks = []
     for label in torch.argsort(dataset.class_counts, descending=True, stable=True).tolist()[:count]:
         picks.append(int(torch.nonzero(labels == label)[0]))
-    originals = dataset.train_images[torch.tensor(picks, dtype=torch.long)]
-    generator = torch.Generator().manual_seed(seed)
-    views = [AUGMENTATIONS[name](originals, generator) for name in view_names]
+    with dataset_closed(dataset):
+        source = dataset.images("train").subset(torch.tensor(picks, dtype=torch.long))
+        [(originals, _)] = source.plain_batches(len(picks))
+        generator = torch.Generator().manual_seed(seed)
+        [(views, _, _)] = source.batches(torch.arange(len(picks)), len(picks), view_names, generator)
     return ViewPreview(view_names, [dataset.class_names[int(labels[i])] for i in picks], originals, views)

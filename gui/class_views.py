@@ -286,7 +286,7 @@ class ConfusionView(QSplitter):
         self.order: list[int] = []
         self.matrix = np.zeros((0, 0), dtype=np.int64)  # in display order
         self._rank: dict[int, int] = {}  # dataset class index → its rank by training count
-        self.top_pairs: list = []  # engine.metrics.ConfusedPair, dataset class indices
+        self.top_pairs: list[tuple[int, int, int]] = []  # (true, predicted, count), dataset class indices
         self.selected: tuple[int, int] | None = None  # (true, predicted) dataset class indices
         self.plot.item.vb.sigRangeChanged.connect(self._name_ticks)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
@@ -295,15 +295,20 @@ class ConfusionView(QSplitter):
     def set_confusion(self, names: Sequence[str], counts: Sequence[int], confusion, title: str = "",
                       pairs: Sequence | None = None) -> None:
         """Show ``confusion`` ((C, C) counts in dataset class order); None or empty clears the
-        matrix. ``pairs`` (``engine.metrics.ConfusedPair``) come from the matrix unless given,
-        e.g. by a record of the top pairs kept where a dense matrix is too large."""
+        matrix. ``pairs`` ((true, predicted, count), most first: ``Metrics.confused_pairs``, or a run's
+        ``confused_pairs_<tag>.csv`` where no dense matrix is kept) are ranked from the matrix by the
+        engine's confusion record (``engine.confusion_counts``) when not given."""
         matrix = np.asarray(confusion if confusion is not None else [], dtype=np.int64)
         self.names = [names[i] if i < len(names) else str(i) for i in range(len(counts))]
-        if pairs is None and matrix.ndim == 2 and matrix.shape[0] == len(counts) and len(counts):
-            from engine.metrics import top_confused_pairs
+        dense = matrix.ndim == 2 and matrix.shape[0] == len(counts) and len(counts) > 0
+        if pairs is None and dense:
+            import torch
 
-            pairs = top_confused_pairs(np.ascontiguousarray(matrix), self.PAIRS)
-        self._fill_pairs(list(pairs or []))
+            from engine.confusion_counts import ConfusionCounts
+
+            pairs = ConfusionCounts.from_matrix(torch.from_numpy(np.ascontiguousarray(matrix))).pairs.tolist()
+        self._fill_pairs([tuple(pair) for pair in (pairs or [])[:self.PAIRS]],
+                         matrix.sum(axis=1).tolist() if dense else None)
         if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[0] != len(counts):
             self.order, self.matrix = [], np.zeros((0, 0), dtype=np.int64)
             self.image.clear()
@@ -381,21 +386,23 @@ class ConfusionView(QSplitter):
         self.detail.setText(text)
         return text
 
-    def _fill_pairs(self, pairs: list) -> None:
+    def _fill_pairs(self, pairs: list[tuple[int, int, int]], support: list[int] | None) -> None:
+        """List the pairs; the share of the true class's test images where the support is known."""
         self.top_pairs = pairs
         self.pairs.setRowCount(len(pairs))
-        for row, pair in enumerate(pairs):
-            self.pairs.setItem(row, 0, QTableWidgetItem(f"{self.names[pair.true]} → {self.names[pair.predicted]}"))
-            self.pairs.setItem(row, 1, number_item(pair.count))
-            self.pairs.setItem(row, 2, number_item(pair.share, percent=True))
+        for row, (true, predicted, count) in enumerate(pairs):
+            self.pairs.setItem(row, 0, QTableWidgetItem(f"{self.names[true]} → {self.names[predicted]}"))
+            self.pairs.setItem(row, 1, number_item(count))
+            share = count / support[true] if support and support[true] else None
+            self.pairs.setItem(row, 2, number_item(share, percent=True))
         self.pairs.resizeColumnToContents(1)
         self.pairs.resizeColumnToContents(2)
 
     def _pair_clicked(self, row: int, _column: int) -> None:
-        pair = self.top_pairs[row]
+        true, predicted, _count = self.top_pairs[row]
         if self.order:
-            self.zoom_to(pair.true, pair.predicted)
-            self.select(pair.true, pair.predicted)
+            self.zoom_to(true, predicted)
+            self.select(true, predicted)
 
     def _name_ticks(self) -> None:
         """Name as many classes in view as their labels have room for: every one once zoomed in

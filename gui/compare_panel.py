@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QListWidget, QTableWidget,
@@ -20,17 +19,18 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 
 from errors import UserError
 from engine import workspace
-from engine.config import DataConfig
+from engine.config import RunConfig
+from engine.presets import PLUGIN, preset
 from gui import errors
 from gui.class_views import ClassTable
 from gui.compare_series import (CURVE_METRICS, TABLE_COLUMNS, Series, series_from_metrics, series_from_run,
                                 unique_names)
-from gui.engine_info import EngineInfo, model_choices
-from gui.forms import BoolField, CheckpointField, ChoiceField, Form, IntField
+from gui.engine_info import EngineInfo
+from gui.forms import Form
 from gui.plots import COLORS, ChangeBars, ClassBars, CurvePlot, ThemedPlot
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
-from gui.train_form import dataset_fields, fill_form, loss_params_field
+from gui.train_form import DATA_FIELDS, config_from_form, fill_form, offer_choices, plugin_form_fields
 from gui.table_export import write_table
 from gui.widgets import Column, LogPane, choose_folders, number_item, push_button, row_of, wrapping_label
 from gui.workers import TaskRunner, TaskWorker
@@ -60,25 +60,9 @@ class ComparePanel(TaskPanel):
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.form = Form("compare")
-        loss = ChoiceField("loss", "Loss for tuning", "The loss that re-trains the classifier. GML (the paper's "
-                           "Geometric Mean Loss) lifts the worst classes.", [("gml", "Geometric mean loss (GML)")],
-                           error_names=("loss",))
-        plugin_group = self.form.group("Plug-in: re-train the classifier", [
-            CheckpointField("pretrained", "Pretrained model", "The model to repair: its feature extractor is frozen "
-                            "and only its classifier is re-trained. Recent runs, the pretrained folders, or “…”.",
-                            model_choices, none_text="(choose a model)", error_names=("checkpoint",)),
-            *dataset_fields(),
-            loss,
-            loss_params_field(loss),
-            IntField("epochs", "Epochs", "Classifier re-training epochs (10 in the MiSLAS-style stage the plug-in "
-                     "follows; 0 evaluates the old model only).", error_names=("epochs",)),
-            BoolField("ensemble", "Ensemble", "Also report ½·[softmax(z_new) + softmax(z_old)] (t1 = t2 = 1).",
-                      text="old + new classifier"),
-        ])
+        plugin_group = self.form.group(self.tr("Plug-in: re-train the classifier"), plugin_form_fields())
         self.form.align_labels()
-        fill_form(self.form, SimpleNamespace(data=DataConfig(dataset="cifar100")))
-        self.form["epochs"].set_value(10)
-        self.form["ensemble"].set_value(True)
+        fill_form(self.form, preset(PLUGIN))
 
         self.run_button = push_button("Run plug-in", "Re-train the chosen model's classifier on the chosen data and "
                                       "compare it with the original, class by class.", self.start)
@@ -130,10 +114,10 @@ class ComparePanel(TaskPanel):
         self.table = QTableWidget(0, len(TABLE_COLUMNS) + 2)
         self.table.setHorizontalHeaderLabels([self.tr("Model (last epoch)"), *(t for t, _ in TABLE_COLUMNS),
                                               self.tr("Zero-recall classes")])
-        self.table.setToolTip("Test metrics in percent, of each run's last epoch. HM, GM and LR floor each class's recall at 0.1 % (the "
-                              "paper's code) unless the run says otherwise; the last column counts the classes at "
-                              "zero recall. Many / Medium / Few: > 100, 20–100, < 20 training images. ECE: "
-                              "calibration error, 15 bins.")
+        self.table.setToolTip(self.tr("Test metrics in percent, of each run's last epoch. HM, GM and LR floor each "
+                                      "class's recall at 0.1 % (the paper's code) unless the run says otherwise; the "
+                                      "last column counts the classes at zero recall. Many / Medium / Few: > 100, "
+                                      "20–100, < 20 training images. ECE: calibration error, 15 bins."))
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -147,22 +131,18 @@ class ComparePanel(TaskPanel):
 
     # --- engine ----------------------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
-        self.form["loss"].set_options(info.methods)
-        self.form["params"].set_catalog(info.method_params)
+        offer_choices(self.form, info, plugin=True)  # the losses that can re-train a classifier
         self._peeked = self.form["pretrained"].value()  # a restored choice keeps the fields restored with it
         self.form["pretrained"].refresh()
         super().engine_ready(info)
 
     # --- the plug-in -----------------------------------------------------------------------
-    def build_tune_config(self):
-        from engine.plugin.config import TuneConfig
-
-        values = self.form.values()
-        data = DataConfig(dataset=values["dataset"], root=values["root"], imbalance_ratio=values["imbalance"],
-                          imbalance_type=values["imbalance_type"])
-        return TuneConfig(checkpoint=values["pretrained"], data=data, loss=values["loss"],
-                          loss_params=values["params"], epochs=values["epochs"], ensemble=values["ensemble"],
-                          experiment=f"compare-{values['loss']}").validate()
+    def build_tune_config(self) -> RunConfig:
+        """The plug-in run the fields ask for: the "plugin" preset with them, checked (raises
+        ConfigProblems naming every field to fix)."""
+        base = preset(PLUGIN)
+        base.experiment = f"compare-{self.form['loss'].value()}"
+        return config_from_form(self.form, base)
 
     def start(self) -> None:
         """Validate the fields, then run the plug-in on a worker thread. The previous plug-in's
@@ -173,7 +153,7 @@ class ComparePanel(TaskPanel):
 
             self.tune_history, self.live = [], None
             self._drop_plugin_series()
-            self.plugin_title = self.tr("{0} plug-in").format(config.loss.upper())
+            self.plugin_title = self.tr("{0} plug-in").format(config.method.loss.upper())
             self.refresh()
             self.bars.set_title(self.tr("{0}: loading the model and the data…").format(self.plugin_title))
             self.launch(partial(tune, config), "The plug-in", "Plug-in: loading the model and the data…")
@@ -238,10 +218,9 @@ class ComparePanel(TaskPanel):
     @Slot(object)
     def _fill_data_fields(self, data: dict) -> None:
         """The dataset fields as the checkpoint was trained (what it does not say stays as it is)."""
-        for key, field in (("dataset", "dataset"), ("root", "root"), ("imbalance_ratio", "imbalance"),
-                           ("imbalance_type", "imbalance_type")):
+        for key in DATA_FIELDS:
             if data.get(key) not in (None, ""):
-                self.form[field].set_value(data[key])
+                self.form[key].set_value(data[key])
         if data:
             self.log.add(self.tr("dataset fields set from the checkpoint: {0}").format(
                 ", ".join(f"{k} {v}" for k, v in data.items() if k != "root")))

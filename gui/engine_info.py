@@ -1,4 +1,4 @@
-"""What the panels ask the engine for: the device, the registered methods, checkpoints on disk.
+"""What the panels ask the engine for: the device, the registries' choices, checkpoints on disk.
 
 ``load_engine_info`` imports torch and the method registry; the app runs it on a worker
 thread after the window is shown, then hands the result to every panel.
@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import workspace
+from engine.config import RunConfig
+from engine.knobs import registry_options
 from gui.forms import CHECKPOINT_SUFFIXES
 
 
@@ -27,16 +29,18 @@ class MethodParam:
 @dataclass
 class EngineInfo:
     device: str  # "CPU (2 threads)" or the GPU's name
-    methods: list[tuple[str, str]]  # (name, title) of every registered loss / method
-    devices: list[tuple[str, str]] = field(default_factory=list)  # (config value, text)
+    # setting name → (value, text) options, for the settings whose choices a registry owns
+    # (methods, architectures, train rules, samplers, devices, …; engine.knobs.registry_options)
+    choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # the same for what the plug-in (freeze features) narrows: the losses that declare they can
+    # re-train a classifier (Knob.plugin_choices)
+    plugin_choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     method_params: dict[str, list[MethodParam]] = field(default_factory=dict)  # loss name → its hyperparameters
 
 
 def load_engine_info() -> EngineInfo:
     """Import torch and everything a task will need, so a run does not pay for imports later:
     an import holds the interpreter lock for long stretches and would stall the GUI mid-run."""
-    import torch
-
     import engine.inference  # noqa: F401
     import engine.plugin.run  # noqa: F401
     import engine.trainer  # noqa: F401
@@ -44,12 +48,11 @@ def load_engine_info() -> EngineInfo:
     from engine.methods import available_methods
 
     warm_up(pick_device("auto"))
-    registry = available_methods()
-    methods = sorted(((name, cls.title) for name, cls in registry.items()), key=lambda m: m[1].lower())
-    devices = [("auto", "Automatic (GPU if present)"), ("cpu", "CPU")]
-    devices += [(f"cuda:{i}", f"GPU {i}: {torch.cuda.get_device_name(i)}") for i in range(torch.cuda.device_count())]
-    params = {name: method_params(cls) for name, cls in registry.items()}
-    return EngineInfo(describe_device(pick_device("auto")), methods, devices, params)
+    choices, plugin_choices = ({name: list(offered.items())
+                                for name, offered in registry_options(RunConfig, plugin).items()}
+                               for plugin in (False, True))
+    params = {name: method_params(cls) for name, cls in available_methods().items()}
+    return EngineInfo(describe_device(pick_device("auto")), choices, plugin_choices, params)
 
 
 def method_params(cls) -> list[MethodParam]:

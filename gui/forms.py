@@ -7,22 +7,26 @@ the field the user must change. Values are plain Python (str, int, float, bool).
 from __future__ import annotations
 
 import math
+from functools import partial
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QLineEdit,
-                               QSizePolicy, QSpinBox, QWidget)
+                               QScrollArea, QSizePolicy, QSpinBox, QWidget)
 
-from engine.config import ConfigError
+from engine.knobs import ConfigError
 from gui.form_widgets import RefreshingCombo, WidestTextLabel, compact_combo, refill_combo, with_browse_button
 from gui.settings import Settings
 from gui.widgets import row_of
 
 
 class Field:
-    """One labelled input. Subclasses implement ``value`` and ``set_value`` over ``self.editor``."""
+    """One labelled input. Subclasses implement ``value`` and ``set_value`` over ``self.editor``;
+    ``persist`` says whether the settings keep its value between sessions."""
+
+    persist = True
 
     def __init__(self, key: str, label: str, tooltip: str, editor: QWidget, config_path: str | None = None,
                  error_names: Iterable[str] = ()):
@@ -191,6 +195,7 @@ class Form:
         self.prefix = settings_prefix
         self.fields: dict[str, Field] = {}
         self.labels: list[QLabel] = []
+        self.scroll_area: QScrollArea | None = None  # the page's scroller, to bring a flagged field into view
 
     def group(self, title: str, fields: Sequence[Field], tooltip: str = "") -> QGroupBox:
         box = QGroupBox(title)
@@ -226,11 +231,12 @@ class Form:
 
     def save(self, settings: Settings) -> None:
         for key, field in self.fields.items():
-            settings.set(f"{self.prefix}/{key}", field.saved_value())
+            if field.persist:
+                settings.set(f"{self.prefix}/{key}", field.saved_value())
 
     def restore(self, settings: Settings) -> None:
         for key, field in self.fields.items():
-            value = settings.get(f"{self.prefix}/{key}")
+            value = settings.get(f"{self.prefix}/{key}") if field.persist else None
             if value is None:
                 continue
             try:
@@ -250,6 +256,26 @@ class Form:
             if flagged is not None:
                 return flagged
         return None
+
+    def _owner(self, field: Field) -> Field:
+        """The form's field that holds ``field`` (a hyperparameter row belongs to its compound field)."""
+        return field if field in self.fields.values() else next(
+            (owner for owner in self.fields.values() if owner.widget.isAncestorOf(field.editor)), field)
+
+    def position(self, field: Field | None) -> int:
+        """Where ``field`` (or the compound field holding it) sits in the form; after every field
+        for None."""
+        owners = list(self.fields.values())
+        owner = None if field is None else self._owner(field)
+        return owners.index(owner) if owner in owners else len(owners)
+
+    def show_first(self, flagged: Sequence[Field | None]) -> None:
+        """Focus the first of the ``flagged`` fields in form order and scroll it into view."""
+        shown = min((field for field in flagged if field is not None), key=self.position, default=None)
+        if shown is not None:
+            shown.editor.setFocus()
+            if self.scroll_area is not None:  # once the page has laid out the error line above the form
+                QTimer.singleShot(0, partial(self.scroll_area.ensureWidgetVisible, shown.editor))
 
 
 class ImbalanceField(FloatField):

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QGridLayo
                                QStackedWidget, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from errors import UserError
-from engine.config import ARCHITECTURES, ConfigError
+from engine.knobs import ConfigError
 from gui.engine_info import EngineInfo, model_choices
 from gui.forms import CheckpointField, ChoiceField, Form
 from gui.settings import Settings
@@ -37,6 +37,7 @@ COLUMNS = ("File", "Top-1", "Top-1 %", "Top-5 (probability %)", "Message")
 COLUMN_WIDTHS = (200, 100, 70, 240)  # the messages take the rest; the top-5 column widens to fit its labels
 TOP5_COLUMN, MESSAGE_COLUMN = 3, 4
 MODEL_NAME_CHARS = 30  # a run's checkpoint reads "<date>-<time>-<experiment> · best"
+ARCH_FROM_CHECKPOINT = "From the checkpoint"
 
 
 @dataclass
@@ -127,8 +128,7 @@ class InferencePanel(TaskPanel):
                             "pretrained folders, or any file via “…”.", model_choices, none_text="(choose a model)",
                             visible_chars=MODEL_NAME_CHARS),
             ChoiceField("arch", "Architecture", "Read from the checkpoint when it can tell; pick one only for a "
-                        "foreign file whose depth cannot be inferred.",
-                        [("", "From the checkpoint"), *((a, f"ResNet-{a[6:]}") for a in ARCHITECTURES)]),
+                        "foreign file whose depth cannot be inferred.", [("", ARCH_FROM_CHECKPOINT)]),
             ChoiceField("dataset", "Class names", "Where the label names come from: the checkpoint's metadata, or "
                         "the dataset the model was trained on (for plain state dicts without names).",
                         [("", "From the checkpoint"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100")]),
@@ -180,6 +180,7 @@ class InferencePanel(TaskPanel):
         self.split = self.set_panes("inference/split", left, right)
 
     def engine_ready(self, info: EngineInfo) -> None:
+        self.form["arch"].set_options([("", ARCH_FROM_CHECKPOINT), *info.choices["arch"]])
         self.form["model"].refresh()
         super().engine_ready(info)
         if self.paths:

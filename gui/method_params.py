@@ -6,7 +6,7 @@ and, when it has several stages, ``param_sections``; the engine info brings them
 that its loss field selects, named in words and grouped under the stage it acts in, rebuilt
 whenever that choice changes.
 Its value holds only the numbers that differ from the defaults, which is what
-``RunConfig.method.params`` and ``TuneConfig.loss_params`` expect (the method fills in the rest).
+``RunConfig.method.params`` expects (the method fills in the rest).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
-from engine.config import ConfigError
+from engine.knobs import ConfigError
 from gui.engine_info import MethodParam
 from gui.forms import ChoiceField, Field, FloatField, format_number
 

@@ -51,6 +51,9 @@ def set_dark(dark: bool) -> None:
             plot.apply_theme()
 
 
+MIN_WIDTH = 220  # two plots side by side beside the Train form fit a 1,024-pixel screen
+
+
 class ThemedPlot(pg.PlotWidget):
     """A plot with axis labels, the current theme's colours and its legend below the axes.
     A percent plot has 0–100 % ticks and a fixed range; a value plot ranges over its data."""
@@ -58,7 +61,7 @@ class ThemedPlot(pg.PlotWidget):
     def __init__(self, title: str, x_label: str, y_label: str, legend_columns: int = 2, y_min: float = -5,
                  percent: bool = True, parent=None):
         super().__init__(parent)
-        self.setMinimumSize(260, 180)
+        self.setMinimumSize(MIN_WIDTH, 180)
         self.title = title
         self.percent = percent
         self.item = self.getPlotItem()

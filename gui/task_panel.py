@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QAbstractButton, QSplitter, QVBoxLayout, QWidget
 
 from errors import UserError
-from engine.config import ConfigError
+from engine.knobs import ConfigError
 from gui import errors
 from gui.engine_info import EngineInfo
 from gui.forms import Form
@@ -92,14 +92,17 @@ class TaskPanel(QWidget):
         return self.engine is not None and not self.is_running()
 
     def checked(self, build: Callable[[], T]) -> T | None:
-        """``build()`` after clearing old marks; on a user's mistake, mark it and return None."""
+        """``build()`` after clearing old marks; on a user's mistakes, mark every field they name
+        (the first one scrolled into view), list them all on the error line and return None."""
         self.form.clear_errors()
         self.show_error("")
         try:
             return build()
         except ConfigError as error:
-            field = self.form.flag(error)
-            self.show_error(f"{field.label if field else error.field_name}: {error.message}")
+            flagged = sorted(((self.form.flag(e), e) for e in getattr(error, "problems", [error])),
+                             key=lambda pair: self.form.position(pair[0]))
+            self.show_error("\n".join(f"{field.label if field else e.field_name}: {e.message}" for field, e in flagged))
+            self.form.show_first([field for field, _ in flagged])
         except UserError as error:
             self.show_error(str(error))
         return None

@@ -1,183 +1,172 @@
-"""The Train page's fields, grouped like the seed app, and their mapping to ``RunConfig``.
+"""The Train page's fields, generated from the run config's knobs (``engine/config.py``): each
+field's label, tooltip, choices and range come from its setting; this module only places them.
 
-Each field's ``config_path`` says where its value goes; fields without one (ensemble, t1,
-t2, start epoch) feed the plug-in or are shown for information. The loss's hyperparameters
-follow the loss field and fill ``method.params``.
+A field's key is its setting's name (``lr``, ``imbalance_ratio``, ``t1``), which is also the name
+a ``ConfigError`` flags. Labels and help are translated in the "Settings" context
+(``QCoreApplication.translate``); their source strings are the literals in engine/config.py.
+Choices a registry owns arrive with the engine (``offer_choices``) unless it is loaded already.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtWidgets import QAbstractSpinBox, QWidget
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QLabel, QWidget
 
-from engine.config import ARCHITECTURES, IMBALANCE_TYPES, RunConfig
-from gui.engine_info import model_choices, pretrained_choices
-from gui.forms import (BoolField, CheckpointField, ChoiceField, FloatField, Form, ImbalanceField, IntField, PathField,
-                       TextField)
+from engine.config import RunConfig
+from engine.knobs import ConfigError, ConfigProblems, Registry, setting, settings
+from gui.engine_info import EngineInfo, model_choices, pretrained_choices
+from gui.forms import (BoolField, CheckpointField, ChoiceField, Field, FloatField, Form, ImbalanceField, IntField,
+                       PathField, TextField)
 from gui.method_params import MethodParamsField
 
-DATASETS = [("demo", "Demo digits (bundled, offline)"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100"),
-            ("folder", "Image folder (class sub-folders)")]
-IMBALANCE_TEXT = {"exp": "exp: counts fall exponentially", "step": "step: half the classes are few-shot",
-                  "none": "none: keep the balanced set"}
-TRAIN_RULES = [("none", "None"), ("resample", "Resample (class-balanced sampling)"),
-               ("reweight", "Reweight (effective number)"), ("drw", "DRW (deferred re-weighting)")]
-FREEZE_MODES = [("none", "None: train every layer"),
-                ("features", "Freeze features: re-train the classifier (plug-in)"),
-                ("all", "Freeze all parameters: evaluate only")]
-SCHEDULES = [("step", "Step: decays at 80 % and 90 % of the run"), ("cosine", "Cosine to zero"),
-             ("constant", "Constant")]
-RECALL_FLOORS = [(1e-3, "0.1 % (the paper's code)"), (0.0, "none (0 at any zero recall)")]
-BEST_METRICS = [("test_hm", "HM"), ("test_gm", "GM"), ("test_lr", "Lowest recall"), ("test_top1", "Top-1 accuracy"),
-                ("test_mean_recall", "Mean recall")]
+# (group title, field names): what users change most comes first, above the fold at 1280×720
+TRAIN_LAYOUT = (
+    ("Training", ("loss", "epochs", "batch_size", "lr", "start_epoch")),
+    ("Method hyperparameters", ("params",)),
+    ("Data", ("dataset", "root", "imbalance_ratio", "imbalance_type", "train_rule")),
+    ("Pretrained model and ensemble", ("freeze", "pretrained", "teacher", "ensemble", "t1", "t2")),
+    ("Model and optimiser", ("arch", "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs")),
+    ("Run and output", ("seed", "cut_seed", "runs_dir", "experiment", "device", "workers", "loader_workers",
+                        "recall_floor",
+                        "best_metric", "save_model")),
+)
+DATA_FIELDS = ("dataset", "root", "imbalance_ratio", "imbalance_type")
+
+
+def setting_text(text: str) -> str:
+    """A label or help text of a setting, in the user's language."""
+    return QCoreApplication.translate("Settings", text)
+
+
+def setting_field(name: str, **details: Any) -> Field:
+    """The form field of the run setting ``name``, built from its knob. ``details`` go to the field
+    (a checkpoint field's ``choices`` and ``none_text``, the hyperparameters' ``loss`` field)."""
+    item = setting(RunConfig, name)
+    knob = item.knob
+    label, tooltip, path = setting_text(knob.label), setting_text(knob.help), item.path
+    placeholder = setting_text(knob.placeholder) if knob.placeholder else ""
+    if knob.widget == "folder":
+        return PathField(name, label, tooltip, path, placeholder=placeholder)
+    if knob.widget in ("checkpoint", "teacher"):
+        choices = details.pop("choices", pretrained_choices if knob.widget == "checkpoint" else model_choices)
+        return CheckpointField(name, label, tooltip, choices, path, **details)
+    if knob.widget == "imbalance":
+        return ImbalanceField(name, label, tooltip, path)
+    if knob.widget == "params":
+        return MethodParamsField(name, tooltip, details.pop("loss"), path, **details)
+    if item.type is bool:
+        return BoolField(name, label, tooltip, path)
+    if item.offer is not None:
+        ready = not isinstance(item.offer, Registry) or item.offer.loaded()
+        options = list(item.offered().items()) if ready else []
+        return ChoiceField(name, label, tooltip, [(value, setting_text(text)) for value, text in options], path)
+    if item.type is int:
+        low, high = knob.range or (0, 2_147_483_647)
+        return IntField(name, label, tooltip, path, minimum=int(low), maximum=int(min(high, 2_147_483_647)))
+    if item.type is float:
+        return FloatField(name, label, tooltip, path)
+    return TextField(name, label, tooltip, path, placeholder=placeholder)
+
+
+class StartEpochField(Field):
+    """Where the next Start or Resume begins: shown, never typed (a label, not an input)."""
+
+    persist = False
+
+    def __init__(self):
+        tr = QCoreApplication.translate
+        super().__init__("start_epoch", tr("TrainForm", "Start epoch"),
+                         tr("TrainForm", "The epoch the next run begins at: 1 for a new run; after a stop, Resume "
+                                         "continues after the last saved epoch. Set by the app, not typed."),
+                         QLabel())
+        self.epoch = 1
+        self.set_value(1)
+
+    def value(self) -> int:
+        return self.epoch
+
+    def set_value(self, value: Any, note: str = "") -> None:
+        self.epoch = int(value)
+        self.editor.setText(f"{self.epoch}  ·  {note}" if note else str(self.epoch))
 
 
 def build_train_form() -> tuple[Form, list[QWidget]]:
     """The form and its group boxes, in display order."""
     form = Form("train")
-    loss = ChoiceField("loss", "Loss type", "The training objective (for the plug-in: the loss that re-trains the "
-                       "classifier; GML is the paper's).", [("ce", "Cross-entropy")], "method.loss")
-    groups = [
-        form.group("Data", [*dataset_fields(), ChoiceField(
-            "train_rule", "Train rule", "How the long tail is countered while training: Resample draws classes "
-            "equally often, Reweight weights the loss by the effective number of samples, DRW switches that "
-            "weighting on at the first learning-rate decay.", TRAIN_RULES, "method.train_rule")]),
-        form.group("Pretrained model and ensemble", [
-            ChoiceField("freeze", "Pretrained", "Freeze feature extraction: keep a pretrained backbone and re-train "
-                        "only its classifier with the loss below (the paper's GML plug-in). Freeze all: train nothing, "
-                        "evaluate the pretrained model.", FREEZE_MODES, "model.freeze"),
-            CheckpointField("pretrained", "Pretrained model", "Checkpoint to start from: files in the pretrained "
-                            "folders, or any file via “…”. Foreign state dicts (DataParallel “module.”, “fc.”) are "
-                            "remapped automatically.", pretrained_choices, "model.pretrained",
-                            none_text="(none: random initialisation)", error_names=("checkpoint",)),
-            CheckpointField("teacher", "Teacher model", "Distillation only (RIDE + distillation): the trained "
-                            "teacher whose expert mean the student learns from, e.g. a “RIDE teacher (6 experts)” "
-                            "run's checkpoint.", model_choices, "method.teacher", none_text="(none)"),
-            BoolField("ensemble", "Ensemble", "Plug-in only: predict with ½·[softmax(z_new/t1) + softmax(z_old/t2)], "
-                      "averaging the re-trained and the original classifier.", text="old + new classifier"),
-            FloatField("t1", "Temperature t1", "Plug-in ensemble: temperature of the new (re-trained) classifier. "
-                       "Higher values flatten its probabilities.", error_names=("t1",)),
-            FloatField("t2", "Temperature t2", "Plug-in ensemble: temperature of the old (original) classifier.",
-                       error_names=("t2",)),
-        ]),
-        form.group("Run", [
-            IntField("seed", "Seed", "Training seed: initialisation, batch order and augmentation follow it, so a "
-                     "run can be repeated. The long-tailed subset follows the cut seed instead.", "seed",
-                     maximum=2_147_483_647),
-            IntField("cut_seed", "Cut seed", "Seed of the long-tailed cut: which images of each class are kept. "
-                     "0 keeps the subset LDAM-DRW, MiSLAS, RIDE and PaCo train on (their np.random.seed(0)), "
-                     "whatever the training seed.", "data.cut_seed", maximum=2_147_483_647),
-            PathField("runs_dir", "Log folder", "Where run folders are written (config, metrics.csv, checkpoints, "
-                      "run card). Empty: the workspace's runs/ folder.", "runs_dir",
-                      placeholder="workspace runs/ folder"),
-            TextField("experiment", "Experiment name", "A label for the run; the run folder is named "
-                      "<date>-<time>-<name>.", "experiment", placeholder="e.g. cifar100-lt-gml"),
-            ChoiceField("device", "Device", "Where to train: Automatic uses the GPU when there is one.",
-                        [("auto", "Automatic (GPU if present)"), ("cpu", "CPU")], "device"),
-        ]),
-        form.group("Training", [
-            IntField("start_epoch", "Start epoch", "The epoch the run starts at: 1 for a new run; Resume continues "
-                     "a stopped run after its last saved epoch. Set by Resume, not typed.", minimum=0),
-            IntField("epochs", "Epochs", "Passes over the training set (for the plug-in: classifier re-training "
-                     "epochs). The paper setting is 200.", "optim.epochs"),
-            IntField("workers", "Workers", "CPU threads for the engine (0: PyTorch's choice). The data stays on the "
-                     "training device as tensors, so no loader processes are needed.", "workers"),
-            IntField("batch_size", "Batch size", "Images per optimisation step (128 in the paper setting).",
-                     "optim.batch_size"),
-        ]),
-        form.group("Model and optimiser", [
-            ChoiceField("arch", "Architecture", "CIFAR ResNet depth (option-A shortcuts). ResNet-32 is the paper "
-                        "setting. With a pretrained model it must match the checkpoint; the plug-in reads it from "
-                        "the checkpoint.", [(a, _arch_text(a)) for a in ARCHITECTURES], "model.arch"),
-            loss,
-            FloatField("lr", "Learning rate", "SGD learning rate at the end of warm-up (0.1 in the paper setting).",
-                       "optim.lr"),
-            FloatField("momentum", "Momentum", "SGD momentum: the share of the previous step carried into the next "
-                       "(0.9 in the paper setting).", "optim.momentum"),
-            BoolField("nesterov", "Nesterov", "Nesterov momentum (RIDE's recipe uses it; LDAM-DRW's does not).",
-                      "optim.nesterov", text="Nesterov momentum"),
-            FloatField("weight_decay", "Weight decay", "L2 penalty on the weights (2e-4 in the paper setting).",
-                       "optim.weight_decay"),
-        ]),
-        form.group("Method hyperparameters", [
-            loss_params_field(loss, "method.params", empty_text="This loss has no hyperparameters.")]),
-        form.group("Schedule and output", [
-            ChoiceField("schedule", "LR schedule", "How the learning rate falls over the run. Step is LDAM-DRW's "
-                        "schedule (×0.01 after epoch 160 and ×0.0001 after epoch 180 of 200); Cosine falls smoothly "
-                        "to zero.", SCHEDULES, "optim.schedule"),
-            IntField("warmup_epochs", "Warm-up epochs", "Epochs of linear learning-rate warm-up at the start "
-                     "(5 in LDAM-DRW); must be fewer than the epochs.", "optim.warmup_epochs"),
-            ChoiceField("recall_floor", "HM/GM/LR floor", "How HM, GM and LR treat a class at zero recall. The "
-                        "paper's code floors every class's recall at 0.1 % first, so the means still say how far "
-                        "behind the others are; unfloored, one zero-recall class makes HM and GM 0. The count of "
-                        "zero-recall classes is shown either way.", RECALL_FLOORS, "recall_floor"),
-            ChoiceField("best_metric", "Best checkpoint by", "Which test metric picks checkpoints/best.pt.",
-                        BEST_METRICS, "best_metric"),
-            BoolField("save_model", "Save model", "Write checkpoints/last.pt every epoch and best.pt when the "
-                      "chosen metric improves (needed for Resume).", "save_model", text="save checkpoints"),
-        ]),
-    ]
+    loss = setting_field("loss")
+    special = {"loss": loss, "start_epoch": StartEpochField(),
+               "params": setting_field("params", loss=loss, empty_text=QCoreApplication.translate(
+                   "TrainForm", "This loss has no hyperparameters.")),
+               "pretrained": setting_field("pretrained", none_text=QCoreApplication.translate(
+                   "TrainForm", "(none: random initialisation)")),
+               "teacher": setting_field("teacher", none_text=QCoreApplication.translate("TrainForm", "(none)"))}
+    groups = [form.group(QCoreApplication.translate("TrainForm", title),
+                         [special.get(name) or setting_field(name) for name in names])
+              for title, names in TRAIN_LAYOUT]
     form.align_labels()
-    start = form["start_epoch"].editor
-    start.setReadOnly(True)
-    start.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
     return form, groups
 
 
-def dataset_fields() -> list:
-    """Dataset, data path, imbalance and imbalance type (shared by the Train and Compare pages)."""
-    return [
-        ChoiceField("dataset", "Dataset", "Which images to use. The demo set is bundled handwritten digits and "
-                    "needs no download; CIFAR is downloaded once into the data path (or read from there).",
-                    DATASETS, "data.dataset"),
-        PathField("root", "Data path", "Folder that holds the dataset (CIFAR's python pickles, or your image folder "
-                  "with one sub-folder per class). Empty: the workspace's datasets/ folder.",
-                  "data.root", placeholder="workspace datasets/ folder"),
-        ImbalanceField("imbalance", "Imbalance", "How long the tail is. Type the ratio n_max/n_min (100) or the "
-                       "seed's imbalance factor n_min/n_max (0.01): both mean the largest class has 100× the images "
-                       "of the smallest.", "data.imbalance_ratio", error_names=("imbalance",)),
-        ChoiceField("imbalance_type", "Imbalance type", "How the balanced training set is cut into a long-tailed "
-                    "one: exp lowers the count exponentially from class to class (LDAM-DRW); step keeps half the "
-                    "classes large and cuts the other half to n_max/ratio.",
-                    [(t, IMBALANCE_TEXT[t]) for t in IMBALANCE_TYPES], "data.imbalance_type"),
-    ]
+def plugin_form_fields() -> list[Field]:
+    """The plug-in's fields on the Compare page: the model to repair, its data, the loss and its
+    hyperparameters, the epochs and the ensemble."""
+    loss = setting_field("loss")
+    return [setting_field("pretrained", choices=model_choices,
+                          none_text=QCoreApplication.translate("CompareForm", "(choose a model)")),
+            *(setting_field(name) for name in DATA_FIELDS), loss, setting_field("params", loss=loss),
+            setting_field("epochs"), setting_field("ensemble")]
 
 
-def loss_params_field(loss: ChoiceField, config_path: str | None = None, empty_text: str = "") -> MethodParamsField:
-    """The hyperparameters of the loss chosen in ``loss`` (shared by the Train and Compare pages)."""
-    return MethodParamsField("params", "The chosen loss's hyperparameters, preset to its paper's values (hover a "
-                             "name for its meaning). Only values that differ from the defaults are written to the "
-                             "run's config.", loss, config_path, empty_text, error_names=("loss_params",))
+def offer_choices(form: Form, info: EngineInfo, plugin: bool = False) -> None:
+    """Give every choice field whose options a registry owns the options the engine listed (the
+    plug-in's narrower ones, such as its losses, with ``plugin``)."""
+    _offer(form, info.choices)
+    offer_plugin_choices(form, info, plugin)
+    if "params" in form.fields:
+        form["params"].set_catalog(info.method_params)
 
 
-def _arch_text(arch: str) -> str:
-    return f"ResNet-{arch.removeprefix('resnet')}"
+def offer_plugin_choices(form: Form, info: EngineInfo, plugin: bool) -> None:
+    """The fields the plug-in narrows offer its options while ``plugin`` (freeze features), else
+    all; a chosen value no longer offered stays, and validation flags it."""
+    _offer(form, {name: (info.plugin_choices if plugin else info.choices)[name] for name in info.plugin_choices})
 
 
-def get_path(config: Any, path: str) -> Any:
-    for part in path.split("."):
-        config = getattr(config, part)
-    return config
+def _offer(form: Form, choices: dict[str, list[tuple[Any, str]]]) -> None:
+    for name, options in choices.items():
+        field = form.fields.get(name)
+        if isinstance(field, ChoiceField):
+            field.set_options([(value, setting_text(text)) for value, text in options])
 
 
-def set_path(config: Any, path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    for part in parents:
-        config = getattr(config, part)
-    setattr(config, leaf, value)
-
-
-def fill_form(form: Form, config: RunConfig) -> None:
-    """Show ``config`` in the fields that map to it."""
+def fill_form(form: Form, config: RunConfig, names: Iterable[str] | None = None) -> None:
+    """Show ``config`` in the fields that map to it (only those in ``names``, when given)."""
+    names = None if names is None else set(names)
     for field in form.fields.values():
-        if field.config_path:
-            field.set_value(get_path(config, field.config_path))
+        if field.config_path and (names is None or field.key in names):
+            field.set_value(setting(RunConfig, field.config_path).get(config))
 
 
 def config_from_form(form: Form, base: RunConfig) -> RunConfig:
-    """A copy of ``base`` with every mapped field's value (raises ConfigError for unreadable text)."""
+    """A copy of ``base`` with every mapped field's value, checked: raises ConfigProblems naming
+    every field to fix (unreadable text and every rule the config breaks), before any data loads."""
     config = RunConfig.from_dict(base.to_dict())
+    unreadable: list[ConfigError] = []
     for field in form.fields.values():
         if field.config_path:
-            set_path(config, field.config_path, field.value())
-    return config
+            try:
+                setting(RunConfig, field.config_path).set(config, field.value())
+            except ConfigError as error:
+                unreadable.append(error)
+    problems = unreadable + [error for error in config.problems()
+                             if error.field_name not in {e.field_name for e in unreadable}]
+    if problems:
+        raise ConfigProblems(problems)
+    return config.validate()
+
+
+def local_settings() -> tuple[str, ...]:
+    """The fields a preset leaves alone: this machine's and user's (data path, experiment, …)."""
+    return tuple(item.name for item in settings(RunConfig) if item.knob.local)

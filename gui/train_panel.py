@@ -2,8 +2,8 @@
 "left behind" bars, the class table, the confusion matrix and the loss and learning-rate curves,
 then a log pane.
 
-Training runs ``engine.trainer.train`` on a worker; "freeze feature extraction" runs the
-plug-in ``engine.plugin.tune`` with the same fields; "freeze all" is the trainer's
+Every mode runs ``engine.trainer.train`` on a worker with the config the fields make: "freeze
+feature extraction" is the plug-in there (its old / new / ensemble report), "freeze all" the
 evaluate-only path. Nothing here trains: the panel builds configs and shows events.
 """
 from __future__ import annotations
@@ -13,13 +13,15 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QLabel, QLineEdit, QSpinBox, QTabWidget,
                                QWidget)
 
 from errors import UserError
 from engine import workspace
 from engine.config import RunConfig
-from engine.presets import DEMO, PRESETS
+from engine.knobs import settings
+from engine.presets import DEMO, PLUGIN, preset, preset_titles
 from gui.class_views import ClassTable, ConfusionView
 from gui.engine_info import EngineInfo
 from gui.form_widgets import compact_combo
@@ -27,7 +29,8 @@ from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
 from gui.redraw_queue import RedrawQueue
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
-from gui.train_form import build_train_form, config_from_form, fill_form
+from gui.train_form import (build_train_form, config_from_form, fill_form, local_settings, offer_choices,
+                            offer_plugin_choices)
 from gui.table_export import write_table
 from gui.view_preview import ViewPreviewDialog
 from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of, wrapping_label
@@ -49,7 +52,12 @@ VALUE_CURVES = (
     ("lr", "learning rate", "lr", COLORS[2], False),
 )
 WATCHED = "recountsPlan"  # property of a field editor whose changes recount the plan line
-CSV_KEYS = ("epoch", "stage", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm", "train_lowest_recall",
+START_KEYS, STOP_KEYS = QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+.")  # Cmd on macOS: Cmd+. is "cancel"
+OPENED_RUN = "run:"  # the Preset box's entry for the settings of an opened run: "run:<folder>"
+# the optimiser fields "freeze features" takes from the plug-in preset (and gives back when left)
+PLUGIN_OPTIM = ("epochs", "lr", "batch_size", "momentum", "weight_decay", "schedule", "warmup_epochs")
+CSV_KEYS = ("epoch", "stage", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm",
+            "train_lowest_recall",
             "test_loss", "test_top1", "test_top5", "test_mean_recall", "test_hm", "test_gm", "test_lowest_recall",
             "test_zero_recall", "test_many", "test_medium", "test_few", "test_nll", "test_ece")
 
@@ -60,7 +68,7 @@ class TrainPanel(TaskPanel):
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
         super().__init__(settings, parent)
-        self.base_config = PRESETS[DEMO]()
+        self.base_config = preset(DEMO)
         self.history: list[dict[str, float]] = []
         self.class_names: list[str] = []
         self.class_counts: list[int] = []
@@ -70,10 +78,11 @@ class TrainPanel(TaskPanel):
         self.redraws = RedrawQueue(self)
         self.preview_runner = TaskRunner(self)  # its own thread: a preview never cancels a run
         self.preview_dialog: ViewPreviewDialog | None = None
+        self._filling = False  # the fields are being filled from a config: freeze changes are not the user's
         self._build()
-        fill_form(self.form, self.base_config)
-        self._set_plugin_defaults()
+        self.fill(self.base_config)
         self.restore_state()
+        self._show_start_epoch()
         self._sync_buttons()
         self._watch_fields()
 
@@ -83,15 +92,23 @@ class TrainPanel(TaskPanel):
         self.form["freeze"].editor.currentIndexChanged.connect(self._freeze_changed)
 
         self.preset = compact_combo(QComboBox(), 16)
-        self.preset.addItems(list(PRESETS))
-        self.preset.setToolTip("Fill every field with a named setting: the offline demo, or the CIFAR-100-LT paper "
-                               "setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1).")
-        apply_preset = push_button("Apply", "Replace the fields with the chosen preset.", self.apply_selected_preset)
-        self.start_button = push_button("Start", "Check the fields and start a run (or the plug-in when the backbone "
-                                        "is frozen).", self.start)
+        for name, title in preset_titles().items():
+            self.preset.addItem(title, name)
+        self.preset.setToolTip(self.tr("Fill the fields with a named setting: the offline demo, or the CIFAR-100-LT "
+                                       "paper setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1). The "
+                                       "data path, log folder, experiment name, device and workers stay yours."))
+        apply_preset = push_button(self.tr("Apply"), self.tr("Replace the fields with the chosen preset."),
+                                   self.apply_selected_preset)
+        start_keys = START_KEYS.toString(QKeySequence.SequenceFormat.NativeText)
+        stop_keys = STOP_KEYS.toString(QKeySequence.SequenceFormat.NativeText)
+        start_tip = self.tr("Check the fields and start a run (or the plug-in when the backbone is frozen). {0}")
+        self.start_button = push_button(self.tr("Start"), start_tip.format(start_keys), self.start)
         self.start_button.setDefault(True)
-        self.stop_button = push_button("Stop", "Stop after the current batch; the last finished epoch's checkpoint "
-                                       "is kept.", self.stop)
+        self.start_button.setShortcut(START_KEYS)
+        self.stop_button = push_button(self.tr("Stop"), self.tr("Stop after the current batch; the last finished "
+                                                                "epoch's checkpoint is kept. {0}").format(stop_keys),
+                                       self.stop)
+        self.stop_button.setShortcut(STOP_KEYS)
         self.resume_button = push_button("Resume…", "Continue a stopped run from its last checkpoint, in the same "
                                          "run folder.", self._resume_clicked)
         self.start_buttons = [self.start_button, self.resume_button]
@@ -104,6 +121,7 @@ class TrainPanel(TaskPanel):
 
         fields = Column(*groups, margins=(0, 0, 6, 0))
         fields.layout().addStretch(1)
+        self.form.scroll_area = FormScrollArea(fields)
         self.plan_line = wrapping_label("hint")
         self.plan_line.setToolTip(self.tr("What Start will run, from the fields: the epochs of every stage of the "
                                           "chosen method."))
@@ -111,7 +129,7 @@ class TrainPanel(TaskPanel):
         self._plan_timer.setSingleShot(True)
         self._plan_timer.setInterval(150)
         self._plan_timer.timeout.connect(self.show_plan)
-        left = Column(preset_row, run_row, self.plan_line, self.error_line, (FormScrollArea(fields), 1), fitted=True)
+        left = Column(preset_row, run_row, self.plan_line, self.error_line, (self.form.scroll_area, 1), fitted=True)
 
         self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)"),
                       "zero": CurvePlot(self.tr("Classes at zero recall"), y_label=self.tr("classes"), percent=False),
@@ -124,6 +142,7 @@ class TrainPanel(TaskPanel):
         self.confusion = ConfusionView()
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
+        self.views.tabBar().setUsesScrollButtons(True)  # the tabs never set the window's minimum width
         self.views.addTab(self.bars, "Left behind")
         self.views.addTab(self.class_table, "Classes")
         self.views.addTab(self.confusion, "Confusion")
@@ -143,18 +162,11 @@ class TrainPanel(TaskPanel):
         right = Column(self.progress, (self.right_split, 1))
         self.main_split = self.set_panes("train/split_main", left, right)
 
-    def _set_plugin_defaults(self) -> None:
-        self.form["ensemble"].set_value(True)
-        self.form["t1"].set_value(1.0)
-        self.form["t2"].set_value(1.0)
-        self.form["start_epoch"].set_value(1)
-
     # --- engine and presets ----------------------------------------------------------------
     def engine_ready(self, info: EngineInfo) -> None:
-        """The engine has loaded: offer its methods, their hyperparameters and the devices; enable Start."""
-        self.form["loss"].set_options(info.methods)
-        self.form["params"].set_catalog(info.method_params)
-        self.form["device"].set_options(info.devices)
+        """The engine has loaded: offer the registries' choices (methods, architectures, devices, …;
+        with freeze features the plug-in's losses) and the methods' hyperparameters; enable Start."""
+        offer_choices(self.form, info, plugin=self.form["freeze"].value() == "features")
         self.form["pretrained"].refresh()
         self.form["teacher"].refresh()
         super().engine_ready(info)
@@ -164,24 +176,21 @@ class TrainPanel(TaskPanel):
     def plan_text(self) -> str:
         """The epochs the fields ask for, stage by stage ("" while a field cannot be read)."""
         try:
-            config = config_from_form(self.form, self.base_config)
+            config = self.build_config()
         except (UserError, TypeError, ValueError):
             return ""
         if config.model.freeze == "features":
             return self.tr("Plug-in: {0} epochs re-training the classifier").format(config.optim.epochs)
         if config.model.freeze == "all":
             return self.tr("Evaluates the pretrained model; trains nothing")
-        from engine.trainer import planned_stages  # the engine has loaded (engine_ready)
-
-        try:
-            stages = planned_stages(config)
-        except UserError:
+        stages = _planned_stages(config)
+        total = sum(epochs for _name, epochs in stages)
+        if not stages:
             return ""
-        total = sum(stage.epochs for stage in stages)
         if len(stages) == 1:
             return self.tr("Trains {0} epochs").format(total)
         return self.tr("Trains {0} epochs in {1} stages: {2}").format(
-            total, len(stages), ", ".join(self.tr("{0} {1}").format(stage.name, stage.epochs) for stage in stages))
+            total, len(stages), ", ".join(self.tr("{0} {1}").format(name, epochs) for name, epochs in stages))
 
     @Slot()
     def show_plan(self) -> None:
@@ -204,15 +213,27 @@ class TrainPanel(TaskPanel):
                     editor.setProperty(WATCHED, True)
 
     def apply_selected_preset(self) -> None:
-        self.apply_preset(self.preset.currentText())
+        chosen = self.preset.currentData()
+        if chosen.startswith(OPENED_RUN):
+            self.load_run(chosen.removeprefix(OPENED_RUN))
+        else:
+            self.apply_preset(chosen)
 
     def apply_preset(self, name: str) -> None:
-        self.base_config = PRESETS[name]()
+        """Fill the fields with preset ``name`` (or title); the data path, log folder, experiment name,
+        device and workers keep what the user set: they belong to this machine, not to a recipe."""
+        self.base_config = preset(name)
         self.form.clear_errors()
-        fill_form(self.form, self.base_config)
-        self.form["start_epoch"].set_value(1)
+        self.show_error("")
+        self.fill(self.base_config, [name for name in self.form.fields if name not in local_settings()])
+        self.preset.setCurrentIndex(max(0, self.preset.findData(self._preset_name(name))))
         self.resume_target = None
-        self.log.add(f"preset: {name}")
+        self._show_start_epoch()
+        self.log.add(self.tr("preset: {0}").format(self.preset.currentText()))
+
+    @staticmethod
+    def _preset_name(name: str) -> str:
+        return next((key for key, title in preset_titles().items() if name in (key, title)), name)
 
     # --- what the model trains on ----------------------------------------------------------
     def preview_views(self) -> None:
@@ -244,37 +265,24 @@ class TrainPanel(TaskPanel):
 
     # --- running ---------------------------------------------------------------------------
     def build_config(self) -> RunConfig:
-        """The run config from the fields, validated (raises ConfigError naming the field)."""
-        return config_from_form(self.form, self.base_config).validate()
-
-    def build_tune_config(self, config: RunConfig):
-        from engine.plugin.config import TuneConfig
-
-        values, optim = self.form.values(), config.optim
-        return TuneConfig(checkpoint=config.model.pretrained, data=config.data, loss=config.method.loss,
-                          loss_params=config.method.params, epochs=optim.epochs, batch_size=optim.batch_size,
-                          lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
-                          schedule=optim.schedule, train_rule=config.method.train_rule,
-                          ensemble=values["ensemble"], t1=values["t1"], t2=values["t2"], seed=config.seed,
-                          device=config.device, runs_dir=config.runs_dir, experiment=config.experiment,
-                          save_model=config.save_model).validate()
+        """The run config from the fields, checked before any data loads (raises ConfigProblems
+        naming every field to fix)."""
+        return config_from_form(self.form, self.base_config)
 
     def planned_task(self) -> tuple[Task, str]:
-        """The task the fields ask for (train, tune or evaluate) and what to call it."""
-        config = self.build_config()
-        if config.model.freeze == "features":
-            from engine.plugin import tune
-
-            return partial(tune, self.build_tune_config(config)), "Re-training the classifier (plug-in)"
+        """The run the fields ask for (train, the plug-in or evaluate) and what to call it."""
         from engine.trainer import train
 
-        return partial(train, config), ("Evaluating" if config.model.freeze == "all" else "Training")
+        config = self.build_config()
+        what = {"features": self.tr("Re-training the classifier (plug-in)"), "all": self.tr("Evaluating")}
+        return partial(train, config), what.get(config.model.freeze, self.tr("Training"))
 
     def start(self) -> None:
         """Validate the fields, then train, tune or evaluate on a worker thread."""
         planned = self.checked(self.planned_task) if self.can_start() else None
         if planned is not None:
-            self.form["start_epoch"].set_value(1)
+            self.resume_target = None
+            self.form["start_epoch"].set_value(1, self.tr("running"))
             self._launch(*planned, fresh=True)
 
     def resume(self, run_dir: str | Path | None = None) -> None:
@@ -287,16 +295,17 @@ class TrainPanel(TaskPanel):
             if not chosen:
                 return
             path = Path(chosen)
+        from engine.runs import RunFolder
+        from engine.trainer import check_resumable, train
+
         try:
             self.load_run(path)
+            check_resumable(RunFolder(path))
         except (UserError, OSError, ValueError, KeyError) as error:
-            self.show_error(f"{path} cannot be resumed: {error}")
+            self.show_error(self.tr("{0} cannot be resumed: {1}").format(path.name, error))
             return
-        from engine.trainer import train
-
-        config = RunConfig.from_dict(self._run_config(path))
-        self.form["start_epoch"].set_value(len(self.history) + 1)
-        self._launch(partial(train, config, resume=str(path)), f"Resuming {path.name}", fresh=False)
+        self.form["start_epoch"].set_value(len(self.history) + 1, self.tr("resuming"))
+        self._launch(partial(train, None, resume=str(path)), self.tr("Resuming {0}").format(path.name), fresh=False)
 
     @Slot()
     def _resume_clicked(self) -> None:
@@ -318,9 +327,11 @@ class TrainPanel(TaskPanel):
                **event.train.summary("train_"), **event.test.summary("test_")}
         self.history = [r for r in self.history if r["epoch"] < event.epoch] + [row]
         test = event.test
-        self._redraw((test.per_class_recall, test.per_class_precision, test.confusion), live=True)
+        self._redraw((test.per_class_recall, test.per_class_precision, test.confusion, test.confused_pairs or None),
+                     live=True)
         stage = self.tr(" (stage {0})").format(event.stage_name) if event.stage_name else ""
-        self.log.add(f"epoch {event.epoch}/{event.epochs}{stage}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
+        self.log.add(f"epoch {event.epoch}/{event.epochs}{stage}: test Acc {100 * test.top1:.2f}  "
+                     f"HM {100 * test.hm:.2f}  "
                      f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
                      + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
                      + (f"  {test.experts_per_image:.2f} experts/image" if test.experts_per_image is not None else "")
@@ -335,62 +346,81 @@ class TrainPanel(TaskPanel):
                          f"GM {100 * metrics.gm:.2f}  LR {100 * metrics.lowest_recall:.2f}  "
                          f"({metrics.zero_recall} at zero)")
         if run_dir is not None:
-            self.resume_target = Path(run_dir) if self._is_train_run(run_dir) else None
+            self.resume_target = Path(run_dir)
             self.log.add(f"{'stopped' if stopped else 'finished'}; run folder: {run_dir}")
             self.run_saved.emit(str(run_dir))
+        self._show_start_epoch()
         self.progress.done("Stopped" if stopped else "Finished")
 
     def on_failed(self, failure) -> None:
         self.redraws.flush()
+        self._show_start_epoch()
         super().on_failed(failure)
 
     # --- showing a run -----------------------------------------------------------------------
     def load_run(self, path: str | Path) -> None:
-        """Show a saved run folder: its curves, last per-class recall, settings and card."""
+        """Show a saved run folder (training or plug-in): its curves, last per-class recall and
+        settings; the Preset box names the preset it was made from, or the run."""
+        from engine.plugin.config import saved_run_config
         from engine.runs import RunFolder
-
-        from engine.run_index import stages_of
 
         run = RunFolder(path)
         if not run.is_run():
-            raise UserError(f"{path} is not a run folder (it has no config.json)")
-        raw = run.config()
+            raise UserError(self.tr("{0} is not a run folder (it has no config.json)").format(path))
+        config = saved_run_config(run.config())
         self.history = run.history()
-        names = [name for name, _epochs in stages_of(raw["run"])] if raw.get("kind") == "train" else []
+        names = [name for name, _epochs in _planned_stages(config)]
         for row in self.history:  # metrics.csv numbers the stages from 1
             number = row.get("stage")
             if isinstance(number, (int, float)) and number in range(1, len(names) + 1):
                 row["stage"] = names[int(number) - 1]
         self.class_names, self.class_counts = run.class_names(), run.class_counts()
         per_class, precision = run.per_class(), run.per_class_precision()
-        self._redraw((per_class[-1], precision[-1] if precision else None, run.confusion("last"))
+        self._redraw((per_class[-1], precision[-1] if precision else None, run.confusion("last"),
+                      run.confused_pairs("last"))
                      if per_class else None)
-        if raw.get("kind") == "train":
-            self.base_config = RunConfig.from_dict(raw["run"])
-            fill_form(self.form, self.base_config)
-            self.resume_target = run.path
-        self.form["start_epoch"].set_value(len(self.history) + 1)
-        self.log.add(f"opened {run.path}")
+        self.base_config = config
+        self.form.clear_errors()
+        self.fill(config)
+        self._follow_run_in_preset_box(run.path, config)
+        self.resume_target = run.path
+        self._show_start_epoch()
+        self.log.add(self.tr("opened {0}").format(run.path))
 
-    def _run_config(self, path: Path) -> dict:
+    def _follow_run_in_preset_box(self, path: Path, config: RunConfig) -> None:
+        """Select the preset whose recipe the run has (local settings aside), else an entry for the run."""
+        keep = local_settings()
+        recipe = _recipe(config, keep)
+        match = next((name for name in preset_titles() if _recipe(preset(name), keep) == recipe), None)
+        entry = self.preset.findData(f"{OPENED_RUN}{path}")
+        if match is not None:
+            self.preset.setCurrentIndex(self.preset.findData(match))
+            return
+        if entry < 0:
+            self.preset.insertItem(0, self.tr("Opened run: {0}").format(path.name), f"{OPENED_RUN}{path}")
+            entry = 0
+        self.preset.setCurrentIndex(entry)
+
+    def _show_start_epoch(self) -> None:
+        """Where the next run begins: after the opened or stopped run's last epoch when Resume can
+        continue it, else 1."""
         from engine.runs import RunFolder
 
-        raw = RunFolder(path).config()
-        if raw.get("kind") != "train":
-            raise UserError(f"{path.name} is a plug-in run; only training runs can be resumed")
-        return raw["run"]
-
-    def _is_train_run(self, path) -> bool:
-        from engine.runs import RunFolder
-
+        run = RunFolder(self.resume_target) if self.resume_target is not None else None
         try:
-            return RunFolder(path).config().get("kind") == "train"
+            resumable = run is not None and run.is_run() and not run.is_finished() and run.history()
         except (OSError, ValueError):
-            return False
+            resumable = False
+        if resumable:
+            self.form["start_epoch"].set_value(len(run.history()) + 1, self.tr("Resume continues here"))
+        elif run is not None and run.is_run():
+            self.form["start_epoch"].set_value(1, self.tr("the run is finished: Start begins a new one"))
+        else:
+            self.form["start_epoch"].set_value(1, self.tr("a new run"))
 
     def _redraw(self, per_class: tuple | None = None, live: bool = False) -> None:
-        """Update the curves and the per-class views ((recall, precision, confusion)) now, or (live)
-        one view per turn of the event loop, each painted before the next."""
+        """Update the curves and the per-class views ((recall, precision, confusion, confused pairs))
+        now, or (live) one view per turn of the event loop, each painted before the next."""
         steps = [partial(self._draw_plot, name) for name in self.plots]
         if per_class is not None and self.class_counts:
             steps += [partial(self._draw_bars, *per_class), partial(self._draw_table, *per_class),
@@ -408,20 +438,20 @@ class TrainPanel(TaskPanel):
                                                 for before, row in zip(self.history, self.history[1:])
                                                 if row.get("stage") != before.get("stage")])
 
-    def _draw_bars(self, per_class: list[float], _precision, _confusion) -> None:
+    def _draw_bars(self, per_class: list[float], *_rest) -> None:
         self.bars.set_bars(self.class_names, self.class_counts, [("test recall", per_class)])
         zeros = sum(1 for r in per_class if r == 0)
         self.bars.set_title(f"Left behind · epoch {self._shown_epoch()}: {zeros} of {len(per_class)} classes "
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
         self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
 
-    def _draw_table(self, per_class: list[float], precision, _confusion) -> None:
+    def _draw_table(self, per_class: list[float], precision, *_rest) -> None:
         self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)  # O(classes)
 
-    def _draw_confusion(self, _per_class, _precision, confusion) -> None:
+    def _draw_confusion(self, _per_class, _precision, confusion, pairs) -> None:
         self.confusion.set_confusion(self.class_names, self.class_counts, confusion,
                                      f"Confusion matrix · epoch {self._shown_epoch()} · rows: true class, "
-                                     "most → fewest images")
+                                     "most → fewest images", pairs)
 
     def _shown_epoch(self) -> int:
         return int(self.history[-1].get("epoch", 0)) if self.history else 0
@@ -429,34 +459,39 @@ class TrainPanel(TaskPanel):
     # --- state, export -----------------------------------------------------------------------
     @Slot()
     def _freeze_changed(self) -> None:
-        """Switching to the plug-in shows its own optimiser defaults (10 epochs, lr 0.02, cosine),
-        switching back shows the preset's: the fields always say what will run. The loss stays the
-        user's choice."""
-        from engine.plugin.config import TuneConfig
+        """Switching to the plug-in shows its own optimiser settings (the "plugin" preset: 10 epochs,
+        lr 0.02, cosine), switching back the base config's: the fields always say what will run.
+        The loss stays the user's choice."""
+        if self._filling:
+            return
+        source = preset(PLUGIN) if self.form["freeze"].value() == "features" else self.base_config
+        self.fill(source, PLUGIN_OPTIM)
 
-        if self.form["freeze"].value() == "features":
-            plugin = TuneConfig()
-            values = {"epochs": plugin.epochs, "lr": plugin.lr, "batch_size": plugin.batch_size,
-                      "momentum": plugin.momentum, "weight_decay": plugin.weight_decay,
-                      "schedule": plugin.schedule, "warmup_epochs": 0}
-        else:
-            optim = self.base_config.optim
-            values = {"epochs": optim.epochs, "lr": optim.lr, "batch_size": optim.batch_size,
-                      "momentum": optim.momentum, "weight_decay": optim.weight_decay, "schedule": optim.schedule,
-                      "warmup_epochs": optim.warmup_epochs}
-        for key, value in values.items():
-            self.form[key].set_value(value)
+    def fill(self, config: RunConfig, names: list[str] | tuple[str, ...] | None = None) -> None:
+        """Show ``config`` in the fields (only ``names``, when given), as it is: no field reacts."""
+        self._filling = True
+        try:
+            fill_form(self.form, config, names)
+        finally:
+            self._filling = False
         self._sync_freeze()
 
     def _sync_freeze(self) -> None:
         plugin = self.form["freeze"].value() == "features"
         for key in ("ensemble", "t1", "t2"):
             self.form[key].editor.setEnabled(plugin)
+        self._offer_losses()
+
+    def _offer_losses(self) -> None:
+        """Training offers every method; the plug-in (freeze features) only those that declare they
+        can re-train a classifier (a chosen one that cannot stays, flagged on Start)."""
+        if self.engine is not None:
+            offer_plugin_choices(self.form, self.engine, self.form["freeze"].value() == "features")
 
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],
-                "train-zero-recall": self.plots["zero"],
-                "train-left-behind": self.bars, "train-confusion": self.confusion.plot,
+                "train-zero-recall": self.plots["zero"], "train-left-behind": self.bars,
+                "train-confusion": self.confusion.plot,
                 "train-loss": self.plots["loss"], "train-lr": self.plots["lr"]}
 
     def metrics_rows(self) -> tuple[list[str], list[list]]:
@@ -470,7 +505,7 @@ class TrainPanel(TaskPanel):
     def save_state(self) -> None:
         super().save_state()
         self.settings.set("train/base_config", self.base_config.to_dict())
-        self.settings.set("train/preset", self.preset.currentText())
+        self.settings.set("train/preset", self.preset.currentData())
 
     def restore_state(self) -> None:
         raw = self.settings.get("train/base_config")
@@ -480,5 +515,20 @@ class TrainPanel(TaskPanel):
             except (UserError, TypeError, ValueError):
                 pass
         super().restore_state()
-        self.preset.setCurrentText(self.settings.get("train/preset", DEMO))
+        self.preset.setCurrentIndex(max(0, self.preset.findData(self.settings.get("train/preset", DEMO))))
         self._sync_freeze()
+
+
+def _planned_stages(config: RunConfig) -> list[tuple[str, int]]:
+    """(name, epochs) of each stage ``config`` trains; none when the method cannot say yet."""
+    from engine.trainer import planned_stages  # the engine has loaded (the panels' engine_ready)
+
+    try:
+        return [(stage.name, stage.epochs) for stage in planned_stages(config)]
+    except UserError:
+        return []
+
+
+def _recipe(config: RunConfig, local: tuple[str, ...]) -> dict:
+    """``config`` without the settings of this machine and user (what a preset sets)."""
+    return {item.path: item.get(config) for item in settings(RunConfig) if item.name not in local}

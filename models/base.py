@@ -11,11 +11,16 @@ options) by ``models.registry.create_model``. Every model is an :class:`LTModel`
 - ``heads()``: the head modules by attribute path: what a head-only stage trains and what the
   plug-in copies and re-trains;
 - ``parts()``: named groups of modules a training stage may unfreeze (always ``backbone`` and
-  ``heads``; families add their own, such as ``lws`` or ``router``).
+  ``heads``; families add their own, such as ``lws`` or ``router``);
+- ``predict(x)`` / ``predict_features(features, heads=None)``: the forward passes of prediction.
+  They equal ``forward`` / ``classify`` unless the family has a prediction mode: RIDE's router
+  (``set_routing``) calls experts per image and reports ``extras["experts_used"]``. Training
+  steps never route; every consumer of predictions goes through these two.
 
 The pattern follows timm's model registry (a family registers a builder and its own filter for
-foreign checkpoints) and Lightning's split of model and training step: the model knows its
-pieces, the method knows how to train and predict with them (``engine/methods``).
+foreign checkpoints, ``models.registry``) and Lightning's split of model and training step: the
+model knows its pieces, the method knows how to train with them and how to turn an output into
+class scores (``engine/methods``).
 """
 from __future__ import annotations
 
@@ -65,22 +70,64 @@ class ModelSpec:
         return text
 
 
+@dataclass(frozen=True)
+class PretrainedCfg:
+    """What a family's foreign files mean beyond their tensors (timm's ``pretrained_cfg``).
+
+    ``method`` names the registered method whose prediction rule the outputs follow (a plain
+    string: models import nothing from the engine); ``logit_scale`` multiplies the model's logits
+    for probabilities; ``note`` says why, for the load notes.
+    """
+
+    method: str = "ce"
+    logit_scale: float = 1.0
+    note: str = ""
+
+
 @dataclass
 class ModelOutput:
     """A forward pass: ``logits`` (N, C) as the model outputs them (a cosine head's raw cosines; RIDE's
-    expert mean), ``features`` (N, D) or (N, E, D), per-expert logits (E, N, C) and family extras."""
+    expert mean), ``features`` (N, D) or (N, E, D), per-expert logits (E, N, C) and family extras
+    (per image: ``experts_used`` of a routed prediction, PaCo's ``embedding``). ``features`` is
+    None only for a routed prediction, which does not compute every expert."""
 
     logits: torch.Tensor
-    features: torch.Tensor
+    features: torch.Tensor | None
     expert_logits: torch.Tensor | None = None
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class LTModel(nn.Module):
     """Base class of every family. Subclasses set ``spec`` and implement ``features``, ``classify``,
-    ``heads`` and ``parts``."""
+    ``heads`` and ``parts``; the class methods are the family's defaults (``models.registry``)."""
 
     spec: ModelSpec
+    optional_prefixes: tuple[str, ...] = ()  # tensors that start fresh when a pretrained file lacks them
+    trunk_prefixes: tuple[str, ...] = ()  # where a plain trunk file's tensors go ("": the model is one)
+
+    # --- the family: building and foreign files (see models.registry) ----------------------
+    @classmethod
+    def build(cls, spec: ModelSpec) -> LTModel:
+        return cls(spec)
+
+    @classmethod
+    def from_parts(cls, raw: Mapping) -> tuple[dict[str, torch.Tensor], str] | None:
+        """A model of this family saved as several state dicts in one file, joined; None by default."""
+        return None
+
+    @classmethod
+    def checkpoint_filter(cls, state_dict: Mapping[str, torch.Tensor], notes: list[str]) -> dict[str, torch.Tensor]:
+        """A foreign key layout → this family's; identity by default."""
+        return dict(state_dict)
+
+    @classmethod
+    def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
+        raise NotImplementedError
+
+    @classmethod
+    def pretrained_cfg(cls, spec: ModelSpec) -> PretrainedCfg:
+        """What a foreign file of this family predicts with: plain logits by default."""
+        return PretrainedCfg()
 
     @property
     def num_classes(self) -> int:
@@ -98,6 +145,21 @@ class LTModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> ModelOutput:
         return self.classify(self.features(x))
+
+    # --- prediction ------------------------------------------------------------------------
+    def predict(self, x: torch.Tensor) -> ModelOutput:
+        """The forward pass of prediction on normalised images (``forward`` unless the family
+        has a prediction mode)."""
+        return self(x)
+
+    def predict_features(self, features: torch.Tensor, heads: Mapping[str, nn.Module] | None = None) -> ModelOutput:
+        """The prediction from features (cached ones, or ``heads`` other than the model's own): the
+        same outputs as :meth:`predict` on the images they came from."""
+        return self.classify(features, heads)
+
+    def set_routing(self, enabled: bool) -> LTModel:
+        """Switch a routing prediction mode on or off (RIDE's router); families without one ignore it."""
+        return self
 
     def heads(self) -> dict[str, nn.Module]:
         raise NotImplementedError

@@ -23,11 +23,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from errors import UserError
-from models.base import LTModel, ModelOutput, ModelSpec
-from models.registry import UnrecognisedWeights, create_model, register_family
+from models import CIFAR_ARCHITECTURES as ARCHITECTURES
+from models.base import ModelSpec
+from models.heads import SingleHeadModel, infer_head
+from models.registry import UnrecognisedWeights, register_family
 
-ARCHITECTURES = ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
-HEADS = ("linear", "cosine", "lws")
 STAGE_WIDTHS = (16, 32, 64)
 
 
@@ -43,38 +43,6 @@ def blocks_per_stage(depth: int) -> int:
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"a CIFAR ResNet has depth 6n + 2, not {depth}")
     return (depth - 2) // 6
-
-
-class NormedLinear(nn.Module):
-    """Cosine classifier of LDAM: ``normalize(x, dim=1) @ normalize(W, dim=0)``, no bias.
-
-    ``weight`` has shape ``(in_features, out_features)`` (transposed with respect to
-    ``nn.Linear``, as in LDAM's checkpoints). Outputs lie in [-1, 1]; the loss scales them.
-    """
-
-    def __init__(self, in_features: int, out_features: int):
-        super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
-        self.weight = nn.Parameter(torch.empty(in_features, out_features))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        # LDAM's init: uniform in [-1, 1], then every class column rescaled to unit length.
-        with torch.no_grad():
-            self.weight.uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(x, dim=1) @ F.normalize(self.weight, dim=0)
-
-
-def make_head(head: str, in_features: int, num_classes: int) -> nn.Module:
-    """A classifier layer of kind ``"linear"`` or ``"cosine"``."""
-    if head == "linear":
-        return nn.Linear(in_features, num_classes)
-    if head == "cosine":
-        return NormedLinear(in_features, num_classes)
-    raise UserError(f"unknown classifier head {head!r}; choose linear or cosine")
 
 
 class OptionAShortcut(nn.Module):
@@ -120,33 +88,16 @@ def kaiming_init(module: nn.Module) -> None:
             nn.init.kaiming_normal_(child.weight)
 
 
-class LearnableWeightScaling(nn.Module):
-    """MiSLAS's LWS: one learnable scale per class multiplied onto the classifier's logits, ones at
-    the start (github.com/dvlab-research/MiSLAS ``methods.py``; the tensor keeps its name there)."""
-
-    def __init__(self, num_classes: int):
-        super().__init__()
-        self.learned_norm = nn.Parameter(torch.ones(1, num_classes))
-
-    def reset_parameters(self) -> None:
-        with torch.no_grad():
-            self.learned_norm.fill_(1.0)
-
-    def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        return self.learned_norm * logits
-
-
 @register_family("cifar_resnet")
-class CifarResNet(LTModel):
+class CifarResNet(SingleHeadModel):
     """A 6n + 2 layer CIFAR ResNet: ``features`` gives the pooled 64-d vector, ``linear`` the logits,
     and with ``head="lws"`` MiSLAS's learnable weight scaling ``lws`` after it."""
 
     feature_dim = STAGE_WIDTHS[-1]
+    trunk_modules = ("conv1", "bn1", "layer1", "layer2", "layer3")
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
-        if spec.head not in HEADS:
-            raise UserError(f"unknown classifier head {spec.head!r}; choose one of {', '.join(HEADS)}")
         self.spec = spec
         n = blocks_per_stage(depth_of(spec.arch))
         self.conv1 = nn.Conv2d(3, STAGE_WIDTHS[0], 3, stride=1, padding=1, bias=False)
@@ -154,66 +105,29 @@ class CifarResNet(LTModel):
         self.layer1 = make_stage(STAGE_WIDTHS[0], STAGE_WIDTHS[0], n, stride=1)
         self.layer2 = make_stage(STAGE_WIDTHS[0], STAGE_WIDTHS[1], n, stride=2)
         self.layer3 = make_stage(STAGE_WIDTHS[1], STAGE_WIDTHS[2], n, stride=2)
-        self.linear = make_head("cosine" if spec.head == "cosine" else "linear", self.feature_dim, spec.num_classes)
+        self.add_heads(spec)
         kaiming_init(self)
-        if spec.head == "lws":
-            self.lws = LearnableWeightScaling(spec.num_classes)
+        self.add_scaling()
 
-    @property
-    def head_kind(self) -> str:
-        return self.spec.head
-
-    # --- the family's interface ------------------------------------------------------------
-    @classmethod
-    def build(cls, spec: ModelSpec) -> CifarResNet:
-        return cls(spec)
-
+    # --- the family's interface (foreign files: ``SingleHeadModel``) ----------------------
     @classmethod
     def recognise(cls, state_dict: Mapping[str, torch.Tensor]) -> ModelSpec | None:
         if "conv1.weight" not in state_dict or not any(key.startswith("layer1.") for key in state_dict):
             return None
         arch, num_classes, head = infer_architecture(state_dict)
-        return ModelSpec("cifar_resnet", arch, num_classes, head)
-
-    @classmethod
-    def adapt_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return dict(state_dict)
+        return ModelSpec(cls.name, arch, num_classes, head)
 
     # --- the model -------------------------------------------------------------------------
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 3, H, W)`` normalised images → ``(N, 64)`` pooled features."""
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.layer3(self.layer2(self.layer1(out)))
-        return F.adaptive_avg_pool2d(out, 1).flatten(1)
-
-    def classify(self, features: torch.Tensor, heads: Mapping[str, nn.Module] | None = None) -> ModelOutput:
-        heads = heads or self.heads()
-        logits = heads["linear"](features)
-        if "lws" in heads:
-            logits = heads["lws"](logits)
-        return ModelOutput(logits=logits, features=features)
-
-    def heads(self) -> dict[str, nn.Module]:
-        return {"linear": self.linear, **({"lws": self.lws} if self.spec.head == "lws" else {})}
-
-    def parts(self) -> dict[str, list[nn.Module]]:
-        parts = super().parts()
-        parts["classifier"] = [self.linear]
-        if self.spec.head == "lws":
-            parts["lws"] = [self.lws]
-        return parts
+        return cifar_features(self, x)
 
 
-def build_model(arch: str, num_classes: int, head: str = "linear") -> CifarResNet:
-    """A freshly initialised CIFAR ResNet, e.g. ``build_model("resnet32", 100)``: shorthand for
-    ``create_model(ModelSpec("cifar_resnet", arch, num_classes, head))``.
-
-    Its convolution weights are channels-last (NHWC), the layout the inputs from
-    ``data.tensors.normalize`` have: measured 1.15x faster training and 1.2x faster inference
-    than NCHW on a 2-core CPU (docs/benchmarks.md), and the layout GPUs' tensor cores prefer.
-    State dicts are unaffected: loading copies values into whatever layout the model has.
-    """
-    return create_model(ModelSpec("cifar_resnet", arch, num_classes, head))
+def cifar_features(trunk: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The CIFAR trunk's pooled features, for any module holding ``conv1``, ``bn1``, ``layer1..3``."""
+    out = F.relu(trunk.bn1(trunk.conv1(x)))
+    out = trunk.layer3(trunk.layer2(trunk.layer1(out)))
+    return F.adaptive_avg_pool2d(out, 1).flatten(1)
 
 
 _BLOCK_KEY = re.compile(r"^layer([123])\.(\d+)\.")
@@ -245,14 +159,4 @@ def infer_architecture(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int
     arch = f"resnet{6 * counts[0] + 2}"
     if arch not in ARCHITECTURES:
         raise UnrecognisedWeights(f"it is a {arch}, which this app does not build ({', '.join(ARCHITECTURES)})")
-    weight = state_dict.get("linear.weight")
-    if weight is None or weight.ndim != 2:
-        raise UnrecognisedWeights("it has no classifier weights (linear.weight or fc.weight)")
-    if "lws.learned_norm" in state_dict:
-        return arch, int(weight.shape[0]), "lws"
-    if "linear.bias" in state_dict:
-        return arch, int(weight.shape[0]), "linear"
-    if weight.shape[0] == STAGE_WIDTHS[-1]:
-        return arch, int(weight.shape[1]), "cosine"
-    raise UnrecognisedWeights(f"its classifier weight has shape {tuple(weight.shape)} and no bias: "
-                              "neither a linear nor a cosine head")
+    return (arch, *infer_head(state_dict, STAGE_WIDTHS[-1]))

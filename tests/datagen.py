@@ -11,6 +11,7 @@ Every class has its own colour and stripe pattern plus noise, so a model can lea
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import struct
 from pathlib import Path
@@ -200,3 +201,73 @@ def _in_mode(rgb: np.ndarray, mode: str) -> Image.Image:
         alpha[: rgb.shape[0] // 4] = 128  # a half-transparent band, composited on white when read
         return Image.fromarray(np.dstack([rgb, alpha]))
     return image.convert(mode)
+
+
+# ---------------------------------------------------------------- the large benchmarks' layouts
+
+
+def long_tail_counts(classes: int, most: int, least: int) -> list[int]:
+    """Exponentially falling counts from ``most`` (class 0) to ``least`` (the last class)."""
+    return [int(most * (least / most) ** (c / max(1, classes - 1))) for c in range(classes)]
+
+
+def _write_jpegs(root: Path, entries: list[tuple[str, int]], classes: int, size: tuple[int, int], seed: int) -> None:
+    """One JPEG per ``(relative path, label)``; a class's pictures share its colour and stripes,
+    and the images vary in shape around ``size`` (width × height) as real photos do."""
+    rng = np.random.default_rng(seed)
+    for k, (relative, label) in enumerate(entries):
+        width, height = (int(s * rng.uniform(0.8, 1.25)) for s in size)
+        picture = class_images(np.array([label]), classes, height, width, seed=seed * 100_003 + k)[0]
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(picture.transpose(1, 2, 0)).save(path, quality=90)
+
+
+def write_lt_lists(root: Path, kind: str = "imagenet_lt", classes: int = 12, most: int = 24, least: int = 2,
+                   held_out: int = 3, size: tuple[int, int] = (48, 40), seed: int = 0) -> dict[str, list]:
+    """The OLTR layout: ``ImageNet_LT_{train,val,test}.txt`` (``kind="places_lt"``: ``Places_LT_…``;
+    ``"inat2018"``: ``iNaturalist18_{train,val}.txt``; ``"image_list"``: ``{train,val,test}.txt``)
+    with ``<path> <label>`` lines and the JPEGs they name under ``root``, in each benchmark's own
+    folder shape. Returns split → ``[(path, label), …]``."""
+    counts = long_tail_counts(classes, most, least)
+    folder = {"imagenet_lt": lambda c: f"n{1440764 + c:08d}", "places_lt": lambda c: f"{'abc'[c % 3]}/place_{c:02d}",
+              "inat2018": lambda c: f"Plantae/{c}", "image_list": lambda c: f"class_{c:02d}"}[kind]
+    prefix = {"imagenet_lt": "ImageNet_LT_", "places_lt": "Places_LT_", "inat2018": "iNaturalist18_",
+              "image_list": ""}[kind]
+    top = {"imagenet_lt": ("train", "val", "val"), "places_lt": ("data_256", "val_256", "val_256"),
+           "inat2018": ("train_val2018",) * 3, "image_list": ("images",) * 3}[kind]
+    splits = {"train": counts, "val": [held_out] * classes, "test": [held_out] * classes}
+    if kind == "inat2018":
+        splits = {"train": counts, "val": [held_out] * classes}  # iNaturalist's val is its test split
+    lists = {}
+    for number, (split, per_class) in enumerate(splits.items()):
+        base = top[min(number, 2)]
+        entries = [(f"{base}/{folder(c)}/{split}_{c:02d}_{k:04d}.jpg", c) for c in range(classes) for k in range(per_class[c])]
+        _write_jpegs(root, entries, classes, size, seed + number)
+        (root / f"{prefix}{split}.txt").write_text("".join(f"{p} {c}\n" for p, c in entries))
+        lists[split] = entries
+    return lists
+
+
+def write_inat_json(root: Path, classes: int = 12, most: int = 24, least: int = 2, held_out: int = 3,
+                    size: tuple[int, int] = (48, 40), seed: int = 0) -> dict[str, list]:
+    """iNaturalist 2018's COCO-style ``train2018.json`` / ``val2018.json`` (images, annotations,
+    categories with supercategory) and the JPEGs under ``train_val2018/<supercategory>/<id>/``."""
+    counts = long_tail_counts(classes, most, least)
+    categories = [{"id": c, "name": f"Species {c}", "supercategory": "Plantae", "kingdom": "Plantae"}
+                  for c in range(classes)]
+    lists = {}
+    next_id = 0
+    for number, (split, per_class) in enumerate((("train", counts), ("val", [held_out] * classes))):
+        entries = [(f"train_val2018/Plantae/{c}/{split}{c:02d}{k:04d}.jpg", c)
+                   for c in range(classes) for k in range(per_class[c])]
+        _write_jpegs(root, entries, classes, size, seed + number)
+        images = [{"id": next_id + i, "file_name": path, "width": size[0], "height": size[1]}
+                  for i, (path, _) in enumerate(entries)]
+        annotations = [{"id": next_id + i, "image_id": next_id + i, "category_id": c}
+                       for i, (_, c) in enumerate(entries)]
+        next_id += len(entries)
+        (root / f"{split}2018.json").write_text(json.dumps(
+            {"info": {"year": 2018}, "images": images, "annotations": annotations, "categories": categories}))
+        lists[split] = entries
+    return lists

@@ -16,7 +16,7 @@ from engine import checkpoints as ckpt_module
 from engine.checkpoints import (FORMAT, Checkpoint, CheckpointError, CheckpointMismatch,
                                 build_model_from_checkpoint, load_checkpoint,
                                 load_weights_into, save_checkpoint)
-from models import ARCHITECTURES, ModelSpec, NormedLinear, UnrecognisedWeights, build_model, head_modules_from_state
+from models import CIFAR_ARCHITECTURES, ModelSpec, NormedLinear, UnrecognisedWeights, build_model, head_modules_from_state
 from models.resnet_cifar import infer_architecture
 
 SHARED = [("CE.pt", "resnet32", 100), ("BSCE.pt", "resnet32", 100), ("balanced_resnet20.pt", "resnet20", 10)]
@@ -115,7 +115,7 @@ def test_missing_batchnorm_counters_are_added(shared_checkpoint, tmp_path):
 
 # ------------------------------------------------------------------------------ inference
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("arch", CIFAR_ARCHITECTURES)
 @pytest.mark.parametrize("head", ["linear", "cosine"])
 def test_architecture_inferred_from_shapes(arch, head):
     state = build_model(arch, 13, head=head).state_dict()
@@ -283,7 +283,7 @@ def test_round_trip_of_our_format(tmp_path):
                            heads={"old": old.state_dict()}, extra=extra)
     assert path == tmp_path / "runs" / "best.pt"
     raw = torch.load(path, map_location="cpu", weights_only=True)  # plain data only
-    assert raw["format"] == FORMAT == "long-tail-studio/2"
+    assert raw["format"] == FORMAT == "long-tail-studio/3"
     checkpoint = load_checkpoint(path)
     assert checkpoint.source == "long-tail-studio" and checkpoint.notes == []
     assert checkpoint.meta == {**full_meta(), "metrics": {"test_hm": 0.5, "test_top1": 0.75},

@@ -11,12 +11,14 @@ from PIL import Image
 
 from data.cifar import CIFAR_MEAN, CIFAR_STD, CIFAR100_CLASSES
 from cli import main
+from engine.config import ConfigError
 from models import build_model
 from tests.datagen import write_cifar
 
 
 def test_train_demo_prints_the_table_and_writes_a_run(tmp_path, capsys):
-    code = main(["train", "--preset", "demo", "--epochs", "1", "--runs-dir", str(tmp_path), "--quiet"])
+    code = main(["train", "--preset", "demo", "--epochs", "1", "--warmup-epochs", "0",
+                 "--runs-dir", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
     for row in ("Acc (%)", "HM (%)", "GM (%)", "LR (%)", "zero-recall"):
@@ -101,7 +103,8 @@ def test_train_on_an_image_folder_keeps_it_uncut_and_lists_bad_files(tmp_path, c
 
     root = write_image_folder(tmp_path / "pets", {"cat": 9, "dog": 6, "owl": 3}, split=True, test_per_class=2)
     (root / "train" / "cat" / "broken.png").write_bytes(b"not a png")
-    code = main(["train", "--dataset", "folder", "--data-root", str(root), "--arch", "resnet20", "--epochs", "1",
+    code = main(["train", "--dataset", "folder", "--data-root", str(root), "--arch", "resnet20",
+                 "--epochs", "1", "--warmup-epochs", "0",
                  "--batch-size", "8", "--image-size", "16", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
@@ -112,7 +115,8 @@ def test_train_on_an_image_folder_keeps_it_uncut_and_lists_bad_files(tmp_path, c
 
 
 def test_tune_and_eval_default_to_the_data_the_checkpoint_was_trained_on(tmp_path, capsys):
-    assert main(["train", "--preset", "demo", "--epochs", "1", "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
+    assert main(["train", "--preset", "demo", "--epochs", "1", "--warmup-epochs", "0",
+                 "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
     trained = next((tmp_path / "a").iterdir())
     checkpoint = str(trained / "checkpoints" / "last.pt")
     assert main(["tune", "--checkpoint", checkpoint, "--epochs", "1", "--runs-dir", str(tmp_path / "b"), "--quiet"]) == 0
@@ -138,3 +142,74 @@ def test_every_optimiser_and_stage_setting_has_a_flag(tmp_path, capsys):
     code = main(["train", "--preset", "demo-mislas", "--stages", "classifier", "--runs-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "pretrained" in err
+
+
+def test_the_large_benchmarks_settings_are_generated_flags_and_the_imbalance_type_follows_the_dataset(capsys):
+    from cli.train import add_parser, config_from_args
+
+    parser = __import__("argparse").ArgumentParser()
+    add_parser(parser.add_subparsers())
+
+    def config(*flags):
+        return config_from_args(parser.parse_args(["train", *flags]))
+
+    large = config("--preset", "imagenet_lt-ride", "--color-jitter", "0.2", "--loader-workers", "2", "--drw-epoch",
+                   "90", "--image-size", "0")
+    assert (large.data.color_jitter, large.data.loader_workers, large.method.drw_epoch) == (0.2, 2, 90)
+    assert large.data.image_size == 224  # 0: the dataset's own side, resolved by validate()
+    assert config("--dataset", "imagenet_lt").data.imbalance_type == "none"  # the official lists as they are
+    assert config("--dataset", "cifar10").data.imbalance_type == "exp"
+    assert config("--dataset", "folder", "--data-root", ".", "--imbalance-type", "step").data.imbalance_type == "step"
+    capsys.readouterr()
+    short = config("--preset", "cifar100-ce", "--epochs", "3")  # the preset warms up for 5 epochs
+    assert short.optim.warmup_epochs == 2 and "warm-up 5 → 2 epochs" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="warmup_epochs"):  # asked for explicitly, it is refused
+        config("--preset", "cifar100-ce", "--epochs", "3", "--warmup-epochs", "3")
+    with pytest.raises(ConfigError, match="color_jitter"):
+        config("--dataset", "cifar100", "--color-jitter", "0.4")
+
+
+def test_the_flags_are_generated_from_the_config_and_loss_help_lists_every_method(capsys):
+    from engine.config import RunConfig
+    from engine.knobs import settings
+    from engine.methods import available_methods
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(item.flag in text for item in settings(RunConfig) if item.knob.flag != "")
+    listed = text.split(" method: ", 1)[1].split("--loss LOSS", 1)[1].split("One of:", 1)[1].split(".", 1)[0]
+    assert [name.strip() for name in listed.split(",")] == list(available_methods())  # ride, paco … included
+
+
+def test_tune_loss_help_lists_the_methods_that_can_re_train_a_classifier(capsys):
+    from engine.methods import repair_methods
+
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    listed = text.split("--loss LOSS", 2)[2].split("One of:", 1)[1].split(".", 1)[0]
+    assert [name.strip() for name in listed.split(",")] == list(repair_methods())
+    assert "gml" in listed and "mislas" not in listed and "ride_distill" not in listed
+
+
+def test_freeze_features_is_the_plugin_from_train_and_from_tune(tmp_path, capsys):
+    """One stage list for "freeze features": `train --freeze features` runs the same plug-in as `tune`."""
+    assert main(["train", "--preset", "demo", "--epochs", "1", "--warmup-epochs", "0", "--image-size", "8",
+                 "--runs-dir", str(tmp_path / "base"), "--quiet"]) == 0
+    checkpoint = str(next((tmp_path / "base").iterdir()) / "checkpoints" / "last.pt")
+    same = ["--dataset", "demo", "--imbalance", "10", "--image-size", "8", "--epochs", "1", "--feature-passes", "1",
+            "--device", "cpu", "--quiet", "--recall-floor", "0"]
+    assert main(["tune", "--checkpoint", checkpoint, *same, "--runs-dir", str(tmp_path / "tune")]) == 0
+    assert main(["train", "--preset", "plugin", "--freeze", "features", "--pretrained", checkpoint, *same,
+                 "--runs-dir", str(tmp_path / "train")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ensemble temperatures: t1 = 1 (new), t2 = 1 (old)") == 2
+    reports = []
+    for folder in ("tune", "train"):
+        run = next((tmp_path / folder).iterdir())
+        saved = json.loads((run / "config.json").read_text())
+        assert saved["kind"] == "tune" and saved["run"]["recall_floor"] == 0.0
+        reports.append(json.loads((run / "report.json").read_text())["columns"])
+    assert list(reports[0]) == ["old", "new", "ensemble"]
+    assert reports[0] == reports[1]  # the same stage, the same numbers

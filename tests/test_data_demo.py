@@ -72,7 +72,7 @@ def test_load_dataset_dispatches_demo_and_rejects_unknown_names(workspace):
                           image_size=16, holdout_fraction=0.2)
     dataset = load_dataset(cfg, seed=0)
     assert dataset.image_size == 16 and dataset.class_counts.tolist() == [138, 142, 137, 143, 141] + [14] * 5
-    with pytest.raises(DatasetError, match="demo, cifar10, cifar100 or folder"):
+    with pytest.raises(DatasetError, match="demo, cifar10, cifar100, folder, imagenet_lt"):
         load_dataset(SimpleNamespace(**(vars(cfg) | {"dataset": "imagenet"})), seed=0)
     assert default_datasets_dir() == workspace / "datasets"
 

@@ -8,7 +8,6 @@ from data.cifar import CIFAR100_CLASSES
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QHeaderView
 
-from engine.metrics import top_confused_pairs
 from gui.class_views import ZERO_MARK, ClassTable, ConfusionView
 from gui.plots import ClassBars
 
@@ -71,16 +70,20 @@ def test_the_class_table_searches_filters_and_sorts_1000_classes(qtbot):
     assert QHeaderView.ResizeMode.ResizeToContents not in {header.sectionResizeMode(c) for c in range(6)}
 
 
-def test_the_most_confused_pairs_come_from_one_engine_function(confusion):
-    pairs = top_confused_pairs(confusion, 3)
-    assert (pairs[0].true, pairs[0].predicted, pairs[0].count) == (99, 0, 17)
-    assert pairs[0].share == pytest.approx(17 / confusion[99].sum())
+def test_the_pairs_are_the_engine_s_record_of_the_most_confused_classes(qtbot, confusion):
+    """The view ranks nothing itself: without a dense matrix (over 512 classes) it lists the pairs
+    the engine recorded; with one, the record made from it (engine.confusion_counts)."""
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    names = [f"c{i}" for i in range(1000)]
+    view.set_confusion(names, list(range(1000, 0, -1)), None, pairs=[(999, 0, 17), (5, 6, 3)])
+    assert view.order == [] and [view.pairs.item(r, 0).text() for r in range(2)] == ["c999 → c0", "c5 → c6"]
+    assert view.pairs.item(0, 2).text() == "—"  # no matrix: the class's test images are not known here
+    view.set_confusion(list(CIFAR100_CLASSES), COUNTS, confusion)
     off = confusion.copy()
     np.fill_diagonal(off, 0)
-    assert [p.count for p in pairs] == sorted(off.flatten(), reverse=True)[:3]
-    ties = [(p.true, p.predicted) for p in pairs[1:]]
-    assert ties == sorted(ties)  # equal counts: row-major order
-    assert top_confused_pairs(np.eye(3, dtype=int), 5) == []  # nothing confused
+    assert [p[2] for p in view.top_pairs] == sorted(off.flatten(), reverse=True)[:view.PAIRS]
+    assert view.top_pairs[0][:2] == (99, 0)
 
 
 def test_the_confusion_view_orders_by_count_and_names_a_clicked_cell(qtbot, confusion):

@@ -47,7 +47,7 @@ def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, t
     form["pretrained"].set_value(str(shared_checkpoint("CE.pt")))
     form["dataset"].set_value("cifar100")
     form["root"].set_value(str(data_root))
-    form["imbalance"].set_value(0.2)  # the seed's factor convention: ratio 5
+    form["imbalance_ratio"].set_value(0.2)  # the seed's factor convention: ratio 5
     form["epochs"].set_value(1)
     assert form["loss"].value() == "gml"  # the seed's default loss for tuning
     with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
@@ -108,7 +108,19 @@ def test_the_tuning_loss_hyperparameters_reach_the_plugin_config(panel):
     assert list(form["params"].rows) == ["max_margin", "scale"] and form["params"].widget.isVisible()
     form["params"].rows["scale"].editor.setText("10")
     config = panel.build_tune_config()
-    assert config.loss == "ldam" and config.loss_params == {"scale": 10.0}
+    assert config.method.loss == "ldam" and config.method.params == {"scale": 10.0} and config.plugin_run
+
+
+def test_the_plugin_offers_the_losses_that_declare_they_can_re_train_a_classifier(panel):
+    from engine.methods import available_methods
+
+    offered = [panel.form["loss"].editor.itemData(i) for i in range(panel.form["loss"].editor.count())]
+    expected = sorted(name for name, cls in available_methods().items() if cls.repairs_classifier)
+    assert sorted(offered) == expected and "gml" in offered and "mislas" not in offered
+    panel.form["pretrained"].set_value(__file__)
+    panel.form["loss"].set_value("mislas")  # a restored choice the plug-in cannot run: refused on the field
+    with pytest.raises(Exception, match="loss: MiSLAS .* cannot re-train a classifier"):
+        panel.build_tune_config()
 
 
 def test_a_chosen_checkpoint_sets_the_dataset_it_was_trained_on(qtbot, panel, two_runs):
@@ -116,7 +128,7 @@ def test_a_chosen_checkpoint_sets_the_dataset_it_was_trained_on(qtbot, panel, tw
     assert panel.form["dataset"].value() == "cifar100"
     panel.form["pretrained"].set_value(str(RunFolder(two_runs[0]).checkpoint("best")))
     qtbot.waitUntil(lambda: panel.form["dataset"].value() == "demo", timeout=30_000)
-    assert panel.form["imbalance"].value() == 50 and panel.form["imbalance_type"].value() == "exp"
+    assert panel.form["imbalance_ratio"].value() == 50 and panel.form["imbalance_type"].value() == "exp"
     qtbot.waitUntil(lambda: not panel.peek_runner.is_running(), timeout=30_000)
 
 

@@ -49,7 +49,7 @@ def test_fresh_windows_show_every_field_whole(qtbot, app_style, gui_settings, en
         for field in panel.form.fields.values():
             if isinstance(field, ChoiceField):
                 assert option_overflow(field.editor) == [], f"{field.key} at {size}"
-    hint = window.train.form["imbalance"].hint
+    hint = window.train.form["imbalance_ratio"].hint
     assert hint.text() == "ratio n_max/n_min = 10 (factor 0.1)"
     assert hint.width() >= hint.sizeHint().width()
     window.close()
@@ -71,7 +71,7 @@ def test_the_form_pane_widens_when_its_contents_grow_after_showing(qtbot, qapp, 
         panel.setFont(font)
         qtbot.waitUntil(lambda: panel.main_split.sizes()[0] > before)
         QApplication.processEvents()
-        hint = panel.form["imbalance"].hint
+        hint = panel.form["imbalance_ratio"].hint
         assert hint.width() >= hint.sizeHint().width()
         assert clipped_text(panel.main_split.widget(0)) == []
     finally:

@@ -5,7 +5,6 @@ import pytest
 
 from engine.checkpoints import load_checkpoint
 from engine.config import MethodConfig
-from engine.presets import DEMO_PACO
 from engine.runs import RunFolder
 from gui.train_form import fill_form
 from gui.train_panel import TrainPanel
@@ -20,7 +19,7 @@ def panel(qtbot, gui_settings, engine_info):
 
 
 def test_the_paco_preset_shows_its_official_hyperparameters(panel):
-    panel.apply_preset(DEMO_PACO)
+    panel.apply_preset("demo-paco")
     assert panel.form["loss"].value() == "paco"
     rows = panel.form["params"].rows
     assert {"alpha", "beta", "gamma", "temperature", "key_momentum", "queue_size"} <= set(rows)
@@ -30,8 +29,8 @@ def test_the_paco_preset_shows_its_official_hyperparameters(panel):
 
 
 def test_the_views_preview_shows_each_image_with_its_query_and_key_view(panel, qtbot, tmp_path):
-    panel.apply_preset(DEMO_PACO)
-    panel.form["imbalance"].set_value(50.0)
+    panel.apply_preset("demo-paco")
+    panel.form["imbalance_ratio"].set_value(50.0)
     panel.preview_button.click()
     qtbot.waitUntil(lambda: panel.preview_dialog is not None and panel.preview_dialog.isVisible(), timeout=60_000)
     dialog = panel.preview_dialog

@@ -19,7 +19,7 @@ from test_gui_support import gui_settings, no_leaked_threads  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("no_leaked_threads")
 SPEC = ('name = "g"\npreset = "demo"\nmethods = ["ce", "bsce"]\nseeds = [0, 1]\n'
-        '[overrides]\n"optim.epochs" = 1\n[plugin]\nepochs = 1\n')
+        '[overrides]\n"optim.epochs" = 1\n"optim.warmup_epochs" = 0\n[plugin]\nepochs = 1\n')
 COUNTS = [5, 3]
 
 
@@ -37,7 +37,7 @@ def finish_cell(folder: Path, cell, base: list[int], new: list[int]) -> None:
     train.append_epoch(1, 0.1, 1.0, metrics(base), metrics(base))
     (train.path / "checkpoints" / "last.pt").write_bytes(b"")
     plugin = RunFolder.create(cell_dir(folder, cell.id) / "plugin", cell.id + "-plugin")
-    plugin.write_json("config.json", {"kind": "tune", "tune": {**cell.plugin, "checkpoint": "x"}})
+    plugin.write_json("config.json", {"kind": "tune", "run": cell.plugin})
     plugin.write_json("report.json", {"stopped": False, "epochs_done": 1, "class_names": ["a", "b"],
                                       "class_counts": COUNTS, "columns": {
                                           "old": metrics(base).to_dict(), "new": metrics(new).to_dict(),

@@ -12,7 +12,6 @@ from engine.checkpoints import load_checkpoint
 from engine.runs import RunFolder, list_runs
 from engine.trainer import train
 from tools.latency import LatencyProbe
-from gui.train_form import fill_form
 from gui.train_panel import TrainPanel
 from test_gui_support import engine_info, gui_settings, no_leaked_threads, shown_panel, tiny_demo_config  # noqa: F401
 
@@ -27,7 +26,7 @@ def panel(qtbot, gui_settings, engine_info):
 
 def use_config(panel: TrainPanel, config) -> None:
     panel.base_config = config
-    fill_form(panel.form, config)
+    panel.fill(config)
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +84,10 @@ def test_invalid_values_are_flagged_at_their_field_and_nothing_starts(panel):
 
 
 def test_the_imbalance_is_shown_in_both_conventions(panel):
-    panel.form["imbalance"].editor.setText("0.01")
-    assert panel.form["imbalance"].hint.text() == "ratio n_max/n_min = 100 (factor 0.01)"
-    panel.form["imbalance"].editor.setText("100")
-    assert panel.form["imbalance"].hint.text() == "ratio n_max/n_min = 100 (factor 0.01)"
+    panel.form["imbalance_ratio"].editor.setText("0.01")
+    assert panel.form["imbalance_ratio"].hint.text() == "ratio n_max/n_min = 100 (factor 0.01)"
+    panel.form["imbalance_ratio"].editor.setText("100")
+    assert panel.form["imbalance_ratio"].hint.text() == "ratio n_max/n_min = 100 (factor 0.01)"
 
 
 def test_a_demo_run_plots_every_epoch_live_and_the_gui_stays_responsive(qtbot, panel, tmp_path):
@@ -135,7 +134,8 @@ def test_stop_keeps_the_last_epoch_and_resume_finishes_the_run(qtbot, panel, tmp
 
     with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
         panel.resume_button.click()
-    assert panel.form["start_epoch"].value() == done + 1
+        assert panel.form["start_epoch"].value() == done + 1
+    assert panel.form["start_epoch"].value() == 1  # finished: the next run is a new one
     assert [row["epoch"] for row in RunFolder(run.path).history()] == [1, 2, 3]
     assert [row["epoch"] for row in panel.history] == [1, 2, 3]
     assert len(list_runs(tmp_path / "runs")) == 1  # resumed in the same folder
@@ -156,13 +156,30 @@ def test_freezing_the_features_runs_the_plugin_with_the_train_fields(qtbot, pane
         panel.start()
     (run,) = list_runs(tmp_path / "runs")
     raw = run.config()
-    assert raw["kind"] == "tune"
-    assert raw["tune"]["loss"] == "gml" and raw["tune"]["t1"] == 2.0 and raw["tune"]["ensemble"] is True
-    assert raw["tune"]["lr"] == 0.02 and raw["tune"]["epochs"] == 1 and raw["tune"]["train_rule"] == "reweight"
+    assert raw["kind"] == "tune" and raw["run"]["model"]["freeze"] == "features"
+    settings = raw["run"]
+    assert settings["method"]["loss"] == "gml" and settings["plugin"]["t1"] == 2.0 and settings["plugin"]["ensemble"]
+    assert settings["optim"]["lr"] == 0.02 and settings["optim"]["epochs"] == 1
+    assert settings["method"]["train_rule"] == "reweight" and settings["runs_dir"] == str(tmp_path / "runs")
     assert [row["epoch"] for row in panel.history] == [1]
     assert panel.bars.bar_count() == 10
     log = panel.log.toPlainText()
     assert all(f"{column}: test Acc" in log for column in ("old", "new", "ensemble"))
+
+
+def test_the_plugin_offers_only_losses_that_can_re_train_a_classifier(panel):
+    def offered() -> list[str]:
+        editor = panel.form["loss"].editor
+        return [editor.itemData(i) for i in range(editor.count())]
+
+    panel.form["freeze"].set_value("none")
+    assert {"mislas", "ride_distill", "gml"} <= set(offered())  # training: every method
+    panel.form["loss"].set_value("gml")
+    panel.form["freeze"].set_value("features")
+    assert "gml" in offered() and "mislas" not in offered() and "ride_distill" not in offered()
+    assert panel.form["loss"].value() == "gml"  # the choice survives the switch
+    panel.form["freeze"].set_value("none")
+    assert "mislas" in offered()
 
 
 def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
@@ -219,7 +236,7 @@ def test_opening_a_run_folder_shows_its_curves_and_settings(panel, trained_run):
     run = RunFolder(trained_run)
     assert panel.plots["accuracy"].point_count("test top-1") == 2
     assert panel.form["arch"].value() == "resnet20" and panel.form["epochs"].value() == 2
-    assert panel.form["start_epoch"].value() == 3
+    assert panel.form["start_epoch"].value() == 1 and "finished" in panel.form["start_epoch"].editor.text()
     assert panel.resume_target == run.path
     last = run.per_class()[-1]
     heights = panel.bars.bars[0].opts["height"]
@@ -255,7 +272,7 @@ def test_the_hyperparameters_follow_the_loss_and_only_changed_ones_reach_the_con
 
     panel.form["freeze"].set_value("features")  # the plug-in re-trains with the same hyperparameters
     panel.form["pretrained"].set_value(__file__)
-    assert panel.build_tune_config(panel.build_config()).loss_params == {"max_margin": 0.3}
+    assert panel.build_config().method.params == {"max_margin": 0.3}
 
 
 def test_unreadable_or_infinite_hyperparameters_are_flagged_at_their_row(panel):
@@ -327,7 +344,7 @@ def test_the_class_table_shows_the_epoch_the_bars_show_after_a_run_ends(qtbot, p
 
 @pytest.mark.parametrize("loss, sections, label", [
     ("mislas", ["Stage 1: mixup", "Stage 2: classifier"], ("shift_bn", "Re-estimate BatchNorm (1 = on)")),
-    ("ride", ["Stage 1: experts", "Stage 2: router"], ("use_router", "Route when predicting (1 = on)")),
+    ("ride", ["Stage 1: experts", "Stage 2: router"], ("pos_weight", "Weight of “call the next expert”")),
     ("paco", [], ("supt", "Centre-logit divisor")),
 ])
 def test_each_stage_s_hyperparameters_sit_under_it_with_human_names(panel, loss, sections, label):
@@ -343,7 +360,7 @@ def test_each_stage_s_hyperparameters_sit_under_it_with_human_names(panel, loss,
     assert [t for t in texts if t.startswith("Stage ")] == sections
     key, text = label
     assert layout.labelForField(params.rows[key].editor).text() == text
-    assert not {"Shift bn", "Supt", "Use router", "Stage2 epochs", "Lr factor"} & set(texts)
+    assert not {"Shift bn", "Supt", "Pos weight", "Stage2 epochs", "Lr factor"} & set(texts)
     if sections:  # the second stage's rows come after its title
         assert texts.index(sections[1]) < texts.index(text) or key == "mixup_alpha"
 

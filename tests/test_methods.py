@@ -14,8 +14,10 @@ from torch.testing import assert_close
 
 from errors import UserError
 from engine.batch import Batch
+from engine.config import OptimConfig
 from engine.methods import available_methods, build_method
 from engine.methods.base import LossMethod, soft_cross_entropy
+from engine.stages import Stage
 from models import LTModel, ModelOutput, ModelSpec
 
 COUNTS = [100, 30, 10, 2]
@@ -346,10 +348,11 @@ def test_a_loss_method_runs_the_model_features_through_its_head():
     images = torch.tensor(FEATURES).reshape(6, 3, 1, 1)
     feabal = method("feabal")
     feabal.on_epoch_start(100)  # a non-zero stimulus, so the features matter
-    loss, logits = feabal.training_step(model, Batch([images], torch.tensor(LABELS)))
+    stage = Stage("train", OptimConfig(epochs=1))
+    loss, logits = feabal.training_step(model, Batch([images], torch.tensor(LABELS)), stage)
     assert_close(logits, model(images).logits)
     assert_close(loss, feabal.criterion(logits, torch.tensor(LABELS), torch.tensor(FEATURES)))
-    cached, _ = feabal.training_step(model, Batch([], torch.tensor(LABELS), features=torch.tensor(FEATURES)))
+    cached, _ = feabal.training_step(model, Batch([], torch.tensor(LABELS), features=torch.tensor(FEATURES)), stage)
     assert_close(cached, loss)
 
 

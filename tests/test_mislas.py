@@ -13,7 +13,7 @@ from data.samplers import class_aware_order
 from engine.checkpoints import load_checkpoint
 from engine.config import ConfigError, DataConfig, MethodConfig, ModelConfig, OptimConfig, RunConfig
 from engine.events import EpochEnd, Progress
-from engine.methods import build_method
+from engine.methods import build_method, method_class
 from engine.methods.mislas import label_aware_smoothing_loss, smoothing_per_class
 from engine.stages import Stage, check_stages
 from engine.trainer import train
@@ -85,6 +85,9 @@ def test_mislas_stages_are_the_official_recipe(tmp_path):
         "classifier", ("classifier", "lws"), "reestimate", "class_aware")
     assert (second.optim.epochs, second.optim.lr, second.optim.schedule, second.optim.warmup_epochs) == (2, 0.1, "cosine", 0)
     assert second.lr_factors == {"classifier": 0.2} and second.optim.weight_decay == config.optim.weight_decay
+    # stage 2 carries its own step and rule; stage 1 is the method's own step under the run's rule
+    assert second.step == method.smoothing_step and second.train_rule == "none"
+    assert first.step is None and first.train_rule is None
     model = build_model("resnet20", 4, head="lws")
     model.requires_grad_(False)
     for part in second.trains:
@@ -166,16 +169,33 @@ def test_stage_two_alone_needs_a_pretrained_checkpoint_and_adds_a_fresh_lws(tmp_
 
 
 def test_stage_lists_that_cannot_run_are_refused_by_stage_and_field():
-    parts = build_model("resnet20", 4).parts()
-    optim = OptimConfig(epochs=1)
+    model = build_model("resnet20", 4)
+    ce, mislas = method_class("ce"), method_class("mislas")
+    no_batchnorm = build_model("resnet20", 4)
+    for module in list(no_batchnorm.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.BatchNorm2d):
+                setattr(module, name, torch.nn.Identity())
+    optim = OptimConfig(epochs=1, warmup_epochs=0)
     with pytest.raises(ConfigError, match="stage 'x': trains"):
-        check_stages([Stage("x", optim, trains=("router",))], parts, has_batchnorm=True)
+        check_stages([Stage("x", optim, trains=("router",))], model, ce)
     with pytest.raises(ConfigError, match="stage 'x': batchnorm"):
-        check_stages([Stage("x", optim, trains=("heads",), batchnorm="reestimate")], parts, has_batchnorm=False)
+        check_stages([Stage("x", optim, trains=("heads",), batchnorm="reestimate")], no_batchnorm, ce)
     with pytest.raises(ConfigError, match="stage 'x': source"):
-        check_stages([Stage("x", optim, source="features")], parts, has_batchnorm=True)
+        check_stages([Stage("x", optim, source="features")], model, ce)
     with pytest.raises(ConfigError, match="stage 'x': views"):
-        check_stages([Stage("x", optim, views=("autoaugment-9000",))], parts, has_batchnorm=True)
+        check_stages([Stage("x", optim, views=("autoaugment-9000",))], model, ce)
+    with pytest.raises(ConfigError, match="stage 'x': train_rule"):
+        check_stages([Stage("x", optim, train_rule="sometimes")], model, ce)
+    with pytest.raises(ConfigError, match="unknown step hook 'max_nrom'"):
+        check_stages([Stage("x", optim, hooks=("max_nrom:0.1",))], model, ce)
+    # the method's declared capabilities: MiSLAS takes no cached features, RIDE no plain ResNet
+    head_stage = Stage("x", optim, trains=("heads",), batchnorm="frozen", source="features")
+    check_stages([head_stage], model, ce)
+    with pytest.raises(ConfigError, match="stage 'x': source: MiSLAS .* does not train on cached features"):
+        check_stages([head_stage], model, mislas)
+    with pytest.raises(ConfigError, match="does not train a cifar_resnet model"):
+        check_stages([Stage("x", optim)], model, method_class("ride"))
 
 
 # ------------------------------------------------------------------------------ checkpoints from MiSLAS
@@ -204,7 +224,7 @@ def test_an_official_mislas_stage_two_file_loads_with_its_lws_and_predicts_lws_o
     reference.eval()
     x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        torch.testing.assert_close(rule(model, x), reference(x).logits * scales, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(rule(model, x).values, reference(x).logits * scales, rtol=1e-4, atol=1e-4)
 
 
 def test_seed_style_mislas_checkpoint_evaluates_and_takes_the_gml_plugin(tmp_path, capsys, shared_checkpoint):
@@ -259,7 +279,8 @@ def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, cap
 
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
     code = main(["train", "--preset", "cifar100-mislas", "--dataset", "cifar10", "--data-root", str(root),
-                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--warmup-epochs", "0",
+                 "--batch-size", "16",
                  "--param", "stage2_epochs=1", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
@@ -267,3 +288,17 @@ def test_mislas_trains_both_stages_from_the_cli_on_generated_cifar(tmp_path, cap
     run = next((tmp_path / "runs").iterdir())
     assert [int(r["stage"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1, 2]
     assert "**Stage 2:** classifier" in (run / "README.md").read_text()
+
+
+def test_tune_with_mislas_is_refused_in_one_line_before_any_data_is_read(tmp_path, capsys):
+    """MiSLAS declares it cannot re-train a classifier on its own (its stage 2 needs stage 1's model)."""
+    from cli import main
+    from engine.checkpoints import save_checkpoint
+
+    checkpoint = save_checkpoint(tmp_path / "ce.pt", build_model("resnet20", 100).state_dict(),
+                                 {"arch": "resnet20", "head": "linear", "num_classes": 100})
+    code = main(["tune", "--loss", "mislas", "--checkpoint", str(checkpoint), "--dataset", "cifar100",
+                 "--data-root", str(tmp_path / "no-data-here"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "loss: MiSLAS" in err and "cannot re-train a classifier on its own" in err

@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from errors import UserError
-from models import ARCHITECTURES, CifarResNet, NormedLinear, build_model, depth_of
+from models import CIFAR_ARCHITECTURES, CifarResNet, NormedLinear, build_model, depth_of
 from models.resnet_cifar import BasicBlock
 
 BLOCKS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
@@ -28,7 +28,7 @@ def expected_parameters(n: int, classes: int) -> int:
     return total + 64 * classes + classes
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.parametrize("arch", CIFAR_ARCHITECTURES)
 def test_parameter_count_matches_the_paper(arch):
     model = build_model(arch, 10)
     count = sum(p.numel() for p in model.parameters())

@@ -14,7 +14,11 @@ from data.tensors import augment_batch, normalize
 from engine.batch import Batch
 from engine.epoch_stats import EpochStats
 from engine.methods import available_methods, build_method
-from models import ModelSpec, create_model
+from engine.config import OptimConfig, RunConfig
+from engine.hooks import MaxNorm, make_hook
+from engine.prediction import PredictionRule
+from engine.stages import Stage
+from models import create_model, spec_for
 from tests.sync_guard import HostSync, allow_host_sync, forbid_host_sync
 
 COUNTS = torch.tensor([40, 20, 10, 5, 3, 2])
@@ -33,14 +37,27 @@ def test_the_guard_catches_each_kind_of_sync_and_lets_device_work_through():
     assert y.tolist() == [2.0, 3.0, 4.0]  # and the guard is gone afterwards
 
 
-def _step(method_name: str) -> None:
+def _steps(method_name: str) -> None:
+    """Two optimiser steps of every stage of the method (its own step and hooks, as the loop runs them)."""
     torch.manual_seed(0)
     method = build_method(method_name, COUNTS, None, 10)
     method.on_epoch_start(6)  # past any warm-up or curriculum start
-    model = create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS))))
-    views = 2 if method_name == "paco" else 1  # PaCo trains on a query and a key view
-    if hasattr(method, "use_teacher"):  # distillation: a teacher of the same kind
-        method.use_teacher(create_model(method.model_spec(ModelSpec("cifar_resnet", "resnet20", len(COUNTS)))))
+    base = spec_for("resnet20", len(COUNTS))
+    model = create_model(method.model_spec(base))
+    if method.needs_teacher:  # distillation: a teacher of the same kind
+        method.use_teacher(create_model(method.model_spec(base)), PredictionRule(method))
+    run = RunConfig()
+    run.method.teacher = "named.pt"
+    for stage in method.stages(run):
+        _stage_steps(method, model, stage)
+
+
+def _stage_steps(method, model, stage) -> None:
+    views = len(stage.views)  # PaCo trains on a query and a key view
+    hooks = [make_hook(hook) for hook in stage.hooks]
+    for hook in hooks:
+        hook.on_stage_start(model, stage)
+    step = stage.step or method.training_step
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4, foreach=True)
     images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
     labels = torch.tensor([0, 0, 1, 2, 2, 3, 4, 1])  # class 5 absent, as in most batches
@@ -51,18 +68,25 @@ def _step(method_name: str) -> None:
     with forbid_host_sync():
         for _ in range(2):
             batch = [normalize(augment_batch(images, generator), mean, std) for _ in range(views)]
-            loss, logits = method.training_step(model, Batch(batch, labels))
+            loss, logits = step(model, Batch(batch, labels), stage)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            method.after_optimizer_step(model)  # momentum encoders, queues
+            for hook in hooks:  # momentum encoders
+                hook.after_step(model)
             stats.update(loss, logits, labels)
     assert stats.samples == 16 and stats.finite()
 
 
 @pytest.mark.parametrize("name", sorted(available_methods()))
 def test_a_training_step_of_every_method_does_not_sync(name):
-    _step(name)
+    _steps(name)
+
+
+def test_the_max_norm_hook_does_not_sync():
+    model = create_model(spec_for("resnet20", len(COUNTS)))
+    stage = Stage("x", OptimConfig(epochs=1), hooks=("max_norm:0.1",))
+    _stage_steps(build_method("ce", COUNTS, None, 10), model, stage)
 
 
 # --- the loop itself ---------------------------------------------------------------------------
@@ -84,12 +108,14 @@ def _syncing_calls(function) -> set[str]:
 
 
 def test_the_step_code_path_names_no_syncing_call():
+    from data.sources import ResidentImages
+    from engine.confusion_counts import ConfusionCounter
     from engine.loop import Loop
     from engine.methods.base import LossMethod
     from engine.methods.gml import GeometricMeanLoss
 
-    for function in (Loop._step, Loop._make_batch, EpochStats.update, LossMethod.training_step,
-                     GeometricMeanLoss.criterion):
+    for function in (Loop._step, Loop._make_batch, Loop._feature_batch, ResidentImages.batches, EpochStats.update,
+                     ConfusionCounter.add, LossMethod.training_step, GeometricMeanLoss.criterion, MaxNorm.after_step):
         found = _syncing_calls(function)
         assert not found, f"{function.__qualname__} calls {sorted(found)}"
 
@@ -102,13 +128,25 @@ def _tiny_run(tmp_path, loss: str, monkeypatch, guard: bool, epochs: int = 1):
     from tests.test_trainer import tiny_config, tiny_dataset
 
     if guard:
-        for name in ("_step", "_make_batch"):
+        for name in ("_step", "_make_batch", "_feature_batch"):
             original = getattr(Loop, name)
 
             def guarded(self, *args, _original=original, **kwargs):
                 with forbid_host_sync():
                     return _original(self, *args, **kwargs)
             monkeypatch.setattr(Loop, name, guarded)
+        from data.sources import ResidentImages
+        batches = ResidentImages.batches
+
+        def guarded_batches(self, *args, **kwargs):  # each batch's gather and augmentation
+            iterator = batches(self, *args, **kwargs)
+            while True:
+                with forbid_host_sync():
+                    item = next(iterator, None)
+                if item is None:
+                    return
+                yield item
+        monkeypatch.setattr(ResidentImages, "batches", guarded_batches)
         import engine.loop
         draw = engine.loop.draw_beta
 
@@ -137,7 +175,8 @@ def test_per_epoch_train_metrics_equal_the_old_bincount_computation(tmp_path, mo
     update = EpochStats.update
 
     def recording(self, loss, logits, labels):
-        seen.append((loss.detach().clone(), logits.detach().clone(), labels.clone()))
+        if self.calibration is None:  # the training accumulator (evaluation's also sums calibration)
+            seen.append((loss.detach().clone(), logits.detach().clone(), labels.clone()))
         update(self, loss, logits, labels)
     monkeypatch.setattr(EpochStats, "update", recording)
     [epoch] = _tiny_run(tmp_path, "ce", monkeypatch, guard=False)

@@ -96,7 +96,13 @@ def test_queue_is_fifo_with_wrap_around_short_batches_and_oversized_batches():
     assert int(model.queue_ptr) == (2 + 5) % 5
 
 
-def test_momentum_update_is_the_ema_and_touches_parameters_only():
+def test_the_stages_ema_hook_is_the_momentum_update_and_touches_parameters_only():
+    from engine.hooks import EMA
+
+    method = PaCo(torch.tensor([10, 5, 3, 1]), {"key_momentum": 0.9, "queue_size": 5, "projection_dim": 8})
+    [stage] = method.stages(RunConfig())
+    [hook] = stage.hooks
+    assert isinstance(hook, EMA) and (hook.momentum, hook.target, hook.source) == (0.9, "encoder_k", "encoder_q")
     model = tiny_model()
     with torch.no_grad():
         for p in model.encoder_q.parameters():
@@ -104,12 +110,13 @@ def test_momentum_update_is_the_ema_and_touches_parameters_only():
     before_k = [p.clone() for p in model.encoder_k.parameters()]
     query = [p.clone() for p in model.encoder_q.parameters()]
     running_before = model.encoder_k.bn1.running_mean.clone()
-    model.momentum_update(0.9)
+    hook.on_stage_start(model, stage)
+    hook.after_step(model)
     for k0, q, k1 in zip(before_k, query, model.encoder_k.parameters()):
         torch.testing.assert_close(k1, 0.9 * k0 + 0.1 * q)
         assert not k1.requires_grad
     assert torch.equal(model.encoder_k.bn1.running_mean, running_before)
-    model.momentum_update(0.9)  # a second step moves on from the first
+    hook.after_step(model)  # a second step moves on from the first
     first = next(iter(model.encoder_k.parameters()))
     torch.testing.assert_close(first, 0.9 * (0.9 * before_k[0] + 0.1 * query[0]) + 0.1 * query[0])
 
@@ -129,7 +136,7 @@ def test_training_step_trains_query_encoder_and_centres_and_fills_the_queue():
     method = PaCo(torch.tensor([10, 5, 3, 1]), {"queue_size": 6, "projection_dim": 8}, total_epochs=1)
     images = torch.randn(4, 3, 32, 32)
     batch = Batch([images, images.flip(-1)], torch.tensor([0, 1, 2, 0]))
-    loss, logits = method.training_step(model, batch)
+    loss, logits = method.training_step(model, batch, method.stages(RunConfig())[0])
     assert logits.shape == (4, 4) and torch.isfinite(loss)
     loss.backward()
     assert model.linear.weight.grad is not None and model.encoder_q.fc[3].weight.grad is not None
@@ -243,7 +250,8 @@ def test_a_stopped_and_resumed_paco_run_equals_the_uninterrupted_one_queue_inclu
 
 
 def test_paco_demo_trains_from_the_cli_and_its_checkpoint_evaluates_predicts_and_tunes(tmp_path, capsys):
-    assert main(["train", "--preset", "demo-paco", "--epochs", "1", "--image-size", "16", "--imbalance", "50",
+    assert main(["train", "--preset", "demo-paco", "--epochs", "1", "--warmup-epochs", "0", "--image-size", "16",
+                 "--imbalance", "50",
                  "--runs-dir", str(tmp_path / "a"), "--quiet"]) == 0
     run = next((tmp_path / "a").iterdir())
     checkpoint = run / "checkpoints" / "last.pt"
@@ -281,7 +289,7 @@ def test_an_official_paco_file_loads_safely_and_predicts_through_query_encoder_a
     loaded, rule = load_for_prediction(checkpoint)
     images = torch.randn(5, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(rule(loaded, images), model(images).logits)
+        torch.testing.assert_close(rule(loaded, images).values, model(images).logits)
     assert loaded.spec.family == "momentum_contrast"
 
 
@@ -300,7 +308,8 @@ def test_paco_trains_from_the_cli_on_generated_cifar_with_a_queue_that_is_no_mul
 
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=12, test_per_class=2)
     assert main(["train", "--preset", "cifar100-paco", "--dataset", "cifar10", "--data-root", str(root),
-                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--batch-size", "16",
+                 "--imbalance", "4", "--arch", "resnet20", "--epochs", "1", "--warmup-epochs", "0",
+                 "--batch-size", "16",
                  "--param", "queue_size=50", "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 0
     run = next((tmp_path / "runs").iterdir())
     images = sum(json.loads((run / "dataset.json").read_text())["class_counts"])

@@ -17,10 +17,11 @@ from data.tensors import normalize
 from data.types import LTDataset
 from engine.checkpoints import build_model_from_checkpoint, load_checkpoint, save_checkpoint
 from cli import main as cli_main
-from engine.config import ConfigError, DataConfig
+from engine.config import ConfigError, RunConfig
 from engine.events import DatasetReady, EpochEnd, Message, Progress
 from engine.methods import build_method
-from engine.plugin import TuneConfig, search_temperatures, tune
+from engine.plugin import plugin_config, search_temperatures, tune
+from engine.plugin.config import saved_run_config
 from engine.prediction import ensemble_probabilities
 from models import build_model, head_modules_from_state
 
@@ -72,10 +73,11 @@ def backbone_checkpoint(path, dataset: LTDataset, random_statistics: bool = Fals
     return path
 
 
-def config(tmp_path, checkpoint, **fields) -> TuneConfig:
-    fields = {"epochs": 3, "batch_size": 32, "feature_passes": 2, "device": "cpu", "data": DataConfig(dataset="demo"),
+def config(tmp_path, checkpoint, **fields) -> RunConfig:
+    """The plug-in preset with these settings (by field name), on the generated data."""
+    fields = {"epochs": 3, "batch_size": 32, "feature_passes": 2, "device": "cpu", "data": {"dataset": "demo"},
               **fields}
-    return TuneConfig(checkpoint=str(checkpoint), runs_dir=str(tmp_path / "runs"), **fields)
+    return plugin_config({"pretrained": str(checkpoint), "runs_dir": str(tmp_path / "runs"), **fields})
 
 
 def recalls_by_hand(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) -> list[float]:
@@ -215,10 +217,10 @@ def test_gml_retraining_lifts_the_classes_a_ce_model_left_behind(tmp_path):
     dataset = toy_dataset()
     backbone = backbone_checkpoint(tmp_path / "backbone.pt", dataset)
     ce = tune(config(tmp_path, backbone, loss="ce", init="fresh", epochs=30, lr=0.1, ensemble=False,
-                     data=DataConfig(dataset="demo", augment=False)), dataset=dataset)
+                     data={"dataset": "demo", "augment": False}), dataset=dataset)
     ce_model = ce.run_dir / "checkpoints" / "last.pt"
 
-    result = tune(config(tmp_path, ce_model, epochs=10, data=DataConfig(dataset="demo", augment=False)),
+    result = tune(config(tmp_path, ce_model, epochs=10, data={"dataset": "demo", "augment": False}),
                   dataset=dataset)
     old, new = result.reports["old"], result.reports["new"]
     assert old.few < 0.1 and old.lowest_recall <= 0.05  # the CE model leaves its tail behind
@@ -246,7 +248,7 @@ def test_events_and_run_folder(tmp_path):
                  "log.txt", "README.md", "checkpoints/last.pt"):
         assert (run / name).is_file(), name
     saved_config = json.loads((run / "config.json").read_text())
-    assert saved_config["kind"] == "tune" and TuneConfig.from_dict(saved_config["tune"]).search_temperatures
+    assert saved_config["kind"] == "tune" and saved_run_config(saved_config).plugin.search_temperatures
     assert [int(r["epoch"]) for r in csv.DictReader(open(run / "metrics.csv"))] == [1, 2, 3]
     report = json.loads((run / "report.json").read_text())
     assert list(report["columns"]) == ["old", "new", "ensemble"]
@@ -315,17 +317,19 @@ def test_a_checkpoint_trained_on_other_classes_is_tuned_with_a_warning(tmp_path)
 
 
 def test_config_validation_names_the_field_and_round_trips(tmp_path):
-    good = TuneConfig(checkpoint="x.pt", loss="bsce", t1=0.5, search_temperatures=True, loss_params={})
-    assert TuneConfig.from_json(good.validate().to_json()) == good
+    checkpoint = tmp_path / "x.pt"
+    checkpoint.write_bytes(b"")
+    good = plugin_config({"pretrained": str(checkpoint), "loss": "bsce", "t1": 0.5, "search_temperatures": True})
+    assert RunConfig.from_json(good.validate().to_json()) == good
     for fields, name in [({"init": "zeros"}, "init"), ({"loss": "nope"}, "loss"), ({"t2": 0.0}, "t2"),
-                         ({"epochs": -1}, "epochs"), ({"checkpoint": ""}, "checkpoint"),
+                         ({"epochs": -1}, "epochs"), ({"pretrained": ""}, "pretrained"),
                          ({"sampler": "weird"}, "sampler"),
                          ({"ensemble": False, "search_temperatures": True}, "search_temperatures")]:
         with pytest.raises(ConfigError) as error:
-            TuneConfig(**{"checkpoint": "x.pt", **fields}).validate()
+            plugin_config({"pretrained": str(checkpoint), **fields}).validate()
         assert error.value.field_name == name
     with pytest.raises(ConfigError) as error:
-        TuneConfig.from_dict({"checkpoint": "x.pt", "temperature": 2})
+        plugin_config({"pretrained": str(checkpoint), "temperature": 2})
     assert error.value.field_name == "temperature"
 
 
@@ -336,9 +340,9 @@ def test_the_earlier_projects_ce_checkpoint_on_cifar100_layout_data(tmp_path, sh
 
     write_cifar(tmp_path / "data", "cifar100", train_per_class=6, test_per_class=2)
     ce_path = shared_checkpoint("CE.pt")
-    tuning = TuneConfig(checkpoint=str(ce_path), epochs=1, feature_passes=1, device="cpu",
-                        data=DataConfig(dataset="cifar100", root=str(tmp_path / "data"), imbalance_ratio=6),
-                        runs_dir=str(tmp_path / "runs"))
+    tuning = plugin_config({"pretrained": str(ce_path), "epochs": 1, "feature_passes": 1, "device": "cpu",
+                            "data": {"dataset": "cifar100", "root": str(tmp_path / "data"), "imbalance_ratio": 6},
+                            "runs_dir": str(tmp_path / "runs")})
     result = tune(tuning)
 
     assert list(result.reports) == ["old", "new", "ensemble"] and len(result.class_counts) == 100
@@ -380,3 +384,53 @@ def test_cli_prints_the_three_columns_and_reports_user_errors_in_one_line(tmp_pa
                      "--runs-dir", str(tmp_path / "refused")])
     assert code == 2 and "6 classes" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()  # refused before a run folder was made
+
+
+# ------------------------------------------------------------------------------ one config schema
+
+def test_the_plugin_reports_with_the_users_recall_floor(tmp_path):
+    dataset = toy_dataset()
+    path = backbone_checkpoint(tmp_path / "base.pt", dataset)
+    unfloored = tune(config(tmp_path, path, epochs=1, recall_floor=0.0, search_temperatures=True), dataset=dataset)
+    assert {m.recall_floor for m in unfloored.reports.values()} == {0.0}
+    for metrics in unfloored.reports.values():  # HM by hand from the unfloored recalls
+        assert metrics.hm == pytest.approx(harmonic_mean_by_hand(metrics.per_class_recall))
+    assert "unfloored" in (unfloored.run_dir / "README.md").read_text()
+    floored = tune(config(tmp_path, path, epochs=1, recall_floor=0.05), dataset=dataset)
+    assert floored.reports["old"].lowest_recall >= 0.05 and floored.reports["old"].recall_floor == 0.05
+
+
+# config.json of a plug-in run as the plug-in wrote it before its settings were a run config
+OLD_FORMAT = {"kind": "tune", "tune": {
+    "checkpoint": "X", "data": {"dataset": "demo", "root": "", "imbalance_type": "exp", "imbalance_ratio": 100.0,
+                                "image_size": 32, "holdout_fraction": 0.2, "augment": True, "cut_seed": 0},
+    "loss": "gml", "loss_params": {}, "epochs": 3, "batch_size": 32, "lr": 0.02, "momentum": 0.9,
+    "weight_decay": 0.0002, "optimizer": "sgd", "schedule": "cosine", "sampler": "instance", "train_rule": "none",
+    "init": "old", "ensemble": True, "t1": 1.5, "t2": 1.0, "search_temperatures": False, "validation_fraction": 0.1,
+    "cache_features": True, "feature_passes": 2, "arch": "", "seed": 0, "device": "cpu", "runs_dir": "",
+    "experiment": "", "save_model": True}}
+
+
+def test_a_plugin_run_folder_of_the_old_format_opens_and_resumes(tmp_path):
+    from engine.run_index import summarize
+    from engine.trainer import train
+
+    dataset = toy_dataset()
+    path = backbone_checkpoint(tmp_path / "base.pt", dataset)
+    events = []
+    stop = lambda: sum(isinstance(e, EpochEnd) for e in events) == 1
+    stopped = tune(config(tmp_path, path, t1=1.5), on_event=events.append, should_stop=stop, dataset=dataset)
+    assert stopped.stopped and stopped.epochs_done == 1
+    old = json.loads(json.dumps(OLD_FORMAT))
+    old["tune"]["checkpoint"], old["tune"]["runs_dir"] = str(path), str(tmp_path / "runs")
+    (stopped.run_dir / "config.json").write_text(json.dumps(old))
+
+    opened = saved_run_config(old)
+    assert opened.plugin_run and opened.model.pretrained == str(path) and opened.plugin.t1 == 1.5
+    assert (opened.optim.epochs, opened.optim.warmup_epochs, opened.optim.schedule) == (3, 0, "cosine")
+    summary = summarize(stopped.run_dir)
+    assert (summary.method, summary.epochs_planned) == ("plug-in gml", 3)
+
+    resumed = train(None, resume=stopped.run_dir, dataset=dataset)
+    assert not resumed.stopped and resumed.epochs_done == 3 and resumed.t1 == 1.5
+    assert [int(r["epoch"]) for r in csv.DictReader(open(stopped.run_dir / "metrics.csv"))] == [1, 2, 3]

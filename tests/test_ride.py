@@ -14,7 +14,7 @@ from torch.testing import assert_close
 from data.rotation import random_rotate, rotate
 from engine.methods.ride_losses import (diversity_temperatures, distillation_term, ldam_margins, ride_loss,
                                         router_loss, router_targets)
-from models import ModelSpec, create_model
+from models import ModelSpec, create_model, recognise
 from models.ride import options_from_state_dict, strip_official_prefix
 
 COUNTS = [50, 20, 5]
@@ -184,9 +184,11 @@ def test_any_number_of_experts_and_the_official_widths():
 def official(shared_checkpoint):
     raw = torch.load(shared_checkpoint("ride_ea_epoch5.pth"), weights_only=True, map_location="cpu")
     options = options_from_state_dict(raw["state_dict"])
-    model = create_model(multi_expert(**{k: v for k, v in options.items() if k != "num_classes"},
-                                      classes=options["num_classes"]))
-    model.load_state_dict(strip_official_prefix(raw["state_dict"]))
+    spec, state = recognise(raw["state_dict"])  # the family's filter: prefix off, its router marked trained
+    assert spec == multi_expert(**{k: v for k, v in options.items() if k != "num_classes"},
+                                classes=options["num_classes"])
+    model = create_model(spec)
+    model.load_state_dict(state)
     return model.eval(), options
 
 
@@ -260,6 +262,7 @@ def test_an_official_stage_one_file_without_router_loads_and_predicts_with_every
 
 def test_reweighted_and_router_steps_do_not_make_the_host_wait():
     from engine.batch import Batch
+    from engine.config import RunConfig
     from engine.methods import build_method
     from engine.rules import effective_number_weights
     from tests.sync_guard import forbid_host_sync
@@ -269,10 +272,9 @@ def test_reweighted_and_router_steps_do_not_make_the_host_wait():
     method.class_weights = effective_number_weights(counts, 0.9999)  # DRW on: per-class temperatures
     model = create_model(method.model_spec(ModelSpec(arch="resnet20", num_classes=5)))
     images, labels = torch.randn(8, 3, 12, 12), torch.tensor([0, 1, 2, 3, 4, 0, 1, 2])
-    for stage in ("train", "router"):
-        method.stage_name = stage
+    for stage in method.stages(RunConfig()):
         with forbid_host_sync():
-            loss, _ = method.training_step(model, Batch([images], labels))
+            loss, _ = (stage.step or method.training_step)(model, Batch([images], labels), stage)
             loss.backward()
 
 

@@ -17,7 +17,8 @@ from engine.events import EpochEnd, Message, Progress
 from engine.inference import Predictor
 from engine.methods import build_method
 from engine.methods.ride_losses import distillation_term, ride_loss
-from engine.plugin import TuneConfig, tune
+from engine.plugin import plugin_config, tune
+from engine.prediction import PredictionRule
 from engine.trainer import train
 from models import ModelSpec, create_model
 from tests.datagen import write_cifar
@@ -81,7 +82,8 @@ def test_a_checkpoint_whose_router_has_not_trained_predicts_with_every_expert(tm
     dataset = tiny_dataset()
     result = train(ride_config(tmp_path, stages=["train"]), dataset=dataset)
     checkpoint = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
-    assert checkpoint.spec.options["router"] and checkpoint.method_state == {"router_trained": False}
+    assert checkpoint.spec.options["router"] and not checkpoint.state_dict["router_trained"]
+    assert checkpoint.method_state == {}  # routing is the model's mode, not the method's state
     predictor = Predictor(checkpoint, device="cpu")
     predictor.predict_tensor(dataset.test_images)
     assert predictor.last_experts is None  # no routing by an untrained router
@@ -106,13 +108,15 @@ def test_distillation_step_is_e_times_ride_plus_the_teacher_term():
     student = create_model(method.model_spec(ModelSpec(arch="resnet20", num_classes=4))).train()
     teacher_method = build_method("ride_teacher", counts)
     method.use_teacher(create_model(teacher_method.model_spec(ModelSpec(arch="resnet20", num_classes=4))),
-                       teacher_method)
-    method.stage_name = "train"
+                       PredictionRule(teacher_method))
     images, labels = torch.randn(6, 3, 12, 12), torch.tensor([0, 1, 2, 3, 0, 1])
     from engine.batch import Batch
 
     torch.manual_seed(0)
-    loss, _ = method.training_step(student, Batch([images], labels))
+    run = RunConfig()
+    run.method.teacher = "named.pt"
+    [stage] = method.stages(run)
+    loss, _ = method.training_step(student, Batch([images], labels), stage)
     torch.manual_seed(0)
     output = student(images)
     with torch.no_grad():
@@ -148,8 +152,8 @@ def test_router_alone_needs_a_checkpoint(tmp_path):
 
 def test_gml_plug_in_retrains_every_expert_head_and_reports_old_new_ensemble(tmp_path, teacher):
     original = load_checkpoint(teacher).state_dict
-    result = tune(TuneConfig(checkpoint=teacher, epochs=1, batch_size=25, feature_passes=1, device="cpu",
-                             runs_dir=str(tmp_path / "runs")), dataset=tiny_dataset())
+    result = tune(plugin_config({"pretrained": teacher, "epochs": 1, "batch_size": 25, "feature_passes": 1,
+                                 "device": "cpu", "runs_dir": str(tmp_path / "runs")}), dataset=tiny_dataset())
     assert list(result.reports) == ["old", "new", "ensemble"]
     tuned = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
     for e in range(2):
@@ -159,7 +163,8 @@ def test_gml_plug_in_retrains_every_expert_head_and_reports_old_new_ensemble(tmp
 
 
 def test_cli_trains_the_teacher_distils_and_routes_on_the_demo(tmp_path, capsys):
-    small = ["--epochs", "1", "--image-size", "8", "--imbalance", "100", "--batch-size", "128", "--quiet"]
+    small = ["--epochs", "1", "--warmup-epochs", "0", "--image-size", "8", "--imbalance", "100", "--batch-size", "128",
+             "--quiet"]
 
     def run(*args: str) -> str:
         runs = tmp_path / args[args.index("--experiment") + 1]
@@ -180,7 +185,8 @@ def test_cli_trains_the_teacher_distils_and_routes_on_the_demo(tmp_path, capsys)
 def test_the_cifar100_preset_trains_on_generated_cifar_layout_data(tmp_path, capsys):
     root = write_cifar(tmp_path / "data", "cifar10", train_per_class=8, test_per_class=2)
     code = main(["train", "--preset", "cifar100-ride", "--dataset", "cifar10", "--data-root", str(root),
-                 "--imbalance", "4", "--arch", "resnet20", "--image-size", "8", "--epochs", "1", "--batch-size", "32",
+                 "--imbalance", "4", "--arch", "resnet20", "--image-size", "8", "--epochs", "1", "--warmup-epochs", "0",
+                 "--batch-size", "32",
                  "--param", "router_epochs=1", "--param", "router_batch_size=32", "--runs-dir", str(tmp_path / "runs"),
                  "--quiet"])
     out = capsys.readouterr().out
@@ -227,3 +233,21 @@ def test_official_checkpoint_evaluates_from_the_cli_with_and_without_the_router(
     assert 1.0 <= reports[False]["experts_per_image"] < 3.0
     assert reports[True]["experts_per_image"] is None
     assert len(reports[True]["per_class_recall"]) == 100
+
+
+def test_eval_and_the_plugins_old_column_agree_on_the_official_checkpoint(tmp_path, capsys, shared_checkpoint):
+    """One prediction path: ``eval`` and ``tune``'s "old" column score the routed official model alike
+    (before, the old column averaged every expert: NLL 13.66 against eval's 14.88)."""
+    path = str(shared_checkpoint("ride_ea_epoch5.pth"))
+    root = write_cifar(tmp_path / "data", "cifar100", train_per_class=3, test_per_class=2)
+    data = ["--dataset", "cifar100", "--data-root", str(root), "--imbalance", "3", "--device", "cpu"]
+    assert main(["eval", "--checkpoint", path, *data, "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    runs = tmp_path / "runs"
+    assert main(["tune", "--checkpoint", path, *data, "--epochs", "0", "--no-save", "--quiet",
+                 "--runs-dir", str(runs)]) == 0
+    old = json.loads((next(runs.iterdir()) / "report.json").read_text())["columns"]["old"]
+    assert 1.0 <= evaluated["experts_per_image"] < 3.0
+    for key in ("nll", "ece", "top1", "experts_per_image"):
+        assert old[key] == pytest.approx(evaluated[key], rel=1e-5, abs=1e-7), key
+    assert old["per_class_recall"] == evaluated["per_class_recall"]

@@ -155,7 +155,8 @@ def test_ray_sweep_on_two_cpus_matches_the_run_folders(tmp_path):
 def folder_grid(tmp_path: Path, datasets: str) -> tuple:
     """Cells on an image folder that does not exist (they fail while loading), and the demo."""
     text = (f'preset = "demo"\nmethods = ["ce"]\ndatasets = [{datasets}]\nseeds = [0, 1]\n[overrides]\n'
-            f'"data.root" = "{tmp_path / "missing"}"\n"optim.epochs" = 1\n"data.image_size" = 16\n"device" = "cpu"\n')
+            f'"data.root" = "{tmp_path / "missing"}"\n"optim.epochs" = 1\n"optim.warmup_epochs" = 0\n'
+            '"data.image_size" = 16\n"device" = "cpu"\n')
     (tmp_path / "s.toml").write_text(text)
     spec = load_spec(tmp_path / "s.toml")
     folder = tmp_path / "sweep"

@@ -49,7 +49,8 @@ def test_the_grid_becomes_cells_with_full_run_configs(tmp_path):
     assert ldam.run["optim"]["epochs"] == 3 and ldam.run["optim"]["lr"] == 0.02 and ldam.run["seed"] == 0
     focal = next(c for c in spec.cells if c.method == "focal-g1.5")
     assert focal.run["method"]["params"] == {"gamma": 1.5}
-    assert focal.plugin["epochs"] == 2 and focal.plugin["ensemble"] is False and focal.plugin["seed"] == focal.seed
+    assert focal.plugin["optim"]["epochs"] == 2 and focal.plugin["plugin"]["ensemble"] is False
+    assert focal.plugin["seed"] == focal.seed and focal.plugin["model"]["freeze"] == "features"
     assert focal.plugin["data"] == focal.run["data"]
     assert spec.plugin and not spec.ensemble
 
@@ -65,7 +66,8 @@ def test_the_bundled_sweep_files_parse():
 @pytest.mark.parametrize("bad, needle, field, why", [
     ('methods = ["ce", "nonsense"]', '"nonsense"', "methods", "unknown method 'nonsense'"),
     ('seeds = []', "seeds = []", "seeds", "the grid is empty"),
-    ('"optim.epochs" = 0', '"optim.epochs" = 0', "overrides.optim.epochs", "outside the sensible range"),
+    ('"optim.epochs" = 0', '"optim.epochs" = 0', "overrides.optim.epochs", "a run needs at least 1 epoch"),
+    ('"optim.epochs" = -1', '"optim.epochs" = -1', "overrides.optim.epochs", "outside the sensible range"),
     ('"optim.warp" = 2', '"optim.warp" = 2', "overrides.optim.warp", "no such run setting"),
     ('"optim.lr" = "fast"', '"optim.lr" = "fast"', "overrides.optim.lr", "does not fit"),
     ('"seed" = 3', '"seed" = 3', "overrides.seed", "set by the sweep"),

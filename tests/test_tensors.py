@@ -1,13 +1,14 @@
-"""Batched augmentation, normalisation, resizing, statistics and device splits."""
+"""Batched augmentation, normalisation, resizing, statistics and resident splits."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from data.tensors import (
-    CropFlip, DeviceSplit, augment_batch, channel_mean_std, crop_flip, device_splits, draw_crop_flip,
+    CropFlip, augment_batch, channel_mean_std, crop_flip, draw_crop_flip,
     normalize, resize_images,
 )
+from data.sources import ResidentImages
 from data.types import LTDataset
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -115,24 +116,26 @@ def test_channel_mean_std_matches_the_formula_across_chunks():
                           values.std(dim=(0, 2, 3), unbiased=False), atol=1e-10)
 
 
-def test_device_split_batches():
+def test_resident_images_batch_by_order_and_plain():
     images = random_images(10)
     labels = torch.arange(10) % 3
-    split = DeviceSplit.on(images, labels, "cpu")
-    batches = list(split.batches(4))
-    assert [len(y) for _, y in batches] == [4, 4, 2] and len(split) == 10
-    assert torch.equal(torch.cat([x for x, _ in batches]), images)
+    source = ResidentImages(images, labels)
+    plain = list(source.plain_batches(4))
+    assert [len(y) for _, y in plain] == [4, 4, 2] and len(source) == 10
+    assert torch.equal(torch.cat([x for x, _ in plain]), images)
 
     order = torch.tensor([9, 0, 5, 5, 2])
-    (x1, y1), (x2, y2) = split.batches(3, order)
-    assert torch.equal(torch.cat([x1, x2]), images[order]) and torch.equal(torch.cat([y1, y2]), labels[order])
+    generator = torch.Generator().manual_seed(0)
+    (v1, y1, i1), (v2, y2, i2) = source.batches(order, 3, ("none",), generator)
+    assert torch.equal(torch.cat([v1[0], v2[0]]), images[order]) and torch.equal(torch.cat([y1, y2]), labels[order])
+    assert torch.equal(torch.cat([i1, i2]), order)
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_device_splits_move_a_dataset_once(device):
+def test_a_dataset_split_moves_to_the_device_once(device):
     dataset = LTDataset("t", ["a", "b"], random_images(6), torch.tensor([0, 0, 0, 1, 1, 0]),
                         random_images(2, seed=1), torch.tensor([0, 1]), (0.5,) * 3, (0.25,) * 3)
-    train, test = device_splits(dataset, device)
+    train, test = dataset.images("train").to(device), dataset.images("test").to(device)
     assert train.images.device.type == device and test.labels.device.type == device
     assert train.images.dtype == torch.uint8 and train.labels.dtype == torch.int64
     assert torch.equal(test.images.cpu(), dataset.test_images)

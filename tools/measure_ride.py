@@ -19,11 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data.augment import AUGMENTATIONS  # noqa: E402
 from engine.batch import Batch  # noqa: E402
+from engine.config import RunConfig  # noqa: E402
 from engine.methods import build_method  # noqa: E402
-from models import ModelSpec, create_model  # noqa: E402
+from engine.prediction import PredictionRule  # noqa: E402
+from models import create_model, spec_for  # noqa: E402
 
 COUNTS = torch.tensor([max(1, int(500 * 0.01 ** (i / 99))) for i in range(100)])
-BASE = ModelSpec("cifar_resnet", "resnet32", 100)
+BASE = spec_for("resnet32", 100)
 
 
 def best_of(fn, repeats: int) -> float:
@@ -39,10 +41,13 @@ def best_of(fn, repeats: int) -> float:
 def train_step(name: str, params: dict, batch: Batch, stage: str = "train"):
     method = build_method(name, COUNTS, params)
     model = create_model(method.model_spec(BASE)).train()
-    method.stage_name = stage
     if name == "ride_distill":
         teacher_method = build_method("ride_teacher", COUNTS)
-        method.use_teacher(create_model(teacher_method.model_spec(BASE)), teacher_method)
+        method.use_teacher(create_model(teacher_method.model_spec(BASE)), PredictionRule(teacher_method))
+    run = RunConfig()
+    run.method.teacher = "teacher.pt"  # only named: the teacher above is handed over directly
+    chosen = next(s for s in method.stages(run) if s.name == stage)
+    training_step = chosen.step or method.training_step
     if stage == "router":
         model.eval().requires_grad_(False)
         for module in model.parts()["router"]:
@@ -51,7 +56,7 @@ def train_step(name: str, params: dict, batch: Batch, stage: str = "train"):
                                 nesterov=True)
 
     def step() -> None:
-        loss, _ = method.training_step(model, batch)
+        loss, _ = training_step(model, batch, chosen)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -74,7 +74,7 @@ def save(widget, path: Path) -> None:
 
 
 def main(out: Path) -> int:
-    from engine.presets import DEMO, PRESETS
+    from engine.presets import DEMO, preset
     from gui import theme
     from gui.app import create_application, show_main_window
     from gui.settings import Settings
@@ -93,7 +93,6 @@ def main(out: Path) -> int:
         return 0
 
     train = window.train
-    train.preset.setCurrentText(DEMO)
     train.apply_preset(DEMO)
     train.form["epochs"].set_value(TRAIN_EPOCHS)
     train.start()
@@ -118,7 +117,7 @@ def main(out: Path) -> int:
     window.tabs.setCurrentWidget(compare)
     compare.form["pretrained"].set_value(checkpoint)
     compare.form["dataset"].set_value("demo")
-    compare.form["imbalance"].set_value(PRESETS[DEMO]().data.imbalance_ratio)
+    compare.form["imbalance_ratio"].set_value(preset(DEMO).data.imbalance_ratio)
     compare.form["epochs"].set_value(10)
     compare.start()
     wait_until(lambda: not compare.is_running() and compare.series)
@@ -170,7 +169,7 @@ def hundred_classes(window, out: Path) -> None:
     compare.clear_series()
     compare.form["pretrained"].set_value(str(run_dir / "checkpoints" / "best.pt"))
     compare.form["dataset"].set_value("cifar100")
-    compare.form["imbalance"].set_value(100)
+    compare.form["imbalance_ratio"].set_value(100)
     compare.form["epochs"].set_value(10)
     compare.start()
     wait_until(lambda: not compare.is_running() and compare.series)

@@ -1,10 +1,18 @@
 """The contract every method implements, and the registry that finds it by name.
 
 A method is a whole method, after Lightning's hook names: the model it needs
-(``model_spec``), the stages of a run (``stages``), its parameter groups, the training step,
-a hook after every optimiser step (momentum encoders, queues), its own state (saved in every
-checkpoint, restored on resume) and **the** prediction rule (``predict`` / ``scores``) that
-evaluation, ``eval``, ``predict``, the plug-in report and the app all use.
+(``model_spec``), the stages of a run (``stages``: each may carry its own step, train rule and
+step hooks), its parameter groups, the training step ``training_step(model, batch, stage)``, its
+own state (saved in every checkpoint, restored on resume) and **the** prediction rule:
+``scores(output)``, from a model's output to class scores. Evaluation, ``eval``, ``predict``, the
+feature-stage evaluation, the plug-in report, the ensemble's old side, a distillation teacher and
+the app all reach it through ``engine.prediction.PredictionRule``, the one prediction path.
+
+A method also declares what it can do, as class attributes read before any data is loaded
+(``capability_error``): the model families it trains (``families``), the batch sources its steps
+take (``sources``: images, cached features), whether it can re-train a pretrained model's
+classifier on its own (``repairs_classifier``: the GML plug-in's losses) and whether it needs a
+teacher (``needs_teacher``; the run plan loads it and hands it over with ``use_teacher``).
 
 Most losses need none of that: a :class:`LossMethod` only writes ``criterion(logits, labels,
 features)``, so the GML plug-in can train a head on cached features with any registered loss.
@@ -21,10 +29,12 @@ from torch.nn import functional as F
 
 from errors import UserError
 from engine.batch import Batch
+from engine.knobs import ConfigError
 from models import LTModel, ModelOutput, ModelSpec
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
+    from engine.prediction import PredictionRule
     from engine.stages import Stage
 
 _REGISTRY: dict[str, type[Method]] = {}
@@ -37,16 +47,20 @@ class Method:
     Subclasses set ``name``, ``title``, ``citation``, ``defaults`` (hyperparameters with the
     paper's values), ``param_help`` (one line each), ``param_labels`` (their names in words),
     ``param_sections`` (a multi-stage method groups them under the stage they act in; the rest
-    come first) and ``param_ranges`` (sane bounds, checked when the method is built).
-    ``class_weights`` is set by the train rule (Reweight, DRW) and is
-    ``None`` when the rule applies no weights.
+    come first) and ``param_ranges`` (sane bounds, checked when the method is built), and their
+    capabilities. ``class_weights`` is set by the train rule (Reweight, DRW) and is ``None`` when
+    the rule applies no weights.
     """
 
     name: ClassVar[str]
     title: ClassVar[str]
     citation: ClassVar[str] = ""
     head: ClassVar[str] = "linear"  # the head kind the method trains: linear, cosine or lws
-    families: ClassVar[tuple[str, ...]] = ("cifar_resnet",)
+    # --- capabilities (read before any data loads) ---
+    families: ClassVar[tuple[str, ...]] = (ANY_FAMILY,)  # model families it trains
+    sources: ClassVar[tuple[str, ...]] = ("images",)  # batch sources its steps take: images, features
+    repairs_classifier: ClassVar[bool] = False  # can re-train a pretrained model's classifier alone (plug-in)
+    needs_teacher: ClassVar[bool] = False  # distils from a teacher the run plan loads (``use_teacher``)
     defaults: ClassVar[dict[str, float]] = {}
     param_help: ClassVar[dict[str, str]] = {}
     param_labels: ClassVar[dict[str, str]] = {}  # a hyperparameter's name for people ("Mixup α", not "mixup_alpha")
@@ -58,19 +72,41 @@ class Method:
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200):
         params = dict(params or {})
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            known = ", ".join(self.defaults) or "none"
-            raise UserError(f"{self.title} has no hyperparameter {sorted(unknown)[0]!r} (it has: {known})")
+        for name, message in self.param_problems(params):
+            raise ConfigError(name, message)
         if (class_counts < 1).any():
             empty = int(torch.nonzero(class_counts < 1)[0])
             raise UserError(f"class {empty} has no training image; {self.title} needs at least one per class "
                             "(lower the imbalance or remove the empty class)")
-        self.params: dict[str, float] = {**self.defaults, **{k: _number(self, k, v) for k, v in params.items()}}
+        self.params: dict[str, float] = {**self.defaults, **{k: float(v) for k, v in params.items()}}
         self.class_counts = class_counts.to(torch.float32)
         self.total_epochs = total_epochs
         self.epoch = 0
         self.class_weights: torch.Tensor | None = None
+
+    @classmethod
+    def param_problems(cls, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """(name, message) for each hyperparameter in ``params`` the method does not have, or whose
+        value is not a finite number, not whole where it must be, or outside its range."""
+        found = []
+        for key, value in params.items():
+            if key not in cls.defaults:
+                found.append((key, f"{cls.title} has no hyperparameter {key!r} (it has: "
+                                   f"{', '.join(cls.defaults) or 'none'})"))
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                found.append((key, f"must be a number, got {value!r}"))
+                continue
+            low, high = cls.param_ranges.get(key, (-math.inf, math.inf))
+            if not math.isfinite(number):
+                found.append((key, f"must be a finite number, got {value!r}"))
+            elif key in cls.whole_params and not number.is_integer():
+                found.append((key, f"must be a whole number, got {number:g}"))
+            elif not low <= number <= high:
+                found.append((key, f"{number:g} is outside {cls.title}'s sensible range {low:g} to {high:g}"))
+        return found
 
     def to(self, device: torch.device | str) -> Method:
         """Move the method's tensors (counts, weights and any buffers) to ``device``."""
@@ -111,21 +147,20 @@ class Method:
         """Called with the 0-based epoch before it trains (curricula hook here)."""
         self.epoch = epoch
 
-    def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(loss, logits)`` for one batch; the logits feed the running train metrics."""
+    def training_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(loss, logits)`` for one batch of ``stage`` (a stage with its own ``step`` runs that
+        instead); the logits feed the running train metrics."""
         raise NotImplementedError
 
-    def after_optimizer_step(self, model: LTModel) -> None:
-        """Called after every optimiser step (momentum encoders and queues update here)."""
+    def use_teacher(self, teacher: LTModel, rule: PredictionRule) -> None:
+        """Distil from ``teacher``, scored by its own prediction ``rule`` (methods that ``needs_teacher``)."""
+        raise NotImplementedError(f"{self.title} does not distil from a teacher")
 
     # --- prediction: the one rule ------------------------------------------------------------
     def scores(self, output: ModelOutput) -> torch.Tensor:
-        """What classes are ranked by (and the softmax is taken of), from a forward pass."""
+        """What classes are ranked by (and the softmax is taken of), from a model's output. Every
+        consumer of predictions calls it through ``engine.prediction.PredictionRule``."""
         return self.logit_scale * output.logits
-
-    def predict(self, model: LTModel, images: torch.Tensor) -> torch.Tensor:
-        """The prediction rule on normalised images; evaluation, eval, predict and the app use it."""
-        return self.scores(model(images))
 
     # --- state -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -145,13 +180,14 @@ class LossMethod(Method):
     """
 
     train_scale: float = 1.0
-    families: ClassVar[tuple[str, ...]] = (ANY_FAMILY,)  # a loss on logits fits every family
+    sources: ClassVar[tuple[str, ...]] = ("images", "features")  # a loss on logits trains a head on either
+    repairs_classifier: ClassVar[bool] = True
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """The scalar training loss from the head's outputs and the backbone's features."""
         raise NotImplementedError
 
-    def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
         output = model.classify(batch.features) if batch.features is not None else model(batch.views[0])
         logits = self.train_scale * output.logits
         if batch.targets is not None:
@@ -168,19 +204,27 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
-def _number(method: Method, key: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{method.title}: {key} must be a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise UserError(f"{method.title}: {key} must be a finite number, got {value!r}")
-    if key in method.whole_params and not number.is_integer():
-        raise UserError(f"{method.title}: {key} must be a whole number, got {number:g}")
-    low, high = method.param_ranges.get(key, (-math.inf, math.inf))
-    if not low <= number <= high:
-        raise UserError(f"{method.title}: {key} = {number:g} is outside the sensible range {low:g} to {high:g}")
-    return number
+def capability_error(method: Method | type[Method], *, family: str | None = None, source: str | None = None,
+                     repair: bool = False, head: str | None = None) -> str | None:
+    """Why ``method`` cannot train a ``family`` model, take ``source`` batches, or (``repair``)
+    re-train the classifier of a pretrained model whose head is ``head``; None when it can.
+    One line, for a ConfigError raised before any data is read."""
+    title = method.title
+    if repair and not method.repairs_classifier:
+        able = ", ".join(repair_methods())
+        return f"{title} cannot re-train a classifier on its own; choose one of {able}"
+    if family is not None and ANY_FAMILY not in method.families and family not in method.families:
+        return f"{title} does not train a {family} model (it needs: {', '.join(method.families)})"
+    if source is not None and source not in method.sources:
+        return f"{title} does not train on {_SOURCE_WORDS.get(source, source)} (it trains on: " \
+               f"{', '.join(_SOURCE_WORDS.get(s, s) for s in method.sources)})"
+    if repair and head is not None and method.head == "cosine" and head != "cosine":
+        return (f"{title} trains a cosine classifier, but this model's classifier is a plain {head} one; "
+                "choose a loss for plain classifiers, such as gml")
+    return None
+
+
+_SOURCE_WORDS = {"images": "images", "features": "cached features"}
 
 
 def register(cls: type[Method]) -> type[Method]:
@@ -200,3 +244,8 @@ def method_class(name: str) -> type[Method]:
 
 def registered() -> dict[str, type[Method]]:
     return dict(_REGISTRY)
+
+
+def repair_methods() -> dict[str, type[Method]]:
+    """Name → class of every method that can re-train a pretrained classifier (the plug-in's losses)."""
+    return {name: cls for name, cls in _REGISTRY.items() if cls.repairs_classifier}

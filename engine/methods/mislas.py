@@ -25,6 +25,12 @@ Defaults are the official CIFAR-100-LT, imbalance 100 values (ε_1 0.4, ε_K 0.1
 lr_factor 0.2); ``OFFICIAL_STAGE2`` holds the other official settings, which the presets use.
 The model is a CIFAR ResNet with MiSLAS's head (``head="lws"``); stage 1 leaves the LWS scales at
 one (the official stage 1 has none). Predictions are argmax of LWS(classifier(feature)).
+
+Stage 2 carries its own step (label-aware smoothing) and train rule ("none": the class-aware
+sampler is the balancing), so nothing depends on the stage's name. MiSLAS trains on images only
+(mixup and shifted BatchNorm need them) and cannot re-train a classifier on its own: its
+classifier stage needs its stage-1 model (``repairs_classifier`` is False, so the plug-in does
+not offer it).
 """
 from __future__ import annotations
 
@@ -46,7 +52,6 @@ if TYPE_CHECKING:
     from engine.stages import Stage
 
 SHAPES = ("concave", "linear", "convex", "exp")  # the ``shape`` parameter is an index into this
-MIXUP, CLASSIFIER = "mixup", "classifier"
 
 # (dataset, imbalance ratio) → stage-2 values of the official yaml files
 OFFICIAL_STAGE2: dict[tuple[str, int], dict[str, float]] = {
@@ -92,6 +97,7 @@ class MiSLAS(Method):
     title = "MiSLAS (mixup, then label-aware smoothing)"
     citation = "Zhong et al., Improving Calibration for Long-Tailed Recognition, CVPR 2021, arXiv 2104.00466"
     head = "lws"
+    families = ("cifar_resnet", "imagenet_resnet")  # the single-head families, which build MiSLAS's LWS head
     defaults = {"mixup_alpha": 1.0, "smooth_head": 0.4, "smooth_tail": 0.1, "shape": 0.0, "power": 2.0,
                 "shift_bn": 1.0, "lr_factor": 0.2, "stage2_epochs": 10.0, "stage2_lr": 0.1}
     param_labels = {"mixup_alpha": "Mixup α", "smooth_head": "Smoothing, largest class ε₁",
@@ -123,7 +129,6 @@ class MiSLAS(Method):
         shape = SHAPES[int(self.params["shape"])]
         self.smoothing = smoothing_per_class(self.class_counts, self.params["smooth_head"],
                                              self.params["smooth_tail"], shape, self.params["power"])
-        self.stage = MIXUP
 
     def stages(self, run: RunConfig) -> list[Stage]:
         from engine.stages import Stage
@@ -133,20 +138,22 @@ class MiSLAS(Method):
                              lr=self.params["stage2_lr"], momentum=0.9, weight_decay=run.optim.weight_decay,
                              schedule="cosine", warmup_epochs=0, decay_at=(), decay_factors=())
         return [
-            Stage(MIXUP, run.optim, trains=("backbone", "classifier"), views=views,
+            Stage("mixup", run.optim, trains=("backbone", "classifier"), views=views,
                   mixup_alpha=self.params["mixup_alpha"]),
-            Stage(CLASSIFIER, second, trains=("classifier", "lws"),
+            Stage("classifier", second, trains=("classifier", "lws"),
                   batchnorm="reestimate" if self.params["shift_bn"] else "frozen", sampler="class_aware",
-                  views=views, lr_factors={"classifier": self.params["lr_factor"]}),
+                  views=views, lr_factors={"classifier": self.params["lr_factor"]},
+                  step=self.smoothing_step, train_rule="none"),
         ]
 
-    def on_stage_start(self, stage: Stage, model: LTModel) -> None:
-        self.stage = stage.name
-
-    def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stage 1: cross-entropy on the mixed images (soft targets), plain CE without mixup."""
         logits = model(batch.views[0]).logits
         if batch.targets is not None:
             return soft_cross_entropy(logits, batch.targets), logits
-        if self.stage == CLASSIFIER:
-            return label_aware_smoothing_loss(logits, batch.labels, self.smoothing), logits
         return F.cross_entropy(logits.float(), batch.labels), logits
+
+    def smoothing_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stage 2: label-aware smoothing on the classifier (and LWS) outputs."""
+        logits = model(batch.views[0]).logits
+        return label_aware_smoothing_loss(logits, batch.labels, self.smoothing), logits

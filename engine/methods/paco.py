@@ -21,7 +21,7 @@ log-likelihoods, negated, times τ / base_τ (= 1), averaged over anchors. CIFAR
 α 0.01, β 1, γ 1, τ 0.05, K 1024, m 0.999, projection 32-d.
 
 Order of the momentum update: the official forward first moves the key encoder, then encodes the
-keys. Here :meth:`after_optimizer_step` moves it right after each optimiser step. The sequence of
+keys. Here the stage's EMA hook (``engine.hooks.EMA``) moves it right after each optimiser step. The sequence of
 key encoders the keys are computed with is the same (the official first update is a no-op, since
 both encoders start equal), and the key encoder in every checkpoint is then the one the next
 step uses, so resuming needs nothing else. The queue is filled in :meth:`training_step`, after
@@ -29,6 +29,9 @@ the loss has read it, as in the official forward.
 
 Prediction: the class-centre logits of the query encoder, no post-hoc adjustment (the log π
 shift is part of the training loss only), as the official ``_inference``.
+
+Re-training a classifier on its own (the GML plug-in's head stage, on cached features or one
+plain view): the class part of the loss alone, since there is no key view to contrast.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ import torch
 from torch.nn import functional as F
 
 from engine.batch import Batch
+from engine.hooks import EMA
 from engine.methods.base import Method, register
 from models import LTModel, ModelSpec
 
@@ -82,9 +86,11 @@ class PaCo(Method):
     citation = ("Cui et al., Parametric Contrastive Learning, ICCV 2021, arXiv 2107.12028; "
                 "github.com/dvlab-research/Parametric-Contrastive-Learning")
     families: ClassVar[tuple[str, ...]] = ("momentum_contrast",)
+    sources: ClassVar[tuple[str, ...]] = ("images", "features")
+    repairs_classifier: ClassVar[bool] = True  # the class centres, with the class part of the loss
     defaults: ClassVar[dict[str, float]] = {
         "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "supt": 1.0,
-        "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0,
+        "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0, "sim_query": 0.0,
     }
     param_labels: ClassVar[dict[str, str]] = {
         "alpha": "Sample positive weight α", "beta": "Centre positive weight β",
@@ -99,13 +105,15 @@ class PaCo(Method):
         "key_momentum": "m: the key encoder moves by θ_k ← m·θ_k + (1 − m)·θ_q after each step",
         "queue_size": "K, keys kept in the queue (any size; the queue wraps around)",
         "projection_dim": "dimension of the MLP projection the contrast works in",
+        "sim_query": "1: the query view is the SimCLR view too (PaCo's Places-LT script, aug sim_sim); 0: its "
+                     "own view (CIFAR: AutoAugment + Cutout; ImageNet-LT, iNaturalist: RandAugment)",
     }
     param_ranges: ClassVar[dict[str, tuple[float, float]]] = {
         "alpha": (0.0, 10.0), "beta": (1e-6, 10.0), "gamma": (0.0, 10.0), "temperature": (1e-3, 10.0),
         "supt": (1e-3, 100.0), "key_momentum": (0.0, 1.0), "queue_size": (1.0, 1 << 20),
-        "projection_dim": (1.0, 4096.0),
+        "projection_dim": (1.0, 4096.0), "sim_query": (0, 1),
     }
-    whole_params = ("queue_size", "projection_dim")
+    whole_params = ("queue_size", "projection_dim", "sim_query")
 
     def __init__(self, class_counts: torch.Tensor, params=None, total_epochs: int = 400):
         super().__init__(class_counts, params, total_epochs)
@@ -119,10 +127,13 @@ class PaCo(Method):
 
     def stages(self, run: RunConfig) -> list[Stage]:
         """One stage on two views: PaCo's query and key augmentations (plain images when the
-        run turns augmentation off)."""
+        run turns augmentation off); after every step the key encoder moves by EMA."""
         from engine.stages import Stage
 
-        return [Stage("train", run.optim, views=VIEWS if run.data.augment else ("none", "none"))]
+        views = (VIEWS[1], VIEWS[1]) if self.params["sim_query"] else VIEWS
+        key_encoder = EMA(self.params["key_momentum"], target="encoder_k", source="encoder_q")
+        return [Stage("train", run.optim, views=views if run.data.augment else ("none", "none"),
+                      hooks=(key_encoder,))]
 
     def on_stage_start(self, stage: Stage, model: LTModel) -> None:
         """The key encoder never trains by gradient, whatever the stage unfroze."""
@@ -133,12 +144,12 @@ class PaCo(Method):
         return {"alpha": p["alpha"], "beta": p["beta"], "gamma": p["gamma"],
                 "temperature": p["temperature"], "supt": p["supt"]}
 
-    def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
         """Query view through the query encoder, key view through the key encoder; loss over
-        ``[queries, keys, queue]``; then the keys join the queue. A stage on cached features
-        trains the class centres with the class part of the loss alone."""
-        if batch.features is not None:
-            out = model.classify(batch.features)
+        ``[queries, keys, queue]``; then the keys join the queue. A batch without a key view
+        (cached features, or one plain view) trains the class centres with the class part alone."""
+        if batch.features is not None or len(batch.views) < 2:
+            out = model.classify(batch.features) if batch.features is not None else model(batch.views[0])
             return self.centre_loss(out.logits, batch.labels), out.logits
         query_view, key_view = batch.views
         labels = batch.labels
@@ -154,6 +165,3 @@ class PaCo(Method):
     def centre_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The loss without samples: β-weighted cross-entropy of ``(z + log π) / supt``."""
         return F.cross_entropy((logits.float() + self.log_prior) / self.params["supt"], labels)
-
-    def after_optimizer_step(self, model: LTModel) -> None:
-        model.momentum_update(self.params["key_momentum"])

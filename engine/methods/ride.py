@@ -33,17 +33,20 @@ Where this follows the code rather than the paper:
   Nesterov SGD lr 0.01 with cosine decay over 5 epochs, wd 5e-4; BCE-with-logits, pos_weight 100,
   router i's label "ensemble 0..i wrong and some ensemble 0..j, j > i, right". At inference
   expert i runs only where router i − 1 says sigmoid > 0.5. The official EA run is a separate
-  run started from the stage-1 checkpoint; here it is the method's second stage (and the preset
-  "RIDE router on a checkpoint" runs it alone on a checkpoint).
+  run started from the stage-1 checkpoint; here it is the method's second stage, which carries
+  its own step (and the preset "RIDE router on a checkpoint" runs it alone on a checkpoint).
+  Routing is the model's prediction mode (``models/ride.py``): once the router stage has
+  started, the model routes every prediction, and the experts each image used travel in the
+  model's output; the method keeps no state for it.
+- **Plug-in**: RIDE can re-train every expert's classifier with its own loss on cached features.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
-from errors import UserError
 from engine.batch import Batch
 from engine.config import ConfigError, OptimConfig
 from engine.methods.base import Method, register
@@ -53,6 +56,7 @@ from models import LTModel, ModelSpec
 
 if TYPE_CHECKING:
     from engine.config import RunConfig
+    from engine.prediction import PredictionRule
     from engine.stages import Stage
 
 ROTATION_VIEW = "crop_flip_rotate15"
@@ -67,23 +71,24 @@ class RIDE(Method):
     citation = CITATION
     head = "cosine"
     families = ("multi_expert",)
+    sources = ("images", "features")
+    repairs_classifier = True  # every expert's classifier, with the RIDE loss
     defaults = {"experts": 3.0, "max_margin": 0.5, "scale": 30.0, "diversity_factor": -0.45,
                 "diversity_temperature": 1.0, "reweight_factor": 0.05, "router_epochs": 5.0,
-                "router_lr": 0.01, "router_batch_size": 512.0, "pos_weight": 100.0, "use_router": 1.0}
+                "router_lr": 0.01, "router_batch_size": 512.0, "pos_weight": 100.0, "top_choices": 30.0}
     param_ranges = {"experts": (1, 16), "max_margin": (0.0, 2.0), "scale": (1.0, 100.0),
                     "diversity_factor": (-5.0, 5.0), "diversity_temperature": (0.05, 20.0),
                     "reweight_factor": (0.0, 0.99), "router_epochs": (0, 1000), "router_lr": (1e-6, 10.0),
-                    "router_batch_size": (1, 65536), "pos_weight": (0.01, 10_000.0), "use_router": (0, 1)}
+                    "router_batch_size": (1, 65536), "pos_weight": (0.01, 10_000.0), "top_choices": (1, 100_000)}
     param_labels = {"experts": "Experts", "max_margin": "Largest margin (LDAM)", "scale": "Cosine scale s",
                     "diversity_factor": "Diversity weight", "diversity_temperature": "Diversity temperature",
                     "reweight_factor": "Reweight factor", "router_epochs": "Epochs (0 = no router)",
                     "router_lr": "Learning rate", "router_batch_size": "Batch size",
-                    "pos_weight": "Weight of “call the next expert”",
-                    "use_router": "Route when predicting (1 = on)"}
+                    "pos_weight": "Weight of “call the next expert”", "top_choices": "Largest logits read (k)"}
     param_sections = {"Stage 1: experts": ("experts", "max_margin", "scale", "diversity_factor",
                                            "diversity_temperature", "reweight_factor"),
                       "Stage 2: router": ("router_epochs", "router_lr", "router_batch_size", "pos_weight",
-                                          "use_router")}
+                                          "top_choices")}
     param_help = {
         "experts": "number of experts (paper code: 3; the distillation teacher has 6)",
         "max_margin": "LDAM margin of the rarest class (paper code: 0.5)",
@@ -95,9 +100,10 @@ class RIDE(Method):
         "router_lr": "router stage learning rate, cosine to 0 (paper code: 0.01)",
         "router_batch_size": "router stage batch size (paper code: 512)",
         "pos_weight": "BCE weight of 'call the next expert' labels: more compute, more accuracy (paper code: 100)",
-        "use_router": "1: at inference call later experts only where the router says so; 0: always all",
+        "top_choices": "the router reads the k largest running-mean logits (paper code: 30 CIFAR, 50 ImageNet-LT "
+                       "and iNaturalist)",
     }
-    whole_params = ("experts",)
+    whole_params = ("experts", "top_choices")
 
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200):
@@ -108,9 +114,6 @@ class RIDE(Method):
         self.temperatures = p["diversity_temperature"] * diversity_temperatures(self.class_counts,
                                                                                 p["reweight_factor"])
         self.mean_temperature = float(self.temperatures.mean())  # T̄, read once (no host sync per step)
-        self.router_trained: bool | None = None  # None: unknown (a foreign file) — trust the model
-        self.stage_name = ""
-        self.experts_used: list[torch.Tensor] = []  # per-image expert counts of routed predictions
 
     # --- the run ---------------------------------------------------------------------------
     def wants_router(self) -> bool:
@@ -119,7 +122,8 @@ class RIDE(Method):
     def model_spec(self, base: ModelSpec) -> ModelSpec:
         return base.replace(family="multi_expert", head=self.head,
                             options={"experts": self.experts, "reduce_dimension": True,
-                                     "scale": self.params["scale"], "router": self.wants_router()})
+                                     "scale": self.params["scale"], "router": self.wants_router(),
+                                     "top_choices": int(self.params["top_choices"])})
 
     def stages(self, run: RunConfig) -> list[Stage]:
         from engine.stages import Stage
@@ -132,15 +136,13 @@ class RIDE(Method):
                                 lr=p["router_lr"], momentum=0.9, weight_decay=5e-4, nesterov=True,
                                 schedule="cosine", warmup_epochs=0)
             stages.append(Stage("router", optim, trains=("router",), batchnorm="frozen",
-                                sampler="class_balanced", views=views))
+                                sampler="class_balanced", views=views, step=self.router_step, train_rule="none"))
         return stages
 
     def on_stage_start(self, stage: Stage, model: LTModel) -> None:
-        self.stage_name = stage.name
-        if stage.name == "router":
-            self.router_trained = True
-        elif "router" not in stage.trains and self.router_trained is None:
-            self.router_trained = False
+        """A stage that trains the router makes the model route its predictions from now on."""
+        if "router" in stage.trains:
+            model.mark_router_trained()
 
     # --- training --------------------------------------------------------------------------
     def temperature(self) -> tuple[torch.Tensor | float, float]:
@@ -154,46 +156,17 @@ class RIDE(Method):
         return ride_loss(expert_logits.float(), labels, self.margins, self.params["scale"], self.class_weights,
                          temperature, self.params["diversity_factor"], mean_temperature)
 
-    def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.stage_name == "router":
-            return self.router_step(model, batch)
+    def training_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
         output = model.classify(batch.features) if batch.features is not None else model(batch.views[0])
         return self.ride_objective(output.expert_logits, batch.labels), output.logits
 
-    def router_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The routers' BCE on a frozen model: experts computed without gradient."""
+    def router_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
+        """The router stage's step: the routers' BCE on a frozen model, experts computed without gradient."""
         with torch.no_grad():
             output = model.classify(batch.features) if batch.features is not None else model(batch.views[0])
         logits = model.router_logits(output.features, output.expert_logits)
         targets = router_targets(output.expert_logits, batch.labels)
         return router_loss(logits.float(), targets, self.params["pos_weight"]), output.logits
-
-    # --- prediction ------------------------------------------------------------------------
-    def routes(self, model: LTModel) -> bool:
-        """Whether prediction calls experts by the router: a model with a trained router, routing on."""
-        trained = self.router_trained if self.router_trained is not None else True
-        return bool(getattr(model, "has_router", False)) and trained and self.params["use_router"] > 0
-
-    def predict(self, model: LTModel, images: torch.Tensor) -> torch.Tensor:
-        if not self.routes(model):
-            return self.scores(model(images))
-        logits, used = model.routed(images)
-        self.experts_used.append(used)
-        return self.logit_scale * logits
-
-    def take_experts_used(self) -> torch.Tensor | None:
-        """The per-image expert counts of the routed predictions since the last call (then cleared)."""
-        if not self.experts_used:
-            return None
-        used, self.experts_used = torch.cat(self.experts_used), []
-        return used
-
-    # --- state -----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {"router_trained": self.router_trained}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.router_trained = state.get("router_trained", self.router_trained)
 
 
 @register
@@ -207,10 +180,13 @@ class RIDETeacher(RIDE):
 
 @register
 class RIDEDistill(RIDE):
-    """RIDE + knowledge distillation from a trained teacher (``method.teacher``)."""
+    """RIDE + knowledge distillation from a trained teacher, which the run plan loads (``use_teacher``)."""
 
     name = "ride_distill"
     title = "RIDE + distillation"
+    needs_teacher = True
+    sources = ("images",)  # the teacher sees the same images
+    repairs_classifier = False  # the plug-in has no teacher to distil from
     defaults = {**RIDE.defaults, "distill_temperature": 1.5, "distill_factor": 1.0, "official_scaling": 1.0,
                 "teacher_batch_stats": 1.0}
     param_ranges = {**RIDE.param_ranges, "distill_temperature": (0.05, 20.0), "distill_factor": (0.0, 100.0),
@@ -232,47 +208,25 @@ class RIDEDistill(RIDE):
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,
                  total_epochs: int = 200):
         super().__init__(class_counts, params, total_epochs)
-        self.teacher_path = ""
         self.teacher: LTModel | None = None
-        self.teacher_method: Method | None = None  # whose ``scores`` turn the teacher's output into logits
+        self.teacher_rule: PredictionRule | None = None  # the teacher's own prediction rule scores it
 
     def stages(self, run: RunConfig) -> list[Stage]:
-        self.teacher_path = run.method.teacher
         stages = super().stages(run)
-        if not self.teacher_path and any(stage.name == "train" for stage in stages):
+        if not run.method.teacher and any(stage.step is None for stage in stages):
             raise ConfigError("teacher", "RIDE + distillation needs a trained teacher checkpoint "
-                                                "(a 'RIDE teacher (6 experts)' run's best.pt)")
+                                         "(a 'RIDE teacher (6 experts)' run's best.pt)")
         return stages
 
-    def on_stage_start(self, stage: Stage, model: LTModel) -> None:
-        super().on_stage_start(stage, model)
-        if stage.name == "train" and self.teacher is None:
-            self.load_teacher(model)
+    def use_teacher(self, teacher: LTModel, rule: PredictionRule) -> None:
+        """Distil from ``teacher``, whose outputs its own ``rule`` turns into scores."""
+        self.teacher, self.teacher_rule = teacher.requires_grad_(False), rule
 
-    def load_teacher(self, model: LTModel) -> None:
-        from engine.checkpoints import load_checkpoint
-        from engine.prediction import load_for_prediction
-
-        device = next(model.parameters()).device
-        teacher, rule = load_for_prediction(load_checkpoint(self.teacher_path), device=device)
-        if teacher.num_classes != model.num_classes:
-            raise UserError(f"the teacher {self.teacher_path} has {teacher.num_classes} classes, "
-                            f"the data has {model.num_classes}")
-        self.use_teacher(teacher, rule.method)
-
-    def use_teacher(self, teacher: LTModel, method: Method | None = None) -> None:
-        """Distil from ``teacher``; ``method`` (default: the teacher's logits as they are) scores it."""
-        self.teacher, self.teacher_method = teacher.requires_grad_(False), method
-
-    def training_step(self, model: LTModel, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.stage_name == "router":
-            return self.router_step(model, batch)
+    def training_step(self, model: LTModel, batch: Batch, stage: Stage) -> tuple[torch.Tensor, torch.Tensor]:
         output = model(batch.views[0])
         with torch.no_grad():
             self.teacher.train(self.params["teacher_batch_stats"] > 0)
-            output_of_teacher = self.teacher(batch.views[0])
-            teacher_logits = (self.teacher_method.scores(output_of_teacher) if self.teacher_method is not None
-                              else output_of_teacher.logits)
+            teacher_logits = self.teacher_rule(self.teacher, batch.views[0]).values
         p = self.params
         loss = self.ride_objective(output.expert_logits, batch.labels) + \
             p["distill_factor"] * distillation_term(output.logits.float(), teacher_logits.float(),
@@ -286,4 +240,3 @@ class RIDEDistill(RIDE):
         if self.teacher is not None:
             self.teacher.to(device)
         return self
-

@@ -6,18 +6,19 @@ the one training loop (``engine.loop``). No official code of the paper was found
 ``engine/methods/gml.py``); docs/plugin.md lists what follows the paper, what follows MiSLAS's
 classifier re-training stage and what goes beyond both.
 
-Modules: ``config`` (TuneConfig: the plug-in's own defaults), ``run`` (``tune``: the stage and the
-report), ``heads`` (copies and fresh heads of any model family), ``ensemble`` (the temperature
-search), ``report`` (TuneResult; report.json / report.csv / run card).
+Its settings are a run config with ``model.freeze = "features"`` (``config``: the "plugin"
+preset, field-named settings over it, old plug-in run folders). Modules: ``run`` (``tune``: the
+stage and the report), ``heads`` (copies and fresh heads of any model family), ``ensemble`` (the
+temperature search), ``report`` (TuneResult; report.json / report.csv / run card).
 
 The names below load on first use (PEP 562), so importing ``engine.plugin.config`` or
-``.ensemble`` (the CLI parser, ``predict``) does not import the loop and the plug-in run.
+``.ensemble`` (``predict``) does not import the loop and the plug-in run.
 """
 from __future__ import annotations
 
 import importlib
 
-_EXPORTS = {"TuneConfig": "config", "TEMPERATURE_GRID": "ensemble", "TemperatureChoice": "ensemble",
+_EXPORTS = {"plugin_config": "config", "TEMPERATURE_GRID": "ensemble", "TemperatureChoice": "ensemble",
             "search_temperatures": "ensemble", "TuneResult": "report", "tune": "run"}
 __all__ = sorted(_EXPORTS)
 

@@ -2,9 +2,9 @@
 
 Du & Wu (CVPR 2023, arXiv 2303.03630) predict with ``½·[softmax(z_new/t1) + softmax(z_old/t2)]``:
 the re-trained classifier (z_new) and the untouched original one (z_old). t1 and t2 are user
-settings there (the rule itself is ``engine.prediction.ensemble_probabilities``). Beyond the
-paper, ``search_temperatures`` tries every pair of a grid on a
-held-out split and keeps the one with the highest harmonic mean (HM) of per-class recalls.
+settings there. Beyond the paper, ``search_temperatures`` tries every pair of a grid on a
+held-out split, each by the ensemble's own rule (``engine.prediction.ensemble_probabilities``),
+and keeps the one with the highest harmonic mean (HM) of per-class recalls.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.metrics import confusion_matrix, harmonic_mean, per_class_recall
+from engine.metrics import class_recalls, harmonic_mean
+from engine.prediction import ensemble_probabilities
 
 TEMPERATURE_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
@@ -38,13 +39,11 @@ def search_temperatures(new_logits: torch.Tensor, old_logits: torch.Tensor, labe
     """
     num_classes = new_logits.shape[1]
     labels = labels.cpu()
-    new_probs = {t: torch.softmax(new_logits.float() / t, dim=1) for t in grid}
-    old_probs = {t: torch.softmax(old_logits.float() / t, dim=1) for t in grid}
     best_key, best = None, None
     for t1 in grid:
         for t2 in grid:
-            predictions = (new_probs[t1] + old_probs[t2]).argmax(dim=1).cpu()
-            recalls = per_class_recall(confusion_matrix(labels, predictions, num_classes))
+            predictions = ensemble_probabilities(new_logits, old_logits, t1, t2).argmax(dim=1).cpu()
+            recalls = class_recalls(labels, predictions, num_classes)
             recalls = recalls[~torch.isnan(recalls)]
             choice = TemperatureChoice(t1, t2, harmonic_mean(recalls), int((recalls == 0).sum()),
                                        float(recalls.mean()))

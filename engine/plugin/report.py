@@ -10,10 +10,10 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.types import LTDataset
+from data.types import Dataset
 from engine.checkpoints import Checkpoint
-from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD, Metrics
-from engine.plugin.config import TuneConfig
+from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD, Metrics, floor_note
+from engine.config import RunConfig
 from engine.plugin.ensemble import TemperatureChoice
 from engine.runs import RunFolder, format_percent
 
@@ -42,10 +42,10 @@ def shot_group(count: int) -> str:
     return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
 
 
-def write_reports(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint,
+def write_reports(run: RunFolder, config: RunConfig, dataset: Dataset, checkpoint: Checkpoint,
                   result: TuneResult) -> None:
     run.write_json("report.json", {
-        "checkpoint": str(config.checkpoint), "loss": config.loss, "epochs_done": result.epochs_done,
+        "checkpoint": config.model.pretrained, "loss": config.method.loss, "epochs_done": result.epochs_done,
         "stopped": result.stopped, "t1": result.t1, "t2": result.t2,
         "temperatures": "search" if result.search else "user",
         "search": vars(result.search) if result.search else None,
@@ -62,20 +62,21 @@ def write_reports(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkp
     run.write_card(_card(run, config, dataset, checkpoint, result))
 
 
-def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Checkpoint, result: TuneResult) -> str:
+def _card(run: RunFolder, config: RunConfig, dataset: Dataset, checkpoint: Checkpoint, result: TuneResult) -> str:
     columns = result.reports
-    source = (f"{config.feature_passes if config.data.augment else 1} cached feature pass(es)"
-              if config.cache_features else "a full forward pass per batch")
-    temperatures = (f"searched on a held-out {config.validation_fraction:g} of each training class "
+    plugin, optim = config.plugin, config.optim
+    source = (f"{plugin.feature_passes if config.data.augment else 1} cached feature pass(es)"
+              if plugin.cache_features else "a full forward pass per batch")
+    temperatures = (f"searched on a held-out {plugin.validation_fraction:g} of each training class "
                     f"(validation HM {format_percent(result.search.hm)})" if result.search else "set by the user")
     lines = [
         f"# {run.name}: classifier re-training (plug-in)",
         "",
-        f"- **Pretrained model:** {config.checkpoint} ({checkpoint.describe()})",
+        f"- **Pretrained model:** {config.model.pretrained} ({checkpoint.describe()})",
         f"- **Dataset:** {dataset.describe()}",
-        f"- **Tuning:** {config.loss} loss, {result.epochs_done}/{config.epochs} epochs, {config.optimizer} "
-        f"lr {config.lr} ({config.schedule}), batch {config.batch_size}, {config.sampler} sampling, new classifier "
-        f"initialised from the {'old one' if config.init == 'old' else 'scratch'}; backbone frozen, {source}",
+        f"- **Tuning:** {config.method.loss} loss, {result.epochs_done}/{optim.epochs} epochs, {optim.optimizer} "
+        f"lr {optim.lr} ({optim.schedule}), batch {optim.batch_size}, {plugin.sampler} sampling, new classifier "
+        f"initialised from the {'old one' if plugin.init == 'old' else 'scratch'}; backbone frozen, {source}",
         "- **Ensemble:** " + (f"½·[softmax(z_new/{result.t1:g}) + softmax(z_old/{result.t2:g})], temperatures "
                                f"{temperatures}" if "ensemble" in columns else "off"),
         f"- **Time:** features {result.seconds.get('features', 0):.1f}s, tuning {result.seconds.get('tune', 0):.1f}s, "
@@ -88,7 +89,7 @@ def _card(run: RunFolder, config: TuneConfig, dataset: LTDataset, checkpoint: Ch
         lines += [f"| {title} | " + " | ".join(format_percent(getattr(m, key)) for m in columns.values()) + " |"
                   for title, key in TABLE_ROWS]
         lines.append("| zero-recall classes | " + " | ".join(str(m.zero_recall) for m in columns.values()) + " |")
-        lines += ["", *_left_behind(result)]
+        lines += ["", floor_note({m.recall_floor for m in columns.values()}), "", *_left_behind(result)]
     lines += ["Per-class recalls: report.csv; all numbers: report.json; the tuned model (with the old "
               "classifier for the ensemble): checkpoints/last.pt.", ""]
     return "\n".join(lines)

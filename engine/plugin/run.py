@@ -2,11 +2,13 @@
 
 The plug-in of "No One Left Behind" (Du & Wu, CVPR 2023, arXiv 2303.03630) is a preset stage
 list: one stage "re-train heads" (backbone and its BatchNorm statistics frozen, batches from
-cached backbone features, the plug-in's own optimiser defaults in ``TuneConfig``) run by
+cached backbone features, the plug-in's own optimiser defaults in the "plugin" preset) run by
 ``engine.loop``, then the old / new / ensemble report. The old heads are copied before anything
 else happens to the model and are never handed to an optimiser, so the "old" column and the
-ensemble use exactly the heads that were loaded. Works on any model family: its heads are what
-``LTModel.heads()`` names.
+ensemble use exactly the heads that were loaded, scored by the loaded checkpoint's own prediction
+rule: the "old" column is what ``eval`` reports for that checkpoint. Works on any model family:
+its heads are what ``LTModel.heads()`` names. A loss that cannot re-train this classifier (its
+declared capabilities, ``engine.methods.capability_error``) is refused before the data loads.
 """
 from __future__ import annotations
 
@@ -18,20 +20,20 @@ import torch
 
 from data import load_dataset
 from errors import UserError
-from data.types import LTDataset
+from data.sources import ImageSource
+from data.types import Dataset
 from engine.checkpoints import Checkpoint, load_checkpoint
-from engine.config import ConfigError
+from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
-from engine.evaluation import metrics_from_logits
+from engine.evaluation import metrics_from_scores
 from engine.events import EventSink, Message, Progress, RunStopped, StopFlag, ignore_event, never_stop
-from engine.features import extract_features
+from engine.features import EVAL_DTYPE, CachedFeatures, extract_features
 from engine.loop import Loop, RunPlan
-from engine.methods import Method, build_method
-from engine.plugin.config import TuneConfig
+from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.ensemble import search_temperatures
 from engine.plugin.heads import copy_heads, fresh_heads
 from engine.plugin.report import TuneResult, write_reports
-from engine.prediction import Ensemble, PredictionRule, load_for_prediction
+from engine.prediction import Ensemble, PredictionRule, ensemble_meta, load_for_prediction
 from engine.runs import RunFolder
 from engine.stages import Stage
 from engine.trainer import announce_dataset
@@ -41,45 +43,54 @@ from models import LTModel, head_modules_from_state
 STAGE_NAME = "re-train heads"
 
 
-def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-         dataset: LTDataset | None = None, resume: str | Path | None = None, command: str = "") -> TuneResult:
-    """Run the plug-in and write its run folder (or continue ``resume``, a plug-in run folder).
-    Events: DatasetReady, Message, Progress (stage "features", "tune", "eval") and one EpochEnd
-    per tuning epoch. The run folder is locked while it is written."""
+def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
+         dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "") -> TuneResult:
+    """Run the plug-in ("freeze features": ``config.model.pretrained`` is the model to repair) and
+    write its run folder (or continue ``resume``, a plug-in run folder). Events: DatasetReady,
+    Message, Progress (stage "features", "tune", "eval") and one EpochEnd per tuning epoch. The
+    run folder is locked while it is written."""
     started = time.perf_counter()
     config.validate()
+    if not config.plugin_run:
+        raise ConfigError("freeze", "the plug-in re-trains the classifier of a frozen model: freeze features")
+    if config.workers:
+        torch.set_num_threads(config.workers)
     if resume is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
     device = pick_device(config.device)
     on_event(Message(f"device: {describe_device(device)}"))
-    checkpoint = load_checkpoint(config.checkpoint)
+    checkpoint = load_checkpoint(config.model.pretrained)
+    _check_loss_can_repair(config, checkpoint)  # before the data loads
     for note in checkpoint.notes:
         on_event(Message(f"{checkpoint.name}: {note}"))
     dataset = dataset or load_dataset(config.data)
     announce_dataset(dataset, on_event)
     _warn_other_classes(checkpoint, dataset, on_event)
-    model, old_rule = load_for_prediction(checkpoint, arch=config.arch or None, num_classes=dataset.num_classes,
-                                          device=device)
+    arch = None if checkpoint.spec else config.model.arch  # the file's own, when it says
+    model, old_rule = load_for_prediction(checkpoint, arch=arch, num_classes=dataset.num_classes, device=device)
     old_heads, old_state = copy_heads(model), model.head_state()  # first, before anything can change them
     train_index, val_index = _split(dataset.train_labels, config, dataset.class_counts)
     tuning_counts = torch.bincount(dataset.train_labels[train_index], minlength=dataset.num_classes)
-    method = build_method(config.loss, tuning_counts, config.loss_params, max(1, config.epochs)).to(device)
+    method = build_method(config.method.loss, tuning_counts, config.method.params, max(1, config.optim.epochs))
+    method.to(device)
     _match_scales(method, model, old_rule.method.logit_scale)
-    if config.init == "fresh" and resume is None:
+    if config.plugin.init == "fresh" and resume is None:
         model.install_heads(fresh_heads(model, config.seed))
-    plan = RunPlan("tune", dataset, device, model, method, _stages(config), config.seed,
+    plan = RunPlan("tune", dataset, device, model, method, plugin_stages(config), config.seed,
                    tuple(checkpoint.meta.get("mean") or dataset.mean), tuple(checkpoint.meta.get("std") or dataset.std),
-                   train_rule=config.train_rule, save_model=config.save_model, train_index=train_index,
-                   meta={"tuned_from": str(config.checkpoint), "data": {**asdict(config.data), "seed": config.seed}},
+                   train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
+                   best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
+                   amp=config.amp, train_index=train_index,
+                   meta={"tuned_from": config.model.pretrained, "data": {**asdict(config.data), "seed": config.seed}},
                    heads={"old": old_state})
     if resume is None:
-        run = RunFolder.create(config.runs_dir, config.experiment or f"{dataset.name}-tune-{config.loss}")
-        run.write_json("config.json", {"kind": "tune", "tune": config.to_dict(), "checkpoint": checkpoint.describe()})
+        run = RunFolder.create(config.runs_dir, config.experiment or f"{dataset.name}-tune-{config.method.loss}")
+        run.write_json("config.json", {"kind": "tune", "run": config.to_dict(), "checkpoint": checkpoint.describe()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
     else:
         run = RunFolder(resume)
     loop = Loop(plan, run)
-    with run.writing(command):
+    with loop, run.writing(command):
         if resume is not None:
             last = run.recover()
             if last is None:
@@ -95,34 +106,43 @@ def tune(config: TuneConfig, on_event: EventSink = ignore_event, should_stop: St
         if stopped:
             on_event(Message(f"stopped by the user after {loop.epochs_done} tuning epoch(s)"))
             _back_to_last_epoch(model, run)
-        result = _report(config, loop, Ensemble(old_heads, config.t1, config.t2, old_rule.method.logit_scale),
-                         val_index, stopped, on_event)
+        result = _report(config, loop, Ensemble(old_heads, old_rule, config.plugin.t1, config.plugin.t2), val_index,
+                         stopped, on_event)
         result.seconds["total"] = time.perf_counter() - started
         write_reports(run, config, dataset, checkpoint, result)
         run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
     return result
 
 
-def _stages(config: TuneConfig) -> list[Stage]:
-    if config.evaluate_only:
+def plugin_stages(config: RunConfig) -> list[Stage]:
+    """What "freeze features" runs: one stage that re-trains the heads of a frozen model (none
+    with 0 epochs: the old model is only evaluated)."""
+    if config.optim.epochs == 0:
         return []
     views = ("crop_flip",) if config.data.augment else ("none",)
-    source = "features" if config.cache_features else "images"
-    return [Stage(STAGE_NAME, config.optim(), trains=("heads",), batchnorm="frozen", source=source,
-                  sampler=config.sampler, views=views, feature_passes=config.feature_passes)]
+    source = "features" if config.plugin.cache_features else "images"
+    return [Stage(STAGE_NAME, config.optim, trains=("heads",), batchnorm="frozen", source=source,
+                  sampler=config.plugin.sampler, views=views, feature_passes=config.plugin.feature_passes)]
+
+
+def _check_loss_can_repair(config: RunConfig, checkpoint: Checkpoint) -> None:
+    """Refuse, in one line, a loss that cannot re-train this checkpoint's classifier (its family and
+    head) on this source; that it can re-train a classifier at all, ``RunConfig.problems`` checked."""
+    spec = checkpoint.spec
+    source = "features" if config.plugin.cache_features else "images"
+    why = capability_error(method_class(config.method.loss), repair=True, source=source,
+                           family=spec.family if spec else None, head=spec.head if spec else None)
+    if why:
+        raise ConfigError("loss", why)
 
 
 def _match_scales(method: Method, model: LTModel, old_scale: float) -> None:
     """A plain-logit loss on a cosine head trains and predicts at the model's own scale (LDAM's s)."""
-    kind = model.spec.head
-    if method.head == "cosine" and kind != "cosine":
-        raise ConfigError("loss", f"{method.title} trains a cosine classifier, but this model's classifier "
-                          "is a plain linear one; choose a loss for plain classifiers, such as gml")
-    if kind == "cosine" and method.head != "cosine":
+    if model.spec.head == "cosine" and method.head != "cosine":
         method.train_scale = method.logit_scale = old_scale
 
 
-def _warn_other_classes(checkpoint: Checkpoint, dataset: LTDataset, on_event: EventSink) -> None:
+def _warn_other_classes(checkpoint: Checkpoint, dataset: Dataset, on_event: EventSink) -> None:
     saved_names = checkpoint.meta.get("class_names")
     if saved_names and list(saved_names) != list(dataset.class_names):
         on_event(Message(f"{checkpoint.name} was trained on classes {', '.join(map(str, saved_names[:5]))}…, not "
@@ -137,50 +157,59 @@ def _back_to_last_epoch(model: LTModel, run: RunFolder) -> None:
         model.load_state_dict(load_checkpoint(last).state_dict)
 
 
-def _report(config: TuneConfig, loop: Loop, ensemble: Ensemble, val_index: torch.Tensor, stopped: bool,
+def _report(config: RunConfig, loop: Loop, ensemble: Ensemble, val_index: torch.Tensor, stopped: bool,
             on_event: EventSink) -> TuneResult:
     """Old / new / ensemble on the test split (and the temperature search), and the final checkpoint."""
     dataset, model, method = loop.plan.dataset, loop.model, loop.method
     result = TuneResult(loop.run.path, stopped, {}, list(dataset.class_names), dataset.class_counts.tolist(),
-                        config.t1, config.t2, loop.epochs_done, seconds=dict(loop.seconds))
+                        ensemble.t1, ensemble.t2, loop.epochs_done, seconds=dict(loop.seconds))
     on_event(Progress(1, 1, 1, 1, stage="eval"))
     model.eval()
-    features = loop.test_features if loop.test_features is not None else _features(loop, dataset.test_images)
-    labels, counts = dataset.test_labels, dataset.class_counts
+    cached = loop.held_out_features if loop.eval_split == "test" else None
+    features, labels = _present(cached if cached is not None else _features(loop, dataset.images("test")))
+    counts, floor = dataset.class_counts, config.recall_floor
     with torch.no_grad():
-        result.reports["old"] = metrics_from_logits(ensemble.old_scores(model, features), labels, counts)
+        result.reports["old"] = metrics_from_scores(ensemble.old_scores(model, features), labels, counts,
+                                                    recall_floor=floor)
         if not loop.epochs_done:
             return result
         new_rule = PredictionRule(method)
-        result.reports["new"] = metrics_from_logits(new_rule.from_features(model, features), labels, counts)
-        if not config.ensemble:
+        result.reports["new"] = metrics_from_scores(new_rule.from_features(model, features), labels, counts,
+                                                    recall_floor=floor)
+        if not config.plugin.ensemble:
             return result
-        if config.search_temperatures:
-            val = _features(loop, dataset.train_images[val_index])
-            result.search = search_temperatures(new_rule.from_features(model, val), ensemble.old_scores(model, val),
-                                                dataset.train_labels[val_index])
+        if config.plugin.search_temperatures:
+            val, val_labels = _present(_features(loop, dataset.images("train").subset(val_index)))
+            result.search = search_temperatures(new_rule.from_features(model, val).values,
+                                                ensemble.old_scores(model, val).values, val_labels)
             ensemble.t1, ensemble.t2 = result.t1, result.t2 = result.search.t1, result.search.t2
             on_event(Message(f"temperature search on {len(val_index)} held-out training images: t1 = "
                              f"{result.t1:g}, t2 = {result.t2:g} (validation HM {100 * result.search.hm:.2f}, "
                              f"{result.search.zero_recall} zero-recall classes)"))
         rule = PredictionRule(method, ensemble)
-        result.reports["ensemble"] = metrics_from_logits(rule.from_features(model, features), labels, counts)
+        result.reports["ensemble"] = metrics_from_scores(rule.from_features(model, features), labels, counts,
+                                                         recall_floor=floor)
     if config.save_model:
         loop.update_last({"metrics": result.reports["new"].summary("test_"),
-                          "ensemble": {"t1": result.t1, "t2": result.t2, "old_logit_scale": ensemble.old_scale,
-                                       "searched": result.search is not None}})
+                          "ensemble": ensemble_meta(ensemble, searched=result.search is not None)})
     return result
 
 
-def _features(loop: Loop, images: torch.Tensor) -> torch.Tensor:
-    return extract_features(loop.model, images.to(loop.device), loop.plan.mean, loop.plan.std)
+def _features(loop: Loop, source: ImageSource) -> CachedFeatures:
+    """Features the report scores (float32: the checkpoint's own predictions, exactly)."""
+    return extract_features(loop.model, source.to(loop.device), loop.plan.mean, loop.plan.std, dtype=EVAL_DTYPE)
 
 
-def _split(labels: torch.Tensor, config: TuneConfig, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _present(cached: CachedFeatures) -> tuple[torch.Tensor, torch.Tensor]:
+    """The float32 features and labels of the images that could be read."""
+    return cached.features[cached.present].float(), cached.labels[cached.present]
+
+
+def _split(labels: torch.Tensor, config: RunConfig, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(tuning indices, validation indices) of the training split. Only the temperature search holds
     images out: per class round(fraction · n_c), at least one, never the class's last image."""
     everything = torch.arange(len(labels))
-    if not config.search_temperatures:
+    if not config.plugin.search_temperatures:
         return everything, everything[:0]
     generator = torch.Generator().manual_seed(config.seed + 2)
     labels = labels.cpu()
@@ -189,7 +218,7 @@ def _split(labels: torch.Tensor, config: TuneConfig, counts: torch.Tensor) -> tu
         if n < 2:
             continue
         members = torch.nonzero(labels == c).flatten()
-        take = min(n - 1, max(1, round(config.validation_fraction * n)))
+        take = min(n - 1, max(1, round(config.plugin.validation_fraction * n)))
         held_out.append(members[torch.randperm(n, generator=generator)[:take]])
     val = torch.sort(torch.cat(held_out)).values if held_out else everything[:0]
     keep = torch.ones(len(labels), dtype=torch.bool)

@@ -27,6 +27,7 @@ from typing import Callable
 
 from errors import UserError
 from engine.events import EpochEnd, Event, EventSink, StopFlag, ignore_event, never_stop
+from engine.plugin.config import saved_run_config
 from engine.runs import RunFolder, list_runs
 from engine.sweep.spec import Cell
 
@@ -99,10 +100,25 @@ def _check_unchanged(sweep_dir: Path, cells: list[Cell]) -> None:
         old = before.get(cell.id)
         if old is None or not (cell_dir(sweep_dir, cell.id) / "train").exists():
             continue
-        changed = _first_difference({"run": old.run, "plugin": old.plugin}, {"run": cell.run, "plugin": cell.plugin})
+        changed = _first_difference(_settings(old), _settings(cell))
         if changed:
             raise UserError(f"{sweep_dir}: cell {cell.id} already ran with other settings ({changed} changed); "
                             "give the sweep another --out folder or name, or delete cells/" + cell.id)
+
+
+def _settings(cell: Cell) -> dict:
+    """The cell's run and plug-in settings in today's layout (sweep.json may be older)."""
+    from engine.config import RunConfig
+
+    plugin = plugin_settings(cell).to_dict() if cell.plugin else None
+    return {"run": RunConfig.from_dict(cell.run).to_dict(), "plugin": plugin}
+
+
+def plugin_settings(cell: Cell):
+    """The cell's plug-in run config (checkpoint and folder unset); a sweep.json written before the
+    plug-in's settings were a run config holds them under their old names."""
+    older = "optim" not in cell.plugin
+    return saved_run_config({"kind": "tune", "tune" if older else "run": cell.plugin})
 
 
 def _first_difference(old, new, prefix: str = "") -> str:
@@ -162,7 +178,7 @@ def cell_runs(sweep_dir: str | Path, cell_id: str) -> list[Path]:
 def _plugin_finished(run: RunFolder) -> bool:
     try:
         report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
-        return not report["stopped"] and report["epochs_done"] == run.config()["tune"]["epochs"]
+        return not report["stopped"] and report["epochs_done"] == saved_run_config(run.config()).optim.epochs
     except (OSError, ValueError, KeyError):
         return False
 
@@ -225,7 +241,7 @@ def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_s
 
 
 def _run_plugin(sweep_dir, cell: Cell, dataset, reporter: _Reporter, should_stop: StopFlag) -> bool:
-    from engine.plugin import TuneConfig, tune
+    from engine.plugin import tune
 
     base = train_run(sweep_dir, cell.id)
     if base is None:
@@ -234,8 +250,9 @@ def _run_plugin(sweep_dir, cell: Cell, dataset, reporter: _Reporter, should_stop
     run = _clean_runs(folder, lambda r: _plugin_finished(r) or r.checkpoint("last") is not None)
     if run is not None and _plugin_finished(run):
         return False
-    config = TuneConfig.from_dict({**cell.plugin, "checkpoint": str(base.checkpoint("last")), "runs_dir": str(folder)})
-    reporter.stage("plugin", config.epochs, epochs_done(run) if run else 0)
+    config = plugin_settings(cell)
+    config.model.pretrained, config.runs_dir = str(base.checkpoint("last")), str(folder)
+    reporter.stage("plugin", config.optim.epochs, epochs_done(run) if run else 0)
     result = tune(config, reporter, should_stop, dataset=dataset, resume=run.path if run else None)  # resumes inside
     return result.stopped
 

@@ -53,8 +53,9 @@ def cell_cost(cell: Cell) -> CellCost:
     scale = (int(depth) / 32 if depth.isdigit() else 1.0) * (cell.run["data"]["image_size"] / 32) ** 2
     forwards = cell.epochs * (BACKWARD_FACTOR * n_train + n_test)
     if cell.plugin:
-        passes = cell.plugin["feature_passes"] if cell.plugin["data"]["augment"] else 1
-        forwards += passes * n_train + n_test + cell.plugin["epochs"] * n_test * 0.01
+        plugin = cell.plugin
+        passes = plugin["plugin"]["feature_passes"] if plugin["data"]["augment"] else 1
+        forwards += passes * n_train + n_test + plugin["optim"]["epochs"] * n_test * 0.01
     return CellCost(cell.id, n_train, n_test, forwards * scale, scale)
 
 

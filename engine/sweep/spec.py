@@ -13,7 +13,7 @@ reports where a value stood. docs/sweeps.md describes every key; a minimal file:
     seeds = [0, 1, 2]
     [overrides]
     "optim.epochs" = 2              # any run-config field, dotted
-    [plugin]                        # the GML plug-in after each base run (TuneConfig fields)
+    [plugin]                        # the GML plug-in after each base run (run settings by field name)
     enabled = true
     epochs = 10
 """
@@ -22,13 +22,15 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from errors import UserError
-from engine.config import TRAIN_RULES, ConfigError, RunConfig
+from engine.config import RunConfig
+from engine.knobs import ConfigError, first
+from engine.rules import RULES
+from engine.settings_file import Locator, SettingsFileError, read_settings
 
 TOP_KEYS = ("name", "preset", "methods", "datasets", "imbalance", "seeds", "overrides", "plugin", "resources")
 METHOD_KEYS = ("loss", "rule", "params", "label")
@@ -37,10 +39,10 @@ RESOURCE_KEYS = ("cpus", "gpus")
 SET_BY_SWEEP = {"seed": "seeds", "runs_dir": "the sweep folder", "experiment": "the cell id",
                 "data.dataset": "datasets", "data.imbalance_ratio": "imbalance", "method.loss": "methods",
                 "method.train_rule": "methods", "method.params": "methods"}
-PLUGIN_SET_BY_SWEEP = ("checkpoint", "data", "seed", "runs_dir", "experiment")
+PLUGIN_SET_BY_SWEEP = ("checkpoint", "pretrained", "data", "seed", "runs_dir", "experiment")
 
 
-class SweepSpecError(UserError):
+class SweepSpecError(SettingsFileError):
     """A sweep file a user must fix: ``file:line: field: message``."""
 
 
@@ -62,7 +64,7 @@ class Cell:
     method: str  # the method entry's label
     seed: int
     run: dict  # RunConfig.to_dict() (runs_dir is set when the cell runs)
-    plugin: dict | None = None  # TuneConfig.to_dict() without the checkpoint, or None
+    plugin: dict | None = None  # the plug-in's RunConfig.to_dict() without the checkpoint, or None
     resources: dict = field(default_factory=dict)  # {"cpus": 1, "gpus": 0.5}
 
     @property
@@ -98,16 +100,16 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 def parse_spec(text: str, path: Path) -> SweepSpec:
-    raw = _decode(text, path)
-    where = _Locator(text, path)
+    raw = read_settings(text, path, SweepSpecError, "the sweep file must be a table of keys (name, methods, seeds, …)")
+    where = Locator(text, path, SweepSpecError)
     unknown = sorted(set(raw) - set(TOP_KEYS))
     if unknown:
         raise where.error((unknown[0],), f"unknown key (the keys are: {', '.join(TOP_KEYS)})")
-    from engine.presets import CLI_NAMES, preset
+    from engine.presets import DEFAULT, preset, preset_titles
 
-    preset_name = raw.get("preset", "cifar100-ce")
-    if not isinstance(preset_name, str) or preset_name not in CLI_NAMES:
-        raise where.error(("preset",), f"unknown preset {preset_name!r}; choose one of {', '.join(CLI_NAMES)}",
+    preset_name = raw.get("preset", DEFAULT)
+    if not isinstance(preset_name, str) or preset_name not in preset_titles():
+        raise where.error(("preset",), f"unknown preset {preset_name!r}; choose one of {', '.join(preset_titles())}",
                           preset_name)
     base = preset(preset_name)
     methods = [_method_entry(item, where) for item in _grid_list(raw, "methods", where, None)]
@@ -143,24 +145,12 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
         dup = next(i for i in ids if ids.count(i) > 1)
         raise where.error(("imbalance",), f"two cells would share the id {dup!r} (a ratio given twice?)")
     name = str(raw.get("name") or path.stem)
-    return SweepSpec(path, name, cells, plugin_on, bool(plugin_on and cells[0].plugin.get("ensemble")), resources)
+    return SweepSpec(path, name, cells, plugin_on, bool(plugin_on and cells[0].plugin["plugin"]["ensemble"]), resources)
 
 
 # --- pieces ---------------------------------------------------------------------------------
 
-def _decode(text: str, path: Path) -> dict:
-    try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise SweepSpecError(f"{path}: not valid TOML: {error}") from None
-    except json.JSONDecodeError as error:
-        raise SweepSpecError(f"{path}:{error.lineno}: not valid JSON: {error.msg} (column {error.colno})") from None
-    if not isinstance(raw, dict):
-        raise SweepSpecError(f"{path}:1: the sweep file must be a table of keys (name, methods, seeds, …)")
-    return raw
-
-
-def _grid_list(raw: dict, key: str, where: _Locator, default: list | None) -> list:
+def _grid_list(raw: dict, key: str, where: Locator, default: list | None) -> list:
     if key not in raw:
         if default is None:
             raise where.error((key,), "missing: the grid needs at least one entry")
@@ -178,7 +168,7 @@ def _grid_list(raw: dict, key: str, where: _Locator, default: list | None) -> li
     return value
 
 
-def _table(raw: dict, key: str, where: _Locator) -> dict:
+def _table(raw: dict, key: str, where: Locator) -> dict:
     value = raw.get(key, {})
     if not isinstance(value, dict):
         raise where.error((key,), "must be a table of settings")
@@ -197,9 +187,9 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _method_entry(item: Any, where: _Locator) -> MethodEntry:
+def _method_entry(item: Any, where: Locator) -> MethodEntry:
     from engine.methods import available_methods
-    from engine.presets import CLI_NAMES, preset
+    from engine.presets import preset, preset_titles
 
     known = available_methods()
     if isinstance(item, dict):
@@ -212,18 +202,18 @@ def _method_entry(item: Any, where: _Locator) -> MethodEntry:
         anchor: tuple = ("methods", "loss")
     elif isinstance(item, str):
         label, params, anchor = item, {}, ("methods",)
-        if item in CLI_NAMES and item != "demo":
+        if item in preset_titles() and item != "demo":
             config = preset(item)
             loss, rule = config.method.loss, config.method.train_rule
         else:
-            loss, _, rule = item.rpartition("-") if item.rpartition("-")[2] in TRAIN_RULES else (item, "", "none")
+            loss, _, rule = item.rpartition("-") if item.rpartition("-")[2] in RULES else (item, "", "none")
     else:
         raise where.error(("methods",), f"{item!r}: a method is a name or a table {{loss = …, rule = …}}")
     if loss not in known:
         raise where.error(anchor, f"unknown method {loss!r}; choose one of {', '.join(sorted(known))} "
-                          f"(optionally with -{'/-'.join(r for r in TRAIN_RULES if r != 'none')})", loss)
-    if rule not in TRAIN_RULES:
-        raise where.error(("methods", "rule"), f"unknown train rule {rule!r}; choose one of {', '.join(TRAIN_RULES)}",
+                          f"(optionally with -{'/-'.join(r for r in RULES if r != 'none')})", loss)
+    if rule not in RULES:
+        raise where.error(("methods", "rule"), f"unknown train rule {rule!r}; choose one of {', '.join(RULES)}",
                           rule)
     if not isinstance(params, dict):
         raise where.error(("methods", "params"), "must be a table of NAME = NUMBER")
@@ -236,7 +226,7 @@ def _method_entry(item: Any, where: _Locator) -> MethodEntry:
     return MethodEntry(label, loss, rule, {k: float(v) for k, v in params.items()})
 
 
-def _resources(table: dict, where: _Locator) -> dict:
+def _resources(table: dict, where: Locator) -> dict:
     out = {"cpus": 1.0, "gpus": 0.0}
     for key, value in table.items():
         if key not in RESOURCE_KEYS:
@@ -250,7 +240,7 @@ def _resources(table: dict, where: _Locator) -> dict:
 
 
 def _run_config(base: RunConfig, overrides: dict, dataset: str, ratio: float, method: MethodEntry, seed: int,
-                where: _Locator) -> RunConfig:
+                where: Locator) -> RunConfig:
     config = RunConfig.from_dict(base.to_dict())
     for key, value in overrides.items():
         _set_field(config, key, value, where)
@@ -267,7 +257,7 @@ def _run_config(base: RunConfig, overrides: dict, dataset: str, ratio: float, me
     return config
 
 
-def _set_field(config: Any, key: str, value: Any, where: _Locator) -> None:
+def _set_field(config: Any, key: str, value: Any, where: Locator) -> None:
     *parents, name = key.split(".")
     target = config
     for part in parents:
@@ -303,65 +293,29 @@ def _config_field_path(name: str, overrides: dict) -> tuple:
     return (grid[name],) if name in grid else ("overrides", name)
 
 
-def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: _Locator) -> dict:
-    from engine.plugin import TuneConfig
+def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: Locator) -> dict:
+    """The cell's plug-in run: the "plugin" preset on the base run's data, seed and measurement
+    settings, with the ``[plugin]`` table's settings (field names) over it; the checkpoint is
+    the base run's, set when the cell runs."""
+    from engine.plugin import plugin_config
+    from engine.presets import PLUGIN, preset
 
-    tune = TuneConfig(checkpoint="<the base run's last.pt>", data=RunConfig.from_dict(config.to_dict()).data,
-                      seed=config.seed, device=config.device, experiment=f"{cell_id}-plugin")
-    known = {f.name for f in fields(TuneConfig)}
-    for key, value in plugin_raw.items():
+    base = preset(PLUGIN)
+    base.data, base.seed, base.device, base.workers = RunConfig.from_dict(config.to_dict()).data, config.seed, \
+        config.device, config.workers
+    base.recall_floor, base.best_metric, base.amp = config.recall_floor, config.best_metric, config.amp
+    base.experiment = f"{cell_id}-plugin"
+    for key in plugin_raw:
         if key in PLUGIN_SET_BY_SWEEP:
             raise where.error(("plugin", key), "set by the sweep from the base run")
-        if key not in known:
-            raise where.error(("plugin", key), f"no such plug-in setting (see main.py tune --help; e.g. epochs, lr, "
-                              "ensemble, search_temperatures)")
-        current = getattr(tune, key)
-        if key == "loss_params" and isinstance(value, dict):
-            tune.loss_params = dict(value)
-            continue
-        if isinstance(current, bool) != isinstance(value, bool) or type(value) not in (int, float, str, bool) or (
-                isinstance(current, str) != isinstance(value, str)):
-            raise where.error(("plugin", key), f"{value!r} does not fit (expected a {type(current).__name__})")
-        setattr(tune, key, value)
     try:
-        tune.validate()
+        tune = plugin_config(plugin_raw, base)
+        first([error for error in tune.problems() if error.field_name != "pretrained"])  # the checkpoint comes later
     except ConfigError as error:
         raise where.error(("plugin", error.field_name), error.message) from None
-    raw = json.loads(json.dumps(tune.to_dict()))
-    raw.pop("checkpoint")
-    return raw
+    return json.loads(json.dumps(tune.to_dict()))
 
 
 def _cell_id(dataset: str, ratio: float, label: str, seed: int) -> str:
     safe = re.sub(r"[^A-Za-z0-9._+-]+", "-", label).strip("-")
     return f"{dataset}-ir{ratio:g}-{safe}-s{seed}"
-
-
-class _Locator:
-    """Finds the line of a field in the sweep file's text (keys in order, then the value)."""
-
-    def __init__(self, text: str, path: Path):
-        self.text, self.path = text, path
-
-    def line(self, keys: tuple, value: Any = None) -> int | None:
-        position, found = 0, False
-        for key in keys:
-            pattern = r"""(?:^|[\s{,\[."'])""" + re.escape(str(key)) + r"""["']?\s*(?:=|:|\])"""
-            match = re.compile(pattern, re.MULTILINE).search(self.text, position)
-            if match is None:
-                continue
-            position, found = match.end(), True
-        if value is not None:
-            token = json.dumps(value) if isinstance(value, str) else None
-            for candidate in filter(None, (token, f"'{value}'" if isinstance(value, str) else None,
-                                           None if isinstance(value, str) else str(value))):
-                index = self.text.find(candidate, position)
-                if index >= 0:
-                    position, found = index, True
-                    break
-        return self.text.count("\n", 0, position) + 1 if found else None
-
-    def error(self, keys: tuple, message: str, value: Any = None) -> SweepSpecError:
-        line = self.line(keys, value)
-        name = ".".join(str(k) for k in keys)
-        return SweepSpecError(f"{self.path}{f':{line}' if line else ''}: {name}: {message}")
