@@ -151,7 +151,7 @@ class TrainPanel(TaskPanel):
 
         self.plots["zero"].setToolTip(self.tr("How many classes no test image is recognised in, per epoch: HM and LR "
                                               "sit at their floor while any class is at zero, this says how many."))
-        for name, width in (("accuracy", 190), ("worst", 190), ("zero", 140)):  # three fit where two did
+        for name, width in (("accuracy", 160), ("worst", 160), ("zero", 120)):  # three fit where two did
             self.plots[name].setMinimumWidth(width)
         self.curve_split = self.splitter("train/split_curves", Qt.Orientation.Horizontal, self.plots["accuracy"],
                                          self.plots["worst"], self.plots["zero"])

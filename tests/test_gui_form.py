@@ -75,7 +75,7 @@ def test_method_hyperparameters_are_checked_before_the_data_loads(panel, tmp_pat
     panel.start()
     assert not panel.is_running()
     assert panel.form["params"].rows["gamma"].editor.property("invalid") is True
-    assert "Gamma: 50 is outside" in panel.error_line.text()
+    assert "Focusing power γ: 50 is outside" in panel.error_line.text()
 
 
 def test_a_warm_up_as_long_as_the_run_is_refused(panel, tmp_path):

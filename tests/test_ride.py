@@ -281,7 +281,7 @@ def test_reweighted_and_router_steps_do_not_make_the_host_wait():
 def test_the_demo_preset_keeps_the_official_proportions_and_an_honest_name():
     """Issue 21.3: the demo took ~2 minutes under a name promising seconds, and ended with a class at zero
     after 12 expert epochs and a router stage a sixth of their length (officially 5 of 200)."""
-    from engine.presets import DEMO_RIDE, PRESETS, preset
+    from engine.presets import preset, preset_titles
     from engine.trainer import planned_stages
 
     config = preset("demo-ride")
@@ -291,4 +291,4 @@ def test_the_demo_preset_keeps_the_official_proportions_and_an_honest_name():
     assert config.optim.warmup_epochs == max(1, round(train_stage.epochs * 5 / 200))
     assert router.optim.batch_size == 4 * config.optim.batch_size  # 512 = 4 × 128
     assert config.method.train_rule == "drw" and config.optim.decay_at == (0.8, 0.9)
-    assert "seconds" not in DEMO_RIDE and PRESETS[DEMO_RIDE] is not None
+    assert "seconds" not in preset_titles()["demo-ride"]

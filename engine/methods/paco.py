@@ -95,7 +95,8 @@ class PaCo(Method):
     param_labels: ClassVar[dict[str, str]] = {
         "alpha": "Sample positive weight α", "beta": "Centre positive weight β",
         "gamma": "Sample normaliser weight γ", "temperature": "Temperature τ", "supt": "Centre-logit divisor",
-        "key_momentum": "Key encoder momentum m", "queue_size": "Queue size K", "projection_dim": "Projection dimension"}
+        "key_momentum": "Key encoder momentum m", "queue_size": "Queue size K",
+        "projection_dim": "Projection dimension", "sim_query": "SimCLR query view (1 = on)"}
     param_help: ClassVar[dict[str, str]] = {
         "alpha": "weight of same-class samples (queries, keys, queue) as positives",
         "beta": "weight of the true class centre as a positive",
