@@ -12,7 +12,7 @@ from engine.config import DataConfig
 from engine.knobs import Setting, settings
 from engine.events import DatasetReady, EpochEnd, Event, Message, Progress
 from engine.metrics import Metrics, floor_note
-from engine.runs import format_percent
+from engine.runs import format_count, format_percent
 
 TABLE_ROWS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
               ("Medium", "medium"), ("Few", "few"), ("ECE", "ece"))
@@ -75,7 +75,8 @@ def metrics_table(columns: dict[str, Metrics]) -> str:
     for title, key in TABLE_ROWS:
         cells = (format_percent(getattr(m, key)) for m in columns.values())
         lines.append(f"{title} (%)".ljust(14) + "".join(c.rjust(width) for c in cells))
-    lines.append("zero-recall".ljust(14) + "".join(str(m.zero_recall).rjust(width) for m in columns.values()))
+    lines.append("zero-recall".ljust(14) + "".join(format_count(m.zero_recall).rjust(width)
+                                                    for m in columns.values()))
     lines.append("NLL".ljust(14) + "".join(_plain(m.nll).rjust(width) for m in columns.values()))
     if any(m.experts_per_image is not None for m in columns.values()):  # RIDE's router
         cells = ("all" if m.experts_per_image is None else f"{m.experts_per_image:.2f}" for m in columns.values())
@@ -93,8 +94,12 @@ def print_result(result) -> None:
     if columns:
         print()
         print(metrics_table(columns))
+    choice = getattr(result, "choice", None)
+    if choice:
+        chosen = ", ".join(f"{key} = {value:g}" for key, value in choice.items() if isinstance(value, float))
+        print(f"\nchosen on {result.validation}: {chosen} (validation HM {100 * choice['validation']['hm']:.2f})")
     if "ensemble" in columns:
-        how = (f"chosen on the held-out split, validation HM {100 * result.search.hm:.2f}" if result.search
+        how = (f"chosen on {result.validation}, validation HM {100 * result.search.hm:.2f}" if result.search
                else "as set")
         print(f"\nensemble temperatures: t1 = {result.t1:g} (new), t2 = {result.t2:g} (old), {how}")
     print(f"\nrun folder: {result.run_dir}")
@@ -116,12 +121,13 @@ class TerminalReporter:
             self._progress(event)
         elif isinstance(event, EpochEnd):
             self._close_bar()
+            test = event.test
             stage = f" (stage {event.stage_name})" if event.stage_name else ""
             print(f"epoch {event.epoch}/{event.epochs}{stage}  lr {event.lr:.4g}  "
-                  f"train acc {100 * event.train.top1:.1f}  {event.split} acc {100 * event.test.top1:.2f}  "
-                  f"HM {100 * event.test.hm:.2f}  GM {100 * event.test.gm:.2f}  "
-                  f"LR {100 * event.test.lowest_recall:.2f}  zero-recall {event.test.zero_recall}  "
-                  f"({event.seconds:.1f}s){'  *best' if event.is_best else ''}", flush=True)
+                  f"train acc {format_percent(event.train.top1)}  {event.split} acc {format_percent(test.top1)}  "
+                  f"HM {format_percent(test.hm)}  GM {format_percent(test.gm)}  "
+                  f"LR {format_percent(test.lowest_recall)}  zero-recall {format_count(test.zero_recall)}"
+                  f"  ({event.seconds:.1f}s){'  *best' if event.is_best else ''}", flush=True)
         elif isinstance(event, Message):
             self._close_bar()
             print(("warning: " if event.level == "warning" else "") + event.text, flush=True)

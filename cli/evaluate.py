@@ -1,7 +1,11 @@
-"""``main.py eval``: a checkpoint on a dataset → the Acc / HM / GM / LR report."""
+"""``main.py eval``: a checkpoint on a dataset → the Acc / HM / GM / LR report.
+
+Outputs that are not finite numbers (finite weights whose logits overflow) are never scored:
+every metric is shown as — (JSON null), one warning goes to stderr, and the exit status is 1."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cli.common import add_data_arguments, data_config_from_args, json_text, metrics_table, trained_on
 from cli.options import add_setting_arguments, apply_arguments
@@ -27,6 +31,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.evaluate_checkpoint import evaluate_checkpoint
+    from engine.finite import OUTPUTS_NOT_FINITE
+    from engine.runs import format_percent
 
     data_config = data_config_from_args(args, trained_on(args.checkpoint))
     data_config.validate()
@@ -35,13 +41,19 @@ def run(args: argparse.Namespace) -> int:
     first(knob_problems(run))
     metrics, dataset = evaluate_checkpoint(args.checkpoint, data_config, arch=args.arch, device=run.device,
                                            recall_floor=run.recall_floor, use_router=not args.no_router)
+    status = 0
+    if not metrics.are_numbers():  # every value is NaN: shown as — / null, and the exit status says so
+        print("warning: " + OUTPUTS_NOT_FINITE.format(bad=metrics.non_finite, total=len(dataset.test_labels),
+                                                      what="no metric is reported"), file=sys.stderr)
+        status = 1
     if args.json:
         print(json_text({"dataset": dataset.name, "class_names": dataset.class_names, **metrics.to_dict()}))
-        return 0
+        return status
     print(dataset.describe())
     print(metrics_table({"checkpoint": metrics}))
     if args.per_class:
         for name, count, recall, precision in zip(dataset.class_names, dataset.class_counts.tolist(),
                                                   metrics.per_class_recall, metrics.per_class_precision):
-            print(f"{name:>20}  train {count:>5}  recall {100 * recall:6.2f}  precision {100 * precision:6.2f}")
-    return 0
+            print(f"{name:>20}  train {count:>5}  recall {format_percent(recall):>6}  "
+                  f"precision {format_percent(precision):>6}")
+    return status

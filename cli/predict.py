@@ -33,14 +33,16 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.finite import OUTPUTS_NOT_FINITE
     from engine.inference import Predictor, expand_paths
 
     predictor = Predictor.from_checkpoint(args.checkpoint, arch=args.arch, dataset=args.dataset, device=args.device,
                                           use_router=not args.no_router)
     predictions = predict_with_progress(predictor, expand_paths(args.images), args.topk, quiet=args.quiet)
-    if any(not math.isfinite(p) for prediction in predictions for _, p in prediction.topk):
-        print("warning: the model's outputs are not finite numbers (NaN/inf): its weights are damaged or "
-              "diverged, so these predictions mean nothing", file=sys.stderr)
+    bad = sum(not p.finite for p in predictions if not p.error)
+    if bad:
+        print("warning: " + OUTPUTS_NOT_FINITE.format(bad=bad, total=sum(not p.error for p in predictions),
+                                                      what="these predictions"), file=sys.stderr)
     if args.json:
         print(json_text([{"path": str(p.path), "error": p.error,
                           "topk": [{"label": label, "probability": prob} for label, prob in p.topk],

@@ -1,8 +1,10 @@
-"""``main.py tune``: re-train a pretrained model's classifier (GML plug-in), ensemble, report.
+"""``main.py tune``: repair a pretrained model's classifier (GML plug-in, cRT, LWS, τ-norm, weight
+balancing), ensemble, report.
 
 The same run as ``main.py train --freeze features --pretrained CHECKPOINT``, started from the
-"plugin" preset (resources/presets/30-plugin.toml) with the data the checkpoint was trained on.
-Prints the old / new / ensemble report and writes a run folder (kind "tune").
+plug-in preset of the chosen loss (resources/presets/30-plugin.toml: "plugin" for GML,
+"plugin-crt", "plugin-lws", "plugin-tau_norm", "plugin-wb") with the data the checkpoint was
+trained on. Prints the old / new / ensemble report and writes a run folder (kind "tune").
 """
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ NOT_FLAGS = ("pretrained", "freeze", "stages", "teacher")
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "tune", help="re-train only the classifier of a pretrained model (GML plug-in) and ensemble it",
-        description="Freeze a pretrained model's feature extractor, re-train its classifier with the geometric "
-                    "mean loss (or another loss), optionally ensemble new and old classifiers, and report both "
-                    "and the ensemble class by class. --epochs 0 only evaluates the old model. A flag left out "
-                    "keeps the plug-in preset's value.")
+        "tune", help="repair only the classifier of a pretrained model (GML plug-in, cRT, LWS, τ-norm, WB) and "
+                     "ensemble it",
+        description="Freeze a pretrained model's feature extractor, repair its classifier with the geometric mean "
+                    "loss or another repair (crt, lws, tau_norm, wb: decoupling's and weight balancing's), optionally "
+                    "ensemble new and old classifiers, and report both and the ensemble class by class. --epochs 0 "
+                    "only evaluates the old model (τ-norm trains nothing and ignores it). A flag left out keeps the "
+                    "value of the chosen loss's plug-in preset (its official defaults).")
     parser.add_argument("--checkpoint", required=True, help="pretrained model: ours, or a foreign state dict")
     parser.add_argument("--per-class", action="store_true", help="also print every class's recall")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -33,11 +37,11 @@ def add_parser(subparsers) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from engine.presets import PLUGIN, preset
+    from engine.presets import PLUGIN, plugin_preset, preset
 
     if args.search_temperatures and (args.t1 is not None or args.t2 is not None):
         raise UserError("--search-temperatures chooses t1 and t2 itself; give either it or --t1/--t2")
-    config = preset(PLUGIN)
+    config = preset(plugin_preset(args.loss) if args.loss else PLUGIN)  # the repair's own defaults
     config.model.pretrained = args.checkpoint
     config.data = data_config_from_args(args, trained_on(args.checkpoint))
     apply_arguments(config, args, args.settings)

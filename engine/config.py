@@ -16,8 +16,10 @@ docs/configuration.md lists every field (a test keeps it current).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.knobs import ConfigError, JsonConfig, Registry, check_types, first, knob, knob_problems, late
 
@@ -221,7 +223,15 @@ class OptimConfig(Section):
     nesterov: bool = field(default=False, metadata=knob(
         "Nesterov", "Nesterov momentum (RIDE's recipe uses it; LDAM-DRW's does not)."))
     optimizer: str = field(default="sgd", metadata=knob(
-        "Optimiser", "SGD, or Adam (which ignores momentum and Nesterov).", choices={"sgd": "SGD", "adam": "Adam"}))
+        "Optimiser", "SGD, Adam (which ignores momentum and Nesterov), or SAM: sharpness-aware minimisation over SGD, "
+        "two forward/backward passes per step (the second at the weights moved by ρ along the gradient).",
+        choices={"sgd": "SGD", "adam": "Adam", "sam": "SAM (sharpness-aware, over SGD)"}))
+    sam_rho: float = field(default=0.05, metadata=knob(
+        "SAM ρ", "SAM's neighbourhood radius (davda/sam's default 0.05; Saddle-LongTail uses 0.8 for LDAM-DRW on "
+        "CIFAR-LT). Only with the SAM optimiser.", range=(0.0, 10.0)))
+    sam_adaptive: bool = field(default=False, metadata=knob(
+        "Adaptive SAM", "ASAM: the neighbourhood scales with each weight's size (use a larger ρ, e.g. 2.0). Only "
+        "with the SAM optimiser."))
     schedule: str = field(default="step", metadata=knob(
         "LR schedule", "How the learning rate falls over the run after warm-up: step multiplies it by each decay "
         "factor at its decay point (LDAM-DRW: ×0.01 after epoch 160 and ×0.0001 after 180 of 200); cosine falls "
@@ -282,6 +292,18 @@ class PluginConfig(Section):
         "per batch).", flag="--cache"))
     feature_passes: int = field(default=4, metadata=knob(
         "Feature passes", "Augmented passes cached when augmentation is on.", range=(1, 100)))
+    max_norm: float = field(default=0.0, metadata=knob(
+        "MaxNorm threshold", "Weight balancing's MaxNorm on the re-trained classifier: each class's weight norm is "
+        "capped at min + threshold·(max − min) of the class norms it starts from (the official rule: 0.1 is relative, "
+        "not an absolute norm). 0: off.", range=(0.0, 1.0)))
+    max_norm_every: str = field(default="step", metadata=knob(
+        "MaxNorm after", "When MaxNorm projects: after every optimiser step (the paper; the author's intent) or after "
+        "each epoch (the official code).", choices={"step": "every step (paper)", "epoch": "every epoch (official code)"}))
+
+
+# config.json of runs written before issues 21 and 23: the old field → (its successor, the value)
+LEGACY_FIELDS = {"workers": lambda value: ("threads", value),
+                 "amp": lambda value: ("precision", "auto" if value else "fp32")}
 
 
 @dataclass
@@ -297,10 +319,10 @@ class RunConfig(JsonConfig):
     device: str = field(default="auto", metadata=knob(
         "Device", "Where to train: auto uses the GPU when there is one; cpu, cuda or cuda:N.", local=True,
         suggested=Registry("engine.devices:device_choices"), check=device_problem))
-    workers: int = field(default=0, metadata=knob(
-        "Workers", "CPU threads for the engine (0: PyTorch's choice). CIFAR, the demo and folders stay on the "
-        "training device as tensors; streamed datasets decode in their loader workers.", range=(0, 64),
-        local=True))
+    threads: int = field(default=0, metadata=knob(
+        "CPU threads", "Threads for the engine on the CPU. 0: one per CPU (or OMP_NUM_THREADS when exported), fixed, "
+        "so a run's numbers never depend on how busy the machine is; config.json records the count used "
+        "(engine/cpu_policy.py).", range=(0, 1024), local=True))
     experiment: str = field(default="", metadata=knob(
         "Experiment name", "A label for the run; the run folder is named <date>-<time>-<name>.", local=True,
         placeholder="e.g. cifar100-lt-gml"))
@@ -314,8 +336,15 @@ class RunConfig(JsonConfig):
         "Best checkpoint by", "Which test metric picks checkpoints/best.pt.",
         choices={"test_hm": "HM", "test_gm": "GM", "test_lr": "Lowest recall", "test_top1": "Top-1 accuracy",
                  "test_mean_recall": "Mean recall"}))
-    amp: bool = field(default=True, metadata=knob(
-        "Mixed precision", "bf16 mixed precision on CUDA (no effect on the CPU)."))
+    precision: str = field(default="auto", metadata=knob(
+        "Precision", "auto: bf16 mixed precision where this machine measured it faster (once, then remembered), "
+        "with the classifier and every convolution that is slow in bf16 here kept in fp32; else fp32. config.json "
+        "records the precision used (docs/precision.md).",
+        choices={"auto": "Automatic (bf16 where measured faster)", "fp32": "fp32", "bf16": "bf16 mixed precision"}))
+    fp32_layers: list[str] | None = field(default=None, metadata=knob(
+        "fp32 layers", "Under bf16, the modules kept in fp32 (None: the heads and the convolutions this machine "
+        "measured slow in bf16). Recorded in config.json; set it there to repeat a run's choice elsewhere.",
+        flag=""))
     compile: bool = field(default=False, metadata=knob(
         "Compile", "torch.compile the training step (falls back if it fails; no gain measured on CPU, "
         "engine/speed.py)."))
@@ -324,6 +353,18 @@ class RunConfig(JsonConfig):
         "recall at 0.1 % first, so the means still say how far behind the others are; 0 leaves them unfloored, "
         "and one zero-recall class makes HM and GM 0. The count of zero-recall classes is shown either way.",
         range=(0.0, 0.1), suggested={RECALL_FLOOR: "0.1 % (the paper's code)", 0.0: "none (0 at any zero recall)"}))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        """As ``JsonConfig.from_dict``; a config.json from before issues 21 and 23 names the thread
+        count ``workers`` and the precision ``amp``."""
+        if isinstance(raw, Mapping) and any(key in raw for key in LEGACY_FIELDS):
+            raw = dict(raw)
+            for key, successor in LEGACY_FIELDS.items():
+                if key in raw:
+                    name, value = successor(raw.pop(key))
+                    raw.setdefault(name, value)
+        return super().from_dict(raw)
 
     @property
     def plugin_run(self) -> bool:
@@ -335,19 +376,26 @@ class RunConfig(JsonConfig):
         check_types(self)
         found = [*self.data.problems(), *self.model.problems(), *self.method.problems(), *self.optim.problems(),
                  *self.plugin.problems(), *knob_problems(self)]
-        if self.plugin_run and not any(error.field_name == "loss" for error in found):
-            cannot_repair = late("engine.methods:capability_error")(late("engine.methods:method_class")(
-                self.method.loss), repair=True)  # the method's declaration (Method.repairs_classifier)
-            if cannot_repair:
-                found.append(ConfigError("loss", cannot_repair))
+        method = None if any(error.field_name == "loss" for error in found) else \
+            late("engine.methods:method_class")(self.method.loss)
+        if method is not None:  # the method's declarations (Method capabilities)
+            capability_error = late("engine.methods:capability_error")
+            for name, cannot in (("loss", capability_error(method, repair=self.plugin_run, alone=not self.plugin_run)),
+                                 ("optimizer", capability_error(method, twice=self.optim.optimizer == "sam"))):
+                if cannot:
+                    found.append(ConfigError(name, cannot))
         if self.optim.epochs == 0 and not self.plugin_run:
             found.append(ConfigError("epochs", "a run needs at least 1 epoch (0 evaluates the old model only with "
                                                "freeze features; to evaluate a model, choose freeze all)"))
+        trains = method is None or bool(method.repair_trains)  # τ-norm trains nothing (it chooses τ)
+        if self.plugin_run and method and "heads" not in method.repair_trains and self.plugin.init == "fresh":
+            found.append(ConfigError("init", f"{method.title} keeps the old classifier; a fresh one would "
+                                             "replace it untrained (start from the old one)"))
         if self.plugin_run and self.plugin.search_temperatures:
             if not self.plugin.ensemble:
                 found.append(ConfigError("search_temperatures", "the temperature search tunes the ensemble; switch "
                                                                 "the ensemble on"))
-            if self.optim.epochs == 0:
+            if self.optim.epochs == 0 and trains:
                 found.append(ConfigError("search_temperatures", "with 0 epochs there is no new classifier to "
                                                                 "ensemble"))
         return found

@@ -9,7 +9,11 @@ host once per epoch and returns ``engine.metrics.Metrics``, the same numbers the
 ``bincount`` loop produced (tests/test_epoch_stats.py).
 
 With ``calibration=True`` (evaluation) it also sums the NLL and the 15 ECE bins, so a test split
-of any size is scored batch by batch without keeping its logits: ``engine.evaluation``.
+of any size is scored batch by batch without keeping its logits: ``engine.evaluation``. The
+softmax runs in the logits' own precision; only the per-sample values are summed in float64.
+
+Rows of logits holding NaN/inf are counted (``engine.finite.non_finite_rows``, no wait); one such
+sample makes every value of the epoch NaN (``engine.metrics.not_numbers``): never a score.
 
 Usage::
 
@@ -29,7 +33,8 @@ import math
 import torch
 
 from engine.confusion_counts import ConfusionCounter
-from engine.metrics import ECE_BINS, RECALL_FLOOR, Metrics, compute_metrics, topk_hits
+from engine.finite import non_finite_rows
+from engine.metrics import ECE_BINS, RECALL_FLOOR, Metrics, compute_metrics, not_numbers, topk_hits
 
 
 class EpochStats:
@@ -40,6 +45,7 @@ class EpochStats:
         self.confusion = ConfusionCounter(num_classes, device)
         self.loss_sum = torch.zeros((), dtype=torch.float32, device=device)
         self.topk = torch.zeros((), dtype=torch.int64, device=device)
+        self.non_finite = torch.zeros((), dtype=torch.int64, device=device)
         self.samples = 0  # a Python int: batch sizes are shapes, known without asking the device
         # NLL sum and per-bin (count, confidence sum, correct sum) of the top softmax probability
         self.calibration = torch.zeros(1 + 3 * ECE_BINS, dtype=torch.float64, device=device) if calibration else None
@@ -51,6 +57,7 @@ class EpochStats:
         self.loss_sum += loss.detach().float() * count
         self.confusion.add(labels, logits.argmax(1))
         self.topk += topk_hits(logits, labels, self.top_k)
+        self.non_finite += non_finite_rows(logits).sum()
         if self.calibration is not None:
             self._calibrate(logits, labels)
         self.samples += count
@@ -58,10 +65,13 @@ class EpochStats:
     def _calibrate(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """Add the batch's −log p(true class) and its ECE bins (``engine.metrics.calibration``'s rule:
         15 equal-width, right-closed bins of the top softmax probability), in float64."""
-        log_probabilities = torch.log_softmax(logits.to(torch.float64), dim=1)
+        if logits.dtype not in (torch.float32, torch.float64):
+            logits = logits.float()
+        log_probabilities = torch.log_softmax(logits, dim=1)  # B × C in the logits' precision
         labels = labels.to(torch.int64)
-        self.calibration[0] -= log_probabilities.gather(1, labels[:, None]).sum()
-        confidence, predicted = log_probabilities.exp().max(dim=1)
+        self.calibration[0] -= log_probabilities.gather(1, labels[:, None]).to(torch.float64).sum()
+        top, predicted = log_probabilities.max(dim=1)
+        confidence = top.to(torch.float64).exp()
         index = (torch.ceil(confidence * ECE_BINS).long() - 1).clamp(0, ECE_BINS - 1)
         bins = self.calibration[1:].view(3, ECE_BINS)
         bins[0].index_add_(0, index, torch.ones_like(confidence))
@@ -77,7 +87,10 @@ class EpochStats:
         return bool(torch.isfinite(self.loss_sum))
 
     def read(self, train_counts: torch.Tensor, recall_floor: float = RECALL_FLOOR) -> Metrics:
-        """The epoch's metrics (one copy from the device)."""
+        """The epoch's metrics (one copy from the device); all NaN when an output was not a number."""
+        non_finite = int(self.non_finite)
+        if non_finite:
+            return not_numbers(self.num_classes, non_finite, recall_floor)
         nll = ece = math.nan
         if self.calibration is not None and self.samples:
             sums = self.calibration.cpu()

@@ -15,6 +15,7 @@ from data.sources import ImageSource
 from data.tensors import normalize
 from engine.epoch_stats import EpochStats
 from engine.fold import folded_copy
+from engine.precision import autocast
 from engine.metrics import RECALL_FLOOR, Metrics
 from engine.prediction import PredictionRule, Scores
 from models import LTModel
@@ -63,16 +64,18 @@ def metrics_from_scores(scores: Scores, labels: torch.Tensor, train_counts: torc
 
 @torch.inference_mode()
 def evaluate(model: LTModel, rule: PredictionRule, source: ImageSource, mean, std, train_counts: torch.Tensor,
-             recall_floor: float = RECALL_FLOOR) -> Metrics:
+             recall_floor: float = RECALL_FLOOR, fold: Callable[[LTModel], LTModel] = folded_copy) -> Metrics:
     """Metrics of the prediction ``rule`` on a split's source (its un-augmented images: as stored,
-    or resized and centre-cropped when streamed), from a BatchNorm-folded eval copy of ``model``;
-    with the mean experts a router called per image when it routed."""
-    fast = folded_copy(model)
+    or resized and centre-cropped when streamed), from a BatchNorm-folded eval copy of ``model``
+    (``fold``: a fresh copy, or the loop's compiled one, ``engine.speed.FoldedEvaluation``) in the
+    model's precision; with the mean experts a router called per image when it routed."""
+    fast = fold(model)
     device = source.labels.device
     stats = EpochStats(len(train_counts), device, calibration=True)
     experts_used, routed = torch.zeros((), dtype=torch.float64, device=device), 0
     for images, labels in source.plain_batches(inference_batch_size(device)):
-        scores = rule(fast, normalize(images, mean, std))
+        with autocast(fast):
+            scores = rule(fast, normalize(images, mean, std))
         logits = scores.values.float()
         stats.update(F.cross_entropy(logits, labels), logits, labels)
         if scores.experts_used is not None:

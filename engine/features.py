@@ -26,6 +26,7 @@ from torch import nn
 from data.sources import ImageSource
 from data.tensors import normalize
 from engine.evaluation import inference_batch_size
+from engine.precision import autocast
 
 BatchCallback = Callable[[int, int], None]  # (batches done, batches in all); may raise RunStopped
 CACHE_DTYPE = torch.float16  # training passes
@@ -47,7 +48,8 @@ def extract_features(model: nn.Module, source: ImageSource, mean: Sequence[float
                      on_batch: BatchCallback | None = None, batch_size: int | None = None,
                      dtype: torch.dtype = CACHE_DTYPE) -> CachedFeatures:
     """``model.features`` of every image of ``source`` through ``view`` (``"none"``: un-augmented),
-    drawn from ``generator``; cached as ``dtype`` (float16 unless asked) on the source's device."""
+    drawn from ``generator``, computed in the model's precision (``engine.precision``); cached as
+    ``dtype`` (float16 unless asked) on the source's device."""
     device = source.labels.device
     batch_size = batch_size or inference_batch_size(device)
     generator = generator if generator is not None else torch.Generator(device=device).manual_seed(0)
@@ -57,7 +59,8 @@ def extract_features(model: nn.Module, source: ImageSource, mean: Sequence[float
     present = torch.zeros(total, dtype=torch.bool, device=device)
     order = torch.arange(total, device=device)
     for number, (views, _, index) in enumerate(source.batches(order, batch_size, (view,), generator), start=1):
-        out = model.features(normalize(views[0], mean, std)).to(dtype)
+        with autocast(model):
+            out = model.features(normalize(views[0], mean, std)).to(dtype)
         if features is None:
             features = torch.zeros((total, *out.shape[1:]), dtype=dtype, device=device)
         features[index] = out

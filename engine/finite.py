@@ -3,6 +3,11 @@ is refused in one line instead of predicting garbage "normally".
 
 ``non_finite_keys`` is the check (floating and complex tensors; integer ones are always finite);
 ``assert_finite`` is the refusal used at load time, ``NonFiniteError`` its error.
+
+Finite weights can still give non-finite outputs (weights × 1e38 overflow in the first layer):
+``non_finite_rows`` is the one check of outputs that every consumer shares (evaluation, the
+training statistics, ``predict``), and ``OUTPUTS_NOT_FINITE`` the one warning. Metrics of such
+outputs are never computed: they are all NaN (``engine.metrics.not_numbers``), shown as n/a.
 """
 from __future__ import annotations
 
@@ -35,6 +40,19 @@ def non_finite_keys(tensors: Mapping[str, Any], prefix: str = "") -> list[str]:
         elif isinstance(value, Mapping):
             found += non_finite_keys(value, prefix=f"{name}.")
     return found
+
+
+OUTPUTS_NOT_FINITE = ("the model's outputs are not finite numbers (NaN/inf) for {bad} of {total} images: its "
+                      "weights are damaged or diverged, so {what} mean nothing")
+
+
+def non_finite_rows(outputs: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` bool: which rows of ``outputs`` (N, C) hold a NaN or an infinity (on their device,
+    without waiting for it). One reduction, no N × C mask: a row's sum is NaN or infinite exactly
+    when the row holds one, or when its values are so large that they overflow (beyond ~1e36 each
+    at 100 classes), which only a diverged model outputs. Half-precision rows are summed in float32."""
+    wide = torch.float32 if outputs.dtype in (torch.float16, torch.bfloat16) else outputs.dtype
+    return ~torch.isfinite(outputs.sum(dim=1, dtype=wide))
 
 
 def assert_finite(tensors: Mapping[str, Any], name: str) -> None:

@@ -26,6 +26,8 @@ from data.stream import RESIZE_CROP, eval_view
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.devices import pick_device
 from engine.evaluation import predict_scores
+from engine.finite import non_finite_rows
+from engine.precision import autocast
 from engine.prediction import load_for_prediction
 from models import is_imagenet_arch
 
@@ -42,6 +44,7 @@ class Prediction:
     topk: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
     experts: int | None = None  # experts the router called for this image (RIDE); None: no router
+    finite: bool = True  # False: the model's outputs held NaN/inf (engine.finite.non_finite_rows)
 
 
 class Predictor:
@@ -84,8 +87,9 @@ class Predictor:
 
     def predict_tensor(self, images: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(N, C)`` (float32, on the CPU) for uint8 images ``(N, 3, H, W)``."""
-        scores = predict_scores(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
-                                self.batch_size)
+        with autocast(self.model):
+            scores = predict_scores(lambda x: self.rule(self.model, x), images.to(self.device), self.mean, self.std,
+                                    self.batch_size)
         used = scores.experts_used
         self.last_experts = used.cpu() if used is not None else None
         return torch.softmax(scores.values.float(), dim=1).cpu()
@@ -111,12 +115,13 @@ class Predictor:
                 except UserError as error:
                     prediction.error = str(error)
             if images:
-                top = self.predict_tensor(torch.stack(images)).topk(k, dim=1)
+                probabilities = self.predict_tensor(torch.stack(images))
+                top = probabilities.topk(k, dim=1)
                 experts = self.last_experts.tolist() if self.last_experts is not None else [None] * len(decoded)
-                for prediction, probabilities, indices, used in zip(decoded, top.values.tolist(),
-                                                                    top.indices.tolist(), experts):
-                    prediction.topk = [(self.class_names[i], p) for i, p in zip(indices, probabilities)]
-                    prediction.experts = used
+                for prediction, values, indices, used, bad in zip(decoded, top.values.tolist(), top.indices.tolist(),
+                                                                  experts, non_finite_rows(probabilities).tolist()):
+                    prediction.topk = [(self.class_names[i], p) for i, p in zip(indices, values)]
+                    prediction.experts, prediction.finite = used, not bad
             predictions += chunk
         return predictions
 

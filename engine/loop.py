@@ -21,6 +21,7 @@ stage it is in, and resumes inside any stage.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -36,21 +37,25 @@ from data.sources import ImageSource
 from data.tensors import normalize
 from data.types import Dataset
 from engine.batch import Batch
-from engine.checkpoints import Checkpoint, load_checkpoint
+from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
+from engine.confusion import ConfusionRecord
 from engine.config import OptimConfig
 from engine.epoch_stats import EpochStats
 from engine.evaluation import evaluate, metrics_from_scores
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
 from engine.features import CACHE_DTYPE, EVAL_DTYPE, CachedFeatures, FeatureBank, extract_features
-from engine.finite import NonFiniteError
+from engine.finite import NonFiniteError, assert_finite
+from engine.fold import folded_copy
 from engine.hooks import StepHook, make_hook
 from engine.methods import Method
 from engine.metrics import RECALL_FLOOR, Metrics
+from engine.precision import Precision, autocast
 from engine.prediction import PredictionRule
 from engine.rules import TrainRule
 from engine.runs import RunFolder, epoch_rows
+from engine.sam import SharpnessAware, first_pass_statistics
 from engine.schedule import learning_rate
-from engine.speed import configure_backends, sgd_options, training_model
+from engine.speed import FoldedEvaluation, compile_mode, configure_backends, sgd_options, training_model
 from engine.stages import ALL, Stage, check_stages
 from models import LTModel
 
@@ -65,7 +70,7 @@ class TrainingDiverged(UserError):
 def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]],
                    device: torch.device = torch.device("cpu")) -> torch.optim.Optimizer:
     """SGD (momentum, optional Nesterov; fused where PyTorch has it, ``engine.speed``) or Adam
-    over the method's parameter groups."""
+    over the method's parameter groups. SAM's base optimiser is SGD (``engine.sam``)."""
     if optim.optimizer == "adam":
         return torch.optim.Adam(groups, lr=optim.lr, weight_decay=optim.weight_decay)
     return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
@@ -93,7 +98,7 @@ class RunPlan:
     best_metric: str = "test_hm"
     recall_floor: float = RECALL_FLOOR  # HM / GM / LR floor (the paper's 1e-3; 0 = unfloored)
     save_model: bool = True
-    amp: bool = True
+    precision: Precision = field(default_factory=Precision)  # engine.precision: fp32, or bf16 with fp32 layers
     compile: bool = False  # torch.compile the model for the training step (engine.speed)
     train_index: torch.Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -121,10 +126,12 @@ class Loop:
         self.order_generator = torch.Generator().manual_seed(plan.seed)
         self.mix_generator = torch.Generator().manual_seed(plan.seed + 3)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(plan.seed + 1)
-        self.autocast_dtype = torch.bfloat16 if (plan.amp and self.device.type == "cuda"
-                                                 and torch.cuda.is_bf16_supported()) else None
+        plan.precision.apply(self.model)
         configure_backends(self.device)
-        self.step_model = training_model(self.model, plan.compile, report=self.run.log)  # what training_step calls
+        # what training_step calls: the model, or compiled (on CUDA: forward and backward in CUDA graphs)
+        self.step_model = training_model(self.model, plan.compile, report=self.run.log, device=self.device)
+        self.graphs = plan.compile and compile_mode(self.device) is not None
+        self.fold = FoldedEvaluation(self.device, self.run.log) if self.graphs else folded_copy
         self.total_epochs = sum(stage.epochs for stage in plan.stages)
         self.epochs_done = 0  # across stages
         self.stage_index, self.stage_epochs_done = 0, 0
@@ -133,23 +140,30 @@ class Loop:
         self.last_test: Metrics | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.hooks: list[StepHook] = []  # the running stage's step hooks
+        self.sam: SharpnessAware | None = None  # the running stage's SAM perturbation (optimizer "sam")
         self.bank: FeatureBank | None = None
         self.held_out_features: CachedFeatures | None = None
         self._pending_optimizer_state: dict | None = None
         self._pending_hook_states: list[dict] | None = None
         self.seconds: dict[str, float] = {"features": 0.0, "train": 0.0}
         self._reported_skips: set[tuple[str, str]] = set()
+        self.confusions = ConfusionRecord()
 
     # --- the loop --------------------------------------------------------------------------
     def run_stages(self, on_event: EventSink, should_stop: StopFlag) -> bool:
-        """Train every remaining epoch of every stage. Returns True when stopped early."""
-        while self.stage_index < len(self.plan.stages):
-            stage = self.plan.stages[self.stage_index]
-            if self.stage_epochs_done < stage.epochs:
-                if self._run_stage(stage, on_event, should_stop):
-                    return True
-            self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
-        return False
+        """Train every remaining epoch of every stage. Returns True when stopped early. However the
+        session ends, the confusion matrices of its last and best epochs are written."""
+        try:
+            while self.stage_index < len(self.plan.stages):
+                stage = self.plan.stages[self.stage_index]
+                if self.stage_epochs_done < stage.epochs:
+                    if self._run_stage(stage, on_event, should_stop):
+                        return True
+                self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
+            return False
+        finally:
+            with contextlib.suppress(UserError):  # a full disk is reported by what failed first
+                self.confusions.write(self.run)
 
     def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
         self._start_stage(stage, on_event, should_stop)
@@ -177,6 +191,7 @@ class Loop:
             seconds = time.perf_counter() - started
             self.seconds["train"] += seconds
             self._commit_epoch(stage, lr, seconds, train_metrics, test_metrics, is_best)
+            self.confusions.update(test_metrics, self.epochs_done, is_best)
             self.run.log(f"epoch {self.epochs_done} ({stage.name}): test acc {test_metrics.top1:.4f} "
                          f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}"
                          + (f" experts/image {test_metrics.experts_per_image:.2f}"
@@ -216,6 +231,8 @@ class Loop:
         for hook in self.hooks:
             hook.on_stage_start(self.model, stage)
         self.optimizer = make_optimizer(stage.optim, self.method.param_groups(self.model, stage), self.device)
+        self.sam = SharpnessAware(self.optimizer, stage.optim.sam_rho, stage.optim.sam_adaptive) \
+            if stage.optim.optimizer == "sam" else None
         if self._pending_optimizer_state is not None:
             self.optimizer.load_state_dict(self._pending_optimizer_state)
             self._pending_optimizer_state = None
@@ -296,21 +313,36 @@ class Loop:
                 self._check_finite(stats.mean_loss())
             on_event(Progress(self.epochs_done + 1, self.total_epochs, number, batches, stage=self.plan.kind,
                               stage_name=self.stage_label(stage)))
+        for hook in self.hooks:
+            hook.after_epoch(self.model)
         return stats.read(self.counts, self.plan.recall_floor)
 
     def _step(self, stage: Stage, batch: Batch, stats: EpochStats) -> None:
-        """One optimiser step on one batch: the stage's own step or the method's, then the stage's
-        hooks. Nothing here waits for the device (tests/test_no_sync.py)."""
-        step = stage.step or self.method.training_step
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
-                            enabled=self.autocast_dtype is not None):
-            loss, logits = step(self.step_model, batch, stage)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        """One optimiser step on one batch: the stage's own step or the method's (twice with SAM:
+        at w, then at w + ε with BatchNorm's running statistics left as the first pass set them),
+        then the stage's hooks. The running train metrics are the first pass's (at w). Nothing here
+        waits for the device (tests/test_no_sync.py)."""
+        loss, logits = self._forward_backward(stage, batch)
+        stats.update(loss, logits, batch.labels)  # before a second pass reuses a compiled graph's outputs
+        if self.sam is not None:
+            self.sam.perturb()
+            with first_pass_statistics(self.model):
+                self._forward_backward(stage, batch)
+            self.sam.restore()
         self.optimizer.step()
         for hook in self.hooks:
             hook.after_step(self.model)
-        stats.update(loss, logits, batch.labels)
+
+    def _forward_backward(self, stage: Stage, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's loss and logits on ``batch``, its gradients in ``.grad`` (the old ones cleared)."""
+        step = stage.step or self.method.training_step
+        if self.graphs:
+            torch.compiler.cudagraph_mark_step_begin()  # the previous step's graph outputs are done with
+        with autocast(self.model):
+            loss, logits = step(self.step_model, batch, stage)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss, logits
 
     def _check_finite(self, mean_loss: torch.Tensor) -> None:
         """Stop a run whose loss is NaN/inf or has exploded; the last good epoch's checkpoint stays."""
@@ -342,7 +374,7 @@ class Loop:
 
     def evaluate_split(self, source: ImageSource) -> Metrics:
         return evaluate(self.model, self.rule, source, self.plan.mean, self.plan.std, self.counts,
-                        self.plan.recall_floor)
+                        self.plan.recall_floor, fold=self.fold)
 
     def final_test(self) -> Metrics | None:
         """With a validation split: the test split's metrics of ``best.pt`` (the epoch the validation
@@ -373,8 +405,8 @@ class Loop:
     def track_best(self, test: Metrics) -> bool:
         key = self.plan.best_metric.removeprefix("test_")
         score = getattr(test, "lowest_recall" if key == "lr" else key)
-        if self.best and score <= self.best[self.plan.best_metric]:
-            return False
+        if not math.isfinite(score) or (self.best and score <= self.best[self.plan.best_metric]):
+            return False  # outputs that were not numbers are never the best
         self.best_epoch = self.epochs_done
         self.best = {**test.summary("test_"), "test_lr": test.lowest_recall, "epoch": self.epochs_done}
         return True
@@ -382,14 +414,16 @@ class Loop:
     # --- checkpoints -------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
         dataset, spec = self.plan.dataset, self.model.spec
-        stage = self.plan.stages[min(self.stage_index, len(self.plan.stages) - 1)]
+        stages = self.plan.stages
+        stage = stages[min(self.stage_index, len(stages) - 1)].name if stages else ""
         return {
             "model": spec.to_dict(), "arch": spec.arch, "head": spec.head, "num_classes": spec.num_classes,
             "class_names": list(dataset.class_names), "dataset": dataset.name, "image_size": dataset.image_size,
             "eval_view": dataset.eval_view,
             "class_counts": dataset.class_counts.tolist(), "mean": list(self.plan.mean), "std": list(self.plan.std),
             "method": self.method.name, "method_params": dict(self.method.params),
-            "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage.name,
+            "logit_scale": float(self.method.logit_scale), "epoch": self.epochs_done, "stage": stage,
+            "precision": self.plan.precision.to_meta(),
             "metrics": self.last_test.summary("test_") if self.last_test else {},
             **self.plan.meta,
         }
@@ -397,7 +431,8 @@ class Loop:
     def _commit_epoch(self, stage: Stage, lr: float, seconds: float, train: Metrics, test: Metrics,
                       is_best: bool) -> None:
         """The epoch as one unit: CSV rows, last.pt with the resume state and best.pt when it improved
-        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged)."""
+        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged).
+        The confusion matrix is not written here but when the session ends (``ConfusionRecord``)."""
         rows = epoch_rows(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
         if not self.plan.save_model:
             self.run.commit_epoch(*rows)
@@ -409,15 +444,6 @@ class Loop:
             except NonFiniteError:
                 self.run.mark_status("diverged", epochs=self.epochs_done - 1)
                 raise
-        for tag in ("last", "best") if is_best else ("last",):
-            self._write_confusion(tag, test)
-
-    def _write_confusion(self, tag: str, metrics: Metrics) -> None:
-        """The matrix up to 512 classes, the most confused pairs above (``engine.confusion_counts``)."""
-        if metrics.confusion is not None:
-            self.run.write_confusion(tag, metrics.confusion)
-        else:
-            self.run.write_confused_pairs(tag, metrics.confused_pairs)
 
     def resume_state(self) -> dict[str, Any]:
         return {
@@ -429,14 +455,20 @@ class Loop:
                     "mix": self.mix_generator.get_state(), "augment": self.augment_generator.get_state()},
         }
 
-    def update_last(self, meta: dict[str, Any]) -> None:
-        """Rewrite last.pt with extra meta after the last epoch (the plug-in's ensemble), history kept."""
+    def update_last(self, meta: dict[str, Any], resume_state: dict[str, Any] | None = None) -> None:
+        """Rewrite last.pt with extra meta after the last epoch (the plug-in's ensemble), history kept;
+        ``resume_state``: the one last.pt had (a run stopped mid-epoch, whose optimiser and generators
+        moved on since), else the loop's own."""
         self.run.update_last(self.model.state_dict(), {**self.meta(), **meta}, heads=self.plan.heads,
-                             extra=self.resume_state(), method_state=self.method.state_dict())
+                             extra=resume_state or self.resume_state(), method_state=self.method.state_dict())
 
     def restore(self, checkpoint: Checkpoint) -> None:
-        """Continue from a ``last.pt`` written by :meth:`save` with its resume state."""
-        self.model.load_state_dict(checkpoint.state_dict)
+        """Continue from a ``last.pt`` written by :meth:`_commit_epoch` with its resume state.
+        Weights that do not fit the model (``CheckpointMismatch``) or hold NaN/inf
+        (``NonFiniteError``) are refused before the model changes; ``RunFolder.recover`` calls this
+        before it touches the run folder."""
+        assert_finite(checkpoint.state_dict, checkpoint.name)
+        load_weights_into(self.model, checkpoint)
         self.method.load_state_dict(checkpoint.method_state)
         extra = checkpoint.extra
         self.epochs_done = int(extra["epochs_done"])

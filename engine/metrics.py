@@ -29,6 +29,9 @@ other ratios or datasets only the count thresholds keep their meaning.
 C×C matrix is kept only up to ``DENSE_LIMIT`` (512) classes. Above it ``Metrics.confusion`` is
 None and ``confused_pairs`` (the most confused pairs, at any class count) is what remains of it.
 
+**Outputs that are not numbers.** Logits holding NaN/inf are never scored: ``not_numbers`` gives
+every value as NaN with ``Metrics.non_finite`` counting the samples (``engine.finite``).
+
 All values are fractions in [0, 1].
 """
 from __future__ import annotations
@@ -55,7 +58,7 @@ class Metrics:
     hm: float
     gm: float
     lowest_recall: float
-    zero_recall: int
+    zero_recall: int | None  # None when the outputs were not numbers
     many: float | None
     medium: float | None
     few: float | None
@@ -68,6 +71,7 @@ class Metrics:
     experts_per_image: float | None = None  # mean experts a router called per image (RIDE); None: no router
     # (true, predicted, count) off the diagonal, most frequent first (engine.confusion_counts.TOP_PAIRS at most)
     confused_pairs: list[tuple[int, int, int]] = field(default_factory=list, repr=False, compare=False)
+    non_finite: int = 0  # samples whose outputs held NaN/inf: then every value above is NaN (not_numbers)
 
     SUMMARY_KEYS = ("loss", "top1", "top5", "mean_recall", "hm", "gm", "lowest_recall",
                     "zero_recall", "many", "medium", "few", "nll", "ece")
@@ -75,6 +79,10 @@ class Metrics:
     def summary(self, prefix: str = "") -> dict[str, float | int | None]:
         """The scalar metrics, keys prefixed (``train_``/``test_``), for CSV rows and plots."""
         return {prefix + key: getattr(self, key) for key in self.SUMMARY_KEYS}
+
+    def are_numbers(self) -> bool:
+        """False when the outputs held NaN/inf (``non_finite``): then no value may be scored."""
+        return not self.non_finite
 
     def to_dict(self) -> dict:
         """Everything but the confusion statistics (saved on their own by ``RunFolder.write_confusion``)."""
@@ -93,6 +101,28 @@ def class_recalls(labels: torch.Tensor, predictions: torch.Tensor, num_classes: 
     labels, predictions = labels.to(torch.int64), predictions.to(labels.device, torch.int64)
     hits = torch.bincount(labels[predictions == labels], minlength=num_classes)
     return _ratio(hits, torch.bincount(labels, minlength=num_classes))
+
+
+@dataclass(frozen=True)
+class ValidationScore:
+    """How the plug-in's choices on a validation split (the ensemble's temperatures, τ-norm's τ)
+    rank a candidate: HM of the per-class recalls (unfloored, classes without a validation image
+    left out), then fewer zero-recall classes (HM is 0 as soon as one class is, which is common
+    on a small split), then mean recall."""
+
+    hm: float
+    zero_recall: int
+    mean_recall: float
+
+    @classmethod
+    def of(cls, scores: torch.Tensor, labels: torch.Tensor) -> ValidationScore:
+        recalls = class_recalls(labels.cpu(), scores.argmax(dim=1).cpu(), scores.shape[1])
+        recalls = recalls[~torch.isnan(recalls)]
+        return cls(harmonic_mean(recalls), int((recalls == 0).sum()), float(recalls.mean()))
+
+    def key(self) -> tuple[float, int, float]:
+        """Larger is better."""
+        return self.hm, -self.zero_recall, self.mean_recall
 
 
 def floored(recalls: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
@@ -157,6 +187,15 @@ def compute_metrics(confusion: torch.Tensor | ConfusionCounts, train_counts: tor
         confusion=record.matrix.tolist() if record.matrix is not None else None,
         confused_pairs=[tuple(row) for row in record.pairs.tolist()],
     )
+
+
+def not_numbers(num_classes: int, non_finite: int, recall_floor: float = RECALL_FLOOR) -> Metrics:
+    """The metrics of outputs that held NaN/inf: every value NaN (shown as n/a, JSON null), with
+    ``non_finite`` saying for how many samples; never a score computed from such outputs."""
+    nan = math.nan
+    return Metrics(top1=nan, top5=nan, loss=nan, mean_recall=nan, hm=nan, gm=nan, lowest_recall=nan,
+                   zero_recall=None, many=nan, medium=nan, few=nan, per_class_recall=[nan] * num_classes,
+                   recall_floor=float(recall_floor), per_class_precision=[nan] * num_classes, non_finite=non_finite)
 
 
 def _ratio(part: torch.Tensor, whole: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,7 @@ from torch import nn
 
 from engine.checkpoints import Checkpoint, build_model_from_checkpoint
 from engine.finite import assert_finite
+from engine.precision import for_prediction
 from engine.methods import Method, available_methods, build_method
 from models import LTModel, ModelOutput, ModelSpec, head_modules_from_state, pretrained_cfg
 
@@ -164,11 +165,13 @@ def rule_for(checkpoint: Checkpoint, model: LTModel, notes: list[str] | None = N
 def load_for_prediction(checkpoint: Checkpoint, arch: str | None = None, num_classes: int | None = None,
                         device: torch.device | str = "cpu", use_router: bool = True,
                         notes: list[str] | None = None) -> tuple[LTModel, PredictionRule]:
-    """The checkpoint's model (eval mode, on ``device``; ``use_router=False``: RIDE calls every
-    expert) and its prediction rule. A checkpoint holding NaN or infinite tensors is refused (it
-    would predict garbage with confidence)."""
+    """The checkpoint's model (eval mode, on ``device``, in the precision it was evaluated in:
+    ``engine.precision.for_prediction``; ``use_router=False``: RIDE calls every expert) and its
+    prediction rule. A checkpoint holding NaN or infinite tensors is refused (it would predict
+    garbage with confidence)."""
     assert_finite(checkpoint.state_dict, checkpoint.name)
     assert_finite(checkpoint.heads, checkpoint.name)
     model = build_model_from_checkpoint(checkpoint, arch=arch, num_classes=num_classes).to(device)
     model.set_routing(use_router)
+    for_prediction(checkpoint.meta, model, torch.device(device))
     return model, rule_for(checkpoint, model, notes)

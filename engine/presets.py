@@ -74,6 +74,22 @@ def preset_titles() -> dict[str, str]:
     return {name: item.title for name, item in presets().items()}
 
 
+def plugin_preset(loss: str) -> str:
+    """The preset a plug-in run with ``loss`` starts from: the first plug-in (freeze features) preset
+    of that loss, with the repair's own defaults ("plugin-crt" …), else the GML plug-in's."""
+    return _plugin_presets().get(loss, PLUGIN)
+
+
+@cache
+def _plugin_presets() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in presets():
+        config = preset(name)
+        if config.plugin_run:
+            found.setdefault(config.method.loss, name)
+    return found
+
+
 def preset(name: str) -> RunConfig:
     """A fresh config for a preset's name (or its title)."""
     known = presets()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from data.types import Dataset
 from engine.config import RunConfig
 from engine.metrics import Metrics, floor_note
-from engine.runs import RunFolder, format_percent
+from engine.precision import Precision
+from engine.runs import RunFolder, format_count, format_percent
 
 
 def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epoch: int | None,
@@ -28,6 +29,8 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epo
         + (" (Nesterov)" if optim.nesterov else "") + f", weight decay {optim.weight_decay}, "
         f"batch {optim.batch_size}, {optim.epochs} epochs, {optim.schedule} schedule",
         *(f"- **Stage {number}:** {text}" for number, text in enumerate(stages, start=1)),
+        f"- **Compute:** device {config.device}, {config.threads} CPU thread(s), "
+        + Precision(config.precision, tuple(config.fp32_layers or ())).describe(),
         f"- **Seeds:** long-tail cut {data.cut_seed}, training (initialisation, order, augmentation) {config.seed}"
         + ("  \n- **Stopped early** by the user." if stopped else ""),
         "",
@@ -42,8 +45,8 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epo
         tested = f" {format_percent(getattr(test, key))} |" if test else ""
         lines.append(f"| {title} | {format_percent(last_value)} | {format_percent(best.get('test_' + key))} |{tested}")
     if last is not None:
-        lines.append(f"| zero-recall classes | {last.zero_recall} | {best.get('test_zero_recall', '—')} |"
-                     + (f" {test.zero_recall} |" if test else ""))
+        lines.append(f"| zero-recall classes | {format_count(last.zero_recall)} | {best.get('test_zero_recall', '—')} |"
+                     + (f" {format_count(test.zero_recall)} |" if test else ""))
         lines.append(f"| ECE | {format_percent(last.ece)} | {format_percent(best.get('test_ece'))} |"
                      + (f" {format_percent(test.ece)} |" if test else ""))
         lines += ["", floor_note({last.recall_floor})]

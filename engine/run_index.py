@@ -1,15 +1,18 @@
 """What a run browser lists: a one-line summary of every run folder (training or plug-in), its
 full settings flattened to dotted keys, and the settings that differ between two runs. Reads
-the run folder's files only (config.json, metrics.csv, report.json, log.txt, README.md).
+the run folder's files only (config.json, metrics.csv, report.json, status.json, .lock, log.txt,
+README.md).
 
 **Which numbers.** A summary reports the *last* epoch (a plug-in run: its final ensemble, else new,
 column), as the Compare page, the sweep table and the plug-in (which re-trains the final model)
 do. The best epoch is picked on the test split, so it flatters a run; the run card shows it beside
 the last one, labelled. ``REPORTED`` names the choice for every table that shows these numbers.
-"""
+
+The status tells the truth: "running" only while a writer holds the run's lock, "interrupted"
+when status.json says running but its writer is gone (killed), and a folder whose files cannot
+be read is listed as "damaged" with the reason in words (``RunSummary.problem``), not left out."""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +20,13 @@ from typing import Any
 
 from errors import UserError
 from engine.plugin.config import saved_run_config
+from engine.run_files import read_json
 from engine.runs import RunFolder, list_runs
 
 SUMMARY_KEYS = ("top1", "hm", "gm", "lowest_recall", "zero_recall")  # the browser's Acc / HM / GM / LR / zeros
 REPORTED = "last epoch"  # which epoch's numbers the app's tables show (see the module docstring)
-STATUSES = ("finished", "stopped", "incomplete")  # incomplete: running now, or ended by a crash
+# incomplete: a run written before status.json existed that did not reach its epochs
+STATUSES = ("finished", "stopped", "running", "interrupted", "diverged", "damaged", "incomplete")
 
 
 @dataclass
@@ -39,6 +44,7 @@ class RunSummary:
     metrics_label: str = ""  # where the values are from: "epoch 16 (last)", a plug-in run's column
     settings: dict[str, Any] = field(default_factory=dict)  # flattened config.json
     stages: list[tuple[str, int]] = field(default_factory=list)  # (name, epochs) of a training run's stages
+    problem: str = ""  # why the folder is "damaged", in words
 
     def text(self) -> str:
         """Everything a filter may match, lower-case."""
@@ -69,8 +75,22 @@ def settings_diff(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, 
 
 
 def summarize(path: str | Path) -> RunSummary:
-    """The summary of one run folder (raises OSError / ValueError / KeyError on a broken one)."""
-    run = RunFolder(path)
+    """The summary of one run folder; a damaged one is summarised as such (``damaged``)."""
+    try:
+        return _summarize(RunFolder(path))
+    except UserError as error:
+        return damaged(path, str(error))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return damaged(path, f"{path} holds settings or results this version cannot read "
+                             f"({type(error).__name__}: {error})")
+
+
+def damaged(path: str | Path, problem: str) -> RunSummary:
+    path = Path(path)
+    return RunSummary(path, path.name, "", "", "", None, 0, 0, "damaged", problem=problem)
+
+
+def _summarize(run: RunFolder) -> RunSummary:
     raw = run.config()
     kind = raw.get("kind", "train")
     settings = flatten({k: v for k, v in raw.items() if k != "kind"})
@@ -78,11 +98,11 @@ def summarize(path: str | Path) -> RunSummary:
     if kind == "tune":
         plugin = saved_run_config(raw)
         report_path = run.path / "report.json"
-        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        report = read_json(report_path) if report_path.exists() else None
         columns = (report or {}).get("columns", {})
         column = next((c for c in ("ensemble", "new", "old") if c in columns), None)
         metrics = {k: _fraction(columns[column].get(k)) for k in SUMMARY_KEYS} if column else {}
-        status = ("stopped" if report.get("stopped") else "finished") if report else "incomplete"
+        status = ("stopped" if report.get("stopped") else "finished") if report else (run.state() or "incomplete")
         return RunSummary(run.path, run.name, kind, f"plug-in {plugin.method.loss}", plugin.data.dataset,
                           _ratio(plugin.data.imbalance_ratio), int((report or {}).get("epochs_done", len(history))),
                           plugin.optim.epochs, status, metrics, f"{column}, after the last epoch" if column else "",
@@ -103,16 +123,11 @@ def summarize(path: str | Path) -> RunSummary:
 
 def index_runs(roots: list[str | Path] | None = None, extra: list[str | Path] = ()) -> list[RunSummary]:
     """Summaries of the run folders under ``roots`` (default: the workspace's runs/) and of the
-    ``extra`` folders, newest first; broken folders are left out."""
+    ``extra`` folders, newest first; damaged folders are listed as "damaged" with the reason."""
     folders = [run.path for root in (roots or [None]) for run in list_runs(root)]
     folders += [Path(p) for p in extra if Path(p) not in folders]
-    summaries = []
-    for folder in folders:
-        try:
-            summaries.append(summarize(folder))
-        except (OSError, ValueError, KeyError, TypeError, UserError):
-            continue
-    return summaries
+    return [summarize(folder) if RunFolder(folder).is_run() else
+            damaged(folder, f"{folder} is not a run folder (it has no config.json)") for folder in folders]
 
 
 def stages_of(config: dict) -> list[tuple[str, int]]:
@@ -129,6 +144,9 @@ def stages_of(config: dict) -> list[tuple[str, int]]:
 
 
 def _train_status(run: RunFolder, done: int, planned: int) -> str:
+    state = run.state()
+    if state:  # status.json, with a killed writer's "running" shown as "interrupted"
+        return state
     card = run.card()
     if card:  # written when a run ends, stopped or not
         return "stopped" if "Stopped early" in card or done < planned else "finished"

@@ -10,6 +10,7 @@ its model family) and a distillation teacher, handed to the method with ``Method
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import torch
 from data import load_dataset
 from errors import UserError
 from data.types import Dataset
-from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
+from engine.checkpoints import is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device, pick_device
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
@@ -29,8 +30,10 @@ from engine.methods import Method, build_method, capability_error, method_class
 from engine.plugin.config import saved_run_config
 from engine.plugin.report import TuneResult
 from engine.prediction import PredictionRule, load_for_prediction
+from engine.precision import resolve as resolve_precision
 from engine.run_card import write_run_card
 from engine.runs import RunFolder
+from engine.speed import use_threads
 from engine.stages import Stage
 from engine.workspace import check_run_folders
 from engine.metrics import Metrics
@@ -61,8 +64,7 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
 
         return tune(config, on_event, should_stop, dataset, resume=run.path if run else None, command=command)
     config.validate()
-    if config.workers:
-        torch.set_num_threads(config.workers)
+    threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
     if run is None:
         check_run_folders(config.runs_dir)  # before the dataset loads
     pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
@@ -72,7 +74,11 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     announce_dataset(dataset, on_event)
 
     torch.manual_seed(config.seed)
-    plan = plan_run(config, dataset, device)
+    plan = plan_run(config, dataset, device, report=lambda text: on_event(Message(text)))
+    # what this run uses, recorded in config.json and the run card: a rerun from them is the same run
+    config = replace(config, threads=threads, precision=plan.precision.name,
+                     fp32_layers=list(plan.precision.fp32_layers))
+    on_event(Message(f"precision: {plan.precision.describe()}"))
     if run is None:
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
         run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
@@ -85,14 +91,16 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
                        [stage.describe() for stage in plan.stages], loop.eval_split, final_test)
 
-    with loop, run.writing(command, on_interrupt=lambda _: card(True)):
+    with loop, run.writing(command, on_interrupt=lambda _: card(True), resume=loop.restore if resume else None):
         if resume:
-            loop.restore(_last_checkpoint(run))
+            if not (run.path / "dataset.json").exists():  # lost: the loaded dataset says it again
+                run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
+                                  eval_split=loop.eval_split)
             on_event(Message(f"resuming {run.name} after epoch {loop.epochs_done}"))
         elif pretrained is not None:
             for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
-        run.log(f"start on {describe_device(device)}: {dataset.describe()}")
+        run.log(f"start on {describe_device(device)}, {plan.precision.describe()}: {dataset.describe()}")
         if config.model.freeze == "all":
             stopped = _evaluate_only(loop, run, on_event)
         else:
@@ -104,10 +112,12 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test, final_test)
 
 
-def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPlan:
-    """The model, method and stages ``config`` asks for (refused before anything trains)."""
+def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
+             report: Callable[[str], None] = lambda text: None) -> RunPlan:
+    """The model, method, stages and precision ``config`` asks for (refused before anything trains)."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
+    method.check_fit(len(dataset.train_labels))
     method.to(device)
     spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
@@ -120,12 +130,15 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device) -> RunPl
         stages = [replace(stage, trains=trains) for stage in stages]
     if method.needs_teacher and config.method.teacher:
         method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
+    batch_size = stages[0].optim.batch_size if stages else config.optim.batch_size
+    with torch.random.fork_rng(devices=[]):  # measuring kernels must not move the run's random state
+        precision = resolve_precision(config.precision, config.fp32_layers, model, device, batch_size,
+                                      dataset.image_size, report)
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   amp=config.amp,
-                   compile=config.compile,
+                   precision=precision, compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 
@@ -225,15 +238,6 @@ def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) ->
         checkpoint.notes.append(f"{', '.join(names)} start fresh (the checkpoint has none)")
     load_weights_into(model, checkpoint, num_classes=num_classes)
     return [f"pretrained weights from {path}", *checkpoint.notes]
-
-
-def _last_checkpoint(run: RunFolder) -> Checkpoint:
-    """The committed ``last.pt`` of a run, after ``RunFolder.recover`` made history and files agree."""
-    checkpoint = run.recover()
-    if checkpoint is None:
-        raise UserError(f"{run.path} has no checkpoints/last.pt to resume from (was 'save model' off?)")
-    assert_finite(checkpoint.state_dict, checkpoint.name)
-    return checkpoint
 
 
 def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | None:

@@ -48,6 +48,11 @@ def logs_dir() -> Path:
     return _sub("logs")
 
 
+def cache_dir() -> Path:
+    """Measurements about this machine that runs reuse (``engine.precision_probe``)."""
+    return _sub("cache")
+
+
 def resource(name: str) -> Path:
     """A file under ``resources/`` (works from source and from the packaged bundle)."""
     return CODE_ROOT / "resources" / name

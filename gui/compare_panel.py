@@ -1,5 +1,7 @@
 """The Compare page: run the plug-in on a pretrained model (the seed's page) and compare old,
-new and ensemble class by class; beyond the seed, overlay saved run folders.
+new and ensemble class by class; beyond the seed, overlay several repairs of one model (GML, cRT,
+LWS, τ-norm, WB: each run adds its new and ensemble series beside the others) and saved run folders.
+Choosing a loss shows that repair's own defaults (its plug-in preset), not the training form's.
 
 Bars show per-class accuracy, classes ordered by training count; "Change" shows each class's
 change between two series (the plug-in's old → new by default) sorted from gain to loss, the
@@ -20,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 from errors import UserError
 from engine import workspace
 from engine.config import RunConfig
-from engine.presets import PLUGIN, preset
+from engine.presets import PLUGIN, plugin_preset, preset
 from gui import errors
 from gui.class_views import ClassTable
 from gui.compare_series import (CURVE_METRICS, TABLE_COLUMNS, Series, series_from_metrics, series_from_run,
@@ -35,6 +37,7 @@ from gui.table_export import write_table
 from gui.widgets import Column, LogPane, choose_folders, number_item, push_button, row_of, wrapping_label
 from gui.workers import TaskRunner, TaskWorker
 
+PLUGIN_PREFIX = "plug-in"
 ZERO_NAMES_SHOWN = 40  # "still at zero" lists this many names, then how many more
 
 
@@ -49,8 +52,9 @@ class ComparePanel(TaskPanel):
         self.tune_history: list[dict[str, float]] = []
         self.class_names: list[str] = []
         self.class_counts: list[int] = []
-        self.plugin_title = ""  # "GML plug-in": the running or last plug-in's series start with it
-        self.live: Series | None = None  # the plug-in's new classifier after its latest tuning epoch
+        self.repaired: tuple | None = None  # the model and data the plug-in series on show repair
+        self.repair = ""  # the running (or last) repair's abbreviation: "GML", "cRT", …
+        self.live: Series | None = None  # the running repair's new classifier after its latest tuning epoch
         self.peek_runner = TaskRunner(self)  # reads a chosen checkpoint's data settings
         self._peeked = ""
         self._build()
@@ -63,6 +67,7 @@ class ComparePanel(TaskPanel):
         plugin_group = self.form.group(self.tr("Plug-in: re-train the classifier"), plugin_form_fields())
         self.form.align_labels()
         fill_form(self.form, preset(PLUGIN))
+        self.form["loss"].editor.currentIndexChanged.connect(self._show_repair_defaults)
 
         self.run_button = push_button("Run plug-in", "Re-train the chosen model's classifier on the chosen data and "
                                       "compare it with the original, class by class.", self.start)
@@ -137,11 +142,18 @@ class ComparePanel(TaskPanel):
         super().engine_ready(info)
 
     # --- the plug-in -----------------------------------------------------------------------
+    def _show_repair_defaults(self) -> None:
+        """A loss was chosen: its repair's own defaults (epochs, ensemble) in the fields."""
+        loss = self.form["loss"].value()
+        if loss:
+            fill_form(self.form, preset(plugin_preset(loss)), names=("epochs", "ensemble"))
+
     def build_tune_config(self) -> RunConfig:
-        """The plug-in run the fields ask for: the "plugin" preset with them, checked (raises
-        ConfigProblems naming every field to fix)."""
-        base = preset(PLUGIN)
-        base.experiment = f"compare-{self.form['loss'].value()}"
+        """The plug-in run the fields ask for: the chosen repair's plug-in preset with them, checked
+        (raises ConfigProblems naming every field to fix)."""
+        loss = self.form["loss"].value()
+        base = preset(plugin_preset(loss) if loss else PLUGIN)
+        base.experiment = f"compare-{loss}"
         return config_from_form(self.form, base)
 
     def start(self) -> None:
@@ -152,10 +164,9 @@ class ComparePanel(TaskPanel):
             from engine.plugin import tune
 
             self.tune_history, self.live = [], None
-            self._drop_plugin_series()
-            self.plugin_title = self.tr("{0} plug-in").format(config.method.loss.upper())
+            self._drop_replaced_series(config)
             self.refresh()
-            self.bars.set_title(self.tr("{0}: loading the model and the data…").format(self.plugin_title))
+            self.bars.set_title(self.tr("{0}: loading the model and the data…").format(self._repair_title()))
             self.launch(partial(tune, config), "The plug-in", "Plug-in: loading the model and the data…")
 
     def on_dataset(self, event) -> None:
@@ -165,7 +176,7 @@ class ComparePanel(TaskPanel):
         """The plots say what the plug-in is doing until its first tuning epoch has finished."""
         super().on_progress(event)
         if self.live is None and self.is_running():
-            self.bars.set_title(self.tr("{0}: {1}").format(self.plugin_title, self.progress.format()))
+            self.bars.set_title(self.tr("{0}: {1}").format(self._repair_title(), self.progress.format()))
 
     def on_epoch(self, event) -> None:
         """A tuning epoch finished: its new classifier is drawn at once, beside the compared runs."""
@@ -173,33 +184,50 @@ class ComparePanel(TaskPanel):
         self.log.add(self.tr("tuning epoch {0}/{1}: test Acc {2:.2f}  HM {3:.2f}  LR {4:.2f}  ({5} at zero)").format(
             event.epoch, event.epochs, 100 * event.test.top1, 100 * event.test.hm, 100 * event.test.lowest_recall,
             event.test.zero_recall))
-        self.live = series_from_metrics(self.tr("{0} · new, epoch {1}/{2}").format(self.plugin_title, event.epoch,
-                                                                                    event.epochs),
+        self.live = series_from_metrics(self.tr("{0} · new, epoch {1}/{2}").format(f"{PLUGIN_PREFIX} · {self.repair}",
+                                                                                    event.epoch, event.epochs),
                                         event.test, self.class_names, self.class_counts, self.tune_history)
         self.refresh()
 
     def on_finished(self, result) -> None:
+        """The run's columns join the plug-in series: one "old" for the model repaired, and the new
+        and ensemble series of each repair run on it, the old model first."""
         self.live = None
-        plugin = [series_from_metrics(f"{self.plugin_title} · {column}", metrics, result.class_names,
-                                      result.class_counts, self.tune_history if column == "new" else None,
-                                      str(result.run_dir or ""))
+        names = {column: f"{PLUGIN_PREFIX} · old" if column == "old" else
+                 f"{PLUGIN_PREFIX} · {self.repair} · {column}" for column in result.reports}
+        plugin = [series_from_metrics(names[column], metrics, result.class_names, result.class_counts,
+                                      self.tune_history if column == "new" else None, str(result.run_dir or ""))
                   for column, metrics in result.reports.items()]
-        self.series = unique_names(plugin + self.series)
+        kept = [s for s in self.series if s.name not in names.values()]
+        repairs = sorted([s for s in kept if s.name.startswith(PLUGIN_PREFIX)] + plugin,
+                         key=lambda s: s.name != names["old"])  # the old model first, then the repairs in order
+        self.series = unique_names(repairs + [s for s in kept if not s.name.startswith(PLUGIN_PREFIX)])
         self.progress.done("Stopped" if result.stopped else "Finished")
         if result.run_dir is not None:
             self.log.add(f"plug-in run folder: {result.run_dir}")
             self.run_saved.emit(str(result.run_dir))
         self.refresh()
-        self._choose_change(f"{self.plugin_title} · old", f"{self.plugin_title} · new")
+        self._choose_change(names["old"], names.get("new", ""))
 
     def on_failed(self, failure) -> None:
         self.live = None
         self.refresh()
         super().on_failed(failure)
 
-    def _drop_plugin_series(self) -> None:
-        if self.plugin_title:
-            self.series = [s for s in self.series if not s.name.startswith(f"{self.plugin_title} · ")]
+    def _drop_replaced_series(self, config: RunConfig) -> None:
+        """A repair starts: the series it will replace leave the page (its earlier run folder keeps
+        them), so nothing on show belongs to another run, even if this one fails. A repair of
+        another model or data clears every plug-in series; one of the same model clears its own."""
+        from engine.methods import method_class
+
+        self.repair = method_class(config.method.loss).abbreviation()
+        repaired = (config.model.pretrained, config.data.dataset, config.data.root, config.data.imbalance_ratio)
+        prefix = PLUGIN_PREFIX if repaired != self.repaired else f"{PLUGIN_PREFIX} · {self.repair} · "
+        self.series = [s for s in self.series if not s.name.startswith(prefix)]
+        self.repaired = repaired
+
+    def _repair_title(self) -> str:
+        return self.tr("{0} plug-in").format(self.repair)
 
     # --- the checkpoint's data ---------------------------------------------------------------
     @Slot()

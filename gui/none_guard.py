@@ -10,7 +10,10 @@ lowers ``sys.getrefcount(None)`` by 1,000; the GUI test suite drained ~100,000 o
 references None had, and a long training run in the app drains a few thousand per epoch.
 
 ``keep_none_alive`` does what 3.12 does: it gives these three objects so many references (2^40)
-that no session can use them up. It changes nothing else, and nothing on 3.12+.
+that no session can use them up. It changes nothing else, and nothing on 3.12+. It is a
+workaround for a bug in the binding, not in this code (a bare script of ``setEditable`` calls or
+``Signal(bool)`` emissions aborts the same way): delete it once PySide6 fixes the leak or the app
+requires Python 3.12. ``tests/test_gui_app.py`` runs 40,000 such calls in a fresh process.
 """
 from __future__ import annotations
 

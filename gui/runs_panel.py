@@ -19,8 +19,9 @@ from gui.settings import Settings
 from gui.widgets import Column, choose_folders, number_item, push_button, row_of, wrapping_label
 
 METRIC_KEYS = ("top1", "hm", "gm", "lowest_recall")  # percent columns; then the zero-recall count
-STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"),
-                  ("incomplete", "Incomplete (running or crashed)"))
+STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"), ("running", "Running"),
+                  ("interrupted", "Interrupted (its writer was killed)"), ("diverged", "Diverged"),
+                  ("damaged", "Damaged (files cannot be read)"), ("incomplete", "Incomplete (older runs)"))
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -44,7 +45,7 @@ class RunsPanel(QWidget):
         self.filter.textChanged.connect(self.apply_filter)
         self.status_filter = QComboBox()
         for key, text in STATUS_FILTERS:
-            self.status_filter.addItem(text, key)
+            self.status_filter.addItem(self.tr(text), key)
         self.status_filter.currentIndexChanged.connect(self.apply_filter)
         add = push_button("Add folders…", "List run folders from elsewhere (e.g. copied from a server).",
                           self.add_folders_dialog)
@@ -115,7 +116,7 @@ class RunsPanel(QWidget):
             self.table.setItem(row, 2, QTableWidgetItem(summary.dataset))
             self.table.setItem(row, 3, number_item(summary.imbalance))
             epochs = number_item(summary.epochs_done)
-            epochs.setText(f"{summary.epochs_done}/{summary.epochs_planned}")
+            epochs.setText("—" if summary.problem else f"{summary.epochs_done}/{summary.epochs_planned}")
             if len(summary.stages) > 1:
                 epochs.setToolTip(self.tr("{0} stages: {1}").format(
                     len(summary.stages), ", ".join(f"{name} {n}" for name, n in summary.stages)))
@@ -123,6 +124,9 @@ class RunsPanel(QWidget):
             status = QTableWidgetItem(summary.status)
             if summary.status != "finished":
                 status.setForeground(QColor(ZERO_COLOR))
+            if summary.problem:
+                status.setToolTip(summary.problem)
+                name.setToolTip(f"{summary.path}\n{summary.problem}")
             self.table.setItem(row, 5, status)
             for column, key in enumerate(METRIC_KEYS, start=6):
                 cell = number_item(summary.metrics.get(key), percent=True)
@@ -209,6 +213,10 @@ class RunsPanel(QWidget):
         """Every setting the run ran with (training or plug-in), as dotted keys."""
         summary = self.summaries.get(path)
         if summary is None:
+            return
+        if summary.problem:
+            self.details_title.setText(self.tr("{0} is damaged").format(summary.name))
+            self._fill([self.tr("Problem")], [(summary.problem,)])
             return
         self.details_title.setText(f"Settings of {summary.name} ({'plug-in' if summary.kind == 'tune' else 'training'}"
                                    f" run)")

@@ -19,13 +19,11 @@ from gui.widgets import number_item, push_button, row_of
 from gui.workers import TaskRunner, TaskWorker
 
 REFRESH_MS = 1000
-MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ens"))
 METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"), ("zero", "Zeros"))  # as engine.sweep.report
-CELL_HEADERS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"] + [
-    f"{title} {name}" for _m, title in MODELS for _k, name in METRICS]
+CELL_COLUMNS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"]
 RESIZE = "resizeColumns"  # property of a table whose cells changed since its columns were sized
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
-                 "interrupted": "#fb8c00"}
+                 "interrupted": "#fb8c00", "damaged": "#8e24aa"}
 
 
 class SweepView(QWidget):
@@ -37,18 +35,21 @@ class SweepView(QWidget):
     def __init__(self, folder: str | Path, parent: QWidget | None = None):
         super().__init__(parent)
         from engine.sweep.cells import read_sweep
+        from engine.sweep.report import table_models
 
         self.folder = Path(folder)
         self.name, self.cells = read_sweep(self.folder)  # a UserError when it is not a sweep
+        self.models = table_models(self.cells)  # base, then each repair (+cRT) and its ensemble (+cRT+ens)
+        model_headers = [f"{title} {name}" for _m, title in self.models for _k, name in METRICS]
         self.setWindowTitle(f"Sweep {self.name} · Long-Tail Studio")
         self._results: dict[str, tuple[float, object]] = {}  # cell id → (status time, CellResult)
         self.runner = TaskRunner(self)
         self.summary = QLabel()
-        self.cells_table = self._table(CELL_HEADERS, "Every cell of the grid; double-click one to open its base and "
-                                                     "plug-in runs in Compare. Test metrics in percent.")
+        self.cells_table = self._table(CELL_COLUMNS + model_headers, "Every cell of the grid; double-click one to open "
+                                       "its base and plug-in runs in Compare. Test metrics in percent.")
         self.cells_table.setRowCount(len(self.cells))
         self.cells_table.cellDoubleClicked.connect(lambda row, _col: self.open_cell(row))
-        self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + CELL_HEADERS[6:],
+        self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + model_headers,
                                  self.tr("Mean ± std over the finished seeds (sample std; one seed: its value alone), "
                                          "test split, last epoch, %. Zeros: classes at zero recall."))
         self.open_button = push_button("Open in Compare", "Show the selected cell's runs on the Compare page.",
@@ -91,23 +92,24 @@ class SweepView(QWidget):
     @Slot()
     def refresh(self) -> None:
         """Re-read the status files; a cell's run folders are read again only when its status changed."""
-        from engine.sweep.cells import read_status
+        from engine.sweep.cells import read_status, shown_state
         from engine.sweep.report import cell_result, table_rows
 
         counts: dict[str, int] = {}
         results = []
         for row, cell in enumerate(self.cells):
             status = read_status(self.folder, cell.id)
-            state = "interrupted" if status.interrupted() else status.state
-            counts[state] = counts.get(state, 0) + 1
             cached = self._results.get(cell.id)
             if cached is None or cached[0] != status.updated:
                 cached = (status.updated, cell_result(self.folder, cell))
                 self._results[cell.id] = cached
             result = cached[1]
             results.append(result)
+            damaged = result.state == "damaged"  # its status, metrics or report cannot be read
+            state = "damaged" if damaged else shown_state(self.folder, status)
+            counts[state] = counts.get(state, 0) + 1
             text = state + (f" · {status.stage} {status.epoch}/{status.epochs}" if state == "running" else "")
-            self._fill_cell_row(row, cell, text, state, status.reason, result.values)
+            self._fill_cell_row(row, cell, text, state, result.reason if damaged else status.reason, result.values)
         self._fill_table(table_rows(results))
         self.summary.setText(" · ".join(f"{n} {state}" for state, n in counts.items()))
         for table in (self.cells_table, self.table):
@@ -121,7 +123,7 @@ class SweepView(QWidget):
         items[5].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#9e9e9e"))))
         items[5].setToolTip(reason or text)
         items += [number_item(_finite(values.get(model, {}).get(key)), percent=key != "zero")
-                  for model, _t in MODELS for key, _n in METRICS]
+                  for model, _t in self.models for key, _n in METRICS]
         _put_row(self.cells_table, row, items)
 
     def _fill_table(self, rows) -> None:
@@ -131,7 +133,7 @@ class SweepView(QWidget):
         for r, row in enumerate(rows):
             items = [QTableWidgetItem(row.dataset), number_item(row.imbalance), QTableWidgetItem(row.method),
                      QTableWidgetItem(f"{row.seeds}/{row.planned}")]
-            for model, _t in MODELS:
+            for model, _t in self.models:
                 for key, _n in METRICS:
                     if model in row.stats:
                         item = QTableWidgetItem(stat_text(key, *row.stats[model][key]))
@@ -148,7 +150,7 @@ class SweepView(QWidget):
 
         if not 0 <= row < len(self.cells):
             return []
-        paths = [str(p) for p in cell_runs(self.folder, self.cells[row].id)]
+        paths = [str(p) for p in cell_runs(self.folder, self.cells[row])]
         if not paths:
             self.activity.emit(f"{self.cells[row].id} has no finished epoch yet")
             return []
@@ -162,10 +164,10 @@ class SweepView(QWidget):
         self.activity.emit(f"Sweep table written to {paths['markdown'].parent}")
 
     def run_remaining(self) -> None:
-        from engine.sweep.backends import run_cells
-
-        worker = TaskWorker(lambda _on_event, should_stop: run_cells(self.folder, self.cells, "local", jobs=1,
-                                                                     should_stop=should_stop), name="sweep")
+        """Run the unfinished cells on a worker, holding the sweep folder's lock (a ``main.py sweep``
+        running there already is named in one line instead)."""
+        worker = TaskWorker(lambda _on_event, should_stop: _run_remaining(self.folder, self.cells, should_stop),
+                            name="sweep")
         worker.failed.connect(self._on_failed)  # slots of this widget: they run on the GUI thread
         worker.done.connect(self._on_done)
         self._set_running(True)
@@ -206,3 +208,11 @@ def _put_row(table: QTableWidget, row: int, items: list[QTableWidgetItem]) -> No
         if old is None or old.text() != item.text() or old.toolTip() != item.toolTip():
             table.setItem(row, column, item)
             table.setProperty(RESIZE, True)
+
+
+def _run_remaining(folder: Path, cells: list, should_stop) -> list:
+    from engine.sweep.backends import run_cells
+    from engine.sweep.cells import sweep_lock
+
+    with sweep_lock(folder, "Long-Tail Studio: Run remaining cells"):
+        return run_cells(folder, cells, "local", jobs=1, should_stop=should_stop)

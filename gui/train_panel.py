@@ -96,7 +96,7 @@ class TrainPanel(TaskPanel):
             self.preset.addItem(title, name)
         self.preset.setToolTip(self.tr("Fill the fields with a named setting: the offline demo, or the CIFAR-100-LT "
                                        "paper setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1). The "
-                                       "data path, log folder, experiment name, device and workers stay yours."))
+                                       "data path, log folder, experiment name, device and CPU threads stay yours."))
         apply_preset = push_button(self.tr("Apply"), self.tr("Replace the fields with the chosen preset."),
                                    self.apply_selected_preset)
         start_keys = START_KEYS.toString(QKeySequence.SequenceFormat.NativeText)
@@ -221,7 +221,7 @@ class TrainPanel(TaskPanel):
 
     def apply_preset(self, name: str) -> None:
         """Fill the fields with preset ``name`` (or title); the data path, log folder, experiment name,
-        device and workers keep what the user set: they belong to this machine, not to a recipe."""
+        device and CPU threads keep what the user set: they belong to this machine, not to a recipe."""
         self.base_config = preset(name)
         self.form.clear_errors()
         self.show_error("")

@@ -186,12 +186,16 @@ class LTModel(nn.Module):
 
 
 def head_modules_from_state(model: LTModel, state: Mapping[str, torch.Tensor]) -> dict[str, nn.Module]:
-    """Copies of ``model``'s head modules loaded with ``state`` (keys as ``LTModel.head_state``)."""
+    """Copies of ``model``'s head modules loaded with ``state`` (keys as ``LTModel.head_state``). A
+    head with no tensor in ``state`` is left out: the heads saved had none such (a classifier
+    repaired by LWS has scales its old heads lacked)."""
     import copy
 
     heads = {}
     for name, module in model.heads().items():
         prefix = f"{name}."
+        if module.state_dict() and not any(key.startswith(prefix) for key in state):
+            continue
         copied = copy.deepcopy(module)
         copied.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
         heads[name] = copied.eval().requires_grad_(False)

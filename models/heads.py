@@ -145,6 +145,16 @@ class SingleHeadModel(LTModel):
         if self.spec.head == "lws":
             self.lws = LearnableWeightScaling(self.spec.num_classes)
 
+    def add_weight_scaling(self) -> None:
+        """Make this an "lws"-head model: per-class scales of 1 after the linear classifier
+        (decoupling's LWS repair); a model that has them keeps its own."""
+        if self.spec.head == "lws":
+            return
+        if self.spec.head != "linear":
+            raise UserError(f"learnable weight scaling needs a linear classifier, not a {self.spec.head} one")
+        self.spec = self.spec.replace(head="lws")
+        self.lws = LearnableWeightScaling(self.spec.num_classes).to(self.linear.weight.device)
+
     @property
     def head_kind(self) -> str:
         return self.spec.head

@@ -22,12 +22,35 @@ keep_none_alive()  # as the app does: shiboken6 6.12 on Python 3.11 drops a refe
 SHARED_CHECKPOINTS = ROOT.parent / "shared" / "checkpoints"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_workspace(tmp_path_factory) -> Path:
+    """A workspace for what runs before a test's own (module-scoped fixtures), so nothing the session
+    does touches the user's files."""
+    with pytest.MonkeyPatch.context() as patch:
+        root = tmp_path_factory.mktemp("session-workspace")
+        patch.setenv("LTS_WORKSPACE", str(root))
+        yield root
+
+
 @pytest.fixture(autouse=True)
 def workspace(tmp_path_factory, monkeypatch) -> Path:
     """Every test gets its own empty workspace, so nothing touches the user's files."""
     root = tmp_path_factory.mktemp("workspace")
     monkeypatch.setenv("LTS_WORKSPACE", str(root))
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bf16_measured_slower():
+    """Tests run as on a machine where bf16 convolutions measured slower than fp32, so "auto" precision
+    is fp32 and nothing is timed (engine/precision_probe.py), module-scoped fixtures included; a bf16
+    test asks for bf16 itself."""
+    from engine import precision_probe
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(precision_probe, "measure", lambda shapes, threads: {
+            shape: precision_probe.KernelTimes(fp32=1.0, bf16=2.0) for shape in shapes})
+        yield
 
 
 @pytest.fixture(autouse=True)

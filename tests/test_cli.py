@@ -133,10 +133,10 @@ def test_every_optimiser_and_stage_setting_has_a_flag(tmp_path, capsys):
     parser = __import__("argparse").ArgumentParser()
     add_parser(parser.add_subparsers())
     args = parser.parse_args(["train", "--preset", "demo-mislas", "--decay-factors", "0.1", "0.01", "--nesterov",
-                              "--optimizer", "sgd", "--best-metric", "test_gm", "--no-amp", "--reweight-beta", "0.99",
+                              "--optimizer", "sgd", "--best-metric", "test_gm", "--precision", "fp32", "--reweight-beta", "0.99",
                               "--holdout-fraction", "0.3", "--stages", "mixup"])
     config = config_from_args(args)
-    assert config.optim.decay_factors == (0.1, 0.01) and config.optim.nesterov and not config.amp
+    assert config.optim.decay_factors == (0.1, 0.01) and config.optim.nesterov and config.precision == "fp32"
     assert (config.best_metric, config.method.reweight_beta, config.data.holdout_fraction) == ("test_gm", 0.99, 0.3)
     assert config.method.stages == ["mixup"]
     code = main(["train", "--preset", "demo-mislas", "--stages", "classifier", "--runs-dir", str(tmp_path)])

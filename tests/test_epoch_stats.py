@@ -78,3 +78,12 @@ def test_update_does_no_class_squared_work(monkeypatch):
         assert stats.finite()
     monkeypatch.undo()
     assert stats.confusion.record().total == 8
+
+
+def test_outputs_that_are_not_numbers_are_never_scored():
+    stats = EpochStats(3, "cpu", calibration=True)
+    logits = torch.tensor([[1.0, 0, 0], [float("inf"), 0, 0]])
+    stats.update(torch.tensor(1.0), logits, torch.tensor([0, 1]))
+    metrics = stats.read(torch.tensor([10, 5, 1]))
+    assert metrics.non_finite == 1 and not metrics.are_numbers() and metrics.zero_recall is None
+    assert all(math.isnan(getattr(metrics, key)) for key in ("top1", "hm", "gm", "lowest_recall", "loss", "nll"))

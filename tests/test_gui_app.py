@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -227,6 +229,42 @@ def ink_in(image, rect) -> int:
     white = QColor("white").rgb()
     return sum(image.pixel(x, y) != white for x in range(int(rect.left()), int(rect.right()))
                for y in range(int(rect.top()), int(rect.bottom())))
+
+
+GUARDED_CALLS = """
+import sys
+sys.path.insert(0, {root!r})
+from gui.none_guard import keep_none_alive
+keep_none_alive()
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QStandardItem
+from PySide6.QtWidgets import QApplication
+
+class Sender(QObject):
+    flag = Signal(bool)
+
+app = QApplication([])
+sender, received = Sender(), []
+sender.flag.connect(received.append)
+item = QStandardItem("x")
+for _ in range(40_000):
+    item.setEditable(False)  # a Qt call that returns nothing
+    sender.flag.emit(True)  # a bool signal to a Python slot
+print("alive", len(received))
+"""
+
+
+def test_none_and_true_outlive_many_more_qt_calls_than_they_had_references():
+    """shiboken6 6.12 on Python 3.11 takes a reference from None at each Qt call that returns
+    nothing and from True/False at each bool signal to a Python slot: a fresh process holds ~5,000
+    references to None and ~600 to True, so 40,000 such calls end in "Fatal Python error:
+    deallocating None" without gui/none_guard.py. With it (as the app and this suite start) the
+    process lives; on Python 3.12+ the singletons are immortal and the guard does nothing."""
+    script = GUARDED_CALLS.format(root=str(Path(__file__).resolve().parent.parent))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == ["alive", "40000"]
 
 
 def test_column_sized_figures_scale_fonts_and_legends_with_the_dpi(window, tmp_path):

@@ -53,7 +53,7 @@ def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, t
     with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
         panel.run_button.click()
 
-    assert [s.name for s in panel.series] == ["GML plug-in · old", "GML plug-in · new", "GML plug-in · ensemble"]
+    assert [s.name for s in panel.series] == ["plug-in · old", "plug-in · GML · new", "plug-in · GML · ensemble"]
     for k in range(3):
         assert panel.bars.bar_count(k) == 100  # one bar per CIFAR-100 class, per model
     counts = panel.series[0].class_counts
@@ -68,7 +68,16 @@ def test_the_plugin_compares_old_new_and_ensemble_class_by_class(qtbot, panel, t
         name = panel.table.item(row, 0).text()
         series = next(s for s in panel.series if s.name == name)
         assert panel.table.item(row, hm_column).text() == f"{100 * series.summary['hm']:.2f}"
-    assert panel.curves.point_count("GML plug-in · new") == 1  # the tuning epoch's test curve
+    assert panel.curves.point_count("plug-in · GML · new") == 1  # the tuning epoch's test curve
+
+    # another repair of the same model joins the overlay, class by class
+    form["loss"].set_value("tau_norm")
+    assert form["epochs"].value() == 0  # τ-norm's own defaults, not GML's
+    with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
+        panel.run_button.click()
+    assert [s.name for s in panel.series] == ["plug-in · old", "plug-in · GML · new", "plug-in · GML · ensemble",
+                                              "plug-in · τ-norm · new", "plug-in · τ-norm · ensemble"]
+    assert [panel.bars.bar_count(k) for k in range(5)] == [100] * 5 and panel.table.rowCount() == 5
 
 
 def test_saved_runs_overlay_their_curves_and_bars(panel, two_runs):
@@ -111,6 +120,23 @@ def test_the_tuning_loss_hyperparameters_reach_the_plugin_config(panel):
     assert config.method.loss == "ldam" and config.method.params == {"scale": 10.0} and config.plugin_run
 
 
+def test_each_repair_brings_its_own_defaults_not_the_training_forms(panel):
+    form = panel.form
+    form["pretrained"].set_value(__file__)
+    expected = {"crt": (10, 0.2, "class_aware", "fresh"), "lws": (5, 0.2, "class_aware", "old"),
+                "tau_norm": (0, 0.02, "instance", "old"), "wb": (10, 0.01, "instance", "old"),
+                "gml": (10, 0.02, "instance", "old")}
+    for loss, (epochs, lr, sampler, init) in expected.items():
+        form["loss"].set_value(loss)
+        assert form["epochs"].value() == epochs, loss
+        config = panel.build_tune_config()
+        assert (config.optim.epochs, config.optim.lr, config.plugin.sampler, config.plugin.init) == \
+            (epochs, lr, sampler, init), loss
+    assert panel.build_tune_config().plugin.max_norm == 0.0
+    form["loss"].set_value("wb")
+    assert panel.build_tune_config().plugin.max_norm == 0.1  # weight balancing's MaxNorm
+
+
 def test_the_plugin_offers_the_losses_that_declare_they_can_re_train_a_classifier(panel):
     from engine.methods import available_methods
 
@@ -146,10 +172,10 @@ def test_the_plugin_draws_while_it_runs_and_shows_each_class_s_change(qtbot, pan
     form["epochs"].set_value(2)
     with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
         panel.run_button.click()
-    assert ("GML plug-in · new, epoch 1/2", 10) in drawn and ("GML plug-in · new, epoch 2/2", 10) in drawn
+    assert ("plug-in · GML · new, epoch 1/2", 10) in drawn and ("plug-in · GML · new, epoch 2/2", 10) in drawn
     assert any("Extracting features · pass 1/" in t for t in titles)  # the plots say what runs, before epoch 1
     assert not any("epoch 1/" in t for t in titles if "Extracting features" in t)
-    assert panel.live is None and [s.name for s in panel.series][:2] == ["GML plug-in · old", "GML plug-in · new"]
+    assert panel.live is None and [s.name for s in panel.series][:2] == ["plug-in · old", "plug-in · GML · new"]
 
     old, new = panel.series[0], panel.series[1]
     assert (panel.change_from.currentText(), panel.change_to.currentText()) == (old.name, new.name)
@@ -176,8 +202,7 @@ def test_a_failed_plugin_leaves_no_earlier_result_on_screen(qtbot, panel, tmp_pa
     from gui.compare_series import series_from_metrics
 
     earlier = Metrics(0.5, 1.0, 1.0, 0.5, 0.4, 0.45, 0.2, 0, None, None, None, [0.5, 0.5])
-    panel.plugin_title = "GML plug-in"
-    panel.series = [series_from_metrics("GML plug-in · new", earlier, ["a", "b"], [10, 2])]
+    panel.series = [series_from_metrics("plug-in · GML · new", earlier, ["a", "b"], [10, 2])]
     panel.refresh()
     assert panel.bars.bar_count(0) == 2
     empty = tmp_path / "images"

@@ -66,7 +66,7 @@ def tiny_demo_config(tmp_path, epochs: int = 2, **overrides) -> RunConfig:
         data=DataConfig(dataset="demo", imbalance_ratio=50.0, image_size=8),
         model=ModelConfig(arch="resnet20"),
         optim=OptimConfig(epochs=epochs, batch_size=128, lr=0.05, warmup_epochs=0),
-        runs_dir=str(tmp_path / "runs"), experiment="gui-test", device="cpu", amp=False,
+        runs_dir=str(tmp_path / "runs"), experiment="gui-test", device="cpu", precision="fp32",
     )
     for key, value in overrides.items():
         setattr(config, key, value)
@@ -122,19 +122,3 @@ def combo_text_room(combo) -> int:
     combo.initStyleOption(option)
     return combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
                                         QStyle.SubControl.SC_ComboBoxEditField, combo).width()
-
-
-def test_none_outlives_any_number_of_qt_calls_that_return_nothing(qapp):
-    """shiboken6 6.12 on Python 3.11 takes a reference from None at each Qt call that returns
-    nothing; the app (and this suite) give None enough references first (gui/none_guard.py)."""
-    import sys
-
-    from PySide6.QtGui import QStandardItem
-
-    from gui.none_guard import IMMORTAL, keep_none_alive
-
-    keep_none_alive()
-    item = QStandardItem("x")
-    for _ in range(20_000):
-        item.setEditable(False)
-    assert sys.version_info >= (3, 12) or sys.getrefcount(None) > IMMORTAL // 2

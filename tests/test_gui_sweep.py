@@ -36,13 +36,13 @@ def finish_cell(folder: Path, cell, base: list[int], new: list[int]) -> None:
     train.write_dataset("demo", ["a", "b"], COUNTS)
     train.append_epoch(1, 0.1, 1.0, metrics(base), metrics(base))
     (train.path / "checkpoints" / "last.pt").write_bytes(b"")
-    plugin = RunFolder.create(cell_dir(folder, cell.id) / "plugin", cell.id + "-plugin")
-    plugin.write_json("config.json", {"kind": "tune", "run": cell.plugin})
+    plugin = RunFolder.create(cell_dir(folder, cell.id) / "plugin-gml", cell.id + "-gml")
+    plugin.write_json("config.json", {"kind": "tune", "run": cell.plugins[0]})
     plugin.write_json("report.json", {"stopped": False, "epochs_done": 1, "class_names": ["a", "b"],
                                       "class_counts": COUNTS, "columns": {
                                           "old": metrics(base).to_dict(), "new": metrics(new).to_dict(),
                                           "ensemble": metrics(new).to_dict()}})
-    write_status(folder, CellStatus(cell.id, "done", stage="plugin", epoch=1, epochs=1))
+    write_status(folder, CellStatus(cell.id, "done", stage="plugin gml", epoch=1, epochs=1))
 
 
 def column(view: SweepView, table, title: str) -> list[str]:
@@ -68,7 +68,7 @@ def test_the_table_fills_live_and_a_cell_opens_in_compare(qtbot, tmp_path, gui_s
     cells = view.cells_table
     assert column(view, cells, "State") == ["done", "running · train 0/1", "failed", "pending"]
     assert column(view, cells, "base Acc")[:2] == ["75.00", "—"]  # (4 + 2) / 8
-    assert column(view, cells, "+GML LR")[0] == "75.00" and column(view, cells, "+ens HM")[0] == "75.00"
+    assert column(view, cells, "+GML LR")[0] == "75.00" and column(view, cells, "+GML+ens HM")[0] == "75.00"
     assert cells.item(2, 5).toolTip() == "out of memory"
     assert column(view, view.table, "Seeds") == ["1/2", "0/2"]
     assert column(view, view.table, "base HM") == [f"{100 * 2 / (1 / 1.0 + 1 / 0.5):.2f}", "—"]  # one seed: no ±
@@ -86,7 +86,7 @@ def test_the_table_fills_live_and_a_cell_opens_in_compare(qtbot, tmp_path, gui_s
 
     with qtbot.waitSignal(view.open_runs) as opened:
         cells.cellDoubleClicked.emit(0, 0)
-    assert [Path(p).parent.name for p in opened.args[0]] == ["train", "plugin"]
+    assert [Path(p).parent.name for p in opened.args[0]] == ["train", "plugin-gml"]
     assert window.tabs.currentWidget() is window.compare
     names = [s.name for s in window.compare.series]
     assert len(names) == 4 and any(n.endswith("· new") for n in names) and any(ce0.id in n for n in names)
@@ -122,4 +122,24 @@ def test_run_remaining_cells_runs_on_a_worker_and_the_table_shows_the_outcome(qt
     assert column(view, view.cells_table, "State") == ["failed"]  # the folder does not exist
     assert "missing" in view.cells_table.item(0, 5).toolTip()
     assert view.run_button.isEnabled() and not view.stop_button.isEnabled()
+    view.close()
+
+
+def test_killed_and_damaged_cells_say_so_in_the_window(qtbot, tmp_path):
+    (tmp_path / "g.toml").write_text(SPEC)
+    spec = load_spec(tmp_path / "g.toml")
+    folder = tmp_path / "sweep"
+    write_sweep(folder, spec.path, spec.name, spec.cells)
+    ce0, ce1, bsce0, _bsce1 = spec.cells
+    finish_cell(folder, ce0, base=[4, 2], new=[3, 3])
+    next((cell_dir(folder, ce0.id) / "train").iterdir()).joinpath("metrics.csv").write_bytes(b"\x00\xff")
+    write_status(folder, CellStatus(ce1.id, "running", stage="train", epoch=1, epochs=1, host=os.uname().nodename,
+                                    pid=999999))  # killed: its cell lock died with it
+    (cell_dir(folder, bsce0.id) / "status.json").write_text("{not json")
+    view = SweepView(folder)
+    qtbot.addWidget(view)
+    assert column(view, view.cells_table, "State") == ["damaged", "interrupted", "damaged", "pending"]
+    assert "metrics.csv is damaged: it holds binary data" in view.cells_table.item(0, 5).toolTip()
+    assert "status.json is damaged: not valid JSON" in view.cells_table.item(2, 5).toolTip()
+    assert view.summary.text() == "2 damaged · 1 interrupted · 1 pending"
     view.close()

@@ -6,6 +6,7 @@ small: tiny state dicts, a few images, processes that only create folders or tak
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -18,7 +19,7 @@ import torch
 from errors import UserError
 from engine.checkpoints import load_checkpoint
 from engine.runs import HISTORY_KEY, RunFolder, RunLocked
-from test_gui_support import engine_info, gui_settings, shown_panel  # noqa: F401 (fixtures)
+from test_gui_support import engine_info, gui_settings, shown_panel, window  # noqa: F401 (fixtures)
 
 META = {"arch": "resnet20", "head": "linear", "num_classes": 2}
 
@@ -54,14 +55,20 @@ def _csv_epochs(run: RunFolder, name: str) -> list[int]:
 
 
 def _assert_consistent(run: RunFolder) -> int:
-    """History in last.pt == both CSVs == 1..N, best.pt is the epoch last.pt calls best, no leftovers."""
+    """The CSVs are exactly what last.pt committed (rows 1..N, length and SHA-256), best.pt is the
+    epoch last.pt calls best, no leftovers."""
+    import hashlib
+
     last = load_checkpoint(run.path / "checkpoints" / "last.pt")
     history = last.extra[HISTORY_KEY]
-    epochs = [row["epoch"] for row in history["metrics"]]
-    assert epochs == list(range(1, len(epochs) + 1)) == [last.meta["epoch"] - len(epochs) + e for e in epochs]
-    assert _csv_epochs(run, "metrics.csv") == epochs == _csv_epochs(run, "per_class.csv")
+    epochs = _csv_epochs(run, "metrics.csv")
+    assert epochs == list(range(1, history["rows"] + 1)) == _csv_epochs(run, "per_class.csv")
+    assert last.meta["epoch"] == epochs[-1]
+    for name, record in history["files"].items():
+        data = (run.path / name).read_bytes() if record["bytes"] else b""
+        assert len(data) == record["bytes"] and hashlib.sha256(data).hexdigest() == record["sha256"], name
     best = load_checkpoint(run.path / "checkpoints" / "best.pt")
-    assert best.meta["epoch"] == history["metrics"][history["best_at"] - 1]["epoch"]
+    assert best.meta["epoch"] == epochs[history["best_at"] - 1]
     assert torch.equal(best.state_dict["linear.weight"], _weights(best.meta["epoch"])["linear.weight"])
     leftovers = [p.name for p in run.path.rglob(".*") if p.name != ".lock"]
     assert leftovers == []
@@ -70,8 +77,9 @@ def _assert_consistent(run: RunFolder) -> int:
 
 # ------------------------------------------------------------------ one atomic epoch commit
 
-STEPS = ("_write_pending_best", "_write_last", "_promote_best", "_write_history")
+STEPS = ("_append_history", "_write_pending_best", "_write_last", "_promote_best", "_promote_history")
 BEST_ONLY = ("_write_pending_best", "_promote_best")  # steps an epoch without a new best skips
+BEFORE_THE_COMMIT = ("_append_history", "_write_pending_best", "_write_last")
 
 
 @pytest.mark.parametrize(("step", "is_best"), [(s, b) for s in STEPS for b in (True, False) if b or s not in BEST_ONLY])
@@ -82,6 +90,9 @@ def test_a_kill_at_any_step_of_an_epoch_commit_leaves_an_agreeing_run(tmp_path, 
     original = getattr(RunFolder, step)
 
     def killed(self, *args):
+        if step == "_append_history":  # killed half-way through appending the rows
+            with open(run.path / "metrics.csv", "ab") as handle:
+                handle.write(b"3,0.1,0.")
         raise SimulatedKill(step)
 
     monkeypatch.setattr(RunFolder, step, killed)
@@ -94,7 +105,7 @@ def test_a_kill_at_any_step_of_an_epoch_commit_leaves_an_agreeing_run(tmp_path, 
     resumed = RunFolder(run.path)
     checkpoint = resumed.recover()
     committed = _assert_consistent(resumed)
-    assert committed == (2 if step in ("_write_pending_best", "_write_last") else 3)
+    assert committed == (2 if step in BEFORE_THE_COMMIT else 3)
     assert checkpoint.extra["epochs_done"] == committed
     best_epoch = load_checkpoint(run.path / "checkpoints" / "best.pt").meta["epoch"]
     assert best_epoch == (3 if is_best and committed == 3 else 2)
@@ -625,3 +636,658 @@ def test_selecting_a_row_with_nan_probabilities_raises_nothing(qtbot, gui_settin
     bars = panel.detail.bars
     assert [bar.text() for bar in bars[:2]] == ["n/a", "n/a"] and bars[0].value() == 0
     assert panel.table.item(0, 2).text() == "—" and panel.table.item(0, 3).text() == "rabbit (n/a)   cat (n/a)"
+
+
+# ------------------------------------------------------------- recovery refuses before it rewrites
+
+HISTORY = ("metrics.csv", "per_class.csv", "per_class_precision.csv", "checkpoints/last.pt", "checkpoints/best.pt",
+           "status.json")
+TAMPERINGS = ("missing", "garbage", "foreign", "truncated")
+# what a resume must do with each tampered file: refuse (exit 2, one line, nothing changed) or go on
+REFUSED = {"config.json", "dataset.json", "metrics.csv", "per_class.csv", "per_class_precision.csv",
+           "checkpoints/last.pt"}
+RESUMED = {"checkpoints/best.pt", "log.txt", "README.md", "confusion_last.csv", ".lock"}
+
+
+@pytest.fixture(scope="module")
+def crashed_run(tmp_path_factory) -> Path:
+    """A real two-epoch demo run whose writer died after its last epoch: status.json says running."""
+    from engine.trainer import train
+    from test_gui_support import tiny_demo_config
+
+    root = tmp_path_factory.mktemp("crashed")
+    run = RunFolder(train(tiny_demo_config(root, epochs=2)).run_dir)
+    run.mark_status("running", pid=999999)
+    return run.path
+
+
+def _foreign(name: str, path: Path) -> bytes:
+    """A well-formed file of the same kind that belongs to something else."""
+    if name == "checkpoints/last.pt" or name == "checkpoints/best.pt":  # plain weights of the very same model
+        import io
+
+        buffer = io.BytesIO()
+        torch.save({key: value.clone() for key, value in load_checkpoint(path).state_dict.items()}, buffer)
+        return buffer.getvalue()
+    if name == "config.json":
+        return json.dumps({"kind": "sweep", "cells": []}).encode()
+    if name == "dataset.json":
+        return json.dumps({"name": "other", "class_names": ["a", "b", "c"], "class_counts": [5, 3, 1]}).encode()
+    if name == "status.json":
+        return json.dumps({"state": "running", "at": "then", "pid": 1}).encode()  # another writer's, gone
+    if name == ".lock":
+        return json.dumps({"pid": 999999, "host": "elsewhere", "command": "gone", "started": "x"}).encode()
+    if name.endswith(".csv"):  # the same table edited by hand (or another run's)
+        text = path.read_text()
+        return text.replace("1,", "7,", 1).encode()
+    return b"# another run's notes\n"
+
+
+def _tamper(run_path: Path, name: str, how: str) -> None:
+    import numpy as np
+
+    path = run_path / name
+    original = path.read_bytes() if path.exists() else b""
+    if how == "missing":
+        path.unlink(missing_ok=True)
+    elif how == "garbage":
+        path.write_bytes(b"\x00\xff" + np.random.default_rng(len(name)).bytes(500))
+    elif how == "truncated":
+        path.write_bytes(original[: len(original) // 2])
+    else:
+        path.write_bytes(_foreign(name, path))
+
+
+def _history_bytes(run_path: Path) -> dict[str, bytes | None]:
+    return {name: (run_path / name).read_bytes() if (run_path / name).exists() else None for name in HISTORY}
+
+
+@pytest.mark.parametrize("how", TAMPERINGS)
+@pytest.mark.parametrize("name", sorted(REFUSED | RESUMED | {"status.json"}))
+def test_every_tampering_of_a_run_folder_is_refused_untouched_or_resumed_consistently(crashed_run, tmp_path, capsys,
+                                                                                       name, how):
+    import shutil
+
+    from cli import main as cli
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    _tamper(run_path, name, how)
+    before = _history_bytes(run_path)
+    code = cli(["train", "--resume", str(run_path)])
+    err = capsys.readouterr().err
+    if code == 2:
+        assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+        assert _history_bytes(run_path) == before, f"a refused resume changed the history ({name} {how})"
+        assert not list(run_path.rglob(".*.tmp"))
+    if name in REFUSED and (name, how) != ("dataset.json", "missing"):  # written again from the data
+        assert code == 2, f"{name} {how}: resumed from a damaged run ({err})"
+        assert Path(name).name in err or (name == "config.json" and "not a run folder" in err), err
+    elif name == "status.json" and how != "foreign":  # without a status the history says: both epochs done
+        assert code == 2 and "is finished (2 epochs); nothing to resume" in err
+    else:
+        assert code == 0, f"{name} {how}: {err}"
+        assert RunFolder(run_path).status()["state"] == "finished"
+        last = load_checkpoint(run_path / "checkpoints" / "last.pt")
+        record = last.extra[HISTORY_KEY]
+        assert _csv_epochs(RunFolder(run_path), "metrics.csv") == [1, 2] and record["rows"] == 2
+        assert RunFolder(run_path).class_names() == [str(d) for d in range(10)]
+
+
+def test_a_plain_state_dict_as_last_pt_is_refused_by_name_and_the_status_stays(crashed_run, tmp_path, capsys):
+    """The hostile case of issue 20: a plain state dict in place of last.pt used to cut the history to
+    epoch 0 and delete the CSVs, then end in a traceback with status.json saying "running"."""
+    import shutil
+
+    from cli import main as cli
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    _tamper(run_path, "checkpoints/last.pt", "foreign")
+    status = (run_path / "status.json").read_bytes()
+    before = _history_bytes(run_path)
+    assert cli(["train", "--resume", str(run_path)]) == 2
+    err = _one_line_error(capsys)
+    assert f"{run_path / 'checkpoints' / 'last.pt'} is not a checkpoint of this run" in err
+    assert "left as it was" in err
+    assert _history_bytes(run_path) == before and (run_path / "status.json").read_bytes() == status
+
+
+def test_last_pt_of_another_run_with_other_weights_is_refused_by_what_differs(crashed_run, tmp_path, capsys):
+    import shutil
+
+    from cli import main as cli
+    from engine.checkpoints import save_checkpoint
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    last = load_checkpoint(run_path / "checkpoints" / "last.pt")
+    state = dict(last.state_dict)
+    state["linear.weight"] = torch.zeros(10, 128)  # a wider network's head, same class count
+    save_checkpoint(run_path / "checkpoints" / "last.pt", state, last.meta, extra=last.extra)
+    before = _history_bytes(run_path)
+    assert cli(["train", "--resume", str(run_path)]) == 2
+    err = _one_line_error(capsys)
+    assert "last.pt cannot be resumed from" in err and "linear.weight" in err
+    assert _history_bytes(run_path) == before
+
+
+# ------------------------------------------------------------------ append-only history
+
+def test_each_epoch_appends_in_place_and_never_rewrites_the_history(tmp_path, monkeypatch):
+    import engine.run_files
+
+    run = RunFolder.create(tmp_path, "append")
+    _commit(run, 1, True)
+    first = {name: (run.path / name).read_bytes() for name in ("metrics.csv", "per_class.csv")}
+    inodes = {name: os.stat(run.path / name).st_ino for name in first}
+
+    def no_rewrite(path, text):
+        raise AssertionError(f"{path.name} rewritten whole")
+
+    monkeypatch.setattr(engine.run_files, "write_atomically", no_rewrite)
+    for epoch in (2, 3):
+        _commit(run, epoch, False)
+    for name, data in first.items():
+        assert (run.path / name).read_bytes().startswith(data) and os.stat(run.path / name).st_ino == inodes[name]
+    monkeypatch.undo()
+    assert _assert_consistent(RunFolder(run.path)) == 3 if RunFolder(run.path).recover() else False
+
+
+def test_a_new_column_rewrites_the_file_only_once_committed(tmp_path, monkeypatch):
+    """A run resumed by a version that writes more columns: the wider file waits beside the old one
+    until last.pt commits it; a kill before that keeps the old file, a kill after it promotes it."""
+    run = RunFolder.create(tmp_path, "columns")
+    _commit(run, 1, True)
+    wider = {"epoch": 2, "lr": 0.1, "test_hm": 0.2, "test_new": 1.0}
+
+    def killed(self):
+        raise SimulatedKill("after the commit")
+
+    monkeypatch.setattr(RunFolder, "_promote_history", killed)
+    with pytest.raises(SimulatedKill):
+        run.commit_epoch(wider, {"epoch": 2, "class_0": 0.5, "class_1": 0.25}, state_dict=_weights(2),
+                         meta={**META, "epoch": 2}, extra={"epochs_done": 2})
+    monkeypatch.undo()
+    assert "test_new" not in (run.path / "metrics.csv").read_text()  # the committed file waits
+    resumed = RunFolder(run.path)
+    resumed.recover()
+    assert _assert_consistent(resumed) == 2
+    assert resumed.history()[1]["test_new"] == 1.0 and math.isnan(resumed.history()[0]["test_new"])
+
+
+def test_a_run_with_its_history_inside_last_pt_is_rewritten_from_it(tmp_path):
+    """Runs written before the CSVs were appended kept every row in last.pt; resuming one rewrites
+    the CSVs from it once and goes on appending."""
+    from engine.checkpoints import save_checkpoint
+
+    run = RunFolder.create(tmp_path, "older")
+    rows = [{"epoch": e, "lr": 0.1, "test_hm": e / 10} for e in (1, 2)]
+    per_class = [{"epoch": e, "class_0": 0.5, "class_1": 0.25} for e in (1, 2)]
+    (run.path / "metrics.csv").write_text("epoch,lr\n1,0.1\n2,0.1\n3,0.1\n")  # one row past the checkpoint
+    history = {"rows": 2, "best_at": 2, "metrics": rows, "per_class": per_class, "precision": []}
+    save_checkpoint(run.path / "checkpoints" / "last.pt", _weights(2), {**META, "epoch": 2},
+                    extra={"epochs_done": 2, HISTORY_KEY: history})
+    save_checkpoint(run.path / "checkpoints" / "best.pt", _weights(2), {**META, "epoch": 2})
+    resumed = RunFolder(run.path)
+    resumed.recover()
+    assert _csv_epochs(resumed, "metrics.csv") == [1, 2] == _csv_epochs(resumed, "per_class.csv")
+    _commit(resumed, 3, False)
+    assert _assert_consistent(RunFolder(run.path)) == 3
+
+
+# ------------------------------------------------------------------ disk full, read-only folders
+
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("error", ["ENOSPC", "EROFS", "EACCES"])
+def test_a_failed_write_at_any_step_is_one_line_and_the_last_epoch_stays_resumable(tmp_path, monkeypatch, step, error):
+    import errno
+
+    from engine.run_files import RunWriteError
+
+    run = RunFolder.create(tmp_path, "full")
+    _commit(run, 1, True)
+    _commit(run, 2, True)
+    code = getattr(errno, error)
+
+    def fails(self, *args):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(RunFolder, step, fails)
+    with pytest.raises(RunWriteError) as refused:
+        _commit(run, 3, True)
+    monkeypatch.undo()
+    message = str(refused.value)
+    assert "\n" not in message and os.strerror(code) in message and "resume with" in message
+    resumed = RunFolder(run.path)
+    resumed.recover()
+    committed = _assert_consistent(resumed)
+    assert committed == (2 if step in BEFORE_THE_COMMIT else 3)
+    _commit(resumed, committed + 1, False)
+    assert _assert_consistent(RunFolder(run.path)) == committed + 1
+
+
+def _full_disk_from_epoch(monkeypatch, epoch: int, code: int) -> None:
+    """Every history append fails once the run reaches ``epoch`` (the disk filled up)."""
+    import errno
+
+    from engine.run_files import HistoryFile
+
+    original = HistoryFile.append
+
+    def append(self, rows):
+        if rows and rows[0].get("epoch", 0) >= epoch:
+            raise OSError(code, os.strerror(code), None if code == errno.ENOSPC else str(self.path))
+        return original(self, rows)
+
+    monkeypatch.setattr(HistoryFile, "append", append)
+
+
+@pytest.mark.parametrize("cause", ["disk full", "made read-only"])
+def test_a_run_that_cannot_write_ends_in_one_line_and_resumes_to_the_same_history(tmp_path, monkeypatch, capsys,
+                                                                                   cause):
+    import errno
+
+    from cli import main as cli
+
+    code = errno.ENOSPC if cause == "disk full" else errno.EROFS
+    _full_disk_from_epoch(monkeypatch, 2, code)
+    flags = ["--preset", "demo", "--epochs", "3", "--image-size", "8", "--batch-size", "128", "--warmup-epochs", "0",
+             "--device", "cpu", "--runs-dir", str(tmp_path / "runs"), "--quiet"]
+    assert cli(["train", *flags]) == 2
+    err = _one_line_error(capsys)
+    assert os.strerror(code) in err and "the 1 epoch(s) saved before stay intact" in err
+    run = RunFolder(next((tmp_path / "runs").iterdir()))
+    assert run.status()["state"] == "running" and run.state() == "interrupted"
+    monkeypatch.undo()
+    assert cli(["train", "--resume", str(run.path), "--quiet"]) == 0
+    capsys.readouterr()
+    assert _csv_epochs(run, "metrics.csv") == [1, 2, 3] and run.status()["state"] == "finished"
+    assert run.confusion("last") is not None
+
+
+# ------------------------------------------------------------------------------- sweeps
+
+TINY_GRID = """\
+name = "tiny"
+preset = "demo"
+methods = ["ce", "bsce"]
+seeds = [0]
+[overrides]
+"optim.epochs" = {epochs}
+"optim.batch_size" = 128
+"optim.warmup_epochs" = 0
+"data.image_size" = 8
+"device" = "cpu"
+"""
+
+
+def _sweep_file(tmp_path: Path, text: str = TINY_GRID.format(epochs=2), name: str = "grid.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.slow
+def test_a_second_sweep_on_a_folder_being_written_is_refused_and_the_first_runs_every_cell_once(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from cli import main as cli
+    from engine.runs import RunLock
+    from engine.sweep.cells import cell_dir, read_status
+
+    spec, folder = _sweep_file(tmp_path), tmp_path / "sweep"
+    first = subprocess.Popen([sys.executable, "main.py", "sweep", str(spec), "--out", str(folder)],
+                             cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while (holder := RunLock(folder).holder() if folder.exists() else None) is None and time.time() < deadline:
+        assert first.poll() is None, first.stdout.read()
+        time.sleep(0.01)
+    assert holder and holder["pid"] == first.pid
+    assert cli(["sweep", str(spec), "--out", str(folder)]) == 2
+    err = _one_line_error(capsys)
+    assert f"the sweep folder {folder} is being written by pid {first.pid}" in err and "main.py sweep" in err
+    output, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, output
+    for cell in ("demo-ir10-ce-s0", "demo-ir10-bsce-s0"):
+        assert read_status(folder, cell).state == "done"
+        runs = list((cell_dir(folder, cell) / "train").iterdir())
+        assert len(runs) == 1 and (runs[0] / "log.txt").read_text().count("start on") == 1
+
+
+def test_cleaning_a_cell_never_removes_a_run_folder_another_process_writes(tmp_path):
+    from engine.sweep.cells import _clean_runs
+
+    root = tmp_path / "train"
+    held = RunFolder.create(root, "held")  # no checkpoint yet: a run killed early would be removed
+    (held.path / "config.json").write_text("{}")
+    stale = RunFolder.create(root, "stale")
+    (stale.path / "config.json").write_text("{}")
+    context = _context()
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(str(held.path), ready, release))
+    holder.start()
+    assert ready.wait(30)
+    try:
+        assert _clean_runs(root, lambda run: run.checkpoint("last") is not None) is None
+        assert held.path.is_dir() and (held.path / "config.json").exists() and not stale.path.exists()
+    finally:
+        release.set()
+        holder.join()
+
+
+def _hold_cell(folder: str, cell: str, ready, release) -> None:
+    from engine.sweep.cells import cell_lock
+
+    with cell_lock(folder, cell):
+        ready.set()
+        release.wait(30)
+
+
+def test_a_cell_another_process_holds_is_left_alone(tmp_path, monkeypatch):
+    from engine.sweep.cells import CellStatus, read_status, run_cell, shown_state, write_status
+    from engine.sweep.spec import load_spec
+
+    spec = load_spec(_sweep_file(tmp_path))
+    folder, cell = tmp_path / "sweep", spec.cells[0]
+    write_status(folder, CellStatus(cell.id, "running", host="elsewhere", pid=1))
+    monkeypatch.setattr("engine.sweep.cells._run_stages", lambda *a: pytest.fail("ran a cell another process holds"))
+    context = _context()
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_cell, args=(str(folder), cell.id, ready, release))
+    holder.start()
+    assert ready.wait(30)
+    try:
+        assert run_cell(folder, cell).state == "running"
+        assert shown_state(folder, read_status(folder, cell.id)) == "running"
+    finally:
+        release.set()
+        holder.join()
+    assert shown_state(folder, read_status(folder, cell.id)) == "interrupted"  # its holder is gone
+
+
+def test_dry_run_shows_a_killed_cell_as_interrupted_and_a_damaged_status_as_damaged(tmp_path, capsys):
+    import socket
+
+    from cli import main as cli
+    from engine.sweep.cells import CellStatus, cell_dir, write_status
+
+    spec, folder = _sweep_file(tmp_path), tmp_path / "sweep"
+    write_status(folder, CellStatus("demo-ir10-ce-s0", "running", stage="train", epoch=1, epochs=2,
+                                    host=socket.gethostname(), pid=999999))
+    (cell_dir(folder, "demo-ir10-bsce-s0")).mkdir(parents=True)
+    (cell_dir(folder, "demo-ir10-bsce-s0") / "status.json").write_bytes(b"\x00\x01garbage")
+    assert cli(["sweep", str(spec), "--out", str(folder), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "demo-ir10-ce-s0" in out and "interrupted" in out and "running" not in out
+    assert "damaged:" in out and "binary data" in out
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    (TINY_GRID.format(epochs=1).replace('methods = ["ce", "bsce"]',
+                                        'methods = [{loss = "ldam", params = {max_margin = 5.0}}]'),
+     "methods.params.max_margin: 5 is outside LDAM (cosine head)'s sensible range 0 to 2"),
+    (TINY_GRID.format(epochs=1).replace('methods = ["ce", "bsce"]',
+                                        'methods = [{loss = "paco", params = {queue_size = 100000}}]'),
+     "queue_size = 100,000 on 390 training images keeps its random initial keys"),
+])
+def test_method_hyperparameters_are_checked_before_any_cell_starts(tmp_path, capsys, text, needle):
+    from cli import main as cli
+
+    text = text.replace("seeds = [0]", "seeds = [0]\nimbalance = [50]")
+    spec = _sweep_file(tmp_path, text)
+    assert cli(["sweep", str(spec), "--out", str(tmp_path / "sweep")]) == 2
+    err = _one_line_error(capsys)
+    assert needle in err and f"{spec}:" in err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_huge_grid_is_refused_at_once_with_its_count(tmp_path, capsys):
+    from cli import main as cli
+
+    seeds = ", ".join(str(s) for s in range(100_000))
+    text = TINY_GRID.format(epochs=1).replace('methods = ["ce", "bsce"]', 'methods = ["ce", "bsce", "focal", "ldam", '
+                                              '"lade", "feabal", "gml", "logit_adjust"]').replace("seeds = [0]",
+                                                                                                 f"seeds = [{seeds}]")
+    spec = _sweep_file(tmp_path, text)
+    started = time.perf_counter()
+    assert cli(["sweep", str(spec), "--dry-run"]) == 2
+    assert time.perf_counter() - started < 30  # counted before a single cell is built (it took hours)
+    err = _one_line_error(capsys)
+    assert "the grid has 800,000 cells (1 dataset(s) × 1 ratio(s) × 8 method(s) × 100000 seed(s))" in err
+    assert "--max-cells" in err
+
+
+@pytest.mark.parametrize("jobs", ["-1", "0"])
+def test_jobs_below_one_is_refused(tmp_path, capsys, jobs):
+    from cli import main as cli
+
+    assert cli(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "s"), "--jobs", jobs]) == 2
+    assert f"--jobs must be 1 or more (cells at once), not {jobs}" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\x02binary", "name = 'caf\u00e9'\n".encode("latin-1")])
+def test_a_binary_or_non_utf8_sweep_file_is_one_line(tmp_path, capsys, content):
+    from cli import main as cli
+
+    spec = tmp_path / "grid.toml"
+    spec.write_bytes(content)
+    assert cli(["sweep", str(spec), "--dry-run"]) == 2
+    err = _one_line_error(capsys)
+    assert f"not a sweep file: {spec} is damaged: " in err and ("binary data" in err or "not UTF-8" in err)
+
+
+def test_a_sweep_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from cli import main as cli
+
+    def full(self, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "replace", full)
+    assert cli(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "sweep")]) == 2
+    err = _one_line_error(capsys)
+    assert f"cannot write {tmp_path / 'sweep' / 'sweep.json'}: No space left on device" in err
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory) -> tuple[Path, Path]:
+    """A finished two-cell sweep with the plug-in (one epoch each, 8-pixel digits)."""
+    from cli import main as cli
+
+    root = tmp_path_factory.mktemp("sweep")
+    spec = _sweep_file(root, TINY_GRID.format(epochs=1) + "[plugin]\nepochs = 1\nfeature_passes = 1\n")
+    folder = root / "sweep"
+    assert cli(["sweep", str(spec), "--out", str(folder)]) == 0
+    return spec, folder
+
+
+@pytest.mark.parametrize(("damage", "needle"), [
+    ("status.json", "status.json is damaged: it holds binary data"),
+    ("metrics.csv", "metrics.csv is damaged: it holds binary data"),
+    ("report.json", "report.json is damaged: not valid JSON"),
+    ("report.json columns", "report.json is damaged: not a plug-in report"),
+    ("nan", "not numbers: demo-ir10-ce-s0: base"),
+])
+def test_sweep_report_names_damaged_files_and_never_averages_nan(finished_sweep, tmp_path, capsys, damage, needle):
+    import shutil
+
+    from cli import main as cli
+    from engine.sweep.cells import cell_dir
+
+    folder = tmp_path / "sweep"
+    shutil.copytree(finished_sweep[1], folder)
+    cell = cell_dir(folder, "demo-ir10-ce-s0")
+    train = next((cell / "train").iterdir())
+    plugin = next((cell / "plugin-gml").iterdir())
+    if damage == "status.json":
+        (cell / "status.json").write_bytes(b"\x00\x9f")
+    elif damage == "metrics.csv":
+        (train / "metrics.csv").write_bytes(b"epoch,lr\n\x00\x00\xff")
+    elif damage == "report.json":
+        (plugin / "report.json").write_bytes(b'{"columns": ')
+    elif damage == "report.json columns":
+        (plugin / "report.json").write_text(json.dumps({"stopped": False, "epochs_done": 1, "columns": [1]}))
+    else:
+        text = (train / "metrics.csv").read_text().splitlines()
+        header, last = text[0].split(","), text[-1].split(",")
+        last[header.index("test_top1")] = "nan"
+        (train / "metrics.csv").write_text("\n".join(text[:-1] + [",".join(last)]) + "\n")
+    assert cli(["sweep-report", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert needle in captured.err and "Traceback" not in captured.err
+    row = next(line for line in captured.out.splitlines() if "| ce |" in line)
+    assert ("n/a" in row) if damage == "nan" else ("0/1" in row)
+    assert "| bsce |" in captured.out and "1/1" in next(l for l in captured.out.splitlines() if "| bsce |" in l)
+
+
+@pytest.mark.ray
+def test_ray_refuses_resources_no_node_has_in_seconds(tmp_path, capsys):
+    from cli import main as cli
+
+    spec = _sweep_file(tmp_path, TINY_GRID.format(epochs=1) + "[resources]\ncpus = 64\n")
+    started = time.perf_counter()
+    assert cli(["sweep", str(spec), "--out", str(tmp_path / "sweep"), "--backend", "ray"]) == 2
+    assert time.perf_counter() - started < 120
+    err = _one_line_error(capsys)
+    assert "each cell asks for 64 CPU(s) and 0 GPU(s)" in err and "no node of the Ray cluster has that much" in err
+
+
+def test_a_ray_client_address_without_the_client_extra_is_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("ray")
+    from cli import main as cli
+
+    monkeypatch.setattr("ray.is_initialized", lambda: False)
+    spec = _sweep_file(tmp_path)
+    code = cli(["sweep", str(spec), "--out", str(tmp_path / "sweep"), "--backend", "ray", "--address",
+                "ray://127.0.0.1:1"])
+    assert code == 2
+    err = _one_line_error(capsys)
+    assert err.startswith("error: cannot start Ray at ray://127.0.0.1:1: ")
+
+
+# ---------------------------------------------------------------- outputs that are not numbers
+
+def _overflowing_checkpoint(path: Path) -> Path:
+    """Finite weights, overflowing logits: the classifier × 1e38 (issue 20's case)."""
+    from engine.checkpoints import save_checkpoint
+    from models import build_model
+
+    torch.manual_seed(0)
+    state = build_model("resnet20", 10).state_dict()
+    state["linear.weight"] = state["linear.weight"] * 1e38
+    assert torch.isfinite(state["linear.weight"]).all()
+    meta = {"arch": "resnet20", "head": "linear", "num_classes": 10, "class_names": [str(d) for d in range(10)],
+            "data": {"dataset": "demo", "imbalance_ratio": 50.0, "image_size": 8, "cut_seed": 0}}
+    return save_checkpoint(path, state, meta)
+
+
+def test_eval_never_scores_outputs_that_overflow(tmp_path, capsys):
+    from cli import main as cli
+
+    path = _overflowing_checkpoint(tmp_path / "overflow.pt")
+    assert cli(["eval", "--checkpoint", str(path), "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert "warning: the model's outputs are not finite numbers (NaN/inf) for" in captured.err
+    assert "no metric is reported" in captured.err
+    acc = next(line for line in captured.out.splitlines() if line.startswith("Acc (%)"))
+    assert acc.split()[-1] == "—"
+    assert cli(["eval", "--checkpoint", str(path), "--device", "cpu", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+    assert report["top1"] is None and report["hm"] is None and report["non_finite"] > 0
+
+
+def test_the_plugin_report_marks_outputs_that_overflow_as_not_numbers(tmp_path):
+    from engine.events import Message
+    from engine.plugin import tune
+    from engine.plugin.config import plugin_config
+
+    path = _overflowing_checkpoint(tmp_path / "overflow.pt")
+    config = plugin_config({"pretrained": str(path), "epochs": 0, "device": "cpu", "runs_dir": str(tmp_path / "runs"),
+                            "data": {"dataset": "demo", "imbalance_ratio": 50.0, "image_size": 8}})
+    messages = []
+    result = tune(config, on_event=lambda e: messages.append(e) if isinstance(e, Message) else None)
+    old = result.reports["old"]
+    assert not old.are_numbers() and math.isnan(old.hm)
+    assert any(m.level == "warning" and "not finite numbers" in m.text for m in messages)
+    card = (result.run_dir / "README.md").read_text()
+    assert "outputs were not finite numbers" in card and "| HM | — |" in card
+
+
+def test_a_training_epoch_whose_test_outputs_overflow_is_never_the_best(tmp_path):
+    from engine.loop import Loop
+    from engine.metrics import not_numbers
+
+    loop = Loop.__new__(Loop)
+    loop.plan = type("Plan", (), {"best_metric": "test_hm"})()
+    loop.best, loop.epochs_done = {}, 1
+    assert not loop.track_best(not_numbers(3, 5))
+    assert loop.best == {}
+
+
+# ------------------------------------------------------------- reading run folders, the Runs tab
+
+READERS = {"config": lambda run: run.config(), "dataset": lambda run: run.class_names(),
+           "history": lambda run: run.history(), "per_class": lambda run: run.per_class(),
+           "precision": lambda run: run.per_class_precision(), "confusion": lambda run: run.confusion("last"),
+           "status": lambda run: run.status(), "card": lambda run: run.card(), "state": lambda run: run.state()}
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\x02binary", "caf\u00e9;\xe9t\xe9\n".encode("latin-1"), b""])
+@pytest.mark.parametrize("name", ["config.json", "dataset.json", "metrics.csv", "per_class.csv",
+                                  "per_class_precision.csv", "confusion_last.csv", "status.json", "README.md"])
+def test_every_reader_of_a_run_folder_names_a_damaged_file_in_words(crashed_run, tmp_path, name, content):
+    import shutil
+
+    from engine.run_files import RunDamaged
+    from engine.run_index import summarize
+
+    run_path = tmp_path / crashed_run.name
+    shutil.copytree(crashed_run, run_path)
+    (run_path / name).write_bytes(content)
+    run = RunFolder(run_path)
+    for reader in READERS.values():
+        try:
+            reader(run)
+        except RunDamaged as error:
+            assert f"{run_path / name} " in str(error) and "\n" not in str(error)
+    summary = summarize(run_path)
+    if name == "config.json" or (name == "metrics.csv" and content):  # an empty metrics.csv: no epoch yet
+        assert summary.status == "damaged" and str(run_path / name) in summary.problem
+    elif name == "status.json":  # without it the history decides: both epochs were done
+        assert summary.status == "finished"
+    else:
+        assert summary.status == "interrupted", summary
+
+
+def test_the_runs_tab_lists_damaged_and_interrupted_runs_and_errors_are_in_words(qtbot, window, crashed_run,
+                                                                                 workspace):
+    import shutil
+
+    from test_gui_support import open_error_boxes
+
+    runs_root = workspace / "runs"
+    runs_root.mkdir(exist_ok=True)
+    interrupted = runs_root / "20250101-000000-killed"
+    damaged = runs_root / "20250101-000001-damaged"
+    no_names = runs_root / "20250101-000002-no-names"
+    for path in (interrupted, damaged, no_names):
+        shutil.copytree(crashed_run, path)
+    (damaged / "config.json").write_bytes(b"\x00\xff\x00")
+    (no_names / "dataset.json").write_text(json.dumps({"name": "demo", "class_counts": [1] * 10}))
+    panel = window.runs
+    panel.refresh()
+    status = {panel.table.item(r, 0).text(): panel.table.item(r, 5) for r in range(panel.table.rowCount())}
+    assert status[interrupted.name].text() == "interrupted"
+    assert status[damaged.name].text() == "damaged"
+    assert "config.json is damaged: it holds binary data" in status[damaged.name].toolTip()
+    panel.select([damaged.name])
+    assert "binary data" in panel.details.item(0, 0).text()
+    panel.status_filter.setCurrentIndex(panel.status_filter.findData("damaged"))
+    assert panel.visible_names() == [damaged.name]
+    window.open_run(str(no_names))
+    (box,) = open_error_boxes()
+    assert "dataset.json is damaged: it needs the lists class_names and class_counts" in box.informativeText()

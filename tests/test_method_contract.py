@@ -1,6 +1,7 @@
 """The method contract: every registered method, found through the registry, passes the same checks.
 
-A method added by following docs/adding-a-method.md is tested here without a line of its own:
+A method added by following docs/adding-a-method.md is tested here without a line of its own.
+A method that trains models (all but the ``repair_only`` ones):
 
 - its stages train (each shortened to one epoch, two when there is one stage; small batches) and
   every stage moves the parts it says it trains;
@@ -10,6 +11,16 @@ A method added by following docs/adding-a-method.md is tested here without a lin
   ``predict`` and the plug-in's "old" column (the checkpoint's rule on cached features);
 - its declared capabilities hold: what it declares it can do runs (a classifier repair on
   cached features), and what it declares it cannot is refused in one line before any data loads.
+
+A ``repair_only`` method (cRT, LWS, τ-norm, WB: it repairs a trained model's classifier in the
+plug-in, from its own plug-in preset) on a trained CE model:
+
+- the plug-in run changes what the method declares it trains (``repair_trains``; the heads for a
+  repair that trains nothing but sets them, τ-norm) and nothing else;
+- a run stopped in its last epoch and resumed equals the uninterrupted run;
+- every consumer of predictions agrees on the repaired checkpoint (``eval``, ``predict``, the
+  plug-in's "old" column on it, the report's ensemble column), and its method state survives;
+- training it alone is refused in one line before any data loads.
 """
 from __future__ import annotations
 
@@ -29,6 +40,7 @@ from engine.methods import available_methods, build_method
 from engine.methods.base import ANY_FAMILY
 from engine.evaluation import metrics_from_logits
 from engine.plugin import plugin_config, tune
+from engine.presets import plugin_preset, preset
 from engine.runs import RunFolder
 from engine.stages import SOURCES, Stage, check_stages
 from engine.trainer import plan_run, train
@@ -36,6 +48,8 @@ from models import create_model, spec_for
 from tests.test_trainer import tiny_dataset
 
 METHODS = sorted(available_methods())
+TRAINERS = [name for name in METHODS if not available_methods()[name].repair_only]
+REPAIRS = [name for name in METHODS if available_methods()[name].repair_only]
 DATASET = tiny_dataset()
 DEVICE = torch.device("cpu")
 BATCH = 32
@@ -114,7 +128,7 @@ def trained(tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------ training
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", TRAINERS)
 def test_every_stage_trains_what_it_says_and_stays_finite(name, trained):
     result = trained(name)
     stages = result.plan.stages
@@ -131,7 +145,7 @@ def test_every_stage_trains_what_it_says_and_stays_finite(name, trained):
         assert moved, f"stage {stage.name!r} of {name} trained none of {stage.trains}"
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", TRAINERS)
 def test_the_method_state_survives_state_dict_and_the_checkpoint(name, trained):
     result = trained(name)
     method = result.plan.method
@@ -156,7 +170,7 @@ def _plain(state) -> object:
     return state
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", TRAINERS)
 def test_a_run_stopped_in_its_last_epoch_resumes_to_the_same_numbers(name, trained, tmp_path):
     straight = trained(name)
     config = replace(straight.config, runs_dir=str(tmp_path / "runs"))
@@ -171,7 +185,7 @@ def test_a_run_stopped_in_its_last_epoch_resumes_to_the_same_numbers(name, train
 
 
 # ---------------------------------------------------------------------------- prediction
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", TRAINERS)
 def test_every_consumer_predicts_the_checkpoint_alike(name, trained, tmp_path):
     """The loop's evaluation, ``eval``, ``predict`` and the plug-in's "old" column (cached features)."""
     result = trained(name)
@@ -204,11 +218,11 @@ def test_what_the_method_declares_it_can_do_runs(name, trained, tmp_path):
     """A repair (``repairs_classifier``) re-trains the classifier on cached features and reports old /
     new / ensemble; a method that only declares ``"features"`` among its sources trains a head stage on them."""
     cls = available_methods()[name]
-    result = trained(name)
+    result = trained("ce" if cls.repair_only else name)
     if cls.repairs_classifier:
         tuned = tune(plugin_config({"pretrained": str(result.last), "loss": name, "epochs": 1, "batch_size": BATCH,
-                                    "feature_passes": 1, "device": "cpu", "runs_dir": str(tmp_path / "runs")}),
-                     dataset=DATASET)
+                                    "feature_passes": 1, "device": "cpu", "runs_dir": str(tmp_path / "runs")},
+                                   preset(plugin_preset(name))), dataset=DATASET)
         assert list(tuned.reports) == ["old", "new", "ensemble"]
         assert all(math.isfinite(m.nll) for m in tuned.reports.values())
     elif "features" in cls.sources:
@@ -239,11 +253,18 @@ def test_what_the_method_declares_it_cannot_do_is_refused_before_the_data_loads(
         config = contract_config(tmp_path, name)
         config.model.pretrained = str(path)
         with pytest.raises(ConfigError, match="does not train a"):
-            train(config)
+            if cls.repair_only:  # repairing that checkpoint's classifier
+                tune(plugin_config({"pretrained": str(path), "loss": name}, preset(plugin_preset(name))))
+            else:
+                train(config)
         refused += 1
     if not cls.repairs_classifier:  # the plug-in: refused when the config is checked (RunConfig.problems)
         with pytest.raises(ConfigError, match="loss: .*cannot re-train a classifier"):
             tune(plugin_config({"pretrained": __file__, "loss": name}))
+        refused += 1
+    if cls.repair_only:  # training a model with it alone
+        with pytest.raises(ConfigError, match="loss: .*re-trains the classifier of a trained model"):
+            train(contract_config(tmp_path, name))
         refused += 1
     model = create_model(build_method(name, DATASET.class_counts).model_spec(spec_for("resnet20", 4)))
     for source in SOURCES:
@@ -264,3 +285,89 @@ def _model_of_another_family(cls):
     base = spec_for("resnet20", DATASET.num_classes)
     specs = [base] + [build_method(other, DATASET.class_counts).model_spec(base) for other in METHODS]
     return next((spec for spec in specs if spec.family not in cls.families), None)
+
+
+# ------------------------------------------------------------------------------- repairs
+class Repaired:
+    """One plug-in run of a repair-only method on the trained CE model, from the repair's own preset."""
+
+    def __init__(self, name: str, base: Trained, tmp_path):
+        self.name, self.base = name, base
+        self.config = repair_config(name, base.last, tmp_path)
+        self.events: list = []
+        self.result = tune(self.config, on_event=self.events.append, dataset=DATASET)
+        self.last = self.result.run_dir / "checkpoints" / "last.pt"
+
+
+def repair_config(name: str, base, tmp_path) -> RunConfig:
+    return plugin_config({"pretrained": str(base), "epochs": 2, "batch_size": BATCH, "feature_passes": 1,
+                          "device": "cpu", "runs_dir": str(tmp_path / "runs")}, preset(plugin_preset(name)))
+
+
+@pytest.fixture(scope="module")
+def repaired(trained, tmp_path_factory):
+    cache: dict[str, Repaired] = {}
+
+    def get(name: str) -> Repaired:
+        if name not in cache:
+            cache[name] = Repaired(name, trained("ce"), tmp_path_factory.mktemp(f"repair-{name}"))
+        return cache[name]
+    return get
+
+
+@pytest.mark.parametrize("name", REPAIRS)
+def test_a_repair_changes_what_it_declares_and_nothing_else(name, repaired):
+    result = repaired(name)
+    cls = available_methods()[name]
+    before = load_checkpoint(result.base.last).state_dict
+    after = load_checkpoint(result.last)
+    model = create_model(after.spec)
+    parts = model.parts()
+    declared = {id(p) for part in (cls.repair_trains or ("heads",)) for module in parts[part]
+                for p in module.parameters()}
+    declared_keys = {key for key, p in model.named_parameters() if id(p) in declared}
+    assert declared_keys
+    changed = {key for key in after.state_dict if key not in before or not torch.equal(after.state_dict[key],
+                                                                                      before[key])}
+    assert changed & declared_keys, f"{name} changed none of {sorted(declared_keys)}"
+    assert changed <= declared_keys, f"{name} changed {sorted(changed - declared_keys)}"
+    assert result.result.epochs_done == (2 if cls.repair_trains else 0)
+    assert list(result.result.reports) == ["old", "new", "ensemble"]
+    assert all(math.isfinite(m.nll) for m in result.result.reports.values())
+
+
+@pytest.mark.parametrize("name", [name for name in REPAIRS if available_methods()[name].repair_trains])
+def test_a_repair_run_stopped_in_its_last_epoch_resumes_to_the_same_numbers(name, repaired, tmp_path):
+    straight = repaired(name)
+    config = repair_config(name, straight.base.last, tmp_path)
+    events: list = []
+    stopped = tune(config, on_event=events.append, dataset=DATASET,
+                   should_stop=lambda: any(isinstance(e, Progress) and e.stage == "tune" and e.epoch == 2
+                                           for e in events))
+    assert stopped.stopped and stopped.epochs_done == 1
+    resumed = tune(repair_config(name, straight.base.last, tmp_path), dataset=DATASET, resume=stopped.run_dir)
+    assert not resumed.stopped and resumed.epochs_done == 2
+    for column in ("new", "ensemble"):
+        a, b = straight.result.reports[column], resumed.reports[column]
+        assert (a.per_class_recall, a.nll) == (b.per_class_recall, b.nll), column
+
+
+@pytest.mark.parametrize("name", REPAIRS)
+def test_every_consumer_predicts_the_repaired_checkpoint_alike(name, repaired, tmp_path):
+    result = repaired(name)
+    checkpoint = load_checkpoint(result.last)
+    assert checkpoint.meta["method"] == name and checkpoint.meta["method_params"] == dict(result.config.method.params
+                                                                                          or checkpoint.meta["method_params"])
+    fresh = build_method(name, DATASET.class_counts, checkpoint.meta["method_params"])
+    fresh.load_state_dict(checkpoint.method_state)
+    reported = result.result.reports["ensemble"]  # the repaired checkpoint predicts with the ensemble
+    evaluated, _ = evaluate_checkpoint(result.last, DataConfig(dataset="demo"), device="cpu", dataset=DATASET)
+    again = tune(plugin_config({"pretrained": str(result.last), "epochs": 0, "device": "cpu", "save_model": False,
+                                "runs_dir": str(tmp_path / "runs")}), dataset=DATASET).reports["old"]
+    probabilities = Predictor(checkpoint, device="cpu").predict_tensor(DATASET.test_images)
+    recalls = [float((probabilities.argmax(1)[DATASET.test_labels == c] == c).float().mean())
+               for c in range(DATASET.num_classes)]
+    for metrics in (evaluated, again):
+        assert metrics.per_class_recall == reported.per_class_recall
+        assert metrics.nll == pytest.approx(reported.nll, rel=1e-4, abs=1e-6)
+    assert recalls == pytest.approx(reported.per_class_recall)

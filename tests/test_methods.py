@@ -76,7 +76,7 @@ def shifted(rows: list[list[float]], shift: list[float]) -> list[list[float]]:
 def test_every_method_is_registered_with_documented_hyperparameters():
     methods = available_methods()
     assert set(methods) == {"ce", "bsce", "focal", "logit_adjust", "ldam", "lade", "feabal", "gml", "mislas", "paco",
-                            "ride", "ride_teacher", "ride_distill"}
+                            "ride", "ride_teacher", "ride_distill", "crt", "lws", "tau_norm", "wb"}
     for cls in methods.values():
         assert cls.title and cls.citation
         assert set(cls.param_help) == set(cls.defaults)

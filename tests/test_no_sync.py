@@ -16,6 +16,7 @@ from engine.epoch_stats import EpochStats
 from engine.methods import available_methods, build_method
 from engine.config import OptimConfig, RunConfig
 from engine.hooks import MaxNorm, make_hook
+from engine.sam import SharpnessAware, first_pass_statistics
 from engine.prediction import PredictionRule
 from engine.stages import Stage
 from models import create_model, spec_for
@@ -48,17 +49,24 @@ def _steps(method_name: str) -> None:
         method.use_teacher(create_model(method.model_spec(base)), PredictionRule(method))
     run = RunConfig()
     run.method.teacher = "named.pt"
-    for stage in method.stages(run):
+    if method.repair_only:  # the plug-in's stage: what the repair trains, on a trained model's frozen backbone
+        method.prepare_repair(model)
+        stages = [Stage("repair", OptimConfig(epochs=1), trains=method.repair_trains, batchnorm="frozen")] \
+            if method.repair_trains else []  # τ-norm trains nothing
+    else:
+        stages = method.stages(run)
+    for stage in stages:
         _stage_steps(method, model, stage)
 
 
-def _stage_steps(method, model, stage) -> None:
+def _stage_steps(method, model, stage, sam: bool = False, adaptive: bool = False) -> None:
     views = len(stage.views)  # PaCo trains on a query and a key view
     hooks = [make_hook(hook) for hook in stage.hooks]
     for hook in hooks:
         hook.on_stage_start(model, stage)
     step = stage.step or method.training_step
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4, foreach=True)
+    perturbation = SharpnessAware(optimizer, rho=0.05, adaptive=adaptive) if sam else None
     images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
     labels = torch.tensor([0, 0, 1, 2, 2, 3, 4, 1])  # class 5 absent, as in most batches
     generator = torch.Generator().manual_seed(1)
@@ -71,10 +79,19 @@ def _stage_steps(method, model, stage) -> None:
             loss, logits = step(model, Batch(batch, labels), stage)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if perturbation is not None:  # SAM: the second pass at w + ε, BatchNorm statistics kept
+                perturbation.perturb()
+                with first_pass_statistics(model):
+                    again, _ = step(model, Batch(batch, labels), stage)
+                    optimizer.zero_grad(set_to_none=True)
+                    again.backward()
+                perturbation.restore()
             optimizer.step()
             for hook in hooks:  # momentum encoders
                 hook.after_step(model)
             stats.update(loss, logits, labels)
+        for hook in hooks:
+            hook.after_epoch(model)
     assert stats.samples == 16 and stats.finite()
 
 
@@ -83,10 +100,18 @@ def test_a_training_step_of_every_method_does_not_sync(name):
     _steps(name)
 
 
-def test_the_max_norm_hook_does_not_sync():
+@pytest.mark.parametrize("every", ["step", "epoch"])
+def test_the_max_norm_hook_does_not_sync(every):
     model = create_model(spec_for("resnet20", len(COUNTS)))
-    stage = Stage("x", OptimConfig(epochs=1), hooks=("max_norm:0.1",))
+    stage = Stage("x", OptimConfig(epochs=1), hooks=(f"max_norm:0.1:{every}",))
     _stage_steps(build_method("ce", COUNTS, None, 10), model, stage)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_a_sam_step_does_not_sync(adaptive):
+    model = create_model(spec_for("resnet20", len(COUNTS)))
+    _stage_steps(build_method("ce", COUNTS, None, 10), model, Stage("x", OptimConfig(epochs=1)), sam=True,
+                 adaptive=adaptive)
 
 
 # --- the loop itself ---------------------------------------------------------------------------
@@ -114,13 +139,18 @@ def test_the_step_code_path_names_no_syncing_call():
     from engine.methods.base import LossMethod
     from engine.methods.gml import GeometricMeanLoss
 
-    for function in (Loop._step, Loop._make_batch, Loop._feature_batch, ResidentImages.batches, EpochStats.update,
-                     ConfusionCounter.add, LossMethod.training_step, GeometricMeanLoss.criterion, MaxNorm.after_step):
+    from engine.methods.weight_balancing import class_balanced_softmax_bce
+
+    for function in (Loop._step, Loop._forward_backward, Loop._make_batch, Loop._feature_batch,
+                     ResidentImages.batches, EpochStats.update, ConfusionCounter.add, LossMethod.training_step,
+                     GeometricMeanLoss.criterion, MaxNorm.after_step, MaxNorm.after_epoch, MaxNorm.project,
+                     SharpnessAware.perturb, SharpnessAware.restore, first_pass_statistics,
+                     class_balanced_softmax_bce):
         found = _syncing_calls(function)
         assert not found, f"{function.__qualname__} calls {sorted(found)}"
 
 
-def _tiny_run(tmp_path, loss: str, monkeypatch, guard: bool, epochs: int = 1):
+def _tiny_run(tmp_path, loss: str, monkeypatch, guard: bool, epochs: int = 1, optimizer: str = "sgd"):
     from engine.config import MethodConfig
     from engine.events import EpochEnd
     from engine.loop import Loop
@@ -156,15 +186,16 @@ def _tiny_run(tmp_path, loss: str, monkeypatch, guard: bool, epochs: int = 1):
         monkeypatch.setattr(engine.loop, "draw_beta", host_side_draw)
     config = tiny_config(tmp_path, epochs=epochs)
     config.method = MethodConfig(loss=loss)
+    config.optim.optimizer = optimizer
     config.save_model = False
     events = []
     train(config, on_event=events.append, dataset=tiny_dataset(size=8))
     return [e for e in events if isinstance(e, EpochEnd)]
 
 
-@pytest.mark.parametrize("loss", ["gml", "mislas"])  # mislas: a mixup stage, then a head stage on features
-def test_the_loops_step_and_batches_do_not_sync(tmp_path, monkeypatch, loss):
-    epochs = _tiny_run(tmp_path, loss, monkeypatch, guard=True)
+@pytest.mark.parametrize("loss, optimizer", [("gml", "sgd"), ("mislas", "sgd"), ("ce", "sam")])  # mislas: a mixup
+def test_the_loops_step_and_batches_do_not_sync(tmp_path, monkeypatch, loss, optimizer):  # stage, then features
+    epochs = _tiny_run(tmp_path, loss, monkeypatch, guard=True, optimizer=optimizer)
     assert epochs and all(math.isfinite(e.train.loss) for e in epochs)
 
 
@@ -208,4 +239,5 @@ def test_on_a_gpu_the_step_passes_cudas_sync_debug_mode(tmp_path, monkeypatch):
             torch.cuda.set_sync_debug_mode("default")
     monkeypatch.setattr(Loop, "_step", strict_step)
     epochs = _tiny_run(tmp_path, "gml", monkeypatch, guard=False)
+    epochs += _tiny_run(tmp_path, "ce", monkeypatch, guard=False, optimizer="sam")  # SAM's two passes
     assert epochs and math.isfinite(epochs[-1].train.loss)

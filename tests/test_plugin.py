@@ -260,7 +260,7 @@ def test_events_and_run_folder(tmp_path):
     card = (run / "README.md").read_text()
     assert "| HM |" in card and "Worst" in card
     # per class round(0.1·n), at least one image and never the last: 8 + 4 + 2 + 1 + 1 + 1
-    assert any(isinstance(e, Message) and "on 17 held-out training images" in e.text for e in events)
+    assert any(isinstance(e, Message) and "on 17 validation images" in e.text for e in events)
 
 
 def test_zero_epochs_only_evaluates_the_old_model(tmp_path):

@@ -53,3 +53,30 @@ def test_cli_table_shows_calibration_zero_count_and_the_floor():
     assert "floors differ" in table
     assert metrics_table({"floored": floored}).endswith("floored at 0.1 % (the paper's convention).")
     assert metrics_table({"plain": plain}).endswith("HM / GM / LR unfloored: 0 when any class has zero recall.")
+
+
+def test_the_confusion_matrices_are_written_when_the_session_ends_not_every_epoch(tmp_path):
+    from engine.events import EpochEnd
+    from engine.trainer import train
+    from test_gui_support import tiny_demo_config
+
+    seen = []
+
+    def on_event(event) -> None:
+        if isinstance(event, EpochEnd):
+            folder = next((tmp_path / "runs").iterdir())
+            seen.append((folder / "confusion_last.csv").exists())
+            assert len(event.test.confusion) == 10  # listeners (the app) still get it every epoch
+
+    result = train(tiny_demo_config(tmp_path, epochs=3), on_event=on_event)
+    assert seen == [False, False, False]
+    run = RunFolder(result.run_dir)
+    with open(run.path / "confusion_last.csv") as handle:
+        assert next(csv.reader(handle))[0] == "true \\ predicted (epoch 3)"
+    with open(run.path / "confusion_best.csv") as handle:
+        assert next(csv.reader(handle))[0] == f"true \\ predicted (epoch {result.best_epoch})"
+    from data import load_dataset
+
+    matrix = run.confusion("last")
+    assert len(matrix) == 10 and all(len(row) == 10 for row in matrix)
+    assert sum(map(sum, matrix)) == len(load_dataset(tiny_demo_config(tmp_path).data).test_labels)

@@ -18,7 +18,7 @@ import pytest
 from errors import UserError
 
 from engine.sweep.backends import run_cells
-from engine.sweep.cells import CellStatus, cell_dir, read_status, write_status, write_sweep
+from engine.sweep.cells import CellStatus, cell_dir, read_status, shown_state, write_status, write_sweep
 from engine.sweep.report import write_report
 from engine.sweep.spec import load_spec
 
@@ -58,14 +58,14 @@ def only_run(path: Path) -> Path:
 
 
 def numbers_in_run_folders(folder: Path, cell_id: str, epochs: int) -> dict[str, dict[str, float]]:
-    """base = the base run's last metrics.csv row; gml / ensemble = the plug-in's report.json."""
+    """base = the base run's last metrics.csv row; gml / gml_ens = the GML plug-in's report.json."""
     with open(only_run(cell_dir(folder, cell_id) / "train") / "metrics.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1))
-    report = json.loads((only_run(cell_dir(folder, cell_id) / "plugin") / "report.json").read_text())
+    report = json.loads((only_run(cell_dir(folder, cell_id) / "plugin-gml") / "report.json").read_text())
     return {"base": {k: float(rows[-1][f"test_{a}"]) for k, a in METRICS.items()},
             "gml": {k: report["columns"]["new"][a] for k, a in METRICS.items()},
-            "ensemble": {k: report["columns"]["ensemble"][a] for k, a in METRICS.items()}}
+            "gml_ens": {k: report["columns"]["ensemble"][a] for k, a in METRICS.items()}}
 
 
 def assert_table_matches_run_folders(spec, folder: Path, epochs: int) -> None:
@@ -76,7 +76,7 @@ def assert_table_matches_run_folders(spec, folder: Path, epochs: int) -> None:
     for method, row in table.items():
         assert (row["dataset"], row["imbalance"], row["seeds"], row["planned"]) == ("demo", "10", "2", "2")
         seeds = [numbers_in_run_folders(folder, f"demo-ir10-{method}-s{s}", epochs) for s in (0, 1)]
-        for model in ("base", "gml", "ensemble"):
+        for model in ("base", "gml", "gml_ens"):
             for metric in METRICS:
                 a, b = (seed[model][metric] for seed in seeds)
                 mean, std = (a + b) / 2, math.sqrt(((a - (a + b) / 2) ** 2 + (b - (a + b) / 2) ** 2) / (2 - 1))
@@ -88,9 +88,9 @@ def assert_table_matches_run_folders(spec, folder: Path, epochs: int) -> None:
     assert "\\begin{tabular}" in paths["latex"].read_text() and "$\\pm$" in paths["latex"].read_text()
     with open(paths["per_class"], newline="") as handle:
         per_class = list(csv.DictReader(handle))
-    assert len(per_class) == 4 * 3 * 10  # cells × (base, gml, ensemble) × classes
+    assert len(per_class) == 4 * 3 * 10  # cells × (base, gml, gml_ens) × classes
     first = [r for r in per_class if r["cell"] == "demo-ir10-ce-s0" and r["model"] == "gml"]
-    report = json.loads((only_run(cell_dir(folder, "demo-ir10-ce-s0") / "plugin") / "report.json").read_text())
+    report = json.loads((only_run(cell_dir(folder, "demo-ir10-ce-s0") / "plugin-gml") / "report.json").read_text())
     assert [float(r["recall"]) for r in first] == report["columns"]["new"]["per_class_recall"]
 
 
@@ -110,14 +110,14 @@ def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_fold
     assert "resumes after epoch 1" in statuses[-1].reason
     assert any(s.cell == victim and s.state == "running" and s.epoch == 1 for s in seen)
     victim_run = only_run(cell_dir(folder, victim) / "train")
-    assert (victim_run / "checkpoints" / "last.pt").exists() and not (cell_dir(folder, victim) / "plugin").exists()
+    assert (victim_run / "checkpoints" / "last.pt").exists() and not (cell_dir(folder, victim) / "plugin-gml").exists()
     finished = {c.id: read_status(folder, c.id).updated for c in spec.cells if c.id != victim}
     # a SIGKILLed worker cannot write its status: it stays "running" with a process that is gone
     gone = subprocess.Popen(["true"])
     gone.wait()
     write_status(folder, CellStatus(victim, "running", stage="train", epoch=1, epochs=2, host=socket.gethostname(),
                                     pid=gone.pid))
-    assert read_status(folder, victim).interrupted()
+    assert shown_state(folder, read_status(folder, victim)) == "interrupted"
 
     seen.clear()
     statuses = run_cells(folder, spec.cells, "local", jobs=1, on_status=seen.append)
@@ -182,3 +182,55 @@ def test_parallel_local_workers_run_the_cells_in_their_own_processes(tmp_path):
     statuses = run_cells(folder, spec.cells, "local", jobs=2)  # as with two GPUs: one process each
     assert [s.state for s in statuses] == ["failed", "failed"] and all("missing" in s.reason for s in statuses)
     assert os.getpid() not in {read_status(folder, s.cell).pid for s in statuses}
+
+
+REPAIRS_GRID = """\
+name = "repairs"
+preset = "demo"
+methods = ["ce"]
+[overrides]
+"optim.epochs" = 1
+"optim.batch_size" = 128
+"optim.warmup_epochs" = 0
+"data.image_size" = 16
+"device" = "cpu"
+[plugin]
+repairs = ["gml", "crt", "lws", "tau_norm", "wb"]
+feature_passes = 1
+[plugin.crt]
+epochs = 2
+[plugin.wb]
+ensemble = false
+"""
+
+
+@pytest.mark.slow
+def test_a_sweep_with_every_repair_writes_them_side_by_side(tmp_path):
+    spec_path = tmp_path / "repairs.toml"
+    spec_path.write_text(REPAIRS_GRID)
+    spec = load_spec(spec_path)
+    [cell] = spec.cells
+    assert cell.repairs == ["gml", "crt", "lws", "tau_norm", "wb"] and spec.repairs == cell.repairs
+    own = {repair: plugin for repair, plugin in zip(cell.repairs, cell.plugins)}
+    assert own["crt"]["optim"]["epochs"] == 2 and own["lws"]["optim"]["epochs"] == 5  # a table of its own, its preset
+    assert own["crt"]["plugin"]["sampler"] == "class_aware" and own["wb"]["plugin"]["max_norm"] == 0.1
+    folder = tmp_path / "sweep"
+    write_sweep(folder, spec.path, spec.name, spec.cells)
+    [status] = run_cells(folder, spec.cells, "local", jobs=1)
+    assert status.state == "done", status.reason
+    paths = write_report(folder)
+    with open(paths["csv"], newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    for repair in cell.repairs:
+        report = json.loads((only_run(cell_dir(folder, cell.id) / f"plugin-{repair}") / "report.json").read_text())
+        assert report["loss"] == repair
+        assert float(row[f"{repair}_hm_mean"]) == pytest.approx(report["columns"]["new"]["hm"], abs=1e-12)
+        if repair != "wb":
+            assert float(row[f"{repair}_ens_hm_mean"]) == pytest.approx(report["columns"]["ensemble"]["hm"],
+                                                                      abs=1e-12)
+    assert "wb_ens_hm_mean" not in row  # WB ran without the ensemble here
+    header = paths["markdown"].read_text().splitlines()[0]
+    for title in ("+GML HM", "+GML+ens HM", "+cRT HM", "+cRT+ens HM", "+LWS HM", "+τ-norm HM", "+τ-norm+ens HM",
+                  "+WB HM"):
+        assert title in header, title
+    assert "+WB+ens" not in header

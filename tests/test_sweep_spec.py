@@ -49,15 +49,20 @@ def test_the_grid_becomes_cells_with_full_run_configs(tmp_path):
     assert ldam.run["optim"]["epochs"] == 3 and ldam.run["optim"]["lr"] == 0.02 and ldam.run["seed"] == 0
     focal = next(c for c in spec.cells if c.method == "focal-g1.5")
     assert focal.run["method"]["params"] == {"gamma": 1.5}
-    assert focal.plugin["optim"]["epochs"] == 2 and focal.plugin["plugin"]["ensemble"] is False
-    assert focal.plugin["seed"] == focal.seed and focal.plugin["model"]["freeze"] == "features"
-    assert focal.plugin["data"] == focal.run["data"]
-    assert spec.plugin and not spec.ensemble
+    [plugin] = focal.plugins  # the GML plug-in when the file names no repairs
+    assert focal.repairs == ["gml"] and plugin["method"]["loss"] == "gml"
+    assert plugin["optim"]["epochs"] == 2 and plugin["plugin"]["ensemble"] is False
+    assert plugin["seed"] == focal.seed and plugin["model"]["freeze"] == "features"
+    assert plugin["data"] == focal.run["data"]
+    assert spec.plugin and not spec.ensemble and spec.repairs == ["gml"]
 
 
 def test_the_bundled_sweep_files_parse():
     demo = load_spec(ROOT / "sweeps" / "demo.toml")
     assert [c.id for c in demo.cells] == ["demo-ir10-ce-s0", "demo-ir10-ce-s1", "demo-ir10-bsce-s0", "demo-ir10-bsce-s1"]
+    repairs = load_spec(ROOT / "sweeps" / "demo-repairs.toml")
+    assert [c.id for c in repairs.cells] == ["demo-ir10-ce-s0", "demo-ir10-ce-s1", "demo-ir10-ce-s2"]
+    assert repairs.repairs == ["gml", "crt", "lws", "tau_norm", "wb"] and repairs.ensemble
     paper = load_spec(ROOT / "sweeps" / "cifar100-lt.toml")
     assert len(paper.cells) == 8 * 3 * 3 and paper.resources == {"cpus": 4.0, "gpus": 0.5}
     assert {c.run["optim"]["epochs"] for c in paper.cells} == {200}
@@ -98,6 +103,25 @@ def test_plugin_and_method_fields_are_checked_too(tmp_path):
     text = 'preset = "demo"\nmethods = ["ce"]\n[plugin]\nepochs = 2\nlr = -1\n'
     with pytest.raises(SweepSpecError, match=r"spec.toml:5: plugin.lr: -1 is outside"):
         load_spec(write(tmp_path, text))
+
+
+def test_the_plugin_table_lists_repairs_each_from_its_own_preset(tmp_path):
+    text = ('preset = "demo"\nmethods = ["ce"]\n[plugin]\nrepairs = ["tau_norm", "gml", "wb"]\nfeature_passes = 1\n'
+            '[plugin.wb]\nmax_norm_every = "epoch"\n')
+    [cell] = load_spec(write(tmp_path, text)).cells
+    assert cell.repairs == ["tau_norm", "gml", "wb"]
+    tau, gml, wb = cell.plugins
+    assert (tau["optim"]["epochs"], gml["optim"]["epochs"], wb["optim"]["lr"]) == (0, 10, 0.01)
+    assert wb["plugin"]["max_norm_every"] == "epoch" and gml["plugin"]["max_norm_every"] == "step"
+    assert all(p["plugin"]["feature_passes"] == 1 for p in cell.plugins)
+    for bad, needle, why in (('repairs = ["gml", "ce-drw"]', "repairs", "'ce-drw' cannot repair a classifier"),
+                             ('repairs = ["mislas"]', "repairs", "'mislas' cannot repair a classifier"),
+                             ('repairs = ["gml", "gml"]', "repairs", "a repair is listed twice"),
+                             ('repairs = ["gml"]\nloss = "crt"', "loss", "the repairs list or one loss"),
+                             ('repairs = ["lws"]\n[plugin.lws]\ninit = "fresh"', "init", "keeps the old classifier")):
+        text = f'preset = "demo"\nmethods = ["ce"]\n[plugin]\n{bad}\n'
+        with pytest.raises(SweepSpecError, match=f"plugin.{needle}: .*{why}"):
+            load_spec(write(tmp_path, text))
 
 
 def test_json_files_and_syntax_errors(tmp_path):

@@ -5,7 +5,9 @@ interleaves its variants in short blocks (``--steps`` steps each) for ``--rounds
 reports the median time per step of every variant and the median of the per-round ratios, so
 a busy neighbour hits both sides alike. Sections (``--only``, comma-separated):
 
-- ``bf16``: fp32 vs bf16 autocast, a training step and a BN-folded inference forward;
+- ``bf16``: fp32 vs bf16 autocast vs the precision policy (bf16 with the heads and the
+  convolutions this machine measured slow in bf16 kept in fp32, ``engine.precision``), a training
+  step and a BN-folded inference forward;
 - ``sgd``: ``torch.optim.SGD`` default vs ``foreach=True`` vs ``fused=True`` (the whole step);
 - ``compile``: ``torch.compile`` of the model for the training step and of the folded eval
   model (compile time = the first call, then steady state vs eager).
@@ -89,15 +91,22 @@ def fresh(seed: int = 0):
 
 
 def measure_bf16(steps: int, rounds: int) -> None:
+    from engine.precision import BF16, resolve
+
     images, labels = batch()
-    models = {name: fresh() for name in ("fp32", "bf16")}
+    policy = resolve(BF16, None, fresh(), torch.device("cpu"), BATCH, 32, report=print)
+    print(f"policy: {policy.describe()}")
+    models = {"fp32": fresh(), "bf16": fresh(), "bf16 policy": policy.apply(fresh())}
+    dtypes = {"fp32": None, "bf16": torch.bfloat16, "bf16 policy": torch.bfloat16}
     train = {name: train_step(m, torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4),
-                              images, labels, None if name == "fp32" else torch.bfloat16)
+                              images, labels, dtypes[name])
              for name, m in models.items()}
-    report("training step, fp32 vs bf16 autocast", interleave(train, steps, rounds))
+    report("training step, fp32 vs bf16 autocast vs the policy", interleave(train, steps, rounds))
     folded = folded_copy(fresh())
-    infer = {"fp32": eval_step(folded, images, None), "bf16": eval_step(folded, images, torch.bfloat16)}
-    report("inference forward (BN-folded), fp32 vs bf16 autocast", interleave(infer, steps * 3, rounds))
+    folded_policy = folded_copy(policy.apply(fresh()))
+    infer = {"fp32": eval_step(folded, images, None), "bf16": eval_step(folded, images, torch.bfloat16),
+             "bf16 policy": eval_step(folded_policy, images, torch.bfloat16)}
+    report("inference forward (BN-folded), fp32 vs bf16 autocast vs the policy", interleave(infer, steps * 3, rounds))
 
 
 def measure_sgd(steps: int, rounds: int) -> None:

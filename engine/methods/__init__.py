@@ -13,7 +13,8 @@ from engine.methods.base import (Method, capability_error, method_class, registe
                                  repair_methods)
 
 # One import per method module; each registers its class on import.
-from engine.methods import ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas, paco, ride  # noqa: E402,F401
+from engine.methods import (ce, bsce, focal, logit_adjust, ldam, lade, feabal, gml, mislas, paco, ride,  # noqa: E402,F401
+                           decoupling, weight_balancing)
 
 
 def available_methods() -> dict[str, type[Method]]:

@@ -11,8 +11,14 @@ the app all reach it through ``engine.prediction.PredictionRule``, the one predi
 A method also declares what it can do, as class attributes read before any data is loaded
 (``capability_error``): the model families it trains (``families``), the batch sources its steps
 take (``sources``: images, cached features), whether it can re-train a pretrained model's
-classifier on its own (``repairs_classifier``: the GML plug-in's losses) and whether it needs a
-teacher (``needs_teacher``; the run plan loads it and hands it over with ``use_teacher``).
+classifier on its own (``repairs_classifier``: the plug-in's losses), whether that is all it does
+(``repair_only``: decoupling's cRT, LWS and τ-norm, weight balancing's stage 2), what a plug-in run
+trains with it (``repair_trains``: the heads, LWS's scales, or nothing for τ-norm) and on which
+classifier kinds (``repair_heads``), whether its step may run twice on a batch as SAM needs
+(``repeatable_step``) and whether it needs a teacher (``needs_teacher``; the run plan loads it and
+hands it over with ``use_teacher``). A repair shapes the heads it starts from
+(``prepare_repair``: LWS adds its scales) and a repair that trains nothing sets the new classifier
+from the validation split (``fit_repair``: τ-norm's τ).
 
 Most losses need none of that: a :class:`LossMethod` only writes ``criterion(logits, labels,
 features)``, so the GML plug-in can train a head on cached features with any registered loss.
@@ -61,6 +67,11 @@ class Method:
     sources: ClassVar[tuple[str, ...]] = ("images",)  # batch sources its steps take: images, features
     repairs_classifier: ClassVar[bool] = False  # can re-train a pretrained model's classifier alone (plug-in)
     needs_teacher: ClassVar[bool] = False  # distils from a teacher the run plan loads (``use_teacher``)
+    repair_only: ClassVar[bool] = False  # re-trains a pretrained classifier and nothing else (never trains alone)
+    repair_trains: ClassVar[tuple[str, ...]] = ("heads",)  # model parts a plug-in run trains; (): none (τ-norm)
+    repair_heads: ClassVar[tuple[str, ...] | None] = None  # classifier kinds it can repair; None: any
+    repeatable_step: ClassVar[bool] = True  # its step can run twice on one batch (SAM) without side effects
+    short_title: ClassVar[str] = ""  # in table columns and overlays ("cRT"); empty: the name
     defaults: ClassVar[dict[str, float]] = {}
     param_help: ClassVar[dict[str, str]] = {}
     param_labels: ClassVar[dict[str, str]] = {}  # a hyperparameter's name for people ("Mixup α", not "mixup_alpha")
@@ -108,6 +119,10 @@ class Method:
                 found.append((key, f"{number:g} is outside {cls.title}'s sensible range {low:g} to {high:g}"))
         return found
 
+    def check_fit(self, train_images: int) -> None:
+        """Refuse hyperparameters that cannot work on a training split of ``train_images`` images
+        (called with the real split before a run starts, and by a sweep before any cell does)."""
+
     def to(self, device: torch.device | str) -> Method:
         """Move the method's tensors (counts, weights and any buffers) to ``device``."""
         for key, value in vars(self).items():
@@ -138,6 +153,22 @@ class Method:
             groups.append({"params": params, "lr_factor": float(factor)})
         rest = [p for p in trainable if id(p) not in grouped]
         return [g for g in groups + [{"params": rest, "lr_factor": 1.0}] if g["params"]]
+
+    @classmethod
+    def abbreviation(cls) -> str:
+        """What a table column or an overlay calls the method (``+cRT``)."""
+        return cls.short_title or cls.name
+
+    # --- a classifier repair (the plug-in) -----------------------------------------------------
+    def prepare_repair(self, model: LTModel) -> None:
+        """Before a plug-in run trains, new or resumed: give the model the heads the repair trains
+        (LWS adds its per-class scales). Nothing by default: the heads are trained as they are."""
+
+    def fit_repair(self, model: LTModel, features: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+        """After a plug-in run's stages: a repair that trains nothing (``repair_trains == ()``) sets
+        the new classifier from the validation split's ``features`` and ``labels`` and returns what
+        it chose, for the report (τ-norm's τ). Nothing by default."""
+        return {}
 
     # --- hooks -----------------------------------------------------------------------------
     def on_stage_start(self, stage: Stage, model: LTModel) -> None:
@@ -205,14 +236,22 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 
 def capability_error(method: Method | type[Method], *, family: str | None = None, source: str | None = None,
-                     repair: bool = False, head: str | None = None) -> str | None:
-    """Why ``method`` cannot train a ``family`` model, take ``source`` batches, or (``repair``)
-    re-train the classifier of a pretrained model whose head is ``head``; None when it can.
-    One line, for a ConfigError raised before any data is read."""
+                     repair: bool = False, head: str | None = None, alone: bool = False,
+                     twice: bool = False) -> str | None:
+    """Why ``method`` cannot train a ``family`` model, take ``source`` batches, (``repair``)
+    re-train the classifier of a pretrained model whose head is ``head``, (``alone``) train a
+    model outside the plug-in, or (``twice``) run its step twice per batch as SAM does; None when
+    it can. One line, for a ConfigError raised before any data is read."""
     title = method.title
     if repair and not method.repairs_classifier:
         able = ", ".join(repair_methods())
         return f"{title} cannot re-train a classifier on its own; choose one of {able}"
+    if alone and method.repair_only:
+        return (f"{title} re-trains the classifier of a trained model: choose freeze features with a pretrained "
+                f"checkpoint (main.py tune --loss {method.name})")
+    if twice and not method.repeatable_step:
+        return (f"{title}'s training step changes its state on every batch, so it cannot run twice per batch as SAM "
+                "does; choose SGD or Adam")
     if family is not None and ANY_FAMILY not in method.families and family not in method.families:
         return f"{title} does not train a {family} model (it needs: {', '.join(method.families)})"
     if source is not None and source not in method.sources:
@@ -221,6 +260,9 @@ def capability_error(method: Method | type[Method], *, family: str | None = None
     if repair and head is not None and method.head == "cosine" and head != "cosine":
         return (f"{title} trains a cosine classifier, but this model's classifier is a plain {head} one; "
                 "choose a loss for plain classifiers, such as gml")
+    if repair and head is not None and method.repair_heads is not None and head not in method.repair_heads:
+        return (f"{title} repairs {' or '.join(method.repair_heads)} classifiers, but this model's classifier is a "
+                f"{head} one; choose another loss, such as gml or crt")
     return None
 
 

@@ -21,6 +21,7 @@ from engine.methods.base import LossMethod, register
 class BalancedSoftmaxCE(LossMethod):
     name = "bsce"
     title = "Balanced softmax CE (BSCE)"
+    short_title = "BSCE"
     citation = "Ren et al., Balanced Meta-Softmax for Long-Tailed Visual Recognition, NeurIPS 2020, arXiv 2007.10740"
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

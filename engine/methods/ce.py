@@ -17,6 +17,7 @@ from engine.methods.base import LossMethod, register
 class CrossEntropy(LossMethod):
     name = "ce"
     title = "Cross-entropy (CE)"
+    short_title = "CE"
     citation = "Standard softmax cross-entropy; CIFAR-LT protocol of Cao et al., NeurIPS 2019"
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

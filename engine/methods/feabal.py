@@ -34,6 +34,7 @@ RAMP_FRACTION = 0.95  # t reaches 1 after this fraction of the run (190 of 200 e
 class FeatureBalancedLoss(LossMethod):
     name = "feabal"
     title = "Feature-balanced loss (FeaBal)"
+    short_title = "FeaBal"
     citation = "Li, Cheung and Jiang, Feature-Balanced Loss for Long-Tailed Visual Recognition, ICME 2022"
     defaults = {"lambda": 60.0}
     param_ranges = {"lambda": (0.0, 1000.0)}

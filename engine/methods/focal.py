@@ -27,6 +27,7 @@ from engine.methods.base import LossMethod, register
 class FocalLoss(LossMethod):
     name = "focal"
     title = "Focal loss"
+    short_title = "Focal"
     citation = "Lin et al., Focal Loss for Dense Object Detection, ICCV 2017, arXiv 1708.02002"
     defaults = {"gamma": 1.0}
     param_ranges = {"gamma": (0.0, 10.0)}

@@ -33,6 +33,7 @@ MIN_PROBABILITY = 1e-5  # the paper's clamp on p̃, which keeps −log finite
 class GeometricMeanLoss(LossMethod):
     name = "gml"
     title = "Geometric mean loss (GML)"
+    short_title = "GML"
     citation = ("Du and Wu, No One Left Behind: Improving the Worst Categories in Long-Tailed Learning, "
                 "CVPR 2023, arXiv 2303.03630")
 

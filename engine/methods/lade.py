@@ -34,6 +34,7 @@ from engine.methods.base import LossMethod, register
 class LADELoss(LossMethod):
     name = "lade"
     title = "LADE"
+    short_title = "LADE"
     citation = ("Hong et al., Disentangling Label Distribution for Long-tailed Visual Recognition, "
                 "CVPR 2021, arXiv 2012.00321")
     defaults = {"alpha": 0.1, "remine_lambda": 0.01}

@@ -31,6 +31,7 @@ def ldam_margins(class_counts: torch.Tensor, max_margin: float = 0.5) -> torch.T
 class LDAMLoss(LossMethod):
     name = "ldam"
     title = "LDAM (cosine head)"
+    short_title = "LDAM"
     citation = ("Cao et al., Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss, "
                 "NeurIPS 2019, arXiv 1906.07413")
     head = "cosine"

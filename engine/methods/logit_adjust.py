@@ -21,6 +21,7 @@ from engine.methods.base import LossMethod, register
 class LogitAdjustedCE(LossMethod):
     name = "logit_adjust"
     title = "Logit-adjusted CE"
+    short_title = "LA"
     citation = "Menon et al., Long-tail learning via logit adjustment, ICLR 2021, arXiv 2007.07314"
     defaults = {"tau": 1.0}
     param_ranges = {"tau": (0.0, 10.0)}

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch.nn import functional as F
 
+from errors import UserError
 from engine.batch import Batch
 from engine.hooks import EMA
 from engine.methods.base import Method, register
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from engine.config import RunConfig
     from engine.stages import Stage
 
+QUEUE_EPOCHS = 16  # epochs the queue may take to replace its random initial keys (check_fit)
 VIEWS = ("paco_query", "paco_key")
 
 LOG_PRIOR_EPS = 1e-9  # official: log(π + 1e-9)
@@ -83,11 +85,13 @@ def paco_loss(centre_logits: torch.Tensor, log_prior: torch.Tensor, queries: tor
 class PaCo(Method):
     name = "paco"
     title = "Parametric contrastive learning (PaCo)"
+    short_title = "PaCo"
     citation = ("Cui et al., Parametric Contrastive Learning, ICCV 2021, arXiv 2107.12028; "
                 "github.com/dvlab-research/Parametric-Contrastive-Learning")
     families: ClassVar[tuple[str, ...]] = ("momentum_contrast",)
     sources: ClassVar[tuple[str, ...]] = ("images", "features")
     repairs_classifier: ClassVar[bool] = True  # the class centres, with the class part of the loss
+    repeatable_step: ClassVar[bool] = False  # each step enqueues its keys (SAM's second pass would enqueue again)
     defaults: ClassVar[dict[str, float]] = {
         "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "supt": 1.0,
         "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0, "sim_query": 0.0,
@@ -120,6 +124,18 @@ class PaCo(Method):
         super().__init__(class_counts, params, total_epochs)
         prior = self.class_counts / self.class_counts.sum()
         self.log_prior = torch.log(prior + LOG_PRIOR_EPS)
+
+    def check_fit(self, train_images: int) -> None:
+        """The queue starts as random keys with random labels (false positives of every class) and
+        the training split replaces ``n`` of its ``K`` keys per epoch, so the random ones stay K / n
+        epochs (the paper: 1,024 keys on CIFAR-100-LT's 10,847 images, a tenth of an epoch). More
+        than ``QUEUE_EPOCHS`` epochs is refused: a queue that long is mostly stale or random keys."""
+        queue = int(self.params["queue_size"])
+        if queue > QUEUE_EPOCHS * train_images:
+            raise UserError(f"{self.title}: queue_size = {queue:,} on {train_images:,} training images keeps its "
+                            f"random initial keys (false positives of every class) for about "
+                            f"{queue // train_images} epochs; use at most {QUEUE_EPOCHS * train_images:,} "
+                            "(the paper: 1,024 on CIFAR-100-LT's 10,847 images)")
 
     def model_spec(self, base: ModelSpec) -> ModelSpec:
         """The ``momentum_contrast`` wrapper around the run's CIFAR ResNet, sized by K and the projection."""

@@ -68,6 +68,7 @@ CITATION = ("Wang et al., Long-tailed Recognition by Routing Diverse Distributio
 class RIDE(Method):
     name = "ride"
     title = "RIDE (3 experts)"
+    short_title = "RIDE"
     citation = CITATION
     head = "cosine"
     families = ("multi_expert",)

@@ -1,7 +1,9 @@
-"""The GML plug-in of "No One Left Behind" (Du & Wu, CVPR 2023, arXiv 2303.03630).
+"""The GML plug-in of "No One Left Behind" (Du & Wu, CVPR 2023, arXiv 2303.03630), and the other
+classifier repairs that run through it (decoupling's cRT, LWS and τ-norm, weight balancing's
+stage 2: ``engine/methods/decoupling.py``, ``engine/methods/weight_balancing.py``).
 
-Re-train only the heads of a pretrained model with the Geometric Mean Loss, keep the old heads,
-ensemble the two and report old / new / ensemble class by class. It is a preset stage list on
+Re-train only the heads of a pretrained model with the Geometric Mean Loss (or a repair's own
+rule), keep the old heads, ensemble the two and report old / new / ensemble class by class. It is a preset stage list on
 the one training loop (``engine.loop``). No official code of the paper was found (see
 ``engine/methods/gml.py``); docs/plugin.md lists what follows the paper, what follows MiSLAS's
 classifier re-training stage and what goes beyond both.

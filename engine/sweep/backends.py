@@ -11,6 +11,7 @@ which on a cluster must be shared storage (NFS or the like) mounted at the same 
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -29,9 +30,16 @@ RAY_EXCLUDES = [".git", ".venv", "dist", "build", "tests", "docs", "__pycache__"
 def run_cells(sweep_dir: str | Path, cells: list[Cell], backend: str = "local", jobs: int | None = None,
               address: str | None = None, on_status: StatusSink = ignore_status,
               should_stop: StopFlag = never_stop) -> list[CellStatus]:
-    """Run every unfinished cell; returns the final status of each cell, in grid order."""
+    """Run every unfinished cell; returns the final status of each cell, in grid order. The caller
+    holds the sweep folder's lock (``engine.sweep.cells.sweep_lock``)."""
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be 1 or more (cells at once), not {jobs}")
     todo = [c for c in cells if read_status(sweep_dir, c.id).state != "done"]
     if backend == "local":
+        cuda = sorted({c.run["device"] for c in todo if str(c.run["device"]).startswith("cuda")})
+        if cuda and not gpu_count():
+            raise UserError(f"the cells ask for device {cuda[0]}, but this machine has no CUDA GPU; set "
+                            '"device" = "auto" or "cpu" in [overrides], or use --backend ray on a cluster with GPUs')
         workers = jobs if jobs is not None else max(1, gpu_count())
         if workers <= 1:
             for cell in todo:
@@ -104,6 +112,7 @@ def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_s
     if started_here:
         start_ray(address)
     try:
+        check_feasible(ray, cells)
         remote = ray.remote(max_retries=3)(_cell_in_process)
         pending = {}
         for cell in cells:
@@ -119,15 +128,38 @@ def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_s
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Connect to a cluster (``address``) or start Ray on this machine, able to import this code."""
+    """Connect to a cluster (``address``) or start Ray on this machine, able to import this code.
+    Anything Ray refuses (no cluster at the address, ``ray://`` without the ``ray[client]``
+    extra) is one ``UserError`` line."""
     import ray
 
     if address:  # a cluster: ship this code to the workers; the sweep folder must be shared storage
         runtime_env = {"working_dir": str(ROOT), "excludes": RAY_EXCLUDES}
     else:
         runtime_env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
-    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-             runtime_env=runtime_env, log_to_driver=False)
+    try:
+        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                 runtime_env=runtime_env, log_to_driver=False, logging_level=logging.ERROR)  # our lines only
+    except Exception as error:  # ValueError, ConnectionError, RuntimeError, TimeoutError …, one line each
+        where = f" at {address}" if address else " on this machine"
+        raise UserError(f"cannot start Ray{where}: {_first_line(error)}") from None
+
+
+def check_feasible(ray, cells: list[Cell]) -> None:
+    """Refuse, before any task is queued, a cell whose [resources] no live node of the cluster has
+    (Ray would keep such a task pending forever, its warning hidden from the driver)."""
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    for request in {(c.resources.get("cpus", 1.0), c.resources.get("gpus", 0.0)) for c in cells}:
+        cpus, gpus = request
+        if not any(node.get("CPU", 0) >= cpus and node.get("GPU", 0) >= gpus for node in nodes):
+            largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
+            raise UserError(f"each cell asks for {cpus:g} CPU(s) and {gpus:g} GPU(s) ([resources]), but no node of the "
+                            f"Ray cluster has that much (the largest: {largest.get('CPU', 0):g} CPU(s), "
+                            f"{largest.get('GPU', 0):g} GPU(s)); lower [resources] in the sweep file or add a node")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def _ray_result(ray, sweep_dir, cell: Cell, ref) -> CellStatus:

@@ -2,16 +2,25 @@
 
 Layout of a sweep folder::
 
-    sweep.json                 the cells (id, run config, plug-in config, resources) and the spec's path
+    sweep.json                 the cells (id, run config, plug-in configs, resources) and the spec's path
     cells/<cell-id>/status.json    state (pending | running | done | failed), one-line reason, stage, epoch
     cells/<cell-id>/train/<run>/   the base run: an ordinary run folder (metrics.csv, checkpoints/last.pt …)
-    cells/<cell-id>/plugin/<run>/  the GML plug-in run on the base run's last.pt (report.json …)
+    cells/<cell-id>/plugin-<repair>/<run>/  each repair's plug-in run on the base run's last.pt
+                               (plugin-gml, plugin-crt, …: report.json …), in the order of the repairs
     report/                    the table (sweep-report)
 
 A cell is resumable because the trainer saves ``last.pt`` after every epoch: running a cell again
 continues its base run with ``train(None, resume=run)`` and its plug-in run with
 ``tune(..., resume=run)`` (a killed worker loses at most the epoch in progress); a run killed
 before its first checkpoint is started again from scratch.
+
+One writer per sweep folder and per cell: ``sweep_lock`` (``<sweep>/.lock``, held by ``main.py
+sweep`` and the app's "Run remaining cells" for the whole run) refuses a second sweep on the
+folder in one line naming the holder; ``run_cell`` holds ``cells/<id>/.lock`` while it runs the
+cell and leaves a cell that another process holds alone; ``_clean_runs`` never removes a run
+folder whose own lock is held. The locks die with their process, so a status that says
+"running" while its cell's lock is free was left by a killed worker: ``shown_state`` says
+"interrupted". A status file that cannot be read is "damaged" (a re-run rewrites it).
 """
 from __future__ import annotations
 
@@ -28,10 +37,11 @@ from typing import Callable
 from errors import UserError
 from engine.events import EpochEnd, Event, EventSink, StopFlag, ignore_event, never_stop
 from engine.plugin.config import saved_run_config
-from engine.runs import RunFolder, list_runs
+from engine.run_files import RunDamaged, RunWriteError, read_json
+from engine.runs import RunFolder, RunLock, list_runs
 from engine.sweep.spec import Cell
 
-STATES = ("pending", "running", "done", "failed")
+STATES = ("pending", "running", "done", "failed", "damaged")  # shown besides: "interrupted" (shown_state)
 SWEEP_FILE = "sweep.json"
 STATUS_FILE = "status.json"
 
@@ -41,7 +51,7 @@ class CellStatus:
     cell: str
     state: str = "pending"
     reason: str = ""  # one line: why failed, or where a stopped cell will resume
-    stage: str = ""  # "train" | "plugin"
+    stage: str = ""  # "train" | "plugin <repair>"
     epoch: int = 0
     epochs: int = 0
     train_done: bool = False  # the base run finished (the plug-in may still be to run)
@@ -49,21 +59,11 @@ class CellStatus:
     pid: int = 0
     updated: float = 0.0
 
-    def describe(self) -> str:
-        progress = f" {self.stage} {self.epoch}/{self.epochs}" if self.state == "running" and self.epochs else ""
-        return self.state + progress + (f": {self.reason}" if self.reason else "")
-
-    def interrupted(self) -> bool:
-        """A "running" status whose process (on this host) is gone: killed, not running."""
-        if self.state != "running" or self.host != socket.gethostname() or not self.pid:
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+    def describe(self, state: str | None = None) -> str:
+        """One line: the state (``state`` overrides it, e.g. ``shown_state``), progress and reason."""
+        state = state or self.state
+        progress = f" {self.stage} {self.epoch}/{self.epochs}" if state == "running" and self.epochs else ""
+        return state + progress + (f": {self.reason}" if self.reason else "")
 
 
 StatusSink = Callable[[CellStatus], None]
@@ -79,13 +79,48 @@ def cell_dir(sweep_dir: str | Path, cell_id: str) -> Path:
     return Path(sweep_dir) / "cells" / cell_id
 
 
+def sweep_lock(sweep_dir: str | Path, command: str | None = None) -> RunLock:
+    """The sweep folder's lock, to hold (``with``) while planning and running its cells; a second
+    holder is refused with ``RunLocked`` naming the first (pid, host, command, start)."""
+    folder = Path(sweep_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunWriteError(f"cannot make the sweep folder {folder}: {error.strerror or error}") from None
+    return RunLock(folder, command, what=f"the sweep folder {folder}")
+
+
+def cell_lock(sweep_dir: str | Path, cell_id: str) -> RunLock:
+    return RunLock(cell_dir(sweep_dir, cell_id), what=f"cell {cell_id}")
+
+
+def shown_state(sweep_dir: str | Path, status: CellStatus) -> str:
+    """The cell's state as it is now: "running" whose cell lock is free (its worker was killed) is
+    "interrupted". A status written by a live process of this host that does not hold the lock
+    (an older version) keeps "running"."""
+    if status.state != "running" or cell_lock(sweep_dir, status.cell).holder() is not None:
+        return status.state
+    if status.host == socket.gethostname() and status.pid and _alive(status.pid):
+        return status.state
+    return "interrupted"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_sweep(sweep_dir: str | Path, spec_path: Path, name: str, cells: list[Cell]) -> None:
     """Plan the sweep in ``sweep_dir``. A cell that already has runs there must keep its settings
     (a re-run resumes it), else this refuses with the first setting that changed."""
     sweep_dir = Path(sweep_dir)
     if (sweep_dir / SWEEP_FILE).exists():
         _check_unchanged(sweep_dir, cells)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
     _write_json(sweep_dir / SWEEP_FILE, {"kind": "sweep", "name": name, "spec": str(spec_path),
                                         "cells": [c.to_dict() for c in cells]})
     for cell in cells:
@@ -110,15 +145,20 @@ def _settings(cell: Cell) -> dict:
     """The cell's run and plug-in settings in today's layout (sweep.json may be older)."""
     from engine.config import RunConfig
 
-    plugin = plugin_settings(cell).to_dict() if cell.plugin else None
-    return {"run": RunConfig.from_dict(cell.run).to_dict(), "plugin": plugin}
+    return {"run": RunConfig.from_dict(cell.run).to_dict(),
+            "plugins": {loss: plugin_settings(plugin).to_dict() for loss, plugin in zip(cell.repairs, cell.plugins)}}
 
 
-def plugin_settings(cell: Cell):
-    """The cell's plug-in run config (checkpoint and folder unset); a sweep.json written before the
+def plugin_settings(plugin: dict):
+    """A cell's plug-in run config (checkpoint and folder unset); a sweep.json written before the
     plug-in's settings were a run config holds them under their old names."""
-    older = "optim" not in cell.plugin
-    return saved_run_config({"kind": "tune", "tune" if older else "run": cell.plugin})
+    older = "optim" not in plugin
+    return saved_run_config({"kind": "tune", "tune" if older else "run": plugin})
+
+
+def plugin_folder(sweep_dir: str | Path, cell_id: str, repair: str) -> Path:
+    """Where the cell's plug-in run of ``repair`` (a loss: gml, crt, …) lives."""
+    return cell_dir(sweep_dir, cell_id) / f"plugin-{repair}"
 
 
 def _first_difference(old, new, prefix: str = "") -> str:
@@ -142,19 +182,26 @@ def read_sweep(sweep_dir: str | Path) -> tuple[str, list[Cell]]:
 
 
 def read_status(sweep_dir: str | Path, cell_id: str) -> CellStatus:
+    """The cell's status.json; "pending" when there is none yet, "damaged" (with the reason) when
+    it cannot be read."""
     path = cell_dir(sweep_dir, cell_id) / STATUS_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return CellStatus(**{k: raw[k] for k in asdict(CellStatus(cell_id)) if k in raw})
-    except (OSError, ValueError, TypeError):
+    if not path.exists():
         return CellStatus(cell_id)
+    try:
+        raw = read_json(path)
+        status = CellStatus(**{k: raw[k] for k in asdict(CellStatus(cell_id)) if k in raw})
+        if status.state not in STATES or status.cell != cell_id:
+            raise RunDamaged(f"{path} is damaged: state {status.state!r} of cell {status.cell!r}")
+        return status
+    except RunDamaged as error:
+        return CellStatus(cell_id, "damaged", reason=str(error))
+    except TypeError:
+        return CellStatus(cell_id, "damaged", reason=f"{path} is damaged: a field has the wrong type")
 
 
 def write_status(sweep_dir: str | Path, status: CellStatus) -> CellStatus:
     status.updated = time.time()
-    folder = cell_dir(sweep_dir, status.cell)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_json(folder / STATUS_FILE, asdict(status))
+    _write_json(cell_dir(sweep_dir, status.cell) / STATUS_FILE, asdict(status))
     return status
 
 
@@ -164,27 +211,49 @@ def train_run(sweep_dir: str | Path, cell_id: str) -> RunFolder | None:
     return runs[0] if runs else None
 
 
-def plugin_run(sweep_dir: str | Path, cell_id: str) -> RunFolder | None:
-    """The cell's finished plug-in run folder, if any."""
-    runs = [r for r in list_runs(cell_dir(sweep_dir, cell_id) / "plugin") if _plugin_finished(r)]
+def plugin_run(sweep_dir: str | Path, cell_id: str, repair: str) -> RunFolder | None:
+    """The cell's finished plug-in run folder of ``repair``, if any."""
+    runs = [r for r in list_runs(plugin_folder(sweep_dir, cell_id, repair)) if _plugin_finished(r)]
     return runs[0] if runs else None
 
 
-def cell_runs(sweep_dir: str | Path, cell_id: str) -> list[Path]:
-    """The cell's run folders to compare: its base run and, when finished, its plug-in run."""
-    return [run.path for run in (train_run(sweep_dir, cell_id), plugin_run(sweep_dir, cell_id)) if run is not None]
+def plugin_report(run: RunFolder) -> dict | None:
+    """A plug-in run's report.json when the run finished, None while it has none or is unfinished;
+    ``RunDamaged`` when the report is there but unreadable or not a plug-in report."""
+    path = run.path / "report.json"
+    if not path.exists():
+        return None
+    report = read_json(path)
+    try:
+        finished = not report["stopped"] and report["epochs_done"] == saved_run_config(run.config()).optim.epochs
+        columns = report["columns"]
+        if not isinstance(columns, dict) or not all(isinstance(c, dict) for c in columns.values()):
+            raise TypeError(columns)
+    except (KeyError, TypeError):
+        raise RunDamaged(f"{path} is damaged: not a plug-in report (stopped, epochs_done, columns)") from None
+    except UserError as error:  # its run's config.json
+        raise RunDamaged(str(error)) from None
+    return report if finished else None
+
+
+def cell_runs(sweep_dir: str | Path, cell: Cell) -> list[Path]:
+    """The cell's run folders to compare: its base run and, when finished, each repair's plug-in run."""
+    runs = [train_run(sweep_dir, cell.id), *(plugin_run(sweep_dir, cell.id, repair) for repair in cell.repairs)]
+    return [run.path for run in runs if run is not None]
 
 
 def _plugin_finished(run: RunFolder) -> bool:
     try:
-        report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
-        return not report["stopped"] and report["epochs_done"] == saved_run_config(run.config()).optim.epochs
-    except (OSError, ValueError, KeyError):
-        return False
+        return plugin_report(run) is not None
+    except RunDamaged:
+        return False  # a re-run of the cell writes it again
 
 
 def epochs_done(run: RunFolder) -> int:
-    history = run.history()
+    try:
+        history = run.history()
+    except RunDamaged:
+        return 0  # the resume refuses it with the reason
     return int(history[-1]["epoch"]) if history else 0
 
 
@@ -192,7 +261,25 @@ def epochs_done(run: RunFolder) -> int:
 
 def run_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink = ignore_status,
              should_stop: StopFlag = never_stop, on_event: EventSink = ignore_event) -> CellStatus:
-    """Run (or finish) one cell; never raises for a failed cell: its status says why."""
+    """Run (or finish) one cell; never raises for a failed cell: its status says why. A cell that
+    another process holds (its lock) is left alone and its status returned as it is."""
+    lock = cell_lock(sweep_dir, cell.id)
+    try:
+        cell_dir(sweep_dir, cell.id).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunWriteError(f"cannot make {cell_dir(sweep_dir, cell.id)}: {error.strerror or error}") from None
+    try:
+        lock.acquire()
+    except UserError:
+        return read_status(sweep_dir, cell.id)
+    try:
+        return _run_locked_cell(sweep_dir, cell, on_status, should_stop, on_event)
+    finally:
+        lock.release()
+
+
+def _run_locked_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink, should_stop: StopFlag,
+                     on_event: EventSink) -> CellStatus:
     status = read_status(sweep_dir, cell.id)
     if status.state == "done":
         return status
@@ -216,7 +303,7 @@ def run_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink = ignore_s
 
 
 def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_stop: StopFlag) -> bool:
-    """The base run, then the plug-in run; True when stopped."""
+    """The base run, then each repair's plug-in run; True when stopped."""
     from data import load_dataset
     from engine.config import RunConfig
     from engine.trainer import train
@@ -235,32 +322,39 @@ def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_s
             return True
         reporter.status.train_done = True
         reporter.publish()
-    if cell.plugin is None:
-        return False
-    return _run_plugin(sweep_dir, cell, dataset, reporter, should_stop)
+    return any(_run_plugin(sweep_dir, cell, repair, plugin, dataset, reporter, should_stop)
+               for repair, plugin in zip(cell.repairs, cell.plugins))  # stops at the first stopped one
 
 
-def _run_plugin(sweep_dir, cell: Cell, dataset, reporter: _Reporter, should_stop: StopFlag) -> bool:
+def _run_plugin(sweep_dir, cell: Cell, repair: str, plugin: dict, dataset, reporter: _Reporter,
+                should_stop: StopFlag) -> bool:
+    """One repair's plug-in run on the base run's last.pt (finished: nothing to do; else resumed
+    or started); True when stopped."""
     from engine.plugin import tune
+    from engine.plugin.run import plugin_stages
 
     base = train_run(sweep_dir, cell.id)
     if base is None:
         raise UserError(f"{cell.id}: the base run left no checkpoints/last.pt for the plug-in")
-    folder = cell_dir(sweep_dir, cell.id) / "plugin"
+    folder = plugin_folder(sweep_dir, cell.id, repair)
     run = _clean_runs(folder, lambda r: _plugin_finished(r) or r.checkpoint("last") is not None)
     if run is not None and _plugin_finished(run):
         return False
-    config = plugin_settings(cell)
+    config = plugin_settings(plugin)
     config.model.pretrained, config.runs_dir = str(base.checkpoint("last")), str(folder)
-    reporter.stage("plugin", config.optim.epochs, epochs_done(run) if run else 0)
+    reporter.stage(f"plugin {repair}", sum(stage.epochs for stage in plugin_stages(config)),
+                   epochs_done(run) if run else 0)
     result = tune(config, reporter, should_stop, dataset=dataset, resume=run.path if run else None)  # resumes inside
     return result.stopped
 
 
 def _clean_runs(root: Path, keep: Callable[[RunFolder], bool]) -> RunFolder | None:
-    """The newest run under ``root`` that ``keep`` accepts; the others (killed too early) are removed."""
+    """The newest run under ``root`` that ``keep`` accepts; the others (killed too early) are
+    removed, except a run folder another process is writing (its lock is held): never touched."""
     kept = None
     for run in list_runs(root):
+        if run.lock_holder() is not None:
+            continue
         if kept is None and keep(run):
             kept = run
         else:
@@ -298,6 +392,14 @@ def _one_line(text: str) -> str:
 
 
 def _write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` atomically; a folder that cannot be written (disk full, read-only) is one
+    ``RunWriteError`` line."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise RunWriteError(f"cannot write {path}: {error.strerror or error}; the cells already run keep their "
+                            "run folders, run the sweep again once the folder is writable") from None

@@ -1,8 +1,8 @@
 """The dry-run's cost estimate: image passes per cell, turned into hours at a throughput.
 
 A cell costs ``epochs × n_train`` training passes (forward + backward, counted as 3 forwards)
-plus ``epochs × n_test`` evaluation forwards, and the plug-in one cached-feature pass per
-``feature_passes`` over the training set plus one over the test set (the head's own epochs on
+plus ``epochs × n_test`` evaluation forwards, and each repair's plug-in run one cached-feature pass
+per ``feature_passes`` over the training set plus one over the test set (the head's own epochs on
 cached features are negligible). The throughput is, in order: the speed the sweep's own finished
 epochs reached (metrics.csv ``seconds``), else ``--rate``, else the default for the device below
 (ResNet-32 at 32 px, forward images per second; deeper nets and larger images scale it down).
@@ -29,20 +29,27 @@ class CellCost:
     scale: float = 1.0  # this cell's network and image size relative to ResNet-32 at 32 px
 
 
-def data_sizes(data: dict, seed: int) -> tuple[int | None, int | None]:
-    """Training and test image counts without loading the images (CIFAR, demo); None for a folder."""
+def data_counts(data: dict, seed: int) -> tuple[list[int] | None, int | None]:
+    """Training images per class and the test size without loading CIFAR's images (the small demo
+    is loaded); None for a folder."""
     from data.cifar import long_tail_counts
 
     if data["dataset"] in ("cifar10", "cifar100"):
         classes, img_max = (10, 5000) if data["dataset"] == "cifar10" else (100, 500)
-        return sum(long_tail_counts(img_max, classes, data["imbalance_type"], data["imbalance_ratio"])), CIFAR_TEST
+        return list(long_tail_counts(img_max, classes, data["imbalance_type"], data["imbalance_ratio"])), CIFAR_TEST
     if data["dataset"] == "demo":
         from data import load_dataset
         from engine.config import DataConfig
 
         dataset = load_dataset(DataConfig(**data), seed=seed)
-        return len(dataset.train_labels), len(dataset.test_labels)
+        return dataset.class_counts.tolist(), len(dataset.test_labels)
     return None, None
+
+
+def data_sizes(data: dict, seed: int) -> tuple[int | None, int | None]:
+    """Training and test image counts (``data_counts``); None for a folder."""
+    counts, test = data_counts(data, seed)
+    return (sum(counts) if counts is not None else None), test
 
 
 def cell_cost(cell: Cell) -> CellCost:
@@ -52,8 +59,7 @@ def cell_cost(cell: Cell) -> CellCost:
     depth = str(cell.run["model"].get("arch", "resnet32")).removeprefix("resnet")
     scale = (int(depth) / 32 if depth.isdigit() else 1.0) * (cell.run["data"]["image_size"] / 32) ** 2
     forwards = cell.epochs * (BACKWARD_FACTOR * n_train + n_test)
-    if cell.plugin:
-        plugin = cell.plugin
+    for plugin in cell.plugins:
         passes = plugin["plugin"]["feature_passes"] if plugin["data"]["augment"] else 1
         forwards += passes * n_train + n_test + plugin["optim"]["epochs"] * n_test * 0.01
     return CellCost(cell.id, n_train, n_test, forwards * scale, scale)

@@ -1,41 +1,63 @@
 """The paper-style table of a sweep: mean ± std over seeds of Acc / HM / GM / LR and of the
-number of classes at zero recall, for the base model, after GML re-training (+GML) and with the
-old+new ensemble (+ensemble).
+number of classes at zero recall, for the base model and, side by side, after each classifier
+repair of the base model (+GML, +cRT, +LWS, +τ-norm, +WB) and with that repair's old+new ensemble
+(+GML+ens, …).
 
 Numbers come from the cells' run folders only: the base column is the last row of the base
-run's metrics.csv (the last epoch: the final model, the one the plug-in re-trains), +GML and
-+ensemble are the "new" and "ensemble" columns of the plug-in run's report.json. std is the
-sample standard deviation (n − 1); with one seed there is none, and the table shows the value
-alone. Writes, under ``<sweep>/report/``: table.csv, table.md,
+run's metrics.csv (the last epoch: the final model, the one the plug-ins repair), each repair's
+columns are the "new" and "ensemble" columns of its plug-in run's report.json. std is the sample
+standard deviation (n − 1); with one seed there is none, and the table shows the value alone.
+Writes, under ``<sweep>/report/``: table.csv, table.md,
 table.tex, cells.csv (every cell's numbers) and per_class.csv (every cell's per-class recalls,
 for the left-behind plots).
 """
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.sweep.cells import plugin_run, read_status, read_sweep, train_run
+from engine.run_files import RunDamaged, RunWriteError
+from engine.runs import list_runs
+from engine.sweep.cells import plugin_folder, plugin_report, read_status, read_sweep, train_run
 from engine.sweep.spec import Cell
 
-MODELS = (("base", "base"), ("gml", "+GML"), ("ensemble", "+ensemble"))  # key, title
+BASE = ("base", "base")  # key, title
 METRICS = (("acc", "Acc", "top1"), ("hm", "HM", "hm"), ("gm", "GM", "gm"), ("lr", "LR", "lowest_recall"),
            ("zero", "Zeros", "zero_recall"))  # key, title, Metrics attribute; "zero" counts classes
 COUNTS = ("zero",)  # metrics that are class counts, not fractions shown in percent
-REPORT_COLUMNS = {"gml": "new", "ensemble": "ensemble"}  # our key → the plug-in report's column
+ENSEMBLE_SUFFIX = "_ens"  # a repair's ensemble column: "<repair>_ens"
+
+
+def table_models(cells: list[Cell]) -> list[tuple[str, str]]:
+    """(key, title) of every model the table can show: the base model, then per repair of the
+    cells (in their order) its new classifier (``crt``, "+cRT") and its ensemble (``crt_ens``,
+    "+cRT+ens") where that repair ensembles."""
+    from engine.methods import method_class
+
+    models, seen = [BASE], set()
+    for cell in cells:
+        for repair, plugin in zip(cell.repairs, cell.plugins):
+            if repair in seen:
+                continue
+            seen.add(repair)
+            title = "+" + method_class(repair).abbreviation()
+            models.append((repair, title))
+            if plugin["plugin"]["ensemble"]:
+                models.append((repair + ENSEMBLE_SUFFIX, title + "+ens"))
+    return models
 
 
 @dataclass
 class CellResult:
     cell: Cell
-    state: str
+    state: str  # the cell's status, or "damaged" when its status, metrics or report could not be read
     values: dict[str, dict[str, float]] = field(default_factory=dict)  # model → metric → value (fraction)
     per_class: dict[str, list[float]] = field(default_factory=dict)  # model → recalls
     class_names: list[str] = field(default_factory=list)
     class_counts: list[int] = field(default_factory=list)
+    reason: str = ""  # why damaged, in words
 
 
 @dataclass
@@ -57,27 +79,53 @@ def collect(sweep_dir: str | Path) -> list[CellResult]:
 
 
 def cell_result(sweep_dir: str | Path, cell: Cell) -> CellResult:
-    """One cell's state and its numbers (base once its run finished, +GML / +ensemble after the plug-in)."""
+    """One cell's state and its numbers (base once its run finished, each repair's after its
+    plug-in run); "damaged" with the reason when a file they come from cannot be read."""
     status = read_status(sweep_dir, cell.id)
-    result = CellResult(cell, status.state)
-    base = train_run(sweep_dir, cell.id)
-    if base is None or not (status.train_done or status.state == "done") or not base.history():
+    result = CellResult(cell, status.state, reason=status.reason if status.state == "damaged" else "")
+    if status.state == "damaged":
         return result
-    last = base.history()[-1]
-    result.values["base"] = {key: last.get(f"test_{attribute}", math.nan) for key, _t, attribute in METRICS}
-    result.per_class["base"] = base.per_class()[-1]
-    result.class_names, result.class_counts = base.class_names(), base.class_counts()
-    plugin = plugin_run(sweep_dir, cell.id) if cell.plugin else None
-    if plugin is not None:
-        columns = json.loads((plugin.path / "report.json").read_text(encoding="utf-8"))["columns"]
-        for key, column in REPORT_COLUMNS.items():
-            if column in columns:
-                result.values[key] = {k: columns[column].get(attribute, math.nan) for k, _t, attribute in METRICS}
-                result.per_class[key] = columns[column]["per_class_recall"]
+    try:
+        _read_numbers(result, sweep_dir, status.train_done or status.state == "done")
+    except RunDamaged as error:
+        result.state, result.reason = "damaged", str(error)
+        result.values.clear()
+        result.per_class.clear()
     return result
 
 
+def _read_numbers(result: CellResult, sweep_dir: str | Path, trained: bool) -> None:
+    cell = result.cell
+    base = train_run(sweep_dir, cell.id)
+    history = base.history() if base is not None and trained else []
+    if not history:
+        return
+    last = history[-1]
+    result.values["base"] = {key: last.get(f"test_{attribute}", math.nan) for key, _t, attribute in METRICS}
+    result.per_class["base"] = base.per_class()[-1]
+    result.class_names, result.class_counts = base.class_names(), base.class_counts()
+    for repair in cell.repairs:
+        report = next((found for run in list_runs(plugin_folder(sweep_dir, cell.id, repair))
+                       if (found := plugin_report(run)) is not None), None)
+        if report is None:
+            continue
+        for key, column in ((repair, "new"), (repair + ENSEMBLE_SUFFIX, "ensemble")):
+            values = report["columns"].get(column)
+            if values is not None:
+                try:
+                    result.values[key] = {k: _number(values[attribute]) for k, _t, attribute in METRICS}
+                    result.per_class[key] = [float(r) for r in values["per_class_recall"]]
+                except (KeyError, TypeError, ValueError):
+                    raise RunDamaged(f"the {column} column of the {repair} report of {cell.id} is damaged") from None
+
+
+def _number(value) -> float:
+    """A report value as a float; a zero-recall count of outputs that were not numbers (null) is NaN."""
+    return math.nan if value is None else float(value)
+
+
 def table_rows(results: list[CellResult]) -> list[Row]:
+    models = table_models([result.cell for result in results])
     groups: dict[tuple, list[CellResult]] = {}
     for result in results:
         groups.setdefault((result.cell.dataset, result.cell.imbalance, result.cell.method), []).append(result)
@@ -85,7 +133,7 @@ def table_rows(results: list[CellResult]) -> list[Row]:
     for (dataset, ratio, method), members in groups.items():
         finished = [m for m in members if m.state == "done" and m.values]
         stats = {}
-        for model, _title in MODELS:
+        for model, _title in models:
             having = [m.values[model] for m in finished if model in m.values]
             if having:
                 stats[model] = {key: mean_std([v[key] for v in having]) for key, _t, _a in METRICS}
@@ -103,33 +151,37 @@ def mean_std(values: list[float]) -> tuple[float, float | None]:
 
 def stat_text(metric: str, mean: float, std: float | None, plus_minus: str = "±") -> str:
     """A table cell: percent with two decimals (a class count with one), "± std" only when
-    there are several seeds."""
+    there are several seeds; "n/a" when a seed's outputs were NaN/inf (no mean is claimed)."""
+    if not math.isfinite(mean):
+        return "n/a"
     if metric in COUNTS:
-        text = f"{mean:.0f}" if std is None else f"{mean:.1f} {plus_minus} {std:.1f}"
-    else:
-        text = f"{100 * mean:.2f}" if std is None else f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
-    return text if math.isfinite(mean) else "–"
+        return f"{mean:.0f}" if std is None else f"{mean:.1f} {plus_minus} {std:.1f}"
+    return f"{100 * mean:.2f}" if std is None else f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
 
 
-def write_report(sweep_dir: str | Path) -> dict[str, Path]:
-    """Write the table and the per-cell numbers; returns name → path."""
-    results = collect(sweep_dir)
+def write_report(sweep_dir: str | Path, results: list[CellResult] | None = None) -> dict[str, Path]:
+    """Write the table and the per-cell numbers (of ``results``, default: ``collect``); returns name → path."""
+    results = collect(sweep_dir) if results is None else results
     rows = table_rows(results)
+    models = table_models([result.cell for result in results])
     folder = Path(sweep_dir) / "report"
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {"csv": folder / "table.csv", "markdown": folder / "table.md", "latex": folder / "table.tex",
              "cells": folder / "cells.csv", "per_class": folder / "per_class.csv"}
-    _write_table_csv(paths["csv"], rows)
-    paths["markdown"].write_text(markdown_table(rows), encoding="utf-8")
-    paths["latex"].write_text(latex_table(rows), encoding="utf-8")
-    _write_cells_csv(paths["cells"], results)
-    _write_per_class_csv(paths["per_class"], results)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_table_csv(paths["csv"], rows, models)
+        paths["markdown"].write_text(markdown_table(rows, models), encoding="utf-8")
+        paths["latex"].write_text(latex_table(rows, models), encoding="utf-8")
+        _write_cells_csv(paths["cells"], results, models)
+        _write_per_class_csv(paths["per_class"], results)
+    except OSError as error:
+        raise RunWriteError(f"cannot write the sweep's table into {folder}: {error.strerror or error}") from None
     return paths
 
 
-def _models_present(rows: list[Row]) -> list[tuple[str, str]]:
+def _models_present(rows: list[Row], models: list[tuple[str, str]]) -> list[tuple[str, str]]:
     present = {model for row in rows for model in row.stats}
-    return [(key, title) for key, title in MODELS if key in present] or [MODELS[0]]
+    return [(key, title) for key, title in models if key in present] or [BASE]
 
 
 def _cell_text(row: Row, model: str, metric: str, plus_minus: str) -> str:
@@ -138,8 +190,8 @@ def _cell_text(row: Row, model: str, metric: str, plus_minus: str) -> str:
     return stat_text(metric, *row.stats[model][metric], plus_minus)
 
 
-def markdown_table(rows: list[Row]) -> str:
-    models = _models_present(rows)
+def markdown_table(rows: list[Row], models: list[tuple[str, str]]) -> str:
+    models = _models_present(rows, models)
     head = ["dataset", "ratio", "method", "seeds"] + [f"{title} {name}" for _k, title in models for _m, name, _a in METRICS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 4 + "---:|" * (len(head) - 4)]
     for row in rows:
@@ -150,8 +202,8 @@ def markdown_table(rows: list[Row]) -> str:
                                "%; Zeros: classes at zero recall.\n")
 
 
-def latex_table(rows: list[Row]) -> str:
-    models = _models_present(rows)
+def latex_table(rows: list[Row], models: list[tuple[str, str]]) -> str:
+    models = _models_present(rows, models)
     columns = "lrl" + "r" * (len(models) * len(METRICS))
     group = " & ".join(f"\\multicolumn{{{len(METRICS)}}}{{c}}{{{_latex(title)}}}" for _k, title in models)
     names = " & ".join(name for _k, _t in models for _m, name, _a in METRICS)
@@ -170,31 +222,31 @@ def _latex(text: str) -> str:
     return text
 
 
-def _write_table_csv(path: Path, rows: list[Row]) -> None:
+def _write_table_csv(path: Path, rows: list[Row], models: list[tuple[str, str]]) -> None:
     header = ["dataset", "imbalance", "method", "seeds", "planned"]
-    header += [f"{model}_{metric}_{part}" for model, _t in MODELS for metric, _n, _a in METRICS for part in ("mean", "std")]
+    header += [f"{model}_{metric}_{part}" for model, _t in models for metric, _n, _a in METRICS for part in ("mean", "std")]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:
             values = []
-            for model, _t in MODELS:
+            for model, _t in models:
                 for metric, _n, _a in METRICS:
                     mean, std = row.stats[model][metric] if model in row.stats else ("", "")
                     values += [mean, "" if std is None else std]
             writer.writerow([row.dataset, f"{row.imbalance:g}", row.method, row.seeds, row.planned, *values])
 
 
-def _write_cells_csv(path: Path, results: list[CellResult]) -> None:
+def _write_cells_csv(path: Path, results: list[CellResult], models: list[tuple[str, str]]) -> None:
     header = ["cell", "dataset", "imbalance", "method", "seed", "state"]
-    header += [f"{model}_{metric}" for model, _t in MODELS for metric, _n, _a in METRICS]
+    header += [f"{model}_{metric}" for model, _t in models for metric, _n, _a in METRICS]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
+        writer.writerow(header + ["reason"])
         for r in results:
-            values = [r.values.get(model, {}).get(metric, "") for model, _t in MODELS for metric, _n, _a in METRICS]
+            values = [r.values.get(model, {}).get(metric, "") for model, _t in models for metric, _n, _a in METRICS]
             writer.writerow([r.cell.id, r.cell.dataset, f"{r.cell.imbalance:g}", r.cell.method, r.cell.seed, r.state,
-                             *values])
+                             *values, r.reason])
 
 
 def _write_per_class_csv(path: Path, results: list[CellResult]) -> None:

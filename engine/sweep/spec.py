@@ -3,7 +3,9 @@
 The file is TOML (``tomllib``, in the standard library since Python 3.11: comments, no quoting
 noise, and no dependency beyond the project's fixed package list); JSON with the same keys is
 accepted too (``.json``). Everything is checked before any cell starts: an unknown method, an
-override the run config cannot take, or an empty grid is refused as ``file:line: field: why``.
+override the run config cannot take, a method hyperparameter out of its range or unfit for the
+cell's training split (PaCo's queue longer than the split), a grid of more than ``max_cells``
+cells (counted before any cell is built), or an empty grid is refused as ``file:line: field: why``.
 The line is found by looking the field's key (and value) up in the text, since neither parser
 reports where a value stood. docs/sweeps.md describes every key; a minimal file::
 
@@ -13,9 +15,11 @@ reports where a value stood. docs/sweeps.md describes every key; a minimal file:
     seeds = [0, 1, 2]
     [overrides]
     "optim.epochs" = 2              # any run-config field, dotted
-    [plugin]                        # the GML plug-in after each base run (run settings by field name)
-    enabled = true
-    epochs = 10
+    [plugin]                        # classifier repairs after each base run (run settings by field name)
+    repairs = ["gml", "crt"]        # each from its own plug-in preset; default: the GML plug-in
+    ensemble = true                 # settings here apply to every repair …
+    [plugin.gml]
+    epochs = 10                     # … and a repair's own table to it alone
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ SET_BY_SWEEP = {"seed": "seeds", "runs_dir": "the sweep folder", "experiment": "
                 "data.dataset": "datasets", "data.imbalance_ratio": "imbalance", "method.loss": "methods",
                 "method.train_rule": "methods", "method.params": "methods"}
 PLUGIN_SET_BY_SWEEP = ("checkpoint", "pretrained", "data", "seed", "runs_dir", "experiment")
+MAX_CELLS = 1000  # a grid larger than this is refused unless the user raises the cap (--max-cells)
 
 
 class SweepSpecError(SettingsFileError):
@@ -56,7 +61,7 @@ class MethodEntry:
 
 @dataclass
 class Cell:
-    """One base run (plus its plug-in run): a point of the grid."""
+    """One base run (plus its plug-in runs, one per repair): a point of the grid."""
 
     id: str
     dataset: str
@@ -64,19 +69,34 @@ class Cell:
     method: str  # the method entry's label
     seed: int
     run: dict  # RunConfig.to_dict() (runs_dir is set when the cell runs)
-    plugin: dict | None = None  # the plug-in's RunConfig.to_dict() without the checkpoint, or None
+    plugins: list[dict] = field(default_factory=list)  # each repair's RunConfig.to_dict(), without the checkpoint
     resources: dict = field(default_factory=dict)  # {"cpus": 1, "gpus": 0.5}
 
     @property
     def epochs(self) -> int:
         return int(self.run["optim"]["epochs"])
 
+    @property
+    def repairs(self) -> list[str]:
+        """The repairs run after the base run (their losses), in the table's order."""
+        return [plugin_loss(plugin) for plugin in self.plugins]
+
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, raw: dict) -> Cell:
+        """A cell of sweep.json (one written before a cell had several repairs holds ``plugin``)."""
+        raw = dict(raw)
+        if "plugin" in raw:
+            older = raw.pop("plugin")
+            raw["plugins"] = [older] if older else []
         return cls(**raw)
+
+
+def plugin_loss(plugin: dict) -> str:
+    """The repair a cell's plug-in settings run (their loss; the GML plug-in's in the oldest layout)."""
+    return str((plugin.get("method") or {}).get("loss") or plugin.get("loss") or "gml")
 
 
 @dataclass
@@ -85,21 +105,24 @@ class SweepSpec:
     name: str
     cells: list[Cell]
     plugin: bool
-    ensemble: bool
+    ensemble: bool  # some repair ensembles the new classifier with the old one
     resources: dict
+    repairs: list[str] = field(default_factory=list)  # the plug-in's repairs, in order
 
 
-def load_spec(path: str | Path) -> SweepSpec:
+def load_spec(path: str | Path, max_cells: int = MAX_CELLS) -> SweepSpec:
     """Read and check a sweep file; every cell's run (and plug-in) config is built and validated."""
+    from engine.run_files import RunDamaged, read_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise SweepSpecError(f"cannot read the sweep file {path}: {error.strerror or error}") from None
-    return parse_spec(text, path)
+        text = read_text(path)  # binary or not UTF-8: one line
+    except RunDamaged as error:
+        raise SweepSpecError(f"not a sweep file: {error}") from None
+    return parse_spec(text, path, max_cells)
 
 
-def parse_spec(text: str, path: Path) -> SweepSpec:
+def parse_spec(text: str, path: Path, max_cells: int = MAX_CELLS) -> SweepSpec:
     raw = read_settings(text, path, SweepSpecError, "the sweep file must be a table of keys (name, methods, seeds, …)")
     where = Locator(text, path, SweepSpecError)
     unknown = sorted(set(raw) - set(TOP_KEYS))
@@ -131,21 +154,31 @@ def parse_spec(text: str, path: Path) -> SweepSpec:
     plugin_on = plugin_raw.pop("enabled", "plugin" in raw)
     if not isinstance(plugin_on, bool):
         raise where.error(("plugin", "enabled"), f"must be true or false, got {plugin_on!r}")
+    repairs = _repairs(plugin_raw, where) if plugin_on else {}
     resources = _resources(_table(raw, "resources", where), where)
+    count = len(datasets) * len(ratios) * len(methods) * len(seeds)
+    if count > max_cells:
+        raise where.error(("seeds",), f"the grid has {count:,} cells ({len(datasets)} dataset(s) × {len(ratios)} "
+                          f"ratio(s) × {len(methods)} method(s) × {len(seeds)} seed(s)), each a whole training run; "
+                          f"more than the limit of {max_cells:,}. Shrink the grid, or raise the limit with "
+                          "--max-cells if you mean it")
 
-    cells = []
+    cells, fits = [], {}
     for dataset, ratio, method, seed in itertools.product(datasets, ratios, methods, seeds):
         config = _run_config(base, overrides, dataset, ratio, method, seed, where)
+        _check_fit(config, method, where, fits)
         cell_id = _cell_id(dataset, config.data.imbalance_ratio, method.label, seed)
-        plugin = _plugin_config(config, plugin_raw, cell_id, where) if plugin_on else None
+        plugins = [_plugin_config(config, {**plugin_raw, **own, "loss": loss}, cell_id, where, loss)
+                   for loss, own in repairs.items()]
         cells.append(Cell(cell_id, dataset, config.data.imbalance_ratio, method.label, seed,
-                          json.loads(json.dumps(config.to_dict())), plugin, resources))  # as sweep.json holds it
+                          json.loads(json.dumps(config.to_dict())), plugins, resources))  # as sweep.json holds it
     ids = [c.id for c in cells]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise where.error(("imbalance",), f"two cells would share the id {dup!r} (a ratio given twice?)")
     name = str(raw.get("name") or path.stem)
-    return SweepSpec(path, name, cells, plugin_on, bool(plugin_on and cells[0].plugin["plugin"]["ensemble"]), resources)
+    ensemble = any(plugin["plugin"]["ensemble"] for plugin in cells[0].plugins)
+    return SweepSpec(path, name, cells, plugin_on, ensemble, resources, list(repairs))
 
 
 # --- pieces ---------------------------------------------------------------------------------
@@ -223,7 +256,34 @@ def _method_entry(item: Any, where: Locator) -> MethodEntry:
                               f"(it has: {', '.join(known[loss].defaults) or 'none'})")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise where.error(("methods", "params", name), f"must be a number, got {value!r}")
+        problems = known[loss].param_problems({name: value})  # range, whole numbers: the method's own rules
+        if problems:
+            raise where.error(("methods", "params", name), problems[0][1], value)
     return MethodEntry(label, loss, rule, {k: float(v) for k, v in params.items()})
+
+
+def _check_fit(config: RunConfig, method: MethodEntry, where: Locator, seen: dict) -> None:
+    """The cell's method built on its training split's class counts (known without loading CIFAR):
+    a class left empty, or a hyperparameter that cannot work on the split (``Method.check_fit``),
+    is refused before any cell starts. Folders (sizes unknown until loaded) are checked by the run."""
+    import torch
+
+    from engine.methods import build_method
+    from engine.sweep.cost import data_counts
+
+    data = config.to_dict()["data"]
+    key = (json.dumps(data, sort_keys=True), method.label)
+    if key in seen:
+        return
+    seen[key] = True
+    counts, _test = data_counts(data, config.seed)
+    if counts is None:
+        return
+    try:
+        build_method(method.loss, torch.tensor(counts), method.params, config.optim.epochs).check_fit(sum(counts))
+    except UserError as error:
+        raise where.error(("methods",), f"{method.label} on {config.data.dataset} at ratio "
+                          f"{config.data.imbalance_ratio:g}: {error}", method.label) from None
 
 
 def _resources(table: dict, where: Locator) -> dict:
@@ -293,18 +353,46 @@ def _config_field_path(name: str, overrides: dict) -> tuple:
     return (grid[name],) if name in grid else ("overrides", name)
 
 
-def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: Locator) -> dict:
-    """The cell's plug-in run: the "plugin" preset on the base run's data, seed and measurement
-    settings, with the ``[plugin]`` table's settings (field names) over it; the checkpoint is
-    the base run's, set when the cell runs."""
-    from engine.plugin import plugin_config
-    from engine.presets import PLUGIN, preset
+def _repairs(plugin_raw: dict, where: Locator) -> dict[str, dict]:
+    """The ``[plugin]`` table's repairs (``repairs = [...]``, else its ``loss``, else GML), each with
+    its own table's settings (``[plugin.crt]``), taken out of ``plugin_raw``."""
+    from engine.methods import repair_methods
 
-    base = preset(PLUGIN)
-    base.data, base.seed, base.device, base.workers = RunConfig.from_dict(config.to_dict()).data, config.seed, \
-        config.device, config.workers
-    base.recall_floor, base.best_metric, base.amp = config.recall_floor, config.best_metric, config.amp
-    base.experiment = f"{cell_id}-plugin"
+    names = plugin_raw.pop("repairs", None)
+    if names is None:
+        names = [plugin_raw.pop("loss", "gml")]
+    elif "loss" in plugin_raw:
+        raise where.error(("plugin", "loss"), "give the repairs list or one loss, not both")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise where.error(("plugin", "repairs"), "a list of repair names, e.g. [\"gml\", \"crt\", \"tau_norm\"]")
+    able = repair_methods()
+    for name in names:
+        if name not in able:
+            raise where.error(("plugin", "repairs"), f"{name!r} cannot repair a classifier; choose from "
+                              f"{', '.join(able)}", name)
+    if len(set(names)) != len(names):
+        raise where.error(("plugin", "repairs"), "a repair is listed twice")
+    own = {}
+    for name in names:
+        table = plugin_raw.pop(name, {})
+        if not isinstance(table, dict):
+            raise where.error(("plugin", name), f"the settings of {name} alone: a table, e.g. [plugin.{name}]")
+        own[name] = table
+    return own
+
+
+def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: Locator, loss: str) -> dict:
+    """The cell's plug-in run of the repair ``loss``: the repair's own plug-in preset on the base
+    run's data, seed and measurement settings, with the ``[plugin]`` table's settings (field names)
+    over it; the checkpoint is the base run's, set when the cell runs."""
+    from engine.plugin import plugin_config
+    from engine.presets import plugin_preset, preset
+
+    base = preset(plugin_preset(loss))
+    base.data, base.seed, base.device, base.threads = RunConfig.from_dict(config.to_dict()).data, config.seed, \
+        config.device, config.threads
+    base.recall_floor, base.best_metric, base.precision = config.recall_floor, config.best_metric, config.precision
+    base.experiment = f"{cell_id}-{loss}"
     for key in plugin_raw:
         if key in PLUGIN_SET_BY_SWEEP:
             raise where.error(("plugin", key), "set by the sweep from the base run")
