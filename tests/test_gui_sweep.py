@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PySide6.QtWidgets import QHeaderView
 
 from engine.metrics import compute_metrics
 from engine.runs import RunFolder
@@ -92,6 +93,31 @@ def test_the_table_fills_live_and_a_cell_opens_in_compare(qtbot, tmp_path, gui_s
     assert len(names) == 4 and any(n.endswith("· new") for n in names) and any(ce0.id in n for n in names)
     assert view.open_cell(3) == []  # a pending cell has nothing to show yet
     view.grab().save(str(tmp_path / "sweep.png"))
+    view.close()
+
+
+def test_a_refresh_with_nothing_new_sets_no_cell_and_sizes_no_column(qtbot, tmp_path, monkeypatch):
+    """Issue 21.8: every refresh (once a second) set every cell again, and each setItem re-measured
+    every row for the ResizeToContents columns: the window stalled ~0.3 s per refresh at 12 cells."""
+    (tmp_path / "g.toml").write_text(SPEC)
+    spec = load_spec(tmp_path / "g.toml")
+    folder = tmp_path / "sweep"
+    write_sweep(folder, spec.path, spec.name, spec.cells)
+    finish_cell(folder, spec.cells[0], base=[4, 2], new=[3, 3])
+    view = SweepView(folder)
+    qtbot.addWidget(view)
+    view.timer.stop()
+    set_items, resized = [], []
+    for table in (view.cells_table, view.table):
+        monkeypatch.setattr(table, "setItem", lambda *args, table=table: set_items.append(table))
+        monkeypatch.setattr(table, "resizeColumnsToContents", lambda table=table: resized.append(table))
+    header = view.cells_table.horizontalHeader()
+    assert {header.sectionResizeMode(c) for c in range(header.count())} == {QHeaderView.ResizeMode.Interactive}
+    view.refresh()
+    assert set_items == [] and resized == []
+    write_status(folder, CellStatus(spec.cells[1].id, "failed", reason="out of memory"))  # one cell changes
+    view.refresh()
+    assert set_items == [view.cells_table] and resized == [view.cells_table]  # its state cell, sized once
     view.close()
 
 

@@ -109,6 +109,8 @@ def test_a_demo_run_plots_every_epoch_live_and_the_gui_stays_responsive(qtbot, p
         assert panel.plots["accuracy"].point_count(name) == 2
     for name in ("test HM", "train HM", "test LR", "train LR"):
         assert panel.plots["worst"].point_count(name) == 2
+    # issue 21.5: beside HM/LR, how many classes are at zero recall, per epoch
+    assert list(panel.plots["zero"].curves["test"].getData()[1]) == [row["test_zero_recall"] for row in panel.history]
     assert panel.bars.bar_count() == 10  # one bar per digit class
     counts = panel.class_counts
     assert [counts[i] for i in panel.bars.order] == sorted(counts, reverse=True)
