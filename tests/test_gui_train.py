@@ -36,29 +36,24 @@ def trained_run(tmp_path_factory):
     return train(tiny_demo_config(root)).run_dir
 
 
-class ProgressSpy(QObject):
-    """The progress line's text after each progress signal."""
+class EventSpy(QObject):
+    """``read(event)`` of each event a worker signal carries (a slot on the GUI thread)."""
 
-    def __init__(self):
+    def __init__(self, read):
         super().__init__()
-        self.texts = []
+        self.read, self.values = read, []
 
     @Slot(object)
     def record(self, event):
-        from gui.widgets import ProgressLine
-
-        self.texts.append(ProgressLine().show_progress(event.epoch, event.epochs, event.batch, event.batches,
-                                                       event.stage, event.stage_name))
+        self.values.append(self.read(event))
 
 
-class EpochSpy(QObject):
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
+def progress_text(event) -> str:
+    """The progress line's text for a progress event."""
+    from gui.widgets import ProgressLine
 
-    @Slot(object)
-    def record(self, event):
-        self.epochs.append(event.epoch)
+    return ProgressLine().show_progress(event.epoch, event.epochs, event.batch, event.batches, event.stage,
+                                        event.stage_name)
 
 
 def test_invalid_values_are_flagged_at_their_field_and_nothing_starts(panel):
@@ -93,7 +88,7 @@ def test_the_imbalance_is_shown_in_both_conventions(panel):
 def test_a_demo_run_plots_every_epoch_live_and_the_gui_stays_responsive(qtbot, panel, tmp_path):
     use_config(panel, tiny_demo_config(tmp_path, epochs=2))
     probe = LatencyProbe(10)
-    spy = EpochSpy()
+    spy = EventSpy(lambda event: event.epoch)
     probe.start()
     panel.start()
     assert panel.is_running() and not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
@@ -103,7 +98,7 @@ def test_a_demo_run_plots_every_epoch_live_and_the_gui_stays_responsive(qtbot, p
     worst = probe.stop()
     print(f"\nworst GUI event-loop stall during the demo run: {worst:.1f} ms over {probe.ticks} ticks")
 
-    assert spy.epochs == [1, 2]
+    assert spy.values == [1, 2]
     assert [row["epoch"] for row in panel.history] == [1, 2]
     for name in ("test top-1", "train top-1", "test GM", "train GM"):
         assert panel.plots["accuracy"].point_count(name) == 2
@@ -191,7 +186,7 @@ def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
                                                                                 params={"stage2_epochs": 1})))
     panel.show_plan()
     assert panel.plan_line.text() == "Trains 2 epochs in 2 stages: mixup 1, classifier 1"
-    progress = ProgressSpy()
+    progress = EventSpy(progress_text)
     with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
         panel.start()
         panel.runner.current.progress.connect(progress.record)
@@ -199,7 +194,7 @@ def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
     log = panel.log.toPlainText()
     assert "stage 1/2: mixup" in log and "stage 2/2: classifier" in log
     assert "epoch 1/2 (stage 1/2 mixup)" in log and "epoch 2/2 (stage 2/2 classifier)" in log
-    assert "Training · stage 2/2 classifier · epoch 2/2" in progress.texts[-1]
+    assert "Training · stage 2/2 classifier · epoch 2/2" in progress.values[-1]
     assert panel.progress.format() == "Finished"
     for plot in panel.plots.values():  # every curve marks where the classifier stage begins
         assert [(line.value(), line.label.format) for line in plot.stage_lines] == [(1.5, "classifier")]
