@@ -14,10 +14,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGraphicsRectItem, QHeaderView, QLabel, QLineEdit,
-                               QSplitter, QTableView, QTableWidget, QTableWidgetItem, QToolTip, QWidget)
+                               QSplitter, QTableView, QTableWidgetItem, QToolTip, QWidget)
 
 from gui.plots import ZERO_COLOR, ThemedPlot, group_of
-from gui.widgets import Column, number_item, push_button, row_of, wrapping_label
+from gui.widgets import Column, number_item, push_button, read_only_table, row_of, wrapping_label
 
 ZERO_MARK = "✕ 0.00"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -265,17 +265,11 @@ class ConfusionView(QSplitter):
         self.detail = wrapping_label("hint")
         self.detail.setText(self.tr("Wheel to zoom, drag to pan; click a cell to see which classes are confused."))
         whole = push_button(self.tr("Whole matrix"), self.tr("Zoom out to every class."), self.show_whole)
-        self.pairs = QTableWidget(0, 3)
-        self.pairs.setHorizontalHeaderLabels([self.tr("True class → taken for"), self.tr("Images"),
-                                              self.tr("% of class")])
-        self.pairs.verticalHeader().setVisible(False)
-        self.pairs.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.pairs.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.pairs.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.pairs = read_only_table([self.tr("True class → taken for"), self.tr("Images"), self.tr("% of class")],
+                                     self.tr("The off-diagonal cells with the most test images: which class is "
+                                             "taken for which. Click one to zoom to it."))
         self.pairs.setWordWrap(False)
         self.pairs.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.pairs.setToolTip(self.tr("The off-diagonal cells with the most test images: which class is taken "
-                                      "for which. Click one to zoom to it."))
         self.pairs.cellClicked.connect(self._pair_clicked)
         self.addWidget(Column((self.plot, 1), row_of((self.detail, 1), whole)))
         self.addWidget(Column(QLabel(self.tr("Most confused pairs")), (self.pairs, 1)))

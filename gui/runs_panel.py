@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 from engine import workspace
 from gui.plots import ZERO_COLOR
 from gui.settings import Settings
-from gui.widgets import Column, choose_folders, number_item, push_button, row_of, wrapping_label
+from gui.widgets import Column, choose_folders, number_item, push_button, read_only_table, row_of, wrapping_label
 
 METRIC_KEYS = ("top1", "hm", "gm", "lowest_recall")  # percent columns; then the zero-recall count
 STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"), ("running", "Running"),
@@ -51,18 +51,13 @@ class RunsPanel(QWidget):
                           self.add_folders_dialog)
         refresh = push_button("Refresh", "Read the run folders again.", self.refresh)
 
-        self.table = QTableWidget(0, len(self.columns()))
-        self.table.setHorizontalHeaderLabels(self.columns())
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table = read_only_table(
+            self.columns(), self.tr("Test metrics of each run's last epoch (plug-in runs: the ensemble, else the new "
+                                    "classifier), as Compare and the sweep table show them; a run's card (README.md) "
+                                    "also lists its best epoch. Epochs count every stage. Select two runs to see what "
+                                    "differs."), QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.setToolTip(self.tr("Test metrics of each run's last epoch (plug-in runs: the ensemble, else the "
-                                      "new classifier), as Compare and the sweep table show them; a run's card "
-                                      "(README.md) also lists its best epoch. Epochs count every stage. Select two "
-                                      "runs to see what differs."))
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
 

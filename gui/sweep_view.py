@@ -11,11 +11,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from gui import errors
-from gui.widgets import number_item, push_button, row_of
+from gui.widgets import number_item, push_button, read_only_table, row_of
 from gui.workers import TaskRunner, TaskWorker
 
 REFRESH_MS = 1000
@@ -78,13 +77,7 @@ class SweepView(QWidget):
 
     @staticmethod
     def _table(headers: list[str], tip: str) -> QTableWidget:
-        table = QTableWidget(0, len(headers))
-        table.setHorizontalHeaderLabels(headers)
-        table.setToolTip(tip)
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table = read_only_table(headers, tip)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # sized once per change:
         return table  # ResizeToContents re-measured every row at each setItem, a second per refresh at 12 cells
 
