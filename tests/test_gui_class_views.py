@@ -183,3 +183,18 @@ def _short_name(name: str) -> str:
     from gui.class_views import _short
 
     return _short(name)
+
+
+def test_no_ui_hint_sits_in_a_figure_s_title_or_axes(qtbot, confusion):
+    """Issue 21.4: "hover a bar for its class" and "click a cell" were baked into the axes and
+    titles, so every exported figure carried them; the hints now live beside the plots."""
+    bars, view = ClassBars("Left behind"), ConfusionView()
+    qtbot.addWidget(bars)
+    qtbot.addWidget(view)
+    for n in (10, 100):
+        bars.set_bars(list(CIFAR100_CLASSES)[:n], COUNTS[:n], [("test", [0.5] * n)])
+        view.set_confusion(list(CIFAR100_CLASSES)[:n], COUNTS[:n], confusion[:n, :n])
+        for plot in (bars, view.plot):
+            texts = [plot.item.titleLabel.text] + [plot.item.getAxis(side).labelText for side in ("bottom", "left")]
+            assert not any(word in text.lower() for text in texts for word in ("hover", "click", "wheel", "drag"))
+    assert "click a cell" in view.detail.text().lower()  # the hint, beside the matrix
