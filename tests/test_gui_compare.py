@@ -107,6 +107,7 @@ def test_the_table_and_per_class_values_export_to_csv(panel, two_runs, tmp_path)
     assert len(rows) == 3 and len(rows[1]) == 10 + 10
     last = RunFolder(two_runs[0]).history()[-1]
     assert float(rows[1][2]) == pytest.approx(last["test_hm"])
+    assert panel.table.horizontalHeaderItem(0).text() == "Model (last epoch)"  # issue 21.2: which epoch, said
 
 
 def test_the_tuning_loss_hyperparameters_reach_the_plugin_config(panel):

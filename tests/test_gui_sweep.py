@@ -75,6 +75,7 @@ def test_the_table_fills_live_and_a_cell_opens_in_compare(qtbot, tmp_path, gui_s
     assert column(view, view.table, "base HM") == [f"{100 * 2 / (1 / 1.0 + 1 / 0.5):.2f}", "—"]  # one seed: no ±
     assert column(view, cells, "base Zeros")[0] == "0" and column(view, cells, "+GML Zeros")[0] == "0"
     assert column(view, view.table, "base Zeros") == ["0", "—"]
+    assert "last epoch" in view.table.toolTip()  # issue 21.2: which epoch the means are of
 
     finish_cell(folder, ce1, base=[4, 4], new=[4, 0])  # its re-trained classifier leaves class b at zero  # the second seed finishes while the window is open
     qtbot.waitUntil(lambda: column(view, view.table, "Seeds")[0] == "2/2", timeout=5000)
