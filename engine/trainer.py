@@ -24,7 +24,7 @@ from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device
 from engine.distributed.collectives import active, broadcast_object, from_rank_zero
-from engine.distributed.launch import run_processes, wants_processes
+from engine.distributed.launch import ProcessStarter, run_processes, wants_processes
 from engine.distributed.replicated import sync_batchnorm
 from engine.distributed.world import SOLO, World, joined
 from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, RunStarted, StopFlag, ignore_event,
@@ -47,7 +47,7 @@ from models import LTModel, create_model, families, family, spec_for
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
           dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "",
-          nproc: int | None = None) -> RunResult | TuneResult:
+          nproc: int | None = None, start_processes: ProcessStarter | None = None) -> RunResult | TuneResult:
     """Train one run and write its run folder; see ``engine.events`` for what it reports. Freeze
     features runs the plug-in and returns its ``TuneResult``.
 
@@ -56,10 +56,10 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
     else on as many as it was started with). The run folder is locked while it is written
     (``command`` says by what, for the message a second writer gets).
 
-    A run of several processes (``config.nproc``) asked for here starts them through torchrun
-    and reports rank 0's events (``engine.distributed.launch``); inside each of them (or under a
-    torchrun the user started) this trains the process's share, and rank 0 alone writes the
-    run folder and reports.
+    A run of several processes (``config.nproc``) asked for here starts them with
+    ``start_processes`` (torchrun, ``engine.distributed.launch``; Ray Train in a Ray sweep cell)
+    and reports rank 0's events; inside each of them (or under a torchrun the user started) this
+    trains the process's share, and rank 0 alone writes the run folder and reports.
     """
     run = RunFolder(resume) if resume else None
     if run is not None:
@@ -73,7 +73,8 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         raise ValueError("train() needs a config or a run folder to resume")
     if wants_processes(config):
         config.validate()
-        return run_processes(config, on_event, should_stop, resume=run.path if run else None, command=command)
+        return (start_processes or run_processes)(config, on_event, should_stop, resume=run.path if run else None,
+                                                  command=command)
     if config.plugin_run:
         from engine.plugin import tune
 

@@ -9,6 +9,7 @@ import csv
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -170,22 +171,48 @@ nproc = 2
 [resources]
 cpus = 1
 """
+PLUGIN = "[plugin]\nepochs = 1\nfeature_passes = 1\n"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["local", pytest.param("ray", marks=pytest.mark.ray)])
-def test_a_cell_asking_for_two_processes_runs_them_through_torchrun(tmp_path, backend, request):
-    """Locally one cell after another; on Ray a task reserving the cell's [resources] twice (both
-    CPUs here), in which torchrun starts the two processes; one run folder either way."""
+def test_a_cell_asking_for_two_processes_runs_them_all(tmp_path, backend, request):
+    """Locally torchrun starts the two processes; on Ray, Ray Train's TorchTrainer (two workers of
+    the cell's [resources], both CPUs here), for the base run and (Ray only, to keep it short)
+    the plug-in. One run folder each, and the table is the base run's numbers."""
     if backend == "ray":
         request.getfixturevalue("ray_on_two_cpus")
-    (tmp_path / "ddp.toml").write_text(TWO_PROCESSES)
+    (tmp_path / "ddp.toml").write_text(TWO_PROCESSES + (PLUGIN if backend == "ray" else ""))
     spec = load_spec(tmp_path / "ddp.toml")
-    [status] = run_cells(tmp_path / "sweep", spec.cells, backend)
+    folder = tmp_path / "sweep"
+    write_sweep(folder, spec.path, spec.name, spec.cells)
+    [status] = run_cells(folder, spec.cells, backend)
     assert status.state == "done", status.reason
     assert (status.epoch, status.epochs) == (1, 1)  # rank 0's epochs reached the cell's status
-    run = only_run(cell_dir(tmp_path / "sweep", spec.cells[0].id) / "train")
+    run = only_run(cell_dir(folder, spec.cells[0].id) / "train")
     assert json.loads((run / "config.json").read_text())["processes"] == {"world_size": 2, "backend": "gloo"}
+    if backend == "ray":  # the cell's plug-in runs on its processes too
+        plugin = only_run(cell_dir(folder, spec.cells[0].id) / "plugin-gml")
+        assert json.loads((plugin / "config.json").read_text())["processes"] == {"world_size": 2, "backend": "gloo"}
+    assert (cell_dir(folder, spec.cells[0].id) / "ray-train").is_dir() == (backend == "ray")  # Ray Train's state
+    with open(write_report(folder)["csv"], newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    with open(run / "metrics.csv", newline="") as handle:
+        last = list(csv.DictReader(handle))[-1]
+    assert {k: float(row[f"base_{k}_mean"]) for k in METRICS} == {k: float(last[f"test_{a}"]) for k, a in METRICS.items()}
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_ray_train_worker_that_fails_fails_its_cell_in_one_line(tmp_path, ray_on_two_cpus):
+    """Each worker refuses device cuda on this GPU-less machine: Ray Train ends the worker group,
+    and the cell is "failed" with the rank's own words (no hang, no traceback)."""
+    (tmp_path / "ddp.toml").write_text(TWO_PROCESSES.replace('device = "cpu"', 'device = "cuda"'))
+    spec = load_spec(tmp_path / "ddp.toml")
+    [status] = run_cells(tmp_path / "sweep", spec.cells, "ray")
+    assert status.state == "failed"
+    assert re.fullmatch(r"rank [01]: device 'cuda' was asked for, but this machine has no usable CUDA GPU; use auto "
+                        r"or cpu", status.reason), status.reason
 
 
 def folder_grid(tmp_path: Path, datasets: str) -> tuple:

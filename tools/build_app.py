@@ -32,6 +32,7 @@ EXCLUDES = (
     "triton",  # torch.compile's GPU kernel generator (0.9 GB); nothing here compiles and torch imports it lazily
     "pytest", "_pytest", "pytestqt",  # test-only
     "ray",  # the sweep's optional cluster backend (requirements-ray.txt); the app runs sweeps locally
+    "pandas", "pyarrow",  # ray[train]'s; only tqdm's optional pandas hook would pull them in
 )
 
 

@@ -5,7 +5,9 @@
 - ``collectives``: sums, gathers and broadcasts that are the identity with one process.
 - ``replicated``: the model under DistributedDataParallel for a training step; SyncBatchNorm.
 - ``launch``: ``main.py train --nproc N`` — torchrun on this machine, rank 0's events relayed
-  back to the caller (the CLI, the app, a sweep cell), one line when a rank fails.
+  back to the caller (the CLI, the app, a local sweep cell), one line when a rank fails.
+- ``ray_train``: a Ray sweep cell's processes as Ray Train's ``TorchTrainer`` workers, on any
+  nodes of the cluster; the same events, result and one line (needs ``ray[train]``).
 
 The loop (``engine.loop``) shards every epoch's order (``data.samplers.shard_order``), reduces
 the metrics as exact counts and lets rank 0 alone write the run folder. docs/distributed.md

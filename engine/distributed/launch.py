@@ -32,7 +32,7 @@ import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Listener, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from engine.config import RunConfig
 from engine.distributed.world import Terminated, launched_size
@@ -44,6 +44,12 @@ ROOT = Path(__file__).resolve().parents[2]
 AGENT_COMMAND = "torchrun"  # main.py torchrun …: torchrun's command line
 RANK_COMMAND = "train-rank"  # main.py train-rank …: one rank of a run started here
 POLL_S = 0.2
+
+
+ProcessStarter = Callable[..., Any]
+"""Starts a run's processes and returns rank 0's result, called as
+``(config, on_event, should_stop, resume=None, command="")``: :func:`run_processes` (torchrun
+on this machine) or ``engine.distributed.ray_train.run_on_ray_train`` (a Ray sweep cell)."""
 
 
 class RunFailed(UserError):

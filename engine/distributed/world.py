@@ -1,11 +1,13 @@
 """Which process of a run this is, and joining the run's process group.
 
-``torchrun`` (also under ``main.py train --nproc N`` and in a sweep cell that asks for N GPUs)
+``torchrun`` (also under ``main.py train --nproc N`` and in a local sweep cell of N GPUs)
 starts one process per device and tells each, in its environment, ``RANK`` (its place among all
 processes), ``LOCAL_RANK`` (its place on this machine, which picks its GPU) and ``WORLD_SIZE``.
 A process that finds ``WORLD_SIZE`` above 1 joins the default process group with
 ``init_process_group`` (``env://``: ``MASTER_ADDR`` / ``MASTER_PORT`` come from torchrun), unless
-something else (Ray) already did:
+something else already did: Ray Train's ``TorchTrainer`` (``engine.distributed.ray_train``) joins
+its workers before the training function runs, and the run then takes rank and size from that
+group as it is (and leaves it to Ray to end). Joining here:
 
 - backend **NCCL** when the process trains on a CUDA GPU and PyTorch has NCCL (Linux), else
   **gloo** (the CPU, and Windows, which has no NCCL);

@@ -32,7 +32,7 @@ from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError, RunConfig
 from engine.devices import describe_device
 from engine.distributed.collectives import from_rank_zero
-from engine.distributed.launch import run_processes, wants_processes
+from engine.distributed.launch import ProcessStarter, run_processes, wants_processes
 from engine.distributed.world import World, joined
 from engine.evaluation import metrics_from_scores
 from engine.events import EventSink, Message, Progress, RunStarted, RunStopped, StopFlag, ignore_event, never_stop
@@ -56,18 +56,20 @@ STAGE_NAME = "re-train heads"
 
 
 def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-         dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "") -> TuneResult:
+         dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "",
+         start_processes: ProcessStarter | None = None) -> TuneResult:
     """Run the plug-in ("freeze features": ``config.model.pretrained`` is the model to repair) and
     write its run folder (or continue ``resume``, a plug-in run folder). Events: DatasetReady,
     Message, Progress (stage "features", "tune", "eval") and one EpochEnd per tuning epoch. The
     run folder is locked while it is written. Several processes (``config.nproc``) share every
-    batch and the feature extraction, as in ``engine.trainer.train``; rank 0 writes and reports."""
+    batch and the feature extraction, as in ``engine.trainer.train`` (``start_processes`` starts
+    them); rank 0 writes and reports."""
     started = time.perf_counter()
     config.validate()
     if not config.plugin_run:
         raise ConfigError("freeze", "the plug-in re-trains the classifier of a frozen model: freeze features")
     if wants_processes(config):
-        return run_processes(config, on_event, should_stop, resume=resume, command=command)
+        return (start_processes or run_processes)(config, on_event, should_stop, resume=resume, command=command)
     if not method_class(config.method.loss).repair_trains and config.optim.epochs:
         on_event(Message(f"{method_class(config.method.loss).title} trains nothing: the {config.optim.epochs} "
                          "epoch(s) asked for are not used"))

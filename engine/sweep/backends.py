@@ -3,18 +3,19 @@
 Ray *tasks*, not Ray Tune: a cell is already a complete, self-checkpointing unit (the trainer
 writes last.pt every epoch and resumes from its run folder), the grid is fixed (no search
 algorithm or early stopping to schedule), and the results are the run folders themselves. Tune
-would add a second checkpoint and result store beside the run folders and the pandas/pyarrow
-extras; one ``ray.remote`` function per cell with ``num_cpus`` / ``num_gpus`` (fractions allowed)
-is all the scheduling the grid needs, and Ray's task retries plus the run folders' resume make a
+would add a second checkpoint and result store beside the run folders; one ``ray.remote``
+function per cell with ``num_cpus`` / ``num_gpus`` (fractions allowed) is all the scheduling
+the grid needs, and Ray's task retries plus the run folders' resume make a
 lost worker cost at most the epoch in progress. Every worker writes into the one sweep folder,
 which on a cluster must be shared storage (NFS or the like) mounted at the same path.
 
 A cell may ask for several processes (``nproc = N`` in ``[overrides]``: data parallel over N
-GPUs, ``engine.distributed``). Its run starts them through torchrun wherever the cell runs: on
-the local backend such cells run one after another (each uses the machine's GPUs); on Ray the
-cell's task reserves N times its ``[resources]`` (they are per process) on one node, and torchrun
-starts the N processes there. (Ray Train's ``TorchTrainer`` would also place them on several
-nodes; it needs the ``ray[train]`` extra, which this project does not install: docs/distributed.md.)
+GPUs, ``engine.distributed``). On the local backend such cells run one after another, each
+starting its N processes through torchrun on this machine (``engine.distributed.launch``). On
+Ray the cell's task reserves nothing itself and hands the run to Ray Train's ``TorchTrainer``
+(``engine.distributed.ray_train``, the ``ray[train]`` extra): N workers, each with the cell's
+``[resources]`` (they count per process), on whichever nodes have room
+(https://docs.ray.io/en/latest/train/getting-started-pytorch.html).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from errors import UserError
 from engine.events import StopFlag, never_stop
-from engine.sweep.cells import CellStatus, StatusSink, ignore_status, read_status, run_cell, write_status
+from engine.sweep.cells import CellStatus, StatusSink, cell_dir, ignore_status, read_status, run_cell, write_status
 from engine.sweep.spec import Cell
 
 BACKENDS = ("local", "ray")
@@ -71,9 +72,9 @@ def processes(cell: Cell) -> int:
     return int(cell.run.get("nproc", 1))
 
 
-def reserved(cell: Cell) -> tuple[float, float]:
-    """(CPUs, GPUs) the cell's Ray task reserves: its ``[resources]`` for each of its processes."""
-    return cell.resources.get("cpus", 1.0) * processes(cell), cell.resources.get("gpus", 0.0) * processes(cell)
+def per_process(cell: Cell) -> tuple[float, float]:
+    """(CPUs, GPUs) of the cell's ``[resources]``: for each of its processes."""
+    return cell.resources.get("cpus", 1.0), cell.resources.get("gpus", 0.0)
 
 
 # --- local: one process per GPU -------------------------------------------------------------
@@ -130,12 +131,15 @@ def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_s
         start_ray(address)
     try:
         check_feasible(ray, cells)
-        remote = ray.remote(max_retries=3)(_cell_in_process)
+        one = ray.remote(max_retries=3)(_cell_in_process)
+        several = ray.remote(max_retries=3, num_cpus=0)(_cell_on_ray_train)  # its workers hold the resources
         pending = {}
         for cell in cells:
-            cpus, gpus = reserved(cell)
-            options = {"num_cpus": cpus, "num_gpus": gpus}
-            pending[remote.options(**options).remote(str(Path(sweep_dir).resolve()), cell.to_dict())] = cell
+            cpus, gpus = per_process(cell)
+            folder = str(Path(sweep_dir).resolve())
+            task = (several.remote(folder, cell.to_dict()) if processes(cell) > 1 else
+                    one.options(num_cpus=cpus, num_gpus=gpus).remote(folder, cell.to_dict()))
+            pending[task] = cell
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             cell = pending.pop(done[0])
@@ -143,6 +147,19 @@ def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_s
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _cell_on_ray_train(sweep_dir: str, cell: dict) -> CellStatus:
+    """A cell of several processes, run where Ray puts this task: its runs' processes are Ray
+    Train workers (``engine.distributed.ray_train``), on any nodes."""
+    from functools import partial
+
+    from engine.distributed.ray_train import run_on_ray_train
+
+    cell = Cell.from_dict(cell)
+    cpus, gpus = per_process(cell)
+    storage = cell_dir(sweep_dir, cell.id) / "ray-train"
+    return run_cell(sweep_dir, cell, start_processes=partial(run_on_ray_train, cpus=cpus, gpus=gpus, storage=storage))
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -164,17 +181,22 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
 
 
 def check_feasible(ray, cells: list[Cell]) -> None:
-    """Refuse, before any task is queued, a cell whose [resources] no live node of the cluster has
-    (Ray would keep such a task pending forever, its warning hidden from the driver)."""
+    """Refuse, before any task is queued, a cell whose [resources] no live node of the cluster has,
+    or whose processes together need more than the cluster has (Ray would keep such a task
+    pending forever, its warning hidden from the driver)."""
     nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
-    for request in {reserved(c) for c in cells}:
-        cpus, gpus = request
+    total = sum(n.get("CPU", 0) for n in nodes), sum(n.get("GPU", 0) for n in nodes)
+    for cpus, gpus, count in {(*per_process(c), processes(c)) for c in cells}:
         if not any(node.get("CPU", 0) >= cpus and node.get("GPU", 0) >= gpus for node in nodes):
             largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
             raise UserError(f"each cell asks for {cpus:g} CPU(s) and {gpus:g} GPU(s) ([resources], per process), but no "
                             "node of the "
                             f"Ray cluster has that much (the largest: {largest.get('CPU', 0):g} CPU(s), "
                             f"{largest.get('GPU', 0):g} GPU(s)); lower [resources] in the sweep file or add a node")
+        if cpus * count > total[0] or gpus * count > total[1]:
+            raise UserError(f"a cell of {count} processes asks for {cpus * count:g} CPU(s) and {gpus * count:g} GPU(s) "
+                            f"in all ([resources] × nproc), but the Ray cluster has {total[0]:g} CPU(s) and "
+                            f"{total[1]:g} GPU(s); lower nproc or [resources], or add a node")
 
 
 def _first_line(error: BaseException) -> str:

@@ -32,7 +32,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from errors import UserError
 from engine.events import EpochEnd, Event, EventSink, StopFlag, ignore_event, never_stop
@@ -40,6 +40,9 @@ from engine.plugin.config import saved_run_config
 from engine.run_files import RunDamaged, RunWriteError, read_json
 from engine.runs import RunFolder, RunLock, list_runs
 from engine.sweep.spec import Cell
+
+if TYPE_CHECKING:
+    from engine.distributed.launch import ProcessStarter
 
 STATES = ("pending", "running", "done", "failed", "damaged")  # shown besides: "interrupted" (shown_state)
 SWEEP_FILE = "sweep.json"
@@ -260,9 +263,11 @@ def epochs_done(run: RunFolder) -> int:
 # --- running one cell -------------------------------------------------------------------------
 
 def run_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink = ignore_status,
-             should_stop: StopFlag = never_stop, on_event: EventSink = ignore_event) -> CellStatus:
+             should_stop: StopFlag = never_stop, on_event: EventSink = ignore_event,
+             start_processes: ProcessStarter | None = None) -> CellStatus:
     """Run (or finish) one cell; never raises for a failed cell: its status says why. A cell that
-    another process holds (its lock) is left alone and its status returned as it is."""
+    another process holds (its lock) is left alone and its status returned as it is. A cell of
+    several processes starts them with ``start_processes`` (default: torchrun on this machine)."""
     lock = cell_lock(sweep_dir, cell.id)
     try:
         cell_dir(sweep_dir, cell.id).mkdir(parents=True, exist_ok=True)
@@ -273,20 +278,20 @@ def run_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink = ignore_s
     except UserError:
         return read_status(sweep_dir, cell.id)
     try:
-        return _run_locked_cell(sweep_dir, cell, on_status, should_stop, on_event)
+        return _run_locked_cell(sweep_dir, cell, on_status, should_stop, on_event, start_processes)
     finally:
         lock.release()
 
 
 def _run_locked_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink, should_stop: StopFlag,
-                     on_event: EventSink) -> CellStatus:
+                     on_event: EventSink, start_processes: ProcessStarter | None) -> CellStatus:
     status = read_status(sweep_dir, cell.id)
     if status.state == "done":
         return status
     status = CellStatus(cell.id, "running", train_done=status.train_done, host=socket.gethostname(), pid=os.getpid())
     reporter = _Reporter(sweep_dir, status, on_status, on_event)
     try:
-        stopped = _run_stages(sweep_dir, cell, reporter, should_stop)
+        stopped = _run_stages(sweep_dir, cell, reporter, should_stop, start_processes)
         status.state = "pending" if stopped else "done"
         status.reason = f"stopped in {status.stage}; a re-run resumes after epoch {status.epoch}" if stopped else ""
     except UserError as error:
@@ -302,7 +307,8 @@ def _run_locked_cell(sweep_dir: str | Path, cell: Cell, on_status: StatusSink, s
     return status
 
 
-def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_stop: StopFlag) -> bool:
+def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_stop: StopFlag,
+                start_processes: ProcessStarter | None) -> bool:
     """The base run, then each repair's plug-in run; True when stopped."""
     from data import load_dataset
     from engine.config import RunConfig
@@ -316,18 +322,18 @@ def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_s
     dataset = load_dataset(config.data)
     if not reporter.status.train_done:
         # the trainer decides what is left: a finished run resumed trains nothing and returns at once
-        result = (train(config, reporter, should_stop, dataset=dataset) if run is None else
-                  train(None, reporter, should_stop, dataset=dataset, resume=run.path))
+        result = train(config if run is None else None, reporter, should_stop, dataset=dataset,
+                       resume=run.path if run else None, start_processes=start_processes)
         if result.stopped:
             return True
         reporter.status.train_done = True
         reporter.publish()
-    return any(_run_plugin(sweep_dir, cell, repair, plugin, dataset, reporter, should_stop)
+    return any(_run_plugin(sweep_dir, cell, repair, plugin, dataset, reporter, should_stop, start_processes)
                for repair, plugin in zip(cell.repairs, cell.plugins))  # stops at the first stopped one
 
 
 def _run_plugin(sweep_dir, cell: Cell, repair: str, plugin: dict, dataset, reporter: _Reporter,
-                should_stop: StopFlag) -> bool:
+                should_stop: StopFlag, start_processes: ProcessStarter | None) -> bool:
     """One repair's plug-in run on the base run's last.pt (finished: nothing to do; else resumed
     or started); True when stopped."""
     from engine.plugin import tune
@@ -344,7 +350,8 @@ def _run_plugin(sweep_dir, cell: Cell, repair: str, plugin: dict, dataset, repor
     config.model.pretrained, config.runs_dir = str(base.checkpoint("last")), str(folder)
     reporter.stage(f"plugin {repair}", sum(stage.epochs for stage in plugin_stages(config)),
                    epochs_done(run) if run else 0)
-    result = tune(config, reporter, should_stop, dataset=dataset, resume=run.path if run else None)  # resumes inside
+    result = tune(config, reporter, should_stop, dataset=dataset, resume=run.path if run else None,  # resumes inside
+                  start_processes=start_processes)
     return result.stopped
 
 

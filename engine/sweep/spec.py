@@ -43,7 +43,7 @@ RESOURCE_KEYS = ("cpus", "gpus")
 SET_BY_SWEEP = {"seed": "seeds", "runs_dir": "the sweep folder", "experiment": "the cell id",
                 "data.dataset": "datasets", "data.imbalance_ratio": "imbalance", "method.loss": "methods",
                 "method.train_rule": "methods", "method.params": "methods"}
-PLUGIN_SET_BY_SWEEP = ("checkpoint", "pretrained", "data", "seed", "runs_dir", "experiment")
+PLUGIN_SET_BY_SWEEP = ("checkpoint", "pretrained", "data", "seed", "runs_dir", "experiment", "nproc")
 MAX_CELLS = 1000  # a grid larger than this is refused unless the user raises the cap (--max-cells)
 
 
@@ -383,14 +383,15 @@ def _repairs(plugin_raw: dict, where: Locator) -> dict[str, dict]:
 
 def _plugin_config(config: RunConfig, plugin_raw: dict, cell_id: str, where: Locator, loss: str) -> dict:
     """The cell's plug-in run of the repair ``loss``: the repair's own plug-in preset on the base
-    run's data, seed and measurement settings, with the ``[plugin]`` table's settings (field names)
-    over it; the checkpoint is the base run's, set when the cell runs."""
+    run's data, seed, processes and measurement settings, with the ``[plugin]`` table's settings
+    (field names) over it; the checkpoint is the base run's, set when the cell runs."""
     from engine.plugin import plugin_config
     from engine.presets import plugin_preset, preset
 
     base = preset(plugin_preset(loss))
     base.data, base.seed, base.device, base.threads = RunConfig.from_dict(config.to_dict()).data, config.seed, \
         config.device, config.threads
+    base.nproc = config.nproc  # a cell of N processes runs its plug-ins on N too
     base.recall_floor, base.best_metric, base.precision = config.recall_floor, config.best_metric, config.precision
     base.experiment = f"{cell_id}-{loss}"
     for key in plugin_raw:
