@@ -89,8 +89,8 @@ def run_on_ray_train(config: RunConfig, on_event: EventSink, should_stop: StopFl
             else:
                 run_dir = str(payload.run_dir) if isinstance(payload, RunStarted) else run_dir
                 on_event(payload)
-    finally:
         fitting.join()
+    finally:
         events.shutdown()
     if "error" in outcome or "result" not in outcome:
         resume_hint = f"; a re-run of the sweep resumes {run_dir}" if run_dir else ""

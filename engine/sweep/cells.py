@@ -319,7 +319,7 @@ def _run_stages(sweep_dir: str | Path, cell: Cell, reporter: _Reporter, should_s
     config.experiment = cell.id
     run = _clean_runs(cell_dir(sweep_dir, cell.id) / "train", lambda r: r.checkpoint("last") is not None)
     reporter.stage("train", cell.epochs, epochs_done(run) if run else 0)
-    dataset = load_dataset(config.data)
+    dataset = load_dataset(config.data) if config.nproc == 1 else None  # else each process loads its own
     if not reporter.status.train_done:
         # the trainer decides what is left: a finished run resumed trains nothing and returns at once
         result = train(config if run is None else None, reporter, should_stop, dataset=dataset,
