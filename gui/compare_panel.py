@@ -69,9 +69,9 @@ class ComparePanel(TaskPanel):
         fill_form(self.form, preset(PLUGIN))
         self.form["loss"].editor.currentIndexChanged.connect(self._show_repair_defaults)
 
-        self.run_button = push_button(self.tr("Run plug-in"), self.tr("Re-train the chosen model's classifier on the chosen data "
-                                                                  "and compare it with the original, class by class."),
-                                      self.start)
+        self.run_button = push_button(self.tr("Run plug-in"), self.tr(
+            "Re-train the chosen model's classifier on the chosen data and compare it with the original, class by "
+            "class."), self.start)
         self.run_button.setDefault(True)
         self.stop_button = push_button(self.tr("Stop"), self.tr("Stop the plug-in after the current batch."), self.stop)
         self.start_buttons, self.stop_buttons = [self.run_button], [self.stop_button]
@@ -81,15 +81,16 @@ class ComparePanel(TaskPanel):
                                          "the run folders you added."))
         self.run_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         list_buttons = row_of(
-            push_button(self.tr("Add run folders…"), self.tr("Add saved run folders (training or plug-in runs) to overlay "
-                                                            "their curves and bars."), self.add_runs_dialog), None,
+            push_button(self.tr("Add run folders…"), self.tr(
+                "Add saved run folders (training or plug-in runs) to overlay their curves and bars."),
+                self.add_runs_dialog), None,
             push_button(self.tr("Remove"), self.tr("Remove the selected entries."), self.remove_selected),
             push_button(self.tr("Clear"), self.tr("Remove every entry."), self.clear_series))
         self.log = LogPane()
 
         left = Column(plugin_group, row_of(None, self.run_button, self.stop_button), self.error_line, self.progress,
-                      QLabel(self.tr("Compared")), (self.run_list, 1), list_buttons, (self.log, 1), margins=(0, 0, 6, 0),
-                      fitted=True)
+                      QLabel(self.tr("Compared")), (self.run_list, 1), list_buttons, (self.log, 1),
+                      margins=(0, 0, 6, 0), fitted=True)
 
         self.form["pretrained"].editor.currentIndexChanged.connect(self._checkpoint_chosen)
         self.bars = ClassBars(self.tr("Per-class accuracy"), y_label=self.tr("accuracy (%)"))
@@ -168,7 +169,8 @@ class ComparePanel(TaskPanel):
             self._drop_replaced_series(config)
             self.refresh()
             self.bars.set_title(self.tr("{0}: loading the model and the data…").format(self._repair_title()))
-            self.launch(partial(tune, config), self.tr("The plug-in"), self.tr("Plug-in: loading the model and the data…"))
+            self.launch(partial(tune, config), self.tr("The plug-in"),
+                        self.tr("Plug-in: loading the model and the data…"))
 
     def on_dataset(self, event) -> None:
         self.class_names, self.class_counts = list(event.class_names), list(event.class_counts)

@@ -14,10 +14,12 @@ from errors import UserError
 
 # (column title, Metrics attribute); the titles are translated where shown (context ComparePanel)
 TABLE_COLUMNS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"),
-                 (QT_TRANSLATE_NOOP("ComparePanel", "Many"), "many"), (QT_TRANSLATE_NOOP("ComparePanel", "Medium"), "medium"),
+                 (QT_TRANSLATE_NOOP("ComparePanel", "Many"), "many"),
+                 (QT_TRANSLATE_NOOP("ComparePanel", "Medium"), "medium"),
                  (QT_TRANSLATE_NOOP("ComparePanel", "Few"), "few"), ("ECE", "ece"))
 TIMESTAMP = re.compile(r"^\d{8}-\d{6}-")  # a run folder's "20250101-120000-" prefix
-CURVE_METRICS = (("test_top1", QT_TRANSLATE_NOOP("ComparePanel", "Top-1 accuracy")), ("test_hm", "HM"), ("test_gm", "GM"),
+CURVE_METRICS = (("test_top1", QT_TRANSLATE_NOOP("ComparePanel", "Top-1 accuracy")), ("test_hm", "HM"),
+                 ("test_gm", "GM"),
                  ("test_lowest_recall", QT_TRANSLATE_NOOP("ComparePanel", "Lowest recall (LR)")))
 
 
@@ -53,8 +55,9 @@ def series_from_run(path: str | Path) -> list[Series]:
 
     run = RunFolder(path)
     if not run.is_run():
-        raise UserError(QCoreApplication.translate("ComparePanel", "{0} is not a run folder (it has no config.json); choose a "
-                                                   "folder under runs/").format(path))
+        raise UserError(QCoreApplication.translate(
+            "ComparePanel", "{0} is not a run folder (it has no config.json); choose a folder under "
+                            "runs/").format(path))
     history = run.history()
     name = run_title(run)
     report = run.path / "report.json"
@@ -66,8 +69,8 @@ def series_from_run(path: str | Path) -> list[Series]:
                 for column, values in raw["columns"].items()]
     per_class = run.per_class()
     if not history or not per_class:
-        raise UserError(QCoreApplication.translate("ComparePanel", "{0} has no finished epoch yet, so there is nothing to "
-                                                   "compare").format(run.name))
+        raise UserError(QCoreApplication.translate(
+            "ComparePanel", "{0} has no finished epoch yet, so there is nothing to compare").format(run.name))
     last = history[-1]
     summary = {attribute: last.get(f"test_{attribute}") for _title, attribute in TABLE_COLUMNS}
     summary["zero_recall"] = last.get("test_zero_recall")

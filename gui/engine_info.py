@@ -96,4 +96,6 @@ def model_choices() -> list[tuple[str, str]]:
 
 
 def _short_folder(folder: Path) -> str:
-    return QCoreApplication.translate("EngineInfo", "bundled") if folder == workspace.CODE_ROOT / "models" / "pretrained" else f"{folder.parent.name}/{folder.name}"
+    if folder == workspace.CODE_ROOT / "models" / "pretrained":
+        return QCoreApplication.translate("EngineInfo", "bundled")
+    return f"{folder.parent.name}/{folder.name}"

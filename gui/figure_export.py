@@ -71,18 +71,21 @@ def export_figure(plot, path: str | Path, dpi: int = 300, light: bool = False, s
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise UserError(QCoreApplication.translate("FigureExportDialog", "{0}: save figures as .png, .svg or .pdf").format(path.name))
+        raise UserError(QCoreApplication.translate(
+            "FigureExportDialog", "{0}: save figures as .png, .svg or .pdf").format(path.name))
     if not 30 <= dpi <= 1200:
         raise UserError(QCoreApplication.translate("FigureExportDialog", "{0} DPI is outside 30 to 1200").format(dpi))
     if size not in FIGURE_SIZES:
-        raise UserError(QCoreApplication.translate("FigureExportDialog", "{0!r} is not a figure size ({1})").format(size, ", ".join(FIGURE_SIZES)))
+        raise UserError(QCoreApplication.translate(
+            "FigureExportDialog", "{0!r} is not a figure size ({1})").format(size, ", ".join(FIGURE_SIZES)))
     check_writable(path)
     with laid_out(plot, FIGURE_SIZES[size]), plain_light(plot, light):
         exporter = {".svg": lambda: QtSvgExporter(plot.item), ".pdf": lambda: PdfExporter(plot.item),
                     ".png": lambda: PngExporter(plot.item, dpi, plot.colors()[0])}[suffix]()
         exporter.export(str(path))
     if not path.is_file() or path.stat().st_size == 0:
-        raise UserError(QCoreApplication.translate("FigureExportDialog", "{0} could not be written; choose another folder or name").format(path))
+        raise UserError(QCoreApplication.translate(
+            "FigureExportDialog", "{0} could not be written; choose another folder or name").format(path))
     return path
 
 

@@ -75,14 +75,16 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
         self._action(file_menu, self.tr("Open &run folder…"), self.open_run_dialog, QKeySequence.StandardKey.Open,
-                     self.tr("Show a saved run's curves, per-class recall and settings on the Train page (Resume continues it)."))
+                     self.tr("Show a saved run's curves, per-class recall and settings on the Train page (Resume "
+                             "continues it)."))
         self._action(file_menu, self.tr("Open &checkpoint…"), self.open_checkpoint_dialog, "Ctrl+Shift+O",
                      self.tr("Use a checkpoint file on the Inference page."))
         self._action(file_menu, self.tr("Open s&weep folder…"), self.open_sweep_dialog, None,
                      self.tr("Watch a sweep (main.py sweep) fill its table; a cell opens its runs in Compare."))
         file_menu.addSeparator()
         self._action(file_menu, self.tr("Export &figures…"), self.export_plots_dialog, "Ctrl+E",
-                     self.tr("Save the current page's plots as PNG (at a chosen DPI), SVG or PDF, plain light or as shown."))
+                     self.tr("Save the current page's plots as PNG (at a chosen DPI), SVG or PDF, plain light or "
+                             "as shown."))
         self._action(file_menu, self.tr("Export &metrics table…"), self.export_metrics_dialog, "Ctrl+Shift+E",
                      self.tr("Save the current page's numbers as CSV, Markdown or LaTeX."))
         file_menu.addSeparator()
@@ -173,7 +175,8 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.train)
 
     def open_sweep_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a sweep folder"), str(workspace.workspace_root() / "sweeps"))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a sweep folder"),
+                                                  str(workspace.workspace_root() / "sweeps"))
         if folder:
             self.open_sweep(folder)
 
@@ -198,7 +201,8 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def open_checkpoint_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a checkpoint"), str(workspace.runs_dir()), CHECKPOINT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a checkpoint"), str(workspace.runs_dir()),
+                                              CHECKPOINT_FILTER)
         if path:
             self.inference.set_model(path)
             self.tabs.setCurrentWidget(self.inference)
@@ -206,7 +210,8 @@ class MainWindow(QMainWindow):
     def export_plots_dialog(self) -> None:
         plots = self.tabs.currentWidget().exportables()
         if not plots:
-            QMessageBox.information(self, self.tr("Export figures"), self.tr("This page has no plots; use Export metrics table."))
+            QMessageBox.information(self, self.tr("Export figures"),
+                                    self.tr("This page has no plots; use Export metrics table."))
             return
         options = FigureExportDialog(self, dpi=int(self.settings.get("export/dpi", 300) or 300),
                                      light=self.settings.get("export/light", True) in (True, "true"),
@@ -218,7 +223,8 @@ class MainWindow(QMainWindow):
         self.settings.set("export/light", light)
         self.settings.set("export/size", size)
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Export figures (one file per plot)"), f"figure{suffix}",
-                                              f"{QCoreApplication.translate('FigureExportDialog', FORMATS[suffix])} (*{suffix})")
+                                              f"{QCoreApplication.translate('FigureExportDialog', FORMATS[suffix])} "
+                                              f"(*{suffix})")
         if path:
             self.export_plots(path, suffix, dpi=dpi, light=light, size=size)
 
@@ -263,8 +269,8 @@ class MainWindow(QMainWindow):
     def confirm_close_during_run(self) -> bool:
         answer = QMessageBox.question(
             self, self.tr("A task is running"),
-            self.tr("A task is still running. Stop it and quit?\n\nTraining stops after the current batch; the checkpoint "
-                    "of the last finished epoch is kept, and Resume can continue the run later."),
+            self.tr("A task is still running. Stop it and quit?\n\nTraining stops after the current batch; the "
+                    "checkpoint of the last finished epoch is kept, and Resume can continue the run later."),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 

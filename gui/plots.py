@@ -353,8 +353,8 @@ class ClassBars(ThemedPlot):
             if groups[rank] != groups[rank - 1]:
                 edge = pg.InfiniteLine(rank - 0.5, angle=90, pen=pg.mkPen(self.colors()[1], width=1,
                                                                           style=Qt.PenStyle.DashLine),
-                                       label=self.tr("{0}-shot →").format(self.tr(GROUP_WORDS[groups[rank]])), labelOpts={"position": 0.93,
-                                                                                   "color": self.colors()[1]})
+                                       label=self.tr("{0}-shot →").format(self.tr(GROUP_WORDS[groups[rank]])),
+                                       labelOpts={"position": 0.93, "color": self.colors()[1]})
                 self.item.addItem(edge)
                 self.group_edges.append(edge)
 

@@ -19,17 +19,21 @@ from gui.settings import Settings
 from gui.widgets import Column, choose_folders, number_item, push_button, read_only_table, row_of, wrapping_label
 
 METRIC_KEYS = ("top1", "hm", "gm", "lowest_recall")  # percent columns; then the zero-recall count
-STATUS_FILTERS = (("", QT_TRANSLATE_NOOP("RunsPanel", "Any status")), ("finished", QT_TRANSLATE_NOOP("RunsPanel", "Finished")),
-                  ("stopped", QT_TRANSLATE_NOOP("RunsPanel", "Stopped")), ("running", QT_TRANSLATE_NOOP("RunsPanel", "Running")),
+STATUS_FILTERS = (("", QT_TRANSLATE_NOOP("RunsPanel", "Any status")),
+                  ("finished", QT_TRANSLATE_NOOP("RunsPanel", "Finished")),
+                  ("stopped", QT_TRANSLATE_NOOP("RunsPanel", "Stopped")),
+                  ("running", QT_TRANSLATE_NOOP("RunsPanel", "Running")),
                   ("interrupted", QT_TRANSLATE_NOOP("RunsPanel", "Interrupted (its writer was killed)")),
                   ("diverged", QT_TRANSLATE_NOOP("RunsPanel", "Diverged")),
                   ("damaged", QT_TRANSLATE_NOOP("RunsPanel", "Damaged (files cannot be read)")),
                   ("incomplete", QT_TRANSLATE_NOOP("RunsPanel", "Incomplete (older runs)")))
 # a run's status as the table shows it (the filter matches the English key)
-STATUS_WORDS = {"finished": QT_TRANSLATE_NOOP("RunsPanel", "finished"), "stopped": QT_TRANSLATE_NOOP("RunsPanel", "stopped"),
+STATUS_WORDS = {"finished": QT_TRANSLATE_NOOP("RunsPanel", "finished"),
+                "stopped": QT_TRANSLATE_NOOP("RunsPanel", "stopped"),
                 "running": QT_TRANSLATE_NOOP("RunsPanel", "running"),
                 "interrupted": QT_TRANSLATE_NOOP("RunsPanel", "interrupted"),
-                "diverged": QT_TRANSLATE_NOOP("RunsPanel", "diverged"), "damaged": QT_TRANSLATE_NOOP("RunsPanel", "damaged"),
+                "diverged": QT_TRANSLATE_NOOP("RunsPanel", "diverged"),
+                "damaged": QT_TRANSLATE_NOOP("RunsPanel", "damaged"),
                 "incomplete": QT_TRANSLATE_NOOP("RunsPanel", "incomplete")}
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -56,7 +60,8 @@ class RunsPanel(QWidget):
         for key, text in STATUS_FILTERS:
             self.status_filter.addItem(self.tr(text), key)
         self.status_filter.currentIndexChanged.connect(self.apply_filter)
-        add = push_button(self.tr("Add folders…"), self.tr("List run folders from elsewhere (e.g. copied from a server)."),
+        add = push_button(self.tr("Add folders…"),
+                          self.tr("List run folders from elsewhere (e.g. copied from a server)."),
                           self.add_folders_dialog)
         refresh = push_button(self.tr("Refresh"), self.tr("Read the run folders again."), self.refresh)
 
@@ -70,14 +75,16 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
 
-        self.open_button = push_button(self.tr("Open"), self.tr("Show the run's settings here; a training run also opens on "
-                                                                  "the Train page (its curves, per-class views; Resume "
-                                                                  "continues it)."),
+        self.open_button = push_button(self.tr("Open"), self.tr(
+            "Show the run's settings here; a training run also opens on the Train page (its curves, per-class views; "
+            "Resume continues it)."),
                                        self.open_selected)
-        self.compare_button = push_button(self.tr("Compare selected"), self.tr("Overlay the selected runs on the Compare page."),
+        self.compare_button = push_button(self.tr("Compare selected"),
+                                          self.tr("Overlay the selected runs on the Compare page."),
                                           self.compare_selected)
-        self.diff_button = push_button(self.tr("Diff settings"), self.tr("Show the settings that differ between the two "
-                                                                         "selected runs."), self.diff_selected)
+        self.diff_button = push_button(self.tr("Diff settings"),
+                                       self.tr("Show the settings that differ between the two selected runs."),
+                                       self.diff_selected)
 
         self.details_title = QLabel(self.tr("Settings"))
         self.details = QTableWidget(0, 2)
@@ -85,7 +92,8 @@ class RunsPanel(QWidget):
         self.details.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.details.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.details_hint = wrapping_label("hint")
-        self.details_hint.setText(self.tr("Select a run to see every setting it ran with; select two to see what differs."))
+        self.details_hint.setText(self.tr("Select a run to see every setting it ran with; select two to see what "
+                                          "differs."))
 
         top = Column(row_of((self.filter, 1), self.status_filter, add, refresh), (self.table, 1),
                      row_of(self.open_button, self.compare_button, self.diff_button, None))
@@ -236,7 +244,8 @@ class RunsPanel(QWidget):
             return []
         a, b = (self.summaries[p] for p in paths)
         rows = settings_diff(a.settings, b.settings)
-        self.details_title.setText(self.tr("%n setting(s) differ between {0} and {1}", "", len(rows)).format(a.name, b.name))
+        self.details_title.setText(self.tr("%n setting(s) differ between {0} and {1}", "", len(rows)).format(
+            a.name, b.name))
         self._fill([self.tr("Setting"), a.name, b.name], [(k, _text(x), _text(y)) for k, x, y in rows])
         return rows
 

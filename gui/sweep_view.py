@@ -26,7 +26,8 @@ CELL_COLUMNS = [QT_TRANSLATE_NOOP("SweepView", "Cell"), QT_TRANSLATE_NOOP("Sweep
 RESIZE = "resizeColumns"  # property of a table whose cells changed since its columns were sized
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
                  "interrupted": "#fb8c00", "damaged": "#8e24aa"}
-STATE_WORDS = {"pending": QT_TRANSLATE_NOOP("SweepView", "pending"), "running": QT_TRANSLATE_NOOP("SweepView", "running"),
+STATE_WORDS = {"pending": QT_TRANSLATE_NOOP("SweepView", "pending"),
+               "running": QT_TRANSLATE_NOOP("SweepView", "running"),
                "done": QT_TRANSLATE_NOOP("SweepView", "done"), "failed": QT_TRANSLATE_NOOP("SweepView", "failed"),
                "interrupted": QT_TRANSLATE_NOOP("SweepView", "interrupted"),
                "damaged": QT_TRANSLATE_NOOP("SweepView", "damaged")}
@@ -56,18 +57,21 @@ class SweepView(QWidget):
             "percent."))
         self.cells_table.setRowCount(len(self.cells))
         self.cells_table.cellDoubleClicked.connect(lambda row, _col: self.open_cell(row))
-        self.table = self._table([self.tr("Dataset"), self.tr("Ratio"), self.tr("Method"), self.tr("Seeds")] + model_headers,
+        self.table = self._table([self.tr("Dataset"), self.tr("Ratio"), self.tr("Method"), self.tr("Seeds")]
+                                 + model_headers,
                                  self.tr("Mean ± std over the finished seeds (sample std; one seed: its value alone), "
                                          "test split, last epoch, %. Zeros: classes at zero recall."))
-        self.open_button = push_button(self.tr("Open in Compare"), self.tr("Show the selected cell's runs on the Compare page."),
+        self.open_button = push_button(self.tr("Open in Compare"),
+                                       self.tr("Show the selected cell's runs on the Compare page."),
                                        lambda: self.open_cell(self.cells_table.currentRow()))
-        self.report_button = push_button(self.tr("Write report"), self.tr("Write table.csv / table.md / table.tex and per-class "
-                                                                   "recalls into the sweep's report/ folder."),
-                                         self.write_report)
+        self.report_button = push_button(self.tr("Write report"), self.tr(
+            "Write table.csv / table.md / table.tex and per-class recalls into the sweep's report/ folder."),
+            self.write_report)
         self.run_button = push_button(self.tr("Run remaining cells"), self.tr(
             "Run the unfinished cells on this machine, one after another (finished cells are skipped, stopped ones "
             "resume)."), self.run_remaining)
-        self.stop_button = push_button(self.tr("Stop"), self.tr("Stop after the current batch; the cell resumes on the next run."),
+        self.stop_button = push_button(self.tr("Stop"),
+                                       self.tr("Stop after the current batch; the cell resumes on the next run."),
                                        self.runner.cancel)
         self.stop_button.setEnabled(False)
         split = QSplitter(Qt.Orientation.Vertical)

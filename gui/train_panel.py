@@ -42,7 +42,8 @@ CURVES = (
     ("accuracy", QT_TRANSLATE_NOOP("TrainPanel", "train top-1"), "train_top1", COLORS[0], True),
     ("accuracy", QT_TRANSLATE_NOOP("TrainPanel", "test GM"), "test_gm", COLORS[1], False),
     ("accuracy", QT_TRANSLATE_NOOP("TrainPanel", "train GM"), "train_gm", COLORS[1], True),
-    ("worst", QT_TRANSLATE_NOOP("TrainPanel", "test HM"), "test_hm", COLORS[2], False), ("worst", QT_TRANSLATE_NOOP("TrainPanel", "train HM"), "train_hm", COLORS[2], True),
+    ("worst", QT_TRANSLATE_NOOP("TrainPanel", "test HM"), "test_hm", COLORS[2], False),
+    ("worst", QT_TRANSLATE_NOOP("TrainPanel", "train HM"), "train_hm", COLORS[2], True),
     ("worst", QT_TRANSLATE_NOOP("TrainPanel", "test LR"), "test_lowest_recall", COLORS[3], False),
     ("worst", QT_TRANSLATE_NOOP("TrainPanel", "train LR"), "train_lowest_recall", COLORS[3], True),
 )
@@ -112,8 +113,8 @@ class TrainPanel(TaskPanel):
                                                                 "epoch's checkpoint is kept. {0}").format(stop_keys),
                                        self.stop)
         self.stop_button.setShortcut(STOP_KEYS)
-        self.resume_button = push_button(self.tr("Resume…"), self.tr("Continue a stopped run from its last checkpoint, in "
-                                                                   "the same run folder."), self._resume_clicked)
+        self.resume_button = push_button(self.tr("Resume…"), self.tr(
+            "Continue a stopped run from its last checkpoint, in the same run folder."), self._resume_clicked)
         self.start_buttons = [self.start_button, self.resume_button]
         self.stop_buttons = [self.stop_button]
         self.preview_button = push_button(self.tr("Views…"), self.tr(
@@ -297,7 +298,8 @@ class TrainPanel(TaskPanel):
             return
         path = Path(run_dir) if run_dir else self.resume_target
         if path is None:
-            chosen = QFileDialog.getExistingDirectory(self, self.tr("Resume which run folder?"), str(workspace.runs_dir()))
+            chosen = QFileDialog.getExistingDirectory(self, self.tr("Resume which run folder?"),
+                                                      str(workspace.runs_dir()))
             if not chosen:
                 return
             path = Path(chosen)
@@ -336,7 +338,8 @@ class TrainPanel(TaskPanel):
         self._redraw((test.per_class_recall, test.per_class_precision, test.confusion, test.confused_pairs or None),
                      live=True)
         stage = self.tr(" (stage {0})").format(event.stage_name) if event.stage_name else ""
-        self.log.add(self.tr("epoch {0}/{1}{2}: test Acc {3:.2f}  HM {4:.2f}  GM {5:.2f}  LR {6:.2f}  ({7} at zero)").format(
+        self.log.add(self.tr("epoch {0}/{1}{2}: test Acc {3:.2f}  HM {4:.2f}  GM {5:.2f}  LR {6:.2f}  "
+                             "({7} at zero)").format(
                          event.epoch, event.epochs, stage, 100 * test.top1, 100 * test.hm, 100 * test.gm,
                          100 * test.lowest_recall, test.zero_recall)
                      + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
@@ -449,9 +452,11 @@ class TrainPanel(TaskPanel):
     def _draw_bars(self, per_class: list[float], *_rest) -> None:
         self.bars.set_bars(self.class_names, self.class_counts, [(self.tr("test recall"), per_class)])
         zeros = sum(1 for r in per_class if r == 0)
-        self.bars.set_title(self.tr("Left behind · epoch {0}: {1} of {2} classes at zero recall · lowest {3:.1f} %").format(
+        self.bars.set_title(self.tr("Left behind · epoch {0}: {1} of {2} classes at zero recall · lowest "
+                                    "{3:.1f} %").format(
             self._shown_epoch(), zeros, len(per_class), 100 * min(per_class)))
-        self.views.setTabText(0, self.tr("Left behind ({0} at zero)").format(zeros) if zeros else self.tr("Left behind"))
+        self.views.setTabText(0, self.tr("Left behind ({0} at zero)").format(zeros) if zeros
+                              else self.tr("Left behind"))
 
     def _draw_table(self, per_class: list[float], precision, *_rest) -> None:
         self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)  # O(classes)

@@ -13,9 +13,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPlainTex
 from gui.progress import EtaEstimator, format_duration
 
 FAILED_COLOR = "#d64545"  # the error line's red
-STAGE_WORDS = {"train": QT_TRANSLATE_NOOP("ProgressLine", "training"), "eval": QT_TRANSLATE_NOOP("ProgressLine", "evaluating"),
+STAGE_WORDS = {"train": QT_TRANSLATE_NOOP("ProgressLine", "training"),
+               "eval": QT_TRANSLATE_NOOP("ProgressLine", "evaluating"),
                "features": QT_TRANSLATE_NOOP("ProgressLine", "extracting features"),
-               "tune": QT_TRANSLATE_NOOP("ProgressLine", "tuning"), "predict": QT_TRANSLATE_NOOP("ProgressLine", "predicting")}
+               "tune": QT_TRANSLATE_NOOP("ProgressLine", "tuning"),
+               "predict": QT_TRANSLATE_NOOP("ProgressLine", "predicting")}
 
 
 class LogPane(QPlainTextEdit):
