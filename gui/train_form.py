@@ -29,7 +29,7 @@ TRAIN_LAYOUT = (
     ("Pretrained model and ensemble", ("freeze", "pretrained", "teacher", "ensemble", "t1", "t2")),
     ("Model and optimiser", ("arch", "optimizer", "sam_rho", "momentum", "nesterov", "weight_decay", "schedule",
                              "warmup_epochs")),
-    ("Run and output", ("seed", "cut_seed", "runs_dir", "experiment", "device", "precision", "threads",
+    ("Run and output", ("seed", "cut_seed", "runs_dir", "experiment", "device", "nproc", "precision", "threads",
                         "loader_workers", "recall_floor", "best_metric", "save_model")),
 )
 DATA_FIELDS = ("dataset", "root", "imbalance_ratio", "imbalance_type")
