@@ -13,7 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from errors import UserError
@@ -47,7 +47,11 @@ def report_error(exc: BaseException, parent: QWidget | None = None, context: str
     message = str(exc) or type(exc).__name__
     if not user_error:
         message = f"{type(exc).__name__}: {message}"
-    headline = f"{context} failed" if context else ("Please check" if user_error else "Something went wrong")
+    translate = QCoreApplication.translate
+    if context:
+        headline = translate("Errors", "{0} failed").format(context)
+    else:
+        headline = translate("Errors", "Please check") if user_error else translate("Errors", "Something went wrong")
     details = (getattr(exc, "details", None) or None) if user_error else (details or format_traceback(exc))
     write_log(f"{headline}: {message}" + (f"\n{details}" if details else ""))
     key = f"{headline}\n{message}"
@@ -55,7 +59,8 @@ def report_error(exc: BaseException, parent: QWidget | None = None, context: str
         return None
     box = QMessageBox(QMessageBox.Icon.Warning if user_error else QMessageBox.Icon.Critical, "Long-Tail Studio",
                       headline, QMessageBox.StandardButton.Ok, parent)
-    box.setInformativeText(message if user_error else f"{message}\n\nThe details are also in {log_path()}.")
+    box.setInformativeText(message if user_error else "{0}\n\n{1}".format(
+        message, translate("Errors", "The details are also in {0}.").format(log_path())))
     if details:
         box.setDetailedText(details)
     box.setObjectName("errorBox")
