@@ -47,11 +47,12 @@ def report_error(exc: BaseException, parent: QWidget | None = None, context: str
     message = str(exc) or type(exc).__name__
     if not user_error:
         message = f"{type(exc).__name__}: {message}"
-    translate = QCoreApplication.translate
     if context:
-        headline = translate("Errors", "{0} failed").format(context)
+        headline = QCoreApplication.translate("Errors", "{0} failed").format(context)
+    elif user_error:
+        headline = QCoreApplication.translate("Errors", "Please check")
     else:
-        headline = translate("Errors", "Please check") if user_error else translate("Errors", "Something went wrong")
+        headline = QCoreApplication.translate("Errors", "Something went wrong")
     details = (getattr(exc, "details", None) or None) if user_error else (details or format_traceback(exc))
     write_log(f"{headline}: {message}" + (f"\n{details}" if details else ""))
     key = f"{headline}\n{message}"
@@ -60,7 +61,7 @@ def report_error(exc: BaseException, parent: QWidget | None = None, context: str
     box = QMessageBox(QMessageBox.Icon.Warning if user_error else QMessageBox.Icon.Critical, "Long-Tail Studio",
                       headline, QMessageBox.StandardButton.Ok, parent)
     box.setInformativeText(message if user_error else "{0}\n\n{1}".format(
-        message, translate("Errors", "The details are also in {0}.").format(log_path())))
+        message, QCoreApplication.translate("Errors", "The details are also in {0}.").format(log_path())))
     if details:
         box.setDetailedText(details)
     box.setObjectName("errorBox")

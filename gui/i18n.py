@@ -2,10 +2,12 @@
 
 ``install_translators`` runs in ``gui.app.create_application``, before any window is built, with
 the language stored in the settings (``app/language``: ``system``, ``en`` or ``zh_CN``; View →
-Language, applied on the next start). English is the source language and needs no catalogue;
-``zh_CN`` loads ``translations/long_tail_studio_zh_CN.qm`` (built from the ``.ts`` by
-``tools/update_translations.py``) and Qt's ``qtbase_zh_CN.qm`` from PySide6, so OK/Cancel and
-the file dialogs match. A catalogue that cannot be loaded is logged and the app stays English.
+Language, applied on the next start). English is the source language: its catalogue
+``long_tail_studio_en.qm`` holds only the plural forms ("%n image(s)" → "1 image", "2 images").
+``zh_CN`` loads ``translations/long_tail_studio_zh_CN.qm`` and Qt's ``qtbase_zh_CN.qm`` from
+PySide6, so OK/Cancel and the file dialogs match. The ``.qm`` files are built from the committed
+``.ts`` by ``tools/update_translations.py``. A catalogue that cannot be loaded is logged and the
+app falls back to the English source strings.
 docs/i18n.md has the rules and the glossary.
 """
 from __future__ import annotations
@@ -51,30 +53,32 @@ def qt_translations_dir() -> str:
 
 def install_translators(app: QCoreApplication, choice: str) -> str:
     """Install the translators of ``choice`` (replacing any installed before); returns the language
-    in use. A missing or unreadable catalogue is logged and leaves the app English."""
+    in use. A missing or unreadable catalogue is logged and leaves the English source strings."""
     for translator in _installed:
         app.removeTranslator(translator)
     _installed.clear()
     language = resolve(choice)
-    if language == ENGLISH:
-        return ENGLISH
-    own, qt = QTranslator(app), QTranslator(app)
+    own = QTranslator(app)
     if not own.load(str(catalogue_path(language))):
-        errors.write_log(f"language {language}: cannot load {catalogue_path(language)}; the app stays English")
+        errors.write_log(f"language {language}: cannot load {catalogue_path(language)}; showing the English source")
         return ENGLISH
-    if not qt.load(f"qtbase_{language}", qt_translations_dir()):
-        errors.write_log(f"language {language}: Qt's qtbase_{language}.qm is missing in {qt_translations_dir()}")
-    for translator in (own, qt):
-        if not translator.isEmpty():
-            app.installTranslator(translator)
-            _installed.append(translator)
-    cjk_font_fallback(app)
+    translators = [own]
+    if language != ENGLISH:
+        qt = QTranslator(app)
+        if qt.load(f"qtbase_{language}", qt_translations_dir()):
+            translators.append(qt)
+        else:
+            errors.write_log(f"language {language}: Qt's qtbase_{language}.qm is missing in {qt_translations_dir()}")
+        cjk_font_fallback(app)
+    for translator in translators:
+        app.installTranslator(translator)
+        _installed.append(translator)
     return language
 
 
 def installed_language() -> str:
-    """The language of the installed app catalogue (English when none is installed)."""
-    return _installed[0].language() if _installed else ENGLISH
+    """The language of the installed app catalogue: ``zh_CN`` or ``en``."""
+    return CHINESE if _installed and _installed[0].language() == CHINESE else ENGLISH
 
 
 def installed_catalogues() -> list[str]:

@@ -4,10 +4,13 @@
    label, help, placeholder and choice captions, the registries' titles, the methods'
    hyperparameter help), marked with ``QT_TRANSLATE_NOOP("Settings", …)`` so that lupdate finds
    them (the engine never imports Qt).
-2. Runs ``pyside6-lupdate -no-obsolete -locations none`` over ``gui/`` into every
-   ``translations/*.ts`` (new messages arrive unfinished; vanished ones go).
+2. Runs ``pyside6-lupdate -no-obsolete -locations none`` over ``gui/`` into the catalogues (new
+   messages arrive unfinished; vanished ones go): ``long_tail_studio_zh_CN.ts`` with every message,
+   ``long_tail_studio_en.ts`` with the plural ones only (``-pluralonly``: "%n image(s)" → "1 image",
+   "2 images"; English is the source language otherwise).
 3. With ``--fill FILE``: fills messages from a tab-separated file ``context<TAB>English<TAB>
-   translation`` (newlines written ``\\n``), marking them finished.
+   translation`` (newlines written ``\\n``; a plural message may give one column per form), marking
+   them finished, in the catalogue of ``--language`` (default zh_CN).
 4. Runs ``pyside6-lrelease`` on each ``.ts`` into the ``.qm`` beside it (committed; the app loads it).
 
 ``tests/test_translations.py`` fails when any of these outputs is not what this tool makes of the
@@ -75,11 +78,11 @@ def sources(root: Path = ROOT) -> list[Path]:
     return sorted((root / "gui").glob("*.py"))
 
 
-def catalogues() -> list[Path]:
-    """The catalogues to keep: one per language besides English (the source language)."""
-    from gui.i18n import CHINESE, catalogue_path
+def catalogues() -> dict[Path, bool]:
+    """The catalogues to keep → whether it holds plural messages only (English, the source language)."""
+    from gui.i18n import CHINESE, ENGLISH, catalogue_path
 
-    return [catalogue_path(CHINESE).with_suffix(".ts")]
+    return {catalogue_path(CHINESE).with_suffix(".ts"): False, catalogue_path(ENGLISH).with_suffix(".ts"): True}
 
 
 def qt_tool(name: str) -> str:
@@ -90,9 +93,9 @@ def qt_tool(name: str) -> str:
     return found
 
 
-def lupdate(files: Sequence[Path], ts: Path) -> None:
+def lupdate(files: Sequence[Path], ts: Path, plural_only: bool = False) -> None:
     subprocess.run([qt_tool("pyside6-lupdate"), "-silent", "-no-obsolete", "-locations", "none",
-                    *map(str, files), "-ts", str(ts)], check=True)
+                    *(["-pluralonly"] if plural_only else []), *map(str, files), "-ts", str(ts)], check=True)
 
 
 def lrelease(ts: Path, qm: Path) -> None:
@@ -122,7 +125,7 @@ def unfinished(ts: Path) -> list[tuple[str, str]]:
 
 def fill(ts: Path, table: Path) -> int:
     """Translate the messages named in ``table`` (context TAB source TAB translation, ``\\n`` for
-    newlines); returns how many changed. A plural message gets the translation as its one form."""
+    newlines; a plural message takes every further column as its next form); returns how many changed."""
     tree = ET.parse(ts)
     found = {(context.findtext("name"), message.findtext("source")): message
              for context in tree.getroot().iter("context") for message in context.iter("message")}
@@ -130,7 +133,7 @@ def fill(ts: Path, table: Path) -> int:
     for line in table.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
-        context, source, text = (part.replace("\\n", "\n") for part in line.split("\t"))
+        context, source, *forms = (part.replace("\\n", "\n") for part in line.split("\t"))
         message = found.get((context, source))
         if message is None:
             continue
@@ -138,10 +141,11 @@ def fill(ts: Path, table: Path) -> int:
         for form in list(translation):
             translation.remove(form)
         if message.get("numerus") == "yes":
-            ET.SubElement(translation, "numerusform").text = text
+            for form in forms:
+                ET.SubElement(translation, "numerusform").text = form
             translation.text = None
         else:
-            translation.text = text
+            translation.text = forms[0]
         translation.attrib.pop("type", None)
         changed += 1
     tree.write(ts, encoding="utf-8", xml_declaration=True)
@@ -151,13 +155,14 @@ def fill(ts: Path, table: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fill", type=Path, help="a TSV of translations to fill in (context, English, translation)")
+    parser.add_argument("--language", default="zh_CN", help="the catalogue --fill fills (zh_CN, or en for plurals)")
     args = parser.parse_args(argv)
     ENGINE_STRINGS.write_text(engine_strings_module(engine_texts()), encoding="utf-8")
-    for ts in catalogues():
-        lupdate(sources(), ts)
-        if args.fill:
+    for ts, plural_only in catalogues().items():
+        lupdate(sources(), ts, plural_only)
+        if args.fill and ts.stem.endswith(f"_{args.language}"):
             print(f"{ts.name}: {fill(ts, args.fill)} messages filled from {args.fill}")
-            lupdate(sources(), ts)  # back to lupdate's own layout
+            lupdate(sources(), ts, plural_only)  # back to lupdate's own layout
         lrelease(ts, ts.with_suffix(".qm"))
         left = unfinished(ts)
         print(f"{ts.name}: {len(messages(ts))} messages, {len(left)} unfinished")

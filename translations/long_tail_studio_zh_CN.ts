@@ -5,1369 +5,1375 @@
     <name>CompareForm</name>
     <message>
         <source>(choose a model)</source>
-        <translation type="unfinished"></translation>
+        <translation>（选择一个模型）</translation>
     </message>
 </context>
 <context>
     <name>ComparePanel</name>
     <message>
         <source>Plug-in: re-train the classifier</source>
-        <translation type="unfinished"></translation>
+        <translation>插件：分类器重训练</translation>
     </message>
 </context>
 <context>
     <name>Errors</name>
     <message>
         <source>{0} failed</source>
-        <translation type="unfinished"></translation>
+        <translation>{0}失败</translation>
     </message>
     <message>
         <source>Please check</source>
-        <translation type="unfinished"></translation>
+        <translation>请检查</translation>
     </message>
     <message>
         <source>Something went wrong</source>
-        <translation type="unfinished"></translation>
+        <translation>出错了</translation>
     </message>
     <message>
         <source>The details are also in {0}.</source>
-        <translation type="unfinished"></translation>
+        <translation>详细信息也写在 {0} 中。</translation>
     </message>
 </context>
 <context>
     <name>FigureExport</name>
     <message>
         <source>Scalable Vector Graphics (*.svg)</source>
-        <translation type="unfinished"></translation>
+        <translation>可缩放矢量图形 (*.svg)</translation>
+    </message>
+    <message>
+        <source>Long-Tail Studio plot</source>
+        <translation>Long-Tail Studio 图表</translation>
     </message>
 </context>
 <context>
     <name>Forms</name>
     <message>
         <source>{0} is not a number; type e.g. 0.1 or 2e-4</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 不是数字；请输入如 0.1 或 2e-4</translation>
     </message>
     <message>
         <source>Choose a folder</source>
-        <translation type="unfinished"></translation>
+        <translation>选择文件夹</translation>
     </message>
     <message>
         <source>Choose a file</source>
-        <translation type="unfinished"></translation>
+        <translation>选择文件</translation>
     </message>
     <message>
         <source>type a ratio such as 100, or a factor such as 0.01</source>
-        <translation type="unfinished"></translation>
+        <translation>输入不平衡比（如 100）或不平衡因子（如 0.01）</translation>
     </message>
     <message>
         <source>must be positive</source>
-        <translation type="unfinished"></translation>
+        <translation>必须为正数</translation>
     </message>
     <message>
         <source>ratio n_max/n_min = {0} (factor {1})</source>
-        <translation type="unfinished"></translation>
+        <translation>不平衡比 n_max/n_min = {0}（因子 {1}）</translation>
     </message>
     <message>
         <source>Choose a checkpoint file (.pt, .pth, .tar, .ckpt)</source>
-        <translation type="unfinished"></translation>
+        <translation>选择检查点文件（.pt、.pth、.tar、.ckpt）</translation>
     </message>
     <message>
         <source>Checkpoints (*.pt *.pth *.tar *.ckpt);;All files (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>检查点 (*.pt *.pth *.tar *.ckpt);;所有文件 (*)</translation>
     </message>
 </context>
 <context>
     <name>InferencePanel</name>
     <message>
         <source>Images (*.png *.jpg *.jpeg *.bmp *.webp *.gif *.tif *.tiff);;All files (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>图像 (*.png *.jpg *.jpeg *.bmp *.webp *.gif *.tif *.tiff);;所有文件 (*)</translation>
     </message>
     <message>
         <source>File</source>
-        <translation type="unfinished"></translation>
+        <translation>文件</translation>
     </message>
     <message>
         <source>Top-5 (probability %)</source>
-        <translation type="unfinished"></translation>
+        <translation>Top-5（概率 %）</translation>
     </message>
     <message>
         <source>Message</source>
-        <translation type="unfinished"></translation>
+        <translation>消息</translation>
     </message>
     <message>
         <source>From the checkpoint</source>
-        <translation type="unfinished"></translation>
+        <translation>来自检查点</translation>
     </message>
     <message>
         <source>This checkpoint names no classes; choose the dataset it was trained on under Class names to see labels instead of class numbers.</source>
-        <translation type="unfinished"></translation>
+        <translation>该检查点未给出类别名称；请在“类别名称”中选择它训练时使用的数据集，以显示标签而不是类别编号。</translation>
     </message>
     <message>
         <source>no image files found there; drop PNG, JPEG, BMP or WebP files, or a folder of them</source>
-        <translation type="unfinished"></translation>
+        <translation>那里没有图像文件；请拖入 PNG、JPEG、BMP 或 WebP 文件，或包含它们的文件夹</translation>
     </message>
     <message numerus="yes">
         <source>%n expert(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n 个专家</numerusform>
         </translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished"></translation>
+        <translation>模型</translation>
     </message>
     <message>
         <source>Checkpoint</source>
-        <translation type="unfinished"></translation>
+        <translation>检查点</translation>
     </message>
     <message>
         <source>The trained model: best/last checkpoints of recent runs, the pretrained folders, or any file via “…”.</source>
-        <translation type="unfinished"></translation>
+        <translation>已训练的模型：最近运行的 best/last 检查点、预训练文件夹中的文件，或通过“…”选择的任意文件。</translation>
     </message>
     <message>
         <source>(choose a model)</source>
-        <translation type="unfinished"></translation>
+        <translation>（选择一个模型）</translation>
     </message>
     <message>
         <source>Architecture</source>
-        <translation type="unfinished"></translation>
+        <translation>网络结构</translation>
     </message>
     <message>
         <source>Read from the checkpoint when it can tell; pick one only for a foreign file whose depth cannot be inferred.</source>
-        <translation type="unfinished"></translation>
+        <translation>检查点能说明时从中读取；仅当外部文件无法推断深度时才需选择。</translation>
     </message>
     <message>
         <source>Class names</source>
-        <translation type="unfinished"></translation>
+        <translation>类别名称</translation>
     </message>
     <message>
         <source>Where the label names come from: the checkpoint&apos;s metadata, or the dataset the model was trained on (for plain state dicts without names).</source>
-        <translation type="unfinished"></translation>
+        <translation>标签名称的来源：检查点的元数据，或模型训练时使用的数据集（用于不含名称的普通 state dict）。</translation>
     </message>
     <message>
         <source>Drop images here, or use Open images… / Open folder….</source>
-        <translation type="unfinished"></translation>
+        <translation>把图像拖到这里，或使用“打开图像…”/“打开文件夹…”。</translation>
     </message>
     <message>
         <source>Open images…</source>
-        <translation type="unfinished"></translation>
+        <translation>打开图像…</translation>
     </message>
     <message>
         <source>Predict one or many image files (PNG, JPEG, BMP, WebP; any size).</source>
-        <translation type="unfinished"></translation>
+        <translation>预测一个或多个图像文件（PNG、JPEG、BMP、WebP；任意尺寸）。</translation>
     </message>
     <message>
         <source>Open folder…</source>
-        <translation type="unfinished"></translation>
+        <translation>打开文件夹…</translation>
     </message>
     <message>
         <source>Predict every image file in a folder and its sub-folders.</source>
-        <translation type="unfinished"></translation>
+        <translation>预测文件夹及其子文件夹中的所有图像文件。</translation>
     </message>
     <message>
         <source>Export CSV…</source>
-        <translation type="unfinished"></translation>
+        <translation>导出 CSV…</translation>
     </message>
     <message>
         <source>Save the table (file, top-5 labels and probabilities) as CSV.</source>
-        <translation type="unfinished"></translation>
+        <translation>把表格（文件、Top-5 标签和概率）保存为 CSV。</translation>
     </message>
     <message>
         <source>Drop image files or a folder here
 
 PNG · JPEG · BMP · WebP, any size; grey, RGBA and 16-bit images are converted</source>
-        <translation type="unfinished"></translation>
+        <translation>把图像文件或文件夹拖到这里
+
+PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自动转换</translation>
     </message>
     <message>
         <source>Images to classify</source>
-        <translation type="unfinished"></translation>
+        <translation>要分类的图像</translation>
     </message>
     <message>
         <source>Folder of images to classify</source>
-        <translation type="unfinished"></translation>
+        <translation>要分类的图像文件夹</translation>
     </message>
     <message>
         <source>choose a model (a checkpoint) first, then drop the images again</source>
-        <translation type="unfinished"></translation>
+        <translation>请先选择模型（检查点），再重新拖入图像</translation>
     </message>
     <message>
         <source>The engine is still loading; the images are predicted as soon as it is ready.</source>
-        <translation type="unfinished"></translation>
+        <translation>引擎仍在加载；加载完成后立即预测这些图像。</translation>
     </message>
     <message>
         <source>Loading {0}…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在加载 {0}…</translation>
     </message>
     <message>
         <source>Prediction</source>
-        <translation type="unfinished"></translation>
+        <translation>预测</translation>
     </message>
     <message>
         <source>Loading the model…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在加载模型…</translation>
     </message>
     <message>
         <source>Predicting…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在预测…</translation>
     </message>
     <message>
         <source>Model: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>模型：{0}</translation>
     </message>
     <message numerus="yes">
         <source>%n image(s) predicted</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>已预测 %n 张图像</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>; %n could not be read (see Message)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>；%n 张无法读取（见“消息”列）</numerusform>
         </translation>
     </message>
     <message>
         <source>No model loaded: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>未加载模型：{0}</translation>
     </message>
     <message>
         <source>Export predictions</source>
-        <translation type="unfinished"></translation>
+        <translation>导出预测结果</translation>
     </message>
 </context>
 <context>
     <name>Language</name>
     <message>
         <source>System</source>
-        <translation type="unfinished"></translation>
+        <translation>跟随系统</translation>
     </message>
 </context>
 <context>
     <name>LanguageMenu</name>
     <message>
         <source>&amp;Language</source>
-        <translation type="unfinished"></translation>
+        <translation>语言(&amp;L)</translation>
     </message>
     <message>
         <source>Language</source>
-        <translation type="unfinished"></translation>
+        <translation>语言</translation>
     </message>
     <message>
         <source>The language changes when Long-Tail Studio starts again. Restart now?</source>
-        <translation type="unfinished"></translation>
+        <translation>语言将在 Long-Tail Studio 重新启动后生效。现在重新启动吗？</translation>
     </message>
 </context>
 <context>
     <name>PredictionDetail</name>
     <message>
         <source>no image</source>
-        <translation type="unfinished"></translation>
+        <translation>无图像</translation>
     </message>
     <message>
         <source>cannot read</source>
-        <translation type="unfinished"></translation>
+        <translation>无法读取</translation>
     </message>
     <message>
         <source>{0} called by the router</source>
-        <translation type="unfinished"></translation>
+        <translation>路由器调用了 {0}</translation>
     </message>
     <message>
         <source>n/a</source>
-        <translation type="unfinished"></translation>
+        <translation>无</translation>
     </message>
 </context>
 <context>
     <name>RunsPanel</name>
     <message>
         <source>{0} is damaged</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 已损坏</translation>
     </message>
     <message>
         <source>Problem</source>
-        <translation type="unfinished"></translation>
+        <translation>问题</translation>
     </message>
 </context>
 <context>
     <name>Settings</name>
     <message>
         <source>Dataset</source>
-        <translation type="unfinished"></translation>
+        <translation>数据集</translation>
     </message>
     <message>
         <source>Which images to use. The demo set is bundled handwritten digits and needs no download; CIFAR is downloaded once into the data path (or read from there). ImageNet-LT, Places-LT, iNaturalist 2018, image lists and image trees are streamed from disk by decoding workers.</source>
-        <translation type="unfinished"></translation>
+        <translation>使用哪些图像。演示数据集是随附的手写数字，无需下载；CIFAR 会下载一次到数据路径（或从那里读取）。ImageNet-LT、Places-LT、iNaturalist 2018、图像列表和图像目录树由解码进程从磁盘流式读取。</translation>
     </message>
     <message>
         <source>Demo digits (bundled, offline)</source>
-        <translation type="unfinished"></translation>
+        <translation>演示手写数字（随附，离线）</translation>
     </message>
     <message>
         <source>CIFAR-10</source>
-        <translation type="unfinished"></translation>
+        <translation>CIFAR-10</translation>
     </message>
     <message>
         <source>CIFAR-100</source>
-        <translation type="unfinished"></translation>
+        <translation>CIFAR-100</translation>
     </message>
     <message>
         <source>Image folder (class sub-folders, held in memory)</source>
-        <translation type="unfinished"></translation>
+        <translation>图像文件夹（每类一个子文件夹，载入内存）</translation>
     </message>
     <message>
         <source>ImageNet-LT (1,000 classes, streamed)</source>
-        <translation type="unfinished"></translation>
+        <translation>ImageNet-LT（1,000 类，流式读取）</translation>
     </message>
     <message>
         <source>Places-LT (365 classes, streamed)</source>
-        <translation type="unfinished"></translation>
+        <translation>Places-LT（365 类，流式读取）</translation>
     </message>
     <message>
         <source>iNaturalist 2018 (8,142 classes, streamed)</source>
-        <translation type="unfinished"></translation>
+        <translation>iNaturalist 2018（8,142 类，流式读取）</translation>
     </message>
     <message>
         <source>Image lists (path label, streamed)</source>
-        <translation type="unfinished"></translation>
+        <translation>图像列表（路径 标签，流式读取）</translation>
     </message>
     <message>
         <source>Image tree (train/ test/ class folders, streamed)</source>
-        <translation type="unfinished"></translation>
+        <translation>图像目录树（train/ test/ 下按类分文件夹，流式读取）</translation>
     </message>
     <message>
         <source>Data path</source>
-        <translation type="unfinished"></translation>
+        <translation>数据路径</translation>
     </message>
     <message>
         <source>Folder that holds the dataset: CIFAR&apos;s python pickles, your image folder with one sub-folder per class, or the root the large benchmarks&apos; lists name their images from (ImageNet_LT_*.txt, Places_LT_*.txt, iNaturalist18_*.txt or train2018.json). Empty: the workspace&apos;s datasets/ folder (datasets/&lt;name&gt; for the streamed ones).</source>
-        <translation type="unfinished"></translation>
+        <translation>存放数据集的文件夹：CIFAR 的 Python pickle 文件、每类一个子文件夹的图像文件夹，或大型基准的列表文件（ImageNet_LT_*.txt、Places_LT_*.txt、iNaturalist18_*.txt 或 train2018.json）中图像路径的根目录。留空：工作区的 datasets/ 文件夹（流式数据集为 datasets/&lt;名称&gt;）。</translation>
     </message>
     <message>
         <source>workspace datasets/ folder</source>
-        <translation type="unfinished"></translation>
+        <translation>工作区的 datasets/ 文件夹</translation>
     </message>
     <message>
         <source>Imbalance type</source>
-        <translation type="unfinished"></translation>
+        <translation>不平衡类型</translation>
     </message>
     <message>
         <source>How the balanced training set is cut into a long-tailed one: exp lowers the count exponentially from class to class (LDAM-DRW); step keeps half the classes large and cuts the other half to n_max/ratio; none keeps the set as it is. A command line that names only the dataset gets its own type: exp for CIFAR and the demo, none for every other dataset (the large benchmarks&apos; official lists are long-tailed already).</source>
-        <translation type="unfinished"></translation>
+        <translation>如何把平衡的训练集裁剪为长尾训练集：exp 让各类样本数按指数逐类递减（LDAM-DRW）；step 保留一半类别的样本数，另一半裁剪到 n_max/不平衡比；none 保持原样。命令行只指定数据集时使用该数据集自己的类型：CIFAR 和演示数据集为 exp，其他数据集为 none（大型基准的官方列表本身已是长尾的）。</translation>
     </message>
     <message>
         <source>exp: counts fall exponentially</source>
-        <translation type="unfinished"></translation>
+        <translation>exp：样本数按指数递减</translation>
     </message>
     <message>
         <source>step: half the classes are few-shot</source>
-        <translation type="unfinished"></translation>
+        <translation>step：一半类别为少数类</translation>
     </message>
     <message>
         <source>none: keep the balanced set</source>
-        <translation type="unfinished"></translation>
+        <translation>none：保持平衡的数据集</translation>
     </message>
     <message>
         <source>Imbalance</source>
-        <translation type="unfinished"></translation>
+        <translation>不平衡比</translation>
     </message>
     <message>
         <source>How long the tail is. Type the ratio n_max/n_min (100) or the seed&apos;s imbalance factor n_min/n_max (0.01): both mean the largest class has 100× the images of the smallest.</source>
-        <translation type="unfinished"></translation>
+        <translation>长尾有多长。输入不平衡比 n_max/n_min（100）或原项目的不平衡因子 n_min/n_max（0.01）：两者都表示最大类的图像数是最小类的 100 倍。</translation>
     </message>
     <message>
         <source>Image size</source>
-        <translation type="unfinished"></translation>
+        <translation>图像尺寸</translation>
     </message>
     <message>
         <source>Side of the square images the model sees, in pixels. 0: the dataset&apos;s own (32 for CIFAR, the demo and folders; 224 for the streamed datasets, resized to 256 and centre-cropped for evaluation).</source>
-        <translation type="unfinished"></translation>
+        <translation>模型看到的正方形图像边长（像素）。0：使用数据集自身的尺寸（CIFAR、演示数据集和图像文件夹为 32；流式数据集为 224，评估时缩放到 256 后中心裁剪）。</translation>
     </message>
     <message>
         <source>Held-out share</source>
-        <translation type="unfinished"></translation>
+        <translation>留出比例</translation>
     </message>
     <message>
         <source>Test share of an image folder without a test/ sub-folder.</source>
-        <translation type="unfinished"></translation>
+        <translation>没有 test/ 子文件夹的图像文件夹中用作测试集的比例。</translation>
     </message>
     <message>
         <source>Augment</source>
-        <translation type="unfinished"></translation>
+        <translation>数据增强</translation>
     </message>
     <message>
         <source>Random crop (4-pixel padding) and horizontal flip of the training images; RandomResizedCrop and flip when streamed.</source>
-        <translation type="unfinished"></translation>
+        <translation>对训练图像做随机裁剪（4 像素填充）和水平翻转；流式数据集使用 RandomResizedCrop 和翻转。</translation>
     </message>
     <message>
         <source>Colour jitter</source>
-        <translation type="unfinished"></translation>
+        <translation>颜色抖动</translation>
     </message>
     <message>
         <source>Streamed datasets: ColorJitter(j, j, j, 0) after the crop (0.4 in the recipes that use it; 0: none).</source>
-        <translation type="unfinished"></translation>
+        <translation>流式数据集：裁剪后做 ColorJitter(j, j, j, 0)（使用它的配方取 0.4；0：不做）。</translation>
     </message>
     <message>
         <source>Loader workers</source>
-        <translation type="unfinished"></translation>
+        <translation>加载进程数</translation>
     </message>
     <message>
         <source>Streamed datasets: decoding processes, at most the CPUs this process may use (0: decode in the training process).</source>
-        <translation type="unfinished"></translation>
+        <translation>流式数据集：解码进程数，最多为本进程可用的 CPU 数（0：在训练进程中解码）。</translation>
     </message>
     <message>
         <source>Cut seed</source>
-        <translation type="unfinished"></translation>
+        <translation>裁剪种子</translation>
     </message>
     <message>
         <source>Seed of the long-tailed cut (and of an image folder&apos;s held-out split): which images of each class are kept. 0 keeps the subset LDAM-DRW, MiSLAS, RIDE and PaCo train on, whatever the training seed.</source>
-        <translation type="unfinished"></translation>
+        <translation>长尾裁剪（以及图像文件夹留出集划分）的随机种子：决定每类保留哪些图像。0 保留 LDAM-DRW、MiSLAS、RIDE 和 PaCo 训练所用的子集，与训练种子无关。</translation>
     </message>
     <message>
         <source>Architecture</source>
-        <translation type="unfinished"></translation>
+        <translation>网络结构</translation>
     </message>
     <message>
         <source>The network: the CIFAR ResNets (ResNet-32 is the CIFAR paper setting) or torchvision&apos;s ImageNet ResNets for the large benchmarks. With a pretrained model it must match the checkpoint; the plug-in reads it from the checkpoint when the file says.</source>
-        <translation type="unfinished"></translation>
+        <translation>网络：CIFAR 版 ResNet（ResNet-32 是论文的 CIFAR 设置），或用于大型基准的 torchvision ImageNet 版 ResNet。使用预训练模型时必须与检查点一致；检查点文件中写明时，插件从检查点读取。</translation>
     </message>
     <message>
         <source>ResNet-20</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-20</translation>
     </message>
     <message>
         <source>ResNet-32</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-32</translation>
     </message>
     <message>
         <source>ResNet-44</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-44</translation>
     </message>
     <message>
         <source>ResNet-56</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-56</translation>
     </message>
     <message>
         <source>ResNet-110</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-110</translation>
     </message>
     <message>
         <source>ResNet-10 (ImageNet)</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-10（ImageNet）</translation>
     </message>
     <message>
         <source>ResNet-50 (ImageNet)</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-50（ImageNet）</translation>
     </message>
     <message>
         <source>ResNeXt-50 (32×4d, ImageNet)</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNeXt-50（32×4d，ImageNet）</translation>
     </message>
     <message>
         <source>ResNet-152 (ImageNet)</source>
-        <translation type="unfinished"></translation>
+        <translation>ResNet-152（ImageNet）</translation>
     </message>
     <message>
         <source>Pretrained model</source>
-        <translation type="unfinished"></translation>
+        <translation>预训练模型</translation>
     </message>
     <message>
         <source>Checkpoint to start from: files in the pretrained folders, or any file via “…”. Foreign state dicts (DataParallel “module.”, “fc.”) are remapped automatically; a torchvision ImageNet weights file (e.g. resnet152-394f9c45.pth) initialises the trunk of an ImageNet architecture.</source>
-        <translation type="unfinished"></translation>
+        <translation>起始检查点：预训练文件夹中的文件，或通过“…”选择的任意文件。外部的 state dict（DataParallel 的“module.”、“fc.”）会自动重映射；torchvision 的 ImageNet 权重文件（如 resnet152-394f9c45.pth）用于初始化 ImageNet 网络结构的主干。</translation>
     </message>
     <message>
         <source>Pretrained</source>
-        <translation type="unfinished"></translation>
+        <translation>预训练</translation>
     </message>
     <message>
         <source>Freeze features: keep a pretrained backbone and re-train only its classifier with the loss (the paper&apos;s GML plug-in, with the plug-in settings). Train the last block: only the trunk&apos;s last residual block, its BatchNorm layers and the heads train (PaCo&apos;s Places-LT fine-tuning of an ImageNet ResNet). Freeze all: train nothing, evaluate the pretrained model.</source>
-        <translation type="unfinished"></translation>
+        <translation>冻结特征：保留预训练的骨干网络，只用所选损失重训练其分类器（论文的 GML 插件，使用插件设置）。训练最后一个块：只训练主干的最后一个残差块、其 BatchNorm 层和分类头（PaCo 在 Places-LT 上微调 ImageNet ResNet 的做法）。全部冻结：不训练，只评估预训练模型。</translation>
     </message>
     <message>
         <source>None: train every layer</source>
-        <translation type="unfinished"></translation>
+        <translation>不冻结：训练所有层</translation>
     </message>
     <message>
         <source>Freeze features: re-train the classifier (plug-in)</source>
-        <translation type="unfinished"></translation>
+        <translation>冻结特征：重训练分类器（插件）</translation>
     </message>
     <message>
         <source>Train the last block, BatchNorm and heads</source>
-        <translation type="unfinished"></translation>
+        <translation>训练最后一个块、BatchNorm 和分类头</translation>
     </message>
     <message>
         <source>Freeze all parameters: evaluate only</source>
-        <translation type="unfinished"></translation>
+        <translation>冻结全部参数：仅评估</translation>
     </message>
     <message>
         <source>Loss type</source>
-        <translation type="unfinished"></translation>
+        <translation>损失类型</translation>
     </message>
     <message>
         <source>The method: its loss, model and stages (for the plug-in: the loss that re-trains the classifier; GML is the paper&apos;s).</source>
-        <translation type="unfinished"></translation>
+        <translation>方法：其损失、模型和阶段（对插件而言：重训练分类器所用的损失；GML 是论文提出的）。</translation>
     </message>
     <message>
         <source>Cross-entropy (CE)</source>
-        <translation type="unfinished"></translation>
+        <translation>交叉熵 (CE)</translation>
     </message>
     <message>
         <source>Balanced softmax CE (BSCE)</source>
-        <translation type="unfinished"></translation>
+        <translation>平衡 Softmax 交叉熵 (BSCE)</translation>
     </message>
     <message>
         <source>Focal loss</source>
-        <translation type="unfinished"></translation>
+        <translation>Focal 损失</translation>
     </message>
     <message>
         <source>Logit-adjusted CE</source>
-        <translation type="unfinished"></translation>
+        <translation>Logit 调整交叉熵</translation>
     </message>
     <message>
         <source>LDAM (cosine head)</source>
-        <translation type="unfinished"></translation>
+        <translation>LDAM（余弦分类头）</translation>
     </message>
     <message>
         <source>LADE</source>
-        <translation type="unfinished"></translation>
+        <translation>LADE</translation>
     </message>
     <message>
         <source>Feature-balanced loss (FeaBal)</source>
-        <translation type="unfinished"></translation>
+        <translation>特征平衡损失 (FeaBal)</translation>
     </message>
     <message>
         <source>Geometric mean loss (GML)</source>
-        <translation type="unfinished"></translation>
+        <translation>几何平均损失 (GML)</translation>
     </message>
     <message>
         <source>MiSLAS (mixup, then label-aware smoothing)</source>
-        <translation type="unfinished"></translation>
+        <translation>MiSLAS（先 mixup，再标签感知平滑）</translation>
     </message>
     <message>
         <source>Parametric contrastive learning (PaCo)</source>
-        <translation type="unfinished"></translation>
+        <translation>参数化对比学习 (PaCo)</translation>
     </message>
     <message>
         <source>RIDE (3 experts)</source>
-        <translation type="unfinished"></translation>
+        <translation>RIDE（3 个专家）</translation>
     </message>
     <message>
         <source>RIDE teacher (6 experts)</source>
-        <translation type="unfinished"></translation>
+        <translation>RIDE 教师模型（6 个专家）</translation>
     </message>
     <message>
         <source>RIDE + distillation</source>
-        <translation type="unfinished"></translation>
+        <translation>RIDE + 蒸馏</translation>
     </message>
     <message>
         <source>cRT: re-train the classifier</source>
-        <translation type="unfinished"></translation>
+        <translation>cRT：分类器重训练</translation>
     </message>
     <message>
         <source>LWS: learnable weight scaling</source>
-        <translation type="unfinished"></translation>
+        <translation>LWS：可学习的权重缩放</translation>
     </message>
     <message>
         <source>τ-norm: normalised weights</source>
-        <translation type="unfinished"></translation>
+        <translation>τ-norm：权重归一化</translation>
     </message>
     <message>
         <source>WB: weight balancing, stage 2</source>
-        <translation type="unfinished"></translation>
+        <translation>WB：权重平衡，第 2 阶段</translation>
     </message>
     <message>
         <source>Hyperparameters</source>
-        <translation type="unfinished"></translation>
+        <translation>超参数</translation>
     </message>
     <message>
         <source>The method&apos;s hyperparameters, preset to its paper&apos;s values; only values that differ from the defaults are stored.</source>
-        <translation type="unfinished"></translation>
+        <translation>方法的超参数，预设为其论文中的取值；只保存与默认值不同的值。</translation>
     </message>
     <message>
         <source>Stages</source>
-        <translation type="unfinished"></translation>
+        <translation>阶段</translation>
     </message>
     <message>
         <source>Run only these stages of the method (e.g. mislas: classifier, ride: router, on a pretrained checkpoint); empty: all.</source>
-        <translation type="unfinished"></translation>
+        <translation>只运行方法的这些阶段（例如在预训练检查点上运行 mislas: classifier、ride: router）；留空：全部阶段。</translation>
     </message>
     <message>
         <source>Train rule</source>
-        <translation type="unfinished"></translation>
+        <translation>训练规则</translation>
     </message>
     <message>
         <source>How the long tail is countered while training: Resample draws classes equally often, Reweight weights the loss by the effective number of samples, DRW switches that weighting on at the first learning-rate decay.</source>
-        <translation type="unfinished"></translation>
+        <translation>训练时如何应对长尾：重采样让各类被抽到的频率相同，重加权按有效样本数对损失加权，DRW 在学习率第一次衰减时开启该加权。</translation>
     </message>
     <message>
         <source>None</source>
-        <translation type="unfinished"></translation>
+        <translation>无</translation>
     </message>
     <message>
         <source>Resample (class-balanced sampling)</source>
-        <translation type="unfinished"></translation>
+        <translation>重采样（类别平衡采样）</translation>
     </message>
     <message>
         <source>Reweight (effective number)</source>
-        <translation type="unfinished"></translation>
+        <translation>重加权（有效样本数）</translation>
     </message>
     <message>
         <source>DRW (deferred re-weighting)</source>
-        <translation type="unfinished"></translation>
+        <translation>DRW（延迟重加权）</translation>
     </message>
     <message>
         <source>Reweight β</source>
-        <translation type="unfinished"></translation>
+        <translation>重加权 β</translation>
     </message>
     <message>
         <source>Effective-number β of Reweight and DRW.</source>
-        <translation type="unfinished"></translation>
+        <translation>重加权和 DRW 的有效样本数 β。</translation>
     </message>
     <message>
         <source>Teacher model</source>
-        <translation type="unfinished"></translation>
+        <translation>教师模型</translation>
     </message>
     <message>
         <source>Distillation only (RIDE + distillation): the trained teacher whose expert mean the student learns from, e.g. a “RIDE teacher (6 experts)” run&apos;s checkpoint.</source>
-        <translation type="unfinished"></translation>
+        <translation>仅用于蒸馏（RIDE + 蒸馏）：已训练的教师模型，学生模型学习其专家平均输出，例如一次“RIDE 教师模型（6 个专家）”运行的检查点。</translation>
     </message>
     <message>
         <source>DRW epoch</source>
-        <translation type="unfinished"></translation>
+        <translation>DRW 起始轮</translation>
     </message>
     <message>
         <source>DRW&apos;s class weights apply from this 1-based epoch on (0: the first learning-rate decay, LDAM-DRW&apos;s rule; RIDE&apos;s large-benchmark recipes set it).</source>
-        <translation type="unfinished"></translation>
+        <translation>DRW 的类别权重从这一轮（从 1 计数）开始生效（0：学习率第一次衰减时，LDAM-DRW 的规则；RIDE 的大型基准配方会设置它）。</translation>
     </message>
     <message>
         <source>Epochs</source>
-        <translation type="unfinished"></translation>
+        <translation>训练轮数</translation>
     </message>
     <message>
         <source>Passes over the training set (for the plug-in: classifier re-training epochs; 0 there evaluates the old model only).</source>
-        <translation type="unfinished"></translation>
+        <translation>遍历训练集的次数（对插件而言：分类器重训练的轮数；为 0 时只评估原模型）。</translation>
     </message>
     <message>
         <source>Batch size</source>
-        <translation type="unfinished"></translation>
+        <translation>批大小</translation>
     </message>
     <message>
         <source>Images per optimisation step.</source>
-        <translation type="unfinished"></translation>
+        <translation>每个优化步的图像数。</translation>
     </message>
     <message>
         <source>Learning rate</source>
-        <translation type="unfinished"></translation>
+        <translation>学习率</translation>
     </message>
     <message>
         <source>The learning rate at the end of warm-up.</source>
-        <translation type="unfinished"></translation>
+        <translation>预热结束时的学习率。</translation>
     </message>
     <message>
         <source>Momentum</source>
-        <translation type="unfinished"></translation>
+        <translation>动量</translation>
     </message>
     <message>
         <source>SGD momentum: the share of the previous step carried into the next.</source>
-        <translation type="unfinished"></translation>
+        <translation>SGD 动量：上一步带入下一步的比例。</translation>
     </message>
     <message>
         <source>Weight decay</source>
-        <translation type="unfinished"></translation>
+        <translation>权重衰减</translation>
     </message>
     <message>
         <source>L2 penalty on the weights.</source>
-        <translation type="unfinished"></translation>
+        <translation>权重的 L2 惩罚。</translation>
     </message>
     <message>
         <source>Nesterov</source>
-        <translation type="unfinished"></translation>
+        <translation>Nesterov</translation>
     </message>
     <message>
         <source>Nesterov momentum (RIDE&apos;s recipe uses it; LDAM-DRW&apos;s does not).</source>
-        <translation type="unfinished"></translation>
+        <translation>Nesterov 动量（RIDE 的配方使用，LDAM-DRW 的不使用）。</translation>
     </message>
     <message>
         <source>Optimiser</source>
-        <translation type="unfinished"></translation>
+        <translation>优化器</translation>
     </message>
     <message>
         <source>SGD, Adam (which ignores momentum and Nesterov), or SAM: sharpness-aware minimisation over SGD, two forward/backward passes per step (the second at the weights moved by ρ along the gradient).</source>
-        <translation type="unfinished"></translation>
+        <translation>SGD、Adam（忽略动量和 Nesterov）或 SAM：基于 SGD 的锐度感知最小化，每步两次前向/反向传播（第二次在沿梯度移动 ρ 后的权重上）。</translation>
     </message>
     <message>
         <source>SGD</source>
-        <translation type="unfinished"></translation>
+        <translation>SGD</translation>
     </message>
     <message>
         <source>Adam</source>
-        <translation type="unfinished"></translation>
+        <translation>Adam</translation>
     </message>
     <message>
         <source>SAM (sharpness-aware, over SGD)</source>
-        <translation type="unfinished"></translation>
+        <translation>SAM（锐度感知，基于 SGD）</translation>
     </message>
     <message>
         <source>SAM ρ</source>
-        <translation type="unfinished"></translation>
+        <translation>SAM ρ</translation>
     </message>
     <message>
         <source>SAM&apos;s neighbourhood radius (davda/sam&apos;s default 0.05; Saddle-LongTail uses 0.8 for LDAM-DRW on CIFAR-LT). Only with the SAM optimiser.</source>
-        <translation type="unfinished"></translation>
+        <translation>SAM 的邻域半径（davda/sam 默认 0.05；Saddle-LongTail 在 CIFAR-LT 上对 LDAM-DRW 使用 0.8）。仅用于 SAM 优化器。</translation>
     </message>
     <message>
         <source>Adaptive SAM</source>
-        <translation type="unfinished"></translation>
+        <translation>自适应 SAM</translation>
     </message>
     <message>
         <source>ASAM: the neighbourhood scales with each weight&apos;s size (use a larger ρ, e.g. 2.0). Only with the SAM optimiser.</source>
-        <translation type="unfinished"></translation>
+        <translation>ASAM：邻域随每个权重的大小缩放（使用更大的 ρ，如 2.0）。仅用于 SAM 优化器。</translation>
     </message>
     <message>
         <source>LR schedule</source>
-        <translation type="unfinished"></translation>
+        <translation>学习率调度</translation>
     </message>
     <message>
         <source>How the learning rate falls over the run after warm-up: step multiplies it by each decay factor at its decay point (LDAM-DRW: ×0.01 after epoch 160 and ×0.0001 after 180 of 200); cosine falls smoothly to zero; constant keeps it.</source>
-        <translation type="unfinished"></translation>
+        <translation>预热后学习率在运行中如何下降：step 在每个衰减点乘以对应的衰减因子（LDAM-DRW：共 200 轮，第 160 轮后 ×0.01，第 180 轮后 ×0.0001）；cosine 平滑降到零；constant 保持不变。</translation>
     </message>
     <message>
         <source>Step: decays at fixed fractions of the run</source>
-        <translation type="unfinished"></translation>
+        <translation>阶梯：在运行的固定比例处衰减</translation>
     </message>
     <message>
         <source>Cosine to zero</source>
-        <translation type="unfinished"></translation>
+        <translation>余弦降到零</translation>
     </message>
     <message>
         <source>Constant</source>
-        <translation type="unfinished"></translation>
+        <translation>恒定</translation>
     </message>
     <message>
         <source>Warm-up epochs</source>
-        <translation type="unfinished"></translation>
+        <translation>预热轮数</translation>
     </message>
     <message>
         <source>Epochs of linear learning-rate warm-up at the start; fewer than the epochs.</source>
-        <translation type="unfinished"></translation>
+        <translation>开始时学习率线性预热的轮数；须少于训练轮数。</translation>
     </message>
     <message>
         <source>Decay points</source>
-        <translation type="unfinished"></translation>
+        <translation>衰减点</translation>
     </message>
     <message>
         <source>Step decays as fractions of the run (0.8 0.9 = epochs 160 and 180 of 200).</source>
-        <translation type="unfinished"></translation>
+        <translation>阶梯衰减的位置，以运行的比例表示（0.8 0.9 = 共 200 轮中的第 160 和 180 轮）。</translation>
     </message>
     <message>
         <source>Decay factors</source>
-        <translation type="unfinished"></translation>
+        <translation>衰减因子</translation>
     </message>
     <message>
         <source>Learning-rate factor after each decay point (LDAM-DRW 0.01 0.0001; MiSLAS 0.1 0.01).</source>
-        <translation type="unfinished"></translation>
+        <translation>每个衰减点之后的学习率倍数（LDAM-DRW 0.01 0.0001；MiSLAS 0.1 0.01）。</translation>
     </message>
     <message>
         <source>Plug-in sampler</source>
-        <translation type="unfinished"></translation>
+        <translation>插件采样器</translation>
     </message>
     <message>
         <source>How the re-training draws images: instance (every image once per epoch; GML balances classes itself), class_balanced, square_root or class_aware.</source>
-        <translation type="unfinished"></translation>
+        <translation>重训练如何抽取图像：instance（每轮每张图像一次；GML 自己平衡各类）、class_balanced、square_root 或 class_aware。</translation>
     </message>
     <message>
         <source>New classifier</source>
-        <translation type="unfinished"></translation>
+        <translation>新分类器</translation>
     </message>
     <message>
         <source>The re-trained classifier starts as a copy of the old one, or fresh.</source>
-        <translation type="unfinished"></translation>
+        <translation>重训练的分类器从原分类器的副本开始，或重新初始化。</translation>
     </message>
     <message>
         <source>Copy of the old classifier</source>
-        <translation type="unfinished"></translation>
+        <translation>原分类器的副本</translation>
     </message>
     <message>
         <source>Fresh initialisation</source>
-        <translation type="unfinished"></translation>
+        <translation>重新初始化</translation>
     </message>
     <message>
         <source>Ensemble</source>
-        <translation type="unfinished"></translation>
+        <translation>集成</translation>
     </message>
     <message>
         <source>Plug-in: also predict with ½·[softmax(z_new/t1) + softmax(z_old/t2)], averaging the re-trained and the original classifier.</source>
-        <translation type="unfinished"></translation>
+        <translation>插件：同时用 ½·[softmax(z_new/t1) + softmax(z_old/t2)] 预测，即平均重训练的分类器和原分类器。</translation>
     </message>
     <message>
         <source>Temperature t1</source>
-        <translation type="unfinished"></translation>
+        <translation>温度 t1</translation>
     </message>
     <message>
         <source>Plug-in ensemble: temperature of the new (re-trained) classifier. Higher values flatten its probabilities.</source>
-        <translation type="unfinished"></translation>
+        <translation>插件集成：新（重训练的）分类器的温度。值越大，其概率越平坦。</translation>
     </message>
     <message>
         <source>Temperature t2</source>
-        <translation type="unfinished"></translation>
+        <translation>温度 t2</translation>
     </message>
     <message>
         <source>Plug-in ensemble: temperature of the old (original) classifier.</source>
-        <translation type="unfinished"></translation>
+        <translation>插件集成：原分类器的温度。</translation>
     </message>
     <message>
         <source>Search temperatures</source>
-        <translation type="unfinished"></translation>
+        <translation>搜索温度</translation>
     </message>
     <message>
         <source>Choose t1 and t2 on a held-out split of the training data (maximising HM).</source>
-        <translation type="unfinished"></translation>
+        <translation>在训练数据的留出集上选择 t1 和 t2（使 HM 最大）。</translation>
     </message>
     <message>
         <source>Held-out share (search)</source>
-        <translation type="unfinished"></translation>
+        <translation>留出比例（搜索）</translation>
     </message>
     <message>
         <source>The share of each class held out for the temperature search.</source>
-        <translation type="unfinished"></translation>
+        <translation>每类留出用于温度搜索的比例。</translation>
     </message>
     <message>
         <source>Cache features</source>
-        <translation type="unfinished"></translation>
+        <translation>缓存特征</translation>
     </message>
     <message>
         <source>Run the frozen backbone once and re-train on cached features (off: a full forward pass per batch).</source>
-        <translation type="unfinished"></translation>
+        <translation>冻结的骨干网络只运行一次，在缓存的特征上重训练（关闭：每个批次完整前向传播一次）。</translation>
     </message>
     <message>
         <source>Feature passes</source>
-        <translation type="unfinished"></translation>
+        <translation>特征遍数</translation>
     </message>
     <message>
         <source>Augmented passes cached when augmentation is on.</source>
-        <translation type="unfinished"></translation>
+        <translation>开启数据增强时缓存的增强遍数。</translation>
     </message>
     <message>
         <source>MaxNorm threshold</source>
-        <translation type="unfinished"></translation>
+        <translation>MaxNorm 阈值</translation>
     </message>
     <message>
         <source>Weight balancing&apos;s MaxNorm on the re-trained classifier: each class&apos;s weight norm is capped at min + threshold·(max − min) of the class norms it starts from (the official rule: 0.1 is relative, not an absolute norm). 0: off.</source>
-        <translation type="unfinished"></translation>
+        <translation>权重平衡对重训练分类器的 MaxNorm：每类权重范数的上限为初始各类范数的 min + 阈值·(max − min)（官方规则：0.1 是相对值，不是绝对范数）。0：关闭。</translation>
     </message>
     <message>
         <source>MaxNorm after</source>
-        <translation type="unfinished"></translation>
+        <translation>MaxNorm 时机</translation>
     </message>
     <message>
         <source>When MaxNorm projects: after every optimiser step (the paper; the author&apos;s intent) or after each epoch (the official code).</source>
-        <translation type="unfinished"></translation>
+        <translation>MaxNorm 何时投影：每个优化步之后（论文；作者的本意）或每轮之后（官方代码）。</translation>
     </message>
     <message>
         <source>every step (paper)</source>
-        <translation type="unfinished"></translation>
+        <translation>每步（论文）</translation>
     </message>
     <message>
         <source>every epoch (official code)</source>
-        <translation type="unfinished"></translation>
+        <translation>每轮（官方代码）</translation>
     </message>
     <message>
         <source>Seed</source>
-        <translation type="unfinished"></translation>
+        <translation>随机种子</translation>
     </message>
     <message>
         <source>Training seed: initialisation, batch order and augmentation follow it, so a run can be repeated. The long-tailed subset follows the cut seed instead.</source>
-        <translation type="unfinished"></translation>
+        <translation>训练种子：初始化、批次顺序和数据增强都由它决定，因此运行可以复现。长尾子集则由裁剪种子决定。</translation>
     </message>
     <message>
         <source>Device</source>
-        <translation type="unfinished"></translation>
+        <translation>设备</translation>
     </message>
     <message>
         <source>Where to train: auto uses the GPU when there is one; cpu, cuda or cuda:N.</source>
-        <translation type="unfinished"></translation>
+        <translation>在哪里训练：auto 在有 GPU 时使用 GPU；cpu、cuda 或 cuda:N。</translation>
     </message>
     <message>
         <source>Automatic (GPU if present)</source>
-        <translation type="unfinished"></translation>
+        <translation>自动（有 GPU 时用 GPU）</translation>
     </message>
     <message>
         <source>CPU</source>
-        <translation type="unfinished"></translation>
+        <translation>CPU</translation>
     </message>
     <message>
         <source>CPU threads</source>
-        <translation type="unfinished"></translation>
+        <translation>CPU 线程数</translation>
     </message>
     <message>
         <source>Threads for the engine on the CPU. 0: one per CPU (or OMP_NUM_THREADS when exported), fixed, so a run&apos;s numbers never depend on how busy the machine is; config.json records the count used (engine/cpu_policy.py).</source>
-        <translation type="unfinished"></translation>
+        <translation>引擎在 CPU 上使用的线程数。0：每个 CPU 一个（或已导出的 OMP_NUM_THREADS），且固定不变，因此运行结果不受机器繁忙程度影响；config.json 记录实际使用的线程数（engine/cpu_policy.py）。</translation>
     </message>
     <message>
         <source>Experiment name</source>
-        <translation type="unfinished"></translation>
+        <translation>实验名称</translation>
     </message>
     <message>
         <source>A label for the run; the run folder is named &lt;date&gt;-&lt;time&gt;-&lt;name&gt;.</source>
-        <translation type="unfinished"></translation>
+        <translation>运行的标签；运行文件夹命名为 &lt;日期&gt;-&lt;时间&gt;-&lt;名称&gt;。</translation>
     </message>
     <message>
         <source>e.g. cifar100-lt-gml</source>
-        <translation type="unfinished"></translation>
+        <translation>例如 cifar100-lt-gml</translation>
     </message>
     <message>
         <source>Log folder</source>
-        <translation type="unfinished"></translation>
+        <translation>日志文件夹</translation>
     </message>
     <message>
         <source>Where run folders are written (config, metrics.csv, checkpoints, run card). Empty: the workspace&apos;s runs/ folder.</source>
-        <translation type="unfinished"></translation>
+        <translation>运行文件夹的写入位置（配置、metrics.csv、检查点、运行卡片）。留空：工作区的 runs/ 文件夹。</translation>
     </message>
     <message>
         <source>workspace runs/ folder</source>
-        <translation type="unfinished"></translation>
+        <translation>工作区的 runs/ 文件夹</translation>
     </message>
     <message>
         <source>Save model</source>
-        <translation type="unfinished"></translation>
+        <translation>保存模型</translation>
     </message>
     <message>
         <source>Write checkpoints/last.pt every epoch and best.pt when the chosen metric improves (needed for Resume).</source>
-        <translation type="unfinished"></translation>
+        <translation>每轮写入 checkpoints/last.pt，所选指标提升时写入 best.pt（继续训练需要它们）。</translation>
     </message>
     <message>
         <source>Best checkpoint by</source>
-        <translation type="unfinished"></translation>
+        <translation>最佳检查点依据</translation>
     </message>
     <message>
         <source>Which test metric picks checkpoints/best.pt.</source>
-        <translation type="unfinished"></translation>
+        <translation>用哪个测试指标选出 checkpoints/best.pt。</translation>
     </message>
     <message>
         <source>HM</source>
-        <translation type="unfinished"></translation>
+        <translation>HM</translation>
     </message>
     <message>
         <source>GM</source>
-        <translation type="unfinished"></translation>
+        <translation>GM</translation>
     </message>
     <message>
         <source>Lowest recall</source>
-        <translation type="unfinished"></translation>
+        <translation>最低召回率</translation>
     </message>
     <message>
         <source>Top-1 accuracy</source>
-        <translation type="unfinished"></translation>
+        <translation>Top-1 准确率</translation>
     </message>
     <message>
         <source>Mean recall</source>
-        <translation type="unfinished"></translation>
+        <translation>平均召回率</translation>
     </message>
     <message>
         <source>Precision</source>
-        <translation type="unfinished"></translation>
+        <translation>精度</translation>
     </message>
     <message>
         <source>auto: bf16 mixed precision where this machine measured it faster (once, then remembered), with the classifier and every convolution that is slow in bf16 here kept in fp32; else fp32. config.json records the precision used (docs/precision.md).</source>
-        <translation type="unfinished"></translation>
+        <translation>auto：若本机测得 bf16 混合精度更快（测一次后记住），就使用它，分类器和在本机 bf16 下较慢的卷积保持 fp32；否则用 fp32。config.json 记录实际使用的精度（docs/precision.md）。</translation>
     </message>
     <message>
         <source>Automatic (bf16 where measured faster)</source>
-        <translation type="unfinished"></translation>
+        <translation>自动（测得更快时用 bf16）</translation>
     </message>
     <message>
         <source>bf16 mixed precision</source>
-        <translation type="unfinished"></translation>
+        <translation>bf16 混合精度</translation>
     </message>
     <message>
         <source>fp32 layers</source>
-        <translation type="unfinished"></translation>
+        <translation>fp32 层</translation>
     </message>
     <message>
         <source>Under bf16, the modules kept in fp32 (None: the heads and the convolutions this machine measured slow in bf16). Recorded in config.json; set it there to repeat a run&apos;s choice elsewhere.</source>
-        <translation type="unfinished"></translation>
+        <translation>bf16 下保持 fp32 的模块（None：分类头和本机测得 bf16 下较慢的卷积）。记录在 config.json 中；在那里设置它即可在别处复现一次运行的选择。</translation>
     </message>
     <message>
         <source>Compile</source>
-        <translation type="unfinished"></translation>
+        <translation>编译</translation>
     </message>
     <message>
         <source>torch.compile the training step (falls back if it fails; no gain measured on CPU, engine/speed.py).</source>
-        <translation type="unfinished"></translation>
+        <translation>用 torch.compile 编译训练步（失败时回退；在 CPU 上未测得收益，engine/speed.py）。</translation>
     </message>
     <message>
         <source>HM/GM/LR floor</source>
-        <translation type="unfinished"></translation>
+        <translation>HM/GM/LR 下限</translation>
     </message>
     <message>
         <source>How HM, GM and LR treat a class at zero recall. The paper&apos;s code floors every class&apos;s recall at 0.1 % first, so the means still say how far behind the others are; 0 leaves them unfloored, and one zero-recall class makes HM and GM 0. The count of zero-recall classes is shown either way.</source>
-        <translation type="unfinished"></translation>
+        <translation>HM、GM 和 LR 如何处理召回率为零的类别。论文代码先把每类召回率下限设为 0.1 %，这样平均值仍能反映落后程度；0 表示不设下限，此时只要有一个零召回类别，HM 和 GM 就为 0。无论哪种设置都会显示零召回类别的数量。</translation>
     </message>
     <message>
         <source>0.1 % (the paper&apos;s code)</source>
-        <translation type="unfinished"></translation>
+        <translation>0.1 %（论文代码）</translation>
     </message>
     <message>
         <source>none (0 at any zero recall)</source>
-        <translation type="unfinished"></translation>
+        <translation>无（有零召回类别时为 0）</translation>
     </message>
     <message>
         <source>γ, focusing power of (1 − p)^γ (LDAM-DRW&apos;s CIFAR protocol: 1; focal paper: 2)</source>
-        <translation type="unfinished"></translation>
+        <translation>γ，(1 − p)^γ 的聚焦指数（LDAM-DRW 的 CIFAR 协议：1；Focal 论文：2）</translation>
     </message>
     <message>
         <source>τ, the strength of the prior shift log π_c added to the logits (paper: 1)</source>
-        <translation type="unfinished"></translation>
+        <translation>τ，加到 logits 上的先验偏移 log π_c 的强度（论文：1）</translation>
     </message>
     <message>
         <source>margin of the rarest class; the others get max_margin·(n_min/n_c)^(1/4) (paper code: 0.5)</source>
-        <translation type="unfinished"></translation>
+        <translation>最稀有类别的间隔；其他类别为 max_margin·(n_min/n_c)^(1/4)（论文代码：0.5）</translation>
     </message>
     <message>
         <source>s, the scale of the cosine logits in training and evaluation (paper code: 30)</source>
-        <translation type="unfinished"></translation>
+        <translation>s，训练和评估中余弦 logits 的缩放（论文代码：30）</translation>
     </message>
     <message>
         <source>α, weight of the LADE regulariser added to the prior CE (official CIFAR-100-LT: 0.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>α，加到先验交叉熵上的 LADE 正则项权重（官方 CIFAR-100-LT：0.1）</translation>
     </message>
     <message>
         <source>λ of the regularised DV bound, penalising S_c² (official CIFAR-100-LT, ratio 100: 0.01)</source>
-        <translation type="unfinished"></translation>
+        <translation>正则化 DV 界的 λ，惩罚 S_c²（官方 CIFAR-100-LT，不平衡比 100：0.01）</translation>
     </message>
     <message>
         <source>λ, strength of the tail stimulus λ·s_c/‖f‖, ramped in as (epoch / (0.95·epochs))² (official CIFAR: 60)</source>
-        <translation type="unfinished"></translation>
+        <translation>λ，尾部刺激 λ·s_c/‖f‖ 的强度，按 (epoch / (0.95·epochs))² 逐渐加入（官方 CIFAR：60）</translation>
     </message>
     <message>
         <source>α of the stage-1 mixup, λ ~ Beta(α, α) (official: 1)</source>
-        <translation type="unfinished"></translation>
+        <translation>第 1 阶段 mixup 的 α，λ ~ Beta(α, α)（官方：1）</translation>
     </message>
     <message>
         <source>ε_1, the label smoothing of the largest class (official CIFAR-100-LT, 100: 0.4)</source>
-        <translation type="unfinished"></translation>
+        <translation>ε_1，最大类别的标签平滑（官方 CIFAR-100-LT，100：0.4）</translation>
     </message>
     <message>
         <source>ε_K, the label smoothing of the smallest class (official CIFAR-100-LT, 100: 0.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>ε_K，最小类别的标签平滑（官方 CIFAR-100-LT，100：0.1）</translation>
     </message>
     <message>
         <source>how ε falls from head to tail: 0 concave (official), 1 linear, 2 convex, 3 exp</source>
-        <translation type="unfinished"></translation>
+        <translation>ε 从头部到尾部如何下降：0 凹（官方），1 线性，2 凸，3 指数</translation>
     </message>
     <message>
         <source>the exponent of the exp shape</source>
-        <translation type="unfinished"></translation>
+        <translation>指数形状的指数</translation>
     </message>
     <message>
         <source>1: re-estimate the frozen backbone&apos;s BatchNorm statistics in stage 2 (official CIFAR-100: 1, CIFAR-10: 0)</source>
-        <translation type="unfinished"></translation>
+        <translation>1：第 2 阶段重新估计冻结骨干网络的 BatchNorm 统计量（官方 CIFAR-100：1，CIFAR-10：0）</translation>
     </message>
     <message>
         <source>stage-2 classifier learning rate as a factor of the LWS one (official CIFAR-100-LT, 100: 0.2)</source>
-        <translation type="unfinished"></translation>
+        <translation>第 2 阶段分类器学习率，为 LWS 学习率的倍数（官方 CIFAR-100-LT，100：0.2）</translation>
     </message>
     <message>
         <source>epochs of stage 2 (official: 10)</source>
-        <translation type="unfinished"></translation>
+        <translation>第 2 阶段的训练轮数（官方：10）</translation>
     </message>
     <message>
         <source>stage-2 learning rate, cosine to 0 (official: 0.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>第 2 阶段学习率，余弦降到 0（官方：0.1）</translation>
     </message>
     <message>
         <source>weight of same-class samples (queries, keys, queue) as positives</source>
-        <translation type="unfinished"></translation>
+        <translation>同类样本（查询、键、队列）作为正样本的权重</translation>
     </message>
     <message>
         <source>weight of the true class centre as a positive</source>
-        <translation type="unfinished"></translation>
+        <translation>真实类别中心作为正样本的权重</translation>
     </message>
     <message>
         <source>weight of the samples in the softmax normaliser (class centres weigh 1)</source>
-        <translation type="unfinished"></translation>
+        <translation>样本在 softmax 归一化项中的权重（类别中心权重为 1）</translation>
     </message>
     <message>
         <source>τ of the sample logits q·k/τ</source>
-        <translation type="unfinished"></translation>
+        <translation>样本 logits q·k/τ 中的 τ</translation>
     </message>
     <message>
         <source>divisor of the class-centre logits (+ log prior)</source>
-        <translation type="unfinished"></translation>
+        <translation>类别中心 logits 的除数（+ log 先验）</translation>
     </message>
     <message>
         <source>m: the key encoder moves by θ_k ← m·θ_k + (1 − m)·θ_q after each step</source>
-        <translation type="unfinished"></translation>
+        <translation>m：每步之后键编码器按 θ_k ← m·θ_k + (1 − m)·θ_q 更新</translation>
     </message>
     <message>
         <source>K, keys kept in the queue (any size; the queue wraps around)</source>
-        <translation type="unfinished"></translation>
+        <translation>K，队列中保留的键数（任意大小；队列循环覆盖）</translation>
     </message>
     <message>
         <source>dimension of the MLP projection the contrast works in</source>
-        <translation type="unfinished"></translation>
+        <translation>对比学习所用 MLP 投影的维度</translation>
     </message>
     <message>
         <source>1: the query view is the SimCLR view too (PaCo&apos;s Places-LT script, aug sim_sim); 0: its own view (CIFAR: AutoAugment + Cutout; ImageNet-LT, iNaturalist: RandAugment)</source>
-        <translation type="unfinished"></translation>
+        <translation>1：查询视图也使用 SimCLR 视图（PaCo 的 Places-LT 脚本，aug sim_sim）；0：使用自己的视图（CIFAR：AutoAugment + Cutout；ImageNet-LT、iNaturalist：RandAugment）</translation>
     </message>
     <message>
         <source>number of experts (paper code: 3; the distillation teacher has 6)</source>
-        <translation type="unfinished"></translation>
+        <translation>专家数量（论文代码：3；蒸馏的教师模型有 6 个）</translation>
     </message>
     <message>
         <source>LDAM margin of the rarest class (paper code: 0.5)</source>
-        <translation type="unfinished"></translation>
+        <translation>最稀有类别的 LDAM 间隔（论文代码：0.5）</translation>
     </message>
     <message>
         <source>s, the cosine classifiers&apos; scale, applied in the model (paper code: 30)</source>
-        <translation type="unfinished"></translation>
+        <translation>s，余弦分类器的缩放，在模型中应用（论文代码：30）</translation>
     </message>
     <message>
         <source>weight of the diversity KL; negative pushes experts apart (paper code: −0.45)</source>
-        <translation type="unfinished"></translation>
+        <translation>多样性 KL 的权重；为负时把各专家推开（论文代码：−0.45）</translation>
     </message>
     <message>
         <source>base temperature of the diversity KL (paper code: 1)</source>
-        <translation type="unfinished"></translation>
+        <translation>多样性 KL 的基础温度（论文代码：1）</translation>
     </message>
     <message>
         <source>per-class temperature after the reweight epoch: ∝ C·π_c·f + 1 − f (paper code: 0.05)</source>
-        <translation type="unfinished"></translation>
+        <translation>重加权轮之后的各类温度：∝ C·π_c·f + 1 − f（论文代码：0.05）</translation>
     </message>
     <message>
         <source>epochs of the router stage; 0 = no router (paper code: 5)</source>
-        <translation type="unfinished"></translation>
+        <translation>路由器阶段的训练轮数；0 = 不用路由器（论文代码：5）</translation>
     </message>
     <message>
         <source>router stage learning rate, cosine to 0 (paper code: 0.01)</source>
-        <translation type="unfinished"></translation>
+        <translation>路由器阶段的学习率，余弦降到 0（论文代码：0.01）</translation>
     </message>
     <message>
         <source>router stage batch size (paper code: 512)</source>
-        <translation type="unfinished"></translation>
+        <translation>路由器阶段的批大小（论文代码：512）</translation>
     </message>
     <message>
         <source>BCE weight of &apos;call the next expert&apos; labels: more compute, more accuracy (paper code: 100)</source>
-        <translation type="unfinished"></translation>
+        <translation>“调用下一个专家”标签的 BCE 权重：计算越多，准确率越高（论文代码：100）</translation>
     </message>
     <message>
         <source>the router reads the k largest running-mean logits (paper code: 30 CIFAR, 50 ImageNet-LT and iNaturalist)</source>
-        <translation type="unfinished"></translation>
+        <translation>路由器读取滑动平均 logits 中最大的 k 个（论文代码：CIFAR 30，ImageNet-LT 和 iNaturalist 50）</translation>
     </message>
     <message>
         <source>T_d of the distillation KL to the teacher&apos;s expert mean (paper code: 1.5)</source>
-        <translation type="unfinished"></translation>
+        <translation>对教师专家平均输出的蒸馏 KL 中的 T_d（论文代码：1.5）</translation>
     </message>
     <message>
         <source>weight of the distillation term (paper code: 1)</source>
-        <translation type="unfinished"></translation>
+        <translation>蒸馏项的权重（论文代码：1）</translation>
     </message>
     <message>
         <source>1: the whole objective × number of experts, as the official loop does; 0: plain sum</source>
-        <translation type="unfinished"></translation>
+        <translation>1：整个目标乘以专家数量，与官方训练循环一致；0：直接求和</translation>
     </message>
     <message>
         <source>1: teacher BatchNorm in train mode, as the official code leaves it; 0: eval mode</source>
-        <translation type="unfinished"></translation>
+        <translation>1：教师模型的 BatchNorm 处于训练模式，与官方代码一致；0：评估模式</translation>
     </message>
     <message>
         <source>smallest τ of the grid (official: 0, the old classifier without its bias)</source>
-        <translation type="unfinished"></translation>
+        <translation>网格中最小的 τ（官方：0，即去掉偏置的原分类器）</translation>
     </message>
     <message>
         <source>largest τ of the grid (official: 2)</source>
-        <translation type="unfinished"></translation>
+        <translation>网格中最大的 τ（官方：2）</translation>
     </message>
     <message>
         <source>grid points from tau_min to tau_max (official: 21, a step of 0.1)</source>
-        <translation type="unfinished"></translation>
+        <translation>从 tau_min 到 tau_max 的网格点数（官方：21，步长 0.1）</translation>
     </message>
     <message>
         <source>β of the class-balanced weights (1 − β)/(1 − β^n) (official: 0.9999)</source>
-        <translation type="unfinished"></translation>
+        <translation>类别平衡权重 (1 − β)/(1 − β^n) 中的 β（官方：0.9999）</translation>
     </message>
 </context>
 <context>
     <name>Theme</name>
     <message>
         <source>Follow the system</source>
-        <translation type="unfinished"></translation>
+        <translation>跟随系统</translation>
     </message>
     <message>
         <source>Light</source>
-        <translation type="unfinished"></translation>
+        <translation>浅色</translation>
     </message>
     <message>
         <source>Dark</source>
-        <translation type="unfinished"></translation>
+        <translation>深色</translation>
     </message>
 </context>
 <context>
     <name>TrainForm</name>
     <message>
         <source>Training</source>
-        <translation type="unfinished"></translation>
+        <translation>训练</translation>
     </message>
     <message>
         <source>Method hyperparameters</source>
-        <translation type="unfinished"></translation>
+        <translation>方法超参数</translation>
     </message>
     <message>
         <source>Data</source>
-        <translation type="unfinished"></translation>
+        <translation>数据</translation>
     </message>
     <message>
         <source>Pretrained model and ensemble</source>
-        <translation type="unfinished"></translation>
+        <translation>预训练模型与集成</translation>
     </message>
     <message>
         <source>Model and optimiser</source>
-        <translation type="unfinished"></translation>
+        <translation>模型与优化器</translation>
     </message>
     <message>
         <source>Run and output</source>
-        <translation type="unfinished"></translation>
+        <translation>运行与输出</translation>
     </message>
     <message>
         <source>Start epoch</source>
-        <translation type="unfinished"></translation>
+        <translation>起始轮</translation>
     </message>
     <message>
         <source>The epoch the next run begins at: 1 for a new run; after a stop, Resume continues after the last saved epoch. Set by the app, not typed.</source>
-        <translation type="unfinished"></translation>
+        <translation>下一次运行开始的轮次：新运行为 1；停止后，“继续”从最后保存的一轮之后接着训练。由应用设置，不可输入。</translation>
     </message>
     <message>
         <source>This loss has no hyperparameters.</source>
-        <translation type="unfinished"></translation>
+        <translation>该损失没有超参数。</translation>
     </message>
     <message>
         <source>(none: random initialisation)</source>
-        <translation type="unfinished"></translation>
+        <translation>（无：随机初始化）</translation>
     </message>
     <message>
         <source>(none)</source>
-        <translation type="unfinished"></translation>
+        <translation>（无）</translation>
     </message>
 </context>
 <context>
     <name>TrainPanel</name>
     <message>
         <source>Fill the fields with a named setting: the offline demo, or the CIFAR-100-LT paper setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1). The data path, log folder, experiment name, device and CPU threads stay yours.</source>
-        <translation type="unfinished"></translation>
+        <translation>用命名的预设填写各字段：离线演示，或某方法在 CIFAR-100-LT 上的论文设置（ResNet-32，不平衡比 100，200 轮，SGD 0.1）。数据路径、日志文件夹、实验名称、设备和 CPU 线程数保持你自己的设置。</translation>
     </message>
     <message>
         <source>Apply</source>
-        <translation type="unfinished"></translation>
+        <translation>应用</translation>
     </message>
     <message>
         <source>Replace the fields with the chosen preset.</source>
-        <translation type="unfinished"></translation>
+        <translation>用所选预设替换各字段。</translation>
     </message>
     <message>
         <source>Check the fields and start a run (or the plug-in when the backbone is frozen). {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>检查各字段并开始运行（骨干网络冻结时运行插件）。{0}</translation>
     </message>
     <message>
         <source>Start</source>
-        <translation type="unfinished"></translation>
+        <translation>开始</translation>
     </message>
     <message>
         <source>Stop</source>
-        <translation type="unfinished"></translation>
+        <translation>停止</translation>
     </message>
     <message>
         <source>Stop after the current batch; the last finished epoch&apos;s checkpoint is kept. {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>在当前批次之后停止；保留最后完成的一轮的检查点。{0}</translation>
     </message>
     <message>
         <source>preset: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>预设：{0}</translation>
     </message>
     <message>
         <source>Re-training the classifier (plug-in)</source>
-        <translation type="unfinished"></translation>
+        <translation>正在重训练分类器（插件）</translation>
     </message>
     <message>
         <source>Evaluating</source>
-        <translation type="unfinished"></translation>
+        <translation>正在评估</translation>
     </message>
     <message>
         <source>Training</source>
-        <translation type="unfinished"></translation>
+        <translation>训练</translation>
     </message>
     <message>
         <source>running</source>
-        <translation type="unfinished"></translation>
+        <translation>运行中</translation>
     </message>
     <message>
         <source>{0} cannot be resumed: {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 无法继续：{1}</translation>
     </message>
     <message>
         <source>resuming</source>
-        <translation type="unfinished"></translation>
+        <translation>继续中</translation>
     </message>
     <message>
         <source>Resuming {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>继续 {0}</translation>
     </message>
     <message>
         <source>{0} is not a run folder (it has no config.json)</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 不是运行文件夹（没有 config.json）</translation>
     </message>
     <message>
         <source>opened {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>已打开 {0}</translation>
     </message>
     <message>
         <source>Opened run: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>已打开的运行：{0}</translation>
     </message>
     <message>
         <source>Resume continues here</source>
-        <translation type="unfinished"></translation>
+        <translation>“继续”从这里接着训练</translation>
     </message>
     <message>
         <source>the run is finished: Start begins a new one</source>
-        <translation type="unfinished"></translation>
+        <translation>该运行已完成：“开始”会开始新的运行</translation>
     </message>
     <message>
         <source>a new run</source>
-        <translation type="unfinished"></translation>
+        <translation>新运行</translation>
     </message>
 </context>
 <context>
     <name>ViewPreviewDialog</name>
     <message>
         <source>as stored</source>
-        <translation type="unfinished"></translation>
+        <translation>原样</translation>
     </message>
     <message>
         <source>crop + flip</source>
-        <translation type="unfinished"></translation>
+        <translation>裁剪 + 翻转</translation>
     </message>
     <message>
         <source>query: AutoAugment + Cutout</source>
-        <translation type="unfinished"></translation>
+        <translation>查询：AutoAugment + Cutout</translation>
     </message>
     <message>
         <source>key: SimCLR</source>
-        <translation type="unfinished"></translation>
+        <translation>键：SimCLR</translation>
     </message>
     <message>
         <source>What the model trains on</source>
-        <translation type="unfinished"></translation>
+        <translation>模型训练时看到的图像</translation>
     </message>
     <message>
         <source>class</source>
-        <translation type="unfinished"></translation>
+        <translation>类别</translation>
     </message>
     <message>
         <source>original</source>
-        <translation type="unfinished"></translation>
+        <translation>原图</translation>
     </message>
     <message>
         <source>Each view is drawn anew for every image in every epoch; these are one draw.</source>
-        <translation type="unfinished"></translation>
+        <translation>每一轮中每张图像的视图都会重新生成；这里展示的是其中一次。</translation>
     </message>
 </context>
 </TS>

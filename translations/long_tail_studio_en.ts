@@ -1,0 +1,28 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en_US">
+<context>
+    <name>InferencePanel</name>
+    <message numerus="yes">
+        <source>%n expert(s)</source>
+        <translation>
+            <numerusform>%n expert</numerusform>
+            <numerusform>%n experts</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n image(s) predicted</source>
+        <translation>
+            <numerusform>%n image predicted</numerusform>
+            <numerusform>%n images predicted</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>; %n could not be read (see Message)</source>
+        <translation>
+            <numerusform>; %n could not be read (see Message)</numerusform>
+            <numerusform>; %n could not be read (see Message)</numerusform>
+        </translation>
+    </message>
+</context>
+</TS>
