@@ -30,6 +30,7 @@ CATALOGUE = "long_tail_studio"
 TRANSLATIONS_DIR = workspace.CODE_ROOT / "translations"
 
 _installed: list[QTranslator] = []  # kept alive while installed; replaced by the next install
+_installed_language = ""  # the language of _installed
 
 
 def resolve(choice: str, system: QLocale | None = None) -> str:
@@ -53,11 +54,17 @@ def qt_translations_dir() -> str:
 
 def install_translators(app: QCoreApplication, choice: str) -> str:
     """Install the translators of ``choice`` (replacing any installed before); returns the language
-    in use. A missing or unreadable catalogue is logged and leaves the English source strings."""
+    in use. A missing or unreadable catalogue is logged and leaves the English source strings.
+    Installing the language already installed changes nothing (every (re)install makes Qt send a
+    LanguageChange event to every widget)."""
+    global _installed_language
+    language = resolve(choice)
+    if _installed and language == _installed_language:
+        return language
     for translator in _installed:
         app.removeTranslator(translator)
     _installed.clear()
-    language = resolve(choice)
+    _installed_language = ""
     own = QTranslator(app)
     if not own.load(str(catalogue_path(language))):
         errors.write_log(f"language {language}: cannot load {catalogue_path(language)}; showing the English source")
@@ -73,12 +80,13 @@ def install_translators(app: QCoreApplication, choice: str) -> str:
     for translator in translators:
         app.installTranslator(translator)
         _installed.append(translator)
+    _installed_language = language
     return language
 
 
 def installed_language() -> str:
     """The language of the installed app catalogue: ``zh_CN`` or ``en``."""
-    return CHINESE if _installed and _installed[0].language() == CHINESE else ENGLISH
+    return _installed_language or ENGLISH
 
 
 def installed_catalogues() -> list[str]:

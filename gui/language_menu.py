@@ -17,11 +17,13 @@ from gui.settings import Settings
 
 
 class LanguageMenu(QObject):
-    """The Language sub-menu of ``parent_menu``; ``window`` closes for a restart."""
+    """The Language sub-menu of ``parent_menu``; ``window`` (its parent) closes for a restart. It
+    holds no Python reference to the window: a reference cycle would leave the window to the cyclic
+    garbage collector, which tears pyqtgraph's items apart in any order."""
 
     def __init__(self, window: QMainWindow, parent_menu: QMenu, settings: Settings):
         super().__init__(window)
-        self.window, self.settings = window, settings
+        self.settings = settings
         self.menu = parent_menu.addMenu(self.tr("&Language"))
         self.group = QActionGroup(self)
         current = self.chosen()
@@ -44,7 +46,7 @@ class LanguageMenu(QObject):
         self.settings.set(i18n.LANGUAGE_KEY, key)
         self.settings.sync()
         answer = QMessageBox.question(
-            self.window, self.tr("Language"),
+            self.parent(), self.tr("Language"),
             self.tr("The language changes when Long-Tail Studio starts again. Restart now?"),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Yes:
@@ -53,7 +55,7 @@ class LanguageMenu(QObject):
     def restart(self) -> bool:
         """Close the window (it may refuse, e.g. when a run is not to be stopped); if it closed,
         start the app again with the same arguments. Returns whether it restarts."""
-        if not self.window.close():
+        if not self.parent().close():
             return False
         program, arguments = restart_command()
         return QProcess.startDetached(program, arguments, os.getcwd())[0]

@@ -7,9 +7,6 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: spin-waiting stalls a busy 2-core box
-for _variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):  # the app follows the system language (gui/i18n.py):
-    os.environ.pop(_variable, None)                      # the tests see an English system, whatever the machine's
-os.environ["LANG"] = "en_US.UTF-8"
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -67,15 +64,16 @@ def garbage_collected_on_the_gui_thread(request):
 
 @pytest.fixture(autouse=True)
 def english_app(request):
-    """Qt tests start with the app's English catalogue installed, as ``python main.py`` on an English
-    system; a test that switches the language (tests/test_i18n.py) is switched back afterwards."""
+    """Qt tests run in English, whatever the machine's language: the app's English catalogue is
+    installed as ``python main.py`` on an English system does; a test that switches the language
+    (tests/test_i18n.py) is switched back afterwards."""
     if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
         yield
         return
     from gui import i18n
 
     app = request.getfixturevalue("qapp")
-    i18n.install_translators(app, i18n.ENGLISH)
+    i18n.install_translators(app, i18n.ENGLISH)  # a no-op unless a test switched the language
     yield
     i18n.install_translators(app, i18n.ENGLISH)
 

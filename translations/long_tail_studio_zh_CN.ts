@@ -1191,6 +1191,162 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <source>β of the class-balanced weights (1 − β)/(1 − β^n) (official: 0.9999)</source>
         <translation>类别平衡权重 (1 − β)/(1 − β^n) 中的 β（官方：0.9999）</translation>
     </message>
+    <message>
+        <source>Demo (offline, seconds)</source>
+        <translation>演示（离线，几秒钟）</translation>
+    </message>
+    <message>
+        <source>Demo · MiSLAS (both stages, seconds)</source>
+        <translation>演示 · MiSLAS（两个阶段，几秒钟）</translation>
+    </message>
+    <message>
+        <source>Demo · RIDE (3 experts + router, seconds)</source>
+        <translation>演示 · RIDE（3 个专家 + 路由器，几秒钟）</translation>
+    </message>
+    <message>
+        <source>Demo · PaCo (two views, a few minutes)</source>
+        <translation>演示 · PaCo（两个视图，几分钟）</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · CE</source>
+        <translation>CIFAR-100-LT · CE</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · CE-DRW</source>
+        <translation>CIFAR-100-LT · CE-DRW</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · BSCE (balanced softmax)</source>
+        <translation>CIFAR-100-LT · BSCE（平衡 Softmax）</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · Focal</source>
+        <translation>CIFAR-100-LT · Focal</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · LDAM-DRW</source>
+        <translation>CIFAR-100-LT · LDAM-DRW</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · LADE</source>
+        <translation>CIFAR-100-LT · LADE</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · FeaBal</source>
+        <translation>CIFAR-100-LT · FeaBal</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · Logit adjustment</source>
+        <translation>CIFAR-100-LT · Logit 调整</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · GML (from scratch)</source>
+        <translation>CIFAR-100-LT · GML（从头训练）</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · MiSLAS (both stages)</source>
+        <translation>CIFAR-100-LT · MiSLAS（两个阶段）</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · MiSLAS stage 2 on a checkpoint</source>
+        <translation>CIFAR-100-LT · 在检查点上运行 MiSLAS 第 2 阶段</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · RIDE (3 experts)</source>
+        <translation>CIFAR-100-LT · RIDE（3 个专家）</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · RIDE teacher (6 experts)</source>
+        <translation>CIFAR-100-LT · RIDE 教师模型（6 个专家）</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · RIDE + distillation</source>
+        <translation>CIFAR-100-LT · RIDE + 蒸馏</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · RIDE router on a checkpoint</source>
+        <translation>CIFAR-100-LT · 在检查点上训练 RIDE 路由器</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · PaCo (400 epochs)</source>
+        <translation>CIFAR-100-LT · PaCo（400 轮）</translation>
+    </message>
+    <message>
+        <source>CIFAR-100-LT · WB stage 1 (CE, weight decay 5e-3, 320 epochs)</source>
+        <translation>CIFAR-100-LT · WB 第 1 阶段（CE，权重衰减 5e-3，320 轮）</translation>
+    </message>
+    <message>
+        <source>GML plug-in (re-train a checkpoint&apos;s classifier)</source>
+        <translation>GML 插件（重训练检查点的分类器）</translation>
+    </message>
+    <message>
+        <source>cRT plug-in (decoupling: a fresh classifier on class-aware batches)</source>
+        <translation>cRT 插件（解耦：在类别感知批次上训练新的分类器）</translation>
+    </message>
+    <message>
+        <source>LWS plug-in (decoupling: learn one scale per class)</source>
+        <translation>LWS 插件（解耦：为每类学习一个缩放）</translation>
+    </message>
+    <message>
+        <source>τ-norm plug-in (decoupling: normalise the classifier&apos;s weights)</source>
+        <translation>τ-norm 插件（解耦：归一化分类器权重）</translation>
+    </message>
+    <message>
+        <source>WB plug-in (weight balancing stage 2: class-balanced loss, MaxNorm)</source>
+        <translation>WB 插件（权重平衡第 2 阶段：类别平衡损失，MaxNorm）</translation>
+    </message>
+    <message>
+        <source>ImageNet-LT · CE (ResNeXt-50, 90 epochs)</source>
+        <translation>ImageNet-LT · CE（ResNeXt-50，90 轮）</translation>
+    </message>
+    <message>
+        <source>ImageNet-LT · BSCE (ResNet-10, 90 epochs)</source>
+        <translation>ImageNet-LT · BSCE（ResNet-10，90 轮）</translation>
+    </message>
+    <message>
+        <source>ImageNet-LT · LDAM-DRW (ResNet-50, 90 epochs)</source>
+        <translation>ImageNet-LT · LDAM-DRW（ResNet-50，90 轮）</translation>
+    </message>
+    <message>
+        <source>ImageNet-LT · MiSLAS (ResNet-50, 180 + 10 epochs)</source>
+        <translation>ImageNet-LT · MiSLAS（ResNet-50，180 + 10 轮）</translation>
+    </message>
+    <message>
+        <source>ImageNet-LT · RIDE (ResNeXt-50, 3 experts + router)</source>
+        <translation>ImageNet-LT · RIDE（ResNeXt-50，3 个专家 + 路由器）</translation>
+    </message>
+    <message>
+        <source>ImageNet-LT · PaCo (ResNet-50, 400 epochs)</source>
+        <translation>ImageNet-LT · PaCo（ResNet-50，400 轮）</translation>
+    </message>
+    <message>
+        <source>iNaturalist 2018 · CE (ResNet-50, 90 epochs)</source>
+        <translation>iNaturalist 2018 · CE（ResNet-50，90 轮）</translation>
+    </message>
+    <message>
+        <source>iNaturalist 2018 · BSCE (ResNet-50, 90 epochs)</source>
+        <translation>iNaturalist 2018 · BSCE（ResNet-50，90 轮）</translation>
+    </message>
+    <message>
+        <source>iNaturalist 2018 · LDAM-DRW (ResNet-50, 90 epochs)</source>
+        <translation>iNaturalist 2018 · LDAM-DRW（ResNet-50，90 轮）</translation>
+    </message>
+    <message>
+        <source>iNaturalist 2018 · MiSLAS (ResNet-50, 200 + 10 epochs)</source>
+        <translation>iNaturalist 2018 · MiSLAS（ResNet-50，200 + 10 轮）</translation>
+    </message>
+    <message>
+        <source>iNaturalist 2018 · RIDE (ResNet-50, 3 experts + router)</source>
+        <translation>iNaturalist 2018 · RIDE（ResNet-50，3 个专家 + 路由器）</translation>
+    </message>
+    <message>
+        <source>iNaturalist 2018 · PaCo (ResNet-50, 400 epochs)</source>
+        <translation>iNaturalist 2018 · PaCo（ResNet-50，400 轮）</translation>
+    </message>
+    <message>
+        <source>Places-LT · PaCo (ResNet-152 from ImageNet weights, 30 epochs)</source>
+        <translation>Places-LT · PaCo（从 ImageNet 权重开始的 ResNet-152，30 轮）</translation>
+    </message>
 </context>
 <context>
     <name>Theme</name>
