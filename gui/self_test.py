@@ -198,6 +198,8 @@ class _SelfTest:
         self.app = create_application([sys.argv[0]], settings)
         _require(i18n.installed_language() == i18n.CHINESE,
                  f"the zh_CN catalogue did not load ({i18n.catalogue_path(i18n.CHINESE)}; see the app log)")
+        _require(len(i18n.installed_catalogues()) == 2,
+                 f"Qt's qtbase_zh_CN.qm did not load from {i18n.qt_translations_dir()}")
         started = time.perf_counter()
         window = show_main_window(settings)
         shown_s = time.perf_counter() - started

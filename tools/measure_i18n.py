@@ -8,7 +8,8 @@ has a CJK character), English (ASCII letters only) or neutral (numbers, symbols,
 that stay as written: method names, metric symbols, dataset and architecture names, file names).
 Prints the share of Chinese among the Chinese + English texts, the tab titles (the window's and
 its pages') and the English
-texts left; ``--json FILE`` writes the same, ``--screenshot FILE`` saves the Train page.
+texts left; ``--json FILE`` writes the same, ``--screenshots FOLDER`` saves each page as
+``page-<n>.png`` (Chinese text needs a CJK font installed: docs/i18n.md).
 The numbers are in docs/i18n.md.
 """
 from __future__ import annotations
@@ -104,7 +105,7 @@ def measure(window) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the numbers here")
-    parser.add_argument("--screenshot", type=Path, help="save the Train page here")
+    parser.add_argument("--screenshots", type=Path, help="save each page here as page-<n>.png")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="lts-i18n-") as scratch:
         os.environ["LTS_WORKSPACE"] = str(Path(scratch) / "workspace")
@@ -126,10 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         loop.exec()
         app.processEvents()
         result = measure(window)
-        if args.screenshot:
-            window.tabs.setCurrentIndex(0)
-            app.processEvents()
-            window.grab().save(str(args.screenshot))
+        if args.screenshots:
+            args.screenshots.mkdir(parents=True, exist_ok=True)
+            for index in range(window.tabs.count()):
+                window.tabs.setCurrentIndex(index)
+                app.processEvents()
+                window.grab().save(str(args.screenshots / f"page-{index + 1}.png"))
         window.close()
     print(f"LANG={result['lang']}: {result['chinese']} of {result['texts']} texts Chinese "
           f"({100 * result['chinese_share']:.1f} %), {result['neutral']} neutral; "
