@@ -96,11 +96,13 @@ def installed_catalogues() -> list[str]:
 
 def cjk_font_fallback(app: QCoreApplication) -> list[str]:
     """On the offscreen platform (screenshots, the self-test), where no desktop picks fallback fonts,
-    make the installed Simplified-Chinese fonts substitutes of the UI font; returns them (empty
-    when the machine has none: Chinese text then renders as boxes)."""
+    make the installed Simplified-Chinese fonts substitutes of the UI font; returns them. With none
+    installed (logged) Chinese text renders as boxes."""
     if app.platformName() != "offscreen":
         return []
     families = QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese)
     if families:
         QFont.insertSubstitutions(app.font().family(), families[:3])
+    else:
+        errors.write_log("no Simplified-Chinese font is installed: Chinese text renders as boxes offscreen")
     return list(families)
