@@ -271,4 +271,7 @@ ENGINE_STRINGS = (
     QT_TRANSLATE_NOOP("Settings", "iNaturalist 2018 · RIDE (ResNet-50, 3 experts + router)"),
     QT_TRANSLATE_NOOP("Settings", "iNaturalist 2018 · PaCo (ResNet-50, 400 epochs)"),
     QT_TRANSLATE_NOOP("Settings", "Places-LT · PaCo (ResNet-152 from ImageNet weights, 30 epochs)"),
+    QT_TRANSLATE_NOOP("Settings", "{value} is not one of {choices}"),
+    QT_TRANSLATE_NOOP("Settings", "must be a number, got {value}"),
+    QT_TRANSLATE_NOOP("Settings", "{value} is outside the sensible range {low} to {high}"),
 )

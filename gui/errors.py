@@ -40,11 +40,22 @@ def format_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
+def message_text(error: BaseException) -> str:
+    """A user error's message in the user's language: translated when the engine made it from one of
+    its templates (``engine.knobs.ConfigError.templated``), else as the engine wrote it (English)."""
+    template = getattr(error, "template", "")
+    if not template:
+        return getattr(error, "message", None) or str(error)
+    return QCoreApplication.translate("Settings", template).format(**error.values)
+
+
 def report_error(exc: BaseException, parent: QWidget | None = None, context: str = "",
                  details: str | None = None) -> QMessageBox | None:
     """Log ``exc`` and show it; returns the box (``None`` when the same one is already open)."""
     user_error = isinstance(exc, UserError)
     message = str(exc) or type(exc).__name__
+    if getattr(exc, "template", ""):
+        message = f"{exc.field_name}: {message_text(exc)}"
     if not user_error:
         message = f"{type(exc).__name__}: {message}"
     if context:

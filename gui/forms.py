@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QScrollArea, QSizePolicy, QSpinBox, QWidget)
 
 from engine.knobs import ConfigError
+from gui.errors import message_text
 from gui.form_widgets import RefreshingCombo, WidestTextLabel, compact_combo, refill_combo, with_browse_button
 from gui.settings import Settings
 from gui.widgets import row_of
@@ -62,7 +63,7 @@ class Field:
         """Mark and focus the field ``error`` names; returns the field marked (None: not this one)."""
         if error.field_name not in self.error_names:
             return None
-        self.set_error(error.message)
+        self.set_error(message_text(error))
         self.editor.setFocus()
         return self
 

@@ -119,3 +119,13 @@ def test_measure_tool_counts_chinese_english_and_kept_words():
 
     assert [kind(t) for t in ("学习率", "Learning rate", "HM", "Top-1 %", "12", "CE.pt", "&Quit", "<b>训练</b>")] == [
         "chinese", "english", "neutral", "neutral", "neutral", "neutral", "english", "chinese"]
+
+
+def test_the_common_engine_messages_reach_the_field_translated(zh_window):
+    from engine.knobs import ConfigProblems, range_error
+
+    error = range_error("lr", 20.0, 1e-7, 10.0)
+    assert str(error) == "lr: 20 is outside the sensible range 1e-07 to 10"  # the engine and the CLI: English
+    field = zh_window.train.form.flag(ConfigProblems([error]))
+    assert field.key == "lr" and field.editor.toolTip().startswith("⚠ 20 超出合理范围 1e-07 到 10")
+    assert errors.message_text(range_error("epochs", "x", 0, 5)) == "必须是数字，而不是 'x'"

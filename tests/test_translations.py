@@ -123,13 +123,14 @@ def test_the_committed_qm_is_built_from_the_ts(tmp_path, ts):
 
 
 def test_placeholders_survive_translation():
-    """A translation keeps every {0}, %n and %1 of its source (or .format()/plural filling breaks)."""
+    """A translation keeps every {0}, {value}, %n and %1 of its source (or .format()/plural filling breaks)."""
     wrong = []
     for ts in catalogue.catalogues():
         for (context, source), message in catalogue.messages(ts).items():
             translation = message.find("translation")
             for text in [form.text for form in translation.iter("numerusform")] or [translation.text]:
-                if sorted(re.findall(r"\{\d*\}|%n|%\d", source)) != sorted(re.findall(r"\{\d*\}|%n|%\d", text or "")):
+                if sorted(re.findall(r"\{[^{}]*\}|%n|%\d", source)) != sorted(re.findall(r"\{[^{}]*\}|%n|%\d",
+                                                                                            text or "")):
                     wrong.append(f"{ts.name} [{context}] {source!r} → {text!r}")
     assert wrong == []
 

@@ -2,7 +2,7 @@
 
 1. Regenerates ``gui/engine_strings.py``: the engine's texts that the window shows (every setting's
    label, help, placeholder and choice captions, the registries' titles, the methods'
-   hyperparameter help, the presets' titles), marked with ``QT_TRANSLATE_NOOP("Settings", …)`` so that lupdate finds
+   hyperparameter help, the presets' titles, the common error messages' templates), marked with ``QT_TRANSLATE_NOOP("Settings", …)`` so that lupdate finds
    them (the engine never imports Qt).
 2. Runs ``pyside6-lupdate -no-obsolete -locations none`` over ``gui/`` into the catalogues (new
    messages arrive unfinished; vanished ones go): ``long_tail_studio_zh_CN.ts`` with every message,
@@ -48,7 +48,7 @@ ENGINE_STRINGS = (
 def engine_texts() -> list[str]:
     """Every engine text the window shows, in config order, each once."""
     from engine.config import RunConfig
-    from engine.knobs import Registry, options, settings
+    from engine.knobs import MESSAGE_TEMPLATES, Registry, options, settings
     from engine.methods import base
     from engine.presets import preset_titles
 
@@ -64,6 +64,7 @@ def engine_texts() -> list[str]:
     for method in base.registered().values():
         texts += list(method.param_help.values())
     texts += list(preset_titles().values())
+    texts += list(MESSAGE_TEMPLATES)
     return list(dict.fromkeys(text for text in texts if text))
 
 

@@ -1347,6 +1347,18 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <source>Places-LT · PaCo (ResNet-152 from ImageNet weights, 30 epochs)</source>
         <translation>Places-LT · PaCo（从 ImageNet 权重开始的 ResNet-152，30 轮）</translation>
     </message>
+    <message>
+        <source>{value} is not one of {choices}</source>
+        <translation>{value} 不是可选值之一：{choices}</translation>
+    </message>
+    <message>
+        <source>must be a number, got {value}</source>
+        <translation>必须是数字，而不是 {value}</translation>
+    </message>
+    <message>
+        <source>{value} is outside the sensible range {low} to {high}</source>
+        <translation>{value} 超出合理范围 {low} 到 {high}</translation>
+    </message>
 </context>
 <context>
     <name>Theme</name>
