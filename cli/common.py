@@ -122,7 +122,8 @@ class TerminalReporter:
         elif isinstance(event, EpochEnd):
             self._close_bar()
             test = event.test
-            print(f"epoch {event.epoch}/{event.epochs}  lr {event.lr:.4g}  "
+            stage = f" (stage {event.stage_name})" if event.stage_name else ""
+            print(f"epoch {event.epoch}/{event.epochs}{stage}  lr {event.lr:.4g}  "
                   f"train acc {format_percent(event.train.top1)}  {event.split} acc {format_percent(test.top1)}  "
                   f"HM {format_percent(test.hm)}  GM {format_percent(test.gm)}  "
                   f"LR {format_percent(test.lowest_recall)}  zero-recall {format_count(test.zero_recall)}"
@@ -140,7 +141,7 @@ class TerminalReporter:
             from tqdm import tqdm
 
             self._close_bar()
-            self._bar = tqdm(total=event.batches, desc=f"{event.stage} {event.epoch}/{event.epochs}",
+            self._bar = tqdm(total=event.batches, desc=f"{event.stage_name or event.stage} {event.epoch}/{event.epochs}",
                              leave=False, unit="batch")
         self._bar.n = event.batch
         self._bar.refresh()

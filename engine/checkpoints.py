@@ -400,6 +400,19 @@ def _complete_meta(checkpoint: Checkpoint) -> None:
             notes.append(cfg.note)
 
 
+def training_data(path: str | Path) -> dict[str, Any]:
+    """The data settings a checkpoint says it was trained on: ``dataset``, ``root``,
+    ``imbalance_ratio`` and ``imbalance_type`` (ours), just ``dataset`` (a file naming it), or {}."""
+    from data import dataset_names
+
+    meta = load_checkpoint(path).meta
+    data = meta.get("data") or {}
+    found = {key: data[key] for key in ("dataset", "root", "imbalance_ratio", "imbalance_type") if key in data}
+    if "dataset" not in found and meta.get("dataset") in dataset_names():
+        found["dataset"] = meta["dataset"]
+    return found
+
+
 # --------------------------------------------------------------------------------- building
 
 def build_model_from_checkpoint(checkpoint: Checkpoint, arch: str | None = None,

@@ -19,13 +19,15 @@ class DatasetReady:
 
 @dataclass
 class Progress:
-    """A batch finished. ``epoch`` is 1-based; ``stage`` is "train", "eval" or a task's own word."""
+    """A batch finished. ``epoch`` is 1-based; ``stage`` is "train", "eval" or a task's own word
+    (for "features", ``epoch`` / ``epochs`` count the feature passes)."""
 
     epoch: int
     epochs: int
     batch: int
     batches: int
     stage: str = "train"
+    stage_name: str = ""  # in a run of several stages: the one running, e.g. "2/2 classifier"
 
 
 @dataclass
@@ -39,7 +41,8 @@ class EpochEnd:
     test: Metrics
     seconds: float
     is_best: bool = False
-    stage: str = ""  # the stage's name in a multi-stage run
+    stage: str = ""  # the stage's name
+    stage_name: str = ""  # in a run of several stages: its place and name, e.g. "2/2 classifier"
     split: str = "test"  # the held-out split ``test`` measures: "val" when the dataset has a validation split
 
 

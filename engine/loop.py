@@ -197,9 +197,14 @@ class Loop:
                          + (f" experts/image {test_metrics.experts_per_image:.2f}"
                             if test_metrics.experts_per_image is not None else ""))
             on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
-                              is_best, stage=stage.name, split=self.eval_split))
+                              is_best, stage=stage.name, stage_name=self.stage_label(stage), split=self.eval_split))
             self._report_skipped(on_event)
         return False
+
+    def stage_label(self, stage: Stage) -> str:
+        """The stage's place and name, "2/2 classifier", when the run has several; else ""."""
+        count = len(self.plan.stages)
+        return f"{self.stage_index + 1}/{count} {stage.name}" if count > 1 else ""
 
     def _report_skipped(self, on_event: EventSink) -> None:
         """Files a streamed source could not decode this epoch: left out, named once."""
@@ -306,7 +311,8 @@ class Loop:
             self._step(stage, batch, stats)
             if number % FINITE_CHECK_EVERY == 0 or number == batches:
                 self._check_finite(stats.mean_loss())
-            on_event(Progress(self.epochs_done + 1, self.total_epochs, number, batches, stage=self.plan.kind))
+            on_event(Progress(self.epochs_done + 1, self.total_epochs, number, batches, stage=self.plan.kind,
+                              stage_name=self.stage_label(stage)))
         for hook in self.hooks:
             hook.after_epoch(self.model)
         return stats.read(self.counts, self.plan.recall_floor)

@@ -14,6 +14,7 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epo
     """``README.md``: the settings, then the per-epoch split's best and last metrics (the validation
     split when the dataset has one) and, then, the test split measured once with best.pt."""
     optim, method, data = config.optim, config.method, config.data
+    run_epochs = len(run.history())
     lines = [
         f"# {run.name}",
         "",
@@ -33,23 +34,27 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epo
         f"- **Seeds:** long-tail cut {data.cut_seed}, training (initialisation, order, augmentation) {config.seed}"
         + ("  \n- **Stopped early** by the user." if stopped else ""),
         "",
-        f"| metric ({eval_split}, %) | best epoch" + (f" ({best_epoch})" if best_epoch is not None else "")
-        + " | last epoch |" + (" test, best.pt |" if test else ""),
+        f"| metric ({eval_split}, %) | last epoch" + (f" ({run_epochs})" if run_epochs else "") + " | best epoch"
+        + (f" ({best_epoch}, by {config.best_metric.removeprefix('test_')})" if best_epoch is not None else "")
+        + " |" + (" test, best.pt |" if test else ""),
         "|---|---|---|" + ("---|" if test else ""),
     ]
     for title, key in (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"),
                        ("Many", "many"), ("Medium", "medium"), ("Few", "few")):
         last_value = getattr(last, key) if last else None
         tested = f" {format_percent(getattr(test, key))} |" if test else ""
-        lines.append(f"| {title} | {format_percent(best.get('test_' + key))} | {format_percent(last_value)} |{tested}")
+        lines.append(f"| {title} | {format_percent(last_value)} | {format_percent(best.get('test_' + key))} |{tested}")
     if last is not None:
-        lines.append(f"| zero-recall classes | {best.get('test_zero_recall', '—')} | {format_count(last.zero_recall)} |"
+        lines.append(f"| zero-recall classes | {format_count(last.zero_recall)} | {best.get('test_zero_recall', '—')} |"
                      + (f" {format_count(test.zero_recall)} |" if test else ""))
-        lines.append(f"| ECE | {format_percent(best.get('test_ece'))} | {format_percent(last.ece)} |"
+        lines.append(f"| ECE | {format_percent(last.ece)} | {format_percent(best.get('test_ece'))} |"
                      + (f" {format_percent(test.ece)} |" if test else ""))
         lines += ["", floor_note({last.recall_floor})]
         if eval_split == "val":
             lines += ["", "The validation split picks best.pt (and fills the test_* columns of metrics.csv); "
                       "the test split is measured once, with best.pt (test_report.json)."]
+        else:
+            lines += ["", "The app's tables, Compare and the sweep report the last epoch; the best epoch is chosen "
+                      "on the test split, so it is shown here for reference only."]
     lines += ["", f"Resume with `python main.py train --resume {run.path}`.", ""]
     run.write_card("\n".join(lines))

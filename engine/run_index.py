@@ -3,6 +3,11 @@ full settings flattened to dotted keys, and the settings that differ between two
 the run folder's files only (config.json, metrics.csv, report.json, status.json, .lock, log.txt,
 README.md).
 
+**Which numbers.** A summary reports the *last* epoch (a plug-in run: its final ensemble, else new,
+column), as the Compare page, the sweep table and the plug-in (which re-trains the final model)
+do. The best epoch is picked on the test split, so it flatters a run; the run card shows it beside
+the last one, labelled. ``REPORTED`` names the choice for every table that shows these numbers.
+
 The status tells the truth: "running" only while a writer holds the run's lock, "interrupted"
 when status.json says running but its writer is gone (killed), and a folder whose files cannot
 be read is listed as "damaged" with the reason in words (``RunSummary.problem``), not left out."""
@@ -18,7 +23,8 @@ from engine.plugin.config import saved_run_config
 from engine.run_files import read_json
 from engine.runs import RunFolder, list_runs
 
-BEST_KEYS = ("top1", "hm", "gm", "lowest_recall")  # the browser's Acc / HM / GM / LR columns
+SUMMARY_KEYS = ("top1", "hm", "gm", "lowest_recall", "zero_recall")  # the browser's Acc / HM / GM / LR / zeros
+REPORTED = "last epoch"  # which epoch's numbers the app's tables show (see the module docstring)
 # incomplete: a run written before status.json existed that did not reach its epochs
 STATUSES = ("finished", "stopped", "running", "interrupted", "diverged", "damaged", "incomplete")
 
@@ -32,11 +38,12 @@ class RunSummary:
     dataset: str
     imbalance: float | None  # ratio n_max / n_min
     epochs_done: int
-    epochs_planned: int
+    epochs_planned: int  # over every stage
     status: str
-    best: dict[str, float | None] = field(default_factory=dict)  # BEST_KEYS → fraction
-    best_label: str = ""  # which epoch / column the best values are from
+    metrics: dict[str, float | None] = field(default_factory=dict)  # SUMMARY_KEYS → value, of the last epoch
+    metrics_label: str = ""  # where the values are from: "epoch 16 (last)", a plug-in run's column
     settings: dict[str, Any] = field(default_factory=dict)  # flattened config.json
+    stages: list[tuple[str, int]] = field(default_factory=list)  # (name, epochs) of a training run's stages
     problem: str = ""  # why the folder is "damaged", in words
 
     def text(self) -> str:
@@ -94,25 +101,24 @@ def _summarize(run: RunFolder) -> RunSummary:
         report = read_json(report_path) if report_path.exists() else None
         columns = (report or {}).get("columns", {})
         column = next((c for c in ("ensemble", "new", "old") if c in columns), None)
-        best = {k: _fraction(columns[column].get(k)) for k in BEST_KEYS} if column else {}
+        metrics = {k: _fraction(columns[column].get(k)) for k in SUMMARY_KEYS} if column else {}
         status = ("stopped" if report.get("stopped") else "finished") if report else (run.state() or "incomplete")
         return RunSummary(run.path, run.name, kind, f"plug-in {plugin.method.loss}", plugin.data.dataset,
                           _ratio(plugin.data.imbalance_ratio), int((report or {}).get("epochs_done", len(history))),
-                          plugin.optim.epochs, status, best, column or "", settings)
+                          plugin.optim.epochs, status, metrics, f"{column}, after the last epoch" if column else "",
+                          settings)
     config = raw.get("run", {})
-    data, optim = config.get("data", {}), config.get("optim", {})
+    data = config.get("data", {})
     method = config.get("method", {})
-    planned = 0 if config.get("model", {}).get("freeze") == "all" else int(optim.get("epochs", 0))
-    best_metric = config.get("best_metric", "test_hm")
-    key = "test_lowest_recall" if best_metric == "test_lr" else best_metric
-    scored = [row for row in history if not math.isnan(row.get(key, math.nan))]
-    best_row = max(scored, key=lambda row: row[key]) if scored else None
-    best = {k: _fraction(best_row.get(f"test_{k}")) for k in BEST_KEYS} if best_row else {}
+    stages = stages_of(config)
+    planned = sum(epochs for _name, epochs in stages)
+    last = history[-1] if history else None
+    metrics = {k: _fraction(last.get(f"test_{k}")) for k in SUMMARY_KEYS} if last else {}
     rule = method.get("train_rule", "none")
     return RunSummary(run.path, run.name, kind, method.get("loss", "") + (f" + {rule}" if rule != "none" else ""),
                       data.get("dataset", ""), _ratio(data.get("imbalance_ratio")), len(history), planned,
-                      _train_status(run, len(history), planned), best,
-                      f"epoch {int(best_row['epoch'])}" if best_row else "", settings)
+                      _train_status(run, len(history), planned), metrics,
+                      f"epoch {int(last['epoch'])} ({REPORTED})" if last else "", settings, stages)
 
 
 def index_runs(roots: list[str | Path] | None = None, extra: list[str | Path] = ()) -> list[RunSummary]:
@@ -122,6 +128,19 @@ def index_runs(roots: list[str | Path] | None = None, extra: list[str | Path] = 
     folders += [Path(p) for p in extra if Path(p) not in folders]
     return [summarize(folder) if RunFolder(folder).is_run() else
             damaged(folder, f"{folder} is not a run folder (it has no config.json)") for folder in folders]
+
+
+def stages_of(config: dict) -> list[tuple[str, int]]:
+    """(name, epochs) of each stage a run's config (``config.json``'s "run") trains; its optimiser's epochs as one stage
+    when the method cannot say (a config from an older version, a method no longer registered)."""
+    from engine.config import RunConfig
+    from engine.trainer import planned_stages
+
+    try:
+        return [(stage.name, stage.epochs) for stage in planned_stages(RunConfig.from_dict(config))]
+    except (UserError, TypeError, ValueError, KeyError):
+        epochs = 0 if config.get("model", {}).get("freeze") == "all" else int(config.get("optim", {}).get("epochs", 0))
+        return [("train", epochs)]
 
 
 def _train_status(run: RunFolder, done: int, planned: int) -> str:

@@ -121,16 +121,7 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
     method.to(device)
     spec = method.model_spec(spec_for(config.model.arch, dataset.num_classes))
     model = create_model(spec).to(device)
-    stages = method.stages(config)
-    if config.method.stages:
-        known = [stage.name for stage in stages]
-        unknown = [name for name in config.method.stages if name not in known]
-        if unknown:
-            raise ConfigError("method.stages", f"{method.title} has no stage {unknown[0]!r} (it has: {', '.join(known)})")
-        if stages[0].name not in config.method.stages and not config.model.pretrained:
-            raise ConfigError("pretrained", f"running {method.title} from its stage {config.method.stages[0]!r} "
-                              "needs a pretrained checkpoint to start from")
-        stages = [stage for stage in stages if stage.name in config.method.stages]
+    stages = select_stages(method, config)
     if config.model.freeze == "last_block":
         parts = model.parts()
         trains = tuple(part for part in LAST_BLOCK_PARTS if part in parts)
@@ -149,6 +140,30 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
                    precision=precision, compile=config.compile,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
+
+
+def select_stages(method: Method, config: RunConfig) -> list[Stage]:
+    """The stages of ``method`` that ``config`` runs (``method.stages`` picks some)."""
+    stages = method.stages(config)
+    if config.method.stages:
+        known = [stage.name for stage in stages]
+        unknown = [name for name in config.method.stages if name not in known]
+        if unknown:
+            raise ConfigError("method.stages", f"{method.title} has no stage {unknown[0]!r} (it has: {', '.join(known)})")
+        if stages[0].name not in config.method.stages and not config.model.pretrained:
+            raise ConfigError("pretrained", f"running {method.title} from its stage {config.method.stages[0]!r} "
+                              "needs a pretrained checkpoint to start from")
+        stages = [stage for stage in stages if stage.name in config.method.stages]
+    return stages
+
+
+def planned_stages(config: RunConfig) -> list[Stage]:
+    """The stages a run of ``config`` trains, without its data (the app's plan line, the run
+    browser's epochs): none for an evaluation (``freeze`` "all"). Raises UserError as a run would."""
+    if config.model.freeze == "all":
+        return []
+    method = build_method(config.method.loss, torch.ones(2), config.method.params, config.optim.epochs)
+    return select_stages(method, config)
 
 
 # what ``freeze = "last_block"`` trains, of the parts a model has (PaCo's paco_fp16_places.py: every
@@ -249,4 +264,4 @@ def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:
     return False
 
 
-__all__ = ["Stage", "TrainingDiverged", "announce_dataset", "plan_run", "train"]
+__all__ = ["Stage", "TrainingDiverged", "announce_dataset", "plan_run", "planned_stages", "select_stages", "train"]

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine import workspace
 from gui import errors, gc_guard, i18n, theme
+from gui.none_guard import keep_none_alive
 from gui.settings import APPLICATION, ORGANIZATION, Settings
 
 ENGINE_DELAY_MS = 100  # let the window paint first: importing torch holds the interpreter lock at times
@@ -21,6 +22,7 @@ ENGINE_DELAY_MS = 100  # let the window paint first: importing torch holds the i
 def create_application(argv: list[str], settings: Settings | None = None) -> QApplication:
     """The QApplication with name, icon, language (installed before any window), theme (following
     the system) and the error hook."""
+    keep_none_alive()
     app = QApplication.instance() or QApplication(list(argv) or [sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

@@ -16,11 +16,14 @@ from gui.forms import CHECKPOINT_SUFFIXES
 
 @dataclass(frozen=True)
 class MethodParam:
-    """One hyperparameter of a loss: its name, the paper's value and a line of help."""
+    """One hyperparameter of a loss: its name, the paper's value, a line of help, its name in
+    words and the stage it acts in (a multi-stage method's section title, else "")."""
 
     name: str
     default: float
     help: str
+    label: str = ""
+    section: str = ""
 
 
 @dataclass
@@ -48,9 +51,18 @@ def load_engine_info() -> EngineInfo:
     choices, plugin_choices = ({name: list(offered.items())
                                 for name, offered in registry_options(RunConfig, plugin).items()}
                                for plugin in (False, True))
-    params = {name: [MethodParam(key, float(value), cls.param_help.get(key, "")) for key, value in cls.defaults.items()]
-              for name, cls in available_methods().items()}
+    params = {name: method_params(cls) for name, cls in available_methods().items()}
     return EngineInfo(describe_device(pick_device("auto")), choices, plugin_choices, params)
+
+
+def method_params(cls) -> list[MethodParam]:
+    """A method class's hyperparameters, those outside its sections first, then section by section."""
+    section_of = {key: title for title, keys in cls.param_sections.items() for key in keys}
+    params = [MethodParam(key, float(value), cls.param_help.get(key, ""), cls.param_labels.get(key, ""),
+                          section_of.get(key, "")) for key, value in cls.defaults.items()]
+    order = ["", *cls.param_sections]
+    return sorted(params, key=lambda p: (order.index(p.section),
+                                         cls.param_sections.get(p.section, ()).index(p.name) if p.section else 0))
 
 
 def pretrained_choices() -> list[tuple[str, str]]:

@@ -234,7 +234,7 @@ ENGINE_STRINGS = (
     QT_TRANSLATE_NOOP("Settings", "β of the class-balanced weights (1 − β)/(1 − β^n) (official: 0.9999)"),
     QT_TRANSLATE_NOOP("Settings", "Demo (offline, seconds)"),
     QT_TRANSLATE_NOOP("Settings", "Demo · MiSLAS (both stages, seconds)"),
-    QT_TRANSLATE_NOOP("Settings", "Demo · RIDE (3 experts + router, seconds)"),
+    QT_TRANSLATE_NOOP("Settings", "Demo · RIDE (3 experts + router, about a minute)"),
     QT_TRANSLATE_NOOP("Settings", "Demo · PaCo (two views, a few minutes)"),
     QT_TRANSLATE_NOOP("Settings", "CIFAR-100-LT · CE"),
     QT_TRANSLATE_NOOP("Settings", "CIFAR-100-LT · CE-DRW"),

@@ -1,22 +1,28 @@
 """Figures for a paper: any plot as PNG at a chosen DPI, SVG or PDF, in the app's theme or a
-plain light one. PNG goes through pyqtgraph's image exporter (scaled to the DPI, with the DPI
-written into the file); SVG and PDF render the plot's scene into Qt's SVG generator / PDF writer,
-so text and lines stay vectors."""
+plain light one, as on screen or laid out for a journal column: 3.5 in (single) or 7 in (double)
+wide. The plot is laid out again at that size (1 inch = 96 layout pixels, so fonts keep their point
+size), then painted at the DPI: text, legends, lines and markers all scale with it. SVG and PDF
+paint the same scene into Qt's SVG generator / PDF writer, so text and lines stay vectors.
+A target that cannot be written is refused with one line, before and after writing."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import QMarginsF, QRectF, QSizeF
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter
+from PySide6.QtCore import QMarginsF, QRectF, QSize, QSizeF
+from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPdfWriter
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox
 
 from errors import UserError
 from gui.svg_export import QtSvgExporter, VectorExporter, render_scene
+from gui.table_export import check_writable
 
 FORMATS = {".png": "PNG image", ".svg": "SVG vector image", ".pdf": "PDF vector document"}
 SCREEN_DPI = 96  # a plot's on-screen pixels are taken as 1/96 inch
 POINTS_PER_INCH = 72
+FIGURE_SIZES: dict[str, tuple[float, float] | None] = {  # width × height in inches
+    "screen": None, "single": (3.5, 2.5), "double": (7.0, 3.0)}
 
 
 class PdfExporter(VectorExporter):
@@ -35,60 +41,109 @@ class PdfExporter(VectorExporter):
         render_scene(self, writer, QRectF(0, 0, source.width(), source.height()), source)
 
 
-def export_figure(plot, path: str | Path, dpi: int = 192, light: bool = False) -> Path:
-    """Write ``plot`` (a ``gui.plots.ThemedPlot``) to ``path``; the suffix picks PNG, SVG or PDF."""
+class PngExporter(VectorExporter):
+    """The scene painted at ``dpi``: the image's device pixel ratio is dpi / 96, so every font,
+    pen and marker is drawn that much larger, and the DPI is written into the file."""
+
+    def __init__(self, item, dpi: int, background: str):
+        super().__init__(item)
+        self.dpi, self.background = dpi, background
+
+    def write(self, path: str, source: QRectF) -> None:
+        ratio = self.dpi / SCREEN_DPI
+        image = QImage(round(source.width() * ratio), round(source.height() * ratio), QImage.Format.Format_ARGB32)
+        image.setDevicePixelRatio(ratio)
+        image.fill(QColor(self.background))
+        render_scene(self, image, QRectF(0, 0, source.width(), source.height()), source)
+        dots_per_metre = round(self.dpi / 0.0254)
+        image.setDotsPerMeterX(dots_per_metre)
+        image.setDotsPerMeterY(dots_per_metre)
+        image.setDevicePixelRatio(1.0)
+        image.save(path, "PNG")
+
+
+def export_figure(plot, path: str | Path, dpi: int = 300, light: bool = False, size: str = "screen") -> Path:
+    """Write ``plot`` (a ``gui.plots.ThemedPlot``) to ``path``; the suffix picks PNG, SVG or PDF,
+    ``size`` a key of :data:`FIGURE_SIZES`."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise UserError(f"{path.name}: save figures as .png, .svg or .pdf")
     if not 30 <= dpi <= 1200:
         raise UserError(f"{dpi} DPI is outside 30 to 1200")
-    if light:
-        plot.set_light(True)
-    try:
-        if suffix == ".svg":
-            QtSvgExporter(plot.item).export(str(path))
-        elif suffix == ".pdf":
-            PdfExporter(plot.item).export(str(path))
-        else:
-            exporter = ImageExporter(plot.item)
-            exporter.parameters()["width"] = int(round(plot.item.sceneBoundingRect().width() * dpi / SCREEN_DPI))
-            exporter.export(str(path))
-            image = QImage(str(path))
-            dots_per_metre = int(round(dpi / 0.0254))
-            image.setDotsPerMeterX(dots_per_metre)
-            image.setDotsPerMeterY(dots_per_metre)
-            image.save(str(path))
-    finally:
-        if light:
-            plot.set_light(False)
+    if size not in FIGURE_SIZES:
+        raise UserError(f"{size!r} is not a figure size ({', '.join(FIGURE_SIZES)})")
+    check_writable(path)
+    with laid_out(plot, FIGURE_SIZES[size]), plain_light(plot, light):
+        exporter = {".svg": lambda: QtSvgExporter(plot.item), ".pdf": lambda: PdfExporter(plot.item),
+                    ".png": lambda: PngExporter(plot.item, dpi, plot.colors()[0])}[suffix]()
+        exporter.export(str(path))
+    if not path.is_file() or path.stat().st_size == 0:
+        raise UserError(f"{path} could not be written; choose another folder or name")
     return path
 
 
-class FigureExportDialog(QDialog):
-    """The figure options: format, resolution (PNG) and theme; then a file name is asked."""
+@contextmanager
+def laid_out(plot, inches: tuple[float, float] | None) -> Iterator[None]:
+    """Lay ``plot`` out at ``inches`` (width, height) while the figure is painted, then back."""
+    if inches is None:
+        yield
+        return
+    old_size, old_minimum = plot.size(), plot.minimumSize()
+    plot.setMinimumSize(0, 0)
+    plot.resize(QSize(round(inches[0] * SCREEN_DPI), round(inches[1] * SCREEN_DPI)))
+    plot.item.layout.activate()
+    try:
+        yield
+    finally:
+        plot.setMinimumSize(old_minimum)
+        plot.resize(old_size)
 
-    def __init__(self, parent=None, dpi: int = 300, light: bool = True):
+
+@contextmanager
+def plain_light(plot, light: bool) -> Iterator[None]:
+    """Draw ``plot`` in the plain light theme while the figure is painted (``light``), then back."""
+    if light:
+        plot.set_light(True)
+    try:
+        yield
+    finally:
+        if light:
+            plot.set_light(False)
+
+
+class FigureExportDialog(QDialog):
+    """The figure options: format, size, resolution (PNG) and theme; then a file name is asked."""
+
+    def __init__(self, parent=None, dpi: int = 300, light: bool = True, size: str = "single"):
         super().__init__(parent)
-        self.setWindowTitle("Export figures")
+        self.setWindowTitle(self.tr("Export figures"))
         self.format = QComboBox()
         for suffix, text in FORMATS.items():
             self.format.addItem(f"{text} ({suffix})", suffix)
+        self.size = QComboBox()
+        self.size.addItem(self.tr("Single column: 3.5 × 2.5 in"), "single")
+        self.size.addItem(self.tr("Double column: 7 × 3 in"), "double")
+        self.size.addItem(self.tr("As on screen"), "screen")
+        self.size.setCurrentIndex(max(0, self.size.findData(size)))
+        self.size.setToolTip(self.tr("Column sizes lay the plot out at that size, so its fonts print at their point "
+                                     "size."))
         self.dpi = QSpinBox()
         self.dpi.setRange(72, 1200)
         self.dpi.setSingleStep(50)
         self.dpi.setValue(dpi)
         self.dpi.setSuffix(" DPI")
-        self.dpi.setToolTip("Resolution of a PNG, for a plot of its on-screen size (96 DPI on screen).")
+        self.dpi.setToolTip(self.tr("Resolution of a PNG: text, lines and legends are drawn at it too."))
         self.theme = QComboBox()
-        self.theme.addItem("Plain light (for print)", True)
-        self.theme.addItem("As on screen (current theme)", False)
+        self.theme.addItem(self.tr("Plain light (for print)"), True)
+        self.theme.addItem(self.tr("As on screen (current theme)"), False)
         self.theme.setCurrentIndex(0 if light else 1)
         self.format.currentIndexChanged.connect(lambda: self.dpi.setEnabled(self.suffix() == ".png"))
         form = QFormLayout(self)
-        form.addRow("Format", self.format)
-        form.addRow("Resolution", self.dpi)
-        form.addRow("Theme", self.theme)
+        form.addRow(self.tr("Format"), self.format)
+        form.addRow(self.tr("Size"), self.size)
+        form.addRow(self.tr("Resolution"), self.dpi)
+        form.addRow(self.tr("Theme"), self.theme)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -97,6 +152,6 @@ class FigureExportDialog(QDialog):
     def suffix(self) -> str:
         return self.format.currentData()
 
-    def options(self) -> tuple[str, int, bool]:
-        """(suffix, dpi, light)."""
-        return self.suffix(), self.dpi.value(), bool(self.theme.currentData())
+    def options(self) -> tuple[str, int, bool, str]:
+        """(suffix, dpi, light, size)."""
+        return self.suffix(), self.dpi.value(), bool(self.theme.currentData()), self.size.currentData()

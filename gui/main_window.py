@@ -211,23 +211,31 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Export figures", "This page has no plots; use Export metrics table.")
             return
         options = FigureExportDialog(self, dpi=int(self.settings.get("export/dpi", 300) or 300),
-                                     light=self.settings.get("export/light", True) in (True, "true"))
+                                     light=self.settings.get("export/light", True) in (True, "true"),
+                                     size=str(self.settings.get("export/size", "single")))
         if not options.exec():
             return
-        suffix, dpi, light = options.options()
+        suffix, dpi, light, size = options.options()
         self.settings.set("export/dpi", dpi)
         self.settings.set("export/light", light)
+        self.settings.set("export/size", size)
         path, _ = QFileDialog.getSaveFileName(self, "Export figures (one file per plot)", f"figure{suffix}",
                                               f"{FORMATS[suffix]} (*{suffix})")
         if path:
-            self.export_plots(path, suffix, dpi=dpi, light=light)
+            self.export_plots(path, suffix, dpi=dpi, light=light, size=size)
 
-    def export_plots(self, path: str, suffix: str, dpi: int = 192, light: bool = False) -> list[Path]:
-        """Write each plot of the current page as ``<path stem>-<plot><suffix>`` (PNG, SVG or PDF)."""
+    def export_plots(self, path: str, suffix: str, dpi: int = 300, light: bool = False,
+                     size: str = "screen") -> list[Path]:
+        """Write each plot of the current page as ``<path stem>-<plot><suffix>`` (PNG, SVG or PDF);
+        a target that cannot be written is reported, and nothing is called exported."""
         base = Path(path)
-        written = [plot.export(base.with_name(f"{base.stem}-{name}{suffix}"), dpi=dpi, light=light)
-                   for name, plot in self.tabs.currentWidget().exportables().items()]
-        self.show_activity(f"Exported {len(written)} figure(s) to {base.parent}")
+        try:
+            written = [plot.export(base.with_name(f"{base.stem}-{name}{suffix}"), dpi=dpi, light=light, size=size)
+                       for name, plot in self.tabs.currentWidget().exportables().items()]
+        except UserError as error:
+            errors.report_error(error, self)
+            return []
+        self.show_activity(self.tr("Exported {0} figure(s) to {1}").format(len(written), base.parent))
         return written
 
     def export_metrics_dialog(self) -> None:

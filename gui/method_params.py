@@ -1,8 +1,10 @@
 """The chosen loss's hyperparameters as one compound form field.
 
-Every registered method declares ``defaults`` (its paper's values) and ``param_help``; the engine
-info brings them to the GUI (``EngineInfo.method_params``). The field shows one number row per
-hyperparameter of the loss that its loss field selects, rebuilt whenever that choice changes.
+Every registered method declares ``defaults`` (its paper's values), ``param_help``, ``param_labels``
+and, when it has several stages, ``param_sections``; the engine info brings them to the GUI
+(``EngineInfo.method_params``). The field shows one number row per hyperparameter of the loss
+that its loss field selects, named in words and grouped under the stage it acts in, rebuilt
+whenever that choice changes.
 Its value holds only the numbers that differ from the defaults, which is what
 ``RunConfig.method.params`` expects (the method fills in the rest).
 """
@@ -12,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from engine.knobs import ConfigError
@@ -109,8 +112,15 @@ class MethodParamsField(Field):
         self.rows = {}
         self.shown_loss = self.loss.value()
         typed = self.typed.get(self.shown_loss, {})
+        section = ""
         for param in self.params():
-            row = FloatField(param.name, param.name.replace("_", " ").capitalize(), _describe(param))
+            if param.section != section:  # a multi-stage method: its hyperparameters under their stage
+                section = param.section
+                title = QLabel(QCoreApplication.translate("MethodParams", section))
+                title.setObjectName("paramSection")
+                self.rows_layout.addRow(title)
+            label = param.label or param.name.replace("_", " ").capitalize()
+            row = FloatField(param.name, QCoreApplication.translate("MethodParams", label), _describe(param))
             row.editor.setPlaceholderText(format_number(param.default))
             _show(row, typed.get(param.name, param.default))
             label = QLabel(row.label)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import weakref
+from functools import partial
 from collections.abc import Sequence
 from pathlib import Path
 
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, Qt
 from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import QToolTip
 
@@ -31,6 +32,7 @@ SERIES_COLORS = tuple(c for c in COLORS if c != ZERO_COLOR)  # side-by-side bars
 ZERO_STUB = (-7.0, -1.5)  # where a zero-recall mark sits below the 0 % line (percent units)
 _THEME = {False: ("#ffffff", "#303030", "#e4e4e4"), True: ("#1b1d20", "#d8d8d8", "#34373c")}  # bg, fg, grid
 LINES_FROM = 30  # more classes than this with several series: step lines, not grouped bars
+CURVE_FROM = 200  # more classes than this: one series is a recall curve with its running mean, not bars
 SYMBOLS_UP_TO = 30  # points per curve drawn with a dot; longer curves are lines only
 DASHES = [3, 2]  # dash and gap, in line widths: short enough to read as dashed in a legend's 20-pixel sample
 HEADROOM = 104  # the percent axis runs to here: a curve at 100 % stays visible
@@ -77,6 +79,7 @@ class ThemedPlot(pg.PlotWidget):
         # the legend is a row below the x axis, never on the data
         self.legend = pg.LegendItem(offset=None, labelTextSize="9pt", colCount=legend_columns, verSpacing=0,
                                     horSpacing=14)
+        self.legend.setFlag(self.legend.GraphicsItemFlag.ItemIgnoresTransformations, False)  # scales in exports
         self.item.layout.addItem(self.legend, LEGEND_ROW, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
         self.item.legend = self.legend  # curves created with a name join it
         _plots.add(self)
@@ -111,12 +114,13 @@ class ThemedPlot(pg.PlotWidget):
         for sample, label in self.legend.items:
             label.setText(label.text, color=foreground)
 
-    def export(self, path: str | Path, dpi: int = 192, light: bool = False) -> Path:
+    def export(self, path: str | Path, dpi: int = 300, light: bool = False, size: str = "screen") -> Path:
         """Write the plot as PNG (at ``dpi``), SVG or PDF, chosen by the file suffix; ``light``
-        draws it in the plain light theme whatever the app's."""
+        draws it in the plain light theme whatever the app's; ``size``: "screen", "single" or
+        "double" (a journal column, ``gui.figure_export.FIGURE_SIZES``)."""
         from gui.figure_export import export_figure
 
-        return export_figure(self, path, dpi=dpi, light=light)
+        return export_figure(self, path, dpi=dpi, light=light, size=size)
 
 
 class CurvePlot(ThemedPlot):
@@ -134,6 +138,7 @@ class CurvePlot(ThemedPlot):
         self.item.getViewBox().disableAutoRange(axis="x")  # set from the data: one repaint per update, not two
         self._spans: dict[str, tuple[float, float]] = {}  # each curve's first and last epoch
         self._x_range: tuple[float, float] | None = None
+        self.stage_lines: list[pg.InfiniteLine] = []
 
     def curve(self, name: str, color: str, dashed: bool = False) -> pg.PlotDataItem:
         """The curve called ``name``, created (with its legend entry) on first use."""
@@ -171,6 +176,20 @@ class CurvePlot(ThemedPlot):
             self._x_range = wanted
             self.item.setXRange(wanted[0] - 0.5, wanted[1] + 0.5, padding=0.02)
 
+    def set_stage_starts(self, starts: Sequence[tuple[float, str]]) -> None:
+        """Mark where each later stage of a run begins: (its first epoch, its name)."""
+        if [(line.value(), line.label.format) for line in self.stage_lines] == [(e - 0.5, n) for e, n in starts]:
+            return
+        for line in self.stage_lines:
+            self.item.removeItem(line)
+        foreground = self.colors()[1]
+        pen = pg.mkPen(foreground, width=1, style=Qt.PenStyle.DashLine)
+        label = {"position": 0.08, "color": foreground, "anchors": [(0, 1), (0, 1)]}
+        self.stage_lines = [pg.InfiniteLine(epoch - 0.5, angle=90, movable=False, label=name, pen=pen, labelOpts=label)
+                            for epoch, name in starts]
+        for line in self.stage_lines:
+            self.item.addItem(line, ignoreBounds=True)
+
     def point_count(self, name: str) -> int:
         data = self.curves[name].getData()[0]
         return 0 if data is None else len(data)
@@ -193,6 +212,8 @@ class ClassBars(ThemedPlot):
 
     One series colours bars by many / medium / few; several series are grouped side by side.
     Zero-recall classes are marked with a cross under the axis line so they cannot be missed.
+    Over :data:`CURVE_FROM` classes one series is a curve (a step per class, most training images
+    first) with its running mean, and lines mark where the many / medium / few groups begin.
     """
 
     def __init__(self, title: str, y_label: str = "recall (%)", parent=None):
@@ -212,6 +233,11 @@ class ClassBars(ThemedPlot):
         self.series: list[tuple[str, list[float]]] = []
         self.lines: list[pg.PlotCurveItem] = []  # several series over many classes: one step line each
         self.line_mode = False
+        self.mean_line = pg.PlotCurveItem(antialias=True)  # one series over many classes: its running mean
+        self.mean_line.setZValue(2)  # above the per-class steps
+        self.mean_line.hide()
+        self.item.addItem(self.mean_line)
+        self.group_edges: list[pg.InfiniteLine] = []
         self._ensure_bar_items(1)  # the first epoch then only updates what exists
         self._update_legend(1)
         self.scene().sigMouseMoved.connect(self._show_tooltip)
@@ -225,9 +251,12 @@ class ClassBars(ThemedPlot):
         n = max(1, len(self.series))
         width = 0.8 / n
         self._ensure_bar_items(n)
-        # side-by-side bars of several series turn into a wall at 100 classes: draw steps instead
-        self.line_mode = n > 1 and len(self.order) > LINES_FROM
+        # side-by-side bars of several series turn into a wall at 100 classes, and one series into
+        # a comb at 1,000: draw steps instead
+        curve = n == 1 and len(self.order) > CURVE_FROM
+        self.line_mode = curve or (n > 1 and len(self.order) > LINES_FROM)
         self._draw_lines(n if self.line_mode else 0)
+        self._draw_running_mean(curve)
         for k, bar in enumerate(self.bars):
             if k >= len(self.series) or self.line_mode:
                 bar.setOpts(x=[], height=[], width=width)
@@ -240,7 +269,8 @@ class ClassBars(ThemedPlot):
             brushes = self._group_brushes() if n == 1 else [pg.mkBrush(color)] * len(xs)
             bar.setOpts(x=xs, height=heights, width=width * 0.92, brushes=brushes, pens=[pg.mkPen(None)] * len(xs))
             bar.show()
-        key = ("many", "medium", "few") if n == 1 else (self.line_mode, *(name for name, _ in self.series))
+        key = ("many", "medium", "few") if n == 1 and not curve else (self.line_mode,
+                                                                       *(name for name, _ in self.series))
         if key != self._legend_key:  # rebuilding the legend costs more than the bars
             self._legend_key = key
             self._update_legend(n)
@@ -282,9 +312,44 @@ class ClassBars(ThemedPlot):
                 continue
             _name, values = self.series[k]
             heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
-            line.setData(edges, heights, stepMode="center",
-                         pen=pg.mkPen(SERIES_COLORS[k % len(SERIES_COLORS)], width=2))
+            color = QColor(SERIES_COLORS[k % len(SERIES_COLORS)])
+            if n == 1:  # one series over many classes: light, its running mean on top
+                color.setAlpha(150)
+            line.setData(edges, heights, stepMode="center", pen=pg.mkPen(color, width=1 if n == 1 else 2))
             line.show()
+
+    def running_mean_width(self) -> int:
+        """Classes averaged by the running mean: about a fiftieth of them, odd, at least 5."""
+        return max(5, len(self.order) // 50 // 2 * 2 + 1)
+
+    def _draw_running_mean(self, shown: bool) -> None:
+        """The running mean of the one series over ranks (curve mode), and the group edges."""
+        for line in self.group_edges:
+            self.item.removeItem(line)
+        self.group_edges = []
+        if not shown:
+            self.mean_line.clear()
+            self.mean_line.hide()
+            return
+        _name, values = self.series[0]
+        heights = [100.0 * _finite(values[i]) if i < len(values) else 0.0 for i in self.order]
+        half = self.running_mean_width() // 2
+        sums = [0.0]
+        for h in heights:
+            sums.append(sums[-1] + h)
+        mean = [(sums[min(len(heights), r + half + 1)] - sums[max(0, r - half)])
+                / (min(len(heights), r + half + 1) - max(0, r - half)) for r in range(len(heights))]
+        self.mean_line.setData(list(range(len(heights))), mean, pen=pg.mkPen(COLORS[1], width=3))
+        self.mean_line.show()
+        groups = [group_of(self.counts[i]) for i in self.order]
+        for rank in range(1, len(groups)):
+            if groups[rank] != groups[rank - 1]:
+                edge = pg.InfiniteLine(rank - 0.5, angle=90, pen=pg.mkPen(self.colors()[1], width=1,
+                                                                          style=Qt.PenStyle.DashLine),
+                                       label=self.tr("{0}-shot →").format(groups[rank]), labelOpts={"position": 0.93,
+                                                                                   "color": self.colors()[1]})
+                self.item.addItem(edge)
+                self.group_edges.append(edge)
 
     def _ensure_bar_items(self, n: int) -> None:
         while len(self.bars) < n:
@@ -293,19 +358,16 @@ class ClassBars(ThemedPlot):
             self.bars.append(bar)
 
     def _group_brushes(self) -> list:
-        from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD
-
-        def group(count: int) -> str:
-            return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
-        return [pg.mkBrush(GROUP_COLORS[group(self.counts[i])]) for i in self.order]
+        return [pg.mkBrush(GROUP_COLORS[group_of(self.counts[i])]) for i in self.order]
 
     def _update_legend(self, n: int) -> None:
-        """Entries: the groups (one series) or the series, then the zero-recall mark; ≤ 3 per row."""
-        for item in [*self.bars, *self.lines, *self.group_samples, self.zero_marks]:
+        """Entries: the groups (one series as bars) or the series (and a curve's running mean),
+        then the zero-recall mark; ≤ 3 per row."""
+        for item in [*self.bars, *self.lines, *self.group_samples, self.mean_line, self.zero_marks]:
             self.legend.removeItem(item)
         self.group_samples = []
-        self.legend.setColumnCount(4 if n == 1 else 3)
-        if n == 1:
+        self.legend.setColumnCount(4 if n == 1 and not self.line_mode else 3)
+        if n == 1 and not self.line_mode:
             for group, color in GROUP_COLORS.items():
                 sample = pg.BarGraphItem(x=[], height=[], width=1, brush=color, pen=None)
                 self.group_samples.append(sample)
@@ -314,6 +376,9 @@ class ClassBars(ThemedPlot):
             for k in range(n):
                 self.bars[k].setOpts(brush=SERIES_COLORS[k % len(SERIES_COLORS)])
                 self.legend.addItem(self.lines[k] if self.line_mode else self.bars[k], self.series[k][0])
+            if self.mean_line.isVisible():
+                self.legend.addItem(self.mean_line, self.tr("running mean ({0} classes)").format(
+                    self.running_mean_width()))
         self.legend.addItem(self.zero_marks, "zero recall")
         self.apply_theme()
 
@@ -333,8 +398,7 @@ class ClassBars(ThemedPlot):
             step = max(1, len(self.order) // 10)
             ticks = [(rank, f"{_short(self.class_names[self.order[rank]], 8)} {self.counts[self.order[rank]]}")
                      for rank in range(0, len(self.order), step)]
-            self.item.setLabel("bottom", "classes, most → fewest training images (tick: name and images; "
-                               "hover a bar for its class)")
+            self.item.setLabel("bottom", "classes, most → fewest training images (tick: name and images)")
         axis.setTicks([ticks, []])
 
     def _show_tooltip(self, position: QPointF) -> None:
@@ -348,6 +412,67 @@ class ClassBars(ThemedPlot):
         lines = [f"<b>{self.class_names[i]}</b> · {self.counts[i]} training images"]
         lines += [f"{name}: {100 * _finite(values[i]):.1f} %" for name, values in self.series if i < len(values)]
         QToolTip.showText(QCursor.pos(), "<br>".join(lines), self)
+
+
+class ChangeBars(ThemedPlot):
+    """Each class's change from one series to another (after − before, in percentage points),
+    sorted from the largest gain to the largest loss; a class at zero recall after it is marked
+    below the axis. Hover a bar for its class."""
+
+    def __init__(self, parent=None):
+        words = partial(QCoreApplication.translate, "ChangeBars")  # self.tr needs the QObject built first
+        super().__init__(words("Per-class change"), words("classes, largest gain → largest loss"),
+                         words("change in recall (points)"), legend_columns=3, percent=False, parent=parent)
+        self.item.setMouseEnabled(x=True, y=False)
+        self.gain = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[2], pen=None)
+        self.loss = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[1], pen=None)
+        self.zero_marks = pg.BarGraphItem(x=[], height=[], width=0.5, brush=ZERO_COLOR, pen=None)
+        for item, name in ((self.gain, self.tr("gain")), (self.loss, self.tr("loss")),
+                           (self.zero_marks, self.tr("at zero after"))):
+            self.item.addItem(item)
+            self.legend.addItem(item, name)
+        self.apply_theme()
+        self.names: list[str] = []
+        self.order: list[int] = []  # class indices, largest gain first
+        self.before: list[float] = []
+        self.after: list[float] = []
+        self.scene().sigMouseMoved.connect(self._show_tooltip)
+
+    def set_change(self, names: Sequence[str], before: Sequence[float], after: Sequence[float]) -> list[int]:
+        """Show after − before per class (fractions in, dataset class order); returns the order shown."""
+        self.names, self.before, self.after = list(names), [_finite(v) for v in before], [_finite(v) for v in after]
+        change = [a - b for a, b in zip(self.after, self.before)]
+        self.order = sorted(range(len(change)), key=lambda i: -change[i])
+        heights = [100 * change[i] for i in self.order]
+        ranks = list(range(len(heights)))
+        self.gain.setOpts(x=[r for r in ranks if heights[r] > 0], height=[h for h in heights if h > 0])
+        self.loss.setOpts(x=[r for r in ranks if heights[r] < 0], height=[h for h in heights if h < 0])
+        low = min([0.0, *heights])
+        stub = max(1.0, 0.04 * (max([0.0, *heights]) - low))
+        zeros = [r for r, i in enumerate(self.order) if self.after[i] == 0]
+        self.zero_marks.setOpts(x=zeros, y0=low - 2 * stub, height=stub, width=0.55)
+        self.item.setXRange(-0.6, max(1, len(heights)) - 0.4, padding=0)
+        return self.order
+
+    def changes(self) -> list[float]:
+        """The bars' heights in points, in the order shown."""
+        return [100 * (self.after[i] - self.before[i]) for i in self.order]
+
+    def _show_tooltip(self, position: QPointF) -> None:
+        if not self.order or not self.item.sceneBoundingRect().contains(position):
+            return
+        rank = int(round(self.item.getViewBox().mapSceneToView(position).x()))
+        if 0 <= rank < len(self.order):
+            i = self.order[rank]
+            QToolTip.showText(QCursor.pos(), self.tr("<b>{0}</b>: {1:.1f} → {2:.1f} % ({3:+.1f})").format(
+                self.names[i], 100 * self.before[i], 100 * self.after[i], 100 * (self.after[i] - self.before[i])), self)
+
+
+def group_of(count: int) -> str:
+    """many (> 100 training images), medium (20–100) or few (< 20)."""
+    from engine.metrics import FEW_THRESHOLD, MANY_THRESHOLD
+
+    return "many" if count > MANY_THRESHOLD else "few" if count < FEW_THRESHOLD else "medium"
 
 
 def _finite(value: float) -> float:

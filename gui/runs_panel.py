@@ -1,5 +1,6 @@
 """The Runs page: every run folder of the workspace (and folders the user adds) in one filterable
-table — method, dataset, imbalance, epochs, status, best Acc / HM / GM / LR — with a run's full
+table — method, dataset, imbalance, epochs over all stages, status, the last epoch's Acc / HM / GM /
+LR and zero-recall classes (``engine.run_index.REPORTED``, as Compare and the sweep show) — with a run's full
 settings (training and plug-in runs alike), the settings that differ between two runs, and the
 selected runs sent to Compare. It reads run folders only (``engine.run_index``); it starts no task.
 """
@@ -15,9 +16,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 from engine import workspace
 from gui.plots import ZERO_COLOR
 from gui.settings import Settings
-from gui.widgets import Column, choose_folders, number_item, push_button, row_of, wrapping_label
+from gui.widgets import Column, choose_folders, number_item, push_button, read_only_table, row_of, wrapping_label
 
-COLUMNS = ("Run", "Method", "Dataset", "Imbalance", "Epochs", "Status", "Acc %", "HM %", "GM %", "LR %")
+METRIC_KEYS = ("top1", "hm", "gm", "lowest_recall")  # percent columns; then the zero-recall count
 STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"), ("running", "Running"),
                   ("interrupted", "Interrupted (its writer was killed)"), ("diverged", "Diverged"),
                   ("damaged", "Damaged (files cannot be read)"), ("incomplete", "Incomplete (older runs)"))
@@ -50,16 +51,13 @@ class RunsPanel(QWidget):
                           self.add_folders_dialog)
         refresh = push_button("Refresh", "Read the run folders again.", self.refresh)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table = read_only_table(
+            self.columns(), self.tr("Test metrics of each run's last epoch (plug-in runs: the ensemble, else the new "
+                                    "classifier), as Compare and the sweep table show them; a run's card (README.md) "
+                                    "also lists its best epoch. Epochs count every stage. Select two runs to see what "
+                                    "differs."), QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.setToolTip("Best values: the epoch the run chose by its best-checkpoint metric (plug-in runs: "
-                              "the ensemble, else the new classifier). Select two runs to see what differs.")
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
 
@@ -89,6 +87,11 @@ class RunsPanel(QWidget):
         QVBoxLayout(self).addWidget(self.split)
         self._selection_changed()
 
+    def columns(self) -> list[str]:
+        return [self.tr("Run"), self.tr("Method"), self.tr("Dataset"), self.tr("Imbalance"), self.tr("Epochs"),
+                self.tr("Status"), self.tr("Acc % (last)"), self.tr("HM % (last)"), self.tr("GM % (last)"),
+                self.tr("LR % (last)"), self.tr("Zero recall (last)")]
+
     # --- listing ---------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the workspace's runs/ and the added folders again."""
@@ -109,6 +112,9 @@ class RunsPanel(QWidget):
             self.table.setItem(row, 3, number_item(summary.imbalance))
             epochs = number_item(summary.epochs_done)
             epochs.setText("—" if summary.problem else f"{summary.epochs_done}/{summary.epochs_planned}")
+            if len(summary.stages) > 1:
+                epochs.setToolTip(self.tr("{0} stages: {1}").format(
+                    len(summary.stages), ", ".join(f"{name} {n}" for name, n in summary.stages)))
             self.table.setItem(row, 4, epochs)
             status = QTableWidgetItem(summary.status)
             if summary.status != "finished":
@@ -117,10 +123,14 @@ class RunsPanel(QWidget):
                 status.setToolTip(summary.problem)
                 name.setToolTip(f"{summary.path}\n{summary.problem}")
             self.table.setItem(row, 5, status)
-            for column, key in enumerate(("top1", "hm", "gm", "lowest_recall"), start=6):
-                cell = number_item(summary.best.get(key), percent=True)
-                cell.setToolTip(summary.best_label)
+            for column, key in enumerate(METRIC_KEYS, start=6):
+                cell = number_item(summary.metrics.get(key), percent=True)
+                cell.setToolTip(summary.metrics_label)
                 self.table.setItem(row, column, cell)
+            zeros = summary.metrics.get("zero_recall")
+            zero_cell = number_item(None if zeros is None else int(zeros))
+            zero_cell.setToolTip(summary.metrics_label)
+            self.table.setItem(row, 6 + len(METRIC_KEYS), zero_cell)
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -247,16 +257,17 @@ class RunsPanel(QWidget):
         return {}
 
     def metrics_rows(self) -> tuple[list[str], list[list]]:
-        """The listed (unfiltered-out) runs, best values in percent."""
+        """The listed (unfiltered-out) runs, the last epoch's values in percent."""
         rows = []
         for row in range(self.table.rowCount()):
             if self.table.isRowHidden(row):
                 continue
             s = self.summaries[self.table.item(row, 0).data(PATH_ROLE)]
+            zeros = s.metrics.get("zero_recall")
             rows.append([s.name, s.method, s.dataset, s.imbalance, f"{s.epochs_done}/{s.epochs_planned}", s.status,
-                         *(None if s.best.get(k) is None else 100 * s.best[k]
-                           for k in ("top1", "hm", "gm", "lowest_recall"))])
-        return list(COLUMNS), rows
+                         *(None if s.metrics.get(k) is None else 100 * s.metrics[k] for k in METRIC_KEYS),
+                         None if zeros is None else int(zeros)])
+        return self.columns(), rows
 
     def export_metrics(self, path: str | Path) -> Path:
         from gui.table_export import write_table

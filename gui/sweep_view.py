@@ -11,16 +11,16 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from gui import errors
-from gui.widgets import number_item, push_button, row_of
+from gui.widgets import number_item, push_button, read_only_table, row_of
 from gui.workers import TaskRunner, TaskWorker
 
 REFRESH_MS = 1000
-METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"))
+METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"), ("zero", "Zeros"))  # as engine.sweep.report
 CELL_COLUMNS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"]
+RESIZE = "resizeColumns"  # property of a table whose cells changed since its columns were sized
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
                  "interrupted": "#fb8c00", "damaged": "#8e24aa"}
 
@@ -49,7 +49,8 @@ class SweepView(QWidget):
         self.cells_table.setRowCount(len(self.cells))
         self.cells_table.cellDoubleClicked.connect(lambda row, _col: self.open_cell(row))
         self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + model_headers,
-                                 "Mean ± std over the finished seeds (sample std), test split, %.")
+                                 self.tr("Mean ± std over the finished seeds (sample std; one seed: its value alone), "
+                                         "test split, last epoch, %. Zeros: classes at zero recall."))
         self.open_button = push_button("Open in Compare", "Show the selected cell's runs on the Compare page.",
                                        lambda: self.open_cell(self.cells_table.currentRow()))
         self.report_button = push_button("Write report", "Write table.csv / table.md / table.tex and per-class "
@@ -76,15 +77,9 @@ class SweepView(QWidget):
 
     @staticmethod
     def _table(headers: list[str], tip: str) -> QTableWidget:
-        table = QTableWidget(0, len(headers))
-        table.setHorizontalHeaderLabels(headers)
-        table.setToolTip(tip)
-        table.verticalHeader().setVisible(False)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        return table
+        table = read_only_table(headers, tip)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # sized once per change:
+        return table  # ResizeToContents re-measured every row at each setItem, a second per refresh at 12 cells
 
     # --- reading --------------------------------------------------------------------------------
     @Slot()
@@ -110,18 +105,23 @@ class SweepView(QWidget):
             self._fill_cell_row(row, cell, text, state, result.reason if damaged else status.reason, result.values)
         self._fill_table(table_rows(results))
         self.summary.setText(" · ".join(f"{n} {state}" for state, n in counts.items()))
+        for table in (self.cells_table, self.table):
+            if table.property(RESIZE):
+                table.resizeColumnsToContents()
+                table.setProperty(RESIZE, False)
 
     def _fill_cell_row(self, row: int, cell, text: str, state: str, reason: str, values: dict) -> None:
         items = [QTableWidgetItem(cell.id), QTableWidgetItem(cell.dataset), number_item(cell.imbalance),
                  QTableWidgetItem(cell.method), number_item(cell.seed), QTableWidgetItem(text)]
         items[5].setForeground(QBrush(QColor(STATE_COLOURS.get(state, "#9e9e9e"))))
         items[5].setToolTip(reason or text)
-        items += [number_item(values.get(model, {}).get(key), percent=True)
+        items += [number_item(_finite(values.get(model, {}).get(key)), percent=key != "zero")
                   for model, _t in self.models for key, _n in METRICS]
-        for column, item in enumerate(items):
-            self.cells_table.setItem(row, column, item)
+        _put_row(self.cells_table, row, items)
 
     def _fill_table(self, rows) -> None:
+        from engine.sweep.report import stat_text
+
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             items = [QTableWidgetItem(row.dataset), number_item(row.imbalance), QTableWidgetItem(row.method),
@@ -129,14 +129,12 @@ class SweepView(QWidget):
             for model, _t in self.models:
                 for key, _n in METRICS:
                     if model in row.stats:
-                        mean, std = row.stats[model][key]
-                        item = QTableWidgetItem(f"{100 * mean:.2f} ± {100 * std:.2f}")
+                        item = QTableWidgetItem(stat_text(key, *row.stats[model][key]))
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     else:
                         item = QTableWidgetItem("—")
                     items.append(item)
-            for column, item in enumerate(items):
-                self.table.setItem(r, column, item)
+            _put_row(self.table, r, items)
 
     # --- actions --------------------------------------------------------------------------------
     def open_cell(self, row: int) -> list[str]:
@@ -190,6 +188,19 @@ class SweepView(QWidget):
         self.runner.cancel()
         self.runner.wait()
         super().closeEvent(event)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value != value else value
+
+
+def _put_row(table: QTableWidget, row: int, items: list[QTableWidgetItem]) -> None:
+    """Set the row's items where their text or tooltip changed (a refresh with nothing new sets none)."""
+    for column, item in enumerate(items):
+        old = table.item(row, column)
+        if old is None or old.text() != item.text() or old.toolTip() != item.toolTip():
+            table.setItem(row, column, item)
+            table.setProperty(RESIZE, True)
 
 
 def _run_remaining(folder: Path, cells: list, should_stop) -> list:

@@ -146,7 +146,8 @@ class TaskPanel(QWidget):
     # --- what pages show (GUI thread) --------------------------------------------------------
     def on_progress(self, event) -> None:
         """engine.events.Progress: the progress line and the status bar follow it."""
-        text = self.progress.show_progress(event.epoch, event.epochs, event.batch, event.batches, event.stage)
+        text = self.progress.show_progress(event.epoch, event.epochs, event.batch, event.batches, event.stage,
+                                           event.stage_name)
         self.activity.emit(f"{self.activity_prefix}{text}")
 
     def on_message(self, event) -> None:

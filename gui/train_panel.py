@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QTabWidget, QWidget
+from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QLabel, QLineEdit, QSpinBox, QTabWidget,
+                               QWidget)
 
 from errors import UserError
 from engine import workspace
@@ -25,13 +26,14 @@ from gui.class_views import ClassTable, ConfusionView
 from gui.engine_info import EngineInfo
 from gui.form_widgets import compact_combo
 from gui.plots import COLORS, ClassBars, CurvePlot, ThemedPlot
+from gui.redraw_queue import RedrawQueue
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
 from gui.train_form import (build_train_form, config_from_form, fill_form, local_settings, offer_choices,
                             offer_plugin_choices)
 from gui.table_export import write_table
 from gui.view_preview import ViewPreviewDialog
-from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of
+from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of, wrapping_label
 from gui.workers import Task, TaskRunner, TaskWorker
 
 # (plot, legend name, metrics.csv key, colour, dashed)
@@ -45,15 +47,17 @@ CURVES = (
 )
 # (plot, legend name, metrics.csv key, colour, dashed): values, not percent
 VALUE_CURVES = (
+    ("zero", "test", "test_zero_recall", COLORS[3], False), ("zero", "train", "train_zero_recall", COLORS[3], True),
     ("loss", "train loss", "train_loss", COLORS[0], True), ("loss", "test loss (NLL)", "test_loss", COLORS[0], False),
     ("lr", "learning rate", "lr", COLORS[2], False),
 )
-BARS_DELAY_MS = 60  # after an epoch the bars repaint this much later than the curves
+WATCHED = "recountsPlan"  # property of a field editor whose changes recount the plan line
 START_KEYS, STOP_KEYS = QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+.")  # Cmd on macOS: Cmd+. is "cancel"
 OPENED_RUN = "run:"  # the Preset box's entry for the settings of an opened run: "run:<folder>"
 # the optimiser fields "freeze features" takes from the plug-in preset (and gives back when left)
 PLUGIN_OPTIM = ("epochs", "lr", "batch_size", "momentum", "weight_decay", "schedule", "warmup_epochs")
-CSV_KEYS = ("epoch", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm", "train_lowest_recall",
+CSV_KEYS = ("epoch", "stage", "lr", "seconds", "train_loss", "train_top1", "train_hm", "train_gm",
+            "train_lowest_recall",
             "test_loss", "test_top1", "test_top5", "test_mean_recall", "test_hm", "test_gm", "test_lowest_recall",
             "test_zero_recall", "test_many", "test_medium", "test_few", "test_nll", "test_ece")
 
@@ -69,12 +73,9 @@ class TrainPanel(TaskPanel):
         self.class_names: list[str] = []
         self.class_counts: list[int] = []
         self.resume_target: Path | None = None
-        self._pending_bars: tuple[list[float], list[float] | None, list | None] | None = None  # recall, precision,
-        # confusion
-        self._bars_timer = QTimer(self)
-        self._bars_timer.setSingleShot(True)
-        self._bars_timer.setInterval(BARS_DELAY_MS)
-        self._bars_timer.timeout.connect(self._draw_bars)
+        # a live epoch redraws one view per turn of the event loop, each painted before the next
+        # (gui/redraw_queue.py): the GUI thread's longest pause is one plot, not all of them
+        self.redraws = RedrawQueue(self)
         self.preview_runner = TaskRunner(self)  # its own thread: a preview never cancels a run
         self.preview_dialog: ViewPreviewDialog | None = None
         self._filling = False  # the fields are being filled from a config: freeze changes are not the user's
@@ -83,6 +84,7 @@ class TrainPanel(TaskPanel):
         self.restore_state()
         self._show_start_epoch()
         self._sync_buttons()
+        self._watch_fields()
 
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -120,9 +122,17 @@ class TrainPanel(TaskPanel):
         fields = Column(*groups, margins=(0, 0, 6, 0))
         fields.layout().addStretch(1)
         self.form.scroll_area = FormScrollArea(fields)
-        left = Column(preset_row, run_row, self.error_line, (self.form.scroll_area, 1), fitted=True)
+        self.plan_line = wrapping_label("hint")
+        self.plan_line.setToolTip(self.tr("What Start will run, from the fields: the epochs of every stage of the "
+                                          "chosen method."))
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setSingleShot(True)
+        self._plan_timer.setInterval(150)
+        self._plan_timer.timeout.connect(self.show_plan)
+        left = Column(preset_row, run_row, self.plan_line, self.error_line, (self.form.scroll_area, 1), fitted=True)
 
         self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)"),
+                      "zero": CurvePlot(self.tr("Classes at zero recall"), y_label=self.tr("classes"), percent=False),
                       "loss": CurvePlot("Loss", y_label="loss", percent=False),
                       "lr": CurvePlot("Learning rate", y_label="learning rate (log)", percent=False, log_y=True)}
         for plot_name, name, _key, color, dashed in CURVES + VALUE_CURVES:
@@ -137,12 +147,15 @@ class TrainPanel(TaskPanel):
         self.views.addTab(self.class_table, "Classes")
         self.views.addTab(self.confusion, "Confusion")
         self.views.addTab(row_of(self.plots["loss"], self.plots["lr"]), "Loss and learning rate")
-        self._stale_table: tuple | None = None  # the class table fills when shown, not at every live epoch
-        self.views.currentChanged.connect(self._view_changed)
         self.log = LogPane()
 
+        self.plots["zero"].setToolTip(self.tr("How many classes no test image is recognised in, per epoch: HM and LR "
+                                              "sit at their floor while any class is at zero, this says how many."))
+        for name, width in (("accuracy", 160), ("worst", 160), ("zero", 120)):  # three fit where two did
+            self.plots[name].setMinimumWidth(width)
         self.curve_split = self.splitter("train/split_curves", Qt.Orientation.Horizontal, self.plots["accuracy"],
-                                         self.plots["worst"])
+                                         self.plots["worst"], self.plots["zero"])
+        self.curve_split.setSizes([400, 400, 240])
         self.right_split = self.splitter("train/split_right", Qt.Orientation.Vertical, self.curve_split, self.views,
                                          self.log)
         self.right_split.setSizes([330, 300, 120])
@@ -157,6 +170,47 @@ class TrainPanel(TaskPanel):
         self.form["pretrained"].refresh()
         self.form["teacher"].refresh()
         super().engine_ready(info)
+        self.show_plan()
+
+    # --- what Start will run -----------------------------------------------------------------
+    def plan_text(self) -> str:
+        """The epochs the fields ask for, stage by stage ("" while a field cannot be read)."""
+        try:
+            config = self.build_config()
+        except (UserError, TypeError, ValueError):
+            return ""
+        if config.model.freeze == "features":
+            return self.tr("Plug-in: {0} epochs re-training the classifier").format(config.optim.epochs)
+        if config.model.freeze == "all":
+            return self.tr("Evaluates the pretrained model; trains nothing")
+        stages = _planned_stages(config)
+        total = sum(epochs for _name, epochs in stages)
+        if not stages:
+            return ""
+        if len(stages) == 1:
+            return self.tr("Trains {0} epochs").format(total)
+        return self.tr("Trains {0} epochs in {1} stages: {2}").format(
+            total, len(stages), ", ".join(self.tr("{0} {1}").format(name, epochs) for name, epochs in stages))
+
+    @Slot()
+    def show_plan(self) -> None:
+        self._watch_fields()
+        if self.engine is not None:
+            self.plan_line.setText(self.plan_text())
+
+    def _watch_fields(self) -> None:
+        """Recount the plan whenever a field changes (rows the hyperparameter field adds later too)."""
+        for field in self.form.fields.values():
+            for editor in (field.editor, *field.widget.findChildren(QWidget)):
+                if editor.property(WATCHED):
+                    continue
+                signal = (editor.textChanged if isinstance(editor, QLineEdit) else
+                          editor.valueChanged if isinstance(editor, QSpinBox) else
+                          editor.currentIndexChanged if isinstance(editor, QComboBox) else
+                          editor.toggled if isinstance(editor, QAbstractButton) else None)
+                if signal is not None:
+                    signal.connect(self._plan_timer.start)
+                    editor.setProperty(WATCHED, True)
 
     def apply_selected_preset(self) -> None:
         chosen = self.preset.currentData()
@@ -269,19 +323,22 @@ class TrainPanel(TaskPanel):
         self.class_names, self.class_counts = list(event.class_names), list(event.class_counts)
 
     def on_epoch(self, event) -> None:
-        row = {"epoch": event.epoch, "lr": event.lr, "seconds": event.seconds,
+        row = {"epoch": event.epoch, "stage": event.stage, "lr": event.lr, "seconds": event.seconds,
                **event.train.summary("train_"), **event.test.summary("test_")}
         self.history = [r for r in self.history if r["epoch"] < event.epoch] + [row]
         test = event.test
-        self._redraw((test.per_class_recall, test.per_class_precision, test.confusion), live=True)
-        self.log.add(f"epoch {event.epoch}/{event.epochs}: test Acc {100 * test.top1:.2f}  HM {100 * test.hm:.2f}  "
+        self._redraw((test.per_class_recall, test.per_class_precision, test.confusion, test.confused_pairs or None),
+                     live=True)
+        stage = self.tr(" (stage {0})").format(event.stage_name) if event.stage_name else ""
+        self.log.add(f"epoch {event.epoch}/{event.epochs}{stage}: test Acc {100 * test.top1:.2f}  "
+                     f"HM {100 * test.hm:.2f}  "
                      f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
                      + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
                      + (f"  {test.experts_per_image:.2f} experts/image" if test.experts_per_image is not None else "")
                      + ("  ★ best" if event.is_best else ""))
 
     def on_finished(self, result) -> None:
-        self._draw_bars()
+        self.redraws.flush()
         run_dir = getattr(result, "run_dir", None)
         stopped = bool(getattr(result, "stopped", False))
         for column, metrics in getattr(result, "reports", {}).items():  # the plug-in's old / new / ensemble
@@ -296,7 +353,7 @@ class TrainPanel(TaskPanel):
         self.progress.done("Stopped" if stopped else "Finished")
 
     def on_failed(self, failure) -> None:
-        self._draw_bars()
+        self.redraws.flush()
         self._show_start_epoch()
         super().on_failed(failure)
 
@@ -312,9 +369,15 @@ class TrainPanel(TaskPanel):
             raise UserError(self.tr("{0} is not a run folder (it has no config.json)").format(path))
         config = saved_run_config(run.config())
         self.history = run.history()
+        names = [name for name, _epochs in _planned_stages(config)]
+        for row in self.history:  # metrics.csv numbers the stages from 1
+            number = row.get("stage")
+            if isinstance(number, (int, float)) and number in range(1, len(names) + 1):
+                row["stage"] = names[int(number) - 1]
         self.class_names, self.class_counts = run.class_names(), run.class_counts()
         per_class, precision = run.per_class(), run.per_class_precision()
-        self._redraw((per_class[-1], precision[-1] if precision else None, run.confusion("last"))
+        self._redraw((per_class[-1], precision[-1] if precision else None, run.confusion("last"),
+                      run.confused_pairs("last"))
                      if per_class else None)
         self.base_config = config
         self.form.clear_errors()
@@ -356,40 +419,42 @@ class TrainPanel(TaskPanel):
             self.form["start_epoch"].set_value(1, self.tr("a new run"))
 
     def _redraw(self, per_class: tuple | None = None, live: bool = False) -> None:
-        """Update the curves now and the per-class views ((recall, precision, confusion)) now, or
-        (live) a moment later: two smaller repaints keep the GUI thread's longest pause short."""
-        epochs = [row["epoch"] for row in self.history]
-        for plot_name, name, key, _color, _dashed in CURVES + VALUE_CURVES:
-            self.plots[plot_name].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
+        """Update the curves and the per-class views ((recall, precision, confusion, confused pairs))
+        now, or (live) one view per turn of the event loop, each painted before the next."""
+        steps = [partial(self._draw_plot, name) for name in self.plots]
         if per_class is not None and self.class_counts:
-            self._pending_bars = per_class
-            if live:
-                self._bars_timer.start()
-            else:
-                self._draw_bars()
+            steps += [partial(self._draw_bars, *per_class), partial(self._draw_table, *per_class),
+                      partial(self._draw_confusion, *per_class)]
+        self.redraws.replace(steps)
+        if not live:
+            self.redraws.flush()
 
-    @Slot()
-    def _draw_bars(self) -> None:
-        self._bars_timer.stop()
-        pending, self._pending_bars = self._pending_bars, None
-        if pending is None:
-            return
-        per_class, precision, confusion = pending
+    def _draw_plot(self, plot_name: str) -> None:
+        epochs = [row["epoch"] for row in self.history]
+        for plot, name, key, _color, _dashed in CURVES + VALUE_CURVES:
+            if plot == plot_name:
+                self.plots[plot].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
+        self.plots[plot_name].set_stage_starts([(row["epoch"], str(row["stage"]))
+                                                for before, row in zip(self.history, self.history[1:])
+                                                if row.get("stage") != before.get("stage")])
+
+    def _draw_bars(self, per_class: list[float], *_rest) -> None:
         self.bars.set_bars(self.class_names, self.class_counts, [("test recall", per_class)])
-        last = self.history[-1] if self.history else {}
-        epoch = int(last.get("epoch", 0))
         zeros = sum(1 for r in per_class if r == 0)
-        self.bars.set_title(f"Left behind · epoch {epoch}: {zeros} of {len(per_class)} classes "
+        self.bars.set_title(f"Left behind · epoch {self._shown_epoch()}: {zeros} of {len(per_class)} classes "
                             f"at zero recall · lowest {100 * min(per_class):.1f} %")
         self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
-        self.plots["worst"].set_title("HM and lowest recall (LR)" + (f" · {zeros} of {len(per_class)} classes at "
-                                                                     "zero recall" if zeros else ""))
-        if self.views.currentWidget() is self.class_table or not self.is_running():
-            self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)
-        else:
-            self._stale_table = (per_class, precision)
+
+    def _draw_table(self, per_class: list[float], precision, *_rest) -> None:
+        self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)  # O(classes)
+
+    def _draw_confusion(self, _per_class, _precision, confusion, pairs) -> None:
         self.confusion.set_confusion(self.class_names, self.class_counts, confusion,
-                                     f"Confusion matrix · epoch {epoch} · rows: true class, most → fewest images")
+                                     f"Confusion matrix · epoch {self._shown_epoch()} · rows: true class, "
+                                     "most → fewest images", pairs)
+
+    def _shown_epoch(self) -> int:
+        return int(self.history[-1].get("epoch", 0)) if self.history else 0
 
     # --- state, export -----------------------------------------------------------------------
     @Slot()
@@ -425,7 +490,8 @@ class TrainPanel(TaskPanel):
 
     def exportables(self) -> dict[str, ThemedPlot]:
         return {"train-accuracy-gm": self.plots["accuracy"], "train-hm-lr": self.plots["worst"],
-                "train-left-behind": self.bars, "train-confusion": self.confusion.plot,
+                "train-zero-recall": self.plots["zero"], "train-left-behind": self.bars,
+                "train-confusion": self.confusion.plot,
                 "train-loss": self.plots["loss"], "train-lr": self.plots["lr"]}
 
     def metrics_rows(self) -> tuple[list[str], list[list]]:
@@ -435,11 +501,6 @@ class TrainPanel(TaskPanel):
     def export_metrics(self, path: str | Path) -> Path:
         """The curves' numbers (one row per epoch) as CSV, Markdown or LaTeX (by the suffix)."""
         return write_table(path, *self.metrics_rows())
-
-    def _view_changed(self) -> None:
-        stale, self._stale_table = self._stale_table, None
-        if stale is not None:
-            self.class_table.set_classes(self.class_names, self.class_counts, *stale)
 
     def save_state(self) -> None:
         super().save_state()
@@ -456,6 +517,16 @@ class TrainPanel(TaskPanel):
         super().restore_state()
         self.preset.setCurrentIndex(max(0, self.preset.findData(self.settings.get("train/preset", DEMO))))
         self._sync_freeze()
+
+
+def _planned_stages(config: RunConfig) -> list[tuple[str, int]]:
+    """(name, epochs) of each stage ``config`` trains; none when the method cannot say yet."""
+    from engine.trainer import planned_stages  # the engine has loaded (the panels' engine_ready)
+
+    try:
+        return [(stage.name, stage.epochs) for stage in planned_stages(config)]
+    except UserError:
+        return []
 
 
 def _recipe(config: RunConfig, local: tuple[str, ...]) -> dict:

@@ -3,13 +3,12 @@ form scroller that are never narrower than their contents, CSV export."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+                               QScrollArea, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui.progress import EtaEstimator, format_duration
 
@@ -70,21 +69,28 @@ class ProgressLine(QProgressBar):
         else:
             self.setPalette(QPalette())  # back to the application's (theme) palette
 
-    def show_progress(self, epoch: int, epochs: int, batch: int, batches: int, stage: str = "train") -> str:
-        """Update from a Progress event; returns the text shown (for the status bar too)."""
+    def show_progress(self, epoch: int, epochs: int, batch: int, batches: int, stage: str = "train",
+                      stage_name: str = "") -> str:
+        """Update from a Progress event; returns the text shown (for the status bar too).
+        ``stage_name`` names the running stage of a multi-stage run; feature extraction counts
+        passes over the data, not epochs."""
         self.set_failed(False)
         epochs, batches = max(1, epochs), max(1, batches)
-        word = STAGE_WORDS.get(stage, stage)
+        word = STAGE_WORDS.get(stage, stage).capitalize()
         if stage in ("train", "tune", "predict"):
             left = self.eta.update(epoch, epochs, batch, batches)
             self.setValue(int(1000 * ((epoch - 1) * batches + batch) / (epochs * batches)))
-            eta = f" · {format_duration(left)} left"
+            eta = self.tr(" · {0} left").format(format_duration(left))
         else:
             eta = ""
+        if stage_name:
+            word = self.tr("{0} · stage {1}").format(word, stage_name)
         if stage == "predict":
-            text = f"{word.capitalize()} · image {batch}/{batches}{eta}"
+            text = self.tr("{0} · image {1}/{2}{3}").format(word, batch, batches, eta)
+        elif stage == "features":
+            text = self.tr("{0} · pass {1}/{2} · batch {3}/{4}{5}").format(word, epoch, epochs, batch, batches, eta)
         else:
-            text = f"{word.capitalize()} · epoch {epoch}/{epochs} · batch {batch}/{batches}{eta}"
+            text = self.tr("{0} · epoch {1}/{2} · batch {3}/{4}{5}").format(word, epoch, epochs, batch, batches, eta)
         self.setFormat(text)
         return text
 
@@ -166,6 +172,20 @@ def wrapping_label(object_name: str) -> QLabel:
     label.setWordWrap(True)
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
+
+
+def read_only_table(headers: Sequence[str], tooltip: str,
+                    selection: QAbstractItemView.SelectionMode = QAbstractItemView.SelectionMode.SingleSelection,
+                    ) -> QTableWidget:
+    """A table whose rows are read and selected whole, never edited, without row numbers."""
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setToolTip(tooltip)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(selection)
+    return table
 
 
 class NumberItem(QTableWidgetItem):

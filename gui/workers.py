@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 Task = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
-PROGRESS_INTERVAL_S = 0.05  # at most 20 progress signals a second
+PROGRESS_INTERVAL_S = 0.1  # at most 10 progress signals a second: each wakes the GUI thread, which then waits for the interpreter lock
 
 _threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
@@ -107,7 +107,7 @@ class TaskRunner(QObject):
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)  # works while the GUI waits
-        thread.finished.connect(self._reap)
+        thread.finished.connect(self._thread_ended)
         self._jobs.append((thread, worker))
         _threads.add(thread)
         self.current = worker
@@ -119,7 +119,9 @@ class TaskRunner(QObject):
             self.current.cancel()
 
     def is_running(self) -> bool:
-        return any(not thread.isFinished() for thread, _ in self._jobs)
+        """A task runs, or its thread has ended but what it reported (its result) is still on its
+        way to the GUI thread: until then nothing has seen the task end."""
+        return bool(self._jobs)
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until every thread has finished (used when the window closes)."""
@@ -128,18 +130,25 @@ class TaskRunner(QObject):
             remaining = max(0, int((deadline - time.monotonic()) * 1000))
             if not thread.wait(remaining):
                 return False
-        self._reap()
+        self._forget(list(self._jobs))
         return True
 
     @Slot()
-    def _reap(self) -> None:
-        finished = [(t, w) for t, w in self._jobs if t.isFinished()]
-        for thread, worker in finished:
-            thread.wait()
+    def _thread_ended(self) -> None:
+        """One thread's ``finished`` has arrived. Only that thread is forgotten: every signal its
+        worker emitted was queued before this one, so its result has been delivered. Another
+        thread may have ended too, but its result can still be in the queue behind this call; it
+        is forgotten (and ``idle`` emitted) when its own ``finished`` arrives."""
+        ended = self.sender()
+        self._forget([job for job in self._jobs if job[0] is ended])
+
+    def _forget(self, jobs: list[tuple[QThread, TaskWorker]]) -> None:
+        for thread, worker in jobs:
+            thread.wait()  # ``finished`` is emitted a moment before the thread has really ended
             self._jobs.remove((thread, worker))
             if worker is self.current:
                 self.current = None
-        if finished and not self._jobs:
+        if jobs and not self._jobs:
             self.idle.emit()
 
 

@@ -15,6 +15,10 @@ import torch  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
+from gui.none_guard import keep_none_alive  # noqa: E402
+
+keep_none_alive()  # as the app does: shiboken6 6.12 on Python 3.11 drops a reference to None per void call
+
 SHARED_CHECKPOINTS = ROOT.parent / "shared" / "checkpoints"
 
 

@@ -2,8 +2,11 @@
 export, themes, and closing mid-run."""
 from __future__ import annotations
 
+import os
 import sys
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -177,14 +180,14 @@ def test_plots_export_to_png_at_a_dpi_svg_and_pdf(window, tmp_path):
     pdfs = window.export_plots(str(tmp_path / "run.pdf"), ".pdf")
     assert sorted(p.name for p in pngs) == ["run-train-accuracy-gm.png", "run-train-confusion.png",
                                             "run-train-hm-lr.png", "run-train-left-behind.png", "run-train-loss.png",
-                                            "run-train-lr.png"]
+                                            "run-train-lr.png", "run-train-zero-recall.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     image = QImage(str(pngs[0]))
     assert round(image.dotsPerMeterX() * 0.0254) == 300  # the DPI is in the file
     plot = window.train.plots["accuracy"]
     assert image.width() == round(plot.item.sceneBoundingRect().width() * 300 / 96)
-    assert all(b"<svg" in p.read_bytes()[:400] for p in svgs) and len(svgs) == 6
-    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs) and len(pdfs) == 6
+    assert all(b"<svg" in p.read_bytes()[:400] for p in svgs) and len(svgs) == 7
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs) and len(pdfs) == 7
     assert not plot._light  # the plain light theme was only for the export
 
 
@@ -217,3 +220,93 @@ def test_garbage_is_collected_on_the_gui_thread_only(qapp, qtbot):
     finally:
         gc.callbacks.pop()
     assert collections and all(thread is threading.main_thread() for thread in collections)
+
+
+def ink_in(image, rect) -> int:
+    """Pixels in ``rect`` (image pixels) that are not the white background."""
+    from PySide6.QtGui import QColor
+
+    white = QColor("white").rgb()
+    return sum(image.pixel(x, y) != white for x in range(int(rect.left()), int(rect.right()))
+               for y in range(int(rect.top()), int(rect.bottom())))
+
+
+GUARDED_CALLS = """
+import sys
+sys.path.insert(0, {root!r})
+from gui.none_guard import keep_none_alive
+keep_none_alive()
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QStandardItem
+from PySide6.QtWidgets import QApplication
+
+class Sender(QObject):
+    flag = Signal(bool)
+
+app = QApplication([])
+sender, received = Sender(), []
+sender.flag.connect(received.append)
+item = QStandardItem("x")
+for _ in range(40_000):
+    item.setEditable(False)  # a Qt call that returns nothing
+    sender.flag.emit(True)  # a bool signal to a Python slot
+print("alive", len(received))
+"""
+
+
+def test_none_and_true_outlive_many_more_qt_calls_than_they_had_references():
+    """shiboken6 6.12 on Python 3.11 takes a reference from None at each Qt call that returns
+    nothing and from True/False at each bool signal to a Python slot: a fresh process holds ~5,000
+    references to None and ~600 to True, so 40,000 such calls end in "Fatal Python error:
+    deallocating None" without gui/none_guard.py. With it (as the app and this suite start) the
+    process lives; on Python 3.12+ the singletons are immortal and the guard does nothing."""
+    script = GUARDED_CALLS.format(root=str(Path(__file__).resolve().parent.parent))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == ["alive", "40000"]
+
+
+def test_column_sized_figures_scale_fonts_and_legends_with_the_dpi(window, tmp_path):
+    """Issue 21.4: legends kept their screen size at 300 DPI, and there was no figure size."""
+    from PySide6.QtGui import QImage
+
+    plot = window.train.plots["worst"]
+    plot.set_curve("test HM", [1, 2, 3], [0.2, 0.4, 0.5])
+    on_screen = plot.size()
+    images = {}
+    for dpi in (150, 300):
+        path = plot.export(tmp_path / f"hm-{dpi}.png", dpi=dpi, light=True, size="single")
+        images[dpi] = QImage(str(path))
+    assert (images[300].width(), images[300].height()) == (1050, 750)  # 3.5 × 2.5 in at 300 DPI
+    assert (images[150].width(), images[150].height()) == (525, 375)
+    assert round(images[300].dotsPerMeterX() * 0.0254) == 300
+    # the legend row (the bottom of the figure) holds four times the ink at twice the DPI: its text and
+    # samples grew with the rest (at screen size it was as much ink at any DPI)
+    ink = {dpi: ink_in(image, image.rect().adjusted(0, int(0.86 * image.height()), 0, 0))
+           for dpi, image in images.items()}
+    assert 3.0 < ink[300] / ink[150] < 5.0
+    double = plot.export(tmp_path / "hm.pdf", size="double")
+    assert double.read_bytes()[:5] == b"%PDF-"
+    assert plot.size() == on_screen  # laid out again as on screen after the export
+
+
+def test_exporting_to_a_missing_or_read_only_folder_says_so_and_claims_nothing(window, tmp_path):
+    window.tabs.setCurrentWidget(window.train)
+    assert window.export_plots(str(tmp_path / "missing" / "run.png"), ".png") == []
+    (box,) = open_error_boxes()
+    assert "does not exist" in box.informativeText() and "missing" in box.informativeText()
+    box.done(0)
+    assert window.statusBar().currentMessage() == "" or "Exported" not in window.statusBar().currentMessage()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # (root may write anywhere)
+            with pytest.raises(UserError, match="cannot be written"):
+                window.train.plots["loss"].export(locked / "loss.svg")
+            with pytest.raises(UserError, match="cannot be written"):
+                window.train.export_metrics(locked / "metrics.csv")
+    finally:
+        locked.chmod(0o700)
+    assert not list(tmp_path.rglob("*.png"))

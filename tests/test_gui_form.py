@@ -75,7 +75,7 @@ def test_method_hyperparameters_are_checked_before_the_data_loads(panel, tmp_pat
     panel.start()
     assert not panel.is_running()
     assert panel.form["params"].rows["gamma"].editor.property("invalid") is True
-    assert "Gamma: 50 is outside" in panel.error_line.text()
+    assert "Focusing power γ: 50 is outside" in panel.error_line.text()
 
 
 def test_a_warm_up_as_long_as_the_run_is_refused(panel, tmp_path):
@@ -148,3 +148,17 @@ def test_the_window_fits_1024_pixels_and_the_main_fields_are_above_the_fold(qtbo
     for key in ("loss", "epochs", "lr", "batch_size"):
         assert visible_in_the_form(panel, panel.form[key].editor), key
     window.close()
+
+
+def test_the_large_benchmarks_and_their_recipes_are_chosen_from_the_form(panel, tmp_path):
+    """Issue 18: ImageNet-LT, iNaturalist 2018 and Places-LT are chosen from the Train form, their
+    published recipes from the Preset box (the data root the user typed stays)."""
+    editor = panel.form["dataset"].editor
+    offered = {editor.itemData(i) for i in range(editor.count())}
+    assert {"imagenet_lt", "inat2018", "places_lt"} <= offered
+    panel.form["root"].set_value(str(tmp_path / "ImageNet_LT"))
+    panel.apply_preset("imagenet_lt-ride")
+    config = panel.build_config()
+    assert (config.data.dataset, config.data.root, config.method.loss) == ("imagenet_lt", str(tmp_path / "ImageNet_LT"),
+                                                                            "ride")
+    assert config.model == preset("imagenet_lt-ride").model  # the recipe's ImageNet trunk

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from engine.run_index import flatten, settings_diff, summarize
+from engine.runs import RunFolder
 from engine.trainer import train
 from test_gui_support import gui_settings, no_leaked_threads, tiny_demo_config, window  # noqa: F401
 
@@ -35,8 +36,10 @@ def test_two_runs_are_listed_filtered_diffed_and_opened_in_compare(qtbot, window
     ce_row = next(r for r in range(runs.table.rowCount()) if runs.table.item(r, 0).text() == two_runs[0].name)
     cells = [runs.table.item(ce_row, c).text() for c in range(runs.table.columnCount())]
     assert cells[1:6] == ["ce", "demo", "50", "1/1", "finished"]
-    history = json.loads(json.dumps(summarize(two_runs[0]).best))
-    assert cells[7] == f"{100 * history['hm']:.2f}"  # best HM in percent
+    last = RunFolder(two_runs[0]).history()[-1]
+    assert cells[7] == f"{100 * last['test_hm']:.2f}"  # the last epoch's HM in percent, labelled so
+    assert runs.table.horizontalHeaderItem(7).text() == "HM % (last)"
+    assert cells[10] == str(int(last["test_zero_recall"]))
 
     runs.filter.setText("bsce")
     assert runs.visible_names() == [two_runs[1].name]
@@ -54,7 +57,7 @@ def test_two_runs_are_listed_filtered_diffed_and_opened_in_compare(qtbot, window
 
     runs.compare_button.click()
     assert window.tabs.currentWidget() is window.compare
-    assert sorted(s.name for s in window.compare.series) == names
+    assert sorted(s.name for s in window.compare.series) == ["BSCE · browse-bsce", "CE · browse-ce"]
 
 
 def test_opening_a_training_run_fills_the_train_form_and_a_plugin_run_shows_its_settings(qtbot, window, two_runs,
@@ -80,9 +83,8 @@ def test_opening_a_training_run_fills_the_train_form_and_a_plugin_run_shows_its_
     shown = {runs.details.item(r, 0).text(): runs.details.item(r, 1).text() for r in range(runs.details.rowCount())}
     assert shown["tune.t1"] == "1.5" and shown["tune.loss"] == "gml" and shown["checkpoint"] == "CE.pt · resnet32"
     summary = summarize(tune)
-    assert (summary.kind, summary.method, summary.status, summary.best_label) == ("tune", "plug-in gml", "finished",
-                                                                                   "ensemble")
-    assert summary.best["hm"] == 0.3
+    assert (summary.kind, summary.method, summary.status) == ("tune", "plug-in gml", "finished")
+    assert summary.metrics_label == "ensemble, after the last epoch" and summary.metrics["hm"] == 0.3
 
 
 def test_flatten_and_diff_name_every_differing_setting():
@@ -90,3 +92,18 @@ def test_flatten_and_diff_name_every_differing_setting():
     b = flatten({"run": {"optim": {"lr": 0.05, "epochs": 200}}, "extra": [1, 2]})
     assert a == {"run.optim.lr": 0.1, "run.optim.epochs": 200, "run.seed": 0}
     assert settings_diff(a, b) == [("extra", None, [1, 2]), ("run.optim.lr", 0.1, 0.05), ("run.seed", 0, None)]
+
+
+@pytest.mark.parametrize("preset_name, stages", [
+    ("demo-mislas", [("mixup", 12), ("classifier", 4)]),
+    ("demo", [("train", 12)]),
+])
+def test_a_run_plans_the_epochs_of_every_stage(tmp_path, preset_name, stages):
+    """Issue 21.3: Runs showed "16/12" for MiSLAS, the first stage's epochs only."""
+    from engine.presets import preset
+
+    folder = tmp_path / "20250101-000000-staged"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"kind": "train", "run": preset(preset_name).to_dict()}))
+    summary = summarize(folder)
+    assert summary.stages == stages and summary.epochs_planned == sum(n for _name, n in stages)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PySide6.QtWidgets import QHeaderView
 
 from engine.metrics import compute_metrics
 from engine.runs import RunFolder
@@ -71,13 +72,18 @@ def test_the_table_fills_live_and_a_cell_opens_in_compare(qtbot, tmp_path, gui_s
     assert column(view, cells, "+GML LR")[0] == "75.00" and column(view, cells, "+GML+ens HM")[0] == "75.00"
     assert cells.item(2, 5).toolTip() == "out of memory"
     assert column(view, view.table, "Seeds") == ["1/2", "0/2"]
-    assert column(view, view.table, "base HM") == [f"{100 * 2 / (1 / 1.0 + 1 / 0.5):.2f} ± 0.00", "—"]
+    assert column(view, view.table, "base HM") == [f"{100 * 2 / (1 / 1.0 + 1 / 0.5):.2f}", "—"]  # one seed: no ±
+    assert column(view, cells, "base Zeros")[0] == "0" and column(view, cells, "+GML Zeros")[0] == "0"
+    assert column(view, view.table, "base Zeros") == ["0", "—"]
+    assert "last epoch" in view.table.toolTip()  # issue 21.2: which epoch the means are of
 
-    finish_cell(folder, ce1, base=[4, 4], new=[4, 3])  # the second seed finishes while the window is open
+    finish_cell(folder, ce1, base=[4, 4], new=[4, 0])  # its re-trained classifier leaves class b at zero  # the second seed finishes while the window is open
     qtbot.waitUntil(lambda: column(view, view.table, "Seeds")[0] == "2/2", timeout=5000)
     accs = [0.75, 1.0]
     mean, std = sum(accs) / 2, ((accs[0] - 0.875) ** 2 + (accs[1] - 0.875) ** 2) ** 0.5  # n − 1 = 1
     assert column(view, view.table, "base Acc")[0] == f"{100 * mean:.2f} ± {100 * std:.2f}"
+    assert column(view, view.table, "base Zeros")[0] == "0.0 ± 0.0"
+    assert column(view, view.table, "+GML Zeros")[0] == f"0.5 ± {0.5 ** 0.5:.1f}"  # 0 and 1 classes at zero
     assert view.summary.text() == "2 done · 1 failed · 1 pending"
 
     with qtbot.waitSignal(view.open_runs) as opened:
@@ -88,6 +94,31 @@ def test_the_table_fills_live_and_a_cell_opens_in_compare(qtbot, tmp_path, gui_s
     assert len(names) == 4 and any(n.endswith("· new") for n in names) and any(ce0.id in n for n in names)
     assert view.open_cell(3) == []  # a pending cell has nothing to show yet
     view.grab().save(str(tmp_path / "sweep.png"))
+    view.close()
+
+
+def test_a_refresh_with_nothing_new_sets_no_cell_and_sizes_no_column(qtbot, tmp_path, monkeypatch):
+    """Issue 21.8: every refresh (once a second) set every cell again, and each setItem re-measured
+    every row for the ResizeToContents columns: the window stalled ~0.3 s per refresh at 12 cells."""
+    (tmp_path / "g.toml").write_text(SPEC)
+    spec = load_spec(tmp_path / "g.toml")
+    folder = tmp_path / "sweep"
+    write_sweep(folder, spec.path, spec.name, spec.cells)
+    finish_cell(folder, spec.cells[0], base=[4, 2], new=[3, 3])
+    view = SweepView(folder)
+    qtbot.addWidget(view)
+    view.timer.stop()
+    set_items, resized = [], []
+    for table in (view.cells_table, view.table):
+        monkeypatch.setattr(table, "setItem", lambda *args, table=table: set_items.append(table))
+        monkeypatch.setattr(table, "resizeColumnsToContents", lambda table=table: resized.append(table))
+    header = view.cells_table.horizontalHeader()
+    assert {header.sectionResizeMode(c) for c in range(header.count())} == {QHeaderView.ResizeMode.Interactive}
+    view.refresh()
+    assert set_items == [] and resized == []
+    write_status(folder, CellStatus(spec.cells[1].id, "failed", reason="out of memory"))  # one cell changes
+    view.refresh()
+    assert set_items == [view.cells_table] and resized == [view.cells_table]  # its state cell, sized once
     view.close()
 
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QApplication
 
 from engine.checkpoints import load_checkpoint
 from engine.runs import RunFolder, list_runs
@@ -35,14 +36,24 @@ def trained_run(tmp_path_factory):
     return train(tiny_demo_config(root)).run_dir
 
 
-class EpochSpy(QObject):
-    def __init__(self):
+class EventSpy(QObject):
+    """``read(event)`` of each event a worker signal carries (a slot on the GUI thread)."""
+
+    def __init__(self, read):
         super().__init__()
-        self.epochs = []
+        self.read, self.values = read, []
 
     @Slot(object)
     def record(self, event):
-        self.epochs.append(event.epoch)
+        self.values.append(self.read(event))
+
+
+def progress_text(event) -> str:
+    """The progress line's text for a progress event."""
+    from gui.widgets import ProgressLine
+
+    return ProgressLine().show_progress(event.epoch, event.epochs, event.batch, event.batches, event.stage,
+                                        event.stage_name)
 
 
 def test_invalid_values_are_flagged_at_their_field_and_nothing_starts(panel):
@@ -77,7 +88,7 @@ def test_the_imbalance_is_shown_in_both_conventions(panel):
 def test_a_demo_run_plots_every_epoch_live_and_the_gui_stays_responsive(qtbot, panel, tmp_path):
     use_config(panel, tiny_demo_config(tmp_path, epochs=2))
     probe = LatencyProbe(10)
-    spy = EpochSpy()
+    spy = EventSpy(lambda event: event.epoch)
     probe.start()
     panel.start()
     assert panel.is_running() and not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
@@ -87,12 +98,14 @@ def test_a_demo_run_plots_every_epoch_live_and_the_gui_stays_responsive(qtbot, p
     worst = probe.stop()
     print(f"\nworst GUI event-loop stall during the demo run: {worst:.1f} ms over {probe.ticks} ticks")
 
-    assert spy.epochs == [1, 2]
+    assert spy.values == [1, 2]
     assert [row["epoch"] for row in panel.history] == [1, 2]
     for name in ("test top-1", "train top-1", "test GM", "train GM"):
         assert panel.plots["accuracy"].point_count(name) == 2
     for name in ("test HM", "train HM", "test LR", "train LR"):
         assert panel.plots["worst"].point_count(name) == 2
+    # issue 21.5: beside HM/LR, how many classes are at zero recall, per epoch
+    assert list(panel.plots["zero"].curves["test"].getData()[1]) == [row["test_zero_recall"] for row in panel.history]
     assert panel.bars.bar_count() == 10  # one bar per digit class
     counts = panel.class_counts
     assert [counts[i] for i in panel.bars.order] == sorted(counts, reverse=True)
@@ -171,12 +184,23 @@ def test_mislas_runs_both_stages_from_the_app(qtbot, panel, tmp_path):
 
     use_config(panel, tiny_demo_config(tmp_path, epochs=1, method=MethodConfig(loss="mislas",
                                                                                 params={"stage2_epochs": 1})))
+    panel.show_plan()
+    assert panel.plan_line.text() == "Trains 2 epochs in 2 stages: mixup 1, classifier 1"
+    progress = EventSpy(progress_text)
     with qtbot.waitSignal(panel.runner.idle, timeout=RUN_TIMEOUT_MS):
         panel.start()
+        panel.runner.current.progress.connect(progress.record)
     assert [row["epoch"] for row in panel.history] == [1, 2]
     log = panel.log.toPlainText()
     assert "stage 1/2: mixup" in log and "stage 2/2: classifier" in log
+    assert "epoch 1/2 (stage 1/2 mixup)" in log and "epoch 2/2 (stage 2/2 classifier)" in log
+    assert "Training · stage 2/2 classifier · epoch 2/2" in progress.values[-1]
     assert panel.progress.format() == "Finished"
+    for plot in panel.plots.values():  # every curve marks where the classifier stage begins
+        assert [(line.value(), line.label.format) for line in plot.stage_lines] == [(1.5, "classifier")]
+    run_dir = panel.resume_target
+    panel.load_run(run_dir)  # a saved run: its stages named from its config
+    assert [(line.value(), line.label.format) for line in panel.plots["zero"].stage_lines] == [(1.5, "classifier")]
 
 
 def test_ride_trains_its_experts_then_the_router_from_the_app(qtbot, panel, tmp_path):
@@ -220,7 +244,7 @@ def test_metrics_export_writes_one_row_per_epoch(panel, trained_run, tmp_path):
     panel.load_run(trained_run)
     path = panel.export_metrics(tmp_path / "metrics.csv")
     lines = path.read_text().splitlines()
-    assert lines[0].startswith("epoch,lr,seconds,train_loss")
+    assert lines[0].startswith("epoch,stage,lr,seconds,train_loss")
     assert len(lines) == 3
     first = dict(zip(lines[0].split(","), lines[1].split(",")))
     assert math.isclose(float(first["test_hm"]), RunFolder(trained_run).history()[0]["test_hm"])
@@ -255,7 +279,7 @@ def test_unreadable_or_infinite_hyperparameters_are_flagged_at_their_row(panel):
         gamma.editor.setText(text)
         panel.start()
         assert gamma.editor.property("invalid") is True and not panel.is_running()
-        assert panel.error_line.text().startswith("Gamma: ") and message in panel.error_line.text()
+        assert panel.error_line.text().startswith("Focusing power γ: ") and message in panel.error_line.text()
     gamma.editor.setText("2")
     assert panel.build_config().method.params == {"gamma": 2.0}
     panel.form["epochs"].set_value(0)
@@ -281,3 +305,82 @@ def test_hyperparameters_persist_and_show_a_loaded_config(qtbot, gui_settings, e
     use_config(second, config)
     assert [row.editor.text() for row in second.form["params"].rows.values()] == ["0.5", "16"]
     assert second.build_config().method.params == {"scale": 16.0}
+
+
+def fake_epoch(epoch: int, recall: list[float]):
+    from engine.events import EpochEnd
+    from engine.metrics import Metrics
+
+    n = len(recall)
+    test = Metrics(sum(recall) / n, 1.0, 1.0, sum(recall) / n, 0.5, 0.5, min(recall), recall.count(0.0), None, None,
+                   None, list(recall), per_class_precision=list(recall))
+    return EpochEnd(epoch, 3, 0.1, test, test, 1.0)
+
+
+def test_the_class_table_shows_the_epoch_the_bars_show_after_a_run_ends(qtbot, panel, monkeypatch):
+    """Issue 21.1: epochs drawn while the table was hidden used to be kept for it and shown when
+    its tab opened, even after a later epoch had filled it: the table then showed an old epoch."""
+    from engine.events import DatasetReady
+
+    names = [f"class {i}" for i in range(10)]
+    panel.on_dataset(DatasetReady("demo", names, [100 - 9 * i for i in range(10)]))
+    running = [True]
+    monkeypatch.setattr(panel, "is_running", lambda: running[0])
+    panel.views.setCurrentIndex(0)  # the bars in front, the class table hidden
+    for epoch in (1, 2):
+        panel.on_epoch(fake_epoch(epoch, [0.1 * epoch] * 5 + [0.0] * 5))
+        panel.redraws.flush()
+    running[0] = False  # the run's thread ended before its last epoch was drawn
+    panel.on_epoch(fake_epoch(3, [0.3] * 5 + [1.0] * 5))
+    panel.redraws.flush()
+    panel.views.setCurrentWidget(panel.class_table)
+    shown = {row[1]: row[4] for row in panel.class_table.shown_rows()}
+    assert shown == {name: f"{100 * value:.2f}" for name, value in zip(names, [0.3] * 5 + [1.0] * 5)}
+    assert panel.bars.heights() == pytest.approx([100 * v for v in [0.3] * 5 + [1.0] * 5])
+
+
+@pytest.mark.parametrize("loss, sections, label", [
+    ("mislas", ["Stage 1: mixup", "Stage 2: classifier"], ("shift_bn", "Re-estimate BatchNorm (1 = on)")),
+    ("ride", ["Stage 1: experts", "Stage 2: router"], ("pos_weight", "Weight of “call the next expert”")),
+    ("paco", [], ("supt", "Centre-logit divisor")),
+])
+def test_each_stage_s_hyperparameters_sit_under_it_with_human_names(panel, loss, sections, label):
+    """Issue 21.3: stage-2 settings sat among machine-named rows ("Shift bn 1", "Supt", "Use router 1")."""
+    from PySide6.QtWidgets import QLabel
+
+    params = panel.form["params"]
+    panel.form["loss"].set_value(loss)
+    layout = params.rows_layout
+    shown = [layout.itemAt(r, layout.ItemRole.SpanningRole) or layout.itemAt(r, layout.ItemRole.LabelRole)
+             for r in range(layout.rowCount())]
+    texts = [item.widget().text() for item in shown if isinstance(item.widget(), QLabel)]
+    assert [t for t in texts if t.startswith("Stage ")] == sections
+    key, text = label
+    assert layout.labelForField(params.rows[key].editor).text() == text
+    assert not {"Shift bn", "Supt", "Pos weight", "Stage2 epochs", "Lr factor"} & set(texts)
+    if sections:  # the second stage's rows come after its title
+        assert texts.index(sections[1]) < texts.index(text) or key == "mixup_alpha"
+
+
+def test_a_live_epoch_redraws_one_view_per_turn_of_the_event_loop(qtbot, panel):
+    """Issue 21.8: an epoch's redraw kept the GUI thread for all its plots and tables at once."""
+    from engine.events import DatasetReady
+
+    panel.on_dataset(DatasetReady("demo", [str(i) for i in range(10)], [100 - 9 * i for i in range(10)]))
+    panel.on_epoch(fake_epoch(1, [0.5] * 10))
+    steps = panel.redraws.pending()
+    assert steps == len(panel.plots) + 3 and panel.plots["accuracy"].point_count("test top-1") == 0  # nothing yet
+    drawn = []
+    panel.redraws.steps = type(panel.redraws.steps)(  # record which turn each step runs in
+        (lambda step=step: (drawn.append(turns[0]), step())) for step in panel.redraws.steps)
+    turns = [0]
+    while panel.redraws.pending():
+        QApplication.processEvents()
+        turns[0] += 1
+    assert len(drawn) == steps and drawn == sorted(set(drawn))  # each step in a turn of its own
+    assert panel.plots["accuracy"].point_count("test top-1") == 1 and len(panel.class_table.shown_rows()) == 10
+    panel.on_epoch(fake_epoch(2, [0.5] * 10))
+    panel.on_epoch(fake_epoch(3, [0.5] * 10))  # a newer epoch replaces the pending steps of the older one
+    assert panel.redraws.pending() == steps
+    panel.redraws.flush()
+    assert panel.plots["accuracy"].point_count("test top-1") == 3

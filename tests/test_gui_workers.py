@@ -63,6 +63,18 @@ class Recorder(QObject):
         self.failures.append(failure)
 
 
+class IdleWitness(QObject):
+    """Records what the recorders hold at the moment ``idle`` is emitted."""
+
+    def __init__(self, *recorders):
+        super().__init__()
+        self.recorders, self.seen = recorders, []
+
+    @Slot()
+    def record(self):
+        self.seen.append(tuple(list(r.results) for r in self.recorders))
+
+
 def run_worker(qtbot, runner, task, recorder, **kwargs):
     worker = TaskWorker(task, **kwargs)
     worker.progress.connect(recorder.on_progress)
@@ -109,6 +121,42 @@ def test_starting_a_task_cancels_the_previous_one(qtbot):
     assert old.should_stop()
     assert first.results == ["stopped"]
     assert second.results == ["done"]
+
+
+def test_idle_follows_every_result_when_two_threads_end_close_together(qtbot):
+    """The race behind a flaky failure of the test above: the first thread's end used to reap
+    every thread that had finished, including a second one whose result was still queued
+    behind it, so ``idle`` came (and a waiting test returned) before that result arrived."""
+    runner, first, second = TaskRunner(), Recorder(), Recorder()
+    slow = lambda on_event, should_stop: fake_training(on_event, should_stop, 100, 100, pause=0.001)  # noqa: E731
+    old_thread = run_worker(qtbot, runner, slow, first).thread()
+    qtbot.waitUntil(lambda: bool(first.progress), timeout=5000)
+
+    def after_the_first(on_event, should_stop):
+        while not old_thread.isFinished():  # its "finished" is queued before this task's result
+            time.sleep(0.001)
+        return "done"
+
+    at_idle = IdleWitness(first, second)
+    runner.idle.connect(at_idle.record)
+    with qtbot.waitSignal(runner.idle, timeout=10_000):
+        new_thread = run_worker(qtbot, runner, after_the_first, second).thread()
+        while not new_thread.isFinished():  # the GUI thread is busy until both threads have ended
+            time.sleep(0.001)
+    assert at_idle.seen == [(["stopped"], ["done"])]  # both results had arrived when idle came
+
+
+
+def test_a_task_counts_as_running_until_its_result_has_arrived(qtbot):
+    """A page asked "running?" between the thread's end and the result's delivery was told no,
+    and read a result that had not arrived (tools/screenshots.py failed that way under load)."""
+    runner, recorder = TaskRunner(), Recorder()
+    thread = run_worker(qtbot, runner, lambda on_event, should_stop: "done", recorder).thread()
+    while not thread.isFinished():  # the GUI thread has not handled anything yet
+        time.sleep(0.001)
+    assert runner.is_running() and recorder.results == []
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=10_000)
+    assert recorder.results == ["done"]
 
 
 def test_a_failing_task_reports_its_exception_and_traceback(qtbot):

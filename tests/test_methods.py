@@ -381,3 +381,10 @@ def test_mixed_precision_logits_give_a_float32_loss_close_to_full_precision(name
         half = loss_method.criterion(logits.bfloat16(), labels, features.bfloat16())
     assert half.dtype == torch.float32
     assert_close(half, full, rtol=2e-2, atol=2e-2)
+
+
+def test_every_hyperparameter_has_a_name_in_words_and_sections_name_known_ones():
+    for name, cls in available_methods().items():
+        assert set(cls.param_labels) == set(cls.defaults), name
+        in_sections = [key for keys in cls.param_sections.values() for key in keys]
+        assert len(in_sections) == len(set(in_sections)) and set(in_sections) <= set(cls.defaults), name

@@ -276,3 +276,19 @@ def test_reweighted_and_router_steps_do_not_make_the_host_wait():
         with forbid_host_sync():
             loss, _ = (stage.step or method.training_step)(model, Batch([images], labels), stage)
             loss.backward()
+
+
+def test_the_demo_preset_keeps_the_official_proportions_and_an_honest_name():
+    """Issue 21.3: the demo took ~2 minutes under a name promising seconds, and ended with a class at zero
+    after 12 expert epochs and a router stage a sixth of their length (officially 5 of 200)."""
+    from engine.presets import preset, preset_titles
+    from engine.trainer import planned_stages
+
+    config = preset("demo-ride")
+    train_stage, router = planned_stages(config)
+    assert (train_stage.name, router.name) == ("train", "router")
+    assert router.epochs == max(1, round(train_stage.epochs * 5 / 200))  # config_imbalance_cifar100_ride_ea.json
+    assert config.optim.warmup_epochs == max(1, round(train_stage.epochs * 5 / 200))
+    assert router.optim.batch_size == 4 * config.optim.batch_size  # 512 = 4 × 128
+    assert config.method.train_rule == "drw" and config.optim.decay_at == (0.8, 0.9)
+    assert "seconds" not in preset_titles()["demo-ride"]

@@ -39,7 +39,7 @@ feature_passes = 1
 [resources]
 cpus = 1
 """
-METRICS = {"acc": "top1", "hm": "hm", "gm": "gm", "lr": "lowest_recall"}
+METRICS = {"acc": "top1", "hm": "hm", "gm": "gm", "lr": "lowest_recall", "zero": "zero_recall"}
 
 
 def prepare(tmp_path: Path, epochs: int):
@@ -85,6 +85,7 @@ def assert_table_matches_run_folders(spec, folder: Path, epochs: int) -> None:
     markdown = paths["markdown"].read_text()
     ce_acc = float(table["ce"]["base_acc_mean"]) * 100, float(table["ce"]["base_acc_std"]) * 100
     assert f"| demo | 10 | ce | 2/2 | {ce_acc[0]:.2f} ± {ce_acc[1]:.2f} |" in markdown
+    assert "base Zeros" in markdown and "test split, last epoch" in markdown  # issue 21: which epoch, labelled
     assert "\\begin{tabular}" in paths["latex"].read_text() and "$\\pm$" in paths["latex"].read_text()
     with open(paths["per_class"], newline="") as handle:
         per_class = list(csv.DictReader(handle))

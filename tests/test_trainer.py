@@ -62,7 +62,11 @@ def test_a_run_reports_every_batch_and_epoch_and_writes_its_folder(tmp_path):
     assert float(rows[1]["test_top1"]) == pytest.approx(epochs[1].test.top1)
     checkpoint = load_checkpoint(run / "checkpoints" / "last.pt")
     assert checkpoint.meta["arch"] == "resnet20" and checkpoint.meta["class_names"] == ["red", "green", "blue", "grey"]
-    assert "Resume with" in (run / "README.md").read_text()
+    card = (run / "README.md").read_text()
+    assert "Resume with" in card
+    best = result.best_epoch
+    assert f"| metric (test, %) | last epoch (2) | best epoch ({best}, by hm) |" in card  # both, labelled
+    assert f"| Acc | {100 * epochs[1].test.top1:.2f} |" in card  # the last epoch first: what the app reports
 
 
 def test_resume_reproduces_the_uninterrupted_run(tmp_path):

@@ -5,9 +5,10 @@ page is captured while the run is still going), predicts a handful of digit imag
 a broken file) with the model just trained, and runs the GML plug-in on it (Compare).
 Then the 100-class case: a CIFAR-100-LT run (ratio 100) on generated data in CIFAR-100's real
 layout (tests/datagen.py), its per-class views, the plug-in on it, and the Runs page.
-Writes docs/screenshot-{train,train-dark,inference,compare}.png and
-docs/screenshot-{train-100,classes-100,confusion-100,loss-lr,compare-100,runs}.png
-(``--100``: the 100-class scenes only).
+Last, the per-class views at 1,000 classes on generated numbers.
+Writes docs/screenshot-{train,train-dark,inference,compare}.png,
+docs/screenshot-{train-100,classes-100,confusion-100,loss-lr,compare-100,runs}.png and
+docs/screenshot-{bars,classes}-1000.png (``--100``: the 100- and 1,000-class scenes only).
 """
 from __future__ import annotations
 
@@ -151,16 +152,14 @@ def hundred_classes(window, out: Path) -> None:
     wait_until(lambda: not train.is_running())
     run_dir = Path(train.resume_target)
     train.views.setCurrentIndex(1)
-    train.class_table.sortItems(4, Qt.SortOrder.AscendingOrder)  # by recall: the classes left behind first
+    train.class_table.sort_by(4, Qt.SortOrder.AscendingOrder)  # by recall: the classes left behind first
     save(window, out / "screenshot-classes-100.png")
-    train.class_table.sortItems(0, Qt.SortOrder.AscendingOrder)
+    train.class_table.sort_by(0, Qt.SortOrder.AscendingOrder)
     train.views.setCurrentIndex(2)
-    confusion = train.confusion
-    few = confusion.order[-1]  # the class with the fewest training images: what is it taken for?
-    row = confusion.order.index(few)
-    taken_for = max((c for c in range(len(confusion.order)) if c != row), key=lambda c: confusion.matrix[row, c])
-    confusion.select(few, confusion.order[taken_for])
+    train.confusion.pairs.selectRow(0)
+    train.confusion.pairs.cellClicked.emit(0, 0)  # the most confused pair: zoomed to, its classes named
     save(window, out / "screenshot-confusion-100.png")
+    train.confusion.show_whole()
     train.views.setCurrentIndex(3)
     save(window, out / "screenshot-loss-lr.png")
     train.views.setCurrentIndex(0)
@@ -174,7 +173,9 @@ def hundred_classes(window, out: Path) -> None:
     compare.form["epochs"].set_value(10)
     compare.start()
     wait_until(lambda: not compare.is_running() and compare.series)
+    compare.views.setCurrentIndex(1)  # each class's change from the old classifier to the new one
     save(window, out / "screenshot-compare-100.png")
+    compare.views.setCurrentIndex(0)
 
     runs = window.runs
     window.tabs.setCurrentWidget(runs)
@@ -182,6 +183,43 @@ def hundred_classes(window, out: Path) -> None:
     train_runs = [s.name for s in runs.summaries.values() if s.kind == "train"]
     runs.select(train_runs[:2])
     save(window, out / "screenshot-runs.png")
+    thousand_classes(window, out)
+
+
+def thousand_classes(window, out: Path) -> None:
+    """The per-class views at 1,000 classes, on generated numbers (no 1,000-class dataset is bundled):
+    counts falling from 1,280 to 5 as in ImageNet-LT, recall rising with the count, some classes
+    at zero, a confusion matrix whose rare classes are mostly taken for frequent ones."""
+    from engine.events import DatasetReady, EpochEnd
+    from engine.metrics import compute_metrics
+    import torch
+
+    rng = np.random.default_rng(0)
+    classes = 1000
+    counts = [max(5, int(1280 * (5 / 1280) ** (i / (classes - 1)))) for i in range(classes)]
+    names = [f"class {i:03d}" for i in range(classes)]
+    test = 20
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    for c in range(classes):
+        right = rng.binomial(test, min(0.95, 0.15 + 0.8 * np.log(counts[c]) / np.log(1280)) * (rng.random() > 0.04))
+        confusion[c, c] = right
+        wrong = rng.integers(0, max(1, c // 2 + 1), test - right)  # mistaken for more frequent classes
+        np.add.at(confusion[c], wrong, 1)
+    metrics = compute_metrics(torch.from_numpy(confusion), torch.tensor(counts))
+    train = window.train
+    window.tabs.setCurrentWidget(train)
+    train.history, train.class_names, train.class_counts = [], [], []
+    train.on_dataset(DatasetReady("generated-1000", names, counts))
+    train.on_epoch(EpochEnd(1, 1, 0.1, metrics, metrics, 1.0))
+    train.redraws.flush()
+    train.views.setCurrentIndex(0)
+    save(window, out / "screenshot-bars-1000.png")
+    train.views.setCurrentIndex(1)
+    train.class_table.sort_by(4, Qt.SortOrder.AscendingOrder)
+    train.class_table.search.setText("class 9")
+    save(window, out / "screenshot-classes-1000.png")
+    train.class_table.search.clear()
+    train.views.setCurrentIndex(0)
 
 
 if __name__ == "__main__":

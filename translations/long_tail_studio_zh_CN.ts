@@ -2,6 +2,87 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>ChangeBars</name>
+    <message>
+        <source>gain</source>
+        <translation>提升</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>下降</translation>
+    </message>
+    <message>
+        <source>at zero after</source>
+        <translation>之后仍为零</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;{0}&lt;/b&gt;: {1:.1f} → {2:.1f} % ({3:+.1f})</source>
+        <translation>&lt;b&gt;{0}&lt;/b&gt;：{1:.1f} → {2:.1f} %（{3:+.1f}）</translation>
+    </message>
+</context>
+<context>
+    <name>ClassBars</name>
+    <message>
+        <source>{0}-shot →</source>
+        <translation>{0}类 →</translation>
+    </message>
+    <message>
+        <source>running mean ({0} classes)</source>
+        <translation>滑动平均（{0} 个类别）</translation>
+    </message>
+</context>
+<context>
+    <name>ClassTable</name>
+    <message>
+        <source>Every class, ranked by training images. Many / medium / few: &gt; 100, 20–100, &lt; 20 training images. Click a header to sort.</source>
+        <translation>所有类别，按训练图像数排序。多数类 / 中等类 / 少数类：训练图像 &gt; 100、20–100、&lt; 20。点击表头可排序。</translation>
+    </message>
+    <message>
+        <source>Search classes…</source>
+        <translation>搜索类别…</translation>
+    </message>
+    <message>
+        <source>Only classes at zero recall</source>
+        <translation>只显示零召回类别</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Training images</source>
+        <translation>训练图像数</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>分组</translation>
+    </message>
+    <message>
+        <source>Recall %</source>
+        <translation>召回率 %</translation>
+    </message>
+    <message>
+        <source>Precision %</source>
+        <translation>精确率 %</translation>
+    </message>
+    <message>
+        <source>{0} %</source>
+        <translation>{0} %</translation>
+    </message>
+    <message>
+        <source>Change (points)</source>
+        <translation>变化（百分点）</translation>
+    </message>
+    <message>
+        <source>{0} classes</source>
+        <translation>{0} 个类别</translation>
+    </message>
+    <message>
+        <source>{0} of {1} classes</source>
+        <translation>{0} / {1} 个类别</translation>
+    </message>
+</context>
+<context>
     <name>CompareForm</name>
     <message>
         <source>(choose a model)</source>
@@ -13,6 +94,189 @@
     <message>
         <source>Plug-in: re-train the classifier</source>
         <translation>插件：分类器重训练</translation>
+    </message>
+    <message>
+        <source>The series each class&apos;s change is measured from.</source>
+        <translation>计算各类变化时作为起点的序列。</translation>
+    </message>
+    <message>
+        <source>The series each class&apos;s change is measured to.</source>
+        <translation>计算各类变化时作为终点的序列。</translation>
+    </message>
+    <message>
+        <source>Before</source>
+        <translation>之前</translation>
+    </message>
+    <message>
+        <source>After</source>
+        <translation>之后</translation>
+    </message>
+    <message>
+        <source>Change from</source>
+        <translation>变化：从</translation>
+    </message>
+    <message>
+        <source>to</source>
+        <translation>到</translation>
+    </message>
+    <message>
+        <source>Per class</source>
+        <translation>各类</translation>
+    </message>
+    <message>
+        <source>Change per class</source>
+        <translation>各类变化</translation>
+    </message>
+    <message>
+        <source>Classes: before → after</source>
+        <translation>类别：之前 → 之后</translation>
+    </message>
+    <message>
+        <source>Model (last epoch)</source>
+        <translation>模型（最后一轮）</translation>
+    </message>
+    <message>
+        <source>Zero-recall classes</source>
+        <translation>零召回类别</translation>
+    </message>
+    <message>
+        <source>Test metrics in percent, of each run&apos;s last epoch. HM, GM and LR floor each class&apos;s recall at 0.1 % (the paper&apos;s code) unless the run says otherwise; the last column counts the classes at zero recall. Many / Medium / Few: &gt; 100, 20–100, &lt; 20 training images. ECE: calibration error, 15 bins.</source>
+        <translation>各运行最后一轮的测试指标（百分比）。除非运行另有设置，HM、GM 和 LR 先把每类召回率下限设为 0.1 %（论文代码）；最后一列统计零召回类别数。多数类 / 中等类 / 少数类：训练图像 &gt; 100、20–100、&lt; 20。ECE：校准误差，15 个区间。</translation>
+    </message>
+    <message>
+        <source>{0}: loading the model and the data…</source>
+        <translation>{0}：正在加载模型和数据…</translation>
+    </message>
+    <message>
+        <source>{0}: {1}</source>
+        <translation>{0}：{1}</translation>
+    </message>
+    <message>
+        <source>tuning epoch {0}/{1}: test Acc {2:.2f}  HM {3:.2f}  LR {4:.2f}  ({5} at zero)</source>
+        <translation>重训练第 {0}/{1} 轮：测试 Acc {2:.2f}  HM {3:.2f}  LR {4:.2f}（{5} 个为零）</translation>
+    </message>
+    <message>
+        <source>{0} · new, epoch {1}/{2}</source>
+        <translation>{0} · 新分类器，第 {1}/{2} 轮</translation>
+    </message>
+    <message>
+        <source>{0} plug-in</source>
+        <translation>{0} 插件</translation>
+    </message>
+    <message>
+        <source>dataset fields set from the checkpoint: {0}</source>
+        <translation>数据集字段已按检查点设置：{0}</translation>
+    </message>
+    <message>
+        <source>Per-class accuracy</source>
+        <translation>各类准确率</translation>
+    </message>
+    <message>
+        <source>Per-class accuracy · {0} classes</source>
+        <translation>各类准确率 · {0} 个类别</translation>
+    </message>
+    <message>
+        <source> · {0} series with another class count not shown</source>
+        <translation> · 未显示 {0} 个类别数不同的序列</translation>
+    </message>
+    <message>
+        <source>Choose two series with the same classes.</source>
+        <translation>请选择类别相同的两个序列。</translation>
+    </message>
+    <message>
+        <source>Change per class: {0} → {1}</source>
+        <translation>各类变化：{0} → {1}</translation>
+    </message>
+    <message>
+        <source>No class is at zero recall after; {0} left zero.</source>
+        <translation>之后没有零召回类别；{0} 个类别脱离了零。</translation>
+    </message>
+    <message>
+        <source>Still at zero after: {0} classes ({1} left zero): {2}</source>
+        <translation>之后仍为零：{0} 个类别（{1} 个脱离了零）：{2}</translation>
+    </message>
+    <message>
+        <source> … and {0} more</source>
+        <translation> … 以及另外 {0} 个</translation>
+    </message>
+</context>
+<context>
+    <name>ConfusionView</name>
+    <message>
+        <source>Confusion matrix</source>
+        <translation>混淆矩阵</translation>
+    </message>
+    <message>
+        <source>predicted class, most → fewest training images</source>
+        <translation>预测类别，训练图像从多到少</translation>
+    </message>
+    <message>
+        <source>true class (most → fewest)</source>
+        <translation>真实类别（从多到少）</translation>
+    </message>
+    <message>
+        <source>log10(1 + images)</source>
+        <translation>log10(1 + 图像数)</translation>
+    </message>
+    <message>
+        <source>Wheel to zoom, drag to pan; click a cell to see which classes are confused.</source>
+        <translation>滚轮缩放，拖动平移；点击单元格查看哪些类别被混淆。</translation>
+    </message>
+    <message>
+        <source>Whole matrix</source>
+        <translation>整个矩阵</translation>
+    </message>
+    <message>
+        <source>Zoom out to every class.</source>
+        <translation>缩小到显示所有类别。</translation>
+    </message>
+    <message>
+        <source>True class → taken for</source>
+        <translation>真实类别 → 被误认为</translation>
+    </message>
+    <message>
+        <source>Images</source>
+        <translation>图像数</translation>
+    </message>
+    <message>
+        <source>% of class</source>
+        <translation>占该类 %</translation>
+    </message>
+    <message>
+        <source>The off-diagonal cells with the most test images: which class is taken for which. Click one to zoom to it.</source>
+        <translation>测试图像最多的非对角单元格：哪个类别被误认为哪个类别。点击可放大到该处。</translation>
+    </message>
+    <message>
+        <source>Most confused pairs</source>
+        <translation>最易混淆的类别对</translation>
+    </message>
+    <message>
+        <source>Confusion matrix: not saved for this run yet</source>
+        <translation>混淆矩阵：该运行尚未保存</translation>
+    </message>
+    <message>
+        <source>Confusion matrix · {0} classes · rows: true class</source>
+        <translation>混淆矩阵 · {0} 个类别 · 行：真实类别</translation>
+    </message>
+    <message>
+        <source>{0} recognised as itself once</source>
+        <translation>{0} 被正确识别 1 次</translation>
+    </message>
+    <message>
+        <source>{0} recognised as itself {2} times</source>
+        <translation>{0} 被正确识别 {2} 次</translation>
+    </message>
+    <message>
+        <source>{0} taken for {1} once</source>
+        <translation>{0} 被误认为 {1} 1 次</translation>
+    </message>
+    <message>
+        <source>{0} taken for {1} {2} times</source>
+        <translation>{0} 被误认为 {1} {2} 次</translation>
+    </message>
+    <message>
+        <source> ({0:.1f} % of its {1} test images)</source>
+        <translation>（占其 {1} 张测试图像的 {0:.1f} %）</translation>
     </message>
 </context>
 <context>
@@ -43,6 +307,57 @@
     <message>
         <source>Long-Tail Studio plot</source>
         <translation>Long-Tail Studio 图表</translation>
+    </message>
+</context>
+<context>
+    <name>FigureExportDialog</name>
+    <message>
+        <source>Export figures</source>
+        <translation>导出图表</translation>
+    </message>
+    <message>
+        <source>Single column: 3.5 × 2.5 in</source>
+        <translation>单栏：3.5 × 2.5 英寸</translation>
+    </message>
+    <message>
+        <source>Double column: 7 × 3 in</source>
+        <translation>双栏：7 × 3 英寸</translation>
+    </message>
+    <message>
+        <source>As on screen</source>
+        <translation>与屏幕相同</translation>
+    </message>
+    <message>
+        <source>Column sizes lay the plot out at that size, so its fonts print at their point size.</source>
+        <translation>按栏宽尺寸排版图表，使字体按其磅值打印。</translation>
+    </message>
+    <message>
+        <source>Resolution of a PNG: text, lines and legends are drawn at it too.</source>
+        <translation>PNG 的分辨率：文字、线条和图例也按此分辨率绘制。</translation>
+    </message>
+    <message>
+        <source>Plain light (for print)</source>
+        <translation>简洁浅色（用于打印）</translation>
+    </message>
+    <message>
+        <source>As on screen (current theme)</source>
+        <translation>与屏幕相同（当前主题）</translation>
+    </message>
+    <message>
+        <source>Format</source>
+        <translation>格式</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>尺寸</translation>
+    </message>
+    <message>
+        <source>Resolution</source>
+        <translation>分辨率</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>主题</translation>
     </message>
 </context>
 <context>
@@ -264,6 +579,13 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     </message>
 </context>
 <context>
+    <name>MainWindow</name>
+    <message>
+        <source>Exported {0} figure(s) to {1}</source>
+        <translation>已导出 {0} 张图表到 {1}</translation>
+    </message>
+</context>
+<context>
     <name>PredictionDetail</name>
     <message>
         <source>no image</source>
@@ -283,7 +605,82 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     </message>
 </context>
 <context>
+    <name>ProgressLine</name>
+    <message>
+        <source> · {0} left</source>
+        <translation> · 剩余 {0}</translation>
+    </message>
+    <message>
+        <source>{0} · stage {1}</source>
+        <translation>{0} · 阶段 {1}</translation>
+    </message>
+    <message>
+        <source>{0} · image {1}/{2}{3}</source>
+        <translation>{0} · 图像 {1}/{2}{3}</translation>
+    </message>
+    <message>
+        <source>{0} · pass {1}/{2} · batch {3}/{4}{5}</source>
+        <translation>{0} · 第 {1}/{2} 遍 · 批次 {3}/{4}{5}</translation>
+    </message>
+    <message>
+        <source>{0} · epoch {1}/{2} · batch {3}/{4}{5}</source>
+        <translation>{0} · 第 {1}/{2} 轮 · 批次 {3}/{4}{5}</translation>
+    </message>
+</context>
+<context>
     <name>RunsPanel</name>
+    <message>
+        <source>Test metrics of each run&apos;s last epoch (plug-in runs: the ensemble, else the new classifier), as Compare and the sweep table show them; a run&apos;s card (README.md) also lists its best epoch. Epochs count every stage. Select two runs to see what differs.</source>
+        <translation>各运行最后一轮的测试指标（插件运行：集成，否则为新分类器），与“比较”页和扫描表中显示的一致；运行卡片（README.md）还列出其最佳一轮。轮数包含所有阶段。选择两个运行可查看差异。</translation>
+    </message>
+    <message>
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <source>Dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <source>Imbalance</source>
+        <translation>不平衡比</translation>
+    </message>
+    <message>
+        <source>Epochs</source>
+        <translation>训练轮数</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Acc % (last)</source>
+        <translation>Acc %（最后一轮）</translation>
+    </message>
+    <message>
+        <source>HM % (last)</source>
+        <translation>HM %（最后一轮）</translation>
+    </message>
+    <message>
+        <source>GM % (last)</source>
+        <translation>GM %（最后一轮）</translation>
+    </message>
+    <message>
+        <source>LR % (last)</source>
+        <translation>LR %（最后一轮）</translation>
+    </message>
+    <message>
+        <source>Zero recall (last)</source>
+        <translation>零召回（最后一轮）</translation>
+    </message>
+    <message>
+        <source>{0} stages: {1}</source>
+        <translation>{0} 个阶段：{1}</translation>
+    </message>
     <message>
         <source>{0} is damaged</source>
         <translation>{0} 已损坏</translation>
@@ -1200,8 +1597,8 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>演示 · MiSLAS（两个阶段，几秒钟）</translation>
     </message>
     <message>
-        <source>Demo · RIDE (3 experts + router, seconds)</source>
-        <translation>演示 · RIDE（3 个专家 + 路由器，几秒钟）</translation>
+        <source>Demo · RIDE (3 experts + router, about a minute)</source>
+        <translation>演示 · RIDE（3 个专家 + 路由器，约一分钟）</translation>
     </message>
     <message>
         <source>Demo · PaCo (two views, a few minutes)</source>
@@ -1361,6 +1758,13 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     </message>
 </context>
 <context>
+    <name>SweepView</name>
+    <message>
+        <source>Mean ± std over the finished seeds (sample std; one seed: its value alone), test split, last epoch, %. Zeros: classes at zero recall.</source>
+        <translation>已完成种子的均值 ± 标准差（样本标准差；只有一个种子时为其值），测试集，最后一轮，%。零：零召回类别数。</translation>
+    </message>
+</context>
+<context>
     <name>Theme</name>
     <message>
         <source>Follow the system</source>
@@ -1453,6 +1857,42 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>在当前批次之后停止；保留最后完成的一轮的检查点。{0}</translation>
     </message>
     <message>
+        <source>What Start will run, from the fields: the epochs of every stage of the chosen method.</source>
+        <translation>根据各字段，“开始”将运行的内容：所选方法每个阶段的轮数。</translation>
+    </message>
+    <message>
+        <source>Classes at zero recall</source>
+        <translation>零召回类别</translation>
+    </message>
+    <message>
+        <source>classes</source>
+        <translation>类别数</translation>
+    </message>
+    <message>
+        <source>How many classes no test image is recognised in, per epoch: HM and LR sit at their floor while any class is at zero, this says how many.</source>
+        <translation>每轮中没有任何测试图像被正确识别的类别数：只要有类别为零，HM 和 LR 就停在下限，这里显示有多少个。</translation>
+    </message>
+    <message>
+        <source>Plug-in: {0} epochs re-training the classifier</source>
+        <translation>插件：分类器重训练 {0} 轮</translation>
+    </message>
+    <message>
+        <source>Evaluates the pretrained model; trains nothing</source>
+        <translation>评估预训练模型；不训练</translation>
+    </message>
+    <message>
+        <source>Trains {0} epochs</source>
+        <translation>训练 {0} 轮</translation>
+    </message>
+    <message>
+        <source>Trains {0} epochs in {1} stages: {2}</source>
+        <translation>分 {1} 个阶段训练 {0} 轮：{2}</translation>
+    </message>
+    <message>
+        <source>{0} {1}</source>
+        <translation>{0} {1}</translation>
+    </message>
+    <message>
         <source>preset: {0}</source>
         <translation>预设：{0}</translation>
     </message>
@@ -1483,6 +1923,10 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     <message>
         <source>Resuming {0}</source>
         <translation>继续 {0}</translation>
+    </message>
+    <message>
+        <source> (stage {0})</source>
+        <translation>（阶段 {0}）</translation>
     </message>
     <message>
         <source>{0} is not a run folder (it has no config.json)</source>

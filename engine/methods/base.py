@@ -51,9 +51,11 @@ class Method:
     """A training objective with its model, stages, state and prediction rule.
 
     Subclasses set ``name``, ``title``, ``citation``, ``defaults`` (hyperparameters with the
-    paper's values), ``param_help`` (one line each) and ``param_ranges`` (sane bounds, checked
-    when the method is built), and their capabilities. ``class_weights`` is set by the train rule
-    (Reweight, DRW) and is ``None`` when the rule applies no weights.
+    paper's values), ``param_help`` (one line each), ``param_labels`` (their names in words),
+    ``param_sections`` (a multi-stage method groups them under the stage they act in; the rest
+    come first) and ``param_ranges`` (sane bounds, checked when the method is built), and their
+    capabilities. ``class_weights`` is set by the train rule (Reweight, DRW) and is ``None`` when
+    the rule applies no weights.
     """
 
     name: ClassVar[str]
@@ -72,6 +74,8 @@ class Method:
     short_title: ClassVar[str] = ""  # in table columns and overlays ("cRT"); empty: the name
     defaults: ClassVar[dict[str, float]] = {}
     param_help: ClassVar[dict[str, str]] = {}
+    param_labels: ClassVar[dict[str, str]] = {}  # a hyperparameter's name for people ("Mixup α", not "mixup_alpha")
+    param_sections: ClassVar[dict[str, tuple[str, ...]]] = {}  # "Stage 2: classifier" → its hyperparameters
     param_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
     whole_params: ClassVar[tuple[str, ...]] = ()  # hyperparameters that must be whole numbers (sizes, counts)
     logit_scale: float = 1.0  # multiplies the model's logits in ``scores`` (LDAM's s on cosines)

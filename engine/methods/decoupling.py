@@ -105,6 +105,7 @@ class TauNormalisation(Method):
     param_help = {"tau_min": "smallest τ of the grid (official: 0, the old classifier without its bias)",
                   "tau_max": "largest τ of the grid (official: 2)",
                   "tau_steps": "grid points from tau_min to tau_max (official: 21, a step of 0.1)"}
+    param_labels = {"tau_min": "Smallest τ", "tau_max": "Largest τ", "tau_steps": "τ grid points"}
     param_ranges = {"tau_min": (0.0, 10.0), "tau_max": (0.0, 10.0), "tau_steps": (1, 1001)}
     whole_params = ("tau_steps",)
 

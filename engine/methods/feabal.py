@@ -38,6 +38,7 @@ class FeatureBalancedLoss(LossMethod):
     citation = "Li, Cheung and Jiang, Feature-Balanced Loss for Long-Tailed Visual Recognition, ICME 2022"
     defaults = {"lambda": 60.0}
     param_ranges = {"lambda": (0.0, 1000.0)}
+    param_labels = {"lambda": "Tail stimulus λ"}
     param_help = {"lambda": "λ, strength of the tail stimulus λ·s_c/‖f‖, ramped in as (epoch / (0.95·epochs))² "
                             "(official CIFAR: 60)"}
 

@@ -31,6 +31,7 @@ class FocalLoss(LossMethod):
     citation = "Lin et al., Focal Loss for Dense Object Detection, ICCV 2017, arXiv 1708.02002"
     defaults = {"gamma": 1.0}
     param_ranges = {"gamma": (0.0, 10.0)}
+    param_labels = {"gamma": "Focusing power γ"}
     param_help = {"gamma": "γ, focusing power of (1 − p)^γ (LDAM-DRW's CIFAR protocol: 1; focal paper: 2)"}
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

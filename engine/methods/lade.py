@@ -39,6 +39,7 @@ class LADELoss(LossMethod):
                 "CVPR 2021, arXiv 2012.00321")
     defaults = {"alpha": 0.1, "remine_lambda": 0.01}
     param_ranges = {"alpha": (0.0, 10.0), "remine_lambda": (0.0, 10.0)}
+    param_labels = {"alpha": "Regulariser weight α", "remine_lambda": "Bound penalty λ"}
     param_help = {
         "alpha": "α, weight of the LADE regulariser added to the prior CE (official CIFAR-100-LT: 0.1)",
         "remine_lambda": "λ of the regularised DV bound, penalising S_c² (official CIFAR-100-LT, ratio 100: 0.01)",

@@ -37,6 +37,7 @@ class LDAMLoss(LossMethod):
     head = "cosine"
     defaults = {"max_margin": 0.5, "scale": 30.0}
     param_ranges = {"max_margin": (0.0, 2.0), "scale": (1.0, 100.0)}
+    param_labels = {"max_margin": "Largest margin", "scale": "Cosine scale s"}
     param_help = {
         "max_margin": "margin of the rarest class; the others get max_margin·(n_min/n_c)^(1/4) (paper code: 0.5)",
         "scale": "s, the scale of the cosine logits in training and evaluation (paper code: 30)",

@@ -25,6 +25,7 @@ class LogitAdjustedCE(LossMethod):
     citation = "Menon et al., Long-tail learning via logit adjustment, ICLR 2021, arXiv 2007.07314"
     defaults = {"tau": 1.0}
     param_ranges = {"tau": (0.0, 10.0)}
+    param_labels = {"tau": "Prior shift τ"}
     param_help = {"tau": "τ, the strength of the prior shift log π_c added to the logits (paper: 1)"}
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

@@ -100,6 +100,13 @@ class MiSLAS(Method):
     families = ("cifar_resnet", "imagenet_resnet")  # the single-head families, which build MiSLAS's LWS head
     defaults = {"mixup_alpha": 1.0, "smooth_head": 0.4, "smooth_tail": 0.1, "shape": 0.0, "power": 2.0,
                 "shift_bn": 1.0, "lr_factor": 0.2, "stage2_epochs": 10.0, "stage2_lr": 0.1}
+    param_labels = {"mixup_alpha": "Mixup α", "smooth_head": "Smoothing, largest class ε₁",
+                    "smooth_tail": "Smoothing, smallest class ε_K", "shape": "Smoothing shape (0–3)",
+                    "power": "Exp shape power", "shift_bn": "Re-estimate BatchNorm (1 = on)",
+                    "lr_factor": "Classifier lr factor", "stage2_epochs": "Epochs", "stage2_lr": "Learning rate"}
+    param_sections = {"Stage 1: mixup": ("mixup_alpha",),
+                      "Stage 2: classifier": ("stage2_epochs", "stage2_lr", "lr_factor", "shift_bn", "smooth_head",
+                                              "smooth_tail", "shape", "power")}
     param_help = {
         "mixup_alpha": "α of the stage-1 mixup, λ ~ Beta(α, α) (official: 1)",
         "smooth_head": "ε_1, the label smoothing of the largest class (official CIFAR-100-LT, 100: 0.4)",

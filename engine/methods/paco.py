@@ -96,6 +96,11 @@ class PaCo(Method):
         "alpha": 0.01, "beta": 1.0, "gamma": 1.0, "temperature": 0.05, "supt": 1.0,
         "key_momentum": 0.999, "queue_size": 1024.0, "projection_dim": 32.0, "sim_query": 0.0,
     }
+    param_labels: ClassVar[dict[str, str]] = {
+        "alpha": "Sample positive weight α", "beta": "Centre positive weight β",
+        "gamma": "Sample normaliser weight γ", "temperature": "Temperature τ", "supt": "Centre-logit divisor",
+        "key_momentum": "Key encoder momentum m", "queue_size": "Queue size K",
+        "projection_dim": "Projection dimension", "sim_query": "SimCLR query view (1 = on)"}
     param_help: ClassVar[dict[str, str]] = {
         "alpha": "weight of same-class samples (queries, keys, queue) as positives",
         "beta": "weight of the true class centre as a positive",

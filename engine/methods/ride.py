@@ -81,6 +81,15 @@ class RIDE(Method):
                     "diversity_factor": (-5.0, 5.0), "diversity_temperature": (0.05, 20.0),
                     "reweight_factor": (0.0, 0.99), "router_epochs": (0, 1000), "router_lr": (1e-6, 10.0),
                     "router_batch_size": (1, 65536), "pos_weight": (0.01, 10_000.0), "top_choices": (1, 100_000)}
+    param_labels = {"experts": "Experts", "max_margin": "Largest margin (LDAM)", "scale": "Cosine scale s",
+                    "diversity_factor": "Diversity weight", "diversity_temperature": "Diversity temperature",
+                    "reweight_factor": "Reweight factor", "router_epochs": "Epochs (0 = no router)",
+                    "router_lr": "Learning rate", "router_batch_size": "Batch size",
+                    "pos_weight": "Weight of “call the next expert”", "top_choices": "Largest logits read (k)"}
+    param_sections = {"Stage 1: experts": ("experts", "max_margin", "scale", "diversity_factor",
+                                           "diversity_temperature", "reweight_factor"),
+                      "Stage 2: router": ("router_epochs", "router_lr", "router_batch_size", "pos_weight",
+                                          "top_choices")}
     param_help = {
         "experts": "number of experts (paper code: 3; the distillation teacher has 6)",
         "max_margin": "LDAM margin of the rarest class (paper code: 0.5)",
@@ -183,6 +192,12 @@ class RIDEDistill(RIDE):
                 "teacher_batch_stats": 1.0}
     param_ranges = {**RIDE.param_ranges, "distill_temperature": (0.05, 20.0), "distill_factor": (0.0, 100.0),
                     "official_scaling": (0, 1), "teacher_batch_stats": (0, 1)}
+    param_labels = {**RIDE.param_labels, "distill_temperature": "Distillation temperature",
+                    "distill_factor": "Distillation weight", "official_scaling": "Scale by experts (1 = official)",
+                    "teacher_batch_stats": "Teacher BatchNorm in train mode (1 = official)"}
+    param_sections = {**RIDE.param_sections,
+                      "Stage 1: experts": (*RIDE.param_sections["Stage 1: experts"], "distill_temperature",
+                                           "distill_factor", "official_scaling", "teacher_batch_stats")}
     param_help = {
         **RIDE.param_help,
         "distill_temperature": "T_d of the distillation KL to the teacher's expert mean (paper code: 1.5)",

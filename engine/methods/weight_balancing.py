@@ -65,6 +65,7 @@ class WeightBalancing(LossMethod):
     repair_heads = ("linear", "lws")  # weight decay and MaxNorm act on the norms of a plain classifier
     defaults = {"beta": 0.9999}
     param_help = {"beta": "β of the class-balanced weights (1 − β)/(1 − β^n) (official: 0.9999)"}
+    param_labels = {"beta": "Class-balance β"}
     param_ranges = {"beta": (0.0, 0.999999)}
 
     def __init__(self, class_counts: torch.Tensor, params: Mapping[str, float] | None = None,

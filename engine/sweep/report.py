@@ -1,11 +1,13 @@
-"""The paper-style table of a sweep: mean ± std over seeds of Acc / HM / GM / LR for the base
-model and, side by side, after each classifier repair of the base model (+GML, +cRT, +LWS,
-+τ-norm, +WB) and with that repair's old+new ensemble (+GML+ens, …).
+"""The paper-style table of a sweep: mean ± std over seeds of Acc / HM / GM / LR and of the
+number of classes at zero recall, for the base model and, side by side, after each classifier
+repair of the base model (+GML, +cRT, +LWS, +τ-norm, +WB) and with that repair's old+new ensemble
+(+GML+ens, …).
 
 Numbers come from the cells' run folders only: the base column is the last row of the base
-run's metrics.csv (the final model, the one the plug-ins repair), each repair's columns are the
-"new" and "ensemble" columns of its plug-in run's report.json. std is the sample standard
-deviation (n − 1); with one seed it is 0. Writes, under ``<sweep>/report/``: table.csv, table.md,
+run's metrics.csv (the last epoch: the final model, the one the plug-ins repair), each repair's
+columns are the "new" and "ensemble" columns of its plug-in run's report.json. std is the sample
+standard deviation (n − 1); with one seed there is none, and the table shows the value alone.
+Writes, under ``<sweep>/report/``: table.csv, table.md,
 table.tex, cells.csv (every cell's numbers) and per_class.csv (every cell's per-class recalls,
 for the left-behind plots).
 """
@@ -22,7 +24,9 @@ from engine.sweep.cells import plugin_folder, plugin_report, read_status, read_s
 from engine.sweep.spec import Cell
 
 BASE = ("base", "base")  # key, title
-METRICS = (("acc", "Acc", "top1"), ("hm", "HM", "hm"), ("gm", "GM", "gm"), ("lr", "LR", "lowest_recall"))
+METRICS = (("acc", "Acc", "top1"), ("hm", "HM", "hm"), ("gm", "GM", "gm"), ("lr", "LR", "lowest_recall"),
+           ("zero", "Zeros", "zero_recall"))  # key, title, Metrics attribute; "zero" counts classes
+COUNTS = ("zero",)  # metrics that are class counts, not fractions shown in percent
 ENSEMBLE_SUFFIX = "_ens"  # a repair's ensemble column: "<repair>_ens"
 
 
@@ -65,7 +69,7 @@ class Row:
     method: str
     seeds: int  # finished seeds that enter the means
     planned: int
-    stats: dict[str, dict[str, tuple[float, float]]]  # model → metric → (mean, std), fractions
+    stats: dict[str, dict[str, tuple[float, float | None]]]  # model → metric → (mean, std; None for one seed)
 
 
 def collect(sweep_dir: str | Path) -> list[CellResult]:
@@ -109,10 +113,15 @@ def _read_numbers(result: CellResult, sweep_dir: str | Path, trained: bool) -> N
             values = report["columns"].get(column)
             if values is not None:
                 try:
-                    result.values[key] = {k: float(values[attribute]) for k, _t, attribute in METRICS}
+                    result.values[key] = {k: _number(values[attribute]) for k, _t, attribute in METRICS}
                     result.per_class[key] = [float(r) for r in values["per_class_recall"]]
                 except (KeyError, TypeError, ValueError):
                     raise RunDamaged(f"the {column} column of the {repair} report of {cell.id} is damaged") from None
+
+
+def _number(value) -> float:
+    """A report value as a float; a zero-recall count of outputs that were not numbers (null) is NaN."""
+    return math.nan if value is None else float(value)
 
 
 def table_rows(results: list[CellResult]) -> list[Row]:
@@ -132,11 +141,22 @@ def table_rows(results: list[CellResult]) -> list[Row]:
     return rows
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
+def mean_std(values: list[float]) -> tuple[float, float | None]:
+    """The mean and the sample standard deviation (n − 1); no deviation (None) for one value."""
     mean = sum(values) / len(values)
     if len(values) < 2:
-        return mean, 0.0
+        return mean, None
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def stat_text(metric: str, mean: float, std: float | None, plus_minus: str = "±") -> str:
+    """A table cell: percent with two decimals (a class count with one), "± std" only when
+    there are several seeds; "n/a" when a seed's outputs were NaN/inf (no mean is claimed)."""
+    if not math.isfinite(mean):
+        return "n/a"
+    if metric in COUNTS:
+        return f"{mean:.0f}" if std is None else f"{mean:.1f} {plus_minus} {std:.1f}"
+    return f"{100 * mean:.2f}" if std is None else f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
 
 
 def write_report(sweep_dir: str | Path, results: list[CellResult] | None = None) -> dict[str, Path]:
@@ -167,10 +187,7 @@ def _models_present(rows: list[Row], models: list[tuple[str, str]]) -> list[tupl
 def _cell_text(row: Row, model: str, metric: str, plus_minus: str) -> str:
     if model not in row.stats:
         return "–"
-    mean, std = row.stats[model][metric]
-    if not math.isfinite(mean):  # a seed's outputs were NaN/inf: no mean is claimed
-        return "n/a"
-    return f"{100 * mean:.2f} {plus_minus} {100 * std:.2f}"
+    return stat_text(metric, *row.stats[model][metric], plus_minus)
 
 
 def markdown_table(rows: list[Row], models: list[tuple[str, str]]) -> str:
@@ -181,7 +198,8 @@ def markdown_table(rows: list[Row], models: list[tuple[str, str]]) -> str:
         cells = [row.dataset, f"{row.imbalance:g}", row.method, f"{row.seeds}/{row.planned}"]
         cells += [_cell_text(row, key, metric, "±") for key, _t in models for metric, _n, _a in METRICS]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\nMean ± std over seeds (sample std), test split, %.\n"
+    return "\n".join(lines) + ("\n\nMean ± std over seeds (sample std; one seed: its value), test split, last epoch, "
+                               "%; Zeros: classes at zero recall.\n")
 
 
 def latex_table(rows: list[Row], models: list[tuple[str, str]]) -> str:
@@ -214,7 +232,8 @@ def _write_table_csv(path: Path, rows: list[Row], models: list[tuple[str, str]])
             values = []
             for model, _t in models:
                 for metric, _n, _a in METRICS:
-                    values += list(row.stats[model][metric]) if model in row.stats else ["", ""]
+                    mean, std = row.stats[model][metric] if model in row.stats else ("", "")
+                    values += [mean, "" if std is None else std]
             writer.writerow([row.dataset, f"{row.imbalance:g}", row.method, row.seeds, row.planned, *values])
 
 
