@@ -49,13 +49,17 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return config.validate()
 
 
+RESUME_FLAGS = ("--nproc",)  # how a resumed run runs here (at the same global batch), not what it is
+
+
 def resume_check(args: argparse.Namespace) -> None:
     """``--resume RUN`` continues a run with its own saved settings: setting flags beside it would
-    be silently ignored, and a finished run has nothing left, so both are one line (exit 2)."""
+    be silently ignored, and a finished run has nothing left, so both are one line (exit 2).
+    ``--nproc`` may change: the run continues on that many processes, at its global batch."""
     from engine.runs import RunFolder
     from engine.trainer import check_resumable
 
-    given = apply_arguments(RunConfig(), args, args.settings)
+    given = [flag for flag in apply_arguments(RunConfig(), args, args.settings) if flag not in RESUME_FLAGS]
     if given:
         flags = ", ".join(given)
         raise UserError(f"--resume continues {args.resume} with its saved settings, so {flags} would be ignored; "
@@ -74,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
     reporter = TerminalReporter(quiet=args.quiet)
     if args.resume:
         resume_check(args)
-        result = train(None, on_event=reporter, resume=args.resume)
+        result = train(None, on_event=reporter, resume=args.resume, nproc=args.nproc)
     else:
         result = train(config_from_args(args), on_event=reporter)
-    print_result(result)
+    if result.run_dir is not None:  # the rank that wrote it (every rank of a torchrun returns)
+        print_result(result)
     return 0
 
 

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.plugin import tune
 
     result = tune(config_from_args(args), on_event=TerminalReporter(quiet=args.quiet))
-    print_result(result)
+    if result.run_dir is not None:  # the rank that wrote it (every rank of a torchrun returns)
+        print_result(result)
     if args.per_class and result.reports:
         print("\n" + "class".rjust(20) + "  train" + "".join(name.rjust(10) for name in result.reports))
         for c, (name, count) in enumerate(zip(result.class_names, result.class_counts)):

@@ -16,12 +16,18 @@ on the labels' device (random draws happen on the generator's device):
   official stage-2 loop stops after ``N / batch`` iterations. The official iterators keep their
   position across epochs; here every epoch starts fresh cycles (so an epoch is a pure function of
   the generator, which exact resume needs).
+
+With several processes every rank draws the same order and takes its slice of each global
+batch (:func:`shard_order`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
+
+from data.errors import DatasetError
 
 Sampler = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -95,6 +101,46 @@ class _Cycle:
             taken.append(self.order[self.position])
             self.position += 1
         return torch.stack(taken)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One rank's part of an epoch's order: its images in step order, its batch size at each step
+    and each step's loss weight ``W·b_r / b`` (b_r of the step's global batch b on this rank)."""
+
+    order: torch.Tensor
+    sizes: list[int]
+    weights: list[float]
+
+
+def shard_order(order: torch.Tensor, batch_size: int, rank: int = 0, ranks: int = 1) -> Shard:
+    """Rank ``rank``'s shard of ``order`` for a global batch of ``batch_size`` over ``ranks`` processes.
+
+    Every rank draws the same global order (same sampler, same generator state), cuts it into
+    global batches of ``batch_size`` and takes a contiguous slice of each: slices differ by at most
+    one image, the first ``b mod W`` ranks taking the larger. So every index of the order is used
+    exactly once per epoch across the ranks, each rank makes the same number of steps (DDP needs
+    that), and a step's slices together are the batch one process would have used. A last global
+    batch with fewer images than ranks would leave a rank without any: it joins the batch before.
+    (``DistributedSampler`` pads with repeated images or drops the tail instead, so it cannot cover
+    every index exactly once unless W divides N.)
+    """
+    total = int(order.shape[0])
+    if total < ranks:
+        raise DatasetError(f"{total} training images cannot be shared among {ranks} processes; start fewer")
+    batches = [batch_size] * (total // batch_size) + ([total % batch_size] if total % batch_size else [])
+    if len(batches) > 1 and batches[-1] < ranks:
+        batches[-2:] = [batches[-2] + batches[-1]]
+    pieces, sizes, weights, start = [], [], [], 0
+    for size in batches:
+        base, extra = divmod(size, ranks)
+        mine = base + (rank < extra)
+        first = start + rank * base + min(rank, extra)
+        pieces.append(order[first:first + mine])
+        sizes.append(mine)
+        weights.append(ranks * mine / size)
+        start += size
+    return Shard(torch.cat(pieces), sizes, weights)
 
 
 SAMPLERS: dict[str, Sampler] = {

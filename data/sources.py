@@ -10,7 +10,9 @@
 Both give the loop, for an index order, batches of ``(views, labels, positions)``: one uint8
 ``(B, 3, S, S)`` tensor per view name on the device, the labels and the split positions of the
 images in the batch (a streamed batch drops a file it could not decode; ``skipped`` lists them).
-``plain_batches`` gives the un-augmented images for evaluation and feature extraction. The loop
+The batches are of one size, or of the sizes given (a rank's share of each global batch in a run
+of several processes, ``data.samplers.shard_order``). ``plain_batches`` gives the un-augmented
+images for evaluation and feature extraction. The loop
 normalises, mixes and steps the same way whichever source fed it.
 """
 from __future__ import annotations
@@ -44,13 +46,12 @@ class ResidentImages:
         positions = positions.to(self.images.device)
         return ResidentImages(self.images[positions], self.labels[positions])
 
-    def batches(self, order: torch.Tensor, batch_size: int, views: Sequence[str],
+    def batches(self, order: torch.Tensor, batch_size: int | Sequence[int], views: Sequence[str],
                 generator: torch.Generator) -> Iterator[ViewBatch]:
-        """The images at ``order`` in batches, each view augmented on the device from ``generator``
-        (one view after the other, batch after batch: the draws of the tensor pipeline)."""
-        order = order.to(self.images.device)
-        for start in range(0, order.shape[0], batch_size):
-            index = order[start:start + batch_size]
+        """The images at ``order`` in batches (of ``batch_size``, or of each of the sizes given),
+        each view augmented on the device from ``generator`` (one view after the other, batch
+        after batch: the draws of the tensor pipeline)."""
+        for index in _split(order.to(self.images.device), batch_size):
             images = self.images.index_select(0, index)
             yield [AUGMENTATIONS[view](images, generator) for view in views], self.labels[index], index
 
@@ -89,14 +90,13 @@ class StreamedImages:
     def _all_labels(self) -> np.ndarray:
         return self.pool.reader.splits[self.split].labels
 
-    def batches(self, order: torch.Tensor, batch_size: int, views: Sequence[str],
+    def batches(self, order: torch.Tensor, batch_size: int | Sequence[int], views: Sequence[str],
                 generator: torch.Generator) -> Iterator[ViewBatch]:
         """Decoded and augmented by the workers; one seed per epoch from ``generator`` (one draw,
         so a resumed run continues with the same images), one per batch derived from it."""
         base = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-        order = order.cpu()
-        chunks = [order[start:start + batch_size] for start in range(0, order.shape[0], batch_size)]
-        tasks = [BatchTask(self.split, self.positions[chunk.numpy()], tuple(views), _mix(base, number))
+        chunks = _split(order.cpu(), batch_size)
+        tasks = [BatchTask(self.split, self.positions[chunk.numpy()], tuple(views), mix_seed(base, number))
                  for number, chunk in enumerate(chunks)]
         for chunk, decoded in zip(chunks, self.pool.run(tasks)):
             self.skipped.extend(decoded.skipped)
@@ -111,7 +111,12 @@ class StreamedImages:
             yield views[0], labels
 
 
-def _mix(base: int, number: int) -> int:
+def _split(order: torch.Tensor, batch_size: int | Sequence[int]) -> list[torch.Tensor]:
+    """``order`` in batches of ``batch_size`` or of the sizes given; none for an empty order."""
+    return list(order.split(batch_size)) if order.numel() else []
+
+
+def mix_seed(base: int, number: int) -> int:
     """A well-spread 63-bit seed for batch ``number`` of the pass seeded ``base`` (splitmix64)."""
     z = (base + 0x9E3779B97F4A7C15 * (number + 1)) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF

@@ -213,7 +213,8 @@ class OptimConfig(Section):
         "Epochs", "Passes over the training set (for the plug-in: classifier re-training epochs; 0 there "
         "evaluates the old model only).", range=(0, 10_000)))
     batch_size: int = field(default=128, metadata=knob(
-        "Batch size", "Images per optimisation step.", range=(1, 65_536)))
+        "Batch size", "Images per optimisation step: the global batch, shared among the processes of a run on "
+        "several GPUs (its learning rate is that of the global batch; docs/distributed.md).", range=(1, 65_536)))
     lr: float = field(default=0.1, metadata=knob(
         "Learning rate", "The learning rate at the end of warm-up.", range=(1e-7, 10.0)))
     momentum: float = field(default=0.9, metadata=knob(
@@ -323,6 +324,19 @@ class RunConfig(JsonConfig):
         "CPU threads", "Threads for the engine on the CPU. 0: one per CPU (or OMP_NUM_THREADS when exported), fixed, "
         "so a run's numbers never depend on how busy the machine is; config.json records the count used "
         "(engine/cpu_policy.py).", range=(0, 1024), local=True))
+    nproc: int = field(default=1, metadata=knob(
+        "GPUs", "Processes this run trains with on this machine, one per GPU: data parallel (DistributedDataParallel "
+        "through torchrun; NCCL on GPUs, gloo on the CPU). The batch size stays the global batch, shared among "
+        "them, so the learning rate keeps its value. 1: this process alone. Under a torchrun you start yourself "
+        "(several machines), torchrun's process count applies instead. docs/distributed.md.",
+        range=(1, 64), local=True))
+    sync_batchnorm: bool = field(default=False, metadata=knob(
+        "SyncBatchNorm", "With several GPUs: BatchNorm statistics over the global batch instead of each GPU's "
+        "share (GPUs only; the official code of every method here trains without it)."))
+    collective_timeout: float = field(default=600.0, metadata=knob(
+        "Collective timeout", "With several processes: seconds one waits for the others in a collective (the "
+        "gradient all-reduce, a gather) before the run ends with an error. A process that dies ends the run at "
+        "once; this bounds one that hangs.", range=(10.0, 86_400.0), local=True))
     experiment: str = field(default="", metadata=knob(
         "Experiment name", "A label for the run; the run folder is named <date>-<time>-<name>.", local=True,
         placeholder="e.g. cifar100-lt-gml"))
@@ -384,6 +398,9 @@ class RunConfig(JsonConfig):
                                  ("optimizer", capability_error(method, twice=self.optim.optimizer == "sam"))):
                 if cannot:
                     found.append(ConfigError(name, cannot))
+        if self.nproc > 1 and self.device.startswith("cuda:"):
+            found.append(ConfigError("device", f"{self.device} is one GPU; {self.nproc} processes take one GPU each "
+                                               "(cuda:0 …): choose auto or cuda"))
         if self.optim.epochs == 0 and not self.plugin_run:
             found.append(ConfigError("epochs", "a run needs at least 1 epoch (0 evaluates the old model only with "
                                                "freeze features; to evaluate a model, choose freeze all)"))

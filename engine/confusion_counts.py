@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.distributed.collectives import gather_rows, sum_over_ranks
+
 DENSE_LIMIT = 512  # classes up to which the full matrix is kept (see the module docstring)
 TOP_PAIRS = 1000  # most confused pairs a record keeps
 
@@ -89,7 +91,7 @@ class ConfusionCounter:
     """Accumulates (true, predicted) pairs on a device; :meth:`record` reads them once."""
 
     def __init__(self, num_classes: int, device: torch.device | str):
-        self.num_classes = num_classes
+        self.num_classes, self.device = num_classes, device
         self.dense = num_classes <= DENSE_LIMIT
         self._flat = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=device) if self.dense else None
         self._cells: list[torch.Tensor] = []
@@ -101,6 +103,15 @@ class ConfusionCounter:
             self._flat.index_add_(0, cells, torch.ones_like(cells))
         else:
             self._cells.append(cells)
+
+    def sum_over_ranks(self) -> None:
+        """Every rank's counts on every rank (a run of several processes): the flat vector summed,
+        or the sparse cells gathered."""
+        if self.dense:
+            sum_over_ranks(self._flat)
+        else:
+            cells = torch.cat(self._cells) if self._cells else torch.zeros(0, dtype=torch.int64, device=self.device)
+            self._cells = [gather_rows(cells)]
 
     def record(self) -> ConfusionCounts:
         if self.dense:

@@ -16,6 +16,11 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def gpu_count() -> int:
+    """The CUDA GPUs of this machine (0 without CUDA)."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def device_choices() -> dict[str, str]:
     """The devices of this machine (config value → text): the form's suggestions for ``device``."""
     choices = {"auto": "Automatic (GPU if present)", "cpu": "CPU"}

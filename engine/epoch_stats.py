@@ -33,6 +33,7 @@ import math
 import torch
 
 from engine.confusion_counts import ConfusionCounter
+from engine.distributed.collectives import active, sum_over_ranks
 from engine.finite import non_finite_rows
 from engine.metrics import ECE_BINS, RECALL_FLOOR, Metrics, compute_metrics, not_numbers, topk_hits
 
@@ -77,6 +78,17 @@ class EpochStats:
         bins[0].index_add_(0, index, torch.ones_like(confidence))
         bins[1].index_add_(0, index, confidence)
         bins[2].index_add_(0, index, (predicted == labels).to(torch.float64))
+
+    def sum_over_ranks(self) -> None:
+        """Add every rank's sums and counts into this one's (a run of several processes, each on its
+        shard; exact per-class counts, not averaged percentages). Nothing with one process."""
+        if not active():
+            return
+        for total in (self.loss_sum, self.topk, self.non_finite, self.calibration):
+            if total is not None:
+                sum_over_ranks(total)
+        self.confusion.sum_over_ranks()
+        self.samples = int(sum_over_ranks(torch.tensor([self.samples], dtype=torch.int64)))
 
     def mean_loss(self) -> torch.Tensor:
         """The mean loss so far, still on the device (reading it waits: do so every few batches)."""

@@ -3,6 +3,8 @@
 
 A split is scored batch by batch (``engine.epoch_stats.EpochStats`` with calibration): its scores
 are never kept together, so a 50,000-image, 1,000-class test split costs the memory of one batch.
+In a run of several processes each scores its share of the split and the counts are summed
+(exact per-class counts: no image twice, none left out, unlike a padded DistributedSampler).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from torch.nn import functional as F
 
 from data.sources import ImageSource
 from data.tensors import normalize
+from engine.distributed.collectives import sum_over_ranks
+from engine.distributed.world import current_world
 from engine.epoch_stats import EpochStats
 from engine.fold import folded_copy
 from engine.precision import autocast
@@ -71,6 +75,9 @@ def evaluate(model: LTModel, rule: PredictionRule, source: ImageSource, mean, st
     model's precision; with the mean experts a router called per image when it routed."""
     fast = fold(model)
     device = source.labels.device
+    world = current_world()
+    if world.distributed:
+        source = source.subset(world.share(len(source)))
     stats = EpochStats(len(train_counts), device, calibration=True)
     experts_used, routed = torch.zeros((), dtype=torch.float64, device=device), 0
     for images, labels in source.plain_batches(inference_batch_size(device)):
@@ -81,6 +88,10 @@ def evaluate(model: LTModel, rule: PredictionRule, source: ImageSource, mean, st
         if scores.experts_used is not None:
             experts_used += scores.experts_used.sum()
             routed += labels.shape[0]
+    stats.sum_over_ranks()
+    if world.distributed:
+        experts_used = sum_over_ranks(experts_used.clone())
+        routed = int(sum_over_ranks(torch.tensor([routed])))
     metrics = stats.read(train_counts, recall_floor)
     if routed:
         metrics.experts_per_image = float(experts_used) / routed

@@ -47,6 +47,13 @@ class EpochEnd:
 
 
 @dataclass
+class RunStarted:
+    """The run folder the run writes: created, or opened to resume."""
+
+    run_dir: Path
+
+
+@dataclass
 class Message:
     """A line for the log pane or the terminal."""
 
@@ -67,7 +74,7 @@ class RunResult:
     test: Metrics | None = None  # with a validation split: best.pt measured once on the test split
 
 
-Event = Union[DatasetReady, Progress, EpochEnd, Message]
+Event = Union[DatasetReady, RunStarted, Progress, EpochEnd, Message]
 EventSink = Callable[[Event], None]
 StopFlag = Callable[[], bool]
 

@@ -9,6 +9,8 @@ Heads train on them in float32 (:meth:`FeatureBank.batch`). A :class:`FeatureBan
 cache per pass (one without augmentation, ``passes`` augmented ones with it) and serves epoch e
 from pass ``e mod passes``. Features keep the model's shape: ``(N, D)``, or ``(N, E, D)`` per expert.
 A streamed image that could not be decoded has no feature (``present`` is False there).
+In a run of several processes each extracts its share of the split and every rank gathers all
+of them (each trains on a share of batches drawn from the whole split).
 
 Features that predictions are scored from (the held-out split a head stage evaluates on, the
 plug-in's report) are kept in float32 (``EVAL_DTYPE``): scored from them, a checkpoint's
@@ -25,6 +27,8 @@ from torch import nn
 
 from data.sources import ImageSource
 from data.tensors import normalize
+from engine.distributed.collectives import gather_rows
+from engine.distributed.world import current_world
 from engine.evaluation import inference_batch_size
 from engine.precision import autocast
 
@@ -53,6 +57,8 @@ def extract_features(model: nn.Module, source: ImageSource, mean: Sequence[float
     device = source.labels.device
     batch_size = batch_size or inference_batch_size(device)
     generator = generator if generator is not None else torch.Generator(device=device).manual_seed(0)
+    world = current_world()
+    labels, source = source.labels, source.subset(world.share(len(source))) if world.distributed else source
     total = len(source)
     batches = (total + batch_size - 1) // batch_size
     features: torch.Tensor | None = None
@@ -69,7 +75,9 @@ def extract_features(model: nn.Module, source: ImageSource, mean: Sequence[float
             on_batch(number, batches)
     if features is None:
         features = torch.zeros(0, dtype=dtype, device=device)
-    return CachedFeatures(features, source.labels, present)
+    if world.distributed:
+        features, present = gather_rows(features), gather_rows(present.to(torch.uint8)).bool()
+    return CachedFeatures(features, labels, present)
 
 
 class FeatureBank:

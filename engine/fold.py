@@ -20,7 +20,7 @@ def folded_copy(model: nn.Module) -> nn.Module:
         children = dict(module.named_children())
         for name, conv in children.items():
             bn = children.get(name.replace("conv", "bn", 1)) if name.startswith("conv") else None
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats:
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, (nn.BatchNorm2d, nn.SyncBatchNorm)) and bn.track_running_stats:
                 _fold_into(conv, bn)
                 setattr(module, name.replace("conv", "bn", 1), nn.Identity())
     return folded

@@ -32,7 +32,7 @@ import torch
 
 from data.augment import draw_beta, mixup
 from errors import UserError
-from data.samplers import SAMPLERS
+from data.samplers import SAMPLERS, shard_order
 from data.sources import ImageSource
 from data.tensors import normalize
 from data.types import Dataset
@@ -40,6 +40,9 @@ from engine.batch import Batch
 from engine.checkpoints import Checkpoint, load_checkpoint, load_weights_into
 from engine.confusion import ConfusionRecord
 from engine.config import OptimConfig
+from engine.distributed.collectives import broadcast_object, broadcast_state, gather_rows, sum_over_ranks
+from engine.distributed.replicated import ReplicatedModel
+from engine.distributed.world import SOLO, World, rank_seed
 from engine.epoch_stats import EpochStats
 from engine.evaluation import evaluate, metrics_from_scores
 from engine.events import EpochEnd, EventSink, Message, Progress, RunStopped, StopFlag
@@ -81,7 +84,8 @@ def make_optimizer(optim: OptimConfig, groups: list[dict[str, Any]],
 class RunPlan:
     """What one run is. ``train_rule`` applies to every stage that names none of its own;
     ``train_index`` limits training to part of the split (the plug-in's held-out search); ``meta``
-    and ``heads`` go into every checkpoint beside the loop's own."""
+    and ``heads`` go into every checkpoint beside the loop's own. ``world`` is this process's place
+    in a run of several (each trains on its share of every global batch; rank 0 writes)."""
 
     kind: str  # "train" or "tune": what config.json holds
     dataset: Dataset
@@ -101,6 +105,7 @@ class RunPlan:
     precision: Precision = field(default_factory=Precision)  # engine.precision: fp32, or bf16 with fp32 layers
     compile: bool = False  # torch.compile the model for the training step (engine.speed)
     train_index: torch.Tensor | None = None
+    world: World = SOLO  # this process's rank among the run's processes (engine.distributed)
     meta: dict[str, Any] = field(default_factory=dict)
     heads: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
 
@@ -109,8 +114,8 @@ class Loop:
     """Runs a plan's stages: model, method, optimiser, generators, the best score so far."""
 
     def __init__(self, plan: RunPlan, run: RunFolder):
-        self.plan, self.run = plan, run
-        self.model, self.method, self.device = plan.model, plan.method, plan.device
+        self.plan, self.run = plan, run  # ``run`` is None on every rank but the writer
+        self.model, self.method, self.device, self.world = plan.model, plan.method, plan.device, plan.world
         if plan.stages:
             check_stages(plan.stages, self.model, self.method)
         self.rule = PredictionRule(self.method)  # how the run's evaluations predict
@@ -125,13 +130,18 @@ class Loop:
         self.counts = dataset.class_counts
         self.order_generator = torch.Generator().manual_seed(plan.seed)
         self.mix_generator = torch.Generator().manual_seed(plan.seed + 3)
-        self.augment_generator = torch.Generator(device=self.device).manual_seed(plan.seed + 1)
+        # each rank augments its own images from its own stream (rank 0's is the one-process stream)
+        self.augment_generator = torch.Generator(device=self.device).manual_seed(rank_seed(plan.seed + 1,
+                                                                                           self.world.rank))
         plan.precision.apply(self.model)
         configure_backends(self.device)
-        # what training_step calls: the model, or compiled (on CUDA: forward and backward in CUDA graphs)
-        self.step_model = training_model(self.model, plan.compile, report=self.run.log, device=self.device)
-        self.graphs = plan.compile and compile_mode(self.device) is not None
-        self.fold = FoldedEvaluation(self.device, self.run.log) if self.graphs else folded_copy
+        # what training_step calls: the model, or compiled (on CUDA: forward and backward in CUDA graphs);
+        # with several processes the model under DDP, wrapped again at each stage start
+        # (engine.distributed.replicated)
+        compiled = plan.compile and not self.world.distributed
+        self.step_model = training_model(self.model, compiled, report=self.log, device=self.device)
+        self.graphs = compiled and compile_mode(self.device) is not None
+        self.fold = FoldedEvaluation(self.device, self.log) if self.graphs else folded_copy
         self.total_epochs = sum(stage.epochs for stage in plan.stages)
         self.epochs_done = 0  # across stages
         self.stage_index, self.stage_epochs_done = 0, 0
@@ -162,8 +172,9 @@ class Loop:
                 self.stage_index, self.stage_epochs_done = self.stage_index + 1, 0
             return False
         finally:
-            with contextlib.suppress(UserError):  # a full disk is reported by what failed first
-                self.confusions.write(self.run)
+            if self.run is not None:
+                with contextlib.suppress(UserError):  # a full disk is reported by what failed first
+                    self.confusions.write(self.run)
 
     def _run_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> bool:
         self._start_stage(stage, on_event, should_stop)
@@ -182,8 +193,9 @@ class Loop:
             if train_metrics is None:
                 on_event(Message(f"stopped during epoch {self.epochs_done + 1}; the checkpoint of epoch "
                                  f"{self.epochs_done} is kept"))
-                self.run.log(f"stopped during epoch {self.epochs_done + 1}")
+                self.log(f"stopped during epoch {self.epochs_done + 1}")
                 return True
+            broadcast_state(self.model)  # every rank evaluates (and rank 0 saves) rank 0's weights and buffers
             test_metrics = self.evaluate_test(stage)
             self.epochs_done += 1
             self.stage_epochs_done = epoch + 1
@@ -192,10 +204,10 @@ class Loop:
             self.seconds["train"] += seconds
             self._commit_epoch(stage, lr, seconds, train_metrics, test_metrics, is_best)
             self.confusions.update(test_metrics, self.epochs_done, is_best)
-            self.run.log(f"epoch {self.epochs_done} ({stage.name}): test acc {test_metrics.top1:.4f} "
-                         f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}"
-                         + (f" experts/image {test_metrics.experts_per_image:.2f}"
-                            if test_metrics.experts_per_image is not None else ""))
+            self.log(f"epoch {self.epochs_done} ({stage.name}): test acc {test_metrics.top1:.4f} "
+                     f"HM {test_metrics.hm:.4f} GM {test_metrics.gm:.4f} LR {test_metrics.lowest_recall:.4f}"
+                     + (f" experts/image {test_metrics.experts_per_image:.2f}"
+                        if test_metrics.experts_per_image is not None else ""))
             on_event(EpochEnd(self.epochs_done, self.total_epochs, lr, train_metrics, test_metrics, seconds,
                               is_best, stage=stage.name, stage_name=self.stage_label(stage), split=self.eval_split))
             self._report_skipped(on_event)
@@ -215,7 +227,12 @@ class Loop:
             listing = "; ".join(f"{path} ({reason})" for path, reason in new[:5])
             more = f" and {len(new) - 5} more" if len(new) > 5 else ""
             on_event(Message(f"left out {len(new)} image(s) that could not be decoded: {listing}{more}", "warning"))
-            self.run.log(f"left out undecodable images: {listing}{more}")
+            self.log(f"left out undecodable images: {listing}{more}")
+
+    def log(self, text: str) -> None:
+        """A line in the run's log (written by rank 0 alone)."""
+        if self.run is not None:
+            self.run.log(text)
 
     def _start_stage(self, stage: Stage, on_event: EventSink, should_stop: StopFlag) -> None:
         """Freeze and unfreeze for the stage, start its hooks, build its optimiser, cache features if it asks."""
@@ -227,6 +244,8 @@ class Loop:
                 for module in parts[part]:
                     module.requires_grad_(True)
         self.method.on_stage_start(stage, self.model)
+        if self.world.distributed:
+            self.step_model = ReplicatedModel(self.model, self.device)  # after the stage set what trains
         self.hooks = [make_hook(hook) for hook in stage.hooks]
         for hook in self.hooks:
             hook.on_stage_start(self.model, stage)
@@ -252,12 +271,13 @@ class Loop:
         passes = stage.feature_passes if augmented else 1
         jobs = [(self.held_out, "none", EVAL_DTYPE)] + \
             [(self.train, augmented[0] if augmented else "none", CACHE_DTYPE)] * passes
-        # Its own generator per stage, so a run resumed inside the stage caches the same passes.
-        generator = torch.Generator(device=self.device).manual_seed(self.plan.seed + 100 + self.stage_index)
+        # Its own generator per stage (and rank), so a run resumed inside the stage caches the same passes.
+        generator = torch.Generator(device=self.device).manual_seed(
+            rank_seed(self.plan.seed + 100 + self.stage_index, self.world.rank))
         outputs = []
         for number, (source, view, dtype) in enumerate(jobs, start=1):
             def on_batch(batch: int, batches: int, number: int = number) -> None:
-                if should_stop():
+                if should_stop() and not self.world.distributed:  # ranks stop together, at a training check
                     raise RunStopped
                 on_event(Progress(number, len(jobs), batch, batches, stage="features"))
             outputs.append(extract_features(self.model, source, self.plan.mean, self.plan.std, view,
@@ -271,14 +291,14 @@ class Loop:
         """BatchNorm as the stage says: train mode, frozen (eval), or re-estimated (train mode, frozen weights)."""
         self.model.train(stage.batchnorm != "frozen")
 
-    def _batches(self, stage: Stage, order: torch.Tensor, epoch: int) -> Iterator[Batch]:
-        """The epoch's batches in ``order``: from cached features, or from the training source's uint8 views."""
-        batch_size = stage.optim.batch_size
+    def _batches(self, stage: Stage, order: torch.Tensor, sizes: list[int], epoch: int) -> Iterator[Batch]:
+        """The epoch's batches (of ``sizes``) in ``order``: from cached features, or from the training
+        source's uint8 views."""
         if stage.source == "features":
-            for start in range(0, order.shape[0], batch_size):
-                yield self._feature_batch(order[start:start + batch_size], epoch)
+            for index in order.split(sizes):
+                yield self._feature_batch(index, epoch)
             return
-        for views, labels, index in self.train.batches(order, batch_size, stage.views, self.augment_generator):
+        for views, labels, index in self.train.batches(order, sizes, stage.views, self.augment_generator):
             yield self._make_batch(stage, views, labels, index)
 
     def _feature_batch(self, index: torch.Tensor, epoch: int) -> Batch:
@@ -298,51 +318,78 @@ class Loop:
                      should_stop: StopFlag) -> Metrics | None:
         """One pass over the training split; running metrics, or None when asked to stop.
 
-        The metrics accumulate on the device and are read once, after the last batch; the
-        loss is checked every ``FINITE_CHECK_EVERY`` batches (the only waits on the device)."""
+        The epoch's order is drawn whole on every rank and each trains on its share of every global
+        batch (``shard_order``; with one process, the whole batch). The metrics accumulate on the
+        device and are read once, after the last batch (summed over the ranks first); the loss is
+        checked every ``FINITE_CHECK_EVERY`` batches (the only waits on the device; with several
+        processes the ranks also agree there on a stop asked of any of them)."""
         self._set_mode(stage)
-        order = SAMPLERS[sampler](self.train_labels.cpu(), self.order_generator).to(self.device)
-        batch_size = stage.optim.batch_size
-        batches = (len(order) + batch_size - 1) // batch_size
+        order = SAMPLERS[sampler](self.train_labels.cpu(), self.order_generator)
+        shard = shard_order(order, stage.optim.batch_size, self.world.rank, self.world.size)
+        batches = len(shard.sizes)
         stats = EpochStats(self.model.num_classes, self.device)
-        for number, batch in enumerate(self._batches(stage, order, epoch), start=1):
-            if should_stop():
+        stop_asked = False
+        steps = zip(self._batches(stage, shard.order.to(self.device), shard.sizes, epoch), shard.weights)
+        for number, (batch, weight) in enumerate(steps, start=1):
+            stop_asked = stop_asked or should_stop()
+            if stop_asked and not self.world.distributed:
                 return None
-            self._step(stage, batch, stats)
+            self._step(stage, batch, stats, weight)
             if number % FINITE_CHECK_EVERY == 0 or number == batches:
-                self._check_finite(stats.mean_loss())
+                if self._check(stats, stop_asked):
+                    return None
             on_event(Progress(self.epochs_done + 1, self.total_epochs, number, batches, stage=self.plan.kind,
                               stage_name=self.stage_label(stage)))
+        stats.sum_over_ranks()
         for hook in self.hooks:
             hook.after_epoch(self.model)
         return stats.read(self.counts, self.plan.recall_floor)
 
-    def _step(self, stage: Stage, batch: Batch, stats: EpochStats) -> None:
+    def _step(self, stage: Stage, batch: Batch, stats: EpochStats, weight: float = 1.0) -> None:
         """One optimiser step on one batch: the stage's own step or the method's (twice with SAM:
         at w, then at w + ε with BatchNorm's running statistics left as the first pass set them),
         then the stage's hooks. The running train metrics are the first pass's (at w). Nothing here
-        waits for the device (tests/test_no_sync.py)."""
-        loss, logits = self._forward_backward(stage, batch)
+        waits for the device (tests/test_no_sync.py).
+
+        With several processes DDP averages the ranks' gradients; a rank whose share of the global
+        batch b is b_r weighs its (mean) loss by ``weight`` = W·b_r/b, so the average is the global
+        batch's mean whatever the shares (``data.samplers.shard_order``). The weights sum to W, so a
+        loss computed identically on every rank from gathered rows (GML, LADE) stays exact too
+        (``engine.distributed.collectives.gather_rows_with_grad``). Both SAM passes go through DDP:
+        ε follows the global batch's gradient, as with one process on the whole batch."""
+        loss, logits = self._forward_backward(stage, batch, weight)
         stats.update(loss, logits, batch.labels)  # before a second pass reuses a compiled graph's outputs
         if self.sam is not None:
             self.sam.perturb()
             with first_pass_statistics(self.model):
-                self._forward_backward(stage, batch)
+                self._forward_backward(stage, batch, weight)
             self.sam.restore()
         self.optimizer.step()
         for hook in self.hooks:
             hook.after_step(self.model)
 
-    def _forward_backward(self, stage: Stage, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The step's loss and logits on ``batch``, its gradients in ``.grad`` (the old ones cleared)."""
+    def _forward_backward(self, stage: Stage, batch: Batch, weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's loss and logits on ``batch``, the gradients of ``weight`` × loss in ``.grad``
+        (the old ones cleared)."""
         step = stage.step or self.method.training_step
         if self.graphs:
             torch.compiler.cudagraph_mark_step_begin()  # the previous step's graph outputs are done with
         with autocast(self.model):
             loss, logits = step(self.step_model, batch, stage)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight if weight != 1.0 else loss).backward()
         return loss, logits
+
+    def _check(self, stats: EpochStats, stop_asked: bool) -> bool:
+        """Check the mean loss so far (of every rank); True when a rank was asked to stop."""
+        if not self.world.distributed:
+            self._check_finite(stats.mean_loss())
+            return False
+        totals = sum_over_ranks(torch.stack([stats.loss_sum.double(), torch.tensor(float(stats.samples),
+                                             dtype=torch.float64, device=self.device),
+                                             torch.tensor(float(stop_asked), dtype=torch.float64, device=self.device)]))
+        self._check_finite(totals[0] / totals[1].clamp_min(1))
+        return bool(totals[2] > 0)
 
     def _check_finite(self, mean_loss: torch.Tensor) -> None:
         """Stop a run whose loss is NaN/inf or has exploded; the last good epoch's checkpoint stays."""
@@ -352,7 +399,8 @@ class Loop:
         done = self.epochs_done
         what = "became NaN/inf" if not math.isfinite(value) else f"exploded to {value:.3g}"
         kept = f"the checkpoint of epoch {done} is kept" if done else "no epoch finished"
-        self.run.mark_status("diverged", epochs=done)
+        if self.run is not None:
+            self.run.mark_status("diverged", epochs=done)
         raise TrainingDiverged(
             f"the loss {what} in epoch {done + 1}; {kept}. Lower the learning rate "
             f"(now {self.plan.stages[self.stage_index].optim.lr}) or check the method's hyperparameters.")
@@ -381,15 +429,18 @@ class Loop:
         metric chose), measured once; None when the per-epoch split already is the test split."""
         if self.eval_split == "test":
             return None
-        best = self.run.checkpoint("best") if self.plan.save_model else None
+        best = self.run.checkpoint("best") if self.run is not None and self.plan.save_model else None
+        chosen = broadcast_object(best is not None)  # rank 0 reads best.pt and hands its weights on
+        current = {key: value.clone() for key, value in self.model.state_dict().items()} if chosen else None
         if best is not None:
-            current = {key: value.clone() for key, value in self.model.state_dict().items()}
             self.model.load_state_dict(load_checkpoint(best).state_dict)
+        if chosen:
+            broadcast_state(self.model)
         test = self.plan.dataset.images("test").to(self.device)
         try:
             return self.evaluate_split(test)
         finally:
-            if best is not None:
+            if current is not None:
                 self.model.load_state_dict(current)
 
     def close(self) -> None:
@@ -431,42 +482,57 @@ class Loop:
     def _commit_epoch(self, stage: Stage, lr: float, seconds: float, train: Metrics, test: Metrics,
                       is_best: bool) -> None:
         """The epoch as one unit: CSV rows, last.pt with the resume state and best.pt when it improved
-        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged).
-        The confusion matrix is not written here but when the session ends (``ConfusionRecord``)."""
+        (``RunFolder.commit_epoch``; non-finite weights are refused and the run marked diverged),
+        written by rank 0. The confusion matrix is not written here but when the session ends
+        (``ConfusionRecord``)."""
+        extra = self.resume_state() if self.plan.save_model else None  # on every rank: it gathers their streams
+        if self.run is None:
+            return
         rows = epoch_rows(self.epochs_done, lr, seconds, train, test, stage=self.stage_index + 1)
         if not self.plan.save_model:
             self.run.commit_epoch(*rows)
         else:
             try:
                 self.run.commit_epoch(*rows, state_dict=self.model.state_dict(), meta=self.meta(),
-                                      heads=self.plan.heads, extra=self.resume_state(),
+                                      heads=self.plan.heads, extra=extra,
                                       method_state=self.method.state_dict(), is_best=is_best)
             except NonFiniteError:
                 self.run.mark_status("diverged", epochs=self.epochs_done - 1)
                 raise
 
     def resume_state(self) -> dict[str, Any]:
+        """What ``restore`` continues from. Every rank calls it: the augmentation streams of all
+        ranks are gathered (``augment_ranks``, with the ``world_size`` they belong to); the order
+        and mixup streams are the same on every rank."""
+        augment = self.augment_generator.get_state()
         return {
             "optimizer": self.optimizer.state_dict() if self.optimizer else None,
             "hooks": [hook.state_dict() for hook in self.hooks],
             "epochs_done": self.epochs_done, "stage_index": self.stage_index,
             "stage_epochs_done": self.stage_epochs_done, "best_epoch": self.best_epoch, "best": self.best,
+            "world_size": self.world.size,
             "rng": {"torch": torch.get_rng_state(), "order": self.order_generator.get_state(),
-                    "mix": self.mix_generator.get_state(), "augment": self.augment_generator.get_state()},
+                    "mix": self.mix_generator.get_state(), "augment": augment,
+                    "augment_ranks": list(gather_rows(augment[None]))},
         }
 
     def update_last(self, meta: dict[str, Any], resume_state: dict[str, Any] | None = None) -> None:
         """Rewrite last.pt with extra meta after the last epoch (the plug-in's ensemble), history kept;
         ``resume_state``: the one last.pt had (a run stopped mid-epoch, whose optimiser and generators
-        moved on since), else the loop's own."""
-        self.run.update_last(self.model.state_dict(), {**self.meta(), **meta}, heads=self.plan.heads,
-                             extra=resume_state or self.resume_state(), method_state=self.method.state_dict())
+        moved on since; the same on every rank), else the loop's own. Every rank calls it, rank 0 writes."""
+        extra = resume_state or self.resume_state()
+        if self.run is not None:
+            self.run.update_last(self.model.state_dict(), {**self.meta(), **meta}, heads=self.plan.heads,
+                                 extra=extra, method_state=self.method.state_dict())
 
     def restore(self, checkpoint: Checkpoint) -> None:
-        """Continue from a ``last.pt`` written by :meth:`_commit_epoch` with its resume state.
-        Weights that do not fit the model (``CheckpointMismatch``) or hold NaN/inf
-        (``NonFiniteError``) are refused before the model changes; ``RunFolder.recover`` calls this
-        before it touches the run folder."""
+        """Continue from a ``last.pt`` written by :meth:`_commit_epoch` with its resume state (every
+        rank from the same one). Weights that do not fit the model (``CheckpointMismatch``) or hold
+        NaN/inf (``NonFiniteError``) are refused before the model changes; ``RunFolder.recover``
+        calls this before it touches the run folder. On as many processes as it was saved from,
+        each rank continues its own augmentation stream; on another number, rank 0 continues the
+        saved rank 0's and the others start fresh ones (the global order and mixup streams continue
+        either way)."""
         assert_finite(checkpoint.state_dict, checkpoint.name)
         load_weights_into(self.model, checkpoint)
         self.method.load_state_dict(checkpoint.method_state)
@@ -482,6 +548,16 @@ class Loop:
         rng = extra["rng"]
         torch.set_rng_state(rng["torch"])
         self.order_generator.set_state(rng["order"])
-        self.augment_generator.set_state(rng["augment"])
+        streams, saved_size = rng.get("augment_ranks"), extra.get("world_size", 1)
+        if streams and saved_size == self.world.size:
+            self.augment_generator.set_state(streams[self.world.rank])
+        elif self.world.rank == 0:
+            self.augment_generator.set_state(rng["augment"])
+        else:
+            self.augment_generator.manual_seed(rank_seed(self.plan.seed + 1 + self.epochs_done, self.world.rank))
+        if saved_size != self.world.size:
+            fresh = "; ranks 1 and up draw their augmentation afresh" if self.world.distributed else ""
+            self.log(f"resumed on {self.world.size} process(es) after {saved_size}: the global batch and its "
+                     f"order continue{fresh}")
         if "mix" in rng:
             self.mix_generator.set_state(rng["mix"])

@@ -10,9 +10,10 @@ from engine.runs import RunFolder, format_count, format_percent
 
 def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epoch: int | None,
                    best: dict, last: Metrics | None, stopped: bool, stages: list[str] = (),
-                   eval_split: str = "test", test: Metrics | None = None) -> None:
+                   eval_split: str = "test", test: Metrics | None = None, processes: int = 1) -> None:
     """``README.md``: the settings, then the per-epoch split's best and last metrics (the validation
-    split when the dataset has one) and, then, the test split measured once with best.pt."""
+    split when the dataset has one) and, then, the test split measured once with best.pt.
+    ``processes``: how many shared each global batch (the last session's)."""
     optim, method, data = config.optim, config.method, config.data
     run_epochs = len(run.history())
     lines = [
@@ -27,7 +28,9 @@ def write_run_card(run: RunFolder, config: RunConfig, dataset: Dataset, best_epo
         f"- **Method:** {method.loss} {method.params or ''}, train rule {method.train_rule}",
         f"- **Optimiser:** {optim.optimizer.upper()} lr {optim.lr}, momentum {optim.momentum}"
         + (" (Nesterov)" if optim.nesterov else "") + f", weight decay {optim.weight_decay}, "
-        f"batch {optim.batch_size}, {optim.epochs} epochs, {optim.schedule} schedule",
+        f"batch {optim.batch_size}" + (f" (global: {processes} processes of {optim.batch_size // processes}–"
+                                        f"{-(-optim.batch_size // processes)})" if processes > 1 else "")
+        + f", {optim.epochs} epochs, {optim.schedule} schedule",
         *(f"- **Stage {number}:** {text}" for number, text in enumerate(stages, start=1)),
         f"- **Compute:** device {config.device}, {config.threads} CPU thread(s), "
         + Precision(config.precision, tuple(config.fp32_layers or ())).describe(),

@@ -10,7 +10,8 @@ its model family) and a distillation teacher, handed to the method with ``Method
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -19,10 +20,14 @@ import torch
 from data import load_dataset
 from errors import UserError
 from data.types import Dataset
-from engine.checkpoints import is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
+from engine.checkpoints import Checkpoint, is_trunk_file, load_checkpoint, load_trunk_into, load_weights_into
 from engine.config import ConfigError, RunConfig
-from engine.devices import describe_device, pick_device
-from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, StopFlag, ignore_event,
+from engine.devices import describe_device
+from engine.distributed.collectives import active, broadcast_object, from_rank_zero
+from engine.distributed.launch import run_processes, wants_processes
+from engine.distributed.replicated import sync_batchnorm
+from engine.distributed.world import SOLO, World, joined
+from engine.events import (DatasetReady, EpochEnd, EventSink, Message, RunResult, RunStarted, StopFlag, ignore_event,
                            never_stop)
 from engine.finite import assert_finite
 from engine.loop import Loop, RunPlan, TrainingDiverged  # noqa: F401 (TrainingDiverged is part of the API)
@@ -41,14 +46,20 @@ from models import LTModel, create_model, families, family, spec_for
 
 
 def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_stop: StopFlag = never_stop,
-          dataset: Dataset | None = None, resume: str | Path | None = None,
-          command: str = "") -> RunResult | TuneResult:
+          dataset: Dataset | None = None, resume: str | Path | None = None, command: str = "",
+          nproc: int | None = None) -> RunResult | TuneResult:
     """Train one run and write its run folder; see ``engine.events`` for what it reports. Freeze
     features runs the plug-in and returns its ``TuneResult``.
 
     With ``resume`` (a run folder), ``config`` is ignored and may be None: the run continues
-    with its own saved settings from its last checkpoint. The run folder is locked while it is
-    written (``command`` says by what, for the message a second writer gets).
+    with its own saved settings from its last checkpoint (on ``nproc`` processes when given,
+    else on as many as it was started with). The run folder is locked while it is written
+    (``command`` says by what, for the message a second writer gets).
+
+    A run of several processes (``config.nproc``) asked for here starts them through torchrun
+    and reports rank 0's events (``engine.distributed.launch``); inside each of them (or under a
+    torchrun the user started) this trains the process's share, and rank 0 alone writes the
+    run folder and reports.
     """
     run = RunFolder(resume) if resume else None
     if run is not None:
@@ -57,42 +68,64 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         if config.plugin_run and run.config().get("kind") != "tune":
             raise UserError(f"{run.name} froze the features in a training run of an older version; start a new run "
                             "from its settings (freeze features now runs the plug-in)")
+        config.nproc = nproc or config.nproc
     elif config is None:
         raise ValueError("train() needs a config or a run folder to resume")
+    if wants_processes(config):
+        config.validate()
+        return run_processes(config, on_event, should_stop, resume=run.path if run else None, command=command)
     if config.plugin_run:
         from engine.plugin import tune
 
         return tune(config, on_event, should_stop, dataset, resume=run.path if run else None, command=command)
     config.validate()
     threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
-    if run is None:
-        check_run_folders(config.runs_dir)  # before the dataset loads
-    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data too
-    device = pick_device(config.device)
-    on_event(Message(f"device: {describe_device(device)}"))
+    pretrained = _pretrained(config) if config.model.pretrained and not resume else None  # before the data
+    with joined(config.device, config.collective_timeout) as (world, device):
+        if not world.writer:
+            run, on_event = None, ignore_event  # rank 0 writes and reports
+        elif run is None:
+            check_run_folders(config.runs_dir)  # before the dataset loads
+        return _train(config, world, device, threads, run, pretrained, on_event, should_stop, dataset,
+                      resume is not None, command)
+
+
+def _train(config: RunConfig, world: World, device: torch.device, threads: int, run: RunFolder | None,
+           pretrained: Checkpoint | None, on_event: EventSink, should_stop: StopFlag, dataset: Dataset | None,
+           resuming: bool, command: str) -> RunResult:
+    """The run on this process: its share of every batch; the run folder when it is the writer."""
+    on_event(Message(f"device: {describe_device(device)}" + (f", one of {world.describe()}" if world.distributed
+                                                               else "")))
     dataset = dataset or load_dataset(config.data)
     announce_dataset(dataset, on_event)
 
     torch.manual_seed(config.seed)
-    plan = plan_run(config, dataset, device, report=lambda text: on_event(Message(text)))
+    plan = plan_run(config, dataset, device, world, report=lambda text: on_event(Message(text)))
     # what this run uses, recorded in config.json and the run card: a rerun from them is the same run
     config = replace(config, threads=threads, precision=plan.precision.name,
                      fp32_layers=list(plan.precision.fp32_layers))
     on_event(Message(f"precision: {plan.precision.describe()}"))
-    if run is None:
+    if world.distributed and config.sync_batchnorm:
+        on_event(Message(sync_batchnorm(plan.model, device)))
+    if world.distributed and config.compile:
+        on_event(Message("torch.compile is not used in a run of several processes (DDP wraps the eager model)"))
+    if world.writer and run is None:
         run = RunFolder.create(config.runs_dir, config.experiment or _default_label(config, dataset))
-        run.write_json("config.json", {"kind": "train", "run": config.to_dict()})
+        run.write_json("config.json", {"kind": "train", "run": config.to_dict(), "processes": world.record()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
                           eval_split="val" if "val" in dataset.split_names() else "test")
+    if run is not None:
+        on_event(RunStarted(run.path))
     loop = Loop(plan, run)
     final_test: Metrics | None = None
 
     def card(stopped: bool) -> None:
-        write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
-                       [stage.describe() for stage in plan.stages], loop.eval_split, final_test)
+        if run is not None:
+            write_run_card(run, config, dataset, loop.best_epoch, loop.best, loop.last_test, stopped,
+                           [stage.describe() for stage in plan.stages], loop.eval_split, final_test, world.size)
 
-    with loop, run.writing(command, on_interrupt=lambda _: card(True), resume=loop.restore if resume else None):
-        if resume:
+    with loop, writing(run, command, loop.restore if resuming else None, on_interrupt=lambda _: card(True)):
+        if resuming and run is not None:
             if not (run.path / "dataset.json").exists():  # lost: the loaded dataset says it again
                 run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist(),
                                   eval_split=loop.eval_split)
@@ -100,21 +133,25 @@ def train(config: RunConfig | None, on_event: EventSink = ignore_event, should_s
         elif pretrained is not None:
             for note in _load_pretrained(plan, pretrained, dataset.num_classes):
                 on_event(Message(note))
-        run.log(f"start on {describe_device(device)}, {plan.precision.describe()}: {dataset.describe()}")
+        loop.log(f"start on {describe_device(device)}" + (f" × {world.describe()}" if world.distributed else "")
+                 + f", {plan.precision.describe()}: {dataset.describe()}")
         if config.model.freeze == "all":
-            stopped = _evaluate_only(loop, run, on_event)
+            stopped = _evaluate_only(loop, on_event)
         else:
             stopped = loop.run_stages(on_event, should_stop)
         if not stopped:
-            final_test = _final_test(loop, run, on_event)
+            final_test = _final_test(loop, on_event)
         card(stopped)
-        run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
-    return RunResult(run.path, stopped, loop.epochs_done, loop.best_epoch, loop.best, loop.last_test, final_test)
+        if run is not None:
+            run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
+    return RunResult(run.path if run else None, stopped, loop.epochs_done, loop.best_epoch, loop.best,
+                     loop.last_test, final_test)
 
 
-def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
+def plan_run(config: RunConfig, dataset: Dataset, device: torch.device, world: World = SOLO,
              report: Callable[[str], None] = lambda text: None) -> RunPlan:
-    """The model, method, stages and precision ``config`` asks for (refused before anything trains)."""
+    """The model, method, stages and precision ``config`` asks for (refused before anything trains);
+    ``world`` is this process's place among the run's processes."""
     stages_total = config.optim.epochs
     method: Method = build_method(config.method.loss, dataset.class_counts, config.method.params, stages_total)
     method.check_fit(len(dataset.train_labels))
@@ -132,13 +169,14 @@ def plan_run(config: RunConfig, dataset: Dataset, device: torch.device,
         method.use_teacher(*_teacher(config.method.teacher, device, dataset.num_classes))
     batch_size = stages[0].optim.batch_size if stages else config.optim.batch_size
     with torch.random.fork_rng(devices=[]):  # measuring kernels must not move the run's random state
-        precision = resolve_precision(config.precision, config.fp32_layers, model, device, batch_size,
-                                      dataset.image_size, report)
+        # rank 0 measures and decides, so every rank computes in the same precision
+        precision = from_rank_zero(lambda: resolve_precision(config.precision, config.fp32_layers, model, device,
+                                                             batch_size, dataset.image_size, report))
     return RunPlan("train", dataset, device, model, method, stages, config.seed, dataset.mean, dataset.std,
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    drw_epoch=config.method.drw_epoch,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   precision=precision, compile=config.compile,
+                   precision=precision, compile=config.compile, world=world,
                    meta={"data": {**asdict(config.data), "seed": config.seed}})
 
 
@@ -240,12 +278,36 @@ def _load_pretrained(plan: RunPlan, checkpoint: Checkpoint, num_classes: int) ->
     return [f"pretrained weights from {path}", *checkpoint.notes]
 
 
-def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | None:
+@contextlib.contextmanager
+def writing(run: RunFolder | None, command: str, restore: Callable[[Checkpoint], None] | None,
+            on_interrupt: Callable[[int], None] | None = None) -> Iterator[None]:
+    """The block that writes a run: the writer (rank 0, ``run``) holds the folder's lock
+    (``RunFolder.writing``); the other ranks (``run`` None) hold nothing. With ``restore`` (a
+    resumed run) the writer recovers ``last.pt`` and restores from it before it changes anything
+    in the folder, and every other rank restores from the same checkpoint, handed on by rank 0."""
+    recovered: list[Checkpoint] = []
+
+    def restore_writer(checkpoint: Checkpoint) -> None:
+        restore(checkpoint)
+        recovered.append(checkpoint)
+
+    held = run.writing(command, on_interrupt=on_interrupt, resume=restore_writer if restore else None) \
+        if run is not None else contextlib.nullcontext()
+    with held:
+        if restore is not None and active():
+            checkpoint = broadcast_object(recovered[0] if recovered else None)
+            if not recovered:
+                restore(checkpoint)
+        yield
+
+
+def _final_test(loop: Loop, on_event: EventSink) -> Metrics | None:
     """With a validation split: best.pt (chosen on it) measured once on the test split, reported
-    and written to ``test_report.json``; None without a validation split."""
+    and written to ``test_report.json`` (by rank 0); None without a validation split."""
     test = loop.final_test()
-    if test is None:
-        return None
+    run = loop.run
+    if test is None or run is None:
+        return test
     chosen = f"best.pt, epoch {loop.best_epoch}" if run.checkpoint("best") else "the last epoch"
     run.write_test_report(test, chosen, loop.plan.best_metric)
     on_event(Message(f"test split ({chosen}, chosen on the validation split by {loop.plan.best_metric}): "
@@ -254,12 +316,13 @@ def _final_test(loop: Loop, run: RunFolder, on_event: EventSink) -> Metrics | No
     return test
 
 
-def _evaluate_only(loop: Loop, run: RunFolder, on_event: EventSink) -> bool:
+def _evaluate_only(loop: Loop, on_event: EventSink) -> bool:
     """"Freeze all parameters": measure the pretrained model on both splits, train nothing."""
     train_metrics = loop.evaluate_split(loop.train)
     test_metrics = loop.evaluate_test()
     loop.track_best(test_metrics)
-    run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics, stage=0)
+    if loop.run is not None:
+        loop.run.append_epoch(0, 0.0, 0.0, train_metrics, test_metrics, stage=0)
     on_event(EpochEnd(0, 0, 0.0, train_metrics, test_metrics, 0.0, True))
     return False
 

@@ -36,6 +36,7 @@ class EngineInfo:
     # re-train a classifier (Knob.plugin_choices)
     plugin_choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     method_params: dict[str, list[MethodParam]] = field(default_factory=dict)  # loss name → its hyperparameters
+    gpus: int = 0  # CUDA GPUs of this machine: how many processes a run may train with (RunConfig.nproc)
 
 
 def load_engine_info() -> EngineInfo:
@@ -44,7 +45,7 @@ def load_engine_info() -> EngineInfo:
     import engine.inference  # noqa: F401
     import engine.plugin.run  # noqa: F401
     import engine.trainer  # noqa: F401
-    from engine.devices import describe_device, pick_device, warm_up
+    from engine.devices import describe_device, gpu_count, pick_device, warm_up
     from engine.methods import available_methods
 
     warm_up(pick_device("auto"))
@@ -52,7 +53,7 @@ def load_engine_info() -> EngineInfo:
                                 for name, offered in registry_options(RunConfig, plugin).items()}
                                for plugin in (False, True))
     params = {name: method_params(cls) for name, cls in available_methods().items()}
-    return EngineInfo(describe_device(pick_device("auto")), choices, plugin_choices, params)
+    return EngineInfo(describe_device(pick_device("auto")), choices, plugin_choices, params, gpu_count())
 
 
 def method_params(cls) -> list[MethodParam]:

@@ -32,8 +32,8 @@ TRAIN_LAYOUT = (
     (QT_TRANSLATE_NOOP("TrainForm", "Model and optimiser"), ("arch", "optimizer", "sam_rho", "momentum", "nesterov",
                                                               "weight_decay", "schedule", "warmup_epochs")),
     (QT_TRANSLATE_NOOP("TrainForm", "Run and output"), ("seed", "cut_seed", "runs_dir", "experiment", "device",
-                                                         "precision", "threads", "loader_workers", "recall_floor",
-                                                         "best_metric", "save_model")),
+                                                         "nproc", "precision", "threads", "loader_workers",
+                                                         "recall_floor", "best_metric", "save_model")),
 )
 DATA_FIELDS = ("dataset", "root", "imbalance_ratio", "imbalance_type")
 

@@ -169,6 +169,7 @@ class TrainPanel(TaskPanel):
         offer_choices(self.form, info, plugin=self.form["freeze"].value() == "features")
         self.form["pretrained"].refresh()
         self.form["teacher"].refresh()
+        self._offer_processes(info.gpus)
         super().engine_ready(info)
         self.show_plan()
 
@@ -211,6 +212,18 @@ class TrainPanel(TaskPanel):
                 if signal is not None:
                     signal.connect(self._plan_timer.start)
                     editor.setProperty(WATCHED, True)
+
+    def _offer_processes(self, gpus: int) -> None:
+        """The GPUs field goes up to this machine's GPUs; greyed at 1 with fewer than two."""
+        field = self.form["nproc"]
+        field.editor.setMaximum(max(1, gpus))
+        field.editor.setEnabled(gpus > 1)
+        if gpus < 2:
+            why = self.tr("This machine has {0} GPU(s); a run on several GPUs needs at least two (one process "
+                          "per GPU). From a terminal, torchrun or --nproc with --device cpu runs several CPU "
+                          "processes (docs/distributed.md).").format(gpus)
+            field.tooltip = f"{why}\n\n{field.tooltip}"
+            field.editor.setToolTip(field.tooltip)
 
     def apply_selected_preset(self) -> None:
         chosen = self.preset.currentData()

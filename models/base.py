@@ -104,6 +104,9 @@ class LTModel(nn.Module):
     spec: ModelSpec
     optional_prefixes: tuple[str, ...] = ()  # tensors that start fresh when a pretrained file lacks them
     trunk_prefixes: tuple[str, ...] = ()  # where a plain trunk file's tensors go ("": the model is one)
+    # the methods besides ``forward`` a training step computes gradients through: in a run of several
+    # processes they go through DistributedDataParallel (engine.distributed.replicated)
+    step_calls: tuple[str, ...] = ("classify",)
 
     # --- the family: building and foreign files (see models.registry) ----------------------
     @classmethod

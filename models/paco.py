@@ -25,8 +25,9 @@ Where this differs from the official code, and why:
   K / B steps contrast against noise with random labels.
 - The official wrapper also keeps ``linear_k``, an EMA of the class centres that nothing reads;
   it is left out here (:meth:`checkpoint_filter` drops it from official files).
-- No batch shuffle across GPUs for the key encoder's BatchNorm: on one device the key batch's
-  statistics are those of the whole batch either way.
+- No batch shuffle across GPUs for the key encoder's BatchNorm (MoCo's shuffle-BN): on one
+  device the key batch's statistics are those of the whole batch either way; with several
+  processes each key encoder normalises its own rank's share (``engine/methods/paco.py``).
 """
 from __future__ import annotations
 
@@ -164,7 +165,7 @@ class MomentumContrast(LTModel):
         encoder = self.encoder_q
         last_stage = encoder.layer4 if encoder.imagenet else encoder.layer3
         batchnorm = [m for name, m in encoder.named_modules()
-                     if isinstance(m, nn.BatchNorm2d) and not name.startswith("fc.")]
+                     if isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm)) and not name.startswith("fc.")]
         return {"backbone": [encoder], "heads": [self.linear], "projection": [encoder.fc],
                 "last_block": [last_stage[-1]], "trunk_batchnorm": batchnorm}
 

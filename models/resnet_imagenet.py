@@ -151,7 +151,7 @@ class ImageNetResNet(SingleHeadModel):
 def trunk_parts(trunk: nn.Module) -> dict[str, list[nn.Module]]:
     """``last_block`` and ``trunk_batchnorm`` of a module holding torchvision's trunk."""
     return {"last_block": [trunk.layer4[-1]],
-            "trunk_batchnorm": [m for m in trunk.modules() if isinstance(m, nn.BatchNorm2d)]}
+            "trunk_batchnorm": [m for m in trunk.modules() if isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm))]}
 
 
 def adapt_scales(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

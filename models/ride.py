@@ -64,6 +64,7 @@ class MultiExpertResNet(LTModel):
     """
 
     optional_prefixes = (*(f"{name}." for name in ROUTER_MODULES), ROUTER_TRAINED)  # may start fresh when loading
+    step_calls = ("classify", "router_logits")  # the router stage's step trains through router_logits
 
     def __init__(self, spec: ModelSpec):
         super().__init__()

@@ -79,6 +79,7 @@ def test_each_preset_resolves_to_exactly_the_config_it_was_as_python_code():
         assert new.pop("plugin") == json.loads(json.dumps(RunConfig().plugin.__dict__))  # the plug-in's defaults
         renamed = {"amp": ("precision", "auto"), "workers": ("threads", 0)}  # issues 21/23; both were the defaults
         expected = {renamed.get(key, (key,))[0]: renamed.get(key, (key, value))[1] for key, value in old["config"].items()}
+        expected.update(nproc=1, sync_batchnorm=False, collective_timeout=600.0)  # issue 19's, at their defaults
         assert new.pop("fp32_layers") is None and new == expected, name
 
 

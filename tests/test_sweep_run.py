@@ -136,21 +136,56 @@ def test_local_sweep_resumes_only_the_stopped_cell_and_the_table_is_the_run_fold
         write_sweep(folder, spec.path, spec.name, changed.cells)
 
 
-@pytest.mark.ray
-@pytest.mark.slow
-def test_ray_sweep_on_two_cpus_matches_the_run_folders(tmp_path):
+@pytest.fixture(scope="module")
+def ray_on_two_cpus():
     ray = pytest.importorskip("ray")
     from engine.sweep.backends import start_ray
 
-    spec, folder = prepare(tmp_path, epochs=1)
     start_ray(num_cpus=2)
-    try:
-        statuses = run_cells(folder, spec.cells, "ray")
-    finally:
-        ray.shutdown()
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_sweep_on_two_cpus_matches_the_run_folders(tmp_path, ray_on_two_cpus):
+    spec, folder = prepare(tmp_path, epochs=1)
+    statuses = run_cells(folder, spec.cells, "ray")
     assert [s.state for s in statuses] == ["done"] * 4, [s.describe() for s in statuses]
     assert len({read_status(folder, c.id).pid for c in spec.cells} - {0}) >= 2  # ran in Ray's worker processes
     assert_table_matches_run_folders(spec, folder, epochs=1)
+
+
+TWO_PROCESSES = """\
+name = "ddp"
+preset = "demo"
+methods = ["ce"]
+[overrides]
+"optim.epochs" = 1
+"optim.warmup_epochs" = 0
+"data.image_size" = 8
+precision = "fp32"
+device = "cpu"
+nproc = 2
+[resources]
+cpus = 1
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", pytest.param("ray", marks=pytest.mark.ray)])
+def test_a_cell_asking_for_two_processes_runs_them_through_torchrun(tmp_path, backend, request):
+    """Locally one cell after another; on Ray a task reserving the cell's [resources] twice (both
+    CPUs here), in which torchrun starts the two processes; one run folder either way."""
+    if backend == "ray":
+        request.getfixturevalue("ray_on_two_cpus")
+    (tmp_path / "ddp.toml").write_text(TWO_PROCESSES)
+    spec = load_spec(tmp_path / "ddp.toml")
+    [status] = run_cells(tmp_path / "sweep", spec.cells, backend)
+    assert status.state == "done", status.reason
+    assert (status.epoch, status.epochs) == (1, 1)  # rank 0's epochs reached the cell's status
+    run = only_run(cell_dir(tmp_path / "sweep", spec.cells[0].id) / "train")
+    assert json.loads((run / "config.json").read_text())["processes"] == {"world_size": 2, "backend": "gloo"}
 
 
 def folder_grid(tmp_path: Path, datasets: str) -> tuple:

@@ -1053,8 +1053,8 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>批大小</translation>
     </message>
     <message>
-        <source>Images per optimisation step.</source>
-        <translation>每个优化步的图像数。</translation>
+        <source>Images per optimisation step: the global batch, shared among the processes of a run on several GPUs (its learning rate is that of the global batch; docs/distributed.md).</source>
+        <translation>每个优化步的图像数：即全局批次，在多 GPU 运行的各进程之间分摊（学习率按全局批次设定；docs/distributed.md）。</translation>
     </message>
     <message>
         <source>Learning rate</source>
@@ -1303,6 +1303,30 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     <message>
         <source>Threads for the engine on the CPU. 0: one per CPU (or OMP_NUM_THREADS when exported), fixed, so a run&apos;s numbers never depend on how busy the machine is; config.json records the count used (engine/cpu_policy.py).</source>
         <translation>引擎在 CPU 上使用的线程数。0：每个 CPU 一个（或已导出的 OMP_NUM_THREADS），且固定不变，因此运行结果不受机器繁忙程度影响；config.json 记录实际使用的线程数（engine/cpu_policy.py）。</translation>
+    </message>
+    <message>
+        <source>GPUs</source>
+        <translation>GPU 数</translation>
+    </message>
+    <message>
+        <source>Processes this run trains with on this machine, one per GPU: data parallel (DistributedDataParallel through torchrun; NCCL on GPUs, gloo on the CPU). The batch size stays the global batch, shared among them, so the learning rate keeps its value. 1: this process alone. Under a torchrun you start yourself (several machines), torchrun&apos;s process count applies instead. docs/distributed.md.</source>
+        <translation>本次运行在本机上使用的训练进程数，每个 GPU 一个：数据并行（通过 torchrun 的 DistributedDataParallel；GPU 上用 NCCL，CPU 上用 gloo）。批大小仍是全局批次，在各进程之间分摊，因此学习率保持不变。1：只用本进程。在你自己启动的 torchrun 下（多台机器），以 torchrun 的进程数为准。docs/distributed.md。</translation>
+    </message>
+    <message>
+        <source>SyncBatchNorm</source>
+        <translation>SyncBatchNorm</translation>
+    </message>
+    <message>
+        <source>With several GPUs: BatchNorm statistics over the global batch instead of each GPU&apos;s share (GPUs only; the official code of every method here trains without it).</source>
+        <translation>多 GPU 时：BatchNorm 统计量基于全局批次，而不是每个 GPU 分到的部分（仅限 GPU；这里每个方法的官方代码都不使用它）。</translation>
+    </message>
+    <message>
+        <source>Collective timeout</source>
+        <translation>集合通信超时</translation>
+    </message>
+    <message>
+        <source>With several processes: seconds one waits for the others in a collective (the gradient all-reduce, a gather) before the run ends with an error. A process that dies ends the run at once; this bounds one that hangs.</source>
+        <translation>多进程时：在集合通信（梯度 all-reduce、gather）中一个进程等待其他进程的秒数，超时后运行以错误结束。进程崩溃会立即结束运行；此设置限制进程挂起的时间。</translation>
     </message>
     <message>
         <source>Experiment name</source>
@@ -1891,6 +1915,10 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     <message>
         <source>{0} {1}</source>
         <translation>{0} {1}</translation>
+    </message>
+    <message>
+        <source>This machine has {0} GPU(s); a run on several GPUs needs at least two (one process per GPU). From a terminal, torchrun or --nproc with --device cpu runs several CPU processes (docs/distributed.md).</source>
+        <translation>本机有 {0} 个 GPU；多 GPU 运行至少需要两个（每个 GPU 一个进程）。在终端中，torchrun 或 --nproc 加 --device cpu 可运行多个 CPU 进程（docs/distributed.md）。</translation>
     </message>
     <message>
         <source>preset: {0}</source>

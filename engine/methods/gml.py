@@ -15,6 +15,14 @@ it also trains from scratch like any method. It ignores the train rule's class w
 present class already counts equally, which is the balancing a re-weighting would add.
 Evaluation uses the raw logits (the ``log N`` shift is a training device, as in balanced softmax).
 
+In a run of several processes the recall estimates are taken over the **global** batch: every
+rank gathers the logits (with their gradient) and labels of all ranks and computes the same
+loss (``engine.distributed.collectives.gather_rows_with_grad``), so two processes at global batch
+B train as one process at B. With per-GPU estimates a class would be averaged over a quarter or
+an eighth of its batch samples and, at the batch sizes of the large benchmarks, absent from most
+GPUs' shares. There is no official rule to follow (below); this is LADE's, whose official code
+estimates on the DataParallel-gathered global batch.
+
 Official code: none found. The Awesome-LongTailed-Learning list (github.com/Vanint) gives the
 paper without a code link, and searching public code for the title and the loss found only
 third-party adaptations to other tasks. This module follows the paper's definition as restated
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import torch
 
+from engine.distributed.collectives import gather_rows, gather_rows_with_grad
 from engine.methods.base import LossMethod, register
 
 MIN_PROBABILITY = 1e-5  # the paper's clamp on p̃, which keeps −log finite
@@ -38,6 +47,7 @@ class GeometricMeanLoss(LossMethod):
                 "CVPR 2023, arXiv 2303.03630")
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        logits, labels = gather_rows_with_grad(logits), gather_rows(labels)  # the global batch (one process: as is)
         adjusted = torch.softmax(logits.float() + self.class_counts.log(), dim=1)
         p_true = adjusted.gather(1, labels[:, None]).squeeze(1).clamp(MIN_PROBABILITY, 1.0)
         # Per-class sums and counts by index_add and a weighted mean over the present classes: no

@@ -19,6 +19,11 @@ official README's command for that setting (``--cifar_imb_ratio 0.01 --remine_la
 The official code adds 1e-9 inside its logarithms; counts are ≥ 1 here, so it is left out.
 The train rule's class weights, if any, weight the PriorCE term (the official code has none);
 the regulariser is already weighted by π. Evaluation uses the raw logits, as the official code.
+
+Several GPUs: the official code wraps the network in ``nn.DataParallel`` and computes both terms
+on the logits DataParallel gathered, i.e. over the **global** batch (256 on ImageNet-LT). In a run
+of several processes here every rank gathers the logits (with their gradient) and labels of all
+ranks and computes that same loss (``engine.distributed.collectives.gather_rows_with_grad``).
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from engine.distributed.collectives import gather_rows, gather_rows_with_grad
 from engine.methods.base import LossMethod, register
 
 
@@ -46,7 +52,7 @@ class LADELoss(LossMethod):
     }
 
     def criterion(self, logits: torch.Tensor, labels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        logits = logits.float()
+        logits, labels = gather_rows_with_grad(logits.float()), gather_rows(labels)  # the global batch
         prior = self.class_counts / self.class_counts.sum()
         log_prior = prior.log()
         prior_ce = F.cross_entropy(logits + log_prior, labels, weight=self.class_weights)

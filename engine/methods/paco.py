@@ -27,6 +27,15 @@ both encoders start equal), and the key encoder in every checkpoint is then the 
 step uses, so resuming needs nothing else. The queue is filled in :meth:`training_step`, after
 the loss has read it, as in the official forward.
 
+Several GPUs, as the official code runs (DistributedDataParallel only, ``paco_lt.py``): every
+rank's keys and labels are gathered (no gradient, the official ``concat_all_gather``) and all of
+them join the queue, in rank order, so every rank's queue holds the same global batch of keys;
+the sample part of the contrast set is the rank's own queries and keys plus that queue, and the
+loss is the mean over the rank's anchors, which DDP averages. The momentum update runs on every
+rank after the step, on parameters DDP keeps equal, so the key encoders stay in step without a
+collective. Not reproduced: the official shuffle of the key batch across GPUs before the key
+encoder (MoCo's shuffle-BN); here each rank's key encoder normalises its own share of the batch.
+
 Prediction: the class-centre logits of the query encoder, no post-hoc adjustment (the log π
 shift is part of the training loss only), as the official ``_inference``.
 
@@ -42,6 +51,7 @@ from torch.nn import functional as F
 
 from errors import UserError
 from engine.batch import Batch
+from engine.distributed.collectives import gather_rows
 from engine.hooks import EMA
 from engine.methods.base import Method, register
 from models import LTModel, ModelSpec
@@ -176,7 +186,7 @@ class PaCo(Method):
         contrast = torch.cat([queries.float(), keys.float(), model.queue], dim=0)  # a copy: enqueue may follow
         contrast_labels = torch.cat([labels, labels, model.queue_labels])
         loss = paco_loss(out.logits, self.log_prior, queries, contrast, labels, contrast_labels, **self.loss_terms())
-        model.enqueue(keys, labels)
+        model.enqueue(gather_rows(keys), gather_rows(labels))  # every rank's keys, in rank order
         return loss, out.logits
 
     def centre_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -30,9 +30,12 @@ from data.sources import ImageSource
 from data.types import Dataset
 from engine.checkpoints import Checkpoint, load_checkpoint
 from engine.config import ConfigError, RunConfig
-from engine.devices import describe_device, pick_device
+from engine.devices import describe_device
+from engine.distributed.collectives import from_rank_zero
+from engine.distributed.launch import run_processes, wants_processes
+from engine.distributed.world import World, joined
 from engine.evaluation import metrics_from_scores
-from engine.events import EventSink, Message, Progress, RunStopped, StopFlag, ignore_event, never_stop
+from engine.events import EventSink, Message, Progress, RunStarted, RunStopped, StopFlag, ignore_event, never_stop
 from engine.features import EVAL_DTYPE, CachedFeatures, extract_features
 from engine.finite import OUTPUTS_NOT_FINITE
 from engine.loop import Loop, RunPlan
@@ -45,7 +48,7 @@ from engine.prediction import Ensemble, PredictionRule, ensemble_meta, load_for_
 from engine.runs import HISTORY_KEY, RunFolder
 from engine.speed import use_threads
 from engine.stages import Stage
-from engine.trainer import announce_dataset
+from engine.trainer import announce_dataset, writing
 from engine.workspace import check_run_folders
 from models import LTModel, head_modules_from_state
 
@@ -57,20 +60,32 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
     """Run the plug-in ("freeze features": ``config.model.pretrained`` is the model to repair) and
     write its run folder (or continue ``resume``, a plug-in run folder). Events: DatasetReady,
     Message, Progress (stage "features", "tune", "eval") and one EpochEnd per tuning epoch. The
-    run folder is locked while it is written."""
+    run folder is locked while it is written. Several processes (``config.nproc``) share every
+    batch and the feature extraction, as in ``engine.trainer.train``; rank 0 writes and reports."""
     started = time.perf_counter()
     config.validate()
     if not config.plugin_run:
         raise ConfigError("freeze", "the plug-in re-trains the classifier of a frozen model: freeze features")
+    if wants_processes(config):
+        return run_processes(config, on_event, should_stop, resume=resume, command=command)
     if not method_class(config.method.loss).repair_trains and config.optim.epochs:
         on_event(Message(f"{method_class(config.method.loss).title} trains nothing: the {config.optim.epochs} "
                          "epoch(s) asked for are not used"))
         config = replace(config, optim=replace(config.optim, epochs=0))  # what the run does, as config.json says
     threads = use_threads(config.threads)  # fixed, never read from the load (engine.cpu_policy)
-    if resume is None:
-        check_run_folders(config.runs_dir)  # before the dataset loads
-    device = pick_device(config.device)
-    on_event(Message(f"device: {describe_device(device)}"))
+    with joined(config.device, config.collective_timeout) as (world, device):
+        if not world.writer:
+            on_event = ignore_event  # rank 0 reports
+        elif resume is None:
+            check_run_folders(config.runs_dir)  # before the dataset loads
+        return _tune(config, world, device, threads, on_event, should_stop, dataset, resume, command, started)
+
+
+def _tune(config: RunConfig, world: World, device: torch.device, threads: int, on_event: EventSink,
+          should_stop: StopFlag, dataset: Dataset | None, resume: str | Path | None, command: str,
+          started: float) -> TuneResult:
+    on_event(Message(f"device: {describe_device(device)}" + (f", one of {world.describe()}" if world.distributed
+                                                               else "")))
     checkpoint = load_checkpoint(config.model.pretrained)
     _check_loss_can_repair(config, checkpoint)  # before the data loads
     for note in checkpoint.notes:
@@ -98,15 +113,19 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
                    tuple(checkpoint.meta.get("mean") or dataset.mean), tuple(checkpoint.meta.get("std") or dataset.std),
                    train_rule=config.method.train_rule, reweight_beta=config.method.reweight_beta,
                    best_metric=config.best_metric, recall_floor=config.recall_floor, save_model=config.save_model,
-                   precision=precision, train_index=train_index,
+                   precision=precision, train_index=train_index, world=world,
                    meta={"tuned_from": config.model.pretrained, "data": {**asdict(config.data), "seed": config.seed}},
                    heads={"old": old_state})
-    if resume is None:
+    run = None
+    if world.writer and resume is None:
         run = RunFolder.create(config.runs_dir, config.experiment or f"{dataset.name}-tune-{config.method.loss}")
-        run.write_json("config.json", {"kind": "tune", "run": config.to_dict(), "checkpoint": checkpoint.describe()})
+        run.write_json("config.json", {"kind": "tune", "run": config.to_dict(), "checkpoint": checkpoint.describe(),
+                                       "processes": world.record()})
         run.write_dataset(dataset.name, dataset.class_names, dataset.class_counts.tolist())
-    else:
+    elif world.writer:
         run = RunFolder(resume)
+    if run is not None:
+        on_event(RunStarted(run.path))
     loop = Loop(plan, run)
 
     def restore(last: Checkpoint) -> None:
@@ -114,9 +133,9 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
         old_heads = head_modules_from_state(model, last.heads["old"])
         loop.restore(last)
 
-    with loop, run.writing(command, resume=restore if resume is not None else None):
+    with loop, writing(run, command, restore if resume is not None else None):
         on_event(Message(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}"))
-        run.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
+        loop.log(f"tuning {checkpoint.name} ({checkpoint.describe()}) with {method.title}")
         try:
             stopped = loop.run_stages(on_event, should_stop)
         except RunStopped:
@@ -134,8 +153,9 @@ def tune(config: RunConfig, on_event: EventSink = ignore_event, should_stop: Sto
                 on_event(Message(OUTPUTS_NOT_FINITE.format(bad=metrics.non_finite, total=len(dataset.test_labels),
                                                            what=f"the {column} column's metrics (n/a)"), "warning"))
         result.seconds["total"] = time.perf_counter() - started
-        write_reports(run, config, dataset, checkpoint, result)
-        run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
+        if run is not None:
+            write_reports(run, config, dataset, checkpoint, result)
+            run.mark_status("stopped" if stopped else "finished", epochs=loop.epochs_done)
     return result
 
 
@@ -179,15 +199,22 @@ def _warn_other_classes(checkpoint: Checkpoint, dataset: Dataset, on_event: Even
                          "mean other classes", level="warning"))
 
 
-def _back_to_last_epoch(model: LTModel, run: RunFolder) -> dict | None:
-    """A stop mid-epoch leaves half-trained heads: report the last finished epoch's instead. Returns
-    that epoch's resume state (what a resumed run continues from), None before the first epoch."""
-    last = run.checkpoint("last")
-    if last is None:
+def _back_to_last_epoch(model: LTModel, run: RunFolder | None) -> dict | None:
+    """A stop mid-epoch leaves half-trained heads: report the last finished epoch's instead (rank 0
+    reads it, every rank takes it). Returns that epoch's resume state (what a resumed run continues
+    from), None before the first epoch."""
+    def last_epoch() -> tuple[dict, dict] | None:
+        last = run.checkpoint("last")
+        if last is None:
+            return None
+        checkpoint = load_checkpoint(last)
+        return checkpoint.state_dict, {key: value for key, value in checkpoint.extra.items() if key != HISTORY_KEY}
+
+    saved = from_rank_zero(last_epoch)
+    if saved is None:
         return None
-    checkpoint = load_checkpoint(last)
-    model.load_state_dict(checkpoint.state_dict)
-    return {key: value for key, value in checkpoint.extra.items() if key != HISTORY_KEY}
+    model.load_state_dict(saved[0])
+    return saved[1]
 
 
 class Validation:
@@ -225,7 +252,7 @@ def _fit(loop: Loop, old_heads: dict, validation: Validation, on_event: EventSin
     choice = loop.method.fit_repair(model, features, labels)
     described = ", ".join(f"{key} = {value:g}" for key, value in choice.items() if isinstance(value, float))
     on_event(Message(f"{loop.method.title}: {described} chosen on {len(labels)} validation images"))
-    loop.run.log(f"{loop.method.name}: {described} chosen on {len(labels)} validation images")
+    loop.log(f"{loop.method.name}: {described} chosen on {len(labels)} validation images")
     return choice
 
 
@@ -234,9 +261,10 @@ def _report(config: RunConfig, loop: Loop, ensemble: Ensemble, validation: Valid
     """Old / new / ensemble on the test split (and the temperature search), and the final checkpoint
     (``resume_state``: its resume state when the run was stopped mid-epoch)."""
     dataset, model, method = loop.plan.dataset, loop.model, loop.method
-    result = TuneResult(loop.run.path, stopped, {}, list(dataset.class_names), dataset.class_counts.tolist(),
-                        ensemble.t1, ensemble.t2, loop.epochs_done, seconds=dict(loop.seconds), choice=choice,
-                        validation=validation.describe(config), precision=loop.plan.precision.describe())
+    result = TuneResult(loop.run.path if loop.run else None, stopped, {}, list(dataset.class_names),
+                        dataset.class_counts.tolist(), ensemble.t1, ensemble.t2, loop.epochs_done,
+                        seconds=dict(loop.seconds), choice=choice, validation=validation.describe(config),
+                        precision=loop.plan.precision.describe())
     on_event(Progress(1, 1, 1, 1, stage="eval"))
     model.eval()
     cached = loop.held_out_features if loop.eval_split == "test" else None

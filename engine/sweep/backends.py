@@ -8,6 +8,13 @@ extras; one ``ray.remote`` function per cell with ``num_cpus`` / ``num_gpus`` (f
 is all the scheduling the grid needs, and Ray's task retries plus the run folders' resume make a
 lost worker cost at most the epoch in progress. Every worker writes into the one sweep folder,
 which on a cluster must be shared storage (NFS or the like) mounted at the same path.
+
+A cell may ask for several processes (``nproc = N`` in ``[overrides]``: data parallel over N
+GPUs, ``engine.distributed``). Its run starts them through torchrun wherever the cell runs: on
+the local backend such cells run one after another (each uses the machine's GPUs); on Ray the
+cell's task reserves N times its ``[resources]`` (they are per process) on one node, and torchrun
+starts the N processes there. (Ray Train's ``TorchTrainer`` would also place them on several
+nodes; it needs the ``ray[train]`` extra, which this project does not install: docs/distributed.md.)
 """
 from __future__ import annotations
 
@@ -36,11 +43,15 @@ def run_cells(sweep_dir: str | Path, cells: list[Cell], backend: str = "local", 
         raise UserError(f"--jobs must be 1 or more (cells at once), not {jobs}")
     todo = [c for c in cells if read_status(sweep_dir, c.id).state != "done"]
     if backend == "local":
+        from engine.devices import gpu_count
+
         cuda = sorted({c.run["device"] for c in todo if str(c.run["device"]).startswith("cuda")})
         if cuda and not gpu_count():
             raise UserError(f"the cells ask for device {cuda[0]}, but this machine has no CUDA GPU; set "
                             '"device" = "auto" or "cpu" in [overrides], or use --backend ray on a cluster with GPUs')
         workers = jobs if jobs is not None else max(1, gpu_count())
+        if any(processes(c) > 1 for c in todo):
+            workers = 1  # a cell of several processes takes the machine's GPUs for itself
         if workers <= 1:
             for cell in todo:
                 if should_stop():
@@ -55,10 +66,14 @@ def run_cells(sweep_dir: str | Path, cells: list[Cell], backend: str = "local", 
     return [read_status(sweep_dir, c.id) for c in cells]
 
 
-def gpu_count() -> int:
-    import torch
+def processes(cell: Cell) -> int:
+    """How many processes the cell's run trains with (``RunConfig.nproc``)."""
+    return int(cell.run.get("nproc", 1))
 
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+def reserved(cell: Cell) -> tuple[float, float]:
+    """(CPUs, GPUs) the cell's Ray task reserves: its ``[resources]`` for each of its processes."""
+    return cell.resources.get("cpus", 1.0) * processes(cell), cell.resources.get("gpus", 0.0) * processes(cell)
 
 
 # --- local: one process per GPU -------------------------------------------------------------
@@ -71,6 +86,8 @@ def _run_processes(sweep_dir: str | Path, cells: list[Cell], workers: int, on_st
     slots = context.Queue()
     for index in range(workers):
         slots.put(index)
+    from engine.devices import gpu_count
+
     gpus = gpu_count()
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_claim_slot, initargs=(slots, gpus)) as pool:
         pending = {pool.submit(_cell_in_process, str(sweep_dir), cell.to_dict()): cell for cell in cells}
@@ -116,7 +133,8 @@ def _run_ray(sweep_dir: str | Path, cells: list[Cell], address: str | None, on_s
         remote = ray.remote(max_retries=3)(_cell_in_process)
         pending = {}
         for cell in cells:
-            options = {"num_cpus": cell.resources.get("cpus", 1.0), "num_gpus": cell.resources.get("gpus", 0.0)}
+            cpus, gpus = reserved(cell)
+            options = {"num_cpus": cpus, "num_gpus": gpus}
             pending[remote.options(**options).remote(str(Path(sweep_dir).resolve()), cell.to_dict())] = cell
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
@@ -149,11 +167,12 @@ def check_feasible(ray, cells: list[Cell]) -> None:
     """Refuse, before any task is queued, a cell whose [resources] no live node of the cluster has
     (Ray would keep such a task pending forever, its warning hidden from the driver)."""
     nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
-    for request in {(c.resources.get("cpus", 1.0), c.resources.get("gpus", 0.0)) for c in cells}:
+    for request in {reserved(c) for c in cells}:
         cpus, gpus = request
         if not any(node.get("CPU", 0) >= cpus and node.get("GPU", 0) >= gpus for node in nodes):
             largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
-            raise UserError(f"each cell asks for {cpus:g} CPU(s) and {gpus:g} GPU(s) ([resources]), but no node of the "
+            raise UserError(f"each cell asks for {cpus:g} CPU(s) and {gpus:g} GPU(s) ([resources], per process), but no "
+                            "node of the "
                             f"Ray cluster has that much (the largest: {largest.get('CPU', 0):g} CPU(s), "
                             f"{largest.get('GPU', 0):g} GPU(s)); lower [resources] in the sweep file or add a node")
 
