@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPointF, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPointF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGraphicsRectItem, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QTableView, QTableWidgetItem, QToolTip, QWidget)
 
-from gui.plots import ZERO_COLOR, ThemedPlot, group_of
+from gui.plots import GROUP_WORDS, ZERO_COLOR, ThemedPlot, group_of
 from gui.widgets import Column, number_item, push_button, read_only_table, row_of, wrapping_label
 
 ZERO_MARK = "✕ 0.00"
@@ -47,6 +47,8 @@ def cell_text(kind: str, value) -> str:
         return f"{100 * value:.2f}"
     if kind == "change":
         return f"{100 * value:+.2f}"
+    if kind == "group":
+        return QCoreApplication.translate("ClassBars", GROUP_WORDS.get(value, value))
     return str(value)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QListWidget, QTableWidget,
                                QTableWidgetItem, QTabWidget, QWidget)
 
@@ -44,7 +44,7 @@ ZERO_NAMES_SHOWN = 40  # "still at zero" lists this many names, then how many mo
 class ComparePanel(TaskPanel):
     run_saved = Signal(str)
     worker_name = "compare"
-    activity_prefix = "Plug-in: "
+    activity_prefix = QT_TRANSLATE_NOOP("TaskPanel", "Plug-in: ")
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
         super().__init__(settings, parent)
@@ -69,29 +69,31 @@ class ComparePanel(TaskPanel):
         fill_form(self.form, preset(PLUGIN))
         self.form["loss"].editor.currentIndexChanged.connect(self._show_repair_defaults)
 
-        self.run_button = push_button("Run plug-in", "Re-train the chosen model's classifier on the chosen data and "
-                                      "compare it with the original, class by class.", self.start)
+        self.run_button = push_button(self.tr("Run plug-in"), self.tr(
+            "Re-train the chosen model's classifier on the chosen data and compare it with the original, class by "
+            "class."), self.start)
         self.run_button.setDefault(True)
-        self.stop_button = push_button("Stop", "Stop the plug-in after the current batch.", self.stop)
+        self.stop_button = push_button(self.tr("Stop"), self.tr("Stop the plug-in after the current batch."), self.stop)
         self.start_buttons, self.stop_buttons = [self.run_button], [self.stop_button]
 
         self.run_list = QListWidget()
-        self.run_list.setToolTip("Everything compared on the right: the plug-in's old / new / ensemble and the run "
-                                 "folders you added.")
+        self.run_list.setToolTip(self.tr("Everything compared on the right: the plug-in's old / new / ensemble and "
+                                         "the run folders you added."))
         self.run_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         list_buttons = row_of(
-            push_button("Add run folders…", "Add saved run folders (training or plug-in runs) to overlay their "
-                        "curves and bars.", self.add_runs_dialog), None,
-            push_button("Remove", "Remove the selected entries.", self.remove_selected),
-            push_button("Clear", "Remove every entry.", self.clear_series))
+            push_button(self.tr("Add run folders…"), self.tr(
+                "Add saved run folders (training or plug-in runs) to overlay their curves and bars."),
+                self.add_runs_dialog), None,
+            push_button(self.tr("Remove"), self.tr("Remove the selected entries."), self.remove_selected),
+            push_button(self.tr("Clear"), self.tr("Remove every entry."), self.clear_series))
         self.log = LogPane()
 
         left = Column(plugin_group, row_of(None, self.run_button, self.stop_button), self.error_line, self.progress,
-                      QLabel("Compared"), (self.run_list, 1), list_buttons, (self.log, 1), margins=(0, 0, 6, 0),
-                      fitted=True)
+                      QLabel(self.tr("Compared")), (self.run_list, 1), list_buttons, (self.log, 1),
+                      margins=(0, 0, 6, 0), fitted=True)
 
         self.form["pretrained"].editor.currentIndexChanged.connect(self._checkpoint_chosen)
-        self.bars = ClassBars("Per-class accuracy", y_label="accuracy (%)")
+        self.bars = ClassBars(self.tr("Per-class accuracy"), y_label=self.tr("accuracy (%)"))
         self.change = ChangeBars()
         self.change_from, self.change_to = QComboBox(), QComboBox()
         for combo in (self.change_from, self.change_to):
@@ -109,15 +111,15 @@ class ComparePanel(TaskPanel):
         self.views.addTab(self.bars, self.tr("Per class"))
         self.views.addTab(change_box, self.tr("Change per class"))
         self.views.addTab(self.change_table, self.tr("Classes: before → after"))
-        self.curves = CurvePlot("Test curves of the compared runs")
+        self.curves = CurvePlot(self.tr("Test curves of the compared runs"))
         self.curve_metric = QComboBox()
         for key, title in CURVE_METRICS:
-            self.curve_metric.addItem(title, key)
-        self.curve_metric.setToolTip("Which test metric the curves show, per epoch.")
+            self.curve_metric.addItem(self.tr(title), key)
+        self.curve_metric.setToolTip(self.tr("Which test metric the curves show, per epoch."))
         self.curve_metric.currentIndexChanged.connect(self._redraw_curves)
-        curve_box = Column(row_of(QLabel("Curve metric"), self.curve_metric, None), (self.curves, 1))
+        curve_box = Column(row_of(QLabel(self.tr("Curve metric")), self.curve_metric, None), (self.curves, 1))
         self.table = QTableWidget(0, len(TABLE_COLUMNS) + 2)
-        self.table.setHorizontalHeaderLabels([self.tr("Model (last epoch)"), *(t for t, _ in TABLE_COLUMNS),
+        self.table.setHorizontalHeaderLabels([self.tr("Model (last epoch)"), *(self.tr(t) for t, _ in TABLE_COLUMNS),
                                               self.tr("Zero-recall classes")])
         self.table.setToolTip(self.tr("Test metrics in percent, of each run's last epoch. HM, GM and LR floor each "
                                       "class's recall at 0.1 % (the paper's code) unless the run says otherwise; the "
@@ -167,7 +169,8 @@ class ComparePanel(TaskPanel):
             self._drop_replaced_series(config)
             self.refresh()
             self.bars.set_title(self.tr("{0}: loading the model and the data…").format(self._repair_title()))
-            self.launch(partial(tune, config), "The plug-in", "Plug-in: loading the model and the data…")
+            self.launch(partial(tune, config), self.tr("The plug-in"),
+                        self.tr("Plug-in: loading the model and the data…"))
 
     def on_dataset(self, event) -> None:
         self.class_names, self.class_counts = list(event.class_names), list(event.class_counts)
@@ -202,9 +205,9 @@ class ComparePanel(TaskPanel):
         repairs = sorted([s for s in kept if s.name.startswith(PLUGIN_PREFIX)] + plugin,
                          key=lambda s: s.name != names["old"])  # the old model first, then the repairs in order
         self.series = unique_names(repairs + [s for s in kept if not s.name.startswith(PLUGIN_PREFIX)])
-        self.progress.done("Stopped" if result.stopped else "Finished")
+        self.progress.done(self.tr("Stopped") if result.stopped else self.tr("Finished"))
         if result.run_dir is not None:
-            self.log.add(f"plug-in run folder: {result.run_dir}")
+            self.log.add(self.tr("plug-in run folder: {0}").format(result.run_dir))
             self.run_saved.emit(str(result.run_dir))
         self.refresh()
         self._choose_change(names["old"], names.get("new", ""))
@@ -259,7 +262,7 @@ class ComparePanel(TaskPanel):
 
     # --- saved runs -------------------------------------------------------------------------
     def add_runs_dialog(self) -> None:
-        folders = choose_folders(self, "Add run folders", str(workspace.runs_dir()))
+        folders = choose_folders(self, self.tr("Add run folders"), str(workspace.runs_dir()))
         if folders:
             self.add_runs(folders)
 

@@ -8,14 +8,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP
+
 from errors import UserError
 
-# (column title, Metrics attribute)
-TABLE_COLUMNS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"), ("Many", "many"),
-                 ("Medium", "medium"), ("Few", "few"), ("ECE", "ece"))
+# (column title, Metrics attribute); the titles are translated where shown (context ComparePanel)
+TABLE_COLUMNS = (("Acc", "top1"), ("HM", "hm"), ("GM", "gm"), ("LR", "lowest_recall"),
+                 (QT_TRANSLATE_NOOP("ComparePanel", "Many"), "many"),
+                 (QT_TRANSLATE_NOOP("ComparePanel", "Medium"), "medium"),
+                 (QT_TRANSLATE_NOOP("ComparePanel", "Few"), "few"), ("ECE", "ece"))
 TIMESTAMP = re.compile(r"^\d{8}-\d{6}-")  # a run folder's "20250101-120000-" prefix
-CURVE_METRICS = (("test_top1", "Top-1 accuracy"), ("test_hm", "HM"), ("test_gm", "GM"),
-                 ("test_lowest_recall", "Lowest recall (LR)"))
+CURVE_METRICS = (("test_top1", QT_TRANSLATE_NOOP("ComparePanel", "Top-1 accuracy")), ("test_hm", "HM"),
+                 ("test_gm", "GM"),
+                 ("test_lowest_recall", QT_TRANSLATE_NOOP("ComparePanel", "Lowest recall (LR)")))
 
 
 @dataclass
@@ -50,7 +55,9 @@ def series_from_run(path: str | Path) -> list[Series]:
 
     run = RunFolder(path)
     if not run.is_run():
-        raise UserError(f"{path} is not a run folder (it has no config.json); choose a folder under runs/")
+        raise UserError(QCoreApplication.translate(
+            "ComparePanel", "{0} is not a run folder (it has no config.json); choose a folder under "
+                            "runs/").format(path))
     history = run.history()
     name = run_title(run)
     report = run.path / "report.json"
@@ -62,7 +69,8 @@ def series_from_run(path: str | Path) -> list[Series]:
                 for column, values in raw["columns"].items()]
     per_class = run.per_class()
     if not history or not per_class:
-        raise UserError(f"{run.name} has no finished epoch yet, so there is nothing to compare")
+        raise UserError(QCoreApplication.translate(
+            "ComparePanel", "{0} has no finished epoch yet, so there is nothing to compare").format(run.name))
     last = history[-1]
     summary = {attribute: last.get(f"test_{attribute}") for _title, attribute in TABLE_COLUMNS}
     summary["zero_recall"] = last.get("test_zero_recall")

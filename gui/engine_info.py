@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication
+
 from engine import workspace
 from engine.config import RunConfig
 from engine.knobs import registry_options
@@ -95,4 +97,6 @@ def model_choices() -> list[tuple[str, str]]:
 
 
 def _short_folder(folder: Path) -> str:
-    return "bundled" if folder == workspace.CODE_ROOT / "models" / "pretrained" else f"{folder.parent.name}/{folder.name}"
+    if folder == workspace.CODE_ROOT / "models" / "pretrained":
+        return QCoreApplication.translate("EngineInfo", "bundled")
+    return f"{folder.parent.name}/{folder.name}"

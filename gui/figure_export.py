@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, QSize, QSizeF
+from PySide6.QtCore import QCoreApplication, QMarginsF, QRectF, QSize, QSizeF, QT_TRANSLATE_NOOP
 from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPdfWriter
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox
 
@@ -18,9 +18,12 @@ from errors import UserError
 from gui.svg_export import QtSvgExporter, VectorExporter, render_scene
 from gui.table_export import check_writable
 
-FORMATS = {".png": "PNG image", ".svg": "SVG vector image", ".pdf": "PDF vector document"}
+FORMATS = {".png": QT_TRANSLATE_NOOP("FigureExportDialog", "PNG image"),
+           ".svg": QT_TRANSLATE_NOOP("FigureExportDialog", "SVG vector image"),
+           ".pdf": QT_TRANSLATE_NOOP("FigureExportDialog", "PDF vector document")}  # translated where shown
 SCREEN_DPI = 96  # a plot's on-screen pixels are taken as 1/96 inch
 POINTS_PER_INCH = 72
+PDF_TITLE = "Long-Tail Studio plot"  # the PDF file's metadata, not translated
 FIGURE_SIZES: dict[str, tuple[float, float] | None] = {  # width × height in inches
     "screen": None, "single": (3.5, 2.5), "double": (7.0, 3.0)}
 
@@ -33,7 +36,7 @@ class PdfExporter(VectorExporter):
 
     def write(self, path: str, source: QRectF) -> None:
         writer = QPdfWriter(path)
-        writer.setTitle("Long-Tail Studio plot")
+        writer.setTitle(PDF_TITLE)
         writer.setResolution(SCREEN_DPI)
         size = QSizeF(source.width() * POINTS_PER_INCH / SCREEN_DPI, source.height() * POINTS_PER_INCH / SCREEN_DPI)
         writer.setPageLayout(QPageLayout(QPageSize(size, QPageSize.Unit.Point), QPageLayout.Orientation.Portrait,
@@ -68,18 +71,21 @@ def export_figure(plot, path: str | Path, dpi: int = 300, light: bool = False, s
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise UserError(f"{path.name}: save figures as .png, .svg or .pdf")
+        raise UserError(QCoreApplication.translate(
+            "FigureExportDialog", "{0}: save figures as .png, .svg or .pdf").format(path.name))
     if not 30 <= dpi <= 1200:
-        raise UserError(f"{dpi} DPI is outside 30 to 1200")
+        raise UserError(QCoreApplication.translate("FigureExportDialog", "{0} DPI is outside 30 to 1200").format(dpi))
     if size not in FIGURE_SIZES:
-        raise UserError(f"{size!r} is not a figure size ({', '.join(FIGURE_SIZES)})")
+        raise UserError(QCoreApplication.translate(
+            "FigureExportDialog", "{0!r} is not a figure size ({1})").format(size, ", ".join(FIGURE_SIZES)))
     check_writable(path)
     with laid_out(plot, FIGURE_SIZES[size]), plain_light(plot, light):
         exporter = {".svg": lambda: QtSvgExporter(plot.item), ".pdf": lambda: PdfExporter(plot.item),
                     ".png": lambda: PngExporter(plot.item, dpi, plot.colors()[0])}[suffix]()
         exporter.export(str(path))
     if not path.is_file() or path.stat().st_size == 0:
-        raise UserError(f"{path} could not be written; choose another folder or name")
+        raise UserError(QCoreApplication.translate(
+            "FigureExportDialog", "{0} could not be written; choose another folder or name").format(path))
     return path
 
 
@@ -120,11 +126,11 @@ class FigureExportDialog(QDialog):
         self.setWindowTitle(self.tr("Export figures"))
         self.format = QComboBox()
         for suffix, text in FORMATS.items():
-            self.format.addItem(f"{text} ({suffix})", suffix)
+            self.format.addItem(f"{self.tr(text)} ({suffix})", suffix)
         self.size = QComboBox()
-        self.size.addItem(self.tr("Single column: 3.5 × 2.5 in"), "single")
-        self.size.addItem(self.tr("Double column: 7 × 3 in"), "double")
-        self.size.addItem(self.tr("As on screen"), "screen")
+        for key, text in (("single", self.tr("Single column: 3.5 × 2.5 in")),
+                          ("double", self.tr("Double column: 7 × 3 in")), ("screen", self.tr("As on screen"))):
+            self.size.addItem(text, key)
         self.size.setCurrentIndex(max(0, self.size.findData(size)))
         self.size.setToolTip(self.tr("Column sizes lay the plot out at that size, so its fonts print at their point "
                                      "size."))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
@@ -28,12 +28,12 @@ from gui.sweep_view import SweepView
 from gui.train_panel import TrainPanel
 from gui.workers import TaskRunner, TaskWorker
 
-ABOUT = """<h3>Long-Tail Studio</h3>
+ABOUT = QT_TRANSLATE_NOOP("MainWindow", """<h3>Long-Tail Studio</h3>
 <p>Train, repair and inspect long-tailed image classifiers, after <i>No One Left Behind: Improving the
 Worst Categories in Long-Tailed Learning</i> (Du &amp; Wu, CVPR 2023, arXiv 2303.03630).</p>
 <p>Beside accuracy it reports the harmonic mean (HM), the geometric mean (GM) and the lowest recall (LR)
 of the per-class recalls, and re-trains a pretrained model's classifier with the Geometric Mean Loss.</p>
-<p>Workspace: {workspace}<br>Log: {log}</p>"""
+<p>Workspace: {workspace}<br>Log: {log}</p>""")
 
 
 class MainWindow(QMainWindow):
@@ -48,16 +48,16 @@ class MainWindow(QMainWindow):
         self.runs = RunsPanel(self.settings)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.train, "Train")
-        self.tabs.addTab(self.inference, "Inference")
-        self.tabs.addTab(self.compare, "Compare")
-        self.tabs.addTab(self.runs, "Runs")
+        self.tabs.addTab(self.train, self.tr("Train"))
+        self.tabs.addTab(self.inference, self.tr("Inference"))
+        self.tabs.addTab(self.compare, self.tr("Compare"))
+        self.tabs.addTab(self.runs, self.tr("Runs"))
         self.runs.compare_requested.connect(self.compare_runs)
         self.runs.open_requested.connect(self.open_run)
         self.setCentralWidget(self.tabs)
-        self.device_label = QLabel("Device: loading the engine…")
-        self.device_label.setToolTip("Where training and prediction run.")
-        self.activity_label = QLabel("Starting…")
+        self.device_label = QLabel(self.tr("Device: loading the engine…"))
+        self.device_label.setToolTip(self.tr("Where training and prediction run."))
+        self.activity_label = QLabel(self.tr("Starting…"))
         self.statusBar().addWidget(self.activity_label, 1)
         self.statusBar().addPermanentWidget(self.device_label)
         for panel in self.panels():
@@ -74,27 +74,29 @@ class MainWindow(QMainWindow):
 
     # --- menus -----------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "Open &run folder…", self.open_run_dialog, QKeySequence.StandardKey.Open,
-                     "Show a saved run's curves, per-class recall and settings on the Train page (Resume continues it).")
-        self._action(file_menu, "Open &checkpoint…", self.open_checkpoint_dialog, "Ctrl+Shift+O",
-                     "Use a checkpoint file on the Inference page.")
-        self._action(file_menu, "Open s&weep folder…", self.open_sweep_dialog, None,
-                     "Watch a sweep (main.py sweep) fill its table; a cell opens its runs in Compare.")
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self._action(file_menu, self.tr("Open &run folder…"), self.open_run_dialog, QKeySequence.StandardKey.Open,
+                     self.tr("Show a saved run's curves, per-class recall and settings on the Train page (Resume "
+                             "continues it)."))
+        self._action(file_menu, self.tr("Open &checkpoint…"), self.open_checkpoint_dialog, "Ctrl+Shift+O",
+                     self.tr("Use a checkpoint file on the Inference page."))
+        self._action(file_menu, self.tr("Open s&weep folder…"), self.open_sweep_dialog, None,
+                     self.tr("Watch a sweep (main.py sweep) fill its table; a cell opens its runs in Compare."))
         file_menu.addSeparator()
-        self._action(file_menu, "Export &figures…", self.export_plots_dialog, "Ctrl+E",
-                     "Save the current page's plots as PNG (at a chosen DPI), SVG or PDF, plain light or as shown.")
-        self._action(file_menu, "Export &metrics table…", self.export_metrics_dialog, "Ctrl+Shift+E",
-                     "Save the current page's numbers as CSV, Markdown or LaTeX.")
+        self._action(file_menu, self.tr("Export &figures…"), self.export_plots_dialog, "Ctrl+E",
+                     self.tr("Save the current page's plots as PNG (at a chosen DPI), SVG or PDF, plain light or "
+                             "as shown."))
+        self._action(file_menu, self.tr("Export &metrics table…"), self.export_metrics_dialog, "Ctrl+Shift+E",
+                     self.tr("Save the current page's numbers as CSV, Markdown or LaTeX."))
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)
 
-        view_menu = self.menuBar().addMenu("&View")
-        theme_menu = view_menu.addMenu("&Theme")
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        theme_menu = view_menu.addMenu(self.tr("&Theme"))
         self.theme_group = QActionGroup(self)
         current = self.settings.get("app/theme", "system")
         for key, text in theme.THEMES.items():
-            action = QAction(text, self, checkable=True)
+            action = QAction(QCoreApplication.translate("Theme", text), self, checkable=True)
             action.setData(key)
             action.setChecked(key == current)
             self.theme_group.addAction(action)
@@ -102,8 +104,8 @@ class MainWindow(QMainWindow):
         self.theme_group.triggered.connect(self.choose_theme)
         self.language_menu = LanguageMenu(self, view_menu, self.settings)
 
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&About Long-Tail Studio", self.show_about)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self._action(help_menu, self.tr("&About Long-Tail Studio"), self.show_about)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -124,17 +126,17 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_engine_ready(self, info) -> None:
-        self.device_label.setText(f"Device: {info.device}")
+        self.device_label.setText(self.tr("Device: {0}").format(info.device))
         for panel in self.panels():
             panel.engine_ready(info)
         self.runs.engine_ready(info)
         gc_guard.freeze_long_lived()  # the engine and the widgets stay for the session
-        self.show_activity("Ready")
+        self.show_activity(self.tr("Ready"))
 
     @Slot(object)
     def on_engine_failed(self, failure) -> None:
-        self.device_label.setText("Device: engine unavailable")
-        errors.report_error(failure.error, self, "Loading the engine", failure.details)
+        self.device_label.setText(self.tr("Device: engine unavailable"))
+        errors.report_error(failure.error, self, self.tr("Loading the engine"), failure.details)
 
     @Slot(str)
     def show_activity(self, text: str) -> None:
@@ -154,7 +156,7 @@ class MainWindow(QMainWindow):
 
     # --- menu actions ----------------------------------------------------------------------
     def open_run_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", str(workspace.runs_dir()))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a run folder"), str(workspace.runs_dir()))
         if folder:
             self.open_run(folder)
 
@@ -175,7 +177,8 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.train)
 
     def open_sweep_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a sweep folder", str(workspace.workspace_root() / "sweeps"))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open a sweep folder"),
+                                                  str(workspace.workspace_root() / "sweeps"))
         if folder:
             self.open_sweep(folder)
 
@@ -200,7 +203,8 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def open_checkpoint_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", str(workspace.runs_dir()), CHECKPOINT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a checkpoint"), str(workspace.runs_dir()),
+                                              CHECKPOINT_FILTER)
         if path:
             self.inference.set_model(path)
             self.tabs.setCurrentWidget(self.inference)
@@ -208,7 +212,8 @@ class MainWindow(QMainWindow):
     def export_plots_dialog(self) -> None:
         plots = self.tabs.currentWidget().exportables()
         if not plots:
-            QMessageBox.information(self, "Export figures", "This page has no plots; use Export metrics table.")
+            QMessageBox.information(self, self.tr("Export figures"),
+                                    self.tr("This page has no plots; use Export metrics table."))
             return
         options = FigureExportDialog(self, dpi=int(self.settings.get("export/dpi", 300) or 300),
                                      light=self.settings.get("export/light", True) in (True, "true"),
@@ -219,8 +224,9 @@ class MainWindow(QMainWindow):
         self.settings.set("export/dpi", dpi)
         self.settings.set("export/light", light)
         self.settings.set("export/size", size)
-        path, _ = QFileDialog.getSaveFileName(self, "Export figures (one file per plot)", f"figure{suffix}",
-                                              f"{FORMATS[suffix]} (*{suffix})")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export figures (one file per plot)"), f"figure{suffix}",
+                                              f"{QCoreApplication.translate('FigureExportDialog', FORMATS[suffix])} "
+                                              f"(*{suffix})")
         if path:
             self.export_plots(path, suffix, dpi=dpi, light=light, size=size)
 
@@ -240,7 +246,7 @@ class MainWindow(QMainWindow):
 
     def export_metrics_dialog(self) -> None:
         filters = ";;".join(f"{text} (*{suffix})" for suffix, text in TABLE_FORMATS.items())
-        path, chosen = QFileDialog.getSaveFileName(self, "Export the metrics table", "metrics.csv", filters)
+        path, chosen = QFileDialog.getSaveFileName(self, self.tr("Export the metrics table"), "metrics.csv", filters)
         if not path:
             return
         if Path(path).suffix.lower() not in TABLE_FORMATS:  # no suffix typed: the chosen filter's
@@ -250,7 +256,7 @@ class MainWindow(QMainWindow):
         except (UserError, OSError) as error:
             errors.report_error(error if isinstance(error, UserError) else UserError(f"{path}: {error}"), self)
             return
-        self.show_activity(f"Exported {written}")
+        self.show_activity(self.tr("Exported {0}").format(written))
 
     @Slot(QAction)
     def choose_theme(self, action: QAction) -> None:
@@ -258,15 +264,15 @@ class MainWindow(QMainWindow):
         theme.apply_theme(QApplication.instance(), action.data())
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About Long-Tail Studio",
-                          ABOUT.format(workspace=workspace.workspace_root(), log=errors.log_path()))
+        QMessageBox.about(self, self.tr("About Long-Tail Studio"),
+                          self.tr(ABOUT).format(workspace=workspace.workspace_root(), log=errors.log_path()))
 
     # --- closing ---------------------------------------------------------------------------
     def confirm_close_during_run(self) -> bool:
         answer = QMessageBox.question(
-            self, "A task is running",
-            "A task is still running. Stop it and quit?\n\nTraining stops after the current batch; the checkpoint "
-            "of the last finished epoch is kept, and Resume can continue the run later.",
+            self, self.tr("A task is running"),
+            self.tr("A task is still running. Stop it and quit?\n\nTraining stops after the current batch; the "
+                    "checkpoint of the last finished epoch is kept, and Resume can continue the run later."),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
@@ -275,7 +281,7 @@ class MainWindow(QMainWindow):
         if running and not self.confirm_close_during_run():
             event.ignore()
             return
-        self.show_activity("Stopping…")
+        self.show_activity(self.tr("Stopping…"))
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             for panel in self.panels():

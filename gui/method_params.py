@@ -116,11 +116,11 @@ class MethodParamsField(Field):
         for param in self.params():
             if param.section != section:  # a multi-stage method: its hyperparameters under their stage
                 section = param.section
-                title = QLabel(QCoreApplication.translate("MethodParams", section))
+                title = QLabel(QCoreApplication.translate("Settings", section))  # engine texts: gui/engine_strings.py
                 title.setObjectName("paramSection")
                 self.rows_layout.addRow(title)
             label = param.label or param.name.replace("_", " ").capitalize()
-            row = FloatField(param.name, QCoreApplication.translate("MethodParams", label), _describe(param))
+            row = FloatField(param.name, QCoreApplication.translate("Settings", label), _describe(param))
             row.editor.setPlaceholderText(format_number(param.default))
             _show(row, typed.get(param.name, param.default))
             label = QLabel(row.label)
@@ -145,14 +145,15 @@ class MethodParamsField(Field):
             return param.default
         number = row.value()
         if not math.isfinite(number):
-            raise ConfigError(param.name, f"{row.editor.text().strip()!r} is not a finite number; "
-                                          f"the default is {format_number(param.default)}")
+            raise ConfigError(param.name, QCoreApplication.translate(
+                "MethodParams", "{0!r} is not a finite number; the default is {1}").format(
+                row.editor.text().strip(), format_number(param.default)))
         return number
 
 
 def _describe(param: MethodParam) -> str:
-    default = f"Default: {format_number(param.default)}."
-    return f"{param.help}\n\n{default}" if param.help else default
+    default = QCoreApplication.translate("MethodParams", "Default: {0}.").format(format_number(param.default))
+    return f"{QCoreApplication.translate('Settings', param.help)}\n\n{default}" if param.help else default
 
 
 def _show(row: FloatField, value: Any) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 import weakref
-from functools import partial
 from collections.abc import Sequence
 from pathlib import Path
 
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QPointF, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QColor, QCursor
 from PySide6.QtWidgets import QToolTip
 
@@ -27,6 +26,8 @@ install_svg_exporter()
 # Okabe–Ito: distinguishable for colour-blind readers, readable on light and dark backgrounds.
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
 GROUP_COLORS = {"many": "#0072B2", "medium": "#56B4E9", "few": "#E69F00"}
+GROUP_WORDS = {"many": QT_TRANSLATE_NOOP("ClassBars", "many"), "medium": QT_TRANSLATE_NOOP("ClassBars", "medium"),
+               "few": QT_TRANSLATE_NOOP("ClassBars", "few")}  # shown as "<word>-shot"
 ZERO_COLOR = "#D55E00"
 SERIES_COLORS = tuple(c for c in COLORS if c != ZERO_COLOR)  # side-by-side bars never look like a zero mark
 ZERO_STUB = (-7.0, -1.5)  # where a zero-recall mark sits below the 0 % line (percent units)
@@ -37,6 +38,7 @@ SYMBOLS_UP_TO = 30  # points per curve drawn with a dot; longer curves are lines
 DASHES = [3, 2]  # dash and gap, in line widths: short enough to read as dashed in a legend's 20-pixel sample
 HEADROOM = 104  # the percent axis runs to here: a curve at 100 % stays visible
 LEGEND_ROW = 4  # PlotItem's layout: title 0, top axis 1, data 2, bottom axis 3 → the legend below
+TITLE_SIZE = "10pt"
 
 _plots: weakref.WeakSet[ThemedPlot] = weakref.WeakSet()
 _dark = False
@@ -65,8 +67,8 @@ class ThemedPlot(pg.PlotWidget):
         self.title = title
         self.percent = percent
         self.item = self.getPlotItem()
-        self.item.setLabel("bottom", x_label)
-        self.item.setLabel("left", y_label)
+        self.item.getAxis("bottom").setLabel(x_label)
+        self.item.getAxis("left").setLabel(y_label)
         self.item.showGrid(x=True, y=True, alpha=0.2)
         self.item.getViewBox().setZValue(1)  # data above the axes' grid lines, not crossed by them
         self.item.setMenuEnabled(True)
@@ -88,7 +90,7 @@ class ThemedPlot(pg.PlotWidget):
 
     def set_title(self, title: str) -> None:
         self.title = title
-        self.item.setTitle(title, color=self.colors()[1], size="10pt")
+        self.item.setTitle(title, color=self.colors()[1], size=TITLE_SIZE)
 
     def colors(self) -> tuple[str, str, str]:
         """(background, foreground, grid) of the theme this plot is drawn in."""
@@ -127,9 +129,12 @@ class CurvePlot(ThemedPlot):
     """Per-epoch curves, in percent (fractions in) or as values (``percent=False``, e.g. loss;
     ``log_y`` for a learning rate); one named curve per (metric, split) or per run."""
 
-    def __init__(self, title: str, y_label: str = "percent (%)", x_label: str = "epoch", legend_columns: int = 2,
+    def __init__(self, title: str, y_label: str | None = None, x_label: str | None = None, legend_columns: int = 2,
                  percent: bool = True, log_y: bool = False, parent=None):
-        super().__init__(title, x_label, y_label, legend_columns, percent=percent, parent=parent)
+        """``y_label`` defaults to "percent (%)", ``x_label`` to "epoch" (translated)."""
+        super().__init__(title, QCoreApplication.translate("CurvePlot", "epoch") if x_label is None else x_label,
+                         QCoreApplication.translate("CurvePlot", "percent (%)") if y_label is None else y_label,
+                         legend_columns, percent=percent, parent=parent)
         if not percent:
             self.item.getAxis("left").enableAutoSIPrefix(False)  # "0.01", not "10 (×0.001)"
         if log_y:
@@ -216,9 +221,11 @@ class ClassBars(ThemedPlot):
     first) with its running mean, and lines mark where the many / medium / few groups begin.
     """
 
-    def __init__(self, title: str, y_label: str = "recall (%)", parent=None):
-        super().__init__(title, "classes, most → fewest training images", y_label, legend_columns=4, y_min=-8,
-                         parent=parent)
+    def __init__(self, title: str, y_label: str | None = None, parent=None):
+        """``y_label`` defaults to "recall (%)" (translated)."""
+        super().__init__(title, QCoreApplication.translate("ClassBars", "classes, most → fewest training images"),
+                         QCoreApplication.translate("ClassBars", "recall (%)") if y_label is None else y_label,
+                         legend_columns=4, y_min=-8, parent=parent)
         self.item.setMouseEnabled(x=True, y=False)
         self.bars: list[pg.BarGraphItem] = []
         # zero recall: a red stub under the axis per class, narrower than the bar so that
@@ -346,8 +353,8 @@ class ClassBars(ThemedPlot):
             if groups[rank] != groups[rank - 1]:
                 edge = pg.InfiniteLine(rank - 0.5, angle=90, pen=pg.mkPen(self.colors()[1], width=1,
                                                                           style=Qt.PenStyle.DashLine),
-                                       label=self.tr("{0}-shot →").format(groups[rank]), labelOpts={"position": 0.93,
-                                                                                   "color": self.colors()[1]})
+                                       label=self.tr("{0}-shot →").format(self.tr(GROUP_WORDS[groups[rank]])),
+                                       labelOpts={"position": 0.93, "color": self.colors()[1]})
                 self.item.addItem(edge)
                 self.group_edges.append(edge)
 
@@ -371,7 +378,7 @@ class ClassBars(ThemedPlot):
             for group, color in GROUP_COLORS.items():
                 sample = pg.BarGraphItem(x=[], height=[], width=1, brush=color, pen=None)
                 self.group_samples.append(sample)
-                self.legend.addItem(sample, f"{group}-shot")
+                self.legend.addItem(sample, self.tr("{0}-shot").format(self.tr(GROUP_WORDS[group])))
         else:
             for k in range(n):
                 self.bars[k].setOpts(brush=SERIES_COLORS[k % len(SERIES_COLORS)])
@@ -379,7 +386,7 @@ class ClassBars(ThemedPlot):
             if self.mean_line.isVisible():
                 self.legend.addItem(self.mean_line, self.tr("running mean ({0} classes)").format(
                     self.running_mean_width()))
-        self.legend.addItem(self.zero_marks, "zero recall")
+        self.legend.addItem(self.zero_marks, self.tr("zero recall"))
         self.apply_theme()
 
     def _mark_zeros(self, width: float) -> None:
@@ -393,12 +400,12 @@ class ClassBars(ThemedPlot):
         axis = self.item.getAxis("bottom")
         if len(self.order) <= 20:
             ticks = [(rank, _short(self.class_names[i])) for rank, i in enumerate(self.order)]
-            self.item.setLabel("bottom", "classes, most → fewest training images")
+            axis.setLabel(self.tr("classes, most → fewest training images"))
         else:  # every tenth class by name (and its count); hover any bar for its name
             step = max(1, len(self.order) // 10)
             ticks = [(rank, f"{_short(self.class_names[self.order[rank]], 8)} {self.counts[self.order[rank]]}")
                      for rank in range(0, len(self.order), step)]
-            self.item.setLabel("bottom", "classes, most → fewest training images (tick: name and images)")
+            axis.setLabel(self.tr("classes, most → fewest training images (tick: name and images)"))
         axis.setTicks([ticks, []])
 
     def _show_tooltip(self, position: QPointF) -> None:
@@ -409,7 +416,7 @@ class ClassBars(ThemedPlot):
         if not 0 <= rank < len(self.order):
             return
         i = self.order[rank]
-        lines = [f"<b>{self.class_names[i]}</b> · {self.counts[i]} training images"]
+        lines = [self.tr("<b>{0}</b> · %n training image(s)", "", self.counts[i]).format(self.class_names[i])]
         lines += [f"{name}: {100 * _finite(values[i]):.1f} %" for name, values in self.series if i < len(values)]
         QToolTip.showText(QCursor.pos(), "<br>".join(lines), self)
 
@@ -420,9 +427,11 @@ class ChangeBars(ThemedPlot):
     below the axis. Hover a bar for its class."""
 
     def __init__(self, parent=None):
-        words = partial(QCoreApplication.translate, "ChangeBars")  # self.tr needs the QObject built first
-        super().__init__(words("Per-class change"), words("classes, largest gain → largest loss"),
-                         words("change in recall (points)"), legend_columns=3, percent=False, parent=parent)
+        # self.tr needs the QObject built first
+        super().__init__(QCoreApplication.translate("ChangeBars", "Per-class change"),
+                         QCoreApplication.translate("ChangeBars", "classes, largest gain → largest loss"),
+                         QCoreApplication.translate("ChangeBars", "change in recall (points)"), legend_columns=3,
+                         percent=False, parent=parent)
         self.item.setMouseEnabled(x=True, y=False)
         self.gain = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[2], pen=None)
         self.loss = pg.BarGraphItem(x=[], height=[], width=0.8, brush=COLORS[1], pen=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel, QLineEdit, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -19,9 +19,22 @@ from gui.settings import Settings
 from gui.widgets import Column, choose_folders, number_item, push_button, read_only_table, row_of, wrapping_label
 
 METRIC_KEYS = ("top1", "hm", "gm", "lowest_recall")  # percent columns; then the zero-recall count
-STATUS_FILTERS = (("", "Any status"), ("finished", "Finished"), ("stopped", "Stopped"), ("running", "Running"),
-                  ("interrupted", "Interrupted (its writer was killed)"), ("diverged", "Diverged"),
-                  ("damaged", "Damaged (files cannot be read)"), ("incomplete", "Incomplete (older runs)"))
+STATUS_FILTERS = (("", QT_TRANSLATE_NOOP("RunsPanel", "Any status")),
+                  ("finished", QT_TRANSLATE_NOOP("RunsPanel", "Finished")),
+                  ("stopped", QT_TRANSLATE_NOOP("RunsPanel", "Stopped")),
+                  ("running", QT_TRANSLATE_NOOP("RunsPanel", "Running")),
+                  ("interrupted", QT_TRANSLATE_NOOP("RunsPanel", "Interrupted (its writer was killed)")),
+                  ("diverged", QT_TRANSLATE_NOOP("RunsPanel", "Diverged")),
+                  ("damaged", QT_TRANSLATE_NOOP("RunsPanel", "Damaged (files cannot be read)")),
+                  ("incomplete", QT_TRANSLATE_NOOP("RunsPanel", "Incomplete (older runs)")))
+# a run's status as the table shows it (the filter matches the English key)
+STATUS_WORDS = {"finished": QT_TRANSLATE_NOOP("RunsPanel", "finished"),
+                "stopped": QT_TRANSLATE_NOOP("RunsPanel", "stopped"),
+                "running": QT_TRANSLATE_NOOP("RunsPanel", "running"),
+                "interrupted": QT_TRANSLATE_NOOP("RunsPanel", "interrupted"),
+                "diverged": QT_TRANSLATE_NOOP("RunsPanel", "diverged"),
+                "damaged": QT_TRANSLATE_NOOP("RunsPanel", "damaged"),
+                "incomplete": QT_TRANSLATE_NOOP("RunsPanel", "incomplete")}
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -40,16 +53,17 @@ class RunsPanel(QWidget):
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.filter = QLineEdit()
-        self.filter.setPlaceholderText("Filter: method, dataset, name, status…")
+        self.filter.setPlaceholderText(self.tr("Filter: method, dataset, name, status…"))
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.apply_filter)
         self.status_filter = QComboBox()
         for key, text in STATUS_FILTERS:
             self.status_filter.addItem(self.tr(text), key)
         self.status_filter.currentIndexChanged.connect(self.apply_filter)
-        add = push_button("Add folders…", "List run folders from elsewhere (e.g. copied from a server).",
+        add = push_button(self.tr("Add folders…"),
+                          self.tr("List run folders from elsewhere (e.g. copied from a server)."),
                           self.add_folders_dialog)
-        refresh = push_button("Refresh", "Read the run folders again.", self.refresh)
+        refresh = push_button(self.tr("Refresh"), self.tr("Read the run folders again."), self.refresh)
 
         self.table = read_only_table(
             self.columns(), self.tr("Test metrics of each run's last epoch (plug-in runs: the ensemble, else the new "
@@ -61,21 +75,25 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
 
-        self.open_button = push_button("Open", "Show the run's settings here; a training run also opens on the "
-                                       "Train page (its curves, per-class views; Resume continues it).",
+        self.open_button = push_button(self.tr("Open"), self.tr(
+            "Show the run's settings here; a training run also opens on the Train page (its curves, per-class views; "
+            "Resume continues it)."),
                                        self.open_selected)
-        self.compare_button = push_button("Compare selected", "Overlay the selected runs on the Compare page.",
+        self.compare_button = push_button(self.tr("Compare selected"),
+                                          self.tr("Overlay the selected runs on the Compare page."),
                                           self.compare_selected)
-        self.diff_button = push_button("Diff settings", "Show the settings that differ between the two selected "
-                                       "runs.", self.diff_selected)
+        self.diff_button = push_button(self.tr("Diff settings"),
+                                       self.tr("Show the settings that differ between the two selected runs."),
+                                       self.diff_selected)
 
-        self.details_title = QLabel("Settings")
+        self.details_title = QLabel(self.tr("Settings"))
         self.details = QTableWidget(0, 2)
         self.details.verticalHeader().setVisible(False)
         self.details.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.details.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.details_hint = wrapping_label("hint")
-        self.details_hint.setText("Select a run to see every setting it ran with; select two to see what differs.")
+        self.details_hint.setText(self.tr("Select a run to see every setting it ran with; select two to see what "
+                                          "differs."))
 
         top = Column(row_of((self.filter, 1), self.status_filter, add, refresh), (self.table, 1),
                      row_of(self.open_button, self.compare_button, self.diff_button, None))
@@ -116,7 +134,7 @@ class RunsPanel(QWidget):
                 epochs.setToolTip(self.tr("{0} stages: {1}").format(
                     len(summary.stages), ", ".join(f"{name} {n}" for name, n in summary.stages)))
             self.table.setItem(row, 4, epochs)
-            status = QTableWidgetItem(summary.status)
+            status = QTableWidgetItem(self.tr(STATUS_WORDS.get(summary.status, summary.status)))
             if summary.status != "finished":
                 status.setForeground(QColor(ZERO_COLOR))
             if summary.problem:
@@ -161,7 +179,7 @@ class RunsPanel(QWidget):
         self.refresh()
 
     def add_folders_dialog(self) -> None:
-        folders = choose_folders(self, "Add run folders", str(workspace.runs_dir()))
+        folders = choose_folders(self, self.tr("Add run folders"), str(workspace.runs_dir()))
         if folders:
             self.add_folders(folders)
 
@@ -213,9 +231,9 @@ class RunsPanel(QWidget):
             self.details_title.setText(self.tr("{0} is damaged").format(summary.name))
             self._fill([self.tr("Problem")], [(summary.problem,)])
             return
-        self.details_title.setText(f"Settings of {summary.name} ({'plug-in' if summary.kind == 'tune' else 'training'}"
-                                   f" run)")
-        self._fill(["Setting", "Value"], [(k, _text(v)) for k, v in sorted(summary.settings.items())])
+        self.details_title.setText((self.tr("Settings of {0} (plug-in run)") if summary.kind == "tune" else
+                                    self.tr("Settings of {0} (training run)")).format(summary.name))
+        self._fill([self.tr("Setting"), self.tr("Value")], [(k, _text(v)) for k, v in sorted(summary.settings.items())])
 
     def diff_selected(self) -> list[tuple]:
         """The settings that differ between the two selected runs (shown below, and returned)."""
@@ -226,8 +244,9 @@ class RunsPanel(QWidget):
             return []
         a, b = (self.summaries[p] for p in paths)
         rows = settings_diff(a.settings, b.settings)
-        self.details_title.setText(f"{len(rows)} setting(s) differ between {a.name} and {b.name}")
-        self._fill(["Setting", a.name, b.name], [(k, _text(x), _text(y)) for k, x, y in rows])
+        self.details_title.setText(self.tr("%n setting(s) differ between {0} and {1}", "", len(rows)).format(
+            a.name, b.name))
+        self._fill([self.tr("Setting"), a.name, b.name], [(k, _text(x), _text(y)) for k, x, y in rows])
         return rows
 
     def _fill(self, header: list[str], rows: list[tuple]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -18,11 +18,19 @@ from gui.widgets import number_item, push_button, read_only_table, row_of
 from gui.workers import TaskRunner, TaskWorker
 
 REFRESH_MS = 1000
-METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"), ("zero", "Zeros"))  # as engine.sweep.report
-CELL_COLUMNS = ["Cell", "Dataset", "Ratio", "Method", "Seed", "State"]
+METRICS = (("acc", "Acc"), ("hm", "HM"), ("gm", "GM"), ("lr", "LR"),
+           ("zero", QT_TRANSLATE_NOOP("SweepView", "Zeros")))  # as engine.sweep.report
+CELL_COLUMNS = [QT_TRANSLATE_NOOP("SweepView", "Cell"), QT_TRANSLATE_NOOP("SweepView", "Dataset"),
+                QT_TRANSLATE_NOOP("SweepView", "Ratio"), QT_TRANSLATE_NOOP("SweepView", "Method"),
+                QT_TRANSLATE_NOOP("SweepView", "Seed"), QT_TRANSLATE_NOOP("SweepView", "State")]
 RESIZE = "resizeColumns"  # property of a table whose cells changed since its columns were sized
 STATE_COLOURS = {"pending": "#9e9e9e", "running": "#1e88e5", "done": "#43a047", "failed": "#e53935",
                  "interrupted": "#fb8c00", "damaged": "#8e24aa"}
+STATE_WORDS = {"pending": QT_TRANSLATE_NOOP("SweepView", "pending"),
+               "running": QT_TRANSLATE_NOOP("SweepView", "running"),
+               "done": QT_TRANSLATE_NOOP("SweepView", "done"), "failed": QT_TRANSLATE_NOOP("SweepView", "failed"),
+               "interrupted": QT_TRANSLATE_NOOP("SweepView", "interrupted"),
+               "damaged": QT_TRANSLATE_NOOP("SweepView", "damaged")}
 
 
 class SweepView(QWidget):
@@ -39,32 +47,38 @@ class SweepView(QWidget):
         self.folder = Path(folder)
         self.name, self.cells = read_sweep(self.folder)  # a UserError when it is not a sweep
         self.models = table_models(self.cells)  # base, then each repair (+cRT) and its ensemble (+cRT+ens)
-        model_headers = [f"{title} {name}" for _m, title in self.models for _k, name in METRICS]
-        self.setWindowTitle(f"Sweep {self.name} · Long-Tail Studio")
+        model_headers = [f"{title} {self.tr(name)}" for _m, title in self.models for _k, name in METRICS]
+        self.setWindowTitle(self.tr("Sweep {0} · Long-Tail Studio").format(self.name))
         self._results: dict[str, tuple[float, object]] = {}  # cell id → (status time, CellResult)
         self.runner = TaskRunner(self)
         self.summary = QLabel()
-        self.cells_table = self._table(CELL_COLUMNS + model_headers, "Every cell of the grid; double-click one to open "
-                                       "its base and plug-in runs in Compare. Test metrics in percent.")
+        self.cells_table = self._table([self.tr(title) for title in CELL_COLUMNS] + model_headers, self.tr(
+            "Every cell of the grid; double-click one to open its base and plug-in runs in Compare. Test metrics in "
+            "percent."))
         self.cells_table.setRowCount(len(self.cells))
         self.cells_table.cellDoubleClicked.connect(lambda row, _col: self.open_cell(row))
-        self.table = self._table(["Dataset", "Ratio", "Method", "Seeds"] + model_headers,
+        self.table = self._table([self.tr("Dataset"), self.tr("Ratio"), self.tr("Method"), self.tr("Seeds")]
+                                 + model_headers,
                                  self.tr("Mean ± std over the finished seeds (sample std; one seed: its value alone), "
                                          "test split, last epoch, %. Zeros: classes at zero recall."))
-        self.open_button = push_button("Open in Compare", "Show the selected cell's runs on the Compare page.",
+        self.open_button = push_button(self.tr("Open in Compare"),
+                                       self.tr("Show the selected cell's runs on the Compare page."),
                                        lambda: self.open_cell(self.cells_table.currentRow()))
-        self.report_button = push_button("Write report", "Write table.csv / table.md / table.tex and per-class "
-                                         "recalls into the sweep's report/ folder.", self.write_report)
-        self.run_button = push_button("Run remaining cells", "Run the unfinished cells on this machine, one after "
-                                      "another (finished cells are skipped, stopped ones resume).", self.run_remaining)
-        self.stop_button = push_button("Stop", "Stop after the current batch; the cell resumes on the next run.",
+        self.report_button = push_button(self.tr("Write report"), self.tr(
+            "Write table.csv / table.md / table.tex and per-class recalls into the sweep's report/ folder."),
+            self.write_report)
+        self.run_button = push_button(self.tr("Run remaining cells"), self.tr(
+            "Run the unfinished cells on this machine, one after another (finished cells are skipped, stopped ones "
+            "resume)."), self.run_remaining)
+        self.stop_button = push_button(self.tr("Stop"),
+                                       self.tr("Stop after the current batch; the cell resumes on the next run."),
                                        self.runner.cancel)
         self.stop_button.setEnabled(False)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.cells_table)
         split.addWidget(self.table)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>{self.name}</b> — {self.folder}"))
+        layout.addWidget(QLabel(self.tr("<b>{0}</b> — {1}").format(self.name, self.folder)))
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
         layout.addWidget(row_of(self.open_button, self.report_button, None, self.run_button, self.stop_button))
@@ -101,10 +115,12 @@ class SweepView(QWidget):
             damaged = result.state == "damaged"  # its status, metrics or report cannot be read
             state = "damaged" if damaged else shown_state(self.folder, status)
             counts[state] = counts.get(state, 0) + 1
-            text = state + (f" · {status.stage} {status.epoch}/{status.epochs}" if state == "running" else "")
+            text = self.tr(STATE_WORDS.get(state, state)) + (f" · {status.stage} {status.epoch}/{status.epochs}"
+                                                             if state == "running" else "")
             self._fill_cell_row(row, cell, text, state, result.reason if damaged else status.reason, result.values)
         self._fill_table(table_rows(results))
-        self.summary.setText(" · ".join(f"{n} {state}" for state, n in counts.items()))
+        self.summary.setText(" · ".join(self.tr("{0} {1}").format(n, self.tr(STATE_WORDS.get(state, state)))
+                                         for state, n in counts.items()))
         for table in (self.cells_table, self.table):
             if table.property(RESIZE):
                 table.resizeColumnsToContents()
@@ -145,7 +161,7 @@ class SweepView(QWidget):
             return []
         paths = [str(p) for p in cell_runs(self.folder, self.cells[row])]
         if not paths:
-            self.activity.emit(f"{self.cells[row].id} has no finished epoch yet")
+            self.activity.emit(self.tr("{0} has no finished epoch yet").format(self.cells[row].id))
             return []
         self.open_runs.emit(paths)
         return paths
@@ -154,7 +170,7 @@ class SweepView(QWidget):
         from engine.sweep.report import write_report
 
         paths = write_report(self.folder)
-        self.activity.emit(f"Sweep table written to {paths['markdown'].parent}")
+        self.activity.emit(self.tr("Sweep table written to {0}").format(paths["markdown"].parent))
 
     def run_remaining(self) -> None:
         """Run the unfinished cells on a worker, holding the sweep folder's lock (a ``main.py sweep``
@@ -168,7 +184,7 @@ class SweepView(QWidget):
 
     @Slot(object)
     def _on_failed(self, failure) -> None:
-        errors.report_error(failure.error, self, "Running the sweep", failure.details)
+        errors.report_error(failure.error, self, self.tr("Running the sweep"), failure.details)
 
     @Slot()
     def _on_done(self) -> None:

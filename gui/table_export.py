@@ -8,6 +8,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication
+
 from errors import UserError
 
 TABLE_FORMATS = {".csv": "CSV", ".md": "Markdown", ".tex": "LaTeX"}
@@ -75,11 +77,13 @@ def check_writable(path: Path) -> None:
     """Refuse, with one line, a file that cannot be written: a missing or read-only folder, a folder's name."""
     folder = path.parent
     if not folder.is_dir():
-        raise UserError(f"{folder} does not exist; choose an existing folder")
+        raise UserError(QCoreApplication.translate(
+            "TableExport", "{0} does not exist; choose an existing folder").format(folder))
     if path.is_dir():
-        raise UserError(f"{path} is a folder; give the file a name")
+        raise UserError(QCoreApplication.translate("TableExport", "{0} is a folder; give the file a name").format(path))
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"{path} cannot be written here (no permission); choose another folder")
+        raise UserError(QCoreApplication.translate(
+            "TableExport", "{0} cannot be written here (no permission); choose another folder").format(path))
 
 
 def write_table(path: str | Path, header: Sequence[str], rows: Sequence[Sequence]) -> Path:
@@ -98,7 +102,8 @@ def write_table(path: str | Path, header: Sequence[str], rows: Sequence[Sequence
     elif suffix == ".tex":
         path.write_text(latex_table(header, rows), encoding="utf-8")
     else:
-        raise UserError(f"{path.name}: save tables as .csv, .md or .tex")
+        raise UserError(QCoreApplication.translate(
+            "TableExport", "{0}: save tables as .csv, .md or .tex").format(path.name))
     return path
 
 

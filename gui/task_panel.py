@@ -39,7 +39,7 @@ class TaskPanel(QWidget):
 
     activity = Signal(str)  # what is running, for the status bar
     worker_name = "task"
-    activity_prefix = ""  # put before the progress text in the status bar
+    activity_prefix = ""  # put before the progress text in the status bar (marked for context TaskPanel)
     shutdown_timeout_ms = 120_000
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
@@ -135,8 +135,8 @@ class TaskPanel(QWidget):
         """Ask the task to stop after its current batch."""
         if self.is_running():
             self.runner.cancel()
-            self.progress.setFormat("Stopping after this batch…")
-            self.activity.emit("Stopping after this batch…")
+            self.progress.setFormat(self.tr("Stopping after this batch…"))
+            self.activity.emit(self.tr("Stopping after this batch…"))
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
         """Stop any task and wait for its thread (the window is closing)."""
@@ -148,7 +148,7 @@ class TaskPanel(QWidget):
         """engine.events.Progress: the progress line and the status bar follow it."""
         text = self.progress.show_progress(event.epoch, event.epochs, event.batch, event.batches, event.stage,
                                            event.stage_name)
-        self.activity.emit(f"{self.activity_prefix}{text}")
+        self.activity.emit(f"{self.tr(self.activity_prefix)}{text}")
 
     def on_message(self, event) -> None:
         """engine.events.Message: logged."""
@@ -169,14 +169,14 @@ class TaskPanel(QWidget):
 
     def on_failed(self, failure) -> None:
         """A workers.TaskFailure: reported through the one error path."""
-        self.progress.fail(f"Failed: {_first_line(failure.error)}")
+        self.progress.fail(self.tr("Failed: {0}").format(_first_line(failure.error)))
         if self.log is not None:
-            self.log.add(f"failed: {failure.error}", "warning")
+            self.log.add(self.tr("failed: {0}").format(failure.error), "warning")
         errors.report_error(failure.error, self, self.current_task, failure.details)
 
     @Slot()
     def _on_idle(self) -> None:
-        self.activity.emit("Idle")
+        self.activity.emit(self.tr("Idle"))
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:

@@ -12,7 +12,7 @@ import math
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractButton, QComboBox, QFileDialog, QLabel, QLineEdit, QSpinBox, QTabWidget,
                                QWidget)
@@ -36,20 +36,24 @@ from gui.view_preview import ViewPreviewDialog
 from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of, wrapping_label
 from gui.workers import Task, TaskRunner, TaskWorker
 
-# (plot, legend name, metrics.csv key, colour, dashed)
+# (plot, legend name (translated where drawn), metrics.csv key, colour, dashed)
 CURVES = (
-    ("accuracy", "test top-1", "test_top1", COLORS[0], False),
-    ("accuracy", "train top-1", "train_top1", COLORS[0], True),
-    ("accuracy", "test GM", "test_gm", COLORS[1], False), ("accuracy", "train GM", "train_gm", COLORS[1], True),
-    ("worst", "test HM", "test_hm", COLORS[2], False), ("worst", "train HM", "train_hm", COLORS[2], True),
-    ("worst", "test LR", "test_lowest_recall", COLORS[3], False),
-    ("worst", "train LR", "train_lowest_recall", COLORS[3], True),
+    ("accuracy", QT_TRANSLATE_NOOP("TrainPanel", "test top-1"), "test_top1", COLORS[0], False),
+    ("accuracy", QT_TRANSLATE_NOOP("TrainPanel", "train top-1"), "train_top1", COLORS[0], True),
+    ("accuracy", QT_TRANSLATE_NOOP("TrainPanel", "test GM"), "test_gm", COLORS[1], False),
+    ("accuracy", QT_TRANSLATE_NOOP("TrainPanel", "train GM"), "train_gm", COLORS[1], True),
+    ("worst", QT_TRANSLATE_NOOP("TrainPanel", "test HM"), "test_hm", COLORS[2], False),
+    ("worst", QT_TRANSLATE_NOOP("TrainPanel", "train HM"), "train_hm", COLORS[2], True),
+    ("worst", QT_TRANSLATE_NOOP("TrainPanel", "test LR"), "test_lowest_recall", COLORS[3], False),
+    ("worst", QT_TRANSLATE_NOOP("TrainPanel", "train LR"), "train_lowest_recall", COLORS[3], True),
 )
 # (plot, legend name, metrics.csv key, colour, dashed): values, not percent
 VALUE_CURVES = (
-    ("zero", "test", "test_zero_recall", COLORS[3], False), ("zero", "train", "train_zero_recall", COLORS[3], True),
-    ("loss", "train loss", "train_loss", COLORS[0], True), ("loss", "test loss (NLL)", "test_loss", COLORS[0], False),
-    ("lr", "learning rate", "lr", COLORS[2], False),
+    ("zero", QT_TRANSLATE_NOOP("TrainPanel", "test"), "test_zero_recall", COLORS[3], False),
+    ("zero", QT_TRANSLATE_NOOP("TrainPanel", "train"), "train_zero_recall", COLORS[3], True),
+    ("loss", QT_TRANSLATE_NOOP("TrainPanel", "train loss"), "train_loss", COLORS[0], True),
+    ("loss", QT_TRANSLATE_NOOP("TrainPanel", "test loss (NLL)"), "test_loss", COLORS[0], False),
+    ("lr", QT_TRANSLATE_NOOP("TrainPanel", "learning rate"), "lr", COLORS[2], False),
 )
 WATCHED = "recountsPlan"  # property of a field editor whose changes recount the plan line
 START_KEYS, STOP_KEYS = QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+.")  # Cmd on macOS: Cmd+. is "cancel"
@@ -109,14 +113,15 @@ class TrainPanel(TaskPanel):
                                                                 "epoch's checkpoint is kept. {0}").format(stop_keys),
                                        self.stop)
         self.stop_button.setShortcut(STOP_KEYS)
-        self.resume_button = push_button("Resume…", "Continue a stopped run from its last checkpoint, in the same "
-                                         "run folder.", self._resume_clicked)
+        self.resume_button = push_button(self.tr("Resume…"), self.tr(
+            "Continue a stopped run from its last checkpoint, in the same run folder."), self._resume_clicked)
         self.start_buttons = [self.start_button, self.resume_button]
         self.stop_buttons = [self.stop_button]
-        self.preview_button = push_button("Views…", "Show a few training images beside the augmented views the "
-                                          "chosen method trains on (PaCo: its AutoAugment query and SimCLR key).",
+        self.preview_button = push_button(self.tr("Views…"), self.tr(
+            "Show a few training images beside the augmented views the chosen method trains on (PaCo: its AutoAugment "
+            "query and SimCLR key)."),
                                           self.preview_views)
-        preset_row = row_of(QLabel("Preset"), (self.preset, 1), apply_preset, self.preview_button)
+        preset_row = row_of(QLabel(self.tr("Preset")), (self.preset, 1), apply_preset, self.preview_button)
         run_row = row_of(self.start_button, self.stop_button, self.resume_button, None)
 
         fields = Column(*groups, margins=(0, 0, 6, 0))
@@ -131,22 +136,24 @@ class TrainPanel(TaskPanel):
         self._plan_timer.timeout.connect(self.show_plan)
         left = Column(preset_row, run_row, self.plan_line, self.error_line, (self.form.scroll_area, 1), fitted=True)
 
-        self.plots = {"accuracy": CurvePlot("Top-1 accuracy and GM"), "worst": CurvePlot("HM and lowest recall (LR)"),
+        self.plots = {"accuracy": CurvePlot(self.tr("Top-1 accuracy and GM")),
+                      "worst": CurvePlot(self.tr("HM and lowest recall (LR)")),
                       "zero": CurvePlot(self.tr("Classes at zero recall"), y_label=self.tr("classes"), percent=False),
-                      "loss": CurvePlot("Loss", y_label="loss", percent=False),
-                      "lr": CurvePlot("Learning rate", y_label="learning rate (log)", percent=False, log_y=True)}
+                      "loss": CurvePlot(self.tr("Loss"), y_label=self.tr("loss"), percent=False),
+                      "lr": CurvePlot(self.tr("Learning rate"), y_label=self.tr("learning rate (log)"), percent=False,
+                                      log_y=True)}
         for plot_name, name, _key, color, dashed in CURVES + VALUE_CURVES:
-            self.plots[plot_name].curve(name, color, dashed)
-        self.bars = ClassBars("Left behind: test recall per class")
+            self.plots[plot_name].curve(self.tr(name), color, dashed)
+        self.bars = ClassBars(self.tr("Left behind: test recall per class"))
         self.class_table = ClassTable()
         self.confusion = ConfusionView()
         self.views = QTabWidget()
         self.views.setDocumentMode(True)
         self.views.tabBar().setUsesScrollButtons(True)  # the tabs never set the window's minimum width
-        self.views.addTab(self.bars, "Left behind")
-        self.views.addTab(self.class_table, "Classes")
-        self.views.addTab(self.confusion, "Confusion")
-        self.views.addTab(row_of(self.plots["loss"], self.plots["lr"]), "Loss and learning rate")
+        self.views.addTab(self.bars, self.tr("Left behind"))
+        self.views.addTab(self.class_table, self.tr("Classes"))
+        self.views.addTab(self.confusion, self.tr("Confusion"))
+        self.views.addTab(row_of(self.plots["loss"], self.plots["lr"]), self.tr("Loss and learning rate"))
         self.log = LogPane()
 
         self.plots["zero"].setToolTip(self.tr("How many classes no test image is recognised in, per epoch: HM and LR "
@@ -270,7 +277,7 @@ class TrainPanel(TaskPanel):
 
     @Slot(object)
     def _preview_failed(self, failure) -> None:
-        self.show_error(f"cannot show the views: {failure.error}")
+        self.show_error(self.tr("cannot show the views: {0}").format(failure.error))
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
         self.preview_runner.cancel()
@@ -304,7 +311,8 @@ class TrainPanel(TaskPanel):
             return
         path = Path(run_dir) if run_dir else self.resume_target
         if path is None:
-            chosen = QFileDialog.getExistingDirectory(self, "Resume which run folder?", str(workspace.runs_dir()))
+            chosen = QFileDialog.getExistingDirectory(self, self.tr("Resume which run folder?"),
+                                                      str(workspace.runs_dir()))
             if not chosen:
                 return
             path = Path(chosen)
@@ -329,7 +337,7 @@ class TrainPanel(TaskPanel):
             self.history, self.class_names, self.class_counts = [], [], []
             self._redraw()
         self.log.add(f"{what}…")
-        self.launch(task, what, f"{what}: loading data…")
+        self.launch(task, what, self.tr("{0}: loading data…").format(what))
 
     # --- worker signals (GUI thread) ----------------------------------------------------------
     def on_dataset(self, event) -> None:
@@ -343,27 +351,30 @@ class TrainPanel(TaskPanel):
         self._redraw((test.per_class_recall, test.per_class_precision, test.confusion, test.confused_pairs or None),
                      live=True)
         stage = self.tr(" (stage {0})").format(event.stage_name) if event.stage_name else ""
-        self.log.add(f"epoch {event.epoch}/{event.epochs}{stage}: test Acc {100 * test.top1:.2f}  "
-                     f"HM {100 * test.hm:.2f}  "
-                     f"GM {100 * test.gm:.2f}  LR {100 * test.lowest_recall:.2f}  ({test.zero_recall} at zero)"
+        self.log.add(self.tr("epoch {0}/{1}{2}: test Acc {3:.2f}  HM {4:.2f}  GM {5:.2f}  LR {6:.2f}  "
+                             "({7} at zero)").format(
+                         event.epoch, event.epochs, stage, 100 * test.top1, 100 * test.hm, 100 * test.gm,
+                         100 * test.lowest_recall, test.zero_recall)
                      + (f"  ECE {100 * test.ece:.2f}" if test.ece == test.ece else "")
-                     + (f"  {test.experts_per_image:.2f} experts/image" if test.experts_per_image is not None else "")
-                     + ("  ★ best" if event.is_best else ""))
+                     + (self.tr("  {0:.2f} experts/image").format(test.experts_per_image)
+                        if test.experts_per_image is not None else "")
+                     + (self.tr("  ★ best") if event.is_best else ""))
 
     def on_finished(self, result) -> None:
         self.redraws.flush()
         run_dir = getattr(result, "run_dir", None)
         stopped = bool(getattr(result, "stopped", False))
         for column, metrics in getattr(result, "reports", {}).items():  # the plug-in's old / new / ensemble
-            self.log.add(f"{column}: test Acc {100 * metrics.top1:.2f}  HM {100 * metrics.hm:.2f}  "
-                         f"GM {100 * metrics.gm:.2f}  LR {100 * metrics.lowest_recall:.2f}  "
-                         f"({metrics.zero_recall} at zero)")
+            self.log.add(self.tr("{0}: test Acc {1:.2f}  HM {2:.2f}  GM {3:.2f}  LR {4:.2f}  ({5} at zero)").format(
+                column, 100 * metrics.top1, 100 * metrics.hm, 100 * metrics.gm, 100 * metrics.lowest_recall,
+                metrics.zero_recall))
         if run_dir is not None:
             self.resume_target = Path(run_dir)
-            self.log.add(f"{'stopped' if stopped else 'finished'}; run folder: {run_dir}")
+            self.log.add((self.tr("stopped; run folder: {0}") if stopped else
+                          self.tr("finished; run folder: {0}")).format(run_dir))
             self.run_saved.emit(str(run_dir))
         self._show_start_epoch()
-        self.progress.done("Stopped" if stopped else "Finished")
+        self.progress.done(self.tr("Stopped") if stopped else self.tr("Finished"))
 
     def on_failed(self, failure) -> None:
         self.redraws.flush()
@@ -446,25 +457,27 @@ class TrainPanel(TaskPanel):
         epochs = [row["epoch"] for row in self.history]
         for plot, name, key, _color, _dashed in CURVES + VALUE_CURVES:
             if plot == plot_name:
-                self.plots[plot].set_curve(name, epochs, [row.get(key, math.nan) for row in self.history])
+                self.plots[plot].set_curve(self.tr(name), epochs, [row.get(key, math.nan) for row in self.history])
         self.plots[plot_name].set_stage_starts([(row["epoch"], str(row["stage"]))
                                                 for before, row in zip(self.history, self.history[1:])
                                                 if row.get("stage") != before.get("stage")])
 
     def _draw_bars(self, per_class: list[float], *_rest) -> None:
-        self.bars.set_bars(self.class_names, self.class_counts, [("test recall", per_class)])
+        self.bars.set_bars(self.class_names, self.class_counts, [(self.tr("test recall"), per_class)])
         zeros = sum(1 for r in per_class if r == 0)
-        self.bars.set_title(f"Left behind · epoch {self._shown_epoch()}: {zeros} of {len(per_class)} classes "
-                            f"at zero recall · lowest {100 * min(per_class):.1f} %")
-        self.views.setTabText(0, f"Left behind ({zeros} at zero)" if zeros else "Left behind")
+        self.bars.set_title(self.tr("Left behind · epoch {0}: {1} of {2} classes at zero recall · lowest "
+                                    "{3:.1f} %").format(
+            self._shown_epoch(), zeros, len(per_class), 100 * min(per_class)))
+        self.views.setTabText(0, self.tr("Left behind ({0} at zero)").format(zeros) if zeros
+                              else self.tr("Left behind"))
 
     def _draw_table(self, per_class: list[float], precision, *_rest) -> None:
         self.class_table.set_classes(self.class_names, self.class_counts, per_class, precision)  # O(classes)
 
     def _draw_confusion(self, _per_class, _precision, confusion, pairs) -> None:
         self.confusion.set_confusion(self.class_names, self.class_counts, confusion,
-                                     f"Confusion matrix · epoch {self._shown_epoch()} · rows: true class, "
-                                     "most → fewest images", pairs)
+                                     self.tr("Confusion matrix · epoch {0} · rows: true class, most → fewest "
+                                             "images").format(self._shown_epoch()), pairs)
 
     def _shown_epoch(self) -> int:
         return int(self.history[-1].get("epoch", 0)) if self.history else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QScrollArea, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -13,8 +13,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPlainTex
 from gui.progress import EtaEstimator, format_duration
 
 FAILED_COLOR = "#d64545"  # the error line's red
-STAGE_WORDS = {"train": "training", "eval": "evaluating", "features": "extracting features", "tune": "tuning",
-               "predict": "predicting"}
+STAGE_WORDS = {"train": QT_TRANSLATE_NOOP("ProgressLine", "training"),
+               "eval": QT_TRANSLATE_NOOP("ProgressLine", "evaluating"),
+               "features": QT_TRANSLATE_NOOP("ProgressLine", "extracting features"),
+               "tune": QT_TRANSLATE_NOOP("ProgressLine", "tuning"),
+               "predict": QT_TRANSLATE_NOOP("ProgressLine", "predicting")}
 
 
 class LogPane(QPlainTextEdit):
@@ -25,7 +28,7 @@ class LogPane(QPlainTextEdit):
         self.setObjectName("logPane")
         self.setReadOnly(True)
         self.setMaximumBlockCount(5000)
-        self.setPlaceholderText("Messages from the engine appear here.")
+        self.setPlaceholderText(self.tr("Messages from the engine appear here."))
 
     def add(self, text: str, level: str = "info") -> None:
         prefix = "⚠ " if level == "warning" else ""
@@ -42,10 +45,10 @@ class ProgressLine(QProgressBar):
         self.eta = EtaEstimator()
         self.idle()
 
-    def idle(self, text: str = "Ready") -> None:
+    def idle(self, text: str | None = None) -> None:
         self.set_failed(False)
         self.setValue(0)
-        self.setFormat(text)
+        self.setFormat(self.tr("Ready") if text is None else text)
         self.eta.reset()
 
     def done(self, text: str) -> None:
@@ -53,10 +56,10 @@ class ProgressLine(QProgressBar):
         self.setValue(self.maximum())
         self.setFormat(text)
 
-    def fail(self, text: str = "Failed") -> None:
+    def fail(self, text: str | None = None) -> None:
         """A failure: the bar stays where the task stopped, in red, with ⚠ before the text."""
         self.set_failed(True)
-        self.setFormat(f"⚠ {text}")
+        self.setFormat(f"⚠ {self.tr('Failed') if text is None else text}")
 
     def set_failed(self, failed: bool) -> None:
         if bool(self.property("failed")) == failed:
@@ -76,7 +79,7 @@ class ProgressLine(QProgressBar):
         passes over the data, not epochs."""
         self.set_failed(False)
         epochs, batches = max(1, epochs), max(1, batches)
-        word = STAGE_WORDS.get(stage, stage).capitalize()
+        word = self.tr(STAGE_WORDS.get(stage, stage)).capitalize()
         if stage in ("train", "tune", "predict"):
             left = self.eta.update(epoch, epochs, batch, batches)
             self.setValue(int(1000 * ((epoch - 1) * batches + batch) / (epochs * batches)))
