@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ from typing import Any
 from engine import workspace
 
 REPORT_NAME = "self-test.json"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 WINDOW_TABS = ["Train", "Inference", "Compare", "Runs"]
 ENGINE_TIMEOUT_S = 180.0
 TINY_EPOCH_IMAGE_SIZE = 16  # a quarter of the demo's pixels: the epoch takes seconds on 2 CPU cores
@@ -214,7 +216,8 @@ class _SelfTest:
             _require(window.train.start_button.isEnabled(), f"Start stays disabled after loading the engine ({device})")
             tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
             expected = [QCoreApplication.translate("MainWindow", tab) for tab in WINDOW_TABS]
-            _require(tabs == expected, f"the window's tabs are {tabs}, expected {expected}")
+            _require(tabs == expected and all(_CJK.search(tab) for tab in tabs),
+                     f"the window's tabs are {tabs}, expected {expected} in Chinese")
             icon = QIcon(str(workspace.resource("icon.svg"))).pixmap(64, 64)
             _require(not icon.isNull(), "the SVG app icon does not render (Qt's svg icon plugin is missing)")
             self.app.processEvents()

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QLocale
+from PySide6.QtCore import QCoreApplication, QLocale, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from gui import errors, i18n, language_menu
 from gui.main_window import MainWindow
-from test_gui_support import gui_settings  # noqa: F401
+from test_gui_support import engine_info, gui_settings, no_leaked_threads, shown_panel, tiny_demo_config  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -40,7 +40,13 @@ def test_the_language_follows_the_system_unless_chosen(choice, system, language)
     assert i18n.resolve(choice, QLocale(system)) == language
 
 
-def test_the_window_built_under_zh_CN_shows_chinese_forms_buttons_and_qt_dialogs(zh_window):
+def test_the_window_built_under_zh_CN_shows_chinese_tabs_menus_forms_buttons_and_qt_dialogs(zh_window):
+    assert [zh_window.tabs.tabText(i) for i in range(4)] == ["训练", "推理", "比较", "运行记录"]
+    assert [zh_window.train.views.tabText(i) for i in range(4)] == ["被落下的类别", "类别", "混淆矩阵", "损失和学习率"]
+    assert all(chinese(action.text()) for action in zh_window.menuBar().actions())
+    assert all(chinese(a.text()) for a in zh_window.menuBar().actions()[0].menu().actions() if a.text())
+    assert chinese(zh_window.train.start_button.text()) and chinese(zh_window.train.stop_button.text())
+    assert chinese(zh_window.train.start_button.toolTip())
     train_form = zh_window.train.form
     assert train_form["lr"].label == "学习率" and train_form["epochs"].label == "训练轮数"
     assert train_form["batch_size"].label == "批大小" and train_form["t1"].label == "温度 t1"
@@ -72,7 +78,9 @@ def test_the_window_built_under_en_US_shows_no_chinese(qtbot, qapp, gui_settings
     assert window.train.form["lr"].label == "Learning rate"
     assert window.inference.export_button.text() == "Export CSV…"
     assert [a.text() for a in window.language_menu.group.actions()] == ["System", "English", "简体中文"]
-    assert not any(chinese(window.tabs.tabText(i)) for i in range(window.tabs.count()))
+    assert [window.tabs.tabText(i) for i in range(4)] == ["Train", "Inference", "Compare", "Runs"]
+    assert [a.text() for a in window.menuBar().actions()] == ["&File", "&View", "&Help"]
+    assert window.train.start_button.text() == "Start"
     assert QCoreApplication.translate("InferencePanel", "%n image(s) predicted", "", 1) == "1 image predicted"
 
 
@@ -129,3 +137,26 @@ def test_the_common_engine_messages_reach_the_field_translated(zh_window):
     field = zh_window.train.form.flag(ConfigProblems([error]))
     assert field.key == "lr" and field.editor.toolTip().startswith("⚠ 20 超出合理范围 1e-07 到 10")
     assert errors.message_text(range_error("epochs", "x", 0, 5)) == "必须是数字，而不是 'x'"
+
+
+def test_a_chinese_demo_run_titles_its_live_plots_and_class_table_in_chinese(qtbot, qapp, gui_settings, engine_info,
+                                                                              tmp_path):
+    from gui.train_panel import TrainPanel
+
+    assert i18n.install_translators(qapp, i18n.CHINESE) == i18n.CHINESE
+    panel = shown_panel(qtbot, TrainPanel(gui_settings), engine_info)
+    config = tiny_demo_config(tmp_path, epochs=1)
+    panel.base_config = config
+    panel.fill(config)
+    panel.start()
+    with qtbot.waitSignal(panel.runner.idle, timeout=240_000):
+        pass
+    qtbot.waitUntil(lambda: panel.bars.bar_count() == 10, timeout=10_000)  # the views redraw one per turn
+    titles = [plot.title for plot in panel.plots.values()] + [panel.bars.title]
+    assert all(chinese(title) for title in titles), titles
+    model = panel.class_table.view.model()
+    headers = [str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(model.columnCount())]
+    assert headers == ["#", "类别", "训练图像数", "分组", "召回率 %", "精确率 %"]
+    groups = {str(model.data(model.index(row, 3))) for row in range(model.rowCount())}
+    assert groups and groups <= {"多数", "中等", "少数"}  # many / medium / few
+    assert chinese(panel.progress.format())

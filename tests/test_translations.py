@@ -19,12 +19,6 @@ import update_translations as catalogue  # noqa: E402
 
 GUI = ROOT / "gui"
 
-# gui/ files whose strings are wrapped on another branch (issue 24, helper H2), excluded from the
-# literal check until that branch lands; the final state has none
-NOT_YET_WRAPPED = {"app.py", "class_views.py", "compare_panel.py", "compare_series.py", "engine_info.py",
-                   "figure_export.py", "main_window.py", "method_params.py", "plots.py", "runs_panel.py",
-                   "sweep_view.py", "table_export.py", "task_panel.py", "train_panel.py", "widgets.py", "workers.py"}
-
 # calls whose string arguments a user reads: methods of widgets, actions, menus, plots …
 TEXT_METHODS = {"setText", "setWindowTitle", "setToolTip", "setStatusTip", "setWhatsThis", "setPlaceholderText",
                 "setTitle", "addAction", "addMenu", "addTab", "insertTab", "setTabText", "setTabToolTip",
@@ -90,8 +84,8 @@ def untranslated_texts(path: Path) -> list[str]:
     return found
 
 
-def gui_files(excluded: set[str] = frozenset()) -> list[Path]:
-    return [path for path in sorted(GUI.glob("*.py")) if path.name not in excluded]
+def gui_files() -> list[Path]:
+    return sorted(GUI.glob("*.py"))
 
 
 def test_engine_strings_module_is_current():
@@ -144,7 +138,7 @@ def test_no_f_string_or_alias_reaches_tr():
 
 
 def test_no_untranslated_literal_widget_text_in_gui():
-    found = [text for path in gui_files(NOT_YET_WRAPPED) for text in untranslated_texts(path)]
+    found = [text for path in gui_files() for text in untranslated_texts(path)]
     assert found == [], "wrap these in self.tr()/QCoreApplication.translate():\n" + "\n".join(found)
 
 

@@ -99,7 +99,7 @@ def measure(window) -> dict:
     return {"lang": os.environ.get("LANG", ""), "texts": chinese + english, "chinese": chinese, "english": english,
             "neutral": len(counted["neutral"]), "chinese_share": round(chinese / max(1, chinese + english), 3),
             "tabs": tabs, "chinese_tabs": sum(bool(CJK.search(tab)) for tab in tabs),
-            "english_texts": counted["english"]}
+            "english_texts": counted["english"], "neutral_texts": counted["neutral"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,18 @@
 <context>
     <name>ChangeBars</name>
     <message>
+        <source>Per-class change</source>
+        <translation>各类变化</translation>
+    </message>
+    <message>
+        <source>classes, largest gain → largest loss</source>
+        <translation>类别，提升最大 → 下降最大</translation>
+    </message>
+    <message>
+        <source>change in recall (points)</source>
+        <translation>召回率变化（百分点）</translation>
+    </message>
+    <message>
         <source>gain</source>
         <translation>提升</translation>
     </message>
@@ -23,12 +35,50 @@
 <context>
     <name>ClassBars</name>
     <message>
+        <source>many</source>
+        <translation>多数</translation>
+    </message>
+    <message>
+        <source>medium</source>
+        <translation>中等</translation>
+    </message>
+    <message>
+        <source>few</source>
+        <translation>少数</translation>
+    </message>
+    <message>
+        <source>classes, most → fewest training images</source>
+        <translation>类别，训练图像从多到少</translation>
+    </message>
+    <message>
+        <source>recall (%)</source>
+        <translation>召回率 (%)</translation>
+    </message>
+    <message>
         <source>{0}-shot →</source>
         <translation>{0}类 →</translation>
     </message>
     <message>
+        <source>{0}-shot</source>
+        <translation>{0}类</translation>
+    </message>
+    <message>
         <source>running mean ({0} classes)</source>
         <translation>滑动平均（{0} 个类别）</translation>
+    </message>
+    <message>
+        <source>zero recall</source>
+        <translation>零召回</translation>
+    </message>
+    <message>
+        <source>classes, most → fewest training images (tick: name and images)</source>
+        <translation>类别，训练图像从多到少（刻度：名称和图像数）</translation>
+    </message>
+    <message numerus="yes">
+        <source>&lt;b&gt;{0}&lt;/b&gt; · %n training image(s)</source>
+        <translation>
+            <numerusform>&lt;b&gt;{0}&lt;/b&gt; · %n 张训练图像</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -96,6 +146,58 @@
         <translation>插件：分类器重训练</translation>
     </message>
     <message>
+        <source>Run plug-in</source>
+        <translation>运行插件</translation>
+    </message>
+    <message>
+        <source>Re-train the chosen model&apos;s classifier on the chosen data and compare it with the original, class by class.</source>
+        <translation>在所选数据上重训练所选模型的分类器，并与原模型逐类比较。</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Stop the plug-in after the current batch.</source>
+        <translation>在当前批次之后停止插件。</translation>
+    </message>
+    <message>
+        <source>Everything compared on the right: the plug-in&apos;s old / new / ensemble and the run folders you added.</source>
+        <translation>右侧比较的全部内容：插件的旧 / 新 / 集成模型，以及你添加的运行文件夹。</translation>
+    </message>
+    <message>
+        <source>Add run folders…</source>
+        <translation>添加运行文件夹…</translation>
+    </message>
+    <message>
+        <source>Add saved run folders (training or plug-in runs) to overlay their curves and bars.</source>
+        <translation>添加已保存的运行文件夹（训练或插件运行），叠加显示其曲线和柱状图。</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Remove the selected entries.</source>
+        <translation>移除所选条目。</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>清空</translation>
+    </message>
+    <message>
+        <source>Remove every entry.</source>
+        <translation>移除所有条目。</translation>
+    </message>
+    <message>
+        <source>Compared</source>
+        <translation>比较内容</translation>
+    </message>
+    <message>
+        <source>accuracy (%)</source>
+        <translation>准确率 (%)</translation>
+    </message>
+    <message>
         <source>The series each class&apos;s change is measured from.</source>
         <translation>计算各类变化时作为起点的序列。</translation>
     </message>
@@ -132,6 +234,18 @@
         <translation>类别：之前 → 之后</translation>
     </message>
     <message>
+        <source>Test curves of the compared runs</source>
+        <translation>所比较运行的测试曲线</translation>
+    </message>
+    <message>
+        <source>Which test metric the curves show, per epoch.</source>
+        <translation>曲线显示哪个测试指标（按轮）。</translation>
+    </message>
+    <message>
+        <source>Curve metric</source>
+        <translation>曲线指标</translation>
+    </message>
+    <message>
         <source>Model (last epoch)</source>
         <translation>模型（最后一轮）</translation>
     </message>
@@ -148,6 +262,14 @@
         <translation>{0}：正在加载模型和数据…</translation>
     </message>
     <message>
+        <source>The plug-in</source>
+        <translation>插件</translation>
+    </message>
+    <message>
+        <source>Plug-in: loading the model and the data…</source>
+        <translation>插件：正在加载模型和数据…</translation>
+    </message>
+    <message>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
@@ -160,6 +282,18 @@
         <translation>{0} · 新分类器，第 {1}/{2} 轮</translation>
     </message>
     <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>plug-in run folder: {0}</source>
+        <translation>插件运行文件夹：{0}</translation>
+    </message>
+    <message>
         <source>{0} plug-in</source>
         <translation>{0} 插件</translation>
     </message>
@@ -170,6 +304,10 @@
     <message>
         <source>Per-class accuracy</source>
         <translation>各类准确率</translation>
+    </message>
+    <message>
+        <source>Add run folders</source>
+        <translation>添加运行文件夹</translation>
     </message>
     <message>
         <source>Per-class accuracy · {0} classes</source>
@@ -198,6 +336,34 @@
     <message>
         <source> … and {0} more</source>
         <translation> … 以及另外 {0} 个</translation>
+    </message>
+    <message>
+        <source>Many</source>
+        <translation>多数类</translation>
+    </message>
+    <message>
+        <source>Medium</source>
+        <translation>中等类</translation>
+    </message>
+    <message>
+        <source>Few</source>
+        <translation>少数类</translation>
+    </message>
+    <message>
+        <source>Top-1 accuracy</source>
+        <translation>Top-1 准确率</translation>
+    </message>
+    <message>
+        <source>Lowest recall (LR)</source>
+        <translation>最低召回率 (LR)</translation>
+    </message>
+    <message>
+        <source>{0} is not a run folder (it has no config.json); choose a folder under runs/</source>
+        <translation>{0} 不是运行文件夹（没有 config.json）；请选择 runs/ 下的文件夹</translation>
+    </message>
+    <message>
+        <source>{0} has no finished epoch yet, so there is nothing to compare</source>
+        <translation>{0} 还没有完成的一轮，没有可比较的内容</translation>
     </message>
 </context>
 <context>
@@ -280,6 +446,24 @@
     </message>
 </context>
 <context>
+    <name>CurvePlot</name>
+    <message>
+        <source>epoch</source>
+        <translation>轮次</translation>
+    </message>
+    <message>
+        <source>percent (%)</source>
+        <translation>百分比 (%)</translation>
+    </message>
+</context>
+<context>
+    <name>EngineInfo</name>
+    <message>
+        <source>bundled</source>
+        <translation>内置</translation>
+    </message>
+</context>
+<context>
     <name>Errors</name>
     <message>
         <source>{0} failed</source>
@@ -311,6 +495,34 @@
 </context>
 <context>
     <name>FigureExportDialog</name>
+    <message>
+        <source>PNG image</source>
+        <translation>PNG 图像</translation>
+    </message>
+    <message>
+        <source>SVG vector image</source>
+        <translation>SVG 矢量图</translation>
+    </message>
+    <message>
+        <source>PDF vector document</source>
+        <translation>PDF 矢量文档</translation>
+    </message>
+    <message>
+        <source>{0}: save figures as .png, .svg or .pdf</source>
+        <translation>{0}：图表请保存为 .png、.svg 或 .pdf</translation>
+    </message>
+    <message>
+        <source>{0} DPI is outside 30 to 1200</source>
+        <translation>{0} DPI 超出 30 到 1200 的范围</translation>
+    </message>
+    <message>
+        <source>{0!r} is not a figure size ({1})</source>
+        <translation>{0!r} 不是图表尺寸（{1}）</translation>
+    </message>
+    <message>
+        <source>{0} could not be written; choose another folder or name</source>
+        <translation>无法写入 {0}；请选择其他文件夹或名称</translation>
+    </message>
     <message>
         <source>Export figures</source>
         <translation>导出图表</translation>
@@ -579,10 +791,202 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     </message>
 </context>
 <context>
+    <name>LogPane</name>
+    <message>
+        <source>Messages from the engine appear here.</source>
+        <translation>引擎的消息显示在这里。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
+    <message>
+        <source>&lt;h3&gt;Long-Tail Studio&lt;/h3&gt;
+&lt;p&gt;Train, repair and inspect long-tailed image classifiers, after &lt;i&gt;No One Left Behind: Improving the
+Worst Categories in Long-Tailed Learning&lt;/i&gt; (Du &amp;amp; Wu, CVPR 2023, arXiv 2303.03630).&lt;/p&gt;
+&lt;p&gt;Beside accuracy it reports the harmonic mean (HM), the geometric mean (GM) and the lowest recall (LR)
+of the per-class recalls, and re-trains a pretrained model&apos;s classifier with the Geometric Mean Loss.&lt;/p&gt;
+&lt;p&gt;Workspace: {workspace}&lt;br&gt;Log: {log}&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;Long-Tail Studio&lt;/h3&gt;
+&lt;p&gt;训练、修复和检查长尾图像分类器，依据 &lt;i&gt;No One Left Behind: Improving the
+Worst Categories in Long-Tailed Learning&lt;/i&gt;（Du &amp;amp; Wu，CVPR 2023，arXiv 2303.03630）。&lt;/p&gt;
+&lt;p&gt;除准确率外，它还报告各类召回率的调和平均 (HM)、几何平均 (GM) 和最低召回率 (LR)，
+并用几何平均损失 (GML) 对预训练模型的分类器进行重训练。&lt;/p&gt;
+&lt;p&gt;工作区：{workspace}&lt;br&gt;日志：{log}&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <source>Inference</source>
+        <translation>推理</translation>
+    </message>
+    <message>
+        <source>Compare</source>
+        <translation>比较</translation>
+    </message>
+    <message>
+        <source>Runs</source>
+        <translation>运行记录</translation>
+    </message>
+    <message>
+        <source>Device: loading the engine…</source>
+        <translation>设备：正在加载引擎…</translation>
+    </message>
+    <message>
+        <source>Where training and prediction run.</source>
+        <translation>训练和预测运行的位置。</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Open &amp;run folder…</source>
+        <translation>打开运行文件夹(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>Show a saved run&apos;s curves, per-class recall and settings on the Train page (Resume continues it).</source>
+        <translation>在训练页显示已保存运行的曲线、各类召回率和设置（“继续”可接着训练）。</translation>
+    </message>
+    <message>
+        <source>Open &amp;checkpoint…</source>
+        <translation>打开检查点(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Use a checkpoint file on the Inference page.</source>
+        <translation>在推理页使用检查点文件。</translation>
+    </message>
+    <message>
+        <source>Open s&amp;weep folder…</source>
+        <translation>打开扫描文件夹(&amp;W)…</translation>
+    </message>
+    <message>
+        <source>Watch a sweep (main.py sweep) fill its table; a cell opens its runs in Compare.</source>
+        <translation>查看扫描（main.py sweep）填充其表格；单元格会在“比较”页打开其运行。</translation>
+    </message>
+    <message>
+        <source>Export &amp;figures…</source>
+        <translation>导出图表(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>Save the current page&apos;s plots as PNG (at a chosen DPI), SVG or PDF, plain light or as shown.</source>
+        <translation>将当前页的图表保存为 PNG（按所选 DPI）、SVG 或 PDF，可选简洁浅色或与屏幕相同。</translation>
+    </message>
+    <message>
+        <source>Export &amp;metrics table…</source>
+        <translation>导出指标表(&amp;M)…</translation>
+    </message>
+    <message>
+        <source>Save the current page&apos;s numbers as CSV, Markdown or LaTeX.</source>
+        <translation>将当前页的数字保存为 CSV、Markdown 或 LaTeX。</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Theme</source>
+        <translation>主题(&amp;T)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;About Long-Tail Studio</source>
+        <translation>关于 Long-Tail Studio(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Device: {0}</source>
+        <translation>设备：{0}</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Device: engine unavailable</source>
+        <translation>设备：引擎不可用</translation>
+    </message>
+    <message>
+        <source>Loading the engine</source>
+        <translation>加载引擎</translation>
+    </message>
+    <message>
+        <source>Open a run folder</source>
+        <translation>打开运行文件夹</translation>
+    </message>
+    <message>
+        <source>Open a sweep folder</source>
+        <translation>打开扫描文件夹</translation>
+    </message>
+    <message>
+        <source>Open a checkpoint</source>
+        <translation>打开检查点</translation>
+    </message>
+    <message>
+        <source>Export figures</source>
+        <translation>导出图表</translation>
+    </message>
+    <message>
+        <source>This page has no plots; use Export metrics table.</source>
+        <translation>此页没有图表；请使用“导出指标表”。</translation>
+    </message>
+    <message>
+        <source>Export figures (one file per plot)</source>
+        <translation>导出图表（每个图一个文件）</translation>
+    </message>
     <message>
         <source>Exported {0} figure(s) to {1}</source>
         <translation>已导出 {0} 张图表到 {1}</translation>
+    </message>
+    <message>
+        <source>Export the metrics table</source>
+        <translation>导出指标表</translation>
+    </message>
+    <message>
+        <source>Exported {0}</source>
+        <translation>已导出 {0}</translation>
+    </message>
+    <message>
+        <source>About Long-Tail Studio</source>
+        <translation>关于 Long-Tail Studio</translation>
+    </message>
+    <message>
+        <source>A task is running</source>
+        <translation>任务正在运行</translation>
+    </message>
+    <message>
+        <source>A task is still running. Stop it and quit?
+
+Training stops after the current batch; the checkpoint of the last finished epoch is kept, and Resume can continue the run later.</source>
+        <translation>仍有任务在运行。停止并退出吗？
+
+训练会在当前批次之后停止；保留最后完成的一轮的检查点，之后可用“继续”接着训练。</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+</context>
+<context>
+    <name>MethodParams</name>
+    <message>
+        <source>{0!r} is not a finite number; the default is {1}</source>
+        <translation>{0!r} 不是有限数值；默认值为 {1}</translation>
+    </message>
+    <message>
+        <source>Default: {0}.</source>
+        <translation>默认值：{0}。</translation>
     </message>
 </context>
 <context>
@@ -607,6 +1011,30 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
 <context>
     <name>ProgressLine</name>
     <message>
+        <source>training</source>
+        <translation>训练中</translation>
+    </message>
+    <message>
+        <source>evaluating</source>
+        <translation>评估中</translation>
+    </message>
+    <message>
+        <source>extracting features</source>
+        <translation>提取特征中</translation>
+    </message>
+    <message>
+        <source>tuning</source>
+        <translation>重训练中</translation>
+    </message>
+    <message>
+        <source>predicting</source>
+        <translation>预测中</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
         <source> · {0} left</source>
         <translation> · 剩余 {0}</translation>
     </message>
@@ -630,8 +1058,120 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
 <context>
     <name>RunsPanel</name>
     <message>
+        <source>Any status</source>
+        <translation>任意状态</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>Interrupted (its writer was killed)</source>
+        <translation>已中断（写入进程被终止）</translation>
+    </message>
+    <message>
+        <source>Diverged</source>
+        <translation>已发散</translation>
+    </message>
+    <message>
+        <source>Damaged (files cannot be read)</source>
+        <translation>已损坏（文件无法读取）</translation>
+    </message>
+    <message>
+        <source>Incomplete (older runs)</source>
+        <translation>不完整（旧版运行）</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>interrupted</source>
+        <translation>已中断</translation>
+    </message>
+    <message>
+        <source>diverged</source>
+        <translation>已发散</translation>
+    </message>
+    <message>
+        <source>damaged</source>
+        <translation>已损坏</translation>
+    </message>
+    <message>
+        <source>incomplete</source>
+        <translation>不完整</translation>
+    </message>
+    <message>
+        <source>Filter: method, dataset, name, status…</source>
+        <translation>筛选：方法、数据集、名称、状态…</translation>
+    </message>
+    <message>
+        <source>Add folders…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>List run folders from elsewhere (e.g. copied from a server).</source>
+        <translation>列出其他位置的运行文件夹（例如从服务器复制来的）。</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Read the run folders again.</source>
+        <translation>重新读取运行文件夹。</translation>
+    </message>
+    <message>
         <source>Test metrics of each run&apos;s last epoch (plug-in runs: the ensemble, else the new classifier), as Compare and the sweep table show them; a run&apos;s card (README.md) also lists its best epoch. Epochs count every stage. Select two runs to see what differs.</source>
         <translation>各运行最后一轮的测试指标（插件运行：集成，否则为新分类器），与“比较”页和扫描表中显示的一致；运行卡片（README.md）还列出其最佳一轮。轮数包含所有阶段。选择两个运行可查看差异。</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Show the run&apos;s settings here; a training run also opens on the Train page (its curves, per-class views; Resume continues it).</source>
+        <translation>在此显示运行的设置；训练运行还会在训练页打开（其曲线、各类视图；“继续”可接着训练）。</translation>
+    </message>
+    <message>
+        <source>Compare selected</source>
+        <translation>比较所选</translation>
+    </message>
+    <message>
+        <source>Overlay the selected runs on the Compare page.</source>
+        <translation>在比较页叠加显示所选运行。</translation>
+    </message>
+    <message>
+        <source>Diff settings</source>
+        <translation>比较设置</translation>
+    </message>
+    <message>
+        <source>Show the settings that differ between the two selected runs.</source>
+        <translation>显示两个所选运行之间不同的设置。</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Select a run to see every setting it ran with; select two to see what differs.</source>
+        <translation>选择一个运行可查看其全部设置；选择两个可查看差异。</translation>
     </message>
     <message>
         <source>Run</source>
@@ -682,12 +1222,38 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>{0} 个阶段：{1}</translation>
     </message>
     <message>
+        <source>Add run folders</source>
+        <translation>添加运行文件夹</translation>
+    </message>
+    <message>
         <source>{0} is damaged</source>
         <translation>{0} 已损坏</translation>
     </message>
     <message>
         <source>Problem</source>
         <translation>问题</translation>
+    </message>
+    <message>
+        <source>Settings of {0} (plug-in run)</source>
+        <translation>{0} 的设置（插件运行）</translation>
+    </message>
+    <message>
+        <source>Settings of {0} (training run)</source>
+        <translation>{0} 的设置（训练运行）</translation>
+    </message>
+    <message>
+        <source>Setting</source>
+        <translation>设置项</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n setting(s) differ between {0} and {1}</source>
+        <translation>
+            <numerusform>{0} 与 {1} 之间有 %n 项设置不同</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1784,8 +2350,166 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
 <context>
     <name>SweepView</name>
     <message>
+        <source>Zeros</source>
+        <translation>零召回</translation>
+    </message>
+    <message>
+        <source>Cell</source>
+        <translation>单元格</translation>
+    </message>
+    <message>
+        <source>Dataset</source>
+        <translation>数据集</translation>
+    </message>
+    <message>
+        <source>Ratio</source>
+        <translation>不平衡比</translation>
+    </message>
+    <message>
+        <source>Method</source>
+        <translation>方法</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>pending</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>interrupted</source>
+        <translation>已中断</translation>
+    </message>
+    <message>
+        <source>damaged</source>
+        <translation>已损坏</translation>
+    </message>
+    <message>
+        <source>Sweep {0} · Long-Tail Studio</source>
+        <translation>扫描 {0} · Long-Tail Studio</translation>
+    </message>
+    <message>
+        <source>Every cell of the grid; double-click one to open its base and plug-in runs in Compare. Test metrics in percent.</source>
+        <translation>网格的每个单元格；双击可在比较页打开其基线和插件运行。测试指标为百分比。</translation>
+    </message>
+    <message>
+        <source>Seeds</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
         <source>Mean ± std over the finished seeds (sample std; one seed: its value alone), test split, last epoch, %. Zeros: classes at zero recall.</source>
         <translation>已完成种子的均值 ± 标准差（样本标准差；只有一个种子时为其值），测试集，最后一轮，%。零：零召回类别数。</translation>
+    </message>
+    <message>
+        <source>Open in Compare</source>
+        <translation>在比较页打开</translation>
+    </message>
+    <message>
+        <source>Show the selected cell&apos;s runs on the Compare page.</source>
+        <translation>在比较页显示所选单元格的运行。</translation>
+    </message>
+    <message>
+        <source>Write report</source>
+        <translation>写出报告</translation>
+    </message>
+    <message>
+        <source>Write table.csv / table.md / table.tex and per-class recalls into the sweep&apos;s report/ folder.</source>
+        <translation>将 table.csv / table.md / table.tex 和各类召回率写入扫描的 report/ 文件夹。</translation>
+    </message>
+    <message>
+        <source>Run remaining cells</source>
+        <translation>运行剩余单元格</translation>
+    </message>
+    <message>
+        <source>Run the unfinished cells on this machine, one after another (finished cells are skipped, stopped ones resume).</source>
+        <translation>在本机逐个运行未完成的单元格（跳过已完成的，已停止的会继续）。</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Stop after the current batch; the cell resumes on the next run.</source>
+        <translation>在当前批次之后停止；该单元格会在下次运行时继续。</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;{0}&lt;/b&gt; — {1}</source>
+        <translation>&lt;b&gt;{0}&lt;/b&gt; — {1}</translation>
+    </message>
+    <message>
+        <source>{0} {1}</source>
+        <translation>{1} {0}</translation>
+    </message>
+    <message>
+        <source>{0} has no finished epoch yet</source>
+        <translation>{0} 还没有完成的一轮</translation>
+    </message>
+    <message>
+        <source>Sweep table written to {0}</source>
+        <translation>扫描表已写入 {0}</translation>
+    </message>
+    <message>
+        <source>Running the sweep</source>
+        <translation>运行扫描</translation>
+    </message>
+</context>
+<context>
+    <name>TableExport</name>
+    <message>
+        <source>{0} does not exist; choose an existing folder</source>
+        <translation>{0} 不存在；请选择已有的文件夹</translation>
+    </message>
+    <message>
+        <source>{0} is a folder; give the file a name</source>
+        <translation>{0} 是文件夹；请为文件命名</translation>
+    </message>
+    <message>
+        <source>{0} cannot be written here (no permission); choose another folder</source>
+        <translation>{0} 无法写入（没有权限）；请选择其他文件夹</translation>
+    </message>
+    <message>
+        <source>{0}: save tables as .csv, .md or .tex</source>
+        <translation>{0}：表格请保存为 .csv、.md 或 .tex</translation>
+    </message>
+</context>
+<context>
+    <name>TaskPanel</name>
+    <message>
+        <source>Plug-in: </source>
+        <translation>插件：</translation>
+    </message>
+    <message>
+        <source>Stopping after this batch…</source>
+        <translation>将在此批次之后停止…</translation>
+    </message>
+    <message>
+        <source>Failed: {0}</source>
+        <translation>失败：{0}</translation>
+    </message>
+    <message>
+        <source>failed: {0}</source>
+        <translation>失败：{0}</translation>
+    </message>
+    <message>
+        <source>Idle</source>
+        <translation>空闲</translation>
     </message>
 </context>
 <context>
@@ -1853,6 +2577,58 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
 <context>
     <name>TrainPanel</name>
     <message>
+        <source>test top-1</source>
+        <translation>测试 Top-1</translation>
+    </message>
+    <message>
+        <source>train top-1</source>
+        <translation>训练 Top-1</translation>
+    </message>
+    <message>
+        <source>test GM</source>
+        <translation>测试 GM</translation>
+    </message>
+    <message>
+        <source>train GM</source>
+        <translation>训练 GM</translation>
+    </message>
+    <message>
+        <source>test HM</source>
+        <translation>测试 HM</translation>
+    </message>
+    <message>
+        <source>train HM</source>
+        <translation>训练 HM</translation>
+    </message>
+    <message>
+        <source>test LR</source>
+        <translation>测试 LR</translation>
+    </message>
+    <message>
+        <source>train LR</source>
+        <translation>训练 LR</translation>
+    </message>
+    <message>
+        <source>test</source>
+        <translation>测试</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>训练</translation>
+    </message>
+    <message>
+        <source>train loss</source>
+        <translation>训练损失</translation>
+    </message>
+    <message>
+        <source>test loss (NLL)</source>
+        <translation>测试损失 (NLL)</translation>
+    </message>
+    <message>
+        <source>learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
         <source>Fill the fields with a named setting: the offline demo, or the CIFAR-100-LT paper setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1). The data path, log folder, experiment name, device and CPU threads stay yours.</source>
         <translation>用命名的预设填写各字段：离线演示，或某方法在 CIFAR-100-LT 上的论文设置（ResNet-32，不平衡比 100，200 轮，SGD 0.1）。数据路径、日志文件夹、实验名称、设备和 CPU 线程数保持你自己的设置。</translation>
     </message>
@@ -1881,8 +2657,36 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>在当前批次之后停止；保留最后完成的一轮的检查点。{0}</translation>
     </message>
     <message>
+        <source>Resume…</source>
+        <translation>继续…</translation>
+    </message>
+    <message>
+        <source>Continue a stopped run from its last checkpoint, in the same run folder.</source>
+        <translation>从上一个检查点继续已停止的运行，使用同一个运行文件夹。</translation>
+    </message>
+    <message>
+        <source>Views…</source>
+        <translation>视图…</translation>
+    </message>
+    <message>
+        <source>Show a few training images beside the augmented views the chosen method trains on (PaCo: its AutoAugment query and SimCLR key).</source>
+        <translation>并排显示几张训练图像和所选方法训练时使用的数据增强视图（PaCo：其 AutoAugment 查询和 SimCLR 键）。</translation>
+    </message>
+    <message>
+        <source>Preset</source>
+        <translation>预设</translation>
+    </message>
+    <message>
         <source>What Start will run, from the fields: the epochs of every stage of the chosen method.</source>
         <translation>根据各字段，“开始”将运行的内容：所选方法每个阶段的轮数。</translation>
+    </message>
+    <message>
+        <source>Top-1 accuracy and GM</source>
+        <translation>Top-1 准确率和 GM</translation>
+    </message>
+    <message>
+        <source>HM and lowest recall (LR)</source>
+        <translation>HM 和最低召回率 (LR)</translation>
     </message>
     <message>
         <source>Classes at zero recall</source>
@@ -1891,6 +2695,42 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     <message>
         <source>classes</source>
         <translation>类别数</translation>
+    </message>
+    <message>
+        <source>Loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <source>learning rate (log)</source>
+        <translation>学习率（对数）</translation>
+    </message>
+    <message>
+        <source>Left behind: test recall per class</source>
+        <translation>被落下的类别：各类测试召回率</translation>
+    </message>
+    <message>
+        <source>Left behind</source>
+        <translation>被落下的类别</translation>
+    </message>
+    <message>
+        <source>Classes</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Confusion</source>
+        <translation>混淆矩阵</translation>
+    </message>
+    <message>
+        <source>Loss and learning rate</source>
+        <translation>损失和学习率</translation>
     </message>
     <message>
         <source>How many classes no test image is recognised in, per epoch: HM and LR sit at their floor while any class is at zero, this says how many.</source>
@@ -1925,6 +2765,10 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>预设：{0}</translation>
     </message>
     <message>
+        <source>cannot show the views: {0}</source>
+        <translation>无法显示视图：{0}</translation>
+    </message>
+    <message>
         <source>Re-training the classifier (plug-in)</source>
         <translation>正在重训练分类器（插件）</translation>
     </message>
@@ -1941,6 +2785,10 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>运行中</translation>
     </message>
     <message>
+        <source>Resume which run folder?</source>
+        <translation>继续哪个运行文件夹？</translation>
+    </message>
+    <message>
         <source>{0} cannot be resumed: {1}</source>
         <translation>{0} 无法继续：{1}</translation>
     </message>
@@ -1953,8 +2801,44 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
         <translation>继续 {0}</translation>
     </message>
     <message>
+        <source>{0}: loading data…</source>
+        <translation>{0}：正在加载数据…</translation>
+    </message>
+    <message>
         <source> (stage {0})</source>
         <translation>（阶段 {0}）</translation>
+    </message>
+    <message>
+        <source>epoch {0}/{1}{2}: test Acc {3:.2f}  HM {4:.2f}  GM {5:.2f}  LR {6:.2f}  ({7} at zero)</source>
+        <translation>第 {0}/{1} 轮{2}：测试 Acc {3:.2f}  HM {4:.2f}  GM {5:.2f}  LR {6:.2f}（{7} 个为零）</translation>
+    </message>
+    <message>
+        <source>  {0:.2f} experts/image</source>
+        <translation>  每张图像 {0:.2f} 个专家</translation>
+    </message>
+    <message>
+        <source>  ★ best</source>
+        <translation>  ★ 最佳</translation>
+    </message>
+    <message>
+        <source>{0}: test Acc {1:.2f}  HM {2:.2f}  GM {3:.2f}  LR {4:.2f}  ({5} at zero)</source>
+        <translation>{0}：测试 Acc {1:.2f}  HM {2:.2f}  GM {3:.2f}  LR {4:.2f}（{5} 个为零）</translation>
+    </message>
+    <message>
+        <source>stopped; run folder: {0}</source>
+        <translation>已停止；运行文件夹：{0}</translation>
+    </message>
+    <message>
+        <source>finished; run folder: {0}</source>
+        <translation>已完成；运行文件夹：{0}</translation>
+    </message>
+    <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>已完成</translation>
     </message>
     <message>
         <source>{0} is not a run folder (it has no config.json)</source>
@@ -1979,6 +2863,22 @@ PNG · JPEG · BMP · WebP，任意尺寸；灰度、RGBA 和 16 位图像会自
     <message>
         <source>a new run</source>
         <translation>新运行</translation>
+    </message>
+    <message>
+        <source>test recall</source>
+        <translation>测试召回率</translation>
+    </message>
+    <message>
+        <source>Left behind · epoch {0}: {1} of {2} classes at zero recall · lowest {3:.1f} %</source>
+        <translation>被落下的类别 · 第 {0} 轮：{2} 个类别中 {1} 个零召回 · 最低 {3:.1f} %</translation>
+    </message>
+    <message>
+        <source>Left behind ({0} at zero)</source>
+        <translation>被落下的类别（{0} 个为零）</translation>
+    </message>
+    <message>
+        <source>Confusion matrix · epoch {0} · rows: true class, most → fewest images</source>
+        <translation>混淆矩阵 · 第 {0} 轮 · 行：真实类别，训练图像从多到少</translation>
     </message>
 </context>
 <context>
