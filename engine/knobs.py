@@ -29,15 +29,26 @@ from typing import Any
 from errors import UserError
 
 KNOB = "knob"  # the metadata key
+# the most common messages, as templates: the window shows them translated (docs/i18n.md)
+NOT_ONE_OF = "{value} is not one of {choices}"
+NOT_A_NUMBER = "must be a number, got {value}"
+OUT_OF_RANGE = "{value} is outside the sensible range {low} to {high}"
+MESSAGE_TEMPLATES = (NOT_ONE_OF, NOT_A_NUMBER, OUT_OF_RANGE)
 
 
 class ConfigError(UserError):
-    """A configuration value a user must fix; the message names the field and the fix."""
+    """A configuration value a user must fix; the message names the field and the fix. A message
+    made from a template (:meth:`templated`) keeps it and its values, for the window to translate."""
 
-    def __init__(self, field_name: str, message: str):
+    def __init__(self, field_name: str, message: str, template: str = "", values: Mapping[str, str] | None = None):
         super().__init__(f"{field_name}: {message}")
         self.field_name = field_name
         self.message = message
+        self.template, self.values = template, dict(values or {})
+
+    @classmethod
+    def templated(cls, field_name: str, template: str, **values: str) -> ConfigError:
+        return cls(field_name, template.format(**values), template, values)
 
 
 @dataclass(frozen=True)
@@ -193,12 +204,13 @@ def knob_problems(config: Any) -> list[ConfigError]:
         if item.knob.choices is not None:
             allowed = item.choices()
             if value not in allowed:
-                found.append(ConfigError(item.name, f"{value!r} is not one of {', '.join(map(str, allowed))}"))
+                found.append(ConfigError.templated(item.name, NOT_ONE_OF, value=repr(value),
+                                                   choices=", ".join(map(str, allowed))))
                 continue
         if item.knob.range is not None:
-            message = range_problem(value, *item.knob.range)
-            if message:
-                found.append(ConfigError(item.name, message))
+            error = range_error(item.name, value, *item.knob.range)
+            if error:
+                found.append(error)
                 continue
         if item.knob.check is not None:
             message = item.knob.check(value)
@@ -207,11 +219,12 @@ def knob_problems(config: Any) -> list[ConfigError]:
     return found
 
 
-def range_problem(value: Any, low: float, high: float) -> str | None:
+def range_error(name: str, value: Any, low: float, high: float) -> ConfigError | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return f"must be a number, got {value!r}"
+        return ConfigError.templated(name, NOT_A_NUMBER, value=repr(value))
     if not low <= value <= high:
-        return f"{number_text(value)} is outside the sensible range {number_text(low)} to {number_text(high)}"
+        return ConfigError.templated(name, OUT_OF_RANGE, value=number_text(value), low=number_text(low),
+                                     high=number_text(high))
     return None
 
 
@@ -227,7 +240,8 @@ class ConfigProblems(ConfigError):
     """Several fields must change: the first names itself (as any ConfigError), ``problems`` all."""
 
     def __init__(self, problems: Sequence[ConfigError]):
-        super().__init__(problems[0].field_name, problems[0].message)
+        first = problems[0]
+        super().__init__(first.field_name, first.message, first.template, first.values)
         self.problems = list(problems)
 
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from engine import workspace
-from gui import errors, gc_guard, theme
+from gui import errors, gc_guard, i18n, theme
 from gui.none_guard import keep_none_alive
 from gui.settings import APPLICATION, ORGANIZATION, Settings
 
@@ -20,13 +20,15 @@ ENGINE_DELAY_MS = 100  # let the window paint first: importing torch holds the i
 
 
 def create_application(argv: list[str], settings: Settings | None = None) -> QApplication:
-    """The QApplication with name, icon, theme (following the system) and the error hook."""
+    """The QApplication with name, icon, language (installed before any window), theme (following
+    the system) and the error hook."""
     keep_none_alive()
     app = QApplication.instance() or QApplication(list(argv) or [sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setWindowIcon(QIcon(str(workspace.resource("icon.svg"))))
     settings = settings or Settings()
+    i18n.install_translators(app, settings.get(i18n.LANGUAGE_KEY, i18n.SYSTEM))
     theme.apply_theme(app, settings.get("app/theme", "system"))
     follower = _SystemThemeFollower(app, settings)
     app.styleHints().colorSchemeChanged.connect(follower.follow)

@@ -13,7 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from errors import UserError
@@ -40,14 +40,30 @@ def format_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
+def message_text(error: BaseException) -> str:
+    """A user error's message in the user's language: translated when the engine made it from one of
+    its templates (``engine.knobs.ConfigError.templated``), else as the engine wrote it (English)."""
+    template = getattr(error, "template", "")
+    if not template:
+        return getattr(error, "message", None) or str(error)
+    return QCoreApplication.translate("Settings", template).format(**error.values)
+
+
 def report_error(exc: BaseException, parent: QWidget | None = None, context: str = "",
                  details: str | None = None) -> QMessageBox | None:
     """Log ``exc`` and show it; returns the box (``None`` when the same one is already open)."""
     user_error = isinstance(exc, UserError)
     message = str(exc) or type(exc).__name__
+    if getattr(exc, "template", ""):
+        message = f"{exc.field_name}: {message_text(exc)}"
     if not user_error:
         message = f"{type(exc).__name__}: {message}"
-    headline = f"{context} failed" if context else ("Please check" if user_error else "Something went wrong")
+    if context:
+        headline = QCoreApplication.translate("Errors", "{0} failed").format(context)
+    elif user_error:
+        headline = QCoreApplication.translate("Errors", "Please check")
+    else:
+        headline = QCoreApplication.translate("Errors", "Something went wrong")
     details = (getattr(exc, "details", None) or None) if user_error else (details or format_traceback(exc))
     write_log(f"{headline}: {message}" + (f"\n{details}" if details else ""))
     key = f"{headline}\n{message}"
@@ -55,7 +71,8 @@ def report_error(exc: BaseException, parent: QWidget | None = None, context: str
         return None
     box = QMessageBox(QMessageBox.Icon.Warning if user_error else QMessageBox.Icon.Critical, "Long-Tail Studio",
                       headline, QMessageBox.StandardButton.Ok, parent)
-    box.setInformativeText(message if user_error else f"{message}\n\nThe details are also in {log_path()}.")
+    box.setInformativeText(message if user_error else "{0}\n\n{1}".format(
+        message, QCoreApplication.translate("Errors", "The details are also in {0}.").format(log_path())))
     if details:
         box.setDetailedText(details)
     box.setObjectName("errorBox")

@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP, Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QLabel, QLineEdit,
                                QScrollArea, QSizePolicy, QSpinBox, QWidget)
 
 from engine.knobs import ConfigError
+from gui.errors import message_text
 from gui.form_widgets import RefreshingCombo, WidestTextLabel, compact_combo, refill_combo, with_browse_button
 from gui.settings import Settings
 from gui.widgets import row_of
@@ -62,7 +63,7 @@ class Field:
         """Mark and focus the field ``error`` names; returns the field marked (None: not this one)."""
         if error.field_name not in self.error_names:
             return None
-        self.set_error(error.message)
+        self.set_error(message_text(error))
         self.editor.setFocus()
         return self
 
@@ -92,7 +93,8 @@ class FloatField(TextField):
         try:
             number = float(text)
         except ValueError:
-            raise ConfigError(self.error_name, f"{text!r} is not a number; type e.g. 0.1 or 2e-4") from None
+            raise ConfigError(self.error_name, QCoreApplication.translate(
+                "Forms", "{0} is not a number; type e.g. 0.1 or 2e-4").format(repr(text))) from None
         return number
 
     def saved_value(self) -> float | str:
@@ -169,7 +171,9 @@ class PathField(TextField):
                  folder: bool = True, file_filter: str = "", placeholder: str = "", **kwargs):
         super().__init__(key, label, tooltip, config_path, placeholder=placeholder, **kwargs)
         self.folder, self.file_filter = folder, file_filter
-        self.widget = with_browse_button(self.editor, "Choose a folder" if folder else "Choose a file", self.browse)
+        tip = QCoreApplication.translate("Forms", "Choose a folder") if folder else QCoreApplication.translate(
+            "Forms", "Choose a file")
+        self.widget = with_browse_button(self.editor, tip, self.browse)
 
     def browse(self) -> None:
         start = self.value()
@@ -298,11 +302,12 @@ def describe_imbalance(text: str) -> str:
     try:
         value = float(text.strip().replace(",", "."))
     except ValueError:
-        return "type a ratio such as 100, or a factor such as 0.01"
+        return QCoreApplication.translate("Forms", "type a ratio such as 100, or a factor such as 0.01")
     if not math.isfinite(value) or value <= 0:
-        return "must be positive"
+        return QCoreApplication.translate("Forms", "must be positive")
     ratio = 1.0 / value if value < 1 else value
-    return f"ratio n_max/n_min = {ratio:g} (factor {1.0 / ratio:.3g})"
+    return QCoreApplication.translate("Forms", "ratio n_max/n_min = {0} (factor {1})").format(
+        f"{ratio:g}", f"{1.0 / ratio:.3g}")
 
 
 class CheckpointField(Field):
@@ -316,7 +321,8 @@ class CheckpointField(Field):
         super().__init__(key, label, tooltip, compact_combo(RefreshingCombo(self.refresh), visible_chars), config_path,
                          **kwargs)
         self.choices, self.none_text = choices, none_text
-        self.widget = with_browse_button(self.editor, "Choose a checkpoint file (.pt, .pth, .tar, .ckpt)", self.browse)
+        self.widget = with_browse_button(self.editor, QCoreApplication.translate(
+            "Forms", "Choose a checkpoint file (.pt, .pth, .tar, .ckpt)"), self.browse)
         if none_text:
             self.editor.addItem(none_text, "")
 
@@ -342,10 +348,12 @@ class CheckpointField(Field):
 
     def browse(self) -> None:
         start = str(Path(self.value()).parent) if self.value() else ""
-        chosen, _ = QFileDialog.getOpenFileName(self.widget, self.label, start, CHECKPOINT_FILTER)
+        chosen, _ = QFileDialog.getOpenFileName(self.widget, self.label, start,
+                                                QCoreApplication.translate("Forms", CHECKPOINT_FILTER))
         if chosen:
             self.set_value(chosen)
 
 
-CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.tar *.ckpt);;All files (*)"
+# translated where used: QCoreApplication.translate("Forms", CHECKPOINT_FILTER)
+CHECKPOINT_FILTER = QT_TRANSLATE_NOOP("Forms", "Checkpoints (*.pt *.pth *.tar *.ckpt);;All files (*)")
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt")

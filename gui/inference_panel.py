@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QCoreApplication, QSize, QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFrame, QGridLayout, QHeaderView, QLabel, QProgressBar,
                                QStackedWidget, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -32,12 +32,15 @@ from gui.widgets import Column, number_item, push_button, row_of, wrapping_label
 CHUNK = 32  # files per prediction batch (and per result signal)
 TOP_K = 5
 THUMBNAIL = 160  # pixels, longest side
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.gif *.tif *.tiff);;All files (*)"
-COLUMNS = ("File", "Top-1", "Top-1 %", "Top-5 (probability %)", "Message")
+IMAGE_FILTER = QT_TRANSLATE_NOOP("InferencePanel",
+                                 "Images (*.png *.jpg *.jpeg *.bmp *.webp *.gif *.tif *.tiff);;All files (*)")
+COLUMNS = (QT_TRANSLATE_NOOP("InferencePanel", "File"), "Top-1", "Top-1 %",
+           QT_TRANSLATE_NOOP("InferencePanel", "Top-5 (probability %)"), QT_TRANSLATE_NOOP("InferencePanel", "Message"))
 COLUMN_WIDTHS = (200, 100, 70, 240)  # the messages take the rest; the top-5 column widens to fit its labels
 TOP5_COLUMN, MESSAGE_COLUMN = 3, 4
 MODEL_NAME_CHARS = 30  # a run's checkpoint reads "<date>-<time>-<experiment> · best"
-ARCH_FROM_CHECKPOINT = "From the checkpoint"
+FROM_CHECKPOINT = QT_TRANSLATE_NOOP("InferencePanel", "From the checkpoint")
+MODEL_PREFIX = "model: "  # the worker's first message describes the model it loaded
 
 
 @dataclass
@@ -64,15 +67,17 @@ def predict_files(choice: ModelChoice, cached, paths: list[str], on_event, shoul
     predictor = cached or Predictor.from_checkpoint(choice.path, arch=choice.arch or None,
                                                     dataset=choice.dataset or None)
     if cached is None:
-        on_event(Message(f"model: {Path(choice.path).name} · {predictor.checkpoint.describe()}"))
+        on_event(Message(f"{MODEL_PREFIX}{Path(choice.path).name} · {predictor.checkpoint.describe()}"))
         for note in predictor.notes:
             on_event(Message(note))
         if not predictor.checkpoint.meta.get("class_names") and not choice.dataset:
-            on_event(Message("This checkpoint names no classes; choose the dataset it was trained on under "
-                             "Class names to see labels instead of class numbers.", "warning"))
+            on_event(Message(QCoreApplication.translate("InferencePanel", "This checkpoint names no classes; choose the dataset it was "
+                                                    "trained on under Class names to see labels instead of class "
+                                                    "numbers."), "warning"))
     files = expand_paths(paths)
     if not files:
-        raise UserError("no image files found there; drop PNG, JPEG, BMP or WebP files, or a folder of them")
+        raise UserError(QCoreApplication.translate("InferencePanel", "no image files found there; drop PNG, JPEG, BMP or WebP "
+                                                   "files, or a folder of them"))
     for start in range(0, len(files), CHUNK):
         if should_stop():
             break
@@ -83,14 +88,14 @@ def predict_files(choice: ModelChoice, cached, paths: list[str], on_event, shoul
 
 
 def top5_text(prediction) -> str:
-    return "   ".join(f"{label} ({100 * p:.0f})" if math.isfinite(p) else f"{label} (n/a)"
+    return "   ".join(f"{label} ({100 * p:.0f})" if math.isfinite(p) else f"{label} ({QCoreApplication.translate('InferencePanel', 'n/a')})"
                       for label, p in prediction.topk)
 
 
 def experts_text(prediction) -> str:
     """"2 experts" when a router chose how many experts to call (RIDE), else empty."""
     experts = getattr(prediction, "experts", None)
-    return "" if experts is None else f"{experts} expert{'s' if experts != 1 else ''}"
+    return "" if experts is None else QCoreApplication.translate("InferencePanel", "%n expert(s)", "", experts)
 
 
 def make_thumbnail(path: Path) -> QImage | None:
@@ -123,31 +128,34 @@ class InferencePanel(TaskPanel):
     # --- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         self.form = Form("inference")
-        model_group = self.form.group("Model", [
-            CheckpointField("model", "Checkpoint", "The trained model: best/last checkpoints of recent runs, the "
-                            "pretrained folders, or any file via “…”.", model_choices, none_text="(choose a model)",
-                            visible_chars=MODEL_NAME_CHARS),
-            ChoiceField("arch", "Architecture", "Read from the checkpoint when it can tell; pick one only for a "
-                        "foreign file whose depth cannot be inferred.", [("", ARCH_FROM_CHECKPOINT)]),
-            ChoiceField("dataset", "Class names", "Where the label names come from: the checkpoint's metadata, or "
-                        "the dataset the model was trained on (for plain state dicts without names).",
-                        [("", "From the checkpoint"), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100")]),
+        from_checkpoint = self.tr(FROM_CHECKPOINT)
+        model_group = self.form.group(self.tr("Model"), [
+            CheckpointField("model", self.tr("Checkpoint"), self.tr(
+                "The trained model: best/last checkpoints of recent runs, the pretrained folders, or any file "
+                "via “…”."), model_choices, none_text=self.tr("(choose a model)"), visible_chars=MODEL_NAME_CHARS),
+            ChoiceField("arch", self.tr("Architecture"), self.tr(
+                "Read from the checkpoint when it can tell; pick one only for a foreign file whose depth cannot be "
+                "inferred."), [("", from_checkpoint)]),
+            ChoiceField("dataset", self.tr("Class names"), self.tr(
+                "Where the label names come from: the checkpoint's metadata, or the dataset the model was trained "
+                "on (for plain state dicts without names)."),
+                [("", from_checkpoint), ("cifar10", "CIFAR-10"), ("cifar100", "CIFAR-100")]),
         ])
         self.form.align_labels()
         for key in ("model", "arch", "dataset"):
             self.form[key].editor.currentIndexChanged.connect(self._model_changed)
         self.model_info = wrapping_label("hint")
-        self.model_info.setText("Drop images here, or use Open images… / Open folder….")
+        self.model_info.setText(self.tr("Drop images here, or use Open images… / Open folder…."))
 
-        open_files = push_button("Open images…", "Predict one or many image files (PNG, JPEG, BMP, WebP; any size).",
-                                 self.open_files)
-        open_folder = push_button("Open folder…", "Predict every image file in a folder and its sub-folders.",
-                                  self.open_folder)
-        self.export_button = push_button("Export CSV…", "Save the table (file, top-5 labels and probabilities) as CSV.",
-                                         self.export_dialog)
+        open_files = push_button(self.tr("Open images…"), self.tr(
+            "Predict one or many image files (PNG, JPEG, BMP, WebP; any size)."), self.open_files)
+        open_folder = push_button(self.tr("Open folder…"), self.tr(
+            "Predict every image file in a folder and its sub-folders."), self.open_folder)
+        self.export_button = push_button(self.tr("Export CSV…"), self.tr(
+            "Save the table (file, top-5 labels and probabilities) as CSV."), self.export_dialog)
 
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([self.tr(title) for title in COLUMNS])
         self.table.setIconSize(QSize(32, 32))
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(36)
@@ -163,8 +171,8 @@ class InferencePanel(TaskPanel):
         for column, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(column, width)
         self.table.itemSelectionChanged.connect(self._show_selected)
-        self.drop_hint = QLabel("Drop image files or a folder here\n\nPNG · JPEG · BMP · WebP, any size; grey, RGBA "
-                                "and 16-bit images are converted")
+        self.drop_hint = QLabel(self.tr("Drop image files or a folder here\n\nPNG · JPEG · BMP · WebP, any size; "
+                                        "grey, RGBA and 16-bit images are converted"))
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.drop_hint.setFrameShape(QFrame.Shape.StyledPanel)
         self.drop_hint.setStyleSheet("QLabel { border: 2px dashed palette(mid); border-radius: 8px; padding: 24px; }")
@@ -180,7 +188,7 @@ class InferencePanel(TaskPanel):
         self.split = self.set_panes("inference/split", left, right)
 
     def engine_ready(self, info: EngineInfo) -> None:
-        self.form["arch"].set_options([("", ARCH_FROM_CHECKPOINT), *info.choices["arch"]])
+        self.form["arch"].set_options([("", self.tr(FROM_CHECKPOINT)), *info.choices["arch"]])
         self.form["model"].refresh()
         super().engine_ready(info)
         if self.paths:
@@ -200,12 +208,12 @@ class InferencePanel(TaskPanel):
             self.predict(paths)
 
     def open_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Images to classify", "", IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Images to classify"), "", self.tr(IMAGE_FILTER))
         if files:
             self.predict(files)
 
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of images to classify")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Folder of images to classify"))
         if folder:
             self.predict([folder])
 
@@ -218,7 +226,7 @@ class InferencePanel(TaskPanel):
         """The chosen model (ConfigError when none is chosen yet)."""
         values = self.form.values()
         if not values["model"]:
-            raise ConfigError("model", "choose a model (a checkpoint) first, then drop the images again")
+            raise ConfigError("model", self.tr("choose a model (a checkpoint) first, then drop the images again"))
         return ModelChoice(values["model"], values["arch"], values["dataset"])
 
     def predict(self, paths: list[str]) -> None:
@@ -228,7 +236,8 @@ class InferencePanel(TaskPanel):
         self.discard()
         self._clear_results()
         if self.engine is None:
-            self.model_info.setText("The engine is still loading; the images are predicted as soon as it is ready.")
+            self.model_info.setText(self.tr("The engine is still loading; the images are predicted as soon as it is "
+                                            "ready."))
             return
         choice = self.checked(self.model_choice)
         if choice is None:
@@ -237,15 +246,16 @@ class InferencePanel(TaskPanel):
         cached = self._predictor[1] if self._predictor is not None and self._predictor[0] == choice else None
         self._loading = cached is None
         if self._loading:
-            self.model_info.setText(f"Loading {Path(choice.path).name}…")
-        self.launch(partial(predict_files, choice, cached, self.paths), "Prediction",
-                    "Loading the model…" if cached is None else "Predicting…")
+            self.model_info.setText(self.tr("Loading {0}…").format(Path(choice.path).name))
+        self.launch(partial(predict_files, choice, cached, self.paths), self.tr("Prediction"),
+                    self.tr("Loading the model…") if cached is None else self.tr("Predicting…"))
 
     def on_message(self, event) -> None:
-        if event.text.startswith("model: "):
+        if event.text.startswith(MODEL_PREFIX):
             self._loading = False
-        text = event.text.replace("model: ", "Model: ", 1)
-        self.model_info.setText(text if text.startswith("Model:") else f"{self.model_info.text()}\n{text}")
+            self.model_info.setText(self.tr("Model: {0}").format(event.text.removeprefix(MODEL_PREFIX)))
+        else:
+            self.model_info.setText(f"{self.model_info.text()}\n{event.text}")
 
     def on_event(self, batch) -> None:
         if not isinstance(batch, PredictionBatch):
@@ -263,13 +273,15 @@ class InferencePanel(TaskPanel):
     def on_finished(self, result) -> None:
         self._predictor = result
         bad = sum(1 for prediction, _ in self.results if prediction.error)
-        text = f"{len(self.results)} image(s) predicted" + (f"; {bad} could not be read (see Message)" if bad else "")
+        text = self.tr("%n image(s) predicted", "", len(self.results))
+        if bad:
+            text += self.tr("; %n could not be read (see Message)", "", bad)
         self.progress.done(text)
 
     def on_failed(self, failure) -> None:
         if self._loading:  # the model itself failed: describe no model, keep no stale predictor
             self._predictor = None
-            self.model_info.setText(f"No model loaded: {failure.error}")
+            self.model_info.setText(self.tr("No model loaded: {0}").format(failure.error))
         super().on_failed(failure)
 
     def _model_changed(self) -> None:
@@ -321,7 +333,7 @@ class InferencePanel(TaskPanel):
         self.detail.show_prediction(*self.results[index])
 
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export predictions", "predictions.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export predictions"), "predictions.csv", "CSV (*.csv)")
         if path:
             self.export_metrics(path)
 
@@ -385,10 +397,10 @@ class PredictionDetail(QWidget):
             self.image.setPixmap(pixmap.scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, mode))
         else:
             self.image.clear()
-            self.image.setText("no image" if prediction is None else "cannot read")
+            self.image.setText(self.tr("no image") if prediction is None else self.tr("cannot read"))
         name = "" if prediction is None else prediction.path.name
         if prediction is not None and experts_text(prediction):
-            name += f"\n{experts_text(prediction)} called by the router"
+            name += "\n" + self.tr("{0} called by the router").format(experts_text(prediction))
         self.name.setText(f"{name}\n⚠ {prediction.error}" if prediction is not None and prediction.error else name)
         topk = prediction.topk if prediction is not None else []
         for k, (label, bar) in enumerate(zip(self.labels, self.bars)):
@@ -400,4 +412,4 @@ class PredictionDetail(QWidget):
                 label.setText(name)
                 finite = math.isfinite(probability)  # a damaged or diverged model gives NaN
                 bar.setValue(int(round(1000 * probability)) if finite else 0)
-                bar.setFormat(f"{100 * probability:.1f} %" if finite else "n/a")
+                bar.setFormat(f"{100 * probability:.1f} %" if finite else self.tr("n/a"))

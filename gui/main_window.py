@@ -20,6 +20,7 @@ from gui.engine_info import load_engine_info
 from gui.figure_export import FORMATS, FigureExportDialog
 from gui.forms import CHECKPOINT_FILTER
 from gui.inference_panel import InferencePanel
+from gui.language_menu import LanguageMenu
 from gui.settings import Settings
 from gui.table_export import TABLE_FORMATS
 from gui.runs_panel import RunsPanel
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
             self.theme_group.addAction(action)
             theme_menu.addAction(action)
         self.theme_group.triggered.connect(self.choose_theme)
+        self.language_menu = LanguageMenu(self, view_menu, self.settings)
 
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
         self._action(help_menu, self.tr("&About Long-Tail Studio"), self.show_about)

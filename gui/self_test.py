@@ -3,7 +3,7 @@
 It runs headless (offscreen Qt), inside the packaged bundle or from source, and exercises what a
 packaging mistake breaks first: the bundle's data paths, torch and torchvision's compiled ops
 (``torchvision.ops.nms``, the image codecs), the main window with its engine loaded and its
-icon plugin, a tiny training epoch on the bundled demo digits, a prediction of one bundled digit
+icon plugin, shown once in Chinese (the zh_CN catalogue and Qt's own), a tiny training epoch on the bundled demo digits, a prediction of one bundled digit
 with the model just trained, and a foreign checkpoint (``module.`` prefixes, an ``fc.`` head)
 through the key remapper. Inside a bundle it finally checks that nothing was written into it.
 
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -32,6 +33,7 @@ from typing import Any
 from engine import workspace
 
 REPORT_NAME = "self-test.json"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 WINDOW_TABS = ["Train", "Inference", "Compare", "Runs"]
 ENGINE_TIMEOUT_S = 180.0
 TINY_EPOCH_IMAGE_SIZE = 16  # a quarter of the demo's pixels: the epoch takes seconds on 2 CPU cores
@@ -143,14 +145,19 @@ class _SelfTest:
         if is_frozen():
             bundle = Path(getattr(sys, "_MEIPASS")).resolve()
             _require(code_root == bundle, f"engine.workspace.CODE_ROOT is {code_root}, not the bundle's {bundle}")
+        from gui import i18n
+
         for name in ("digits.npz", "style.qss", "icon.svg"):
             _require(workspace.resource(name).is_file(), f"bundled resource {workspace.resource(name)} is missing")
+        catalogue = i18n.catalogue_path(i18n.CHINESE)
+        _require(catalogue.is_file(), f"the translation catalogue {catalogue} is missing")
         _require(demo.DIGITS_FILE.resolve() == workspace.resource("digits.npz").resolve(),
                  f"the demo reads {demo.DIGITS_FILE}, not {workspace.resource('digits.npz')}")
         user_data = workspace.workspace_root().resolve()
         _require(not user_data.is_relative_to(code_root), f"the workspace {user_data} lies inside {code_root}")
         return {"code_root": str(code_root), "workspace": str(user_data),
-                "resources": sorted(p.name for p in (code_root / "resources").iterdir())}
+                "resources": sorted(p.name for p in (code_root / "resources").iterdir()),
+                "translations": sorted(p.name for p in catalogue.parent.glob("*.qm"))}
 
     # --- 1: torch and torchvision's compiled extensions -----------------------------------
     def torch_and_torchvision(self) -> dict[str, Any]:
@@ -179,16 +186,22 @@ class _SelfTest:
                 "cuda_build": torch.version.cuda, "device": describe_device(pick_device("auto")),
                 "threads": torch.get_num_threads(), "nms_kept": kept}
 
-    # --- 2: the main window, engine loaded, screenshot --------------------------------------
+    # --- 2: the main window in Chinese, engine loaded, screenshot ---------------------------
     def main_window(self) -> dict[str, Any]:
-        from PySide6.QtCore import QEventLoop, QTimer
+        from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
         from PySide6.QtGui import QIcon
 
+        from gui import i18n
         from gui.app import create_application, show_main_window
         from gui.settings import Settings
 
         settings = Settings.from_file(str(self.scratch / "settings.ini"))
+        settings.set(i18n.LANGUAGE_KEY, i18n.CHINESE)  # the packaged catalogues load: the app starts in Chinese once
         self.app = create_application([sys.argv[0]], settings)
+        _require(i18n.installed_language() == i18n.CHINESE,
+                 f"the zh_CN catalogue did not load ({i18n.catalogue_path(i18n.CHINESE)}; see the app log)")
+        _require(len(i18n.installed_catalogues()) == 2,
+                 f"Qt's qtbase_zh_CN.qm did not load from {i18n.qt_translations_dir()}")
         started = time.perf_counter()
         window = show_main_window(settings)
         shown_s = time.perf_counter() - started
@@ -202,7 +215,9 @@ class _SelfTest:
             _require(not window.loader.is_running(), f"the engine did not load within {ENGINE_TIMEOUT_S:.0f}s")
             _require(window.train.start_button.isEnabled(), f"Start stays disabled after loading the engine ({device})")
             tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-            _require(tabs == WINDOW_TABS, f"the window's tabs are {tabs}, expected {WINDOW_TABS}")
+            expected = [QCoreApplication.translate("MainWindow", tab) for tab in WINDOW_TABS]
+            _require(tabs == expected and all(_CJK.search(tab) for tab in tabs),
+                     f"the window's tabs are {tabs}, expected {expected} in Chinese")
             icon = QIcon(str(workspace.resource("icon.svg"))).pixmap(64, 64)
             _require(not icon.isNull(), "the SVG app icon does not render (Qt's svg icon plugin is missing)")
             self.app.processEvents()
@@ -212,7 +227,7 @@ class _SelfTest:
             _require(len(colours) > 8, f"the window rendered almost blank ({len(colours)} colours)")
         finally:
             window.close()
-        return {"tabs": tabs, "device_label": device, "shown_seconds": round(shown_s, 3),
+        return {"language": i18n.installed_language(), "catalogues": i18n.installed_catalogues(), "tabs": tabs, "device_label": device, "shown_seconds": round(shown_s, 3),
                 "engine_ready_seconds": round(engine_s, 3), "screenshot": str(self.screenshot),
                 "size": [image.width(), image.height()], "qt_platform": self.app.platformName()}
 

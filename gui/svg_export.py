@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pyqtgraph.exporters import Exporter, SVGExporter
 from pyqtgraph.parametertree import Parameter
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QCoreApplication, QRectF, QT_TRANSLATE_NOOP
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 
@@ -40,7 +40,7 @@ class VectorExporter(Exporter):
 
 class QtSvgExporter(VectorExporter):
     Name = "Scalable Vector Graphics (SVG)"
-    FILTER = "Scalable Vector Graphics (*.svg)"
+    FILTER = QT_TRANSLATE_NOOP("FigureExport", "Scalable Vector Graphics (*.svg)")
 
     def write(self, path: str, source: QRectF) -> None:
         target = QRectF(0, 0, source.width(), source.height())
@@ -48,7 +48,7 @@ class QtSvgExporter(VectorExporter):
         generator.setFileName(path)
         generator.setSize(target.size().toSize())
         generator.setViewBox(target)
-        generator.setTitle("Long-Tail Studio plot")
+        generator.setTitle(QCoreApplication.translate("FigureExport", "Long-Tail Studio plot"))
         render_scene(self, generator, target, source)
 
 

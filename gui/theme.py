@@ -4,14 +4,16 @@
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from engine import workspace
 from gui import plots
 
-THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+# key → menu text, translated where shown: QCoreApplication.translate("Theme", text)
+THEMES = {"system": QT_TRANSLATE_NOOP("Theme", "Follow the system"), "light": QT_TRANSLATE_NOOP("Theme", "Light"),
+          "dark": QT_TRANSLATE_NOOP("Theme", "Dark")}
 
 
 def system_prefers_dark(app: QApplication) -> bool:

@@ -3,7 +3,8 @@ field's label, tooltip, choices and range come from its setting; this module onl
 
 A field's key is its setting's name (``lr``, ``imbalance_ratio``, ``t1``), which is also the name
 a ``ConfigError`` flags. Labels and help are translated in the "Settings" context
-(``QCoreApplication.translate``); their source strings are the literals in engine/config.py.
+(``QCoreApplication.translate``); their source strings are the literals in engine/config.py, collected
+for the catalogue into gui/engine_strings.py by tools/update_translations.py (docs/i18n.md).
 Choices a registry owns arrive with the engine (``offer_choices``) unless it is loaded already.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import QLabel, QWidget
 
 from engine.config import RunConfig
@@ -23,14 +24,16 @@ from gui.method_params import MethodParamsField
 
 # (group title, field names): what users change most comes first, above the fold at 1280×720
 TRAIN_LAYOUT = (
-    ("Training", ("loss", "epochs", "batch_size", "lr", "start_epoch")),
-    ("Method hyperparameters", ("params",)),
-    ("Data", ("dataset", "root", "imbalance_ratio", "imbalance_type", "train_rule")),
-    ("Pretrained model and ensemble", ("freeze", "pretrained", "teacher", "ensemble", "t1", "t2")),
-    ("Model and optimiser", ("arch", "optimizer", "sam_rho", "momentum", "nesterov", "weight_decay", "schedule",
-                             "warmup_epochs")),
-    ("Run and output", ("seed", "cut_seed", "runs_dir", "experiment", "device", "nproc", "precision", "threads",
-                        "loader_workers", "recall_floor", "best_metric", "save_model")),
+    (QT_TRANSLATE_NOOP("TrainForm", "Training"), ("loss", "epochs", "batch_size", "lr", "start_epoch")),
+    (QT_TRANSLATE_NOOP("TrainForm", "Method hyperparameters"), ("params",)),
+    (QT_TRANSLATE_NOOP("TrainForm", "Data"), ("dataset", "root", "imbalance_ratio", "imbalance_type", "train_rule")),
+    (QT_TRANSLATE_NOOP("TrainForm", "Pretrained model and ensemble"), ("freeze", "pretrained", "teacher", "ensemble",
+                                                                        "t1", "t2")),
+    (QT_TRANSLATE_NOOP("TrainForm", "Model and optimiser"), ("arch", "optimizer", "sam_rho", "momentum", "nesterov",
+                                                              "weight_decay", "schedule", "warmup_epochs")),
+    (QT_TRANSLATE_NOOP("TrainForm", "Run and output"), ("seed", "cut_seed", "runs_dir", "experiment", "device",
+                                                         "nproc", "precision", "threads", "loader_workers",
+                                                         "recall_floor", "best_metric", "save_model")),
 )
 DATA_FIELDS = ("dataset", "root", "imbalance_ratio", "imbalance_type")
 
@@ -76,10 +79,10 @@ class StartEpochField(Field):
     persist = False
 
     def __init__(self):
-        tr = QCoreApplication.translate
-        super().__init__("start_epoch", tr("TrainForm", "Start epoch"),
-                         tr("TrainForm", "The epoch the next run begins at: 1 for a new run; after a stop, Resume "
-                                         "continues after the last saved epoch. Set by the app, not typed."),
+        super().__init__("start_epoch", QCoreApplication.translate("TrainForm", "Start epoch"),
+                         QCoreApplication.translate(
+                             "TrainForm", "The epoch the next run begins at: 1 for a new run; after a stop, Resume "
+                                          "continues after the last saved epoch. Set by the app, not typed."),
                          QLabel())
         self.epoch = 1
         self.set_value(1)

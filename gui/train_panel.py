@@ -30,7 +30,7 @@ from gui.redraw_queue import RedrawQueue
 from gui.settings import Settings
 from gui.task_panel import TaskPanel
 from gui.train_form import (build_train_form, config_from_form, fill_form, local_settings, offer_choices,
-                            offer_plugin_choices)
+                            offer_plugin_choices, setting_text)
 from gui.table_export import write_table
 from gui.view_preview import ViewPreviewDialog
 from gui.widgets import Column, FormScrollArea, LogPane, push_button, row_of, wrapping_label
@@ -97,7 +97,7 @@ class TrainPanel(TaskPanel):
 
         self.preset = compact_combo(QComboBox(), 16)
         for name, title in preset_titles().items():
-            self.preset.addItem(title, name)
+            self.preset.addItem(setting_text(title), name)
         self.preset.setToolTip(self.tr("Fill the fields with a named setting: the offline demo, or the CIFAR-100-LT "
                                        "paper setting of a method (ResNet-32, ratio 100, 200 epochs, SGD 0.1). The "
                                        "data path, log folder, experiment name, device and CPU threads stay yours."))

@@ -6,13 +6,15 @@ pixels so that 32×32 images stay readable.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 SCALE = 3
-VIEW_TITLES = {"none": "as stored", "crop_flip": "crop + flip", "paco_query": "query: AutoAugment + Cutout",
-               "paco_key": "key: SimCLR"}
+VIEW_TITLES = {"none": QT_TRANSLATE_NOOP("ViewPreviewDialog", "as stored"),
+               "crop_flip": QT_TRANSLATE_NOOP("ViewPreviewDialog", "crop + flip"),
+               "paco_query": QT_TRANSLATE_NOOP("ViewPreviewDialog", "query: AutoAugment + Cutout"),
+               "paco_key": QT_TRANSLATE_NOOP("ViewPreviewDialog", "key: SimCLR")}
 
 
 def pixmap_of(image, scale: int = SCALE) -> QPixmap:
@@ -29,10 +31,11 @@ class ViewPreviewDialog(QDialog):
 
     def __init__(self, preview, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("What the model trains on")
+        self.setWindowTitle(self.tr("What the model trains on"))
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
-        headers = ["class", "original", *(VIEW_TITLES.get(name, name) for name in preview.view_names)]
+        headers = [self.tr("class"), self.tr("original"),
+                   *(self.tr(VIEW_TITLES[name]) if name in VIEW_TITLES else name for name in preview.view_names)]
         for column, text in enumerate(headers):
             header = QLabel(text)
             header.setObjectName("hint")
@@ -48,7 +51,7 @@ class ViewPreviewDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        note = QLabel("Each view is drawn anew for every image in every epoch; these are one draw.")
+        note = QLabel(self.tr("Each view is drawn anew for every image in every epoch; these are one draw."))
         note.setObjectName("hint")
         layout.addWidget(note)
         layout.addLayout(grid)

@@ -66,6 +66,22 @@ def garbage_collected_on_the_gui_thread(request):
     guard.uninstall()
 
 
+@pytest.fixture(autouse=True)
+def english_app(request):
+    """Qt tests run in English, whatever the machine's language: the app's English catalogue is
+    installed as ``python main.py`` on an English system does; a test that switches the language
+    (tests/test_i18n.py) is switched back afterwards."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from gui import i18n
+
+    app = request.getfixturevalue("qapp")
+    i18n.install_translators(app, i18n.ENGLISH)  # a no-op unless a test switched the language
+    yield
+    i18n.install_translators(app, i18n.ENGLISH)
+
+
 @pytest.fixture
 def shared_checkpoint():
     """Path to one of the earlier project's real checkpoints (skips if ../shared is absent)."""

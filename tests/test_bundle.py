@@ -46,7 +46,9 @@ def assert_checks_passed(report: dict, names: list[str]) -> dict[str, dict]:
     assert not failed and report["ok"] is True, failed
     details = {name: check["details"] for name, check in checks.items()}
     assert details["torch"]["nms_kept"] == [0, 2]
-    assert details["main_window"]["tabs"] == ["Train", "Inference", "Compare", "Runs"]
+    assert details["main_window"]["language"] == "zh_CN"  # the self-test starts the app in Chinese once
+    assert details["main_window"]["tabs"] == ["训练", "推理", "比较", "运行记录"]
+    assert "long_tail_studio_zh_CN.qm" in details["bundle_paths"]["translations"]
     assert "unavailable" not in details["main_window"]["device_label"]
     screenshot = Path(details["main_window"]["screenshot"])
     assert png_size(screenshot) == tuple(details["main_window"]["size"])

@@ -167,7 +167,7 @@ def slow_folder(tmp_path, monkeypatch):
 def finished_on_the_page(panel) -> bool:
     """The prediction's thread has ended *and* the page has handled its last rows and its result
     (the thread can end before its queued signals reach the GUI thread)."""
-    return not panel.is_running() and panel.progress.format().endswith("image(s) predicted")
+    return not panel.is_running() and panel.progress.format().endswith("predicted")
 
 
 def test_changing_class_names_during_a_prediction_predicts_again_with_the_new_choice(qtbot, panel, slow_folder):
@@ -194,7 +194,7 @@ def test_a_cancelled_predictions_late_rows_never_reach_the_table_or_the_csv(qtbo
     assert panel.table.rowCount() == 2
     rows = list(csv.DictReader(panel.export_metrics(tmp_path / "p.csv").open()))
     assert [row["file"] for row in rows] == [str(images / "rgb.png"), str(images / "grey.jpg")]
-    assert panel.progress.format() == "2 image(s) predicted"
+    assert panel.progress.format() == "2 images predicted"
 
 
 def test_a_failed_checkpoint_load_leaves_no_description_of_the_previous_model(qtbot, panel, images):

@@ -49,9 +49,13 @@ def own_modules(root: Path = ROOT) -> list[str]:
 
 
 def bundled_data(root: Path = ROOT) -> list[tuple[str, str]]:
-    """(source, folder in the bundle): resources/ (demo digits, icon, style) and any bundled
-    pretrained checkpoints. Class names are code (data/cifar.py, data/demo.py)."""
-    data = [(str(root / "resources"), "resources")]
+    """(source, folder in the bundle): resources/ (demo digits, icon, style), the translation
+    catalogues (translations/*.qm; Qt's own qtbase_*.qm come with PyInstaller's PySide6 hook) and
+    any bundled pretrained checkpoints. Class names are code (data/cifar.py, data/demo.py)."""
+    catalogues = sorted((root / "translations").glob("*.qm"))
+    if not catalogues:
+        raise SystemExit(f"no translation catalogues in {root / 'translations'}: run tools/update_translations.py")
+    data = [(str(root / "resources"), "resources"), *((str(qm), "translations") for qm in catalogues)]
     pretrained = root / "models" / "pretrained"
     if pretrained.is_dir() and any(p.is_file() for p in pretrained.iterdir()):
         data.append((str(pretrained), "models/pretrained"))
