@@ -94,6 +94,7 @@ class TrainPanel(TaskPanel):
     def _build(self) -> None:
         self.form, groups = build_train_form()
         self.form["freeze"].editor.currentIndexChanged.connect(self._freeze_changed)
+        self.form["optimizer"].editor.currentIndexChanged.connect(self._sync_optimizer)
 
         self.preset = compact_combo(QComboBox(), 16)
         for name, title in preset_titles().items():
@@ -501,12 +502,17 @@ class TrainPanel(TaskPanel):
         finally:
             self._filling = False
         self._sync_freeze()
+        self._sync_optimizer()
 
     def _sync_freeze(self) -> None:
         plugin = self.form["freeze"].value() == "features"
         for key in ("ensemble", "t1", "t2"):
             self.form[key].editor.setEnabled(plugin)
         self._offer_losses()
+
+    def _sync_optimizer(self) -> None:
+        """SAM's neighbourhood size means something only when the optimiser is SAM."""
+        self.form["sam_rho"].editor.setEnabled(self.form["optimizer"].value() == "sam")
 
     def _offer_losses(self) -> None:
         """Training offers every method; the plug-in (freeze features) only those that declare they

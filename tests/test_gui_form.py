@@ -162,3 +162,13 @@ def test_the_large_benchmarks_and_their_recipes_are_chosen_from_the_form(panel, 
     assert (config.data.dataset, config.data.root, config.method.loss) == ("imagenet_lt", str(tmp_path / "ImageNet_LT"),
                                                                             "ride")
     assert config.model == preset("imagenet_lt-ride").model  # the recipe's ImageNet trunk
+
+
+def test_sam_s_neighbourhood_is_editable_only_with_the_sam_optimiser(panel):
+    form = panel.form
+    form["optimizer"].set_value("sgd")
+    assert not form["sam_rho"].editor.isEnabled()
+    form["optimizer"].set_value("sam")
+    assert form["sam_rho"].editor.isEnabled()
+    panel.fill(preset("demo"))  # a preset (or an opened run) with SGD greys it again
+    assert form["optimizer"].value() == "sgd" and not form["sam_rho"].editor.isEnabled()
