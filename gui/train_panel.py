@@ -163,7 +163,7 @@ class TrainPanel(TaskPanel):
             self.plots[name].setMinimumWidth(width)
         self.curve_split = self.splitter("train/split_curves", Qt.Orientation.Horizontal, self.plots["accuracy"],
                                          self.plots["worst"], self.plots["zero"])
-        self.curve_split.setSizes([400, 400, 240])
+        self.curve_split.setSizes([400, 380, 290])
         self.right_split = self.splitter("train/split_right", Qt.Orientation.Vertical, self.curve_split, self.views,
                                          self.log)
         self.right_split.setSizes([330, 300, 120])
