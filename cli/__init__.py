@@ -15,6 +15,7 @@ import importlib
 import os
 import sys
 
+from engine.distributed import AGENT_COMMAND, RANK_COMMAND
 from errors import UserError
 
 EXIT_USER_ERROR = 2
@@ -22,14 +23,13 @@ EXIT_INTERRUPTED = 130
 
 # command → module under cli (imported only when the parser is built: they import torch)
 COMMANDS: dict[str, str] = {"train": "train", "tune": "tune", "eval": "evaluate", "predict": "predict",
-                            "bench": "bench", "sweep": "sweep", "sweep-report": "sweep", "train-rank": "ranks"}
-HIDDEN = ("train-rank",)
-AGENT = "torchrun"  # main.py torchrun …: torchrun's command line, passed on as it is
+                            "bench": "bench", "sweep": "sweep", "sweep-report": "sweep", RANK_COMMAND: "ranks"}
+HIDDEN = (RANK_COMMAND,)
 
 
 def is_cli_argument(word: str) -> bool:
     """A registered command or an option (``-h``, ``--help``): the CLI's, not the app's."""
-    return word in COMMANDS or word == AGENT or word.startswith("-")
+    return word in COMMANDS or word == AGENT_COMMAND or word.startswith("-")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == [AGENT]:
+    if argv[:1] == [AGENT_COMMAND]:
         from torch.distributed.run import main as torchrun
 
         torchrun(argv[1:])

@@ -12,5 +12,9 @@
 The loop (``engine.loop``) shards every epoch's order (``data.samplers.shard_order``), reduces
 the metrics as exact counts and lets rank 0 alone write the run folder. docs/distributed.md
 describes the whole and how to run it on one GPU, several, several machines and a Ray cluster.
-This package imports nothing at this level, so ``engine.distributed.collectives`` stays light.
+This package imports nothing at this level, so ``engine.distributed.collectives`` stays light
+and the CLI reads the two commands below without importing torch.
 """
+
+AGENT_COMMAND = "torchrun"  # main.py torchrun …: torchrun's command line, passed on as it is
+RANK_COMMAND = "train-rank"  # main.py train-rank …: one rank of a run that train --nproc N started

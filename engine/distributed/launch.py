@@ -35,14 +35,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engine.config import RunConfig
+from engine.distributed import AGENT_COMMAND, RANK_COMMAND
 from engine.distributed.world import Terminated, launched_size
 from engine.events import EventSink, RunStarted, StopFlag
 from errors import UserError
 
 RELAY = "LTS_RELAY"  # the ranks' environment: "host:port:key" of the caller's listener
 ROOT = Path(__file__).resolve().parents[2]
-AGENT_COMMAND = "torchrun"  # main.py torchrun …: torchrun's command line
-RANK_COMMAND = "train-rank"  # main.py train-rank …: one rank of a run started here
 POLL_S = 0.2
 
 
